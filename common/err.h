@@ -1,0 +1,59 @@
+/* Internal error codes shared by every layer.
+ *
+ * Lower layers return these (0 = success, never negative errno). The gateway
+ * owns the single table (gateway/errors.c) that maps each code to an S3 error
+ * (HTTP status, Code, Message) and a Swift status. Add a code here only
+ * together with its row in that table.
+ */
+#ifndef KURA_COMMON_ERR_H
+#define KURA_COMMON_ERR_H
+
+typedef enum kerr {
+    K_OK = 0,
+    /* generic */
+    K_EINTERNAL,    /* bug or unexpected condition: 500 */
+    K_EIO,          /* disk or backend I/O failed: 500 */
+    K_EUNAVAILABLE, /* metadata or storage backend unreachable: 503 */
+    K_ENOMEM,       /* resource exhausted: 503 SlowDown */
+    K_EINVAL,       /* malformed input: 400 InvalidArgument */
+    K_ENOTIMPL,     /* operation kura does not do: 501 */
+    K_ECONFLICT,    /* compare-and-set lost; callers normally retry */
+    K_ENOTFOUND,    /* generic key absent (kv layer) */
+    K_ECORRUPT,     /* stored data failed its checksum: 500 */
+    K_ETOOLARGE,    /* value or entity exceeds a limit */
+    /* buckets */
+    K_ENOSUCHBUCKET,
+    K_EBUCKETEXISTS, /* owned by another user */
+    K_EBUCKETOWNED,  /* already owned by the caller */
+    K_EBUCKETNOTEMPTY,
+    K_EINVALIDBUCKETNAME,
+    /* objects */
+    K_ENOSUCHKEY,
+    K_EKEYTOOLONG,
+    K_EBADDIGEST,      /* Content-MD5 or checksum mismatch */
+    K_EINVALIDDIGEST,  /* digest header malformed */
+    K_EINCOMPLETEBODY, /* fewer bytes than declared */
+    K_EPRECONDITION,   /* If-Match / If-Unmodified-Since failed: 412 */
+    K_ENOTMODIFIED,    /* If-None-Match / If-Modified-Since: 304 */
+    K_EINVALIDRANGE,   /* 416 */
+    K_EENTITYTOOSMALL, /* multipart part below 5 MiB */
+    K_EENTITYTOOLARGE,
+    K_ENOSUCHUPLOAD,
+    K_EINVALIDPART,
+    K_EINVALIDPARTORDER,
+    K_EMALFORMEDXML,
+    K_EINVALIDREQUEST, /* 400 InvalidRequest */
+    K_EMETHODNOTALLOWED,
+    K_EMISSINGLENGTH, /* 411 */
+    /* auth */
+    K_EACCESSDENIED,
+    K_EINVALIDACCESSKEY,
+    K_ESIGNATURE,      /* SignatureDoesNotMatch */
+    K_ETIMESKEW,       /* RequestTimeTooSkewed */
+    K_EEXPIRED,        /* presigned URL expired */
+    K_EAUTHHEADER,     /* AuthorizationHeaderMalformed / bad query auth */
+    K_EXAMZCONTENTSHA, /* XAmzContentSHA256Mismatch */
+    K__COUNT
+} kerr;
+
+#endif

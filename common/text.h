@@ -1,0 +1,39 @@
+/* Text helpers: HTTP and ISO dates, URL encoding, small parsers.
+ * All functions are thread-safe and allocate nothing unless they take a
+ * kbuf or arena, which then owns the result. */
+#ifndef KURA_COMMON_TEXT_H
+#define KURA_COMMON_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/buf.h"
+
+/* "Sun, 06 Nov 1994 08:49:37 GMT"; out needs 30 bytes. */
+void fmt_http_date(time_t t, char out[30]);
+/* "2024-01-02T03:04:05.000Z"; out needs 25 bytes. */
+void fmt_iso8601_ms(time_t t, char out[25]);
+/* Parses RFC 1123, RFC 850 and asctime forms; returns false if invalid. */
+bool parse_http_date(const char *s, time_t *out);
+/* Parses "20130524T000000Z" (x-amz-date); false if invalid. */
+bool parse_amz_date(const char *s, time_t *out);
+
+/* Percent-encodes per RFC 3986 unreserved set (A-Z a-z 0-9 - _ . ~), as SigV4
+ * canonical requests and S3 encoding-type=url need; '/' is kept when
+ * keep_slash. Upper-case hex. */
+void url_encode(kbuf *b, const char *s, size_t n, bool keep_slash);
+/* Decodes %XX (and '+' as space when plus_is_space) in place; returns the
+ * new length, or -1 if a %-escape is malformed. Result is NUL-terminated
+ * (s must have room for n+1 bytes); on -1 s is left partly decoded. */
+long url_decode_inplace(char *s, size_t n, bool plus_is_space);
+
+/* Case-insensitive equal of two byte ranges (ASCII). */
+bool str_ieq(const char *a, size_t an, const char *b, size_t bn);
+/* Parses a decimal uint64 occupying all of s[0..n); false on junk/overflow. */
+bool parse_u64(const char *s, size_t n, uint64_t *out);
+/* Strips ASCII whitespace at both ends: returns pointer into s, sets *n. */
+const char *str_trim(const char *s, size_t *n);
+
+#endif

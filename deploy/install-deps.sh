@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kura needs. With --test, also the real
+# clients and servers the test suite drives. Idempotent; needs root (or sudo).
+set -euo pipefail
+build_pkgs=(meson ninja-build pkg-config gcc libc6-dev
+  libmicrohttpd-dev libhiredis-dev libjansson-dev libssl-dev libisal-dev
+  libcmocka-dev liblmdb-dev libcurl4-openssl-dev openssl)
+test_pkgs=(redis-server curl awscli s3cmd python3 python3-boto3 python3-swiftclient
+  rclone restic docker-registry skopeo umoci nodejs npm clang libclang-rt-14-dev)
+pkgs=("${build_pkgs[@]}")
+if [ "${1:-}" = "--test" ]; then pkgs+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,99 @@
+#include "gateway/errors.h"
+
+static const kerr_info table[K__COUNT] = {
+    [K_OK] = {200, "OK", "OK", 200},
+    [K_EINTERNAL] = {500, "InternalError", "We encountered an internal error. Please try again.",
+                     500},
+    [K_EIO] = {500, "InternalError", "An I/O error occurred while handling the request.", 500},
+    [K_EUNAVAILABLE] = {503, "ServiceUnavailable",
+                        "The metadata or storage backend is unavailable; retry later.", 503},
+    [K_ENOMEM] = {503, "SlowDown", "Please reduce your request rate.", 503},
+    [K_EINVAL] = {400, "InvalidArgument", "Invalid argument.", 400},
+    [K_ENOTIMPL] = {501, "NotImplemented",
+                    "A header or query you provided implies functionality that is not implemented.",
+                    501},
+    [K_ECONFLICT] = {409, "OperationAborted",
+                     "A conflicting conditional operation is in progress. Please try again.", 409},
+    [K_ENOTFOUND] = {404, "NoSuchKey", "The specified key does not exist.", 404},
+    [K_ECORRUPT] = {500, "InternalError", "Stored data failed its integrity check.", 500},
+    [K_ETOOLARGE] = {400, "EntityTooLarge",
+                     "Your proposed upload exceeds the maximum allowed object size.", 413},
+    [K_ENOSUCHBUCKET] = {404, "NoSuchBucket", "The specified bucket does not exist.", 404},
+    [K_EBUCKETEXISTS] = {409, "BucketAlreadyExists",
+                         "The requested bucket name is not available. The bucket namespace is "
+                         "shared by all users of the system. Please select a different name and "
+                         "try again.",
+                         202},
+    [K_EBUCKETOWNED] = {409, "BucketAlreadyOwnedByYou",
+                        "Your previous request to create the named bucket succeeded and you "
+                        "already own it.",
+                        202},
+    [K_EBUCKETNOTEMPTY] = {409, "BucketNotEmpty", "The bucket you tried to delete is not empty.",
+                           409},
+    [K_EINVALIDBUCKETNAME] = {400, "InvalidBucketName", "The specified bucket is not valid.", 400},
+    [K_ENOSUCHKEY] = {404, "NoSuchKey", "The specified key does not exist.", 404},
+    [K_EKEYTOOLONG] = {400, "KeyTooLongError", "Your key is too long.", 400},
+    [K_EBADDIGEST] = {400, "BadDigest",
+                      "The Content-MD5 or checksum you specified did not match what we received.",
+                      422},
+    [K_EINVALIDDIGEST] = {400, "InvalidDigest",
+                          "The Content-MD5 or checksum you specified is not valid.", 400},
+    [K_EINCOMPLETEBODY] = {400, "IncompleteBody",
+                           "You did not provide the number of bytes specified by the "
+                           "Content-Length HTTP header.",
+                           499},
+    [K_EPRECONDITION] = {412, "PreconditionFailed",
+                         "At least one of the preconditions you specified did not hold.", 412},
+    [K_ENOTMODIFIED] = {304, "NotModified", "Not Modified", 304},
+    [K_EINVALIDRANGE] = {416, "InvalidRange", "The requested range is not satisfiable", 416},
+    [K_EENTITYTOOSMALL] = {400, "EntityTooSmall",
+                           "Your proposed upload is smaller than the minimum allowed object size.",
+                           400},
+    [K_EENTITYTOOLARGE] = {400, "EntityTooLarge",
+                           "Your proposed upload exceeds the maximum allowed object size.", 413},
+    [K_ENOSUCHUPLOAD] = {404, "NoSuchUpload",
+                         "The specified multipart upload does not exist. The upload ID might be "
+                         "invalid, or the multipart upload might have been aborted or completed.",
+                         404},
+    [K_EINVALIDPART] = {400, "InvalidPart",
+                        "One or more of the specified parts could not be found. The part might "
+                        "not have been uploaded, or the specified entity tag might not have "
+                        "matched the part's entity tag.",
+                        400},
+    [K_EINVALIDPARTORDER] = {400, "InvalidPartOrder",
+                             "The list of parts was not in ascending order. Parts list must be "
+                             "specified in order by part number.",
+                             400},
+    [K_EMALFORMEDXML] = {400, "MalformedXML",
+                         "The XML you provided was not well-formed or did not validate against "
+                         "our published schema.",
+                         400},
+    [K_EINVALIDREQUEST] = {400, "InvalidRequest", "Invalid Request", 400},
+    [K_EMETHODNOTALLOWED] = {405, "MethodNotAllowed",
+                             "The specified method is not allowed against this resource.", 405},
+    [K_EMISSINGLENGTH] = {411, "MissingContentLength",
+                          "You must provide the Content-Length HTTP header.", 411},
+    [K_EACCESSDENIED] = {403, "AccessDenied", "Access Denied", 403},
+    [K_EINVALIDACCESSKEY] = {403, "InvalidAccessKeyId",
+                             "The AWS Access Key Id you provided does not exist in our records.",
+                             401},
+    [K_ESIGNATURE] = {403, "SignatureDoesNotMatch",
+                      "The request signature we calculated does not match the signature you "
+                      "provided. Check your key and signing method.",
+                      401},
+    [K_ETIMESKEW] = {403, "RequestTimeTooSkewed",
+                     "The difference between the request time and the current time is too large.",
+                     401},
+    [K_EEXPIRED] = {403, "AccessDenied", "Request has expired", 401},
+    [K_EAUTHHEADER] = {400, "AuthorizationHeaderMalformed",
+                       "The authorization header or query parameters are malformed.", 401},
+    [K_EXAMZCONTENTSHA] = {400, "XAmzContentSHA256Mismatch",
+                           "The provided 'x-amz-content-sha256' header does not match what was "
+                           "computed.",
+                           422},
+};
+
+const kerr_info *kerr_lookup(kerr e) {
+    if ((unsigned)e >= K__COUNT || !table[e].s3_code) return &table[K_EINTERNAL];
+    return &table[e];
+}

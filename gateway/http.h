@@ -1,0 +1,57 @@
+/* The parsed form of one HTTP request, as the protocol front ends see it.
+ *
+ * Contract:
+ * - Everything a http_req points to lives in req->a (the per-request arena)
+ *   and is valid until the request completes. Front ends allocate their
+ *   per-request state there too.
+ * - Header names are lower-cased; values have surrounding whitespace trimmed.
+ *   Order is the order received. Repeated headers appear repeatedly.
+ * - raw_path is the path exactly as received (still percent-encoded, no
+ *   query); path is its decoded form (may contain any bytes but NUL).
+ * - query holds each query parameter as received (raw = still encoded) and
+ *   decoded. value/raw_value are NULL for a parameter given without '='.
+ */
+#ifndef KURA_GATEWAY_HTTP_H
+#define KURA_GATEWAY_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+
+typedef struct http_header {
+    const char *name; /* lower-case */
+    const char *value;
+} http_header;
+
+typedef struct http_param {
+    const char *raw_name;
+    const char *raw_value; /* NULL when the parameter had no '=' */
+    const char *name;      /* decoded */
+    const char *value;     /* decoded; NULL when no '=' */
+} http_param;
+
+typedef struct http_req {
+    arena *a;
+    const char *method; /* "GET", "PUT", ... */
+    const char *raw_path;
+    const char *path;
+    size_t path_len;
+    http_header *headers;
+    size_t nheaders;
+    http_param *query;
+    size_t nquery;
+    bool tls;
+    const char *remote_addr;
+} http_req;
+
+/* First header with that lower-case name, or NULL. */
+const char *http_header_get(const http_req *r, const char *lname);
+/* First query parameter with that decoded name, or NULL. has_param tells
+ * apart "absent" from "present without value" (e.g. ?uploads). */
+const http_param *http_param_find(const http_req *r, const char *name);
+const char *http_param_get(const http_req *r, const char *name);
+bool http_param_has(const http_req *r, const char *name);
+
+#endif

@@ -1,0 +1,396 @@
+/* kura: one binary, several roles (see `kura help`). */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/hash.h"
+#include "common/log.h"
+#include "gateway/objsvc.h"
+#include "gateway/s3.h"
+#include "gateway/server.h"
+#include "meta/kv.h"
+#include "storage/volume.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:9000"
+#define DEFAULT_DATA "./data"
+#define MAX_DIRS 256
+
+int kura_bench_main(int argc, char **argv);
+
+static void usage(FILE *f) {
+    fputs("usage:\n"
+          "  kura serve [--listen HOST:PORT] [--data DIR]... [--tls-cert FILE --tls-key FILE]\n"
+          "             [--domain DOMAIN]... [--region REGION]\n"
+          "      S3 gateway. Defaults: --listen " DEFAULT_LISTEN " --data " DEFAULT_DATA "\n"
+          "      (LMDB metadata and a local volume under the data directory). --data may be\n"
+          "      repeated or given as a pattern DIR{1...4}: one volume per directory; the\n"
+          "      metadata lives in the first. Root credentials come from\n"
+          "      KURA_ROOT_ACCESS_KEY / KURA_ROOT_SECRET_KEY, else are generated on first\n"
+          "      start and kept in DIR/root-credentials.\n"
+          "  kura admin user add --data DIR ACCESS_KEY SECRET_KEY [NAME]\n"
+          "  kura admin user list --data DIR\n"
+          "  kura admin user remove --data DIR ACCESS_KEY\n"
+          "  kura bench --endpoint URL [options]   (kura bench --help)\n"
+          "  kura version\n",
+          f);
+}
+
+/* Expands "dir{1...4}" into dir1..dir4; other strings are taken as is. */
+static int expand_pattern(const char *arg, char **out, int max) {
+    const char *open = strstr(arg, "{");
+    const char *dots = open ? strstr(open, "...") : NULL;
+    const char *close = dots ? strchr(dots, '}') : NULL;
+    if (!close) {
+        if (max < 1) return -1;
+        out[0] = strdup(arg);
+        return 1;
+    }
+    long lo = strtol(open + 1, NULL, 10), hi = strtol(dots + 3, NULL, 10);
+    if (hi < lo || hi - lo >= max) return -1;
+    int n = 0;
+    for (long i = lo; i <= hi; i++) {
+        char buf[4096];
+        snprintf(buf, sizeof buf, "%.*s%ld%s", (int)(open - arg), arg, i, close + 1);
+        out[n++] = strdup(buf);
+    }
+    return n;
+}
+
+static int mkdir_p(const char *path) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0755) && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) && errno != EEXIST) return -1;
+    return 0;
+}
+
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    kbuf b = KBUF_INIT;
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_append(&b, tmp, n);
+    fclose(f);
+    if (!b.data) kbuf_reserve(&b, 0);
+    return kbuf_steal(&b, NULL);
+}
+
+typedef struct stores {
+    kv *meta;
+    volset *vols;
+    objsvc *svc;
+} stores;
+
+static int open_meta(const char *data_dir, kv **out) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/meta", data_dir);
+    if (mkdir_p(path)) {
+        fprintf(stderr, "kura: cannot create %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    kerr e = kv_lmdb_open(path, 0, out);
+    if (e) {
+        fprintf(stderr, "kura: cannot open metadata in %s (error %d)\n", path, e);
+        return -1;
+    }
+    return 0;
+}
+
+static int open_stores(char **dirs, int ndirs, stores *s) {
+    memset(s, 0, sizeof *s);
+    if (open_meta(dirs[0], &s->meta)) return -1;
+    const char *vol_dirs[MAX_DIRS];
+    char *owned[MAX_DIRS];
+    for (int i = 0; i < ndirs; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/volume", dirs[i]);
+        if (mkdir_p(path)) {
+            fprintf(stderr, "kura: cannot create %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        owned[i] = strdup(path);
+        vol_dirs[i] = owned[i];
+    }
+    volset_opts vo = {.sync = true};
+    kerr e = volset_open_local(vol_dirs, (size_t)ndirs, &vo, &s->vols);
+    for (int i = 0; i < ndirs; i++) free(owned[i]);
+    if (e) {
+        fprintf(stderr, "kura: cannot open volumes (error %d)\n", e);
+        return -1;
+    }
+    e = objsvc_open(s->meta, s->vols, &s->svc);
+    if (e) {
+        fprintf(stderr, "kura: cannot start the object service (error %d)\n", e);
+        return -1;
+    }
+    return 0;
+}
+
+static void close_stores(stores *s) {
+    objsvc_close(s->svc);
+    volset_close(s->vols);
+    kv_close(s->meta);
+}
+
+/* Root credentials: environment first, then the file in the data dir,
+ * else a new pair written there (0600) and printed once. */
+static int root_credentials(const char *data_dir, char **ak, char **sk) {
+    const char *eak = getenv("KURA_ROOT_ACCESS_KEY"), *esk = getenv("KURA_ROOT_SECRET_KEY");
+    if (eak && esk && *eak && *esk) {
+        *ak = strdup(eak);
+        *sk = strdup(esk);
+        return 0;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/root-credentials", data_dir);
+    char *content = read_file(path);
+    if (content) {
+        char *nl = strchr(content, '\n');
+        if (nl) {
+            *nl = 0;
+            char *second = nl + 1;
+            char *nl2 = strchr(second, '\n');
+            if (nl2) *nl2 = 0;
+            if (*content && *second) {
+                *ak = strdup(content);
+                *sk = strdup(second);
+                free(content);
+                return 0;
+            }
+        }
+        free(content);
+    }
+    uint8_t r[30];
+    if (RAND_bytes(r, sizeof r) != 1) return -1;
+    static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    char a[21], s[41];
+    for (int i = 0; i < 20; i++) a[i] = alnum[r[i] & 31];
+    a[20] = 0;
+    uint8_t r2[30];
+    RAND_bytes(r2, sizeof r2);
+    char b64[48];
+    base64_encode(r2, sizeof r2, b64);
+    for (int i = 0; i < 40; i++) s[i] = b64[i] == '+' ? 'k' : b64[i] == '/' ? 'u' : b64[i];
+    s[40] = 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "kura: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    dprintf(fd, "%s\n%s\n", a, s);
+    fsync(fd);
+    close(fd);
+    fprintf(stderr,
+            "kura: generated root credentials (kept in %s):\n"
+            "  access key: %s\n  secret key: %s\n",
+            path, a, s);
+    *ak = strdup(a);
+    *sk = strdup(s);
+    return 0;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+    stop_requested = 1;
+}
+
+static int cmd_serve(int argc, char **argv) {
+    const char *listen = DEFAULT_LISTEN, *cert = NULL, *key = NULL, *region = "us-east-1";
+    char *dirs[MAX_DIRS];
+    int ndirs = 0;
+    const char *domains[32];
+    size_t ndomains = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!v) {
+            fprintf(stderr, "kura serve: %s needs a value\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--listen"))
+            listen = v;
+        else if (!strcmp(a, "--tls-cert"))
+            cert = v;
+        else if (!strcmp(a, "--tls-key"))
+            key = v;
+        else if (!strcmp(a, "--region"))
+            region = v;
+        else if (!strcmp(a, "--domain")) {
+            if (ndomains < 32) domains[ndomains++] = v;
+        } else if (!strcmp(a, "--data")) {
+            int n = expand_pattern(v, dirs + ndirs, MAX_DIRS - ndirs);
+            if (n < 0) {
+                fprintf(stderr, "kura serve: bad --data %s\n", v);
+                return 2;
+            }
+            ndirs += n;
+        } else {
+            fprintf(stderr, "kura serve: unknown option %s\n", a);
+            usage(stderr);
+            return 2;
+        }
+        i++;
+    }
+    if (!ndirs) dirs[ndirs++] = strdup(DEFAULT_DATA);
+    if (!ndomains) domains[ndomains++] = "localhost";
+    if ((cert == NULL) != (key == NULL)) {
+        fprintf(stderr, "kura serve: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    char host[256];
+    int port;
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host ||
+        (port = atoi(colon + 1)) < 0 || port > 65535) {
+        fprintf(stderr, "kura serve: --listen wants HOST:PORT, got %s\n", listen);
+        return 2;
+    }
+    snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+    for (int i = 0; i < ndirs; i++)
+        if (mkdir_p(dirs[i])) {
+            fprintf(stderr, "kura: cannot create %s: %s\n", dirs[i], strerror(errno));
+            return 1;
+        }
+    char *cert_pem = NULL, *key_pem = NULL;
+    if (cert) {
+        cert_pem = read_file(cert);
+        key_pem = read_file(key);
+        if (!cert_pem || !key_pem) {
+            fprintf(stderr, "kura serve: cannot read the TLS certificate or key\n");
+            return 1;
+        }
+    }
+    char *ak, *sk;
+    if (root_credentials(dirs[0], &ak, &sk)) return 1;
+    stores st;
+    if (open_stores(dirs, ndirs, &st)) return 1;
+    s3_opts so = {.svc = st.svc,
+                  .root_access_key = ak,
+                  .root_secret_key = sk,
+                  .region = region,
+                  .domains = domains,
+                  .ndomains = ndomains};
+    s3_frontend *s3 = s3_frontend_new(&so);
+    gw_frontend fes[] = {s3_frontend_hook(s3)};
+    gw_server_opts opts = {.host = host,
+                           .port = port,
+                           .tls_cert_pem = cert_pem,
+                           .tls_key_pem = key_pem,
+                           .frontends = fes,
+                           .nfrontends = 1};
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    gw_server *srv;
+    if (gw_server_start(&opts, &srv)) return 1;
+    fprintf(stderr, "kura: listening on %s:%d (%s), data in %s\n", host, gw_server_port(srv),
+            cert ? "https" : "http", dirs[0]);
+    while (!stop_requested) pause();
+    log_info("stopping");
+    gw_server_stop(srv);
+    s3_frontend_free(s3);
+    close_stores(&st);
+    free(cert_pem);
+    free(key_pem);
+    free(ak);
+    free(sk);
+    for (int i = 0; i < ndirs; i++) free(dirs[i]);
+    return 0;
+}
+
+static int cmd_admin_user(int argc, char **argv) {
+    if (argc < 1) {
+        usage(stderr);
+        return 2;
+    }
+    const char *sub = argv[0];
+    const char *data = DEFAULT_DATA;
+    const char *pos[4];
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--data") && i + 1 < argc)
+            data = argv[++i];
+        else if (npos < 4)
+            pos[npos++] = argv[i];
+    }
+    kv *meta;
+    if (open_meta(data, &meta)) return 1;
+    objsvc *svc;
+    if (objsvc_open(meta, NULL, &svc)) return 1;
+    int rc = 0;
+    if (!strcmp(sub, "add") && (npos == 2 || npos == 3)) {
+        const char *name = npos == 3 ? pos[2] : pos[0];
+        if (!strcmp(name, "root")) {
+            fprintf(stderr, "kura: the name root is reserved\n");
+            rc = 2;
+        } else if (objsvc_user_put(svc, pos[0], pos[1], name)) {
+            fprintf(stderr, "kura: could not add user\n");
+            rc = 1;
+        } else {
+            printf("added %s (%s)\n", pos[0], name);
+        }
+    } else if (!strcmp(sub, "list") && npos == 0) {
+        arena *a = arena_new(0);
+        char **aks, **names;
+        size_t n;
+        if (objsvc_user_list(svc, a, &aks, &names, &n))
+            rc = 1;
+        else
+            for (size_t i = 0; i < n; i++) printf("%s\t%s\n", aks[i], names[i]);
+        arena_free(a);
+    } else if (!strcmp(sub, "remove") && npos == 1) {
+        kerr e = objsvc_user_delete(svc, pos[0]);
+        if (e) {
+            fprintf(stderr, "kura: no such user %s\n", pos[0]);
+            rc = 1;
+        } else {
+            printf("removed %s\n", pos[0]);
+        }
+    } else {
+        usage(stderr);
+        rc = 2;
+    }
+    objsvc_close(svc);
+    kv_close(meta);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return cmd_serve(0, NULL);
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
+    if (!strcmp(cmd, "admin") && argc >= 3 && !strcmp(argv[2], "user"))
+        return cmd_admin_user(argc - 3, argv + 3);
+    if (!strcmp(cmd, "bench")) {
+        return kura_bench_main(argc - 2, argv + 2);
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        puts("kura 0.1.0");
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (cmd[0] == '-') return cmd_serve(argc - 1, argv + 1);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,1041 @@
+#include "gateway/objsvc.h"
+
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/hash.h"
+#include "common/log.h"
+#include "gateway/records.h"
+
+struct objsvc {
+    kv *meta;
+    radix *tree;
+    volset *vols;
+};
+
+/* ------------------------------------------------------------------ keys */
+
+enum { NS_MAX = 1 + 1024 };
+
+typedef struct keybuf {
+    uint8_t b[2 + 8 + 1024 + 1 + 32 + 4];
+    size_t n;
+} keybuf;
+
+static void kb_start(keybuf *k, char tag) {
+    k->b[0] = (uint8_t)tag;
+    k->n = 1;
+}
+static void kb_add(keybuf *k, const void *p, size_t n) {
+    if (k->n + n > sizeof k->b) abort(); /* callers bound every part */
+    memcpy(k->b + k->n, p, n);
+    k->n += n;
+}
+static void kb_str(keybuf *k, const char *s) {
+    kb_add(k, s, strlen(s));
+}
+
+static void be32(uint8_t out[4], uint32_t v) {
+    out[0] = (uint8_t)(v >> 24);
+    out[1] = (uint8_t)(v >> 16);
+    out[2] = (uint8_t)(v >> 8);
+    out[3] = (uint8_t)v;
+}
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void random_hex(char *out, size_t bytes) {
+    uint8_t r[32];
+    if (RAND_bytes(r, (int)bytes) != 1) abort();
+    hex_encode(r, bytes, out);
+}
+
+kerr objsvc_open(kv *meta, volset *vols, objsvc **out) {
+    objsvc *s = calloc(1, sizeof *s);
+    if (!s) return K_ENOMEM;
+    s->meta = meta;
+    s->vols = vols;
+    s->tree = radix_new(meta);
+    if (!s->tree) {
+        free(s);
+        return K_ENOMEM;
+    }
+    *out = s;
+    return K_OK;
+}
+
+void objsvc_close(objsvc *s) {
+    if (!s) return;
+    radix_free(s->tree);
+    free(s);
+}
+
+radix *objsvc_tree(objsvc *s) {
+    return s->tree;
+}
+
+/* --------------------------------------------------------------- buckets */
+
+bool objsvc_bucket_name_valid(const char *name) {
+    size_t n = strlen(name);
+    if (n < 3 || n > 63) return false;
+    int dots = 0, digits_only_labels = 0, labels = 1;
+    bool label_digits = true;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        bool lower = c >= 'a' && c <= 'z', digit = c >= '0' && c <= '9';
+        if (!(lower || digit || c == '-' || c == '.')) return false;
+        if (c == '.') {
+            if (i == 0 || name[i - 1] == '.' || name[i - 1] == '-' || name[i + 1] == '-')
+                return false;
+            dots++;
+            labels++;
+            if (label_digits) digits_only_labels++;
+            label_digits = true;
+        } else if (!digit) {
+            label_digits = false;
+        }
+    }
+    if (label_digits) digits_only_labels++;
+    char first = name[0], last = name[n - 1];
+    if (!((first >= 'a' && first <= 'z') || (first >= '0' && first <= '9'))) return false;
+    if (!((last >= 'a' && last <= 'z') || (last >= '0' && last <= '9'))) return false;
+    if (dots == 3 && labels == 4 && digits_only_labels == 4) return false; /* IP address form */
+    if (!strncmp(name, "xn--", 4) || !strncmp(name, "sthree-", 7)) return false;
+    if (n > 8 && !strcmp(name + n - 8, "-s3alias")) return false;
+    if (n > 6 && !strcmp(name + n - 6, "--ol-s3")) return false;
+    return true;
+}
+
+static void bucket_key(keybuf *k, const char *name) {
+    kb_start(k, 'B');
+    kb_str(k, name);
+}
+
+static void owner_ns(keybuf *k, const char *owner) {
+    kb_start(k, 'b');
+    size_t n = strlen(owner);
+    kb_add(k, owner, n > 255 ? 255 : n);
+}
+
+kerr objsvc_bucket_create(objsvc *s, const char *name, const char *owner, const char *region,
+                          uint8_t acl) {
+    if (!objsvc_bucket_name_valid(name)) return K_EINVALIDBUCKETNAME;
+    bucket_info b = {.name = (char *)name,
+                     .owner = (char *)owner,
+                     .region = (char *)(region ? region : ""),
+                     .created_ms = now_ms(),
+                     .acl = acl};
+    if (RAND_bytes(b.id, 8) != 1) return K_EINTERNAL;
+    keybuf ns, key;
+    owner_ns(&ns, owner);
+    bucket_key(&key, name);
+    /* The owner's listing gets the name first: a crash before the record is
+     * written leaves a name that listings skip, never a hidden bucket. */
+    kerr e = radix_insert(s->tree, ns.b, ns.n, name, strlen(name));
+    if (e) return e;
+    kbuf rec = KBUF_INIT;
+    rec_bucket_encode(&rec, &b);
+    e = kv_cas(s->meta, key.b, key.n, NULL, 0, rec.data, rec.len);
+    kbuf_free(&rec);
+    if (e == K_ECONFLICT) {
+        arena *a = arena_new(0);
+        bucket_info cur;
+        e = objsvc_bucket_get(s, a, name, &cur);
+        if (!e) e = strcmp(cur.owner, owner) ? K_EBUCKETEXISTS : K_EBUCKETOWNED;
+        arena_free(a);
+        if (e == K_EBUCKETEXISTS) radix_remove(s->tree, ns.b, ns.n, name, strlen(name));
+    }
+    return e;
+}
+
+kerr objsvc_bucket_get(objsvc *s, arena *a, const char *name, bucket_info *out) {
+    if (strlen(name) > 255) return K_ENOSUCHBUCKET;
+    keybuf key;
+    bucket_key(&key, name);
+    kbuf v = KBUF_INIT;
+    kerr e = kv_get(s->meta, key.b, key.n, &v);
+    if (!e)
+        e = rec_bucket_decode(a, v.data, v.len, out);
+    else if (e == K_ENOTFOUND)
+        e = K_ENOSUCHBUCKET;
+    kbuf_free(&v);
+    return e;
+}
+
+kerr objsvc_bucket_set_acl(objsvc *s, const char *name, uint8_t acl) {
+    keybuf key;
+    bucket_key(&key, name);
+    kbuf old = KBUF_INIT, rec = KBUF_INIT;
+    arena *a = arena_new(0);
+    kerr e;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        e = kv_get(s->meta, key.b, key.n, &old);
+        if (e) {
+            if (e == K_ENOTFOUND) e = K_ENOSUCHBUCKET;
+            break;
+        }
+        bucket_info b;
+        e = rec_bucket_decode(a, old.data, old.len, &b);
+        if (e) break;
+        b.acl = acl;
+        kbuf_reset(&rec);
+        rec_bucket_encode(&rec, &b);
+        e = kv_cas(s->meta, key.b, key.n, old.data, old.len, rec.data, rec.len);
+        if (e != K_ECONFLICT) break;
+    }
+    arena_free(a);
+    kbuf_free(&old);
+    kbuf_free(&rec);
+    return e;
+}
+
+static void obj_ns(keybuf *k, const uint8_t bid[8]) {
+    kb_start(k, 'o');
+    kb_add(k, bid, 8);
+}
+static void upload_ns(keybuf *k, const uint8_t bid[8]) {
+    kb_start(k, 'u');
+    kb_add(k, bid, 8);
+}
+
+kerr objsvc_bucket_delete(objsvc *s, const char *name) {
+    arena *a = arena_new(0);
+    bucket_info b;
+    kerr e = objsvc_bucket_get(s, a, name, &b);
+    if (e) goto out;
+    radix_list_req one = {.max_entries = 1};
+    list_entry *ents;
+    size_t n;
+    bool trunc;
+    e = objsvc_list(s, a, &b, &one, &ents, &n, &trunc);
+    if (e) goto out;
+    if (n) {
+        e = K_EBUCKETNOTEMPTY;
+        goto out;
+    }
+    mpu_list_entry *ups;
+    e = objsvc_mpu_list(s, a, &b, &one, &ups, &n, &trunc);
+    if (e) goto out;
+    if (n) {
+        e = K_EBUCKETNOTEMPTY;
+        goto out;
+    }
+    keybuf key, ns;
+    bucket_key(&key, name);
+    e = kv_del(s->meta, key.b, key.n);
+    if (e == K_ENOTFOUND) e = K_ENOSUCHBUCKET;
+    if (e) goto out;
+    owner_ns(&ns, b.owner);
+    kerr r = radix_remove(s->tree, ns.b, ns.n, name, strlen(name));
+    if (r && r != K_ENOTFOUND) log_warn("bucket %s: owner listing not updated (%d)", name, r);
+out:
+    arena_free(a);
+    return e;
+}
+
+typedef struct collect_ctx {
+    arena *a;
+    size_t n, cap;
+    struct collected {
+        char *p;
+        size_t len;
+        bool is_prefix;
+    } * items;
+} collect_ctx;
+
+static int collect_emit(void *ctx, const void *entry, size_t len, bool is_prefix) {
+    collect_ctx *c = ctx;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        struct collected *items = arena_alloc(c->a, cap * sizeof *items);
+        if (c->n) memcpy(items, c->items, c->n * sizeof *items);
+        c->items = items;
+        c->cap = cap;
+    }
+    c->items[c->n].p = arena_strndup(c->a, entry, len);
+    c->items[c->n].len = len;
+    c->items[c->n].is_prefix = is_prefix;
+    c->n++;
+    return 0;
+}
+
+kerr objsvc_bucket_list(objsvc *s, arena *a, const char *owner, bucket_info **out, size_t *n) {
+    keybuf ns;
+    owner_ns(&ns, owner);
+    collect_ctx c = {.a = a};
+    bucket_info *res = NULL;
+    size_t count = 0, cap = 0;
+    radix_list_req req = {.max_entries = 1000};
+    for (;;) {
+        c.n = 0;
+        bool trunc = false;
+        kerr e = radix_list(s->tree, ns.b, ns.n, &req, collect_emit, &c, &trunc);
+        if (e) return e;
+        for (size_t i = 0; i < c.n; i++) {
+            bucket_info b;
+            kerr ge = objsvc_bucket_get(s, a, c.items[i].p, &b);
+            if (ge == K_ENOSUCHBUCKET) continue;
+            if (ge) return ge;
+            if (strcmp(b.owner, owner)) continue;
+            if (count == cap) {
+                cap = cap ? cap * 2 : 16;
+                bucket_info *nr = arena_alloc(a, cap * sizeof *nr);
+                if (count) memcpy(nr, res, count * sizeof *nr);
+                res = nr;
+            }
+            res[count++] = b;
+        }
+        if (!trunc || !c.n) break;
+        req.start_after = c.items[c.n - 1].p;
+        req.start_after_len = c.items[c.n - 1].len;
+    }
+    *out = res;
+    *n = count;
+    return K_OK;
+}
+
+/* --------------------------------------------------------------- objects */
+
+static kerr key_check(const char *key, size_t klen) {
+    if (klen == 0) return K_EINVAL;
+    if (klen > OBJ_MAX_KEY) return K_EKEYTOOLONG;
+    if (memchr(key, 0, klen)) return K_EINVAL;
+    return K_OK;
+}
+
+static void obj_key(keybuf *k, const uint8_t bid[8], const char *key, size_t klen) {
+    kb_start(k, 'O');
+    kb_add(k, bid, 8);
+    kb_add(k, key, klen);
+}
+
+static kerr get_obj_raw(objsvc *s, const uint8_t bid[8], const char *key, size_t klen, kbuf *v) {
+    keybuf k;
+    obj_key(&k, bid, key, klen);
+    kerr e = kv_get(s->meta, k.b, k.n, v);
+    return e == K_ENOTFOUND ? K_ENOSUCHKEY : e;
+}
+
+kerr objsvc_head(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
+                 obj_meta *out) {
+    kerr e = key_check(key, klen);
+    if (e) return e == K_EKEYTOOLONG ? e : K_ENOSUCHKEY;
+    kbuf v = KBUF_INIT;
+    e = get_obj_raw(s, b->id, key, klen, &v);
+    if (!e) e = rec_obj_decode(a, v.data, v.len, out);
+    kbuf_free(&v);
+    return e;
+}
+
+kerr objsvc_read(objsvc *s, const obj_meta *m, uint64_t off, void *buf, size_t n) {
+    if (off + n > m->size) return K_EINVALIDRANGE;
+    uint8_t *dst = buf;
+    uint64_t seg_start = 0;
+    for (uint32_t i = 0; i < m->nsegs && n; i++) {
+        uint64_t seg_len = m->segs[i].loc.length;
+        if (off < seg_start + seg_len) {
+            uint64_t in_seg = off - seg_start;
+            size_t take = (size_t)(seg_len - in_seg < n ? seg_len - in_seg : n);
+            kerr e = vol_read(s->vols, &m->segs[i].loc, in_seg, dst, take);
+            if (e) return e;
+            dst += take;
+            off += take;
+            n -= take;
+        }
+        seg_start += seg_len;
+    }
+    return n ? K_ECORRUPT : K_OK;
+}
+
+static void release_segments(objsvc *s, const obj_meta *m) {
+    for (uint32_t i = 0; i < m->nsegs; i++) {
+        kerr e = vol_delete(s->vols, &m->segs[i].loc);
+        if (e && e != K_ENOTFOUND) log_warn("could not release a needle (%d)", e);
+    }
+}
+
+/* Writes the record of key with compare-and-set against whatever is there,
+ * then releases the data of the record it replaced. */
+static kerr replace_obj_record(objsvc *s, const uint8_t bid[8], const char *key, size_t klen,
+                               const obj_meta *m) {
+    keybuf k;
+    obj_key(&k, bid, key, klen);
+    kbuf rec = KBUF_INIT, old = KBUF_INIT;
+    rec_obj_encode(&rec, m);
+    kerr e;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        e = kv_get(s->meta, k.b, k.n, &old);
+        bool absent = e == K_ENOTFOUND;
+        if (e && !absent) break;
+        e = kv_cas(s->meta, k.b, k.n, absent ? NULL : old.data, absent ? 0 : old.len, rec.data,
+                   rec.len);
+        if (e == K_ECONFLICT) continue;
+        if (!e && !absent) {
+            arena *a = arena_new(0);
+            obj_meta prev;
+            if (!rec_obj_decode(a, old.data, old.len, &prev)) release_segments(s, &prev);
+            arena_free(a);
+        }
+        break;
+    }
+    kbuf_free(&rec);
+    kbuf_free(&old);
+    return e;
+}
+
+kerr objsvc_delete(objsvc *s, const bucket_info *b, const char *key, size_t klen) {
+    kerr e = key_check(key, klen);
+    if (e) return e == K_EKEYTOOLONG ? e : K_ENOSUCHKEY;
+    keybuf k, ns;
+    obj_key(&k, b->id, key, klen);
+    obj_ns(&ns, b->id);
+    kbuf old = KBUF_INIT;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        e = kv_get(s->meta, k.b, k.n, &old);
+        if (e == K_ENOTFOUND) {
+            e = K_ENOSUCHKEY;
+            break;
+        }
+        if (e) break;
+        e = kv_cas(s->meta, k.b, k.n, old.data, old.len, NULL, 0);
+        if (e == K_ECONFLICT) continue;
+        break;
+    }
+    if (!e) {
+        arena *a = arena_new(0);
+        obj_meta prev;
+        if (!rec_obj_decode(a, old.data, old.len, &prev)) release_segments(s, &prev);
+        arena_free(a);
+        radix_remove(s->tree, ns.b, ns.n, key, klen);
+        /* A PUT racing with us may have written its record after our delete;
+         * its name must stay listed. */
+        kbuf again = KBUF_INIT;
+        if (kv_get(s->meta, k.b, k.n, &again) == K_OK) radix_insert(s->tree, ns.b, ns.n, key, klen);
+        kbuf_free(&again);
+    } else if (e == K_ENOSUCHKEY) {
+        /* Clean a name left behind by an interrupted delete. */
+        radix_remove(s->tree, ns.b, ns.n, key, klen);
+    }
+    kbuf_free(&old);
+    return e;
+}
+
+kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
+                         const obj_attr *attrs, uint32_t nattrs, uint8_t acl, obj_meta *out) {
+    keybuf k;
+    obj_key(&k, b->id, key, klen);
+    kbuf old = KBUF_INIT, rec = KBUF_INIT;
+    kerr e;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        e = kv_get(s->meta, k.b, k.n, &old);
+        if (e) {
+            if (e == K_ENOTFOUND) e = K_ENOSUCHKEY;
+            break;
+        }
+        e = rec_obj_decode(a, old.data, old.len, out);
+        if (e) break;
+        out->attrs = (obj_attr *)attrs;
+        out->nattrs = nattrs;
+        out->acl = acl;
+        out->mtime_ms = now_ms();
+        kbuf_reset(&rec);
+        rec_obj_encode(&rec, out);
+        e = kv_cas(s->meta, k.b, k.n, old.data, old.len, rec.data, rec.len);
+        if (e != K_ECONFLICT) break;
+    }
+    kbuf_free(&old);
+    kbuf_free(&rec);
+    return e;
+}
+
+/* ------------------------------------------------------------ uploading */
+
+struct obj_put {
+    objsvc *s;
+    arena *a;
+    const bucket_info *b;
+    const char *key;
+    size_t klen;
+    uint64_t size, written;
+    vol_writer *w;
+    khash *md5;
+    cksum ck;
+    uint8_t ck_out[32];
+    size_t ck_out_len;
+    const obj_attr *attrs;
+    uint32_t nattrs;
+    uint8_t acl;
+    /* part uploads */
+    const upload_info *upload;
+    uint32_t part_number;
+};
+
+static kerr put_start(objsvc *s, arena *a, uint64_t size, cksum_alg ck_alg, obj_put **out) {
+    obj_put *p = arena_zalloc(a, sizeof *p);
+    p->s = s;
+    p->a = a;
+    p->size = size;
+    kerr e = vol_writer_begin(s->vols, size, &p->w);
+    if (e) return e;
+    p->md5 = khash_new(KH_MD5);
+    cksum_init(&p->ck, ck_alg);
+    *out = p;
+    return K_OK;
+}
+
+kerr objsvc_put_begin(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
+                      const obj_put_opts *o, obj_put **out) {
+    kerr e = key_check(key, klen);
+    if (e) return e;
+    if (o->size > OBJ_MAX_PUT_SIZE) return K_EENTITYTOOLARGE;
+    e = put_start(s, a, o->size, o->ck_alg, out);
+    if (e) return e;
+    obj_put *p = *out;
+    p->b = b;
+    p->key = key;
+    p->klen = klen;
+    p->attrs = o->attrs;
+    p->nattrs = o->nattrs;
+    p->acl = o->acl;
+    return K_OK;
+}
+
+kerr objsvc_put_write(obj_put *p, const void *data, size_t n) {
+    if (p->written + n > p->size) return K_EINVAL;
+    khash_update(p->md5, data, n);
+    if (p->ck.alg != CK_NONE) cksum_update(&p->ck, data, n);
+    p->written += n;
+    return vol_writer_write(p->w, data, n);
+}
+
+size_t objsvc_put_cksum(const obj_put *p, uint8_t out[32]) {
+    memcpy(out, p->ck_out, p->ck_out_len);
+    return p->ck_out_len;
+}
+
+static void put_release(obj_put *p) {
+    if (p->w) vol_writer_abort(p->w);
+    p->w = NULL;
+    khash_free(p->md5);
+    p->md5 = NULL;
+    cksum_free(&p->ck);
+}
+
+void objsvc_put_abort(obj_put *p) {
+    if (p) put_release(p);
+}
+
+static void part_key(keybuf *k, const char *upload_id, uint32_t number) {
+    kb_start(k, 'P');
+    kb_str(k, upload_id);
+    uint8_t n[4];
+    be32(n, number);
+    kb_add(k, n, 4);
+}
+static void part_ns(keybuf *k, const char *upload_id) {
+    kb_start(k, 'p');
+    kb_str(k, upload_id);
+}
+
+static kerr finish_part(obj_put *p, const uint8_t md5[16], vol_loc loc, obj_meta *out) {
+    objsvc *s = p->s;
+    part_info pi = {.number = p->part_number,
+                    .size = p->size,
+                    .mtime_ms = now_ms(),
+                    .loc = loc,
+                    .ck_len = (uint8_t)p->ck_out_len};
+    memcpy(pi.md5, md5, 16);
+    memcpy(pi.ck, p->ck_out, p->ck_out_len);
+    keybuf k, ns;
+    part_key(&k, p->upload->upload_id, p->part_number);
+    part_ns(&ns, p->upload->upload_id);
+    uint8_t num[4];
+    be32(num, p->part_number);
+    kerr e = radix_insert(s->tree, ns.b, ns.n, num, 4);
+    if (e) return e;
+    kbuf rec = KBUF_INIT, old = KBUF_INIT;
+    rec_part_encode(&rec, &pi);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        e = kv_get(s->meta, k.b, k.n, &old);
+        bool absent = e == K_ENOTFOUND;
+        if (e && !absent) break;
+        e = kv_cas(s->meta, k.b, k.n, absent ? NULL : old.data, absent ? 0 : old.len, rec.data,
+                   rec.len);
+        if (e == K_ECONFLICT) continue;
+        if (!e && !absent) {
+            part_info prev;
+            if (!rec_part_decode(old.data, old.len, &prev)) vol_delete(s->vols, &prev.loc);
+        }
+        break;
+    }
+    kbuf_free(&rec);
+    kbuf_free(&old);
+    if (!e && out) {
+        memset(out, 0, sizeof *out);
+        out->size = p->size;
+        out->mtime_ms = pi.mtime_ms;
+        hex_encode(md5, 16, out->etag);
+        out->ck_alg = (uint8_t)p->ck.alg;
+        out->ck_len = pi.ck_len;
+        memcpy(out->ck, pi.ck, pi.ck_len);
+    }
+    return e;
+}
+
+kerr objsvc_put_finish(obj_put *p, const obj_put_expect *ex, obj_meta *out) {
+    objsvc *s = p->s;
+    uint8_t md5[32];
+    khash_final(p->md5, md5);
+    if (p->ck.alg != CK_NONE) p->ck_out_len = cksum_final(&p->ck, p->ck_out);
+    kerr e = K_OK;
+    if (p->written != p->size)
+        e = K_EINCOMPLETEBODY;
+    else if (ex && ex->md5 && memcmp(ex->md5, md5, 16))
+        e = K_EBADDIGEST;
+    else if (ex && ex->ck && (ex->ck_len != p->ck_out_len || memcmp(ex->ck, p->ck_out, ex->ck_len)))
+        e = K_EBADDIGEST;
+    if (e) {
+        put_release(p);
+        return e;
+    }
+    vol_loc loc;
+    e = vol_writer_finish(p->w, &loc);
+    p->w = NULL;
+    if (e) {
+        put_release(p);
+        return e;
+    }
+    if (p->upload) {
+        e = finish_part(p, md5, loc, out);
+        if (e) vol_delete(s->vols, &loc);
+        put_release(p);
+        return e;
+    }
+    obj_meta m = {.size = p->size,
+                  .mtime_ms = now_ms(),
+                  .acl = p->acl,
+                  .nattrs = p->nattrs,
+                  .attrs = (obj_attr *)p->attrs,
+                  .ck_alg = (uint8_t)p->ck.alg,
+                  .ck_type = p->ck.alg != CK_NONE ? CKTYPE_FULL_OBJECT : CKTYPE_NONE,
+                  .ck_len = (uint8_t)p->ck_out_len,
+                  .nsegs = 1};
+    memcpy(m.ck, p->ck_out, p->ck_out_len);
+    hex_encode(md5, 16, m.etag);
+    obj_part_loc seg = {.loc = loc};
+    memcpy(seg.md5, md5, 16);
+    m.segs = &seg;
+    keybuf ns;
+    obj_ns(&ns, p->b->id);
+    e = radix_insert(s->tree, ns.b, ns.n, p->key, p->klen);
+    if (!e) e = replace_obj_record(s, p->b->id, p->key, p->klen, &m);
+    if (e) vol_delete(s->vols, &loc);
+    put_release(p);
+    if (!e && out) {
+        *out = m;
+        out->segs = arena_memdup(p->a, &seg, sizeof seg);
+    }
+    return e;
+}
+
+/* -------------------------------------------------------------- listing */
+
+kerr objsvc_list(objsvc *s, arena *a, const bucket_info *b, const radix_list_req *req,
+                 list_entry **out, size_t *n, bool *truncated) {
+    keybuf ns;
+    obj_ns(&ns, b->id);
+    size_t want = req->max_entries ? req->max_entries : 1000;
+    list_entry *res = arena_alloc(a, want * sizeof *res);
+    size_t count = 0;
+    radix_list_req r = *req;
+    collect_ctx c = {.a = a};
+    bool trunc = false;
+    kbuf v = KBUF_INIT;
+    kerr e = K_OK;
+    while (count < want) {
+        r.max_entries = want - count;
+        c.n = 0;
+        trunc = false;
+        e = radix_list(s->tree, ns.b, ns.n, &r, collect_emit, &c, &trunc);
+        if (e) break;
+        for (size_t i = 0; i < c.n; i++) {
+            list_entry *le = &res[count];
+            le->key = c.items[i].p;
+            le->klen = c.items[i].len;
+            le->is_prefix = c.items[i].is_prefix;
+            if (!le->is_prefix) {
+                e = get_obj_raw(s, b->id, le->key, le->klen, &v);
+                if (e == K_ENOSUCHKEY) { /* name of an unfinished or interrupted write */
+                    e = K_OK;
+                    continue;
+                }
+                if (!e) e = rec_obj_decode(a, v.data, v.len, &le->meta);
+                if (e) break;
+            }
+            count++;
+        }
+        if (e || !trunc || !c.n) break;
+        r.start_after = c.items[c.n - 1].p;
+        r.start_after_len = c.items[c.n - 1].len;
+    }
+    kbuf_free(&v);
+    if (e) return e;
+    *out = res;
+    *n = count;
+    *truncated = trunc;
+    return K_OK;
+}
+
+/* ------------------------------------------------------------ multipart */
+
+static void upload_key(keybuf *k, const uint8_t bid[8], const char *upload_id) {
+    kb_start(k, 'M');
+    kb_add(k, bid, 8);
+    kb_str(k, upload_id);
+}
+
+static void upload_name(keybuf *k, const char *key, size_t klen, const char *upload_id) {
+    k->n = 0;
+    kb_add(k, key, klen);
+    kb_add(k, "", 1);
+    kb_str(k, upload_id);
+}
+
+kerr objsvc_mpu_create(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
+                       const obj_attr *attrs, uint32_t nattrs, uint8_t acl, cksum_alg ck_alg,
+                       cksum_type ck_type, const char *owner, char upload_id[33]) {
+    kerr e = key_check(key, klen);
+    if (e) return e;
+    upload_info u = {.key = (char *)key,
+                     .klen = klen,
+                     .initiated_ms = now_ms(),
+                     .owner = (char *)owner,
+                     .proto = {.attrs = (obj_attr *)attrs,
+                               .nattrs = nattrs,
+                               .acl = acl,
+                               .ck_alg = (uint8_t)ck_alg,
+                               .ck_type = (uint8_t)ck_type}};
+    random_hex(u.upload_id, 16);
+    keybuf ns, name, k;
+    upload_ns(&ns, b->id);
+    upload_name(&name, key, klen, u.upload_id);
+    e = radix_insert(s->tree, ns.b, ns.n, name.b, name.n);
+    if (e) return e;
+    upload_key(&k, b->id, u.upload_id);
+    kbuf rec = KBUF_INIT;
+    rec_upload_encode(&rec, &u);
+    e = kv_put(s->meta, k.b, k.n, rec.data, rec.len);
+    kbuf_free(&rec);
+    if (!e) memcpy(upload_id, u.upload_id, 33);
+    (void)a;
+    return e;
+}
+
+kerr objsvc_mpu_get(objsvc *s, arena *a, const bucket_info *b, const char *upload_id,
+                    upload_info *out) {
+    if (strlen(upload_id) != 32) return K_ENOSUCHUPLOAD;
+    keybuf k;
+    upload_key(&k, b->id, upload_id);
+    kbuf v = KBUF_INIT;
+    kerr e = kv_get(s->meta, k.b, k.n, &v);
+    if (!e)
+        e = rec_upload_decode(a, v.data, v.len, out);
+    else if (e == K_ENOTFOUND)
+        e = K_ENOSUCHUPLOAD;
+    kbuf_free(&v);
+    return e;
+}
+
+kerr objsvc_part_begin(objsvc *s, arena *a, const bucket_info *b, const upload_info *u,
+                       uint32_t part_number, uint64_t size, obj_put **out) {
+    if (part_number < 1 || part_number > OBJ_MAX_PARTS) return K_EINVAL;
+    if (size > OBJ_MAX_PUT_SIZE) return K_EENTITYTOOLARGE;
+    kerr e = put_start(s, a, size, (cksum_alg)u->proto.ck_alg, out);
+    if (e) return e;
+    (*out)->b = b;
+    (*out)->upload = u;
+    (*out)->part_number = part_number;
+    return K_OK;
+}
+
+static kerr load_parts(objsvc *s, arena *a, const upload_info *u, uint32_t after, uint32_t max,
+                       part_info **out, size_t *n, bool *truncated) {
+    keybuf ns;
+    part_ns(&ns, u->upload_id);
+    uint8_t start[4];
+    be32(start, after);
+    radix_list_req req = {.max_entries = max};
+    if (after) {
+        req.start_after = start;
+        req.start_after_len = 4;
+    }
+    collect_ctx c = {.a = a};
+    kerr e = radix_list(s->tree, ns.b, ns.n, &req, collect_emit, &c, truncated);
+    if (e) return e;
+    part_info *res = arena_alloc(a, (c.n ? c.n : 1) * sizeof *res);
+    size_t count = 0;
+    kbuf v = KBUF_INIT;
+    for (size_t i = 0; i < c.n; i++) {
+        if (c.items[i].len != 4) continue;
+        const uint8_t *num = (const uint8_t *)c.items[i].p;
+        uint32_t number =
+            (uint32_t)num[0] << 24 | (uint32_t)num[1] << 16 | (uint32_t)num[2] << 8 | num[3];
+        keybuf k;
+        part_key(&k, u->upload_id, number);
+        e = kv_get(s->meta, k.b, k.n, &v);
+        if (e == K_ENOTFOUND) {
+            e = K_OK;
+            continue;
+        }
+        if (!e) e = rec_part_decode(v.data, v.len, &res[count]);
+        if (e) break;
+        count++;
+    }
+    kbuf_free(&v);
+    *out = res;
+    *n = count;
+    return e;
+}
+
+kerr objsvc_mpu_list_parts(objsvc *s, arena *a, const upload_info *u, uint32_t after, uint32_t max,
+                           part_info **out, size_t *n, bool *truncated) {
+    return load_parts(s, a, u, after, max ? max : 1000, out, n, truncated);
+}
+
+/* Deletes the upload's part records, its part tree and the upload record.
+ * Needles of parts listed in keep (sorted numbers) survive: they now belong
+ * to the completed object. */
+static void drop_upload(objsvc *s, const bucket_info *b, const upload_info *u,
+                        const mpu_complete_part *keep, size_t nkeep) {
+    arena *a = arena_new(0);
+    keybuf ns, name, k;
+    part_ns(&ns, u->upload_id);
+    uint32_t after = 0;
+    for (;;) {
+        part_info *parts;
+        size_t n;
+        bool trunc;
+        if (load_parts(s, a, u, after, 1000, &parts, &n, &trunc)) break;
+        for (size_t i = 0; i < n; i++) {
+            bool kept = false;
+            for (size_t j = 0; j < nkeep && !kept; j++) kept = keep[j].number == parts[i].number;
+            if (!kept) vol_delete(s->vols, &parts[i].loc);
+            part_key(&k, u->upload_id, parts[i].number);
+            kv_del(s->meta, k.b, k.n);
+            uint8_t num[4];
+            be32(num, parts[i].number);
+            radix_remove(s->tree, ns.b, ns.n, num, 4);
+            after = parts[i].number;
+        }
+        if (!trunc || !n) break;
+        arena_reset(a);
+    }
+    upload_key(&k, b->id, u->upload_id);
+    kv_del(s->meta, k.b, k.n);
+    upload_ns(&ns, b->id);
+    upload_name(&name, u->key, u->klen, u->upload_id);
+    radix_remove(s->tree, ns.b, ns.n, name.b, name.n);
+    arena_free(a);
+}
+
+kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload_info *u,
+                         const mpu_complete_part *parts, size_t nparts, obj_meta *out) {
+    if (nparts == 0 || nparts > OBJ_MAX_PARTS) return K_EMALFORMEDXML;
+    for (size_t i = 1; i < nparts; i++)
+        if (parts[i].number <= parts[i - 1].number) return K_EINVALIDPARTORDER;
+    obj_meta m = {.mtime_ms = now_ms(),
+                  .acl = u->proto.acl,
+                  .nattrs = u->proto.nattrs,
+                  .attrs = u->proto.attrs,
+                  .nparts = (uint32_t)nparts,
+                  .nsegs = (uint32_t)nparts};
+    m.segs = arena_alloc(a, nparts * sizeof *m.segs);
+    khash *etag_md5 = khash_new(KH_MD5);
+    cksum_alg alg = (cksum_alg)u->proto.ck_alg;
+    cksum composite;
+    cksum_init(&composite, alg == CK_NONE ? CK_NONE : alg);
+    uint64_t full_crc = 0;
+    bool have_ck = alg != CK_NONE;
+    kerr e = K_OK;
+    kbuf v = KBUF_INIT;
+    for (size_t i = 0; i < nparts && !e; i++) {
+        keybuf k;
+        part_key(&k, u->upload_id, parts[i].number);
+        part_info pi;
+        e = kv_get(s->meta, k.b, k.n, &v);
+        if (e == K_ENOTFOUND) e = K_EINVALIDPART;
+        if (!e) e = rec_part_decode(v.data, v.len, &pi);
+        if (e) break;
+        if (memcmp(pi.md5, parts[i].md5, 16))
+            e = K_EINVALIDPART;
+        else if (i + 1 < nparts && pi.size < OBJ_MIN_PART_SIZE)
+            e = K_EENTITYTOOSMALL;
+        else if (parts[i].has_ck && (pi.ck_len == 0 || memcmp(pi.ck, parts[i].ck, pi.ck_len)))
+            e = K_EINVALIDPART;
+        if (e) break;
+        m.segs[i].loc = pi.loc;
+        memcpy(m.segs[i].md5, pi.md5, 16);
+        m.size += pi.size;
+        khash_update(etag_md5, pi.md5, 16);
+        if (have_ck && pi.ck_len == cksum_len(alg)) {
+            cksum_update(&composite, pi.ck, pi.ck_len);
+            uint64_t part_crc = 0;
+            for (size_t j = 0; j < pi.ck_len && j < 8; j++) part_crc = part_crc << 8 | pi.ck[j];
+            if (i == 0)
+                full_crc = part_crc;
+            else if (alg == CK_CRC32)
+                full_crc = crc32_combine((uint32_t)full_crc, (uint32_t)part_crc, pi.size);
+            else if (alg == CK_CRC32C)
+                full_crc = crc32c_combine((uint32_t)full_crc, (uint32_t)part_crc, pi.size);
+            else if (alg == CK_CRC64NVME)
+                full_crc = crc64nvme_combine(full_crc, part_crc, pi.size);
+        } else {
+            have_ck = false;
+        }
+    }
+    kbuf_free(&v);
+    uint8_t digest[32];
+    khash_final(etag_md5, digest);
+    khash_free(etag_md5);
+    uint8_t comp[32];
+    size_t comp_len = cksum_final(&composite, comp);
+    cksum_free(&composite);
+    if (e) return e;
+    char hex[33];
+    hex_encode(digest, 16, hex);
+    snprintf(m.etag, sizeof m.etag, "%s-%zu", hex, nparts);
+    if (have_ck) {
+        m.ck_alg = (uint8_t)alg;
+        bool full = u->proto.ck_type == CKTYPE_FULL_OBJECT &&
+                    (alg == CK_CRC32 || alg == CK_CRC32C || alg == CK_CRC64NVME);
+        if (full) {
+            m.ck_type = CKTYPE_FULL_OBJECT;
+            m.ck_len = (uint8_t)cksum_len(alg);
+            for (size_t j = 0; j < m.ck_len; j++)
+                m.ck[j] = (uint8_t)(full_crc >> (8 * (m.ck_len - 1 - j)));
+        } else {
+            m.ck_type = CKTYPE_COMPOSITE;
+            m.ck_len = (uint8_t)comp_len;
+            memcpy(m.ck, comp, comp_len);
+        }
+    }
+    keybuf ns;
+    obj_ns(&ns, b->id);
+    e = radix_insert(s->tree, ns.b, ns.n, u->key, u->klen);
+    if (!e) e = replace_obj_record(s, b->id, u->key, u->klen, &m);
+    if (e) return e;
+    drop_upload(s, b, u, parts, nparts);
+    if (out) *out = m;
+    return K_OK;
+}
+
+kerr objsvc_mpu_abort(objsvc *s, const bucket_info *b, const upload_info *u) {
+    drop_upload(s, b, u, NULL, 0);
+    return K_OK;
+}
+
+kerr objsvc_mpu_list(objsvc *s, arena *a, const bucket_info *b, const radix_list_req *req,
+                     mpu_list_entry **out, size_t *n, bool *truncated) {
+    keybuf ns;
+    upload_ns(&ns, b->id);
+    size_t want = req->max_entries ? req->max_entries : 1000;
+    collect_ctx c = {.a = a};
+    kerr e = radix_list(s->tree, ns.b, ns.n, req, collect_emit, &c, truncated);
+    if (e) return e;
+    mpu_list_entry *res = arena_zalloc(a, (c.n ? c.n : 1) * sizeof *res);
+    size_t count = 0;
+    for (size_t i = 0; i < c.n && count < want; i++) {
+        mpu_list_entry *le = &res[count];
+        if (c.items[i].is_prefix) {
+            le->is_prefix = true;
+            le->prefix = c.items[i].p;
+            le->prefix_len = c.items[i].len;
+            count++;
+            continue;
+        }
+        const char *nul = memchr(c.items[i].p, 0, c.items[i].len);
+        if (!nul) continue;
+        kerr ge = objsvc_mpu_get(s, a, b, nul + 1, &le->u);
+        if (ge == K_ENOSUCHUPLOAD) continue;
+        if (ge) return ge;
+        count++;
+    }
+    *out = res;
+    *n = count;
+    return K_OK;
+}
+
+/* ----------------------------------------------------------------- users */
+
+static void user_key(keybuf *k, const char *access_key) {
+    kb_start(k, 'S');
+    size_t n = strlen(access_key);
+    kb_add(k, access_key, n > 128 ? 128 : n);
+}
+
+static const char users_ns[] = "s";
+
+kerr objsvc_user_put(objsvc *s, const char *access_key, const char *secret, const char *user) {
+    if (!*access_key || strlen(access_key) > 128) return K_EINVAL;
+    kerr e = radix_insert(s->tree, users_ns, 1, access_key, strlen(access_key));
+    if (e) return e;
+    keybuf k;
+    user_key(&k, access_key);
+    kbuf rec = KBUF_INIT;
+    rec_user_encode(&rec, secret, user);
+    e = kv_put(s->meta, k.b, k.n, rec.data, rec.len);
+    kbuf_free(&rec);
+    return e;
+}
+
+kerr objsvc_user_get(objsvc *s, arena *a, const char *access_key, const char **secret,
+                     const char **user) {
+    if (strlen(access_key) > 128) return K_EINVALIDACCESSKEY;
+    keybuf k;
+    user_key(&k, access_key);
+    kbuf v = KBUF_INIT;
+    kerr e = kv_get(s->meta, k.b, k.n, &v);
+    if (!e)
+        e = rec_user_decode(a, v.data, v.len, secret, user);
+    else if (e == K_ENOTFOUND)
+        e = K_EINVALIDACCESSKEY;
+    kbuf_free(&v);
+    return e;
+}
+
+kerr objsvc_user_delete(objsvc *s, const char *access_key) {
+    keybuf k;
+    user_key(&k, access_key);
+    kerr e = kv_del(s->meta, k.b, k.n);
+    if (e) return e;
+    radix_remove(s->tree, users_ns, 1, access_key, strlen(access_key));
+    return K_OK;
+}
+
+kerr objsvc_user_list(objsvc *s, arena *a, char ***access_keys, char ***users, size_t *n) {
+    collect_ctx c = {.a = a};
+    radix_list_req req = {.max_entries = 100000};
+    bool trunc;
+    kerr e = radix_list(s->tree, users_ns, 1, &req, collect_emit, &c, &trunc);
+    if (e) return e;
+    *access_keys = arena_alloc(a, (c.n + 1) * sizeof(char *));
+    *users = arena_alloc(a, (c.n + 1) * sizeof(char *));
+    size_t count = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        const char *secret, *user;
+        if (objsvc_user_get(s, a, c.items[i].p, &secret, &user)) continue;
+        (*access_keys)[count] = c.items[i].p;
+        (*users)[count] = (char *)user;
+        count++;
+    }
+    *n = count;
+    return K_OK;
+}

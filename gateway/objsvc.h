@@ -1,0 +1,215 @@
+/* The protocol-neutral object service: every S3 and Swift operation on
+ * buckets, objects and multipart uploads goes through here. Front ends only
+ * parse, authenticate and format.
+ *
+ * Metadata layout on the kv (all keys binary, bucket ids are 8 random bytes
+ * so a re-created bucket never sees its predecessor's leftovers):
+ *   "B" name                    bucket record
+ *   "O" bid name                object record (size, etag, attrs, data locations)
+ *   "M" bid upload_id           multipart upload record
+ *   "P" upload_id part_be32     part record
+ *   radix trees: "b" owner (bucket names of an owner), "o" bid (object
+ *   names), "u" bid (key \0 upload_id), "p" upload_id (part numbers).
+ *
+ * Ordering rules that keep crashes harmless: a name enters its tree before
+ * its record is written, and leaves after the record is deleted. A listed
+ * name without a record is skipped (and cleaned up lazily), so a crash
+ * between the two writes never shows a half-made object. Object records are
+ * replaced with compare-and-set, so of two racing PUTs exactly one wins and
+ * the loser's data is released.
+ *
+ * Contract:
+ * - objsvc is thread-safe. Results are allocated in the caller's arena.
+ * - Errors are kerr codes (common/err.h); the front end maps them.
+ */
+#ifndef KURA_GATEWAY_OBJSVC_H
+#define KURA_GATEWAY_OBJSVC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/arena.h"
+#include "common/err.h"
+#include "common/hash.h"
+#include "meta/kv.h"
+#include "meta/radix.h"
+#include "storage/volume.h"
+
+#define OBJ_MAX_KEY 1024
+#define OBJ_MAX_PARTS 10000
+#define OBJ_MIN_PART_SIZE (5ull << 20)
+#define OBJ_MAX_SIZE (5ull << 40)
+#define OBJ_MAX_PUT_SIZE (5ull << 30)
+
+typedef enum acl_canned {
+    ACL_PRIVATE = 0,
+    ACL_PUBLIC_READ = 1,
+    ACL_PUBLIC_READ_WRITE = 2
+} acl_canned;
+
+typedef struct bucket_info {
+    char *name;
+    char *owner;
+    char *region;
+    uint8_t id[8];
+    int64_t created_ms;
+    uint8_t acl;
+} bucket_info;
+
+/* A stored header: standard representation headers (content-type,
+ * content-encoding, ...) and user metadata (x-amz-meta-*), names
+ * lower-case. */
+typedef struct obj_attr {
+    char *name;
+    char *value;
+} obj_attr;
+
+typedef enum cksum_type { CKTYPE_NONE = 0, CKTYPE_FULL_OBJECT, CKTYPE_COMPOSITE } cksum_type;
+
+typedef struct obj_part_loc {
+    vol_loc loc; /* loc.length = part size */
+    uint8_t md5[16];
+} obj_part_loc;
+
+typedef struct obj_meta {
+    uint64_t size;
+    int64_t mtime_ms;
+    char etag[48]; /* hex md5, or hex md5-of-md5s + "-N"; without quotes */
+    uint8_t acl;
+    uint32_t nattrs;
+    obj_attr *attrs;
+    uint8_t ck_alg; /* cksum_alg */
+    uint8_t ck_type;
+    uint8_t ck_len;
+    uint8_t ck[32];
+    uint32_t nparts; /* 0 for a simple PUT, else number of multipart parts */
+    uint32_t nsegs;
+    obj_part_loc *segs; /* data in order; one per part for multipart */
+} obj_meta;
+
+typedef struct objsvc objsvc;
+
+kerr objsvc_open(kv *meta, volset *vols, objsvc **out);
+void objsvc_close(objsvc *s);
+radix *objsvc_tree(objsvc *s);
+
+/* --- buckets --- */
+/* K_EINVALIDBUCKETNAME, K_EBUCKETOWNED (caller already owns it),
+ * K_EBUCKETEXISTS (someone else does). */
+kerr objsvc_bucket_create(objsvc *s, const char *name, const char *owner, const char *region,
+                          uint8_t acl);
+kerr objsvc_bucket_get(objsvc *s, arena *a, const char *name, bucket_info *out);
+/* K_ENOSUCHBUCKET, K_EBUCKETNOTEMPTY (objects or in-progress uploads). */
+kerr objsvc_bucket_delete(objsvc *s, const char *name);
+/* Replaces the bucket's canned ACL (compare-and-set on its record). */
+kerr objsvc_bucket_set_acl(objsvc *s, const char *name, uint8_t acl);
+kerr objsvc_bucket_list(objsvc *s, arena *a, const char *owner, bucket_info **out, size_t *n);
+bool objsvc_bucket_name_valid(const char *name);
+
+/* --- objects --- */
+kerr objsvc_head(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
+                 obj_meta *out);
+/* Reads n bytes at object offset off (across parts). */
+kerr objsvc_read(objsvc *s, const obj_meta *m, uint64_t off, void *buf, size_t n);
+/* K_ENOSUCHKEY when absent (S3 DeleteObject maps that to 204). */
+kerr objsvc_delete(objsvc *s, const bucket_info *b, const char *key, size_t klen);
+/* Replace only the attributes/acl of an existing object (copy onto itself
+ * with REPLACE): data untouched. */
+kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
+                         const obj_attr *attrs, uint32_t nattrs, uint8_t acl, obj_meta *out);
+
+/* Streaming upload of a whole object (PUT) or of one part. */
+typedef struct obj_put obj_put;
+typedef struct obj_put_opts {
+    uint64_t size;
+    const obj_attr *attrs;
+    uint32_t nattrs;
+    uint8_t acl;
+    cksum_alg ck_alg; /* checksum to compute (CK_NONE: none) */
+} obj_put_opts;
+
+kerr objsvc_put_begin(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
+                      const obj_put_opts *o, obj_put **out);
+kerr objsvc_put_write(obj_put *p, const void *data, size_t n);
+/* Expectations checked before anything becomes visible. */
+typedef struct obj_put_expect {
+    const uint8_t *md5; /* Content-MD5, or NULL */
+    const uint8_t *ck;  /* expected checksum of ck_alg, or NULL */
+    size_t ck_len;
+} obj_put_expect;
+/* Computed digests, available after objsvc_put_finish, even on failure
+ * (so a caller can report what it got). */
+size_t objsvc_put_cksum(const obj_put *p, uint8_t out[32]);
+/* Verifies, makes the data and the record durable, then frees p. K_EBADDIGEST
+ * on a mismatch (nothing stored). */
+kerr objsvc_put_finish(obj_put *p, const obj_put_expect *e, obj_meta *out);
+void objsvc_put_abort(obj_put *p);
+
+/* --- multipart --- */
+typedef struct upload_info {
+    char *key;
+    size_t klen;
+    char upload_id[33];
+    int64_t initiated_ms;
+    char *owner;
+    obj_meta proto; /* attrs, acl, ck_alg to apply at completion */
+} upload_info;
+
+typedef struct part_info {
+    uint32_t number;
+    uint64_t size;
+    int64_t mtime_ms;
+    uint8_t md5[16];
+    vol_loc loc;
+    uint8_t ck_len;
+    uint8_t ck[32];
+} part_info;
+
+kerr objsvc_mpu_create(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
+                       const obj_attr *attrs, uint32_t nattrs, uint8_t acl, cksum_alg ck_alg,
+                       cksum_type ck_type, const char *owner, char upload_id[33]);
+kerr objsvc_mpu_get(objsvc *s, arena *a, const bucket_info *b, const char *upload_id,
+                    upload_info *out);
+/* Part upload: a put whose finish records a part (out->etag = part md5). */
+kerr objsvc_part_begin(objsvc *s, arena *a, const bucket_info *b, const upload_info *u,
+                       uint32_t part_number, uint64_t size, obj_put **out);
+kerr objsvc_mpu_list_parts(objsvc *s, arena *a, const upload_info *u, uint32_t after, uint32_t max,
+                           part_info **out, size_t *n, bool *truncated);
+typedef struct mpu_complete_part {
+    uint32_t number;
+    uint8_t md5[16]; /* from the ETag the client sent */
+    bool has_ck;
+    uint8_t ck[32];
+} mpu_complete_part;
+kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload_info *u,
+                         const mpu_complete_part *parts, size_t nparts, obj_meta *out);
+kerr objsvc_mpu_abort(objsvc *s, const bucket_info *b, const upload_info *u);
+typedef struct mpu_list_entry {
+    upload_info u;
+    bool is_prefix;
+    char *prefix;
+    size_t prefix_len;
+} mpu_list_entry;
+kerr objsvc_mpu_list(objsvc *s, arena *a, const bucket_info *b, const radix_list_req *req,
+                     mpu_list_entry **out, size_t *n, bool *truncated);
+
+/* --- listing --- */
+typedef struct list_entry {
+    char *key;
+    size_t klen;
+    bool is_prefix;
+    obj_meta meta; /* only for keys */
+} list_entry;
+kerr objsvc_list(objsvc *s, arena *a, const bucket_info *b, const radix_list_req *req,
+                 list_entry **out, size_t *n, bool *truncated);
+
+/* --- users (S3 credentials), kept in the same kv --- */
+kerr objsvc_user_put(objsvc *s, const char *access_key, const char *secret, const char *user);
+kerr objsvc_user_get(objsvc *s, arena *a, const char *access_key, const char **secret,
+                     const char **user);
+kerr objsvc_user_delete(objsvc *s, const char *access_key);
+kerr objsvc_user_list(objsvc *s, arena *a, char ***access_keys, char ***users, size_t *n);
+
+#endif

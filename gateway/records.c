@@ -1,0 +1,243 @@
+#include "gateway/records.h"
+
+#include <string.h>
+
+enum { REC_VERSION = 1 };
+
+static void put_u8(kbuf *b, uint8_t v) {
+    kbuf_append(b, &v, 1);
+}
+static void put_u32(kbuf *b, uint32_t v) {
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    kbuf_append(b, x, 4);
+}
+static void put_u64(kbuf *b, uint64_t v) {
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+static void put_bytes(kbuf *b, const void *p, size_t n) {
+    put_u32(b, (uint32_t)n);
+    kbuf_append(b, p, n);
+}
+static void put_str(kbuf *b, const char *s) {
+    put_bytes(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+typedef struct reader {
+    const uint8_t *p;
+    size_t n;
+    bool bad;
+} reader;
+
+static const uint8_t *take(reader *r, size_t n) {
+    if (r->bad || r->n < n) {
+        r->bad = true;
+        return NULL;
+    }
+    const uint8_t *p = r->p;
+    r->p += n;
+    r->n -= n;
+    return p;
+}
+static uint8_t get_u8(reader *r) {
+    const uint8_t *p = take(r, 1);
+    return p ? p[0] : 0;
+}
+static uint32_t get_u32(reader *r) {
+    const uint8_t *p = take(r, 4);
+    if (!p) return 0;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get_u64(reader *r) {
+    uint64_t lo = get_u32(r);
+    return lo | (uint64_t)get_u32(r) << 32;
+}
+static char *get_str(reader *r, arena *a, size_t *len) {
+    uint32_t n = get_u32(r);
+    const uint8_t *p = take(r, n);
+    if (len) *len = p ? n : 0;
+    return p ? arena_strndup(a, (const char *)p, n) : arena_strdup(a, "");
+}
+static void get_fixed(reader *r, void *out, size_t n) {
+    const uint8_t *p = take(r, n);
+    if (p)
+        memcpy(out, p, n);
+    else
+        memset(out, 0, n);
+}
+
+void rec_bucket_encode(kbuf *out, const bucket_info *b) {
+    put_u8(out, REC_VERSION);
+    put_str(out, b->name);
+    put_str(out, b->owner);
+    put_str(out, b->region);
+    kbuf_append(out, b->id, 8);
+    put_u64(out, (uint64_t)b->created_ms);
+    put_u8(out, b->acl);
+}
+
+kerr rec_bucket_decode(arena *a, const void *p, size_t n, bucket_info *b) {
+    reader r = {p, n, false};
+    if (get_u8(&r) != REC_VERSION) return K_ECORRUPT;
+    b->name = get_str(&r, a, NULL);
+    b->owner = get_str(&r, a, NULL);
+    b->region = get_str(&r, a, NULL);
+    get_fixed(&r, b->id, 8);
+    b->created_ms = (int64_t)get_u64(&r);
+    b->acl = get_u8(&r);
+    return r.bad ? K_ECORRUPT : K_OK;
+}
+
+static void put_attrs(kbuf *out, const obj_attr *attrs, uint32_t n) {
+    put_u32(out, n);
+    for (uint32_t i = 0; i < n; i++) {
+        put_str(out, attrs[i].name);
+        put_str(out, attrs[i].value);
+    }
+}
+
+static obj_attr *get_attrs(reader *r, arena *a, uint32_t *n) {
+    *n = get_u32(r);
+    if (*n > r->n / 8) { /* each attr needs at least two length words */
+        r->bad = true;
+        *n = 0;
+        return NULL;
+    }
+    obj_attr *attrs = arena_alloc(a, sizeof(obj_attr) * (*n ? *n : 1));
+    for (uint32_t i = 0; i < *n; i++) {
+        attrs[i].name = get_str(r, a, NULL);
+        attrs[i].value = get_str(r, a, NULL);
+    }
+    return attrs;
+}
+
+static void put_loc(kbuf *out, const vol_loc *l) {
+    uint8_t enc[VOL_LOC_ENCODED_LEN];
+    vol_loc_encode(l, enc);
+    kbuf_append(out, enc, sizeof enc);
+}
+
+static void get_loc(reader *r, vol_loc *l) {
+    const uint8_t *p = take(r, VOL_LOC_ENCODED_LEN);
+    if (p)
+        vol_loc_decode(p, l);
+    else
+        memset(l, 0, sizeof *l);
+}
+
+void rec_obj_encode(kbuf *out, const obj_meta *m) {
+    put_u8(out, REC_VERSION);
+    put_u64(out, m->size);
+    put_u64(out, (uint64_t)m->mtime_ms);
+    put_str(out, m->etag);
+    put_u8(out, m->acl);
+    put_u8(out, m->ck_alg);
+    put_u8(out, m->ck_type);
+    put_u8(out, m->ck_len);
+    kbuf_append(out, m->ck, m->ck_len);
+    put_u32(out, m->nparts);
+    put_attrs(out, m->attrs, m->nattrs);
+    put_u32(out, m->nsegs);
+    for (uint32_t i = 0; i < m->nsegs; i++) {
+        put_loc(out, &m->segs[i].loc);
+        kbuf_append(out, m->segs[i].md5, 16);
+    }
+}
+
+kerr rec_obj_decode(arena *a, const void *p, size_t n, obj_meta *m) {
+    reader r = {p, n, false};
+    memset(m, 0, sizeof *m);
+    if (get_u8(&r) != REC_VERSION) return K_ECORRUPT;
+    m->size = get_u64(&r);
+    m->mtime_ms = (int64_t)get_u64(&r);
+    size_t elen;
+    char *etag = get_str(&r, a, &elen);
+    if (elen >= sizeof m->etag) return K_ECORRUPT;
+    memcpy(m->etag, etag, elen + 1);
+    m->acl = get_u8(&r);
+    m->ck_alg = get_u8(&r);
+    m->ck_type = get_u8(&r);
+    m->ck_len = get_u8(&r);
+    if (m->ck_len > sizeof m->ck) return K_ECORRUPT;
+    get_fixed(&r, m->ck, m->ck_len);
+    m->nparts = get_u32(&r);
+    m->attrs = get_attrs(&r, a, &m->nattrs);
+    m->nsegs = get_u32(&r);
+    if (r.bad || m->nsegs > r.n / (VOL_LOC_ENCODED_LEN + 16)) return K_ECORRUPT;
+    m->segs = arena_alloc(a, sizeof(obj_part_loc) * (m->nsegs ? m->nsegs : 1));
+    for (uint32_t i = 0; i < m->nsegs; i++) {
+        get_loc(&r, &m->segs[i].loc);
+        get_fixed(&r, m->segs[i].md5, 16);
+    }
+    return r.bad ? K_ECORRUPT : K_OK;
+}
+
+void rec_upload_encode(kbuf *out, const upload_info *u) {
+    put_u8(out, REC_VERSION);
+    put_bytes(out, u->key, u->klen);
+    put_str(out, u->upload_id);
+    put_u64(out, (uint64_t)u->initiated_ms);
+    put_str(out, u->owner);
+    put_u8(out, u->proto.acl);
+    put_u8(out, u->proto.ck_alg);
+    put_u8(out, u->proto.ck_type);
+    put_attrs(out, u->proto.attrs, u->proto.nattrs);
+}
+
+kerr rec_upload_decode(arena *a, const void *p, size_t n, upload_info *u) {
+    reader r = {p, n, false};
+    memset(u, 0, sizeof *u);
+    if (get_u8(&r) != REC_VERSION) return K_ECORRUPT;
+    u->key = get_str(&r, a, &u->klen);
+    size_t idlen;
+    char *id = get_str(&r, a, &idlen);
+    if (idlen >= sizeof u->upload_id) return K_ECORRUPT;
+    memcpy(u->upload_id, id, idlen + 1);
+    u->initiated_ms = (int64_t)get_u64(&r);
+    u->owner = get_str(&r, a, NULL);
+    u->proto.acl = get_u8(&r);
+    u->proto.ck_alg = get_u8(&r);
+    u->proto.ck_type = get_u8(&r);
+    u->proto.attrs = get_attrs(&r, a, &u->proto.nattrs);
+    return r.bad ? K_ECORRUPT : K_OK;
+}
+
+void rec_part_encode(kbuf *out, const part_info *p) {
+    put_u8(out, REC_VERSION);
+    put_u32(out, p->number);
+    put_u64(out, p->size);
+    put_u64(out, (uint64_t)p->mtime_ms);
+    kbuf_append(out, p->md5, 16);
+    put_loc(out, &p->loc);
+    put_u8(out, p->ck_len);
+    kbuf_append(out, p->ck, p->ck_len);
+}
+
+kerr rec_part_decode(const void *p, size_t n, part_info *out) {
+    reader r = {p, n, false};
+    memset(out, 0, sizeof *out);
+    if (get_u8(&r) != REC_VERSION) return K_ECORRUPT;
+    out->number = get_u32(&r);
+    out->size = get_u64(&r);
+    out->mtime_ms = (int64_t)get_u64(&r);
+    get_fixed(&r, out->md5, 16);
+    get_loc(&r, &out->loc);
+    out->ck_len = get_u8(&r);
+    if (out->ck_len > sizeof out->ck) return K_ECORRUPT;
+    get_fixed(&r, out->ck, out->ck_len);
+    return r.bad ? K_ECORRUPT : K_OK;
+}
+
+void rec_user_encode(kbuf *out, const char *secret, const char *user) {
+    put_u8(out, REC_VERSION);
+    put_str(out, secret);
+    put_str(out, user);
+}
+
+kerr rec_user_decode(arena *a, const void *p, size_t n, const char **secret, const char **user) {
+    reader r = {p, n, false};
+    if (get_u8(&r) != REC_VERSION) return K_ECORRUPT;
+    *secret = get_str(&r, a, NULL);
+    *user = get_str(&r, a, NULL);
+    return r.bad ? K_ECORRUPT : K_OK;
+}

@@ -1,0 +1,30 @@
+/* The S3 front end: routes S3 requests (path-style and virtual-host style),
+ * authenticates them, calls the object service and formats S3 XML.
+ *
+ * Contract: s3_frontend_new keeps pointers to svc and the option strings
+ * (they must outlive it). The front end is thread-safe; all per-request
+ * state lives in the request's arena.
+ */
+#ifndef KURA_GATEWAY_S3_H
+#define KURA_GATEWAY_S3_H
+
+#include "gateway/objsvc.h"
+#include "gateway/server.h"
+
+typedef struct s3_opts {
+    objsvc *svc;
+    const char *root_access_key;
+    const char *root_secret_key;
+    const char *region;         /* default region reported for buckets, "us-east-1" */
+    const char *const *domains; /* virtual-host base domains, e.g. "localhost" */
+    size_t ndomains;
+} s3_opts;
+
+typedef struct s3_frontend s3_frontend;
+
+s3_frontend *s3_frontend_new(const s3_opts *o);
+void s3_frontend_free(s3_frontend *f);
+/* The gw_frontend to register with the server. */
+gw_frontend s3_frontend_hook(s3_frontend *f);
+
+#endif

@@ -1,0 +1,90 @@
+/* The key-value interface all metadata lives on.
+ *
+ * Keys and values are arbitrary bytes (keys <= 2048 bytes, values <= 1 MiB).
+ * Every backend (LMDB embedded, in-memory counting, Redis shards, Redis
+ * Cluster) implements kv_ops; the radix tree and the object service only use
+ * this interface, never a backend directly.
+ *
+ * Contract:
+ * - All operations are thread-safe on one kv handle.
+ * - A write (put/del/cas) returns only once it is durable per the backend's
+ *   policy (LMDB: fsynced, using group commit so concurrent writers share
+ *   fsyncs).
+ * - Errors: K_ENOTFOUND (get/del of an absent key), K_ECONFLICT (cas saw a
+ *   different current value), K_EUNAVAILABLE (backend unreachable; callers
+ *   map it to 503), K_EIO, K_ETOOLARGE.
+ * - Values returned through a kbuf are owned by that kbuf (caller frees).
+ */
+#ifndef KURA_META_KV_H
+#define KURA_META_KV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+
+typedef struct kv kv;
+
+typedef struct kv_ops {
+    const char *name;
+    /* val is reset then filled. */
+    kerr (*get)(kv *s, const void *key, size_t klen, kbuf *val);
+    kerr (*put)(kv *s, const void *key, size_t klen, const void *val, size_t vlen);
+    kerr (*del)(kv *s, const void *key, size_t klen);
+    /* Atomically: if the current value equals expect (expect == NULL means
+     * "key must be absent"), replace it with val (val == NULL means delete
+     * the key) and return K_OK; otherwise K_ECONFLICT and nothing changes. */
+    kerr (*cas)(kv *s, const void *key, size_t klen, const void *expect, size_t elen,
+                const void *val, size_t vlen);
+    void (*close)(kv *s);
+} kv_ops;
+
+struct kv {
+    const kv_ops *ops;
+};
+
+static inline kerr kv_get(kv *s, const void *k, size_t kl, kbuf *v) {
+    return s->ops->get(s, k, kl, v);
+}
+static inline kerr kv_put(kv *s, const void *k, size_t kl, const void *v, size_t vl) {
+    return s->ops->put(s, k, kl, v, vl);
+}
+static inline kerr kv_del(kv *s, const void *k, size_t kl) {
+    return s->ops->del(s, k, kl);
+}
+static inline kerr kv_cas(kv *s, const void *k, size_t kl, const void *e, size_t el, const void *v,
+                          size_t vl) {
+    return s->ops->cas(s, k, kl, e, el, v, vl);
+}
+static inline void kv_close(kv *s) {
+    if (s) s->ops->close(s);
+}
+
+/* Embedded LMDB store in directory dir (created if missing). map_size 0
+ * picks a default (64 GiB of address space; the file grows as used). */
+kerr kv_lmdb_open(const char *dir, size_t map_size, kv **out);
+
+/* Additions (meta/ owner): group-commit observability for tests and
+ * benchmarks. commit_count = write transactions committed (fsyncs);
+ * write_count = put/del/cas operations applied by them (including cas that
+ * reported K_ECONFLICT). write_count / commit_count is the batching factor.
+ * key_count = number of stored keys (LMDB entries). */
+uint64_t kv_lmdb_commit_count(kv *s);
+uint64_t kv_lmdb_write_count(kv *s);
+kerr kv_lmdb_key_count(kv *s, uint64_t *out);
+
+/* In-memory store that counts operations per key class; for tests and the
+ * tree benchmark. Not durable. */
+typedef struct kv_mem_stats {
+    uint64_t gets, puts, dels, cas_ok, cas_conflict;
+} kv_mem_stats;
+kv *kv_mem_new(void);
+void kv_mem_stats_get(kv *s, kv_mem_stats *out);
+void kv_mem_stats_reset(kv *s);
+/* Addition: number of stored keys starting with prefix (plen 0: all keys).
+ * O(table size) when plen > 0; for tests. */
+size_t kv_mem_count_prefix(kv *s, const void *prefix, size_t plen);
+
+#endif

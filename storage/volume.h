@@ -1,0 +1,91 @@
+/* Object data storage: needles in append-only chunk files (seeds/000, Kage).
+ *
+ * A volume is one directory (local) or, later, one remote datanode; every
+ * kind implements volume_ops. A volset spreads new needles over its volumes.
+ * A needle is one contiguous run of object bytes plus a header carrying its
+ * length, a checksum per 64 KiB block (so ranged reads verify only what they
+ * touch) and a header checksum. Writing returns a location key (volume,
+ * chunk, offset, length) from which a read needs no other lookup.
+ *
+ * Contract:
+ * - volset and volume functions are thread-safe; a vol_writer is used by one
+ *   thread at a time.
+ * - vol_writer_finish returns only after the needle's bytes are durable
+ *   (fdatasync shared among concurrent writers: group commit).
+ * - An unfinished (aborted, crashed) writer leaves unreferenced bytes in a
+ *   chunk but never corrupts other needles; a restart resumes appending
+ *   after the last byte on disk.
+ * - Reads verify block checksums: K_ECORRUPT on mismatch, K_ENOTFOUND if the
+ *   location does not hold a needle, K_EIO on I/O errors.
+ */
+#ifndef KURA_STORAGE_VOLUME_H
+#define KURA_STORAGE_VOLUME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+typedef struct vol_loc {
+    uint32_t volume; /* index in the volset */
+    uint32_t chunk;  /* chunk file id within the volume */
+    uint64_t offset; /* byte offset of the needle header in the chunk */
+    uint64_t length; /* payload bytes */
+} vol_loc;
+
+#define VOL_LOC_ENCODED_LEN 24
+/* Fixed little-endian encoding for metadata records. */
+void vol_loc_encode(const vol_loc *l, uint8_t out[VOL_LOC_ENCODED_LEN]);
+void vol_loc_decode(const uint8_t in[VOL_LOC_ENCODED_LEN], vol_loc *l);
+
+typedef struct volset volset;
+typedef struct vol_writer vol_writer;
+
+typedef struct volset_opts {
+    uint64_t chunk_size; /* target chunk file size; 0 = 1 GiB */
+    bool sync;           /* false only in tests/benchmarks that opt out */
+    /* New needles skip a volume whose filesystem would be left with less than
+     * this many free bytes; 0 = 1 GiB or 5% of the filesystem, the smaller. */
+    uint64_t min_free_bytes;
+} volset_opts;
+
+/* Opens (creating if needed) one local volume per directory. Volume ids are
+ * the directories' positions in dirs; a directory records its id so that a
+ * reordered command line is detected (K_EINVAL). */
+kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts *opts,
+                       volset **out);
+void volset_close(volset *vs);
+
+/* Starts a needle of exactly len payload bytes (len may be 0) on the next
+ * volume (round-robin) with enough free space; K_ENOMEM if none has,
+ * K_ETOOLARGE above 1 TiB. */
+kerr vol_writer_begin(volset *vs, uint64_t len, vol_writer **out);
+/* Appends payload; the total must not exceed len (K_EINVAL). */
+kerr vol_writer_write(vol_writer *w, const void *p, size_t n);
+/* Completes the needle (exactly len bytes must have been written, else
+ * K_EINCOMPLETEBODY), makes it durable, frees w and sets *loc. w is freed
+ * on every return, success or not: never abort it afterwards. */
+kerr vol_writer_finish(vol_writer *w, vol_loc *loc);
+/* Abandons the needle and frees w. */
+void vol_writer_abort(vol_writer *w);
+
+/* Reads n payload bytes starting at payload offset off of the needle at loc
+ * into buf, verifying the checksum of every block touched. K_ENOTFOUND if no
+ * complete, undeleted needle of loc->length bytes starts at loc, K_EINVAL if
+ * off + n > loc->length, K_ECORRUPT if a touched block fails its checksum
+ * (buf then holds unspecified bytes). */
+kerr vol_read(volset *vs, const vol_loc *loc, uint64_t off, void *buf, size_t n);
+
+/* Marks the needle deleted (space is reclaimed by compaction). Idempotent;
+ * K_ENOTFOUND if loc holds no needle. The flag is not fsynced: metadata is
+ * the authority on what exists, the flag only tells compaction what it may
+ * drop, and a flag lost in a crash leaks space, never data. */
+kerr vol_delete(volset *vs, const vol_loc *loc);
+
+typedef struct volset_stats {
+    uint64_t bytes_written, needles_written, fsyncs, bytes_read;
+} volset_stats;
+void volset_stats_get(volset *vs, volset_stats *out);
+
+#endif

@@ -1,0 +1,64 @@
+/* The volume interface behind volset (internal to storage/).
+ *
+ * A volset dispatches every call through volume_ops so that a remote datanode
+ * volume can implement the same interface as the local directory volume.
+ * Implementations embed `volume` and `vol_writer` as their first members.
+ *
+ * Contract for implementations:
+ * - All ops except the writer ops are thread-safe.
+ * - begin reserves space for exactly len payload bytes and returns a writer
+ *   whose base fields are filled (ops, vol, len, written = 0).
+ * - write must reject (K_EINVAL, nothing accepted) a call that would exceed
+ *   len, and keep memory per writer bounded whatever len is.
+ * - finish always consumes the writer, also on error; on success the needle
+ *   is durable (unless the volset was opened with sync = false) and loc
+ *   holds chunk, offset and length (the volset fills loc->volume).
+ * - read and del get a loc whose volume field is this volume's index.
+ * - free_space reports bytes still writable and the backing filesystem's
+ *   size, for placement; it may be stale by a second or so.
+ * - Counters in `counters` that the volset cannot see (fsyncs) are
+ *   maintained by the implementation.
+ */
+#ifndef KURA_STORAGE_VOLUME_IMPL_H
+#define KURA_STORAGE_VOLUME_IMPL_H
+
+#include <stdatomic.h>
+
+#include "storage/volume.h"
+
+typedef struct volume volume;
+
+typedef struct volset_counters {
+    _Atomic uint64_t bytes_written, needles_written, fsyncs, bytes_read;
+} volset_counters;
+
+typedef struct volume_ops {
+    const char *kind; /* "local", later "remote" */
+    kerr (*begin)(volume *v, uint64_t len, vol_writer **out);
+    kerr (*write)(vol_writer *w, const void *p, size_t n);
+    kerr (*finish)(vol_writer *w, vol_loc *loc);
+    void (*abort)(vol_writer *w);
+    kerr (*read)(volume *v, const vol_loc *loc, uint64_t off, void *buf, size_t n);
+    kerr (*del)(volume *v, const vol_loc *loc);
+    kerr (*free_space)(volume *v, uint64_t *avail, uint64_t *total);
+    void (*close)(volume *v);
+} volume_ops;
+
+struct volume {
+    const volume_ops *ops;
+    uint32_t id; /* index in the volset */
+    volset_counters *counters;
+};
+
+struct vol_writer {
+    const volume_ops *ops;
+    volume *vol;
+    uint64_t len;     /* declared payload length */
+    uint64_t written; /* payload bytes accepted so far */
+};
+
+/* Opens (creating if needed) the local volume in dir as volume id. */
+kerr local_volume_open(const char *dir, uint32_t id, const volset_opts *opts,
+                       volset_counters *counters, volume **out);
+
+#endif

@@ -1,0 +1,995 @@
+/* Local volume: one directory of append-only chunk files (format: chunk.h).
+ *
+ * Concurrency model:
+ * - The volume lock guards the chunk table, the active chunk and every
+ *   chunk's append position. It is held only to reserve a byte range (and,
+ *   on rollover, to create the next chunk file): payload I/O of concurrent
+ *   writers runs in parallel at their reserved offsets.
+ * - Each chunk has its own group-commit state (sync_lock): finishing writers
+ *   take a ticket after their pwrites are complete; one of them (the leader)
+ *   runs fdatasync covering every ticket handed out before it started, the
+ *   others wait and are woken when covered.
+ * - Chunk structs and fds live until the volume closes (no compaction yet),
+ *   so a chunk pointer obtained under the lock stays valid without it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h> /* sync_file_range (_GNU_SOURCE) */
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "storage/chunk.h"
+#include "storage/volume_impl.h"
+
+#define DEFAULT_CHUNK_SIZE (UINT64_C(1) << 30)
+/* Payload staged per streaming writer before a pwrite: four blocks. Large
+ * enough that pwrite overhead is negligible, small enough that many
+ * concurrent uploads keep RSS low. Needles whose whole image fits are built
+ * in one buffer of their exact size and written with a single pwrite. */
+#define WRITE_BUFFER_SIZE (4 * NEEDLE_BLOCK_SIZE)
+/* crc table entries a streaming writer holds before writing them out: one
+ * small pwrite per 64 MiB of payload instead of a table sized by len. */
+#define CRC_BATCH 1024u
+/* Chunk ids above this are refused at open: the chunk table is an array
+ * indexed by id (4 M chunks of 1 GiB = 4 PiB per volume). */
+#define MAX_CHUNKS (UINT32_C(1) << 22)
+/* Gaps up to this size between wanted byte ranges are read and discarded
+ * rather than paying another syscall. */
+#define READ_GAP_MAX 4096u
+/* A streaming writer starts writeback of every this many payload bytes (when
+ * syncing): the disk works while the body is still arriving, the final
+ * fdatasync has little left to do, and one upload cannot pile up gigabytes
+ * of dirty page cache that stall everybody else's commits. */
+#define WRITEBACK_STEP (8u * 1024 * 1024)
+#define SPACE_REFRESH_NS INT64_C(1000000000)
+#define VOLUME_ID_FILE "volume.id"
+
+typedef struct chunk {
+    uint32_t id;
+    _Atomic int fd; /* -1 until first use; set under the volume lock */
+    uint64_t tail;  /* next append offset (aligned); volume lock */
+
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_cond;
+    uint64_t sync_tickets; /* tickets handed out */
+    uint64_t sync_done;    /* every ticket <= sync_done is durable */
+    bool sync_running;     /* a leader is inside fdatasync */
+    bool dir_synced;       /* the chunk's directory entry is durable */
+    /* After a failed fdatasync the kernel may have dropped dirty pages, so
+     * nothing unsynced in this chunk can be trusted again: every later
+     * waiter fails and no new needle is placed here. */
+    _Atomic bool sync_failed;
+} chunk;
+
+typedef struct local_volume {
+    volume base;
+    char *dir;
+    int dirfd; /* also holds the flock that keeps other processes out */
+    uint64_t chunk_size;
+    bool sync;
+
+    pthread_mutex_t lock;
+    chunk **chunks; /* indexed by id; NULL for a missing id */
+    uint32_t nchunks, chunks_cap;
+    chunk *active;
+
+    _Atomic uint64_t space_avail, space_total;
+    _Atomic int64_t space_checked_ns;
+} local_volume;
+
+typedef struct local_writer {
+    vol_writer base;
+    local_volume *vol;
+    chunk *chunk;
+    uint64_t needle_off;  /* file offset of the header */
+    uint64_t payload_off; /* file offset of the payload */
+    needle_header hdr;
+    /* whole: buf is the needle image (header, table, payload), written once
+     * at finish. Otherwise buf stages payload bytes [flushed, written). */
+    bool whole;
+    bool failed; /* an I/O error happened: only abort/finish remain */
+    uint8_t *buf;
+    size_t buf_len, buf_cap;
+    uint64_t flushed;
+    uint64_t writeback_started; /* payload bytes handed to writeback */
+    uint32_t block_crc;         /* crc of the bytes of the current, unfinished block */
+    uint8_t *crcs;              /* pending table entries, LE; in buf when whole */
+    uint64_t crcs_first;        /* block index of crcs[0] */
+    size_t crcs_len, crcs_cap;
+} local_writer;
+
+static const volume_ops local_ops;
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static kerr kerr_from_errno(int e) {
+    switch (e) {
+    case ENOSPC:
+    case EDQUOT:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+        return K_ENOMEM;
+    default:
+        return K_EIO;
+    }
+}
+
+static int pwrite_full(int fd, const void *p, size_t n, uint64_t off) {
+    const uint8_t *s = p;
+    while (n > 0) {
+        ssize_t w = pwrite(fd, s, n, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        s += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+/* Reads until the iovecs are full or EOF. Returns bytes read or -errno. The
+ * iovec array is consumed (modified). */
+static ssize_t preadv_full(int fd, struct iovec *iov, int cnt, uint64_t off) {
+    size_t total = 0;
+    while (cnt > 0) {
+        ssize_t r = preadv(fd, iov, cnt, (off_t)off);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return -errno;
+        }
+        if (r == 0) break;
+        total += (size_t)r;
+        off += (uint64_t)r;
+        size_t left = (size_t)r;
+        while (cnt > 0 && left >= iov->iov_len) {
+            left -= iov->iov_len;
+            iov++;
+            cnt--;
+        }
+        if (cnt > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + left;
+            iov->iov_len -= left;
+        }
+    }
+    return (ssize_t)total;
+}
+
+static void chunk_file_name(uint32_t id, char out[32]) {
+    snprintf(out, 32, "chunk-%08u.dat", id);
+}
+
+/* "chunk-<digits>.dat" -> id; false for any other name. */
+static bool parse_chunk_file_name(const char *name, uint32_t *id) {
+    if (strncmp(name, "chunk-", 6) != 0) return false;
+    const char *p = name + 6;
+    uint64_t v = 0;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9' && digits < 10) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        p++;
+        digits++;
+    }
+    if (digits == 0 || strcmp(p, ".dat") != 0 || v > UINT32_MAX) return false;
+    *id = (uint32_t)v;
+    return true;
+}
+
+static chunk *chunk_new(uint32_t id, uint64_t tail, int fd, bool dir_synced) {
+    chunk *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->id = id;
+    atomic_init(&c->fd, fd);
+    c->tail = tail;
+    c->dir_synced = dir_synced;
+    atomic_init(&c->sync_failed, false);
+    pthread_mutex_init(&c->sync_lock, NULL);
+    pthread_cond_init(&c->sync_cond, NULL);
+    return c;
+}
+
+static void chunk_free(chunk *c) {
+    if (!c) return;
+    int fd = atomic_load(&c->fd);
+    if (fd >= 0) close(fd);
+    pthread_mutex_destroy(&c->sync_lock);
+    pthread_cond_destroy(&c->sync_cond);
+    free(c);
+}
+
+/* Makes room for ids < want in the chunk table. Volume lock held (or not
+ * yet shared). */
+static kerr chunk_table_reserve(local_volume *v, uint32_t want) {
+    if (want <= v->chunks_cap) return K_OK;
+    uint32_t cap = v->chunks_cap ? v->chunks_cap : 16;
+    while (cap < want) cap *= 2;
+    chunk **t = realloc(v->chunks, cap * sizeof *t);
+    if (!t) return K_ENOMEM;
+    memset(t + v->chunks_cap, 0, (cap - v->chunks_cap) * sizeof *t);
+    v->chunks = t;
+    v->chunks_cap = cap;
+    return K_OK;
+}
+
+static chunk *chunk_get(local_volume *v, uint32_t id) {
+    pthread_mutex_lock(&v->lock);
+    chunk *c = id < v->nchunks ? v->chunks[id] : NULL;
+    pthread_mutex_unlock(&v->lock);
+    return c;
+}
+
+/* The chunk's fd, opening the file on first use. -errno on failure. */
+static int chunk_fd(local_volume *v, chunk *c) {
+    int fd = atomic_load(&c->fd);
+    if (fd >= 0) return fd;
+    pthread_mutex_lock(&v->lock);
+    fd = atomic_load(&c->fd);
+    if (fd < 0) {
+        char name[32];
+        chunk_file_name(c->id, name);
+        fd = openat(v->dirfd, name, O_RDWR | O_CLOEXEC);
+        if (fd < 0) {
+            fd = -errno;
+            log_error("storage: open %s/%s: %s", v->dir, name, strerror(errno));
+        } else {
+            atomic_store(&c->fd, fd);
+        }
+    }
+    pthread_mutex_unlock(&v->lock);
+    return fd;
+}
+
+/* Creates the next chunk file and makes it active. Volume lock held. */
+static kerr chunk_create(local_volume *v, chunk **out) {
+    if (v->nchunks >= MAX_CHUNKS) {
+        log_error("storage: volume %s has reached %u chunks", v->dir, MAX_CHUNKS);
+        return K_ENOMEM;
+    }
+    uint32_t id = v->nchunks;
+    kerr rc = chunk_table_reserve(v, id + 1);
+    if (rc != K_OK) return rc;
+    char name[32];
+    chunk_file_name(id, name);
+    int fd = openat(v->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        log_error("storage: create %s/%s: %s", v->dir, name, strerror(e));
+        return kerr_from_errno(e);
+    }
+    /* The directory entry is made durable by the first group commit on this
+     * chunk rather than here, so the volume lock is never held across an
+     * fsync. */
+    chunk *c = chunk_new(id, 0, fd, false);
+    if (!c) {
+        close(fd);
+        unlinkat(v->dirfd, name, 0);
+        return K_ENOMEM;
+    }
+    v->chunks[id] = c;
+    v->nchunks = id + 1;
+    v->active = c;
+    log_debug("storage: volume %s: new chunk %u", v->dir, id);
+    *out = c;
+    return K_OK;
+}
+
+/* Reserves size bytes for a needle: in the active chunk if it fits (or the
+ * chunk is empty, so an oversized needle gets a chunk of its own), else in
+ * a new chunk. */
+static kerr reserve(local_volume *v, uint64_t size, chunk **out, uint64_t *off) {
+    pthread_mutex_lock(&v->lock);
+    chunk *c = v->active;
+    kerr rc = K_OK;
+    if (!c || atomic_load(&c->sync_failed) || (c->tail > 0 && c->tail + size > v->chunk_size))
+        rc = chunk_create(v, &c);
+    if (rc == K_OK) {
+        *off = c->tail;
+        c->tail += size;
+        *out = c;
+    }
+    pthread_mutex_unlock(&v->lock);
+    if (rc != K_OK) return rc;
+    /* Keep the cached free space roughly honest between statvfs calls. */
+    uint64_t avail = atomic_load(&v->space_avail);
+    while (!atomic_compare_exchange_weak(&v->space_avail, &avail, avail > size ? avail - size : 0))
+        ;
+    return K_OK;
+}
+
+/* Group commit: returns once every byte this thread wrote to c before the
+ * call is durable. */
+static kerr chunk_commit(local_volume *v, chunk *c) {
+    if (!v->sync) return K_OK;
+    int fd = chunk_fd(v, c);
+    if (fd < 0) return kerr_from_errno(-fd);
+    kerr rc = K_OK;
+    pthread_mutex_lock(&c->sync_lock);
+    uint64_t ticket = ++c->sync_tickets;
+    for (;;) {
+        if (c->sync_done >= ticket) break;
+        if (atomic_load(&c->sync_failed)) {
+            rc = K_EIO;
+            break;
+        }
+        if (c->sync_running) {
+            pthread_cond_wait(&c->sync_cond, &c->sync_lock);
+            continue;
+        }
+        /* Lead: every ticket up to target belongs to a writer whose pwrites
+         * completed before it took the ticket, hence before this sync. */
+        c->sync_running = true;
+        uint64_t target = c->sync_tickets;
+        bool need_dir = !c->dir_synced;
+        pthread_mutex_unlock(&c->sync_lock);
+        int err = 0;
+        if (need_dir) {
+            if (fsync(v->dirfd) != 0) err = errno;
+            atomic_fetch_add(&v->base.counters->fsyncs, 1);
+        }
+        if (!err) {
+            if (fdatasync(fd) != 0) err = errno;
+            atomic_fetch_add(&v->base.counters->fsyncs, 1);
+        }
+        pthread_mutex_lock(&c->sync_lock);
+        c->sync_running = false;
+        if (err) {
+            atomic_store(&c->sync_failed, true);
+            log_error("storage: fdatasync %s chunk %u: %s; chunk retired from writing", v->dir,
+                      c->id, strerror(err));
+        } else {
+            if (need_dir) c->dir_synced = true;
+            c->sync_done = target;
+        }
+        pthread_cond_broadcast(&c->sync_cond);
+    }
+    pthread_mutex_unlock(&c->sync_lock);
+    return rc;
+}
+
+/* ---- writer ---- */
+
+static kerr writer_fail(local_writer *w, int e, const char *what) {
+    w->failed = true;
+    log_error("storage: %s %s chunk %u @%llu: %s", what, w->vol->dir, w->chunk->id,
+              (unsigned long long)w->needle_off, strerror(e));
+    return kerr_from_errno(e);
+}
+
+static kerr flush_crcs(local_writer *w) {
+    if (w->whole || w->crcs_len == 0) return K_OK;
+    int fd = atomic_load(&w->chunk->fd);
+    uint64_t at = w->needle_off + NEEDLE_HEADER_SIZE + NEEDLE_CRC_SIZE * w->crcs_first;
+    int e = pwrite_full(fd, w->crcs, NEEDLE_CRC_SIZE * w->crcs_len, at);
+    if (e) return writer_fail(w, e, "write crc table");
+    w->crcs_first += w->crcs_len;
+    w->crcs_len = 0;
+    return K_OK;
+}
+
+static kerr emit_crc(local_writer *w, uint32_t crc) {
+    put_le32(w->crcs + NEEDLE_CRC_SIZE * w->crcs_len, crc);
+    w->crcs_len++;
+    if (w->crcs_len == w->crcs_cap) return flush_crcs(w);
+    return K_OK;
+}
+
+/* Checksums bytes as they pass, one crc per completed block. */
+static kerr crc_feed(local_writer *w, const uint8_t *p, size_t n) {
+    uint64_t pos = w->base.written;
+    while (n > 0) {
+        size_t in_block = (size_t)(pos % NEEDLE_BLOCK_SIZE);
+        size_t take = NEEDLE_BLOCK_SIZE - in_block;
+        if (take > n) take = n;
+        w->block_crc = crc32c_chain(in_block ? w->block_crc : 0, p, take);
+        pos += take;
+        p += take;
+        n -= take;
+        if (pos % NEEDLE_BLOCK_SIZE == 0) {
+            kerr rc = emit_crc(w, w->block_crc);
+            if (rc != K_OK) return rc;
+        }
+    }
+    return K_OK;
+}
+
+static kerr flush_payload(local_writer *w, const void *p, size_t n) {
+    int fd = atomic_load(&w->chunk->fd);
+    int e = pwrite_full(fd, p, n, w->payload_off + w->flushed);
+    if (e) return writer_fail(w, e, "write payload");
+    w->flushed += n;
+    if (w->vol->sync && w->flushed - w->writeback_started >= WRITEBACK_STEP) {
+        /* Advisory: failures surface at fdatasync. */
+        (void)sync_file_range(fd, (off_t)(w->payload_off + w->writeback_started),
+                              (off_t)(w->flushed - w->writeback_started), SYNC_FILE_RANGE_WRITE);
+        w->writeback_started = w->flushed;
+    }
+    return K_OK;
+}
+
+static void writer_free(local_writer *w) {
+    if (!w) return;
+    if (!w->whole) free(w->crcs);
+    free(w->buf);
+    free(w);
+}
+
+static kerr lv_begin(volume *base, uint64_t len, vol_writer **out) {
+    local_volume *v = (local_volume *)base;
+    *out = NULL;
+    if (len > NEEDLE_MAX_LENGTH) return K_ETOOLARGE;
+    uint64_t size = needle_size(len);
+    uint64_t nblocks = needle_blocks(len);
+    local_writer *w = calloc(1, sizeof *w);
+    if (!w) return K_ENOMEM;
+    w->base.ops = &local_ops;
+    w->base.vol = base;
+    w->base.len = len;
+    w->vol = v;
+    w->whole = size <= WRITE_BUFFER_SIZE;
+    w->buf_cap = w->whole ? (size_t)size : WRITE_BUFFER_SIZE;
+    w->buf = malloc(w->buf_cap);
+    if (w->whole) {
+        if (w->buf) memset(w->buf, 0, (size_t)needle_payload_start(len));
+        w->crcs = w->buf + NEEDLE_HEADER_SIZE;
+        w->crcs_cap = (size_t)nblocks;
+    } else {
+        w->crcs_cap = nblocks < CRC_BATCH ? (size_t)nblocks : CRC_BATCH;
+        w->crcs = malloc(NEEDLE_CRC_SIZE * w->crcs_cap);
+    }
+    if (!w->buf || !w->crcs) {
+        writer_free(w);
+        return K_ENOMEM;
+    }
+
+    kerr rc = reserve(v, size, &w->chunk, &w->needle_off);
+    if (rc != K_OK) {
+        writer_free(w);
+        return rc;
+    }
+    w->payload_off = w->needle_off + needle_payload_start(len);
+    w->hdr = (needle_header){.version = NEEDLE_VERSION,
+                             .flags = 0,
+                             .block_size = NEEDLE_BLOCK_SIZE,
+                             .length = len,
+                             .volume = base->id,
+                             .chunk = w->chunk->id,
+                             .offset = w->needle_off,
+                             .created = (uint64_t)time(NULL)};
+
+    int fd = chunk_fd(v, w->chunk);
+    if (fd < 0) {
+        rc = kerr_from_errno(-fd);
+        writer_free(w);
+        return rc;
+    }
+    /* The incomplete header goes first: its length lets a scanner step over
+     * this region even if the writer never finishes. */
+    uint8_t hdr[NEEDLE_HEADER_SIZE];
+    needle_header_encode(&w->hdr, hdr);
+    int e = pwrite_full(fd, hdr, sizeof hdr, w->needle_off);
+    if (e) {
+        rc = writer_fail(w, e, "write header");
+        writer_free(w);
+        return rc;
+    }
+    *out = &w->base;
+    return K_OK;
+}
+
+static kerr lv_write(vol_writer *base, const void *p, size_t n) {
+    local_writer *w = (local_writer *)base;
+    if (w->failed) return K_EIO;
+    if (n > base->len - base->written) return K_EINVAL;
+    if (n == 0) return K_OK;
+    kerr rc = crc_feed(w, p, n);
+    if (rc != K_OK) return rc;
+    if (w->whole) {
+        memcpy(w->buf + needle_payload_start(base->len) + base->written, p, n);
+    } else if (w->buf_len + n <= w->buf_cap) {
+        memcpy(w->buf + w->buf_len, p, n);
+        w->buf_len += n;
+    } else {
+        if (w->buf_len) {
+            rc = flush_payload(w, w->buf, w->buf_len);
+            if (rc != K_OK) return rc;
+            w->buf_len = 0;
+        }
+        if (n >= w->buf_cap) {
+            /* Large caller buffers go straight to the file: no copy. */
+            rc = flush_payload(w, p, n);
+            if (rc != K_OK) return rc;
+        } else {
+            memcpy(w->buf, p, n);
+            w->buf_len = n;
+        }
+    }
+    base->written += n;
+    return K_OK;
+}
+
+static kerr finish_needle(local_writer *w) {
+    uint64_t len = w->base.len;
+    kerr rc;
+    if (len % NEEDLE_BLOCK_SIZE != 0) {
+        rc = emit_crc(w, w->block_crc);
+        if (rc != K_OK) return rc;
+    }
+    w->hdr.flags = NEEDLE_F_COMPLETE;
+    int fd = atomic_load(&w->chunk->fd);
+    if (w->whole) {
+        needle_header_encode(&w->hdr, w->buf);
+        int e = pwrite_full(fd, w->buf, (size_t)(needle_payload_start(len) + len), w->needle_off);
+        if (e) return writer_fail(w, e, "write needle");
+        return K_OK;
+    }
+    if (w->buf_len) {
+        rc = flush_payload(w, w->buf, w->buf_len);
+        if (rc != K_OK) return rc;
+        w->buf_len = 0;
+    }
+    rc = flush_crcs(w);
+    if (rc != K_OK) return rc;
+    /* Ordering against the payload does not matter: nothing references the
+     * needle until finish returns, which is after the commit covers all. */
+    uint8_t hdr[NEEDLE_HEADER_SIZE];
+    needle_header_encode(&w->hdr, hdr);
+    int e = pwrite_full(fd, hdr, sizeof hdr, w->needle_off);
+    if (e) return writer_fail(w, e, "write header");
+    return K_OK;
+}
+
+static kerr lv_finish(vol_writer *base, vol_loc *loc) {
+    local_writer *w = (local_writer *)base;
+    kerr rc;
+    if (w->failed)
+        rc = K_EIO;
+    else if (base->written != base->len)
+        rc = K_EINCOMPLETEBODY;
+    else
+        rc = finish_needle(w);
+    if (rc == K_OK) rc = chunk_commit(w->vol, w->chunk);
+    if (rc == K_OK) {
+        loc->volume = base->vol->id;
+        loc->chunk = w->chunk->id;
+        loc->offset = w->needle_off;
+        loc->length = base->len;
+    }
+    writer_free(w);
+    return rc;
+}
+
+static void lv_abort(vol_writer *base) {
+    /* The reserved range stays unused: it carries an incomplete header, and
+     * nothing references it. */
+    writer_free((local_writer *)base);
+}
+
+/* ---- read / delete ---- */
+
+typedef struct read_seg {
+    uint64_t off;
+    size_t len;
+    void *dst;
+} read_seg;
+
+/* Reads sorted, non-overlapping segments, merging neighbours closer than
+ * READ_GAP_MAX into one preadv (gap bytes land in gap_buf). Sets *complete
+ * to whether every segment was filled (false on EOF). 0 or an errno. */
+static int read_segments(int fd, const read_seg *segs, int nsegs, uint8_t *gap_buf,
+                         bool *complete) {
+    *complete = true;
+    int i = 0;
+    while (i < nsegs) {
+        struct iovec iov[2 * 8];
+        int cnt = 0;
+        size_t want = 0;
+        uint64_t start = segs[i].off, end = start;
+        do {
+            if (segs[i].off > end) {
+                iov[cnt++] = (struct iovec){gap_buf, (size_t)(segs[i].off - end)};
+                want += (size_t)(segs[i].off - end);
+            }
+            iov[cnt++] = (struct iovec){segs[i].dst, segs[i].len};
+            want += segs[i].len;
+            end = segs[i].off + segs[i].len;
+            i++;
+        } while (i < nsegs && cnt + 2 <= (int)(sizeof iov / sizeof iov[0]) &&
+                 segs[i].off - end <= READ_GAP_MAX);
+        ssize_t r = preadv_full(fd, iov, cnt, start);
+        if (r < 0) return (int)-r;
+        if ((size_t)r < want) {
+            *complete = false;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* Checks that hdr describes the complete, live needle loc names. */
+static kerr check_header(const local_volume *v, const uint8_t raw[NEEDLE_HEADER_SIZE],
+                         const vol_loc *loc, needle_header *h) {
+    if (needle_header_decode(raw, h) != K_OK) return K_ENOTFOUND;
+    if (h->length != loc->length || h->block_size != NEEDLE_BLOCK_SIZE || h->volume != v->base.id ||
+        h->chunk != loc->chunk || h->offset != loc->offset)
+        return K_ENOTFOUND;
+    if (!(h->flags & NEEDLE_F_COMPLETE)) return K_ENOTFOUND;
+    return K_OK;
+}
+
+/* Checksums blocks over the concatenation of up to three pieces. */
+typedef struct piece {
+    const uint8_t *p;
+    size_t n;
+} piece;
+
+static kerr verify_blocks(const local_volume *v, const vol_loc *loc, uint64_t first_block,
+                          uint64_t nblocks, const uint8_t *crcs, piece pieces[3]) {
+    int pi = 0;
+    size_t used = 0; /* bytes of pieces[pi] consumed */
+    for (uint64_t b = 0; b < nblocks; b++) {
+        uint64_t block = first_block + b;
+        uint64_t blen = loc->length - block * NEEDLE_BLOCK_SIZE;
+        if (blen > NEEDLE_BLOCK_SIZE) blen = NEEDLE_BLOCK_SIZE;
+        uint32_t crc = 0;
+        while (blen > 0) {
+            while (used == pieces[pi].n) {
+                pi++;
+                used = 0;
+            }
+            size_t take = pieces[pi].n - used;
+            if (take > blen) take = (size_t)blen;
+            crc = crc32c_chain(crc, pieces[pi].p + used, take);
+            used += take;
+            blen -= take;
+        }
+        if (crc != get_le32(crcs + NEEDLE_CRC_SIZE * b)) {
+            log_warn("storage: crc mismatch: volume %u chunk %u needle @%llu block %llu (%s)",
+                     v->base.id, loc->chunk, (unsigned long long)loc->offset,
+                     (unsigned long long)block, v->dir);
+            return K_ECORRUPT;
+        }
+    }
+    return K_OK;
+}
+
+static kerr lv_read(volume *base, const vol_loc *loc, uint64_t off, void *buf, size_t n) {
+    local_volume *v = (local_volume *)base;
+    uint64_t len = loc->length;
+    if (len > NEEDLE_MAX_LENGTH || loc->offset % NEEDLE_ALIGN != 0 ||
+        loc->offset > (UINT64_C(1) << 62))
+        return K_ENOTFOUND;
+    if (off > len || n > len - off) return K_EINVAL;
+    chunk *c = chunk_get(v, loc->chunk);
+    if (!c) return K_ENOTFOUND;
+    int fd = chunk_fd(v, c);
+    if (fd < 0) return kerr_from_errno(-fd);
+
+    uint8_t raw[NEEDLE_HEADER_SIZE];
+    read_seg segs[5];
+    int nsegs = 0;
+    segs[nsegs++] = (read_seg){loc->offset, sizeof raw, raw};
+
+    /* Whole blocks are read around the requested range so each can be
+     * verified; the slack before and after lands in a side buffer and the
+     * requested bytes directly in buf. */
+    uint64_t first_block = 0, nblocks = 0;
+    size_t head = 0, tail = 0;
+    uint8_t crcs_small[64], *crcs = crcs_small;
+    uint8_t slack_small[2 * 4096], *slack = slack_small;
+    uint8_t gap_buf[READ_GAP_MAX];
+    if (n > 0) {
+        first_block = off / NEEDLE_BLOCK_SIZE;
+        uint64_t last_block = (off + n - 1) / NEEDLE_BLOCK_SIZE;
+        nblocks = last_block - first_block + 1;
+        uint64_t span_end = (last_block + 1) * NEEDLE_BLOCK_SIZE;
+        if (span_end > len) span_end = len;
+        head = (size_t)(off - first_block * NEEDLE_BLOCK_SIZE);
+        tail = (size_t)(span_end - (off + n));
+        if (NEEDLE_CRC_SIZE * nblocks > sizeof crcs_small) {
+            crcs = malloc((size_t)(NEEDLE_CRC_SIZE * nblocks));
+            if (!crcs) return K_ENOMEM;
+        }
+        if (head + tail > sizeof slack_small) {
+            slack = malloc(head + tail);
+            if (!slack) {
+                if (crcs != crcs_small) free(crcs);
+                return K_ENOMEM;
+            }
+        }
+        uint64_t payload = loc->offset + needle_payload_start(len);
+        segs[nsegs++] = (read_seg){loc->offset + NEEDLE_HEADER_SIZE + NEEDLE_CRC_SIZE * first_block,
+                                   (size_t)(NEEDLE_CRC_SIZE * nblocks), crcs};
+        if (head) segs[nsegs++] = (read_seg){payload + off - head, head, slack};
+        segs[nsegs++] = (read_seg){payload + off, n, buf};
+        if (tail) segs[nsegs++] = (read_seg){payload + off + n, tail, slack + head};
+    }
+
+    bool complete;
+    kerr rc = K_OK;
+    int e = read_segments(fd, segs, nsegs, gap_buf, &complete);
+    needle_header h;
+    if (e) {
+        log_error("storage: read %s chunk %u @%llu: %s", v->dir, loc->chunk,
+                  (unsigned long long)loc->offset, strerror(e));
+        rc = kerr_from_errno(e);
+    } else if (!complete) {
+        /* EOF somewhere: a valid header over a truncated body is damage;
+         * anything else is simply not a needle. */
+        uint8_t again[NEEDLE_HEADER_SIZE];
+        read_seg hs = {loc->offset, sizeof again, again};
+        bool hdr_complete;
+        rc = K_ENOTFOUND;
+        if (read_segments(fd, &hs, 1, gap_buf, &hdr_complete) == 0 && hdr_complete &&
+            check_header(v, again, loc, &h) == K_OK && !(h.flags & NEEDLE_F_DELETED)) {
+            log_warn("storage: needle truncated: volume %u chunk %u @%llu (%s)", v->base.id,
+                     loc->chunk, (unsigned long long)loc->offset, v->dir);
+            rc = K_ECORRUPT;
+        }
+    } else if ((rc = check_header(v, raw, loc, &h)) == K_OK) {
+        if (h.flags & NEEDLE_F_DELETED) {
+            rc = K_ENOTFOUND;
+        } else if (n > 0) {
+            piece pieces[3] = {{slack, head}, {buf, n}, {slack + head, tail}};
+            rc = verify_blocks(v, loc, first_block, nblocks, crcs, pieces);
+        }
+    }
+    if (crcs != crcs_small) free(crcs);
+    if (slack != slack_small) free(slack);
+    return rc;
+}
+
+static kerr lv_del(volume *base, const vol_loc *loc) {
+    local_volume *v = (local_volume *)base;
+    if (loc->length > NEEDLE_MAX_LENGTH || loc->offset % NEEDLE_ALIGN != 0) return K_ENOTFOUND;
+    chunk *c = chunk_get(v, loc->chunk);
+    if (!c) return K_ENOTFOUND;
+    int fd = chunk_fd(v, c);
+    if (fd < 0) return kerr_from_errno(-fd);
+    uint8_t raw[NEEDLE_HEADER_SIZE];
+    ssize_t r;
+    do r = pread(fd, raw, sizeof raw, (off_t)loc->offset);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) return kerr_from_errno(errno);
+    if ((size_t)r < sizeof raw) return K_ENOTFOUND;
+    needle_header h;
+    kerr rc = check_header(v, raw, loc, &h);
+    if (rc != K_OK) return rc;
+    if (h.flags & NEEDLE_F_DELETED) return K_OK;
+    /* No fsync (see vol_delete): the flag is a compaction hint. */
+    h.flags |= NEEDLE_F_DELETED;
+    needle_header_encode(&h, raw);
+    int e = pwrite_full(fd, raw, sizeof raw, loc->offset);
+    if (e) {
+        log_error("storage: delete %s chunk %u @%llu: %s", v->dir, loc->chunk,
+                  (unsigned long long)loc->offset, strerror(e));
+        return kerr_from_errno(e);
+    }
+    return K_OK;
+}
+
+static kerr lv_free_space(volume *base, uint64_t *avail, uint64_t *total) {
+    local_volume *v = (local_volume *)base;
+    int64_t now = now_ns();
+    if (now - atomic_load(&v->space_checked_ns) >= SPACE_REFRESH_NS) {
+        struct statvfs st;
+        if (fstatvfs(v->dirfd, &st) != 0) {
+            log_error("storage: statvfs %s: %s", v->dir, strerror(errno));
+            return K_EIO;
+        }
+        atomic_store(&v->space_avail, (uint64_t)st.f_bavail * st.f_frsize);
+        atomic_store(&v->space_total, (uint64_t)st.f_blocks * st.f_frsize);
+        atomic_store(&v->space_checked_ns, now);
+    }
+    *avail = atomic_load(&v->space_avail);
+    *total = atomic_load(&v->space_total);
+    return K_OK;
+}
+
+static void lv_close(volume *base) {
+    local_volume *v = (local_volume *)base;
+    if (!v) return;
+    for (uint32_t i = 0; i < v->nchunks; i++) chunk_free(v->chunks[i]);
+    free(v->chunks);
+    if (v->dirfd >= 0) close(v->dirfd);
+    pthread_mutex_destroy(&v->lock);
+    free(v->dir);
+    free(v);
+}
+
+static const volume_ops local_ops = {
+    .kind = "local",
+    .begin = lv_begin,
+    .write = lv_write,
+    .finish = lv_finish,
+    .abort = lv_abort,
+    .read = lv_read,
+    .del = lv_del,
+    .free_space = lv_free_space,
+    .close = lv_close,
+};
+
+/* ---- open ---- */
+
+static int mkdir_p(const char *path) {
+    char tmp[PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp) return ENAMETOOLONG;
+    memcpy(tmp, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0') continue;
+        char saved = tmp[i];
+        tmp[i] = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return errno;
+        tmp[i] = saved;
+    }
+    return 0;
+}
+
+static kerr write_volume_id(local_volume *v, uint32_t id) {
+    char text[64];
+    int len = snprintf(text, sizeof text, "kura volume\nid %u\n", id);
+    int fd =
+        openat(v->dirfd, VOLUME_ID_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) goto fail;
+    if (pwrite_full(fd, text, (size_t)len, 0) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        goto fail;
+    }
+    close(fd);
+    if (renameat(v->dirfd, VOLUME_ID_FILE ".tmp", v->dirfd, VOLUME_ID_FILE) != 0) goto fail;
+    if (fsync(v->dirfd) != 0) goto fail;
+    atomic_fetch_add(&v->base.counters->fsyncs, 2);
+    return K_OK;
+fail:
+    log_error("storage: write %s/%s: %s", v->dir, VOLUME_ID_FILE, strerror(errno));
+    return kerr_from_errno(errno);
+}
+
+/* Checks (or, for a fresh directory, records) the volume's position. */
+static kerr check_volume_id(local_volume *v, uint32_t id, bool has_chunks) {
+    int fd = openat(v->dirfd, VOLUME_ID_FILE, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT) {
+            log_error("storage: open %s/%s: %s", v->dir, VOLUME_ID_FILE, strerror(errno));
+            return K_EIO;
+        }
+        if (has_chunks) {
+            log_error("storage: %s holds chunk files but no %s; refusing to guess its volume id",
+                      v->dir, VOLUME_ID_FILE);
+            return K_EINVAL;
+        }
+        return write_volume_id(v, id);
+    }
+    char text[64];
+    ssize_t r = read(fd, text, sizeof text - 1);
+    close(fd);
+    unsigned stored;
+    if (r < 0 || (text[r] = '\0', sscanf(text, "kura volume\nid %u", &stored) != 1)) {
+        log_error("storage: %s/%s is unreadable or malformed", v->dir, VOLUME_ID_FILE);
+        return K_EINVAL;
+    }
+    if (stored != id) {
+        log_error("storage: %s is volume %u but was given as volume %u (position in the data "
+                  "directory list); keep the directories in their original order",
+                  v->dir, stored, id);
+        return K_EINVAL;
+    }
+    return K_OK;
+}
+
+/* Finds existing chunk files; append positions come from file sizes. */
+static kerr scan_chunks(local_volume *v) {
+    int dfd = dup(v->dirfd);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0) close(dfd);
+        log_error("storage: list %s: %s", v->dir, strerror(errno));
+        return K_EIO;
+    }
+    kerr rc = K_OK;
+    struct dirent *de;
+    while (rc == K_OK && (de = readdir(d)) != NULL) {
+        uint32_t id;
+        if (!parse_chunk_file_name(de->d_name, &id)) continue;
+        if (id >= MAX_CHUNKS) {
+            log_error("storage: %s/%s: chunk id beyond %u", v->dir, de->d_name, MAX_CHUNKS);
+            rc = K_EINVAL;
+            break;
+        }
+        struct stat st;
+        if (fstatat(v->dirfd, de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode)) {
+            log_error("storage: stat %s/%s failed or not a file", v->dir, de->d_name);
+            rc = K_EIO;
+            break;
+        }
+        rc = chunk_table_reserve(v, id + 1);
+        if (rc != K_OK) break;
+        /* Bytes after the last needle may be a torn write; rounding up keeps
+         * new needles aligned and past anything already on disk. */
+        chunk *c = chunk_new(id, needle_align_up((uint64_t)st.st_size), -1, true);
+        if (!c) {
+            rc = K_ENOMEM;
+            break;
+        }
+        v->chunks[id] = c;
+        if (id + 1 > v->nchunks) v->nchunks = id + 1;
+    }
+    closedir(d);
+    return rc;
+}
+
+kerr local_volume_open(const char *dir, uint32_t id, const volset_opts *opts,
+                       volset_counters *counters, volume **out) {
+    *out = NULL;
+    local_volume *v = calloc(1, sizeof *v);
+    if (!v) return K_ENOMEM;
+    v->base.ops = &local_ops;
+    v->base.id = id;
+    v->base.counters = counters;
+    v->dirfd = -1;
+    v->dir = strdup(dir);
+    v->chunk_size = opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK_SIZE;
+    v->sync = opts->sync;
+    atomic_init(&v->space_checked_ns, INT64_MIN / 2); /* stale: first use refreshes */
+    pthread_mutex_init(&v->lock, NULL);
+    if (!v->dir) {
+        lv_close(&v->base);
+        return K_ENOMEM;
+    }
+
+    kerr rc = K_OK;
+    int e = mkdir_p(dir);
+    if (e) {
+        log_error("storage: create volume directory %s: %s", dir, strerror(e));
+        rc = kerr_from_errno(e);
+        goto out;
+    }
+    v->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (v->dirfd < 0) {
+        log_error("storage: open volume directory %s: %s", dir, strerror(errno));
+        rc = kerr_from_errno(errno);
+        goto out;
+    }
+    /* Two writers appending to the same chunks would corrupt each other. */
+    if (flock(v->dirfd, LOCK_EX | LOCK_NB) != 0) {
+        log_error("storage: volume directory %s is in use (another process, or listed twice)", dir);
+        rc = errno == EWOULDBLOCK ? K_EUNAVAILABLE : K_EIO;
+        goto out;
+    }
+    rc = scan_chunks(v);
+    if (rc != K_OK) goto out;
+    rc = check_volume_id(v, id, v->nchunks > 0);
+    if (rc != K_OK) goto out;
+    if (v->nchunks > 0) {
+        chunk *newest = v->chunks[v->nchunks - 1];
+        if (newest->tail < v->chunk_size) v->active = newest;
+    }
+    log_debug("storage: volume %u at %s: %u chunks", id, dir, v->nchunks);
+out:
+    if (rc != K_OK) {
+        lv_close(&v->base);
+        return rc;
+    }
+    *out = &v->base;
+    return K_OK;
+}

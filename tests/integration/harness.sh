@@ -1,0 +1,296 @@
+# Shared harness for the shell integration tests. Source it first thing:
+#
+#   #!/bin/bash
+#   HERE=$(cd "$(dirname "$0")" && pwd)
+#   source "$HERE/harness.sh"
+#   kura_watchdog 300 "$0" "$@"     # re-exec under `timeout`
+#   kura_init "$1"                  # kura binary; temp dir; cleanup trap
+#   kura_start [--tls] [--domain D] # -> KURA_PORT KURA_PID KURA_ENDPOINT KURA_AK KURA_SK KURA_CA
+#   ... checks: t_ok / t_fail / expect_eq / expect_file_eq ...
+#   t_finish                        # prints 'N passed, N failed', exits 0/1
+#
+# The server runs as
+#   setpriv --pdeathsig TERM -- timeout -k 5 W setpriv --pdeathsig KILL -- kura serve ...
+# so it dies with the test script (even on SIGKILL) and after W seconds at
+# the latest; the EXIT trap stops it with SIGTERM, then SIGKILL.
+
+set -u -o pipefail
+
+HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+KURA_IT_PY=${KURA_IT_PY:-python3}
+
+kura_die() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# need_tool TOOL DEBIAN-PACKAGE
+need_tool() {
+    command -v "$1" >/dev/null 2>&1 || kura_die "required tool '$1' not found (install Debian package: $2)"
+}
+
+# kura_watchdog SECONDS SCRIPT ARGS...: re-exec the script under timeout(1)
+# once, so a hung test ends by itself.
+kura_watchdog() {
+    local secs=$1 script=$2
+    shift 2
+    if [ -z "${KURA_IT_UNDER_WATCHDOG:-}" ]; then
+        export KURA_IT_UNDER_WATCHDOG=1
+        exec timeout -k 10 "$secs" bash "$script" "$@"
+    fi
+}
+
+_rand() { # _rand LEN CHARSET
+    local out=""
+    while [ ${#out} -lt "$1" ]; do
+        out+=$(head -c 256 /dev/urandom | tr -dc "$2" | head -c $(($1 - ${#out})))
+    done
+    printf '%s' "$out"
+}
+
+T_PASS=0
+T_FAIL=0
+T_SKIP=0
+T_FAILURES=()
+
+t_ok() {
+    T_PASS=$((T_PASS + 1))
+    echo "ok   $1"
+}
+
+t_fail() {
+    T_FAIL=$((T_FAIL + 1))
+    T_FAILURES+=("$1: $2")
+    echo "FAIL $1: $2"
+}
+
+t_skip() {
+    T_SKIP=$((T_SKIP + 1))
+    echo "SKIP $1: $2"
+}
+
+# expect_eq NAME EXPECTED GOT
+expect_eq() {
+    if [ "$2" == "$3" ]; then
+        t_ok "$1"
+    else
+        t_fail "$1" "expected [$2], got [$3]"
+    fi
+}
+
+# expect_file_eq NAME EXPECTED_FILE GOT_FILE (byte for byte)
+expect_file_eq() {
+    if [ ! -f "$3" ]; then
+        t_fail "$1" "file $3 does not exist"
+    elif cmp -s "$2" "$3"; then
+        t_ok "$1"
+    else
+        t_fail "$1" "content differs: expected sha256 $(sha256sum <"$2" | cut -c1-16) size $(stat -c %s "$2"), got sha256 $(sha256sum <"$3" | cut -c1-16) size $(stat -c %s "$3")"
+    fi
+}
+
+# expect_rc NAME EXPECTED_RC CMD...: run CMD (output to $KURA_TMP/last.out)
+expect_rc() {
+    local name=$1 want=$2
+    shift 2
+    "$@" >"$KURA_TMP/last.out" 2>&1
+    local rc=$?
+    if [ "$rc" == "$want" ]; then
+        t_ok "$name"
+    else
+        t_fail "$name" "command [$*] exited $rc (expected $want); output: $(head -c 1500 "$KURA_TMP/last.out")"
+    fi
+}
+
+# expect_fail NAME CMD...: CMD must exit non-zero (output in $KURA_TMP/last.out)
+expect_fail() {
+    local name=$1
+    shift
+    "$@" >"$KURA_TMP/last.out" 2>&1
+    local rc=$?
+    if [ "$rc" != 0 ]; then
+        t_ok "$name"
+    else
+        t_fail "$name" "command [$*] succeeded but should have failed; output: $(head -c 1500 "$KURA_TMP/last.out")"
+    fi
+}
+
+# run_ok NAME CMD...: CMD must exit 0
+run_ok() {
+    local name=$1
+    shift
+    expect_rc "$name" 0 "$@"
+}
+
+# expect_grep NAME PATTERN FILE
+expect_grep() {
+    if grep -q -E -- "$2" "$3"; then
+        t_ok "$1"
+    else
+        t_fail "$1" "pattern [$2] not found in: $(head -c 1500 "$3")"
+    fi
+}
+
+t_finish() {
+    if [ ${#T_FAILURES[@]} -gt 0 ]; then
+        echo
+        echo "Failures:"
+        local f
+        for f in "${T_FAILURES[@]}"; do
+            echo "  $f"
+        done
+    fi
+    if [ "$T_SKIP" -gt 0 ]; then
+        echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+    else
+        echo "$T_PASS passed, $T_FAIL failed"
+    fi
+    [ "$T_FAIL" -eq 0 ] && exit 0
+    exit 1
+}
+
+KURA_PID=""
+KURA_TPID=""
+
+_kura_cleanup() {
+    kura_stop
+    if [ -n "${KURA_TMP:-}" ] && [ -d "$KURA_TMP" ] && [ "${KURA_IT_KEEP:-0}" != 1 ]; then
+        rm -rf "$KURA_TMP"
+    elif [ -n "${KURA_TMP:-}" ]; then
+        echo "kept $KURA_TMP" >&2
+    fi
+}
+
+# kura_init KURA_BIN: temp dir, credentials, cleanup trap.
+kura_init() {
+    [ $# -ge 1 ] && [ -n "$1" ] || kura_die "usage: $0 PATH/TO/kura"
+    KURA_BIN=$(realpath "$1" 2>/dev/null) || kura_die "kura binary not found: $1"
+    [ -x "$KURA_BIN" ] || kura_die "kura binary not found or not executable: $1"
+    need_tool setpriv util-linux
+    need_tool timeout coreutils
+    need_tool "$KURA_IT_PY" python3
+    KURA_TMP=$(mktemp -d "${TMPDIR:-/tmp}/kura-it.XXXXXX")
+    KURA_DATA=$KURA_TMP/data
+    KURA_LOG=$KURA_TMP/kura.log
+    mkdir -p "$KURA_DATA"
+    KURA_AK="AK$(_rand 18 'A-Z0-9')"
+    KURA_SK="$(_rand 40 'A-Za-z0-9')"
+    KURA_REGION=us-east-1
+    KURA_TLS=0
+    KURA_DOMAIN=""
+    KURA_CA=""
+    KURA_PORT=$("$KURA_IT_PY" "$HARNESS_DIR/harness.py" free-port)
+    trap _kura_cleanup EXIT
+    trap 'exit 143' TERM
+    trap 'exit 130' INT
+    trap 'exit 129' HUP
+}
+
+_port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# kura_start [--tls] [--domain D]: (re)start on $KURA_PORT with $KURA_DATA.
+kura_start() {
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --tls) KURA_TLS=1 ;;
+        --domain) KURA_DOMAIN=$2; shift ;;
+        *) kura_die "kura_start: unknown option $1" ;;
+        esac
+        shift
+    done
+    local args=(serve --listen "127.0.0.1:$KURA_PORT" --data "$KURA_DATA")
+    if [ "$KURA_TLS" == 1 ]; then
+        if [ ! -f "$KURA_TMP/tls/cert.pem" ]; then
+            need_tool openssl openssl
+            "$KURA_IT_PY" "$HARNESS_DIR/harness.py" gen-tls "$KURA_TMP/tls" || kura_die "TLS certificate generation failed"
+        fi
+        KURA_CA=$KURA_TMP/tls/ca.pem
+        args+=(--tls-cert "$KURA_TMP/tls/cert.pem" --tls-key "$KURA_TMP/tls/key.pem")
+        KURA_ENDPOINT=https://127.0.0.1:$KURA_PORT
+    else
+        KURA_ENDPOINT=http://127.0.0.1:$KURA_PORT
+    fi
+    [ -n "$KURA_DOMAIN" ] && args+=(--domain "$KURA_DOMAIN")
+    echo "---- start $KURA_BIN ${args[*]}" >>"$KURA_LOG"
+    KURA_ROOT_ACCESS_KEY=$KURA_AK KURA_ROOT_SECRET_KEY=$KURA_SK \
+        setpriv --pdeathsig TERM -- timeout -k 5 "${KURA_IT_SERVER_WATCHDOG:-900}" \
+        setpriv --pdeathsig KILL -- "$KURA_BIN" "${args[@]}" </dev/null >>"$KURA_LOG" 2>&1 &
+    KURA_TPID=$!
+    KURA_PID=""
+    local i kid
+    for ((i = 0; i < 400; i++)); do
+        if [ -z "$KURA_PID" ]; then
+            for kid in $(cat "/proc/$KURA_TPID/task/$KURA_TPID/children" 2>/dev/null); do
+                if [ "$(readlink "/proc/$kid/exe" 2>/dev/null)" == "$KURA_BIN" ]; then
+                    KURA_PID=$kid
+                fi
+            done
+        fi
+        if [ -n "$KURA_PID" ] && _port_open "$KURA_PORT"; then
+            return 0
+        fi
+        if ! kill -0 "$KURA_TPID" 2>/dev/null; then
+            break
+        fi
+        sleep 0.05
+    done
+    echo "---- kura log tail:" >&2
+    tail -n 40 "$KURA_LOG" >&2
+    kura_die "kura serve did not become ready on 127.0.0.1:$KURA_PORT within 20 s"
+}
+
+# kura_stop: SIGTERM, SIGKILL after 10 s.
+kura_stop() {
+    [ -n "$KURA_TPID" ] || return 0
+    if kill -0 "$KURA_TPID" 2>/dev/null; then
+        if [ -n "$KURA_PID" ]; then kill -TERM "$KURA_PID" 2>/dev/null; else kill -TERM "$KURA_TPID" 2>/dev/null; fi
+        local i
+        for ((i = 0; i < 200; i++)); do
+            kill -0 "$KURA_TPID" 2>/dev/null || break
+            sleep 0.05
+        done
+        if kill -0 "$KURA_TPID" 2>/dev/null; then
+            echo "kura did not stop on SIGTERM within 10 s; SIGKILL" >&2
+            [ -n "$KURA_PID" ] && kill -KILL "$KURA_PID" 2>/dev/null
+            kill -KILL "$KURA_TPID" 2>/dev/null
+        fi
+    fi
+    wait "$KURA_TPID" 2>/dev/null
+    KURA_TPID=""
+    KURA_PID=""
+}
+
+# kura_kill9: kill -9 the server process and wait until the port is closed.
+kura_kill9() {
+    [ -n "$KURA_PID" ] && kill -KILL "$KURA_PID" 2>/dev/null
+    wait "$KURA_TPID" 2>/dev/null
+    KURA_TPID=""
+    KURA_PID=""
+    local i
+    for ((i = 0; i < 200; i++)); do
+        _port_open "$KURA_PORT" || return 0
+        sleep 0.05
+    done
+}
+
+kura_restart() {
+    kura_stop
+    kura_start
+}
+
+# kura_curl ARGS...: curl signed with the root credentials (SigV4).
+kura_curl() {
+    local ca=()
+    [ "$KURA_TLS" == 1 ] && ca=(--cacert "$KURA_CA")
+    curl -sS "${ca[@]}" --aws-sigv4 "aws:amz:$KURA_REGION:s3" --user "$KURA_AK:$KURA_SK" "$@"
+}
+
+# Unset the CA-bundle variables this machine exports (see DESIGN.md): some
+# clients refuse to talk plain HTTP to loopback with them set.
+unset_ca_env() {
+    unset AWS_CA_BUNDLE CURL_CA_BUNDLE REQUESTS_CA_BUNDLE SSL_CERT_FILE SSL_CERT_DIR \
+        NIX_SSL_CERT_FILE HTTPLIB2_CA_CERTS GIT_SSL_CAINFO NODE_EXTRA_CA_CERTS PIP_CERT \
+        GRPC_DEFAULT_SSL_ROOTS_FILE_PATH CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE
+}

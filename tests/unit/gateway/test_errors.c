@@ -1,0 +1,66 @@
+/* The error table (gateway/errors.c) must cover every kerr code: a code
+ * without a row would reach clients as a 500 InternalError by accident. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gateway/errors.h"
+
+static void every_code_has_a_row(void **state) {
+    (void)state;
+    const kerr_info *fallback = kerr_lookup((kerr)K__COUNT);
+    for (int e = K_OK + 1; e < K__COUNT; e++) {
+        const kerr_info *info = kerr_lookup((kerr)e);
+        assert_non_null(info);
+        if (!info->s3_code || !info->message) fail_msg("kerr %d: NULL code or message", e);
+        if (!info->s3_code[0] || !info->message[0]) fail_msg("kerr %d: empty code or message", e);
+        if (info->s3_status < 300 || info->s3_status > 599)
+            fail_msg("kerr %d (%s): S3 status %d is not an error status", e, info->s3_code,
+                     info->s3_status);
+        if (info->swift_status < 200 || info->swift_status > 599)
+            fail_msg("kerr %d (%s): Swift status %d out of range", e, info->s3_code,
+                     info->swift_status);
+        /* Only K_EINTERNAL itself may share the fallback row's address: any
+         * other code landing there means its row is missing. */
+        if (e != K_EINTERNAL && info == fallback)
+            fail_msg("kerr %d has no row (falls back to InternalError)", e);
+    }
+}
+
+static void unknown_codes_map_to_internal_error(void **state) {
+    (void)state;
+    const int unknown[] = {K__COUNT, K__COUNT + 1, 1000, -1};
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        const kerr_info *info = kerr_lookup((kerr)unknown[i]);
+        assert_non_null(info);
+        assert_int_equal(info->s3_status, 500);
+        assert_string_equal(info->s3_code, "InternalError");
+    }
+}
+
+static void well_known_rows(void **state) {
+    (void)state;
+    assert_int_equal(kerr_lookup(K_ENOSUCHKEY)->s3_status, 404);
+    assert_string_equal(kerr_lookup(K_ENOSUCHKEY)->s3_code, "NoSuchKey");
+    assert_int_equal(kerr_lookup(K_ENOSUCHBUCKET)->s3_status, 404);
+    assert_string_equal(kerr_lookup(K_ESIGNATURE)->s3_code, "SignatureDoesNotMatch");
+    assert_int_equal(kerr_lookup(K_ESIGNATURE)->s3_status, 403);
+    assert_string_equal(kerr_lookup(K_EMALFORMEDXML)->s3_code, "MalformedXML");
+    assert_int_equal(kerr_lookup(K_EINVALIDRANGE)->s3_status, 416);
+    assert_int_equal(kerr_lookup(K_EPRECONDITION)->s3_status, 412);
+    assert_int_equal(kerr_lookup(K_ENOTMODIFIED)->s3_status, 304);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_code_has_a_row),
+        cmocka_unit_test(unknown_codes_map_to_internal_error),
+        cmocka_unit_test(well_known_rows),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,449 @@
+/* Metadata record encodings (gateway/records.h): every record survives an
+ * encode/decode round trip field for field, and every truncation of a valid
+ * encoding is rejected as K_ECORRUPT. Truncated copies live in exactly-sized
+ * heap buffers so that AddressSanitizer catches any read past the end. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "gateway/records.h"
+
+static int setup(void **state) {
+    *state = arena_new(0);
+    return 0;
+}
+
+static int teardown(void **state) {
+    arena_free(*state);
+    return 0;
+}
+
+/* Runs decode on a heap copy of the first len bytes (no slack after it). */
+typedef kerr (*decode_fn)(arena *a, const void *p, size_t n, void *ctx);
+
+static kerr decode_exact_copy(arena *a, const char *enc, size_t len, decode_fn decode, void *ctx) {
+    /* malloc(0) may return NULL; keep a valid pointer with zero readable bytes
+     * by allocating one byte and handing out its end. */
+    char *copy = malloc(len ? len : 1);
+    assert_non_null(copy);
+    memcpy(copy, enc, len);
+    kerr e = decode(a, len ? copy : copy + 1, len, ctx);
+    free(copy);
+    return e;
+}
+
+static void assert_every_prefix_corrupt(arena *a, const kbuf *enc, decode_fn decode, void *ctx) {
+    for (size_t len = 0; len < enc->len; len++) {
+        kerr e = decode_exact_copy(a, enc->data, len, decode, ctx);
+        if (e != K_ECORRUPT)
+            fail_msg("prefix of %zu of %zu bytes decoded to %d, want K_ECORRUPT", len, enc->len,
+                     e);
+    }
+    assert_int_equal(decode_exact_copy(a, enc->data, enc->len, decode, ctx), K_OK);
+}
+
+static void assert_bad_version_corrupt(arena *a, const kbuf *enc, decode_fn decode, void *ctx) {
+    char *copy = malloc(enc->len);
+    assert_non_null(copy);
+    memcpy(copy, enc->data, enc->len);
+    const uint8_t versions[] = {0, 2, 0xff};
+    for (size_t i = 0; i < sizeof versions; i++) {
+        copy[0] = (char)versions[i];
+        assert_int_equal(decode(a, copy, enc->len, ctx), K_ECORRUPT);
+    }
+    free(copy);
+}
+
+static vol_loc sample_loc(uint32_t seed) {
+    return (vol_loc){.volume = seed,
+                     .chunk = 0x01020304u + seed,
+                     .offset = 0x1122334455667788ull + seed,
+                     .length = (5ull << 30) + seed};
+}
+
+static void assert_loc_equal(const vol_loc *a, const vol_loc *b) {
+    assert_int_equal(a->volume, b->volume);
+    assert_int_equal(a->chunk, b->chunk);
+    assert_true(a->offset == b->offset);
+    assert_true(a->length == b->length);
+}
+
+/* ---- bucket ------------------------------------------------------------- */
+
+static kerr decode_bucket(arena *a, const void *p, size_t n, void *ctx) {
+    return rec_bucket_decode(a, p, n, ctx);
+}
+
+static bucket_info sample_bucket(void) {
+    bucket_info b = {.name = "my-bucket.example",
+                     .owner = "alice",
+                     .region = "eu-west-3",
+                     .id = {1, 2, 3, 4, 0xfd, 0xfe, 0xff, 0},
+                     .created_ms = 1700000000123,
+                     .acl = ACL_PUBLIC_READ};
+    return b;
+}
+
+static void bucket_round_trip(void **state) {
+    arena *a = *state;
+    bucket_info in = sample_bucket(), out;
+    kbuf enc = KBUF_INIT;
+    rec_bucket_encode(&enc, &in);
+    memset(&out, 0xa5, sizeof out);
+    assert_int_equal(rec_bucket_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_string_equal(out.name, in.name);
+    assert_string_equal(out.owner, in.owner);
+    assert_string_equal(out.region, in.region);
+    assert_memory_equal(out.id, in.id, 8);
+    assert_true(out.created_ms == in.created_ms);
+    assert_int_equal(out.acl, in.acl);
+    kbuf_free(&enc);
+}
+
+static void bucket_null_strings_encode_empty(void **state) {
+    arena *a = *state;
+    bucket_info in = sample_bucket(), out;
+    in.region = NULL;
+    in.owner = NULL;
+    kbuf enc = KBUF_INIT;
+    rec_bucket_encode(&enc, &in);
+    assert_int_equal(rec_bucket_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_string_equal(out.region, "");
+    assert_string_equal(out.owner, "");
+    kbuf_free(&enc);
+}
+
+static void bucket_truncated(void **state) {
+    arena *a = *state;
+    bucket_info in = sample_bucket(), out;
+    kbuf enc = KBUF_INIT;
+    rec_bucket_encode(&enc, &in);
+    assert_every_prefix_corrupt(a, &enc, decode_bucket, &out);
+    assert_bad_version_corrupt(a, &enc, decode_bucket, &out);
+    kbuf_free(&enc);
+}
+
+/* ---- object ------------------------------------------------------------- */
+
+static kerr decode_obj(arena *a, const void *p, size_t n, void *ctx) {
+    return rec_obj_decode(a, p, n, ctx);
+}
+
+static obj_attr sample_attrs[] = {
+    {"content-type", "application/octet-stream"},
+    {"x-amz-meta-empty", ""},
+    {"x-amz-meta-utf8", "\xed\x95\x9c\xea\xb8\x80 text"},
+};
+
+static obj_part_loc sample_segs[3];
+
+static obj_meta sample_obj(void) {
+    obj_meta m = {0};
+    m.size = 3 * (5ull << 20) + 17;
+    m.mtime_ms = 1712345678901;
+    snprintf(m.etag, sizeof m.etag, "%s", "0123456789abcdef0123456789abcdef-3");
+    m.acl = ACL_PUBLIC_READ_WRITE;
+    m.nattrs = sizeof sample_attrs / sizeof sample_attrs[0];
+    m.attrs = sample_attrs;
+    m.ck_alg = CK_SHA256;
+    m.ck_type = CKTYPE_COMPOSITE;
+    m.ck_len = 32;
+    for (int i = 0; i < 32; i++) m.ck[i] = (uint8_t)(0xc0 + i);
+    m.nparts = 3;
+    m.nsegs = 3;
+    for (uint32_t i = 0; i < 3; i++) {
+        sample_segs[i].loc = sample_loc(i);
+        for (int j = 0; j < 16; j++) sample_segs[i].md5[j] = (uint8_t)(i * 16 + j);
+    }
+    m.segs = sample_segs;
+    return m;
+}
+
+static void assert_obj_equal(const obj_meta *out, const obj_meta *in) {
+    assert_true(out->size == in->size);
+    assert_true(out->mtime_ms == in->mtime_ms);
+    assert_string_equal(out->etag, in->etag);
+    assert_int_equal(out->acl, in->acl);
+    assert_int_equal(out->ck_alg, in->ck_alg);
+    assert_int_equal(out->ck_type, in->ck_type);
+    assert_int_equal(out->ck_len, in->ck_len);
+    assert_memory_equal(out->ck, in->ck, in->ck_len);
+    assert_int_equal(out->nparts, in->nparts);
+    assert_int_equal(out->nattrs, in->nattrs);
+    for (uint32_t i = 0; i < in->nattrs; i++) {
+        assert_string_equal(out->attrs[i].name, in->attrs[i].name);
+        assert_string_equal(out->attrs[i].value, in->attrs[i].value);
+    }
+    assert_int_equal(out->nsegs, in->nsegs);
+    for (uint32_t i = 0; i < in->nsegs; i++) {
+        assert_loc_equal(&out->segs[i].loc, &in->segs[i].loc);
+        assert_memory_equal(out->segs[i].md5, in->segs[i].md5, 16);
+    }
+}
+
+static void obj_round_trip(void **state) {
+    arena *a = *state;
+    obj_meta in = sample_obj(), out;
+    kbuf enc = KBUF_INIT;
+    rec_obj_encode(&enc, &in);
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_obj_equal(&out, &in);
+    kbuf_free(&enc);
+}
+
+/* A simple PUT: no attributes, one segment, no checksum. */
+static void obj_minimal_round_trip(void **state) {
+    arena *a = *state;
+    obj_meta in = {0}, out;
+    obj_part_loc seg = {.loc = sample_loc(9)};
+    in.size = 0;
+    snprintf(in.etag, sizeof in.etag, "%s", "d41d8cd98f00b204e9800998ecf8427e");
+    in.nsegs = 1;
+    in.segs = &seg;
+    kbuf enc = KBUF_INIT;
+    rec_obj_encode(&enc, &in);
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_obj_equal(&out, &in);
+    assert_non_null(out.attrs); /* callers may index it even when empty */
+    kbuf_free(&enc);
+}
+
+static void obj_truncated(void **state) {
+    arena *a = *state;
+    obj_meta in = sample_obj(), out;
+    kbuf enc = KBUF_INIT;
+    rec_obj_encode(&enc, &in);
+    assert_every_prefix_corrupt(a, &enc, decode_obj, &out);
+    assert_bad_version_corrupt(a, &enc, decode_obj, &out);
+    kbuf_free(&enc);
+}
+
+/* Hostile counts must be rejected before they size an allocation. */
+static void obj_huge_counts_rejected(void **state) {
+    arena *a = *state;
+    obj_meta in = sample_obj(), out;
+    in.nattrs = 0;
+    in.nsegs = 0;
+    kbuf enc = KBUF_INIT;
+    rec_obj_encode(&enc, &in);
+    /* The record ends with nattrs (u32), then nsegs (u32). */
+    assert_true(enc.len >= 8);
+    uint8_t *tail = (uint8_t *)enc.data + enc.len - 8;
+    memset(tail, 0xff, 4); /* nattrs = 4294967295 */
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_ECORRUPT);
+    memset(tail, 0, 4);
+    memset(tail + 4, 0xff, 4); /* nsegs = 4294967295 */
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_ECORRUPT);
+    kbuf_free(&enc);
+}
+
+static void obj_oversized_fields_rejected(void **state) {
+    arena *a = *state;
+    obj_meta in = sample_obj(), out;
+    kbuf enc = KBUF_INIT;
+    rec_obj_encode(&enc, &in);
+    /* version(1) size(8) mtime(8) etag_len(4) etag acl(1) alg(1) type(1) ck_len(1) */
+    size_t etag_len = strlen(in.etag);
+    size_t ck_len_at = 1 + 8 + 8 + 4 + etag_len + 3;
+    assert_int_equal((uint8_t)enc.data[ck_len_at], 32);
+    enc.data[ck_len_at] = 33; /* longer than obj_meta.ck */
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_ECORRUPT);
+    enc.data[ck_len_at] = 32;
+    /* An etag that would not fit obj_meta.etag (48 bytes with its NUL). */
+    kbuf big = KBUF_INIT;
+    kbuf_append(&big, enc.data, 17);
+    uint8_t len48[4] = {48, 0, 0, 0};
+    kbuf_append(&big, len48, 4);
+    for (int i = 0; i < 48; i++) kbuf_putc(&big, 'e');
+    kbuf_append(&big, enc.data + 21 + etag_len, enc.len - 21 - etag_len);
+    assert_int_equal(rec_obj_decode(a, big.data, big.len, &out), K_ECORRUPT);
+    kbuf_free(&big);
+    kbuf_free(&enc);
+}
+
+/* ---- multipart upload ---------------------------------------------------- */
+
+static kerr decode_upload(arena *a, const void *p, size_t n, void *ctx) {
+    return rec_upload_decode(a, p, n, ctx);
+}
+
+static upload_info sample_upload(void) {
+    static const char key[] = "dir/with\0nul/and-\xff-bytes";
+    upload_info u = {0};
+    u.key = (char *)key;
+    u.klen = sizeof key - 1; /* keys are binary: the NUL is part of it */
+    snprintf(u.upload_id, sizeof u.upload_id, "%s", "0123456789abcdef0123456789abcdef");
+    u.initiated_ms = 1699999999999;
+    u.owner = "bob";
+    u.proto.acl = ACL_PUBLIC_READ;
+    u.proto.ck_alg = CK_CRC64NVME;
+    u.proto.ck_type = CKTYPE_FULL_OBJECT;
+    u.proto.nattrs = sizeof sample_attrs / sizeof sample_attrs[0];
+    u.proto.attrs = sample_attrs;
+    return u;
+}
+
+static void upload_round_trip(void **state) {
+    arena *a = *state;
+    upload_info in = sample_upload(), out;
+    kbuf enc = KBUF_INIT;
+    rec_upload_encode(&enc, &in);
+    assert_int_equal(rec_upload_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_int_equal(out.klen, in.klen);
+    assert_memory_equal(out.key, in.key, in.klen);
+    assert_int_equal(out.key[out.klen], 0); /* decoders NUL-terminate */
+    assert_string_equal(out.upload_id, in.upload_id);
+    assert_true(out.initiated_ms == in.initiated_ms);
+    assert_string_equal(out.owner, in.owner);
+    assert_int_equal(out.proto.acl, in.proto.acl);
+    assert_int_equal(out.proto.ck_alg, in.proto.ck_alg);
+    assert_int_equal(out.proto.ck_type, in.proto.ck_type);
+    assert_int_equal(out.proto.nattrs, in.proto.nattrs);
+    for (uint32_t i = 0; i < in.proto.nattrs; i++) {
+        assert_string_equal(out.proto.attrs[i].name, in.proto.attrs[i].name);
+        assert_string_equal(out.proto.attrs[i].value, in.proto.attrs[i].value);
+    }
+    kbuf_free(&enc);
+}
+
+static void upload_truncated(void **state) {
+    arena *a = *state;
+    upload_info in = sample_upload(), out;
+    kbuf enc = KBUF_INIT;
+    rec_upload_encode(&enc, &in);
+    assert_every_prefix_corrupt(a, &enc, decode_upload, &out);
+    assert_bad_version_corrupt(a, &enc, decode_upload, &out);
+    kbuf_free(&enc);
+}
+
+/* ---- part ---------------------------------------------------------------- */
+
+static kerr decode_part(arena *a, const void *p, size_t n, void *ctx) {
+    (void)a;
+    return rec_part_decode(p, n, ctx);
+}
+
+static part_info sample_part(void) {
+    part_info p = {0};
+    p.number = 10000;
+    p.size = 5ull << 20;
+    p.mtime_ms = 1700000000000;
+    for (int i = 0; i < 16; i++) p.md5[i] = (uint8_t)(0xf0 | i);
+    p.loc = sample_loc(77);
+    p.ck_len = 4;
+    memcpy(p.ck, "\xde\xad\xbe\xef", 4);
+    return p;
+}
+
+static void part_round_trip(void **state) {
+    arena *a = *state;
+    part_info in = sample_part(), out;
+    kbuf enc = KBUF_INIT;
+    rec_part_encode(&enc, &in);
+    memset(&out, 0x5a, sizeof out);
+    assert_int_equal(rec_part_decode(enc.data, enc.len, &out), K_OK);
+    assert_int_equal(out.number, in.number);
+    assert_true(out.size == in.size);
+    assert_true(out.mtime_ms == in.mtime_ms);
+    assert_memory_equal(out.md5, in.md5, 16);
+    assert_loc_equal(&out.loc, &in.loc);
+    assert_int_equal(out.ck_len, in.ck_len);
+    assert_memory_equal(out.ck, in.ck, in.ck_len);
+    (void)a;
+    kbuf_free(&enc);
+}
+
+static void part_truncated(void **state) {
+    arena *a = *state;
+    part_info in = sample_part(), out;
+    kbuf enc = KBUF_INIT;
+    rec_part_encode(&enc, &in);
+    assert_every_prefix_corrupt(a, &enc, decode_part, &out);
+    assert_bad_version_corrupt(a, &enc, decode_part, &out);
+    /* ck_len sits just before the checksum bytes at the end. */
+    enc.data[enc.len - in.ck_len - 1] = 33;
+    assert_int_equal(rec_part_decode(enc.data, enc.len, &out), K_ECORRUPT);
+    kbuf_free(&enc);
+}
+
+/* ---- user ---------------------------------------------------------------- */
+
+typedef struct user_out {
+    const char *secret, *user;
+} user_out;
+
+static kerr decode_user(arena *a, const void *p, size_t n, void *ctx) {
+    user_out *u = ctx;
+    return rec_user_decode(a, p, n, &u->secret, &u->user);
+}
+
+static void user_round_trip(void **state) {
+    arena *a = *state;
+    kbuf enc = KBUF_INIT;
+    rec_user_encode(&enc, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "alice");
+    user_out out = {0};
+    assert_int_equal(decode_user(a, enc.data, enc.len, &out), K_OK);
+    assert_string_equal(out.secret, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+    assert_string_equal(out.user, "alice");
+    kbuf_free(&enc);
+
+    rec_user_encode(&enc, "s", NULL);
+    assert_int_equal(decode_user(a, enc.data, enc.len, &out), K_OK);
+    assert_string_equal(out.secret, "s");
+    assert_string_equal(out.user, "");
+    kbuf_free(&enc);
+}
+
+static void user_truncated(void **state) {
+    arena *a = *state;
+    kbuf enc = KBUF_INIT;
+    rec_user_encode(&enc, "secret-key", "user-name");
+    user_out out;
+    assert_every_prefix_corrupt(a, &enc, decode_user, &out);
+    assert_bad_version_corrupt(a, &enc, decode_user, &out);
+    kbuf_free(&enc);
+}
+
+/* A string length word pointing far past the end must not be trusted. */
+static void lengths_past_end_rejected(void **state) {
+    arena *a = *state;
+    const uint8_t user_rec[] = {1, 0xff, 0xff, 0xff, 0x7f, 'x'};
+    user_out out;
+    assert_int_equal(decode_exact_copy(a, (const char *)user_rec, sizeof user_rec, decode_user,
+                                       &out),
+                     K_ECORRUPT);
+    bucket_info b;
+    const uint8_t bucket_rec[] = {1, 0xff, 0xff, 0xff, 0xff};
+    assert_int_equal(decode_exact_copy(a, (const char *)bucket_rec, sizeof bucket_rec,
+                                       decode_bucket, &b),
+                     K_ECORRUPT);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(bucket_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(bucket_null_strings_encode_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(bucket_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(obj_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(obj_minimal_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(obj_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(obj_huge_counts_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(obj_oversized_fields_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(upload_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(upload_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(part_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(part_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(user_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(user_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(lengths_past_end_rejected, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
