@@ -168,12 +168,13 @@ static void signing_key_cached(const char *secret, strv date8, strv region, strv
         return;
     }
     pthread_once(&skc_once, skc_init);
+    /* The slot only needs to spread keys, not identify them (the entry is
+     * compared in full): hashing the head of the secret is enough. */
     uint32_t h = 2166136261u;
-    h = fnv1a(h, secret, secret_len + 1); /* the NUL separates the fields */
+    h = fnv1a(h, secret, secret_len < 16 ? secret_len : 16);
     h = fnv1a(h, date8.p, 8);
     h = fnv1a(h, region.p, region.n);
-    h = fnv1a(h, "/", 1);
-    h = fnv1a(h, service.p, service.n);
+    h = (h ^ (uint32_t)secret_len) * 16777619u;
     skc_slot *s = &skc_table[h & (SKC_SLOTS - 1)];
 
     pthread_mutex_lock(&s->mu);
@@ -392,6 +393,7 @@ static int query_entry_cmp(const void *pa, const void *pb, void *ctx) {
 static void append_trimall(kbuf *b, const char *v) {
     strv t = strv_trim(v, strlen(v));
     kbuf_reserve(b, t.n);
+    char *o = b->data + b->len; /* a local cursor: stores through b->data would alias */
     bool in_space = false;
     for (size_t i = 0; i < t.n; i++) {
         char c = t.p[i];
@@ -399,21 +401,34 @@ static void append_trimall(kbuf *b, const char *v) {
             in_space = true;
             continue;
         }
-        if (in_space) b->data[b->len++] = ' ';
+        if (in_space) *o++ = ' ';
         in_space = false;
-        b->data[b->len++] = c;
+        *o++ = c;
     }
-    b->data[b->len] = 0;
+    *o = 0;
+    b->len = (size_t)(o - b->data);
 }
 
-/* State shared by the attempts at one SigV4 signature. The scratch buffer
- * holds, in order: encoded query pieces, the part of the canonical request
- * after the URI ("mid"), the encoded URI, then the attempt being hashed. */
+/* A byte range of the scratch buffer (offsets survive its reallocation). */
+typedef struct span {
+    size_t off, len;
+} span;
+
+/* State shared by the attempts at one SigV4 signature. Every piece of the
+ * canonical request lives in the scratch buffer; each attempt is assembled
+ * after them, at attempt_off.
+ *
+ * Attempts ("variants") differ in how the URI and the query are spelled:
+ * [0] is what AWS specifies (decoded path encoded once, query sorted and
+ * encoded); [1] is exactly as received, because some clients sign what they
+ * send: curl 7.88 --aws-sigv4 signs the path and the query verbatim, in the
+ * order given, and SDKs differ on paths with reserved characters. */
 typedef struct v4_check {
     kbuf *b;
     const char *method;
-    size_t mid_off, mid_len;
-    size_t uri_off, uri_len;
+    span uri[2], query[2];
+    bool have_raw_uri, have_raw_query;
+    span headers; /* canonical headers, "\n", signed headers, "\n" */
     size_t attempt_off;
     uint8_t key[32];
     char amz_date[17];
@@ -421,10 +436,27 @@ typedef struct v4_check {
     char signature[65]; /* lower-case */
 } v4_check;
 
-/* Builds everything of the canonical request that does not depend on the URI
- * or the payload hash: "\n" query "\n" headers "\n" signed-headers "\n". */
-static kerr build_v4_mid(const http_req *req, const v4_request *v, v4_check *c) {
+static bool span_eq(const kbuf *b, span x, span y) {
+    return x.len == y.len && memcmp(b->data + x.off, b->data + y.off, x.len) == 0;
+}
+
+/* Builds the pieces of the canonical request that do not depend on the
+ * payload hash: the URI and query spellings and the header block. */
+static kerr build_v4_pieces(const http_req *req, const v4_request *v, v4_check *c) {
     kbuf *b = c->b;
+
+    /* S3 encodes the decoded path once, keeping '/'; never normalised. */
+    c->uri[0].off = b->len;
+    if (req->path && req->path_len)
+        url_encode(b, req->path, req->path_len, true);
+    else
+        kbuf_putc(b, '/');
+    c->uri[0].len = b->len - c->uri[0].off;
+    c->uri[1].off = b->len;
+    kbuf_puts(b, req->raw_path && req->raw_path[0] ? req->raw_path : "/");
+    c->uri[1].len = b->len - c->uri[1].off;
+    c->have_raw_uri = !span_eq(b, c->uri[0], c->uri[1]);
+
     query_entry *q = req->nquery ? arena_alloc(req->a, req->nquery * sizeof *q) : NULL;
     size_t nq = 0;
     for (size_t i = 0; i < req->nquery; i++) {
@@ -439,18 +471,33 @@ static kerr build_v4_mid(const http_req *req, const v4_request *v, v4_check *c) 
         e->value_len = b->len - e->value_off;
     }
     if (nq > 1) qsort_r(q, nq, sizeof *q, query_entry_cmp, b->data);
-
-    c->mid_off = b->len;
-    kbuf_putc(b, '\n');
+    c->query[0].off = b->len;
     for (size_t i = 0; i < nq; i++) {
         if (i) kbuf_putc(b, '&');
         kbuf_append_own(b, q[i].name_off, q[i].name_len);
         kbuf_putc(b, '=');
         kbuf_append_own(b, q[i].value_off, q[i].value_len);
     }
-    kbuf_putc(b, '\n');
+    c->query[0].len = b->len - c->query[0].off;
+
+    c->query[1].off = b->len;
+    bool first = true;
+    for (size_t i = 0; i < req->nquery; i++) {
+        const http_param *p = &req->query[i];
+        if (v->presigned && !strcmp(p->name, "X-Amz-Signature")) continue;
+        if (!first) kbuf_putc(b, '&');
+        kbuf_puts(b, p->raw_name ? p->raw_name : p->name);
+        if (p->raw_value) {
+            kbuf_putc(b, '=');
+            kbuf_puts(b, p->raw_value);
+        }
+        first = false;
+    }
+    c->query[1].len = b->len - c->query[1].off;
+    c->have_raw_query = !span_eq(b, c->query[0], c->query[1]);
 
     /* Canonical headers in the order of SignedHeaders (clients sort it). */
+    c->headers.off = b->len;
     const char *sh = v->signed_headers.p;
     size_t shn = v->signed_headers.n;
     char lname[256];
@@ -461,12 +508,12 @@ static kerr build_v4_mid(const http_req *req, const v4_request *v, v4_check *c) 
         lower_copy(lname, sh + at, len);
         kbuf_append(b, lname, len);
         kbuf_putc(b, ':');
-        bool first = true;
+        bool first_value = true;
         for (size_t i = 0; i < req->nheaders; i++) {
             if (strcmp(req->headers[i].name, lname) != 0) continue;
-            if (!first) kbuf_putc(b, ',');
+            if (!first_value) kbuf_putc(b, ',');
             append_trimall(b, req->headers[i].value);
-            first = false;
+            first_value = false;
         }
         kbuf_putc(b, '\n');
         at += len + 1;
@@ -474,22 +521,31 @@ static kerr build_v4_mid(const http_req *req, const v4_request *v, v4_check *c) 
     kbuf_putc(b, '\n');
     kbuf_append(b, sh, shn);
     kbuf_putc(b, '\n');
-    c->mid_len = b->len - c->mid_off;
+    c->headers.len = b->len - c->headers.off;
+    c->attempt_off = b->len;
     return K_OK;
 }
 
-/* Lays out "method\nURI" + mid at attempt_off; the caller appends the
- * payload hash. uri_off == SIZE_MAX means raw (an external string). */
-static void v4_attempt_prefix(v4_check *c, const char *raw_uri) {
+enum { V4_VARIANTS = 4 };
+
+/* Variant i: URI spelling i & 1, query spelling i >> 1; false when it would
+ * repeat an earlier one. */
+static bool v4_variant_exists(const v4_check *c, int i) {
+    return (!(i & 1) || c->have_raw_uri) && (!(i >> 1) || c->have_raw_query);
+}
+
+/* Lays out the canonical request of variant i up to (not including) the
+ * payload hash at attempt_off. */
+static void v4_attempt_prefix(v4_check *c, int i) {
     kbuf *b = c->b;
     b->len = c->attempt_off;
     kbuf_puts(b, c->method);
     kbuf_putc(b, '\n');
-    if (raw_uri)
-        kbuf_puts(b, raw_uri);
-    else
-        kbuf_append_own(b, c->uri_off, c->uri_len);
-    kbuf_append_own(b, c->mid_off, c->mid_len);
+    kbuf_append_own(b, c->uri[i & 1].off, c->uri[i & 1].len);
+    kbuf_putc(b, '\n');
+    kbuf_append_own(b, c->query[i >> 1].off, c->query[i >> 1].len);
+    kbuf_putc(b, '\n');
+    kbuf_append_own(b, c->headers.off, c->headers.len);
 }
 
 /* Writes "AWS4-HMAC-SHA256\n<date>\n<scope>\n" into sts (room for the hash
@@ -521,22 +577,17 @@ static bool v4_attempt_matches(const v4_check *c) {
     return CRYPTO_memcmp(hex, c->signature, SIG_HEX_LEN) == 0;
 }
 
-/* Tries the encoded path, then the raw path, with one payload hash. On a
- * match returns true and sets *raw_used. */
-static bool v4_try_payload(v4_check *c, const char *raw_path, bool try_raw, const char *payload,
-                           bool *raw_used) {
-    v4_attempt_prefix(c, NULL);
-    kbuf_puts(c->b, payload);
-    if (v4_attempt_matches(c)) {
-        *raw_used = false;
-        return true;
-    }
-    if (!try_raw) return false;
-    v4_attempt_prefix(c, raw_path);
-    kbuf_puts(c->b, payload);
-    if (v4_attempt_matches(c)) {
-        *raw_used = true;
-        return true;
+/* Tries every URI/query spelling with one payload hash; on a match returns
+ * true and sets *variant. */
+static bool v4_try_payload(v4_check *c, const char *payload, int *variant) {
+    for (int i = 0; i < V4_VARIANTS; i++) {
+        if (!v4_variant_exists(c, i)) continue;
+        v4_attempt_prefix(c, i);
+        kbuf_puts(c->b, payload);
+        if (v4_attempt_matches(c)) {
+            *variant = i;
+            return true;
+        }
     }
     return false;
 }
@@ -598,37 +649,25 @@ static kerr verify_v4(const http_req *req, bool presigned, auth_secret_fn lookup
     memcpy(c.amz_date, v.amz_date, 17);
     lower_copy(c.signature, v.signature.p, SIG_HEX_LEN);
     signing_key_cached(secret, v.date8, v.region, v.service, c.key);
-    if ((e = build_v4_mid(req, &v, &c)) != K_OK) return e;
+    if ((e = build_v4_pieces(req, &v, &c)) != K_OK) return e;
 
-    /* S3 encodes the decoded path once, keeping '/'; never normalised. */
-    c.uri_off = c.b->len;
-    if (req->path && req->path_len)
-        url_encode(c.b, req->path, req->path_len, true);
-    else
-        kbuf_putc(c.b, '/');
-    c.uri_len = c.b->len - c.uri_off;
-    c.attempt_off = c.b->len;
-    const char *raw_path = req->raw_path && req->raw_path[0] ? req->raw_path : "/";
-    bool try_raw =
-        strlen(raw_path) != c.uri_len || memcmp(raw_path, c.b->data + c.uri_off, c.uri_len) != 0;
-
-    bool raw_used = false;
+    int variant = 0;
     bool ok;
     if (content_sha) {
-        ok = v4_try_payload(&c, raw_path, try_raw, content_sha, &raw_used);
+        ok = v4_try_payload(&c, content_sha, &variant);
     } else if (presigned) {
-        ok = v4_try_payload(&c, raw_path, try_raw, UNSIGNED_PAYLOAD, &raw_used);
+        ok = v4_try_payload(&c, UNSIGNED_PAYLOAD, &variant);
     } else {
         /* No x-amz-content-sha256 (curl --aws-sigv4 never sends it). curl
          * signs the SHA-256 of the data it holds in memory: of "" for
          * requests without a body and for uploads with -T (whose body the
          * signature then does not cover), of the body for --data. */
         bool body = has_body(req);
-        if (v4_try_payload(&c, raw_path, try_raw, EMPTY_SHA256_HEX, &raw_used)) {
+        if (v4_try_payload(&c, EMPTY_SHA256_HEX, &variant)) {
             ok = true;
             mode = body ? PAYLOAD_UNSIGNED : PAYLOAD_SIGNED;
             if (!body) content_sha = EMPTY_SHA256_HEX;
-        } else if (v4_try_payload(&c, raw_path, try_raw, UNSIGNED_PAYLOAD, &raw_used)) {
+        } else if (v4_try_payload(&c, UNSIGNED_PAYLOAD, &variant)) {
             ok = true;
             mode = PAYLOAD_UNSIGNED;
         } else if (body) {
@@ -636,12 +675,10 @@ static kerr verify_v4(const http_req *req, bool presigned, auth_secret_fn lookup
             ok = true;
             mode = PAYLOAD_SIGNED;
             out->body_hash_deferred = true;
-            v4_attempt_prefix(&c, NULL);
-            out->deferred_canonical[0] =
-                arena_strndup(req->a, c.b->data + c.attempt_off, c.b->len - c.attempt_off);
-            if (try_raw) {
-                v4_attempt_prefix(&c, raw_path);
-                out->deferred_canonical[1] =
+            for (int i = 0, k = 0; i < V4_VARIANTS; i++) {
+                if (!v4_variant_exists(&c, i)) continue;
+                v4_attempt_prefix(&c, i);
+                out->deferred_canonical[k++] =
                     arena_strndup(req->a, c.b->data + c.attempt_off, c.b->len - c.attempt_off);
             }
         } else {
@@ -652,7 +689,7 @@ static kerr verify_v4(const http_req *req, bool presigned, auth_secret_fn lookup
         OPENSSL_cleanse(c.key, sizeof c.key);
         return K_ESIGNATURE;
     }
-    if (raw_used) log_debug("auth: signature matched the raw path of %s", raw_path);
+    if (variant) log_debug("auth: signature matched spelling %d of %s", variant, req->raw_path);
 
     out->kind = presigned ? AUTH_V4_QUERY : AUTH_V4_HEADER;
     out->access_key = access_key;
@@ -680,7 +717,7 @@ kerr auth_check_body_sha256(const auth_result *r, const char *body_sha256_hex) {
     size_t n = sts_prefix(sts, r->amz_date, r->scope);
     if (!n) return K_ESIGNATURE;
     kbuf *b = scratch_get();
-    for (int i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof r->deferred_canonical / sizeof r->deferred_canonical[0]; i++) {
         if (!r->deferred_canonical[i]) continue;
         kbuf_reset(b);
         kbuf_puts(b, r->deferred_canonical[i]);

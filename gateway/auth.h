@@ -62,9 +62,10 @@ typedef struct auth_result {
      * (a caller that just compares hashes rejects the body, never accepts it
      * unverified) and the caller must call auth_check_body_sha256 before
      * committing. deferred_canonical holds the canonical request up to the
-     * payload line, [0] for the encoded path, [1] for the raw path or NULL. */
+     * payload line for each URI/query spelling tried (AWS-canonical first,
+     * then as received), unused slots NULL. */
     bool body_hash_deferred;
-    const char *deferred_canonical[2];
+    const char *deferred_canonical[4];
 } auth_result;
 
 /* Looks up the secret for an access key. Returns K_OK and sets *secret and

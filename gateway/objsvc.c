@@ -476,6 +476,13 @@ struct obj_put {
     /* part uploads */
     const upload_info *upload;
     uint32_t part_number;
+    /* bodies of unknown length: buffered segment by segment */
+    bool segmented;
+    uint8_t md5_out[32];
+    char *seg_buf;
+    size_t seg_fill;
+    obj_part_loc *segs;
+    uint32_t nsegs, seg_cap;
 };
 
 static kerr put_start(objsvc *s, arena *a, uint64_t size, cksum_alg ck_alg, obj_put **out) {
@@ -483,8 +490,14 @@ static kerr put_start(objsvc *s, arena *a, uint64_t size, cksum_alg ck_alg, obj_
     p->s = s;
     p->a = a;
     p->size = size;
-    kerr e = vol_writer_begin(s->vols, size, &p->w);
-    if (e) return e;
+    if (size == OBJ_SIZE_UNKNOWN) {
+        p->segmented = true;
+        p->seg_buf = malloc(OBJ_SEGMENT_SIZE);
+        if (!p->seg_buf) return K_ENOMEM;
+    } else {
+        kerr e = vol_writer_begin(s->vols, size, &p->w);
+        if (e) return e;
+    }
     p->md5 = khash_new(KH_MD5);
     cksum_init(&p->ck, ck_alg);
     *out = p;
@@ -495,7 +508,7 @@ kerr objsvc_put_begin(objsvc *s, arena *a, const bucket_info *b, const char *key
                       const obj_put_opts *o, obj_put **out) {
     kerr e = key_check(key, klen);
     if (e) return e;
-    if (o->size > OBJ_MAX_PUT_SIZE) return K_EENTITYTOOLARGE;
+    if (o->size > OBJ_MAX_PUT_SIZE && o->size != OBJ_SIZE_UNKNOWN) return K_EENTITYTOOLARGE;
     e = put_start(s, a, o->size, o->ck_alg, out);
     if (e) return e;
     obj_put *p = *out;
@@ -508,12 +521,55 @@ kerr objsvc_put_begin(objsvc *s, arena *a, const bucket_info *b, const char *key
     return K_OK;
 }
 
+/* Writes the buffered segment as one needle and remembers its location. */
+static kerr flush_segment(obj_put *p) {
+    vol_writer *w;
+    kerr e = vol_writer_begin(p->s->vols, p->seg_fill, &w);
+    if (e) return e;
+    e = vol_writer_write(w, p->seg_buf, p->seg_fill);
+    if (e) {
+        vol_writer_abort(w);
+        return e;
+    }
+    vol_loc loc;
+    e = vol_writer_finish(w, &loc);
+    if (e) return e;
+    if (p->nsegs == p->seg_cap) {
+        uint32_t cap = p->seg_cap ? p->seg_cap * 2 : 8;
+        obj_part_loc *segs = arena_zalloc(p->a, cap * sizeof *segs);
+        if (p->nsegs) memcpy(segs, p->segs, p->nsegs * sizeof *segs);
+        p->segs = segs;
+        p->seg_cap = cap;
+    }
+    p->segs[p->nsegs++].loc = loc;
+    p->seg_fill = 0;
+    return K_OK;
+}
+
 kerr objsvc_put_write(obj_put *p, const void *data, size_t n) {
-    if (p->written + n > p->size) return K_EINVAL;
+    if (p->segmented) {
+        if (p->written + n > OBJ_MAX_PUT_SIZE) return K_EENTITYTOOLARGE;
+    } else if (p->written + n > p->size) {
+        return K_EINVAL;
+    }
     khash_update(p->md5, data, n);
     if (p->ck.alg != CK_NONE) cksum_update(&p->ck, data, n);
     p->written += n;
-    return vol_writer_write(p->w, data, n);
+    if (!p->segmented) return vol_writer_write(p->w, data, n);
+    const char *src = data;
+    while (n) {
+        size_t take = OBJ_SEGMENT_SIZE - p->seg_fill;
+        if (take > n) take = n;
+        memcpy(p->seg_buf + p->seg_fill, src, take);
+        p->seg_fill += take;
+        src += take;
+        n -= take;
+        if (p->seg_fill == OBJ_SEGMENT_SIZE) {
+            kerr e = flush_segment(p);
+            if (e) return e;
+        }
+    }
+    return K_OK;
 }
 
 size_t objsvc_put_cksum(const obj_put *p, uint8_t out[32]) {
@@ -524,13 +580,22 @@ size_t objsvc_put_cksum(const obj_put *p, uint8_t out[32]) {
 static void put_release(obj_put *p) {
     if (p->w) vol_writer_abort(p->w);
     p->w = NULL;
+    free(p->seg_buf);
+    p->seg_buf = NULL;
     khash_free(p->md5);
     p->md5 = NULL;
     cksum_free(&p->ck);
 }
 
+static void release_pending_segments(obj_put *p) {
+    for (uint32_t i = 0; i < p->nsegs; i++) vol_delete(p->s->vols, &p->segs[i].loc);
+    p->nsegs = 0;
+}
+
 void objsvc_put_abort(obj_put *p) {
-    if (p) put_release(p);
+    if (!p) return;
+    release_pending_segments(p);
+    put_release(p);
 }
 
 static void part_key(keybuf *k, const char *upload_id, uint32_t number) {
@@ -590,12 +655,43 @@ static kerr finish_part(obj_put *p, const uint8_t md5[16], vol_loc loc, obj_meta
     return e;
 }
 
+static kerr commit_object(obj_put *p, obj_meta *m, const uint8_t md5[16]) {
+    m->size = p->size;
+    m->mtime_ms = now_ms();
+    m->acl = p->acl;
+    m->nattrs = p->nattrs;
+    m->attrs = (obj_attr *)p->attrs;
+    m->ck_alg = (uint8_t)p->ck.alg;
+    m->ck_type = p->ck.alg != CK_NONE ? CKTYPE_FULL_OBJECT : CKTYPE_NONE;
+    m->ck_len = (uint8_t)p->ck_out_len;
+    memcpy(m->ck, p->ck_out, p->ck_out_len);
+    hex_encode(md5, 16, m->etag);
+    keybuf ns;
+    obj_ns(&ns, p->b->id);
+    kerr e = radix_insert(p->s->tree, ns.b, ns.n, p->key, p->klen);
+    if (!e) e = replace_obj_record(p->s, p->b->id, p->key, p->klen, m);
+    return e;
+}
+
+static kerr finish_segmented(obj_put *p, obj_meta *out) {
+    kerr e = K_OK;
+    if (p->seg_fill) e = flush_segment(p);
+    if (!e && p->upload) e = K_EMISSINGLENGTH; /* parts carry one needle each */
+    obj_meta m = {.nsegs = p->nsegs, .segs = p->segs};
+    if (!e) e = commit_object(p, &m, p->md5_out);
+    if (e) release_pending_segments(p);
+    put_release(p);
+    if (!e && out) *out = m;
+    return e;
+}
+
 kerr objsvc_put_finish(obj_put *p, const obj_put_expect *ex, obj_meta *out) {
     objsvc *s = p->s;
-    uint8_t md5[32];
+    uint8_t *md5 = p->md5_out;
     khash_final(p->md5, md5);
     if (p->ck.alg != CK_NONE) p->ck_out_len = cksum_final(&p->ck, p->ck_out);
     kerr e = K_OK;
+    if (p->segmented) p->size = p->written;
     if (p->written != p->size)
         e = K_EINCOMPLETEBODY;
     else if (ex && ex->md5 && memcmp(ex->md5, md5, 16))
@@ -603,9 +699,11 @@ kerr objsvc_put_finish(obj_put *p, const obj_put_expect *ex, obj_meta *out) {
     else if (ex && ex->ck && (ex->ck_len != p->ck_out_len || memcmp(ex->ck, p->ck_out, ex->ck_len)))
         e = K_EBADDIGEST;
     if (e) {
+        release_pending_segments(p);
         put_release(p);
         return e;
     }
+    if (p->segmented) return finish_segmented(p, out);
     vol_loc loc;
     e = vol_writer_finish(p->w, &loc);
     p->w = NULL;
@@ -619,24 +717,10 @@ kerr objsvc_put_finish(obj_put *p, const obj_put_expect *ex, obj_meta *out) {
         put_release(p);
         return e;
     }
-    obj_meta m = {.size = p->size,
-                  .mtime_ms = now_ms(),
-                  .acl = p->acl,
-                  .nattrs = p->nattrs,
-                  .attrs = (obj_attr *)p->attrs,
-                  .ck_alg = (uint8_t)p->ck.alg,
-                  .ck_type = p->ck.alg != CK_NONE ? CKTYPE_FULL_OBJECT : CKTYPE_NONE,
-                  .ck_len = (uint8_t)p->ck_out_len,
-                  .nsegs = 1};
-    memcpy(m.ck, p->ck_out, p->ck_out_len);
-    hex_encode(md5, 16, m.etag);
     obj_part_loc seg = {.loc = loc};
     memcpy(seg.md5, md5, 16);
-    m.segs = &seg;
-    keybuf ns;
-    obj_ns(&ns, p->b->id);
-    e = radix_insert(s->tree, ns.b, ns.n, p->key, p->klen);
-    if (!e) e = replace_obj_record(s, p->b->id, p->key, p->klen, &m);
+    obj_meta m = {.nsegs = 1, .segs = &seg};
+    e = commit_object(p, &m, md5);
     if (e) vol_delete(s->vols, &loc);
     put_release(p);
     if (!e && out) {

@@ -122,6 +122,12 @@ kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *
 
 /* Streaming upload of a whole object (PUT) or of one part. */
 typedef struct obj_put obj_put;
+/* obj_put_opts.size for a body whose length is not known up front (HTTP
+ * chunked without x-amz-decoded-content-length): the data is then stored as
+ * a run of segments of at most OBJ_SEGMENT_SIZE, each durable on its own. */
+#define OBJ_SIZE_UNKNOWN UINT64_MAX
+#define OBJ_SEGMENT_SIZE (8u << 20)
+
 typedef struct obj_put_opts {
     uint64_t size;
     const obj_attr *attrs;

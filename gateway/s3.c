@@ -514,7 +514,6 @@ static void complete_create_bucket(s3_op *op) {
     uint8_t acl;
     if (parse_canned_acl(header(op, "x-amz-acl"), &acl)) return s3_error(op, K_EINVALIDREQUEST);
     kerr e = objsvc_bucket_create(op->svc, op->bucket, op->user, region, acl);
-    if (e == K_EBUCKETOWNED && !strcmp(region, "us-east-1")) e = K_OK; /* as AWS in us-east-1 */
     if (e) return s3_error(op, e);
     gw_add_header(op->r, "Location", arena_printf(op->a, "/%s", op->bucket));
     gw_respond(op->r, 200);
@@ -1010,6 +1009,19 @@ static void get_stream_free(void *ctx) {
     free(g);
 }
 
+/* "content-type" -> "Content-Type"; x-amz-* names stay lower-case as AWS
+ * sends them. */
+static const char *canonical_header_name(arena *a, const char *name) {
+    if (!strncmp(name, "x-amz-", 6)) return name;
+    char *c = arena_strdup(a, name);
+    bool up = true;
+    for (char *p = c; *p; p++) {
+        if (up && *p >= 'a' && *p <= 'z') *p = (char)(*p - 32);
+        up = *p == '-';
+    }
+    return c;
+}
+
 static void object_headers(s3_op *op, const obj_meta *m) {
     char date[30], etag[64];
     fmt_http_date((time_t)(m->mtime_ms / 1000), date);
@@ -1034,12 +1046,12 @@ static void object_headers(s3_op *op, const obj_meta *m) {
                 overridden = true;
         if (overridden) continue;
         if (!strcmp(name, "content-type")) has_type = true;
-        gw_add_header(op->r, name, m->attrs[i].value);
+        gw_add_header(op->r, canonical_header_name(op->a, name), m->attrs[i].value);
     }
     for (size_t j = 0; j < sizeof overrides / sizeof *overrides; j++) {
         const char *v = param(op, overrides[j].param);
         if (v) {
-            gw_add_header(op->r, overrides[j].header, v);
+            gw_add_header(op->r, canonical_header_name(op->a, overrides[j].header), v);
             if (!strcmp(overrides[j].header, "content-type")) has_type = true;
         }
     }
@@ -1208,7 +1220,14 @@ static void op_put_object(s3_op *op) {
     uint64_t len;
     bool known;
     kerr e = setup_body(op, &len, &known);
-    if (!e && !known) e = K_EMISSINGLENGTH;
+    if (!e && !known) {
+        /* HTTP chunked with no declared length: stored segment by segment. */
+        const char *te = header(op, "transfer-encoding");
+        if (te && strstr(te, "chunked"))
+            len = OBJ_SIZE_UNKNOWN;
+        else
+            e = K_EMISSINGLENGTH;
+    }
     if (!e) e = setup_checksum(op, CK_NONE);
     if (e) return s3_error(op, e);
     uint8_t acl;

@@ -51,6 +51,10 @@ void radix_stats_get(radix *t, radix_stats *out);
 kerr radix_insert(radix *t, const void *ns, size_t nslen, const void *name, size_t nlen);
 /* Removes name; K_ENOTFOUND if absent. */
 kerr radix_remove(radix *t, const void *ns, size_t nslen, const void *name, size_t nlen);
+/* Addition (meta/ owner): *found = whether name is in the tree. Read-only;
+ * starts at the deepest hinted node, so it rarely reads the root. */
+kerr radix_contains(radix *t, const void *ns, size_t nslen, const void *name, size_t nlen,
+                    bool *found);
 /* true if the tree has at least one name (cheap: reads the root). */
 kerr radix_is_empty(radix *t, const void *ns, size_t nslen, bool *empty);
 
@@ -70,7 +74,11 @@ typedef struct radix_list_req {
  * its subtree is skipped without being walked. Return non-zero to stop. */
 typedef int (*radix_emit_fn)(void *ctx, const void *entry, size_t len, bool is_prefix);
 
-/* Emits up to max_entries; *truncated tells whether more entries follow. */
+/* Emits up to max_entries; *truncated tells whether more entries follow.
+ * If emit returns non-zero the listing stops there and *truncated is true.
+ * max_entries == 0 is K_EINVAL. Nodes found inconsistent on the way (an edge
+ * to a missing or retired node, the dangling child of a split that died)
+ * are repaired. */
 kerr radix_list(radix *t, const void *ns, size_t nslen, const radix_list_req *req,
                 radix_emit_fn emit, void *ctx, bool *truncated);
 

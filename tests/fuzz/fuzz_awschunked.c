@@ -21,8 +21,7 @@ static kerr count_sink(void *ctx, const void *p, size_t n) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2) return 0;
-    static const payload_mode modes[] = {PAYLOAD_STREAMING_SIGNED,
-                                         PAYLOAD_STREAMING_SIGNED_TRAILER,
+    static const payload_mode modes[] = {PAYLOAD_STREAMING_SIGNED, PAYLOAD_STREAMING_SIGNED_TRAILER,
                                          PAYLOAD_STREAMING_UNSIGNED_TRAILER, PAYLOAD_UNSIGNED};
     auth_result auth;
     memset(&auth, 0, sizeof auth);

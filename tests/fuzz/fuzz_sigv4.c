@@ -47,9 +47,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     char *rest = arena_strndup(a, (const char *)p, (size_t)(end - p));
     switch (data[0] % 4) {
-    case 0: authz = arena_printf(a, "AWS4-HMAC-SHA256 %s", rest); break;
-    case 1: authz = arena_printf(a, "AWS %s", rest); break;
-    case 2: target = arena_printf(a, "/bucket/key?%s", rest); break;
+    case 0:
+        authz = arena_printf(a, "AWS4-HMAC-SHA256 %s", rest);
+        break;
+    case 1:
+        authz = arena_printf(a, "AWS %s", rest);
+        break;
+    case 2:
+        target = arena_printf(a, "/bucket/key?%s", rest);
+        break;
     default:
         authz = field(a, &p, end);
         target = field(a, &p, end);
@@ -58,12 +64,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (target[0] != '/') target = arena_printf(a, "/%s", target);
         break;
     }
-    const char *headers[] = {"Host",          "bucket.example.com",
-                             "Authorization", authz ? authz : "",
-                             "x-amz-date",    date,
-                             "Date",          "Fri, 24 May 2013 00:00:00 GMT",
-                             "x-amz-content-sha256", sha,
-                             "Content-Length", "5",
+    const char *headers[] = {"Host",
+                             "bucket.example.com",
+                             "Authorization",
+                             authz ? authz : "",
+                             "x-amz-date",
+                             date,
+                             "Date",
+                             "Fri, 24 May 2013 00:00:00 GMT",
+                             "x-amz-content-sha256",
+                             sha,
+                             "Content-Length",
+                             "5",
                              NULL};
     if (!authz) headers[2] = "X-Ignored";
     http_req *r = req_build(a, data[0] & 4 ? "PUT" : "GET", target, headers);
@@ -74,8 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         abort();
     }
     if (e == K_OK && out.body_hash_deferred &&
-        auth_check_body_sha256(&out, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824") ==
-            K_OK)
+        auth_check_body_sha256(
+            &out, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824") == K_OK)
         abort();
     arena_free(a);
     return 0;

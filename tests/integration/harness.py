@@ -594,11 +594,11 @@ class Runner:
         self.passed = self.failed = self.skipped = 0
         self.failures = []
 
-    def run(self, name, fn, *args):
+    def run(self, name, fn, *args, **kwargs):
         full = (self.label + ": " if self.label else "") + name
         t0 = time.time()
         try:
-            fn(*args)
+            fn(*args, **kwargs)
         except Skip as e:
             self.skipped += 1
             print("SKIP %s: %s" % (full, e), flush=True)

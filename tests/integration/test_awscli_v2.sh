@@ -12,6 +12,14 @@ kura_watchdog 420 "$0" "$@"
 kura_init "${1:-}"
 
 AWS_BIN=${KURA_IT_AWS:-/usr/bin/aws}
+if [ "$AWS_BIN" == v1 ]; then
+    # the machine's own python aws-cli (v1): first `aws` on PATH that is not Debian's
+    AWS_BIN=""
+    for a in $(type -ap aws); do
+        [ "$(realpath "$a")" != /usr/bin/aws ] && { AWS_BIN=$a; break; }
+    done
+    [ -n "$AWS_BIN" ] || kura_die "no python aws-cli v1 on PATH besides /usr/bin/aws (PATH=$PATH)"
+fi
 [ -x "$AWS_BIN" ] || command -v "$AWS_BIN" >/dev/null || kura_die "aws-cli not found at $AWS_BIN (Debian package: awscli)"
 need_tool curl curl
 need_tool cmp diffutils

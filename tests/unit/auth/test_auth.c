@@ -1,6 +1,7 @@
 /* auth_verify against the AWS documentation vectors (SigV4 header and
  * presigned, SigV2 header and query), requests captured from curl
  * --aws-sigv4, tampering, clock skew, expiry and malformed input. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,9 +65,17 @@ static kerr verify(arena *a, const char *method, const char *target, const char 
     "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,"                                    \
     "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
 
-static const char *const get_object_headers[] = {
-    "Host", "examplebucket.s3.amazonaws.com", "Authorization", GET_OBJECT_AUTH, "Range",
-    "bytes=0-9", "x-amz-content-sha256", EMPTY_SHA, "x-amz-date", "20130524T000000Z", NULL};
+static const char *const get_object_headers[] = {"Host",
+                                                 "examplebucket.s3.amazonaws.com",
+                                                 "Authorization",
+                                                 GET_OBJECT_AUTH,
+                                                 "Range",
+                                                 "bytes=0-9",
+                                                 "x-amz-content-sha256",
+                                                 EMPTY_SHA,
+                                                 "x-amz-date",
+                                                 "20130524T000000Z",
+                                                 NULL};
 
 static void test_v4_get_object(void **state) {
     auth_result r;
@@ -81,18 +90,24 @@ static void test_v4_get_object(void **state) {
     assert_string_equal(r.amz_date, "20130524T000000Z");
     assert_false(r.body_hash_deferred);
     assert_int_equal(auth_check_body_sha256(&r, EMPTY_SHA), K_OK);
-    assert_int_equal(auth_check_body_sha256(&r, "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"),
+    assert_int_equal(auth_check_body_sha256(
+                         &r, "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"),
                      K_EXAMZCONTENTSHA);
 }
 
 static void test_v4_get_object_tampered(void **state) {
     auth_result r;
     /* One byte changed in the range header (signed). */
-    const char *const h1[] = {"Host",       "examplebucket.s3.amazonaws.com",
-                              "Authorization", GET_OBJECT_AUTH,
-                              "Range",      "bytes=0-8",
-                              "x-amz-content-sha256", EMPTY_SHA,
-                              "x-amz-date", "20130524T000000Z",
+    const char *const h1[] = {"Host",
+                              "examplebucket.s3.amazonaws.com",
+                              "Authorization",
+                              GET_OBJECT_AUTH,
+                              "Range",
+                              "bytes=0-8",
+                              "x-amz-content-sha256",
+                              EMPTY_SHA,
+                              "x-amz-date",
+                              "20130524T000000Z",
                               NULL};
     assert_int_equal(verify(*state, "GET", "/test.txt", h1, NULL, T_20130524, &r), K_ESIGNATURE);
     /* Path, method. */
@@ -106,20 +121,33 @@ static void test_v4_get_object_tampered(void **state) {
         K_ESIGNATURE);
     /* Signature byte. */
     const char *const h2[] = {
-        "Host", "examplebucket.s3.amazonaws.com", "Authorization",
+        "Host",
+        "examplebucket.s3.amazonaws.com",
+        "Authorization",
         "AWS4-HMAC-SHA256 Credential=" AK "/20130524/us-east-1/s3/aws4_request,"
         "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,"
         "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb42",
-        "Range", "bytes=0-9", "x-amz-content-sha256", EMPTY_SHA, "x-amz-date", "20130524T000000Z",
+        "Range",
+        "bytes=0-9",
+        "x-amz-content-sha256",
+        EMPTY_SHA,
+        "x-amz-date",
+        "20130524T000000Z",
         NULL};
     assert_int_equal(verify(*state, "GET", "/test.txt", h2, NULL, T_20130524, &r), K_ESIGNATURE);
     /* Unsigned headers may change freely. */
-    const char *const h3[] = {"Host",       "examplebucket.s3.amazonaws.com",
-                              "Authorization", GET_OBJECT_AUTH,
-                              "Range",      "bytes=0-9",
-                              "x-amz-content-sha256", EMPTY_SHA,
-                              "x-amz-date", "20130524T000000Z",
-                              "User-Agent", "anything",
+    const char *const h3[] = {"Host",
+                              "examplebucket.s3.amazonaws.com",
+                              "Authorization",
+                              GET_OBJECT_AUTH,
+                              "Range",
+                              "bytes=0-9",
+                              "x-amz-content-sha256",
+                              EMPTY_SHA,
+                              "x-amz-date",
+                              "20130524T000000Z",
+                              "User-Agent",
+                              "anything",
                               NULL};
     assert_int_equal(verify(*state, "GET", "/test.txt", h3, NULL, T_20130524, &r), K_OK);
 }
@@ -128,11 +156,19 @@ static void test_v4_spacing_and_case(void **state) {
     auth_result r;
     /* Spaces after the commas, upper-case signature hex, other order. */
     const char *const h[] = {
-        "Host", "examplebucket.s3.amazonaws.com", "Authorization",
-        "AWS4-HMAC-SHA256 Signature=F0E8BDB87C964420E857BD35B5D6ED310BD44F0170ABA48DD91039C6036BDB41, "
+        "Host",
+        "examplebucket.s3.amazonaws.com",
+        "Authorization",
+        "AWS4-HMAC-SHA256 "
+        "Signature=F0E8BDB87C964420E857BD35B5D6ED310BD44F0170ABA48DD91039C6036BDB41, "
         "Credential=" AK "/20130524/us-east-1/s3/aws4_request,  "
         "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date",
-        "Range", "bytes=0-9", "x-amz-content-sha256", EMPTY_SHA, "x-amz-date", "20130524T000000Z",
+        "Range",
+        "bytes=0-9",
+        "x-amz-content-sha256",
+        EMPTY_SHA,
+        "x-amz-date",
+        "20130524T000000Z",
         NULL};
     assert_int_equal(verify(*state, "GET", "/test.txt", h, NULL, T_20130524, &r), K_OK);
     assert_string_equal(r.seed_signature,
@@ -158,11 +194,18 @@ static void test_v4_skew(void **state) {
 static void test_v4_unknown_key(void **state) {
     auth_result r;
     const char *const h[] = {
-        "Host", "examplebucket.s3.amazonaws.com", "Authorization",
+        "Host",
+        "examplebucket.s3.amazonaws.com",
+        "Authorization",
         "AWS4-HMAC-SHA256 Credential=AKIANOBODY/20130524/us-east-1/s3/aws4_request,"
         "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,"
         "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41",
-        "Range", "bytes=0-9", "x-amz-content-sha256", EMPTY_SHA, "x-amz-date", "20130524T000000Z",
+        "Range",
+        "bytes=0-9",
+        "x-amz-content-sha256",
+        EMPTY_SHA,
+        "x-amz-date",
+        "20130524T000000Z",
         NULL};
     assert_int_equal(verify(*state, "GET", "/test.txt", h, NULL, T_20130524, &r),
                      K_EINVALIDACCESSKEY);
@@ -170,14 +213,23 @@ static void test_v4_unknown_key(void **state) {
 
 static void test_v4_put_object(void **state) {
     const char *const h[] = {
-        "Host", "examplebucket.s3.amazonaws.com", "Date", "Fri, 24 May 2013 00:00:00 GMT",
+        "Host",
+        "examplebucket.s3.amazonaws.com",
+        "Date",
+        "Fri, 24 May 2013 00:00:00 GMT",
         "Authorization",
         "AWS4-HMAC-SHA256 Credential=" AK "/20130524/us-east-1/s3/aws4_request,"
         "SignedHeaders=date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class,"
         "Signature=98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd",
-        "x-amz-date", "20130524T000000Z", "x-amz-storage-class", "REDUCED_REDUNDANCY",
-        "x-amz-content-sha256", "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072",
-        "Content-Length", "21", NULL};
+        "x-amz-date",
+        "20130524T000000Z",
+        "x-amz-storage-class",
+        "REDUCED_REDUNDANCY",
+        "x-amz-content-sha256",
+        "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072",
+        "Content-Length",
+        "21",
+        NULL};
     auth_result r;
     /* The key "test$file.text", sent raw and sent encoded. */
     assert_int_equal(verify(*state, "PUT", "/test$file.text", h, NULL, T_20130524, &r), K_OK);
@@ -191,11 +243,17 @@ static void test_v4_put_object(void **state) {
 }
 
 static const char *const lifecycle_headers[] = {
-    "Host", "examplebucket.s3.amazonaws.com", "Authorization",
+    "Host",
+    "examplebucket.s3.amazonaws.com",
+    "Authorization",
     "AWS4-HMAC-SHA256 Credential=" AK "/20130524/us-east-1/s3/aws4_request,"
     "SignedHeaders=host;x-amz-content-sha256;x-amz-date,"
     "Signature=fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543",
-    "x-amz-date", "20130524T000000Z", "x-amz-content-sha256", EMPTY_SHA, NULL};
+    "x-amz-date",
+    "20130524T000000Z",
+    "x-amz-content-sha256",
+    EMPTY_SHA,
+    NULL};
 
 static void test_v4_get_bucket_lifecycle(void **state) {
     auth_result r;
@@ -209,16 +267,23 @@ static void test_v4_get_bucket_lifecycle(void **state) {
 
 static void test_v4_list_objects(void **state) {
     const char *const h[] = {
-        "Host", "examplebucket.s3.amazonaws.com", "Authorization",
+        "Host",
+        "examplebucket.s3.amazonaws.com",
+        "Authorization",
         "AWS4-HMAC-SHA256 Credential=" AK "/20130524/us-east-1/s3/aws4_request,"
         "SignedHeaders=host;x-amz-content-sha256;x-amz-date,"
         "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7",
-        "x-amz-date", "20130524T000000Z", "x-amz-content-sha256", EMPTY_SHA, NULL};
+        "x-amz-date",
+        "20130524T000000Z",
+        "x-amz-content-sha256",
+        EMPTY_SHA,
+        NULL};
     auth_result r;
     assert_int_equal(verify(*state, "GET", "/?max-keys=2&prefix=J", h, NULL, T_20130524, &r), K_OK);
     /* Order on the wire and encoding of unreserved bytes do not matter. */
     assert_int_equal(verify(*state, "GET", "/?prefix=J&max-keys=2", h, NULL, T_20130524, &r), K_OK);
-    assert_int_equal(verify(*state, "GET", "/?prefix=%4A&max-keys=2", h, NULL, T_20130524, &r), K_OK);
+    assert_int_equal(verify(*state, "GET", "/?prefix=%4A&max-keys=2", h, NULL, T_20130524, &r),
+                     K_OK);
     assert_int_equal(verify(*state, "GET", "/?prefix=K&max-keys=2", h, NULL, T_20130524, &r),
                      K_ESIGNATURE);
     assert_int_equal(verify(*state, "GET", "/?max-keys=3&prefix=J", h, NULL, T_20130524, &r),
@@ -237,28 +302,27 @@ static const char *const presigned_headers[] = {"Host", "examplebucket.s3.amazon
 
 static void test_v4_presigned(void **state) {
     auth_result r;
-    assert_int_equal(verify(*state, "GET", PRESIGNED_TARGET, presigned_headers, NULL,
-                            T_20130524 + 3600, &r),
-                     K_OK);
+    assert_int_equal(
+        verify(*state, "GET", PRESIGNED_TARGET, presigned_headers, NULL, T_20130524 + 3600, &r),
+        K_OK);
     assert_int_equal(r.kind, AUTH_V4_QUERY);
     assert_int_equal(r.payload, PAYLOAD_UNSIGNED);
     assert_string_equal(r.access_key, AK);
     /* Last valid second, then expired. */
-    assert_int_equal(verify(*state, "GET", PRESIGNED_TARGET, presigned_headers, NULL,
-                            T_20130524 + 86400, &r),
-                     K_OK);
-    assert_int_equal(verify(*state, "GET", PRESIGNED_TARGET, presigned_headers, NULL,
-                            T_20130524 + 86401, &r),
-                     K_EEXPIRED);
+    assert_int_equal(
+        verify(*state, "GET", PRESIGNED_TARGET, presigned_headers, NULL, T_20130524 + 86400, &r),
+        K_OK);
+    assert_int_equal(
+        verify(*state, "GET", PRESIGNED_TARGET, presigned_headers, NULL, T_20130524 + 86401, &r),
+        K_EEXPIRED);
     /* Issued more than 15 minutes in the future. */
-    assert_int_equal(verify(*state, "GET", PRESIGNED_TARGET, presigned_headers, NULL,
-                            T_20130524 - 16 * 60, &r),
-                     K_ETIMESKEW);
+    assert_int_equal(
+        verify(*state, "GET", PRESIGNED_TARGET, presigned_headers, NULL, T_20130524 - 16 * 60, &r),
+        K_ETIMESKEW);
     /* Other host, other method. */
     const char *const other_host[] = {"Host", "otherbucket.s3.amazonaws.com", NULL};
-    assert_int_equal(
-        verify(*state, "GET", PRESIGNED_TARGET, other_host, NULL, T_20130524 + 60, &r),
-        K_ESIGNATURE);
+    assert_int_equal(verify(*state, "GET", PRESIGNED_TARGET, other_host, NULL, T_20130524 + 60, &r),
+                     K_ESIGNATURE);
     assert_int_equal(
         verify(*state, "PUT", PRESIGNED_TARGET, presigned_headers, NULL, T_20130524 + 60, &r),
         K_ESIGNATURE);
@@ -299,14 +363,26 @@ static void test_v4_presigned_malformed(void **state) {
 
 static void test_v4_streaming_seed(void **state) {
     const char *const h[] = {
-        "Host", "s3.amazonaws.com", "x-amz-date", "20130524T000000Z", "x-amz-storage-class",
-        "REDUCED_REDUNDANCY", "Authorization",
+        "Host",
+        "s3.amazonaws.com",
+        "x-amz-date",
+        "20130524T000000Z",
+        "x-amz-storage-class",
+        "REDUCED_REDUNDANCY",
+        "Authorization",
         "AWS4-HMAC-SHA256 Credential=" AK "/20130524/us-east-1/s3/aws4_request,"
         "SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;"
         "x-amz-decoded-content-length;x-amz-storage-class,"
         "Signature=4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9",
-        "x-amz-content-sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "Content-Encoding",
-        "aws-chunked", "x-amz-decoded-content-length", "66560", "Content-Length", "66824", NULL};
+        "x-amz-content-sha256",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "Content-Encoding",
+        "aws-chunked",
+        "x-amz-decoded-content-length",
+        "66560",
+        "Content-Length",
+        "66824",
+        NULL};
     auth_result r;
     assert_int_equal(
         verify(*state, "PUT", "/examplebucket/chunkObject.txt", h, NULL, T_20130524, &r), K_OK);
@@ -333,11 +409,16 @@ static void test_v4_payload_modes(void **state) {
         {"STREAMING-UNSIGNED-PAYLOAD-TRAILER", K_ESIGNATURE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *const h[] = {"Host",       "examplebucket.s3.amazonaws.com",
-                                 "Authorization", GET_OBJECT_AUTH,
-                                 "Range",      "bytes=0-9",
-                                 "x-amz-content-sha256", cases[i].value,
-                                 "x-amz-date", "20130524T000000Z",
+        const char *const h[] = {"Host",
+                                 "examplebucket.s3.amazonaws.com",
+                                 "Authorization",
+                                 GET_OBJECT_AUTH,
+                                 "Range",
+                                 "bytes=0-9",
+                                 "x-amz-content-sha256",
+                                 cases[i].value,
+                                 "x-amz-date",
+                                 "20130524T000000Z",
                                  NULL};
         auth_result r;
         assert_int_equal(verify(*state, "GET", "/test.txt", h, NULL, T_20130524, &r),
@@ -349,11 +430,19 @@ static void test_v4_payload_modes(void **state) {
 
 static void test_curl_get(void **state) {
     const char *const h[] = {
-        "Host", "127.0.0.1:9999", "Authorization",
+        "Host",
+        "127.0.0.1:9999",
+        "Authorization",
         "AWS4-HMAC-SHA256 Credential=AK/20261122/us-east-1/s3/aws4_request, "
         "SignedHeaders=host;x-amz-date, "
         "Signature=a20ba42b4baed0a895b4e85e419ad241d10b646aef51d93d52484704a0daed8a",
-        "X-Amz-Date", "20261122T161122Z", "User-Agent", "curl/7.88.1", "Accept", "*/*", NULL};
+        "X-Amz-Date",
+        "20261122T161122Z",
+        "User-Agent",
+        "curl/7.88.1",
+        "Accept",
+        "*/*",
+        NULL};
     auth_result r;
     assert_int_equal(verify(*state, "GET", "/bucket/a%20b/c?list-type=2&prefix=x", h, NULL,
                             (time_t)1795363882, &r),
@@ -366,12 +455,23 @@ static void test_curl_get(void **state) {
 static void test_curl_upload_file(void **state) {
     /* curl -T signs the hash of "" although it sends a body. */
     const char *const h[] = {
-        "Host", "127.0.0.1:9998", "Authorization",
+        "Host",
+        "127.0.0.1:9998",
+        "Authorization",
         "AWS4-HMAC-SHA256 Credential=AK/20261122/us-east-1/s3/aws4_request, "
         "SignedHeaders=host;x-amz-date, "
         "Signature=96911ac40e24b1a795a8b78132ba62210c8a30437f2594b7b7db42727b3ad50b",
-        "X-Amz-Date", "20261122T161124Z", "User-Agent", "curl/7.88.1", "Accept", "*/*",
-        "Content-Length", "6", "Expect", "100-continue", NULL};
+        "X-Amz-Date",
+        "20261122T161124Z",
+        "User-Agent",
+        "curl/7.88.1",
+        "Accept",
+        "*/*",
+        "Content-Length",
+        "6",
+        "Expect",
+        "100-continue",
+        NULL};
     auth_result r;
     assert_int_equal(verify(*state, "PUT", "/bucket/k", h, NULL, (time_t)1795363884, &r), K_OK);
     assert_int_equal(r.payload, PAYLOAD_UNSIGNED);
@@ -381,12 +481,23 @@ static void test_curl_upload_file(void **state) {
 static void test_curl_put_data(void **state) {
     /* curl --data-binary hello signs sha256("hello") without sending it. */
     const char *const h[] = {
-        "Host", "127.0.0.1:9997", "Authorization",
+        "Host",
+        "127.0.0.1:9997",
+        "Authorization",
         "AWS4-HMAC-SHA256 Credential=AK/20261122/us-east-1/s3/aws4_request, "
         "SignedHeaders=host;x-amz-date, "
         "Signature=6cefb460f64df9d9ca465d108083cd407e18a782a74f282255ca815de5e70324",
-        "X-Amz-Date", "20261122T161126Z", "User-Agent", "curl/7.88.1", "Accept", "*/*",
-        "Content-Length", "5", "Content-Type", "application/x-www-form-urlencoded", NULL};
+        "X-Amz-Date",
+        "20261122T161126Z",
+        "User-Agent",
+        "curl/7.88.1",
+        "Accept",
+        "*/*",
+        "Content-Length",
+        "5",
+        "Content-Type",
+        "application/x-www-form-urlencoded",
+        NULL};
     auth_result r;
     assert_int_equal(verify(*state, "PUT", "/bucket/k", h, NULL, (time_t)1795363886, &r), K_OK);
     assert_int_equal(r.payload, PAYLOAD_SIGNED);
@@ -400,12 +511,45 @@ static void test_curl_put_data(void **state) {
 
     /* The same request without a body cannot be checked later: rejected now. */
     const char *const nobody[] = {
-        "Host", "127.0.0.1:9997", "Authorization",
+        "Host",
+        "127.0.0.1:9997",
+        "Authorization",
         "AWS4-HMAC-SHA256 Credential=AK/20261122/us-east-1/s3/aws4_request, "
         "SignedHeaders=host;x-amz-date, "
         "Signature=6cefb460f64df9d9ca465d108083cd407e18a782a74f282255ca815de5e70324",
-        "X-Amz-Date", "20261122T161126Z", NULL};
+        "X-Amz-Date",
+        "20261122T161126Z",
+        NULL};
     assert_int_equal(verify(*state, "PUT", "/bucket/k", nobody, NULL, (time_t)1795363886, &r),
+                     K_ESIGNATURE);
+}
+
+static void test_curl_verbatim_query(void **state) {
+    /* curl 7.88 signs path and query as written on its command line:
+     * unsorted, '/' and '=' unencoded, "uploads" without '='. */
+    const char *const h[] = {
+        "Host",
+        "127.0.0.1:9996",
+        "Authorization",
+        "AWS4-HMAC-SHA256 Credential=AK/20261122/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host;x-amz-date, "
+        "Signature=a643877b66966416694185a06ecffb0b7e4d7b00a6eb8c228cf972d84a491ce0",
+        "X-Amz-Date",
+        "20261122T162414Z",
+        "User-Agent",
+        "curl/7.88.1",
+        "Accept",
+        "*/*",
+        NULL};
+    auth_result r;
+    assert_int_equal(verify(*state, "GET", "/bucket/x=y+z~?prefix=a/b&list-type=2&uploads", h, NULL,
+                            (time_t)1795364654, &r),
+                     K_OK);
+    assert_int_equal(verify(*state, "GET", "/bucket/x=y+z~?prefix=a/c&list-type=2&uploads", h, NULL,
+                            (time_t)1795364654, &r),
+                     K_ESIGNATURE);
+    assert_int_equal(verify(*state, "GET", "/bucket/x=y+z~?list-type=2&prefix=a/b&uploads", h, NULL,
+                            (time_t)1795364654, &r),
                      K_ESIGNATURE);
 }
 
@@ -440,9 +584,9 @@ static void test_v4_raw_path_fallback(void **state) {
              "AWS4-HMAC-SHA256 Credential=" AK "/20130524/us-east-1/s3/aws4_request, "
              "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=%s",
              sig);
-    const char *const h[] = {"Host",       "h",          "Authorization", authz,
-                             "x-amz-content-sha256", EMPTY_SHA, "x-amz-date", "20130524T000000Z",
-                             NULL};
+    const char *const h[] = {
+        "Host",    "h",          "Authorization",    authz, "x-amz-content-sha256",
+        EMPTY_SHA, "x-amz-date", "20130524T000000Z", NULL};
     auth_result r;
     assert_int_equal(verify(*state, "GET", "/bucket/a%2Fb", h, NULL, T_20130524, &r), K_OK);
     assert_int_equal(verify(*state, "GET", "/bucket/a/b", h, NULL, T_20130524, &r), K_ESIGNATURE);
@@ -457,9 +601,10 @@ static void test_v4_raw_path_fallback(void **state) {
              "AWS4-HMAC-SHA256 Credential=" AK "/20130524/us-east-1/s3/aws4_request,"
              "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-meta-a,Signature=%s",
              sig);
-    const char *const h2[] = {"Host",       "h",          "Authorization", authz,
-                              "x-amz-content-sha256", EMPTY_SHA, "x-amz-date", "20130524T000000Z",
-                              "x-amz-meta-a", "  one   two \t three ", NULL};
+    const char *const h2[] = {
+        "Host",    "h",          "Authorization",    authz,          "x-amz-content-sha256",
+        EMPTY_SHA, "x-amz-date", "20130524T000000Z", "x-amz-meta-a", "  one   two \t three ",
+        NULL};
     assert_int_equal(verify(*state, "GET", "/bucket//./x y", h2, NULL, T_20130524, &r), K_OK);
     assert_int_equal(verify(*state, "GET", "/bucket//./x%20y", h2, NULL, T_20130524, &r), K_OK);
     assert_int_equal(verify(*state, "GET", "/bucket/x%20y", h2, NULL, T_20130524, &r),
@@ -472,8 +617,8 @@ static void test_v4_other_region_and_service(void **state) {
                             "date\n" EMPTY_SHA;
     char hash[65], sts[256], sig[65];
     sha256_hex(canonical, strlen(canonical), hash);
-    snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/eu-west-3/s3/aws4_request\n%s",
-             hash);
+    snprintf(sts, sizeof sts,
+             "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/eu-west-3/s3/aws4_request\n%s", hash);
     uint8_t k[32], mac[32];
     sigv4_signing_key(SECRET, "20130524", "eu-west-3", "s3", k);
     hmac_sha256(k, 32, sts, strlen(sts), mac);
@@ -483,8 +628,9 @@ static void test_v4_other_region_and_service(void **state) {
              "AWS4-HMAC-SHA256 Credential=" AK "/20130524/eu-west-3/s3/aws4_request,"
              "SignedHeaders=host;x-amz-content-sha256;x-amz-date,Signature=%s",
              sig);
-    const char *const h[] = {"Host", "h", "Authorization", authz, "x-amz-content-sha256", EMPTY_SHA,
-                             "x-amz-date", "20130524T000000Z", NULL};
+    const char *const h[] = {
+        "Host",    "h",          "Authorization",    authz, "x-amz-content-sha256",
+        EMPTY_SHA, "x-amz-date", "20130524T000000Z", NULL};
     auth_result r;
     /* Twice: the second hits the signing-key cache. */
     for (int i = 0; i < 2; i++) {
@@ -531,9 +677,15 @@ static void test_v4_malformed(void **state) {
         "",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        const char *const h[] = {"Host", "examplebucket.s3.amazonaws.com", "Authorization", bad[i],
-                                 "x-amz-content-sha256", EMPTY_SHA, "x-amz-date",
-                                 "20130524T000000Z", NULL};
+        const char *const h[] = {"Host",
+                                 "examplebucket.s3.amazonaws.com",
+                                 "Authorization",
+                                 bad[i],
+                                 "x-amz-content-sha256",
+                                 EMPTY_SHA,
+                                 "x-amz-date",
+                                 "20130524T000000Z",
+                                 NULL};
         auth_result r;
         kerr e = verify(*state, "GET", "/test.txt", h, NULL, T_20130524, &r);
         if (e != K_EAUTHHEADER) fail_msg("case %zu: got %d", i, (int)e);
@@ -544,22 +696,44 @@ static void test_v4_malformed(void **state) {
     size_t n = strlen(full);
     for (size_t len = 0; len < n; len++) {
         char *cut = arena_strndup(*state, full, len);
-        const char *const h[] = {"Host", "examplebucket.s3.amazonaws.com", "Authorization", cut,
-                                 "Range", "bytes=0-9", "x-amz-content-sha256", EMPTY_SHA,
-                                 "x-amz-date", "20130524T000000Z", NULL};
+        const char *const h[] = {"Host",
+                                 "examplebucket.s3.amazonaws.com",
+                                 "Authorization",
+                                 cut,
+                                 "Range",
+                                 "bytes=0-9",
+                                 "x-amz-content-sha256",
+                                 EMPTY_SHA,
+                                 "x-amz-date",
+                                 "20130524T000000Z",
+                                 NULL};
         auth_result r;
         assert_int_not_equal(verify(*state, "GET", "/test.txt", h, NULL, T_20130524, &r), K_OK);
     }
     /* Missing or broken dates. */
-    const char *const nodate[] = {"Host", "examplebucket.s3.amazonaws.com", "Authorization",
-                                  GET_OBJECT_AUTH, "Range", "bytes=0-9", "x-amz-content-sha256",
-                                  EMPTY_SHA, NULL};
+    const char *const nodate[] = {"Host",
+                                  "examplebucket.s3.amazonaws.com",
+                                  "Authorization",
+                                  GET_OBJECT_AUTH,
+                                  "Range",
+                                  "bytes=0-9",
+                                  "x-amz-content-sha256",
+                                  EMPTY_SHA,
+                                  NULL};
     auth_result r;
     assert_int_equal(verify(*state, "GET", "/test.txt", nodate, NULL, T_20130524, &r),
                      K_EACCESSDENIED);
-    const char *const baddate[] = {"Host", "examplebucket.s3.amazonaws.com", "Authorization",
-                                   GET_OBJECT_AUTH, "Range", "bytes=0-9", "x-amz-content-sha256",
-                                   EMPTY_SHA, "x-amz-date", "20130524T000000", NULL};
+    const char *const baddate[] = {"Host",
+                                   "examplebucket.s3.amazonaws.com",
+                                   "Authorization",
+                                   GET_OBJECT_AUTH,
+                                   "Range",
+                                   "bytes=0-9",
+                                   "x-amz-content-sha256",
+                                   EMPTY_SHA,
+                                   "x-amz-date",
+                                   "20130524T000000",
+                                   NULL};
     assert_int_equal(verify(*state, "GET", "/test.txt", baddate, NULL, T_20130524, &r),
                      K_EACCESSDENIED);
     /* Header and query auth at once. */
@@ -579,13 +753,17 @@ static void test_anonymous(void **state) {
 /* ---- SigV2 (AWS RESTAuthentication examples) ---------------------------- */
 
 static void test_v2_object_get(void **state) {
-    const char *const h[] = {"Host", "awsexamplebucket1.us-west-1.s3.amazonaws.com", "Date",
-                             "Tue, 27 Mar 2007 19:36:42 +0000", "Authorization",
-                             "AWS " AK ":qgk2+6Sv9/oM7G3qLEjTH1a1l1g=", NULL};
+    const char *const h[] = {"Host",
+                             "awsexamplebucket1.us-west-1.s3.amazonaws.com",
+                             "Date",
+                             "Tue, 27 Mar 2007 19:36:42 +0000",
+                             "Authorization",
+                             "AWS " AK ":qgk2+6Sv9/oM7G3qLEjTH1a1l1g=",
+                             NULL};
     auth_result r;
-    assert_int_equal(verify(*state, "GET", "/photos/puppy.jpg", h, "awsexamplebucket1",
-                            (time_t)1175024202, &r),
-                     K_OK);
+    assert_int_equal(
+        verify(*state, "GET", "/photos/puppy.jpg", h, "awsexamplebucket1", (time_t)1175024202, &r),
+        K_OK);
     assert_int_equal(r.kind, AUTH_V2_HEADER);
     assert_int_equal(r.payload, PAYLOAD_UNSIGNED);
     assert_string_equal(r.user, "alice");
@@ -593,9 +771,9 @@ static void test_v2_object_get(void **state) {
     assert_int_equal(verify(*state, "GET", "/awsexamplebucket1/photos/puppy.jpg", h, NULL,
                             (time_t)1175024202, &r),
                      K_OK);
-    assert_int_equal(verify(*state, "GET", "/photos/puppy.jpg", h, "awsexamplebucket2",
-                            (time_t)1175024202, &r),
-                     K_ESIGNATURE);
+    assert_int_equal(
+        verify(*state, "GET", "/photos/puppy.jpg", h, "awsexamplebucket2", (time_t)1175024202, &r),
+        K_ESIGNATURE);
     assert_int_equal(verify(*state, "GET", "/photos/puppy.jpg", h, "awsexamplebucket1",
                             (time_t)1175024202 + 16 * 60, &r),
                      K_ETIMESKEW);
@@ -605,55 +783,86 @@ static void test_v2_object_get(void **state) {
 }
 
 static void test_v2_object_put(void **state) {
-    const char *const h[] = {"Content-Type", "image/jpeg", "Content-Length", "94328", "Host",
-                             "awsexamplebucket1.us-west-1.s3.amazonaws.com", "Date",
-                             "Tue, 27 Mar 2007 21:15:45 +0000", "Authorization",
-                             "AWS " AK ":iqRzw+ileNPu1fhspnRs8nOjjIA=", NULL};
+    const char *const h[] = {"Content-Type",
+                             "image/jpeg",
+                             "Content-Length",
+                             "94328",
+                             "Host",
+                             "awsexamplebucket1.us-west-1.s3.amazonaws.com",
+                             "Date",
+                             "Tue, 27 Mar 2007 21:15:45 +0000",
+                             "Authorization",
+                             "AWS " AK ":iqRzw+ileNPu1fhspnRs8nOjjIA=",
+                             NULL};
     auth_result r;
-    assert_int_equal(verify(*state, "PUT", "/photos/puppy.jpg", h, "awsexamplebucket1",
-                            (time_t)1175030145, &r),
-                     K_OK);
-    const char *const h2[] = {"Content-Type", "image/png", "Content-Length", "94328", "Host",
-                              "awsexamplebucket1.us-west-1.s3.amazonaws.com", "Date",
-                              "Tue, 27 Mar 2007 21:15:45 +0000", "Authorization",
-                              "AWS " AK ":iqRzw+ileNPu1fhspnRs8nOjjIA=", NULL};
-    assert_int_equal(verify(*state, "PUT", "/photos/puppy.jpg", h2, "awsexamplebucket1",
-                            (time_t)1175030145, &r),
-                     K_ESIGNATURE);
+    assert_int_equal(
+        verify(*state, "PUT", "/photos/puppy.jpg", h, "awsexamplebucket1", (time_t)1175030145, &r),
+        K_OK);
+    const char *const h2[] = {"Content-Type",
+                              "image/png",
+                              "Content-Length",
+                              "94328",
+                              "Host",
+                              "awsexamplebucket1.us-west-1.s3.amazonaws.com",
+                              "Date",
+                              "Tue, 27 Mar 2007 21:15:45 +0000",
+                              "Authorization",
+                              "AWS " AK ":iqRzw+ileNPu1fhspnRs8nOjjIA=",
+                              NULL};
+    assert_int_equal(
+        verify(*state, "PUT", "/photos/puppy.jpg", h2, "awsexamplebucket1", (time_t)1175030145, &r),
+        K_ESIGNATURE);
 }
 
 static void test_v2_list_and_acl(void **state) {
-    const char *const list[] = {"User-Agent", "Mozilla/5.0", "Host",
-                                "awsexamplebucket1.us-west-1.s3.amazonaws.com", "Date",
-                                "Tue, 27 Mar 2007 19:42:41 +0000", "Authorization",
-                                "AWS " AK ":m0WP8eCtspQl5Ahe6L1SozdX9YA=", NULL};
+    const char *const list[] = {"User-Agent",
+                                "Mozilla/5.0",
+                                "Host",
+                                "awsexamplebucket1.us-west-1.s3.amazonaws.com",
+                                "Date",
+                                "Tue, 27 Mar 2007 19:42:41 +0000",
+                                "Authorization",
+                                "AWS " AK ":m0WP8eCtspQl5Ahe6L1SozdX9YA=",
+                                NULL};
     auth_result r;
     assert_int_equal(verify(*state, "GET", "/?prefix=photos&max-keys=50&marker=puppy", list,
                             "awsexamplebucket1", (time_t)1175024561, &r),
                      K_OK);
-    const char *const acl[] = {"Host", "awsexamplebucket1.us-west-1.s3.amazonaws.com", "Date",
-                               "Tue, 27 Mar 2007 19:44:46 +0000", "Authorization",
-                               "AWS " AK ":82ZHiFIjc+WbcwFKGUVEQspPn+0=", NULL};
+    const char *const acl[] = {"Host",
+                               "awsexamplebucket1.us-west-1.s3.amazonaws.com",
+                               "Date",
+                               "Tue, 27 Mar 2007 19:44:46 +0000",
+                               "Authorization",
+                               "AWS " AK ":82ZHiFIjc+WbcwFKGUVEQspPn+0=",
+                               NULL};
     assert_int_equal(
         verify(*state, "GET", "/?acl", acl, "awsexamplebucket1", (time_t)1175024686, &r), K_OK);
     /* A sub-resource changes the resource; a plain parameter does not. */
     assert_int_equal(verify(*state, "GET", "/?acl&versionId=1", acl, "awsexamplebucket1",
                             (time_t)1175024686, &r),
                      K_ESIGNATURE);
-    assert_int_equal(verify(*state, "GET", "/?acl&foo=1", acl, "awsexamplebucket1",
-                            (time_t)1175024686, &r),
-                     K_OK);
+    assert_int_equal(
+        verify(*state, "GET", "/?acl&foo=1", acl, "awsexamplebucket1", (time_t)1175024686, &r),
+        K_OK);
 }
 
 static void test_v2_list_buckets_and_unicode(void **state) {
-    const char *const h[] = {"Host", "s3.us-west-1.amazonaws.com", "Date",
-                             "Wed, 28 Mar 2007 01:29:59 +0000", "Authorization",
-                             "AWS " AK ":qGdzdERIC03wnaRNKh6OqZehG9s=", NULL};
+    const char *const h[] = {"Host",
+                             "s3.us-west-1.amazonaws.com",
+                             "Date",
+                             "Wed, 28 Mar 2007 01:29:59 +0000",
+                             "Authorization",
+                             "AWS " AK ":qGdzdERIC03wnaRNKh6OqZehG9s=",
+                             NULL};
     auth_result r;
     assert_int_equal(verify(*state, "GET", "/", h, NULL, (time_t)1175045399, &r), K_OK);
-    const char *const u[] = {"Host", "s3.us-west-1.amazonaws.com", "Date",
-                             "Wed, 28 Mar 2007 01:49:49 +0000", "Authorization",
-                             "AWS " AK ":DNEZGsoieTZ92F3bUfSPQcbGmlM=", NULL};
+    const char *const u[] = {"Host",
+                             "s3.us-west-1.amazonaws.com",
+                             "Date",
+                             "Wed, 28 Mar 2007 01:49:49 +0000",
+                             "Authorization",
+                             "AWS " AK ":DNEZGsoieTZ92F3bUfSPQcbGmlM=",
+                             NULL};
     assert_int_equal(verify(*state, "GET", "/dictionary/fran%C3%A7ais/pr%c3%a9f%c3%a8re", u, NULL,
                             (time_t)1175046589, &r),
                      K_OK);
@@ -663,20 +872,39 @@ static void test_v2_upload_amz_headers(void **state) {
     /* The documented string to sign; the doc prints the signature
      * "dKZcB+bz2EPXgSdXZp9ozGeOM4I=", which does not match its own string to
      * sign (known erratum): HMAC-SHA1 of it is the value below. */
-    const char *const h[] = {"User-Agent", "curl/7.15.5", "Host", "static.example.com:8080",
-                             "Date", "Tue, 27 Mar 2007 21:06:08 +0000", "x-amz-acl",
-                             "public-read", "content-type", "application/x-download",
-                             "Content-MD5", "4gJE4saaMU4BqNR0kLY+lw==", "X-Amz-Meta-ReviewedBy",
-                             "joe@example.com", "X-Amz-Meta-ReviewedBy", "jane@example.com",
-                             "X-Amz-Meta-FileChecksum", "0x02661779",
-                             "X-Amz-Meta-ChecksumAlgorithm", "crc32", "Content-Disposition",
-                             "attachment; filename=database.dat", "Content-Encoding", "gzip",
-                             "Content-Length", "5913339", "Authorization",
-                             "AWS " AK ":jtBQa0Aq+DkULFI8qrpwIjGEx0E=", NULL};
+    const char *const h[] = {"User-Agent",
+                             "curl/7.15.5",
+                             "Host",
+                             "static.example.com:8080",
+                             "Date",
+                             "Tue, 27 Mar 2007 21:06:08 +0000",
+                             "x-amz-acl",
+                             "public-read",
+                             "content-type",
+                             "application/x-download",
+                             "Content-MD5",
+                             "4gJE4saaMU4BqNR0kLY+lw==",
+                             "X-Amz-Meta-ReviewedBy",
+                             "joe@example.com",
+                             "X-Amz-Meta-ReviewedBy",
+                             "jane@example.com",
+                             "X-Amz-Meta-FileChecksum",
+                             "0x02661779",
+                             "X-Amz-Meta-ChecksumAlgorithm",
+                             "crc32",
+                             "Content-Disposition",
+                             "attachment; filename=database.dat",
+                             "Content-Encoding",
+                             "gzip",
+                             "Content-Length",
+                             "5913339",
+                             "Authorization",
+                             "AWS " AK ":jtBQa0Aq+DkULFI8qrpwIjGEx0E=",
+                             NULL};
     auth_result r;
-    assert_int_equal(verify(*state, "PUT", "/db-backup.dat.gz", h, "static.example.com",
-                            (time_t)1175029568, &r),
-                     K_OK);
+    assert_int_equal(
+        verify(*state, "PUT", "/db-backup.dat.gz", h, "static.example.com", (time_t)1175029568, &r),
+        K_OK);
 }
 
 static void test_v2_x_amz_date(void **state) {
@@ -684,10 +912,17 @@ static void test_v2_x_amz_date(void **state) {
      * x-amz header. Signature computed independently (Python hmac) over
      * "DELETE\n\n\n\nx-amz-date:Tue, 27 Mar 2007 21:20:26 +0000\n
      * /awsexamplebucket1/photos/puppy.jpg". */
-    const char *const h[] = {"User-Agent", "dotnet", "Host", "s3.us-west-1.amazonaws.com", "Date",
-                             "Tue, 27 Mar 2007 21:20:27 +0000", "x-amz-date",
-                             "Tue, 27 Mar 2007 21:20:26 +0000", "Authorization",
-                             "AWS " AK ":Ri1hpB1zpS9pGqR7y8kuNFCl4sE=", NULL};
+    const char *const h[] = {"User-Agent",
+                             "dotnet",
+                             "Host",
+                             "s3.us-west-1.amazonaws.com",
+                             "Date",
+                             "Tue, 27 Mar 2007 21:20:27 +0000",
+                             "x-amz-date",
+                             "Tue, 27 Mar 2007 21:20:26 +0000",
+                             "Authorization",
+                             "AWS " AK ":Ri1hpB1zpS9pGqR7y8kuNFCl4sE=",
+                             NULL};
     auth_result r;
     assert_int_equal(verify(*state, "DELETE", "/awsexamplebucket1/photos/puppy.jpg", h, NULL,
                             (time_t)1175030426, &r),
@@ -723,17 +958,21 @@ static void test_v2_query(void **state) {
                      K_EEXPIRED);
     assert_int_equal(verify(*state, "GET", t2, h2, "johnsmitx", (time_t)1175139619, &r),
                      K_ESIGNATURE);
-    assert_int_equal(verify(*state, "GET", "/photos/puppy.jpg?AWSAccessKeyId=" AK "&Expires=1",
-                            h2, "johnsmith", (time_t)0, &r),
+    assert_int_equal(verify(*state, "GET", "/photos/puppy.jpg?AWSAccessKeyId=" AK "&Expires=1", h2,
+                            "johnsmith", (time_t)0, &r),
                      K_EAUTHHEADER);
 }
 
 static void test_v2_malformed(void **state) {
-    const char *bad[] = {"AWS ", "AWS :", "AWS " AK, "AWS " AK ":", "AWS :sig",
+    const char *bad[] = {"AWS ",
+                         "AWS :",
+                         "AWS " AK,
+                         "AWS " AK ":",
+                         "AWS :sig",
                          "AWS " AK ":qgk2+6Sv9/oM7G3qLEjTH1a1l1g=qgk2+6Sv9/oM7G3qLEjTH1a1l1g=qgk2+6"
                          "Sv9/oM7G3qLEjTH1a1l1g="};
-    kerr want[] = {K_EAUTHHEADER, K_EAUTHHEADER, K_EAUTHHEADER, K_EAUTHHEADER, K_EAUTHHEADER,
-                   K_ESIGNATURE};
+    kerr want[] = {K_EAUTHHEADER, K_EAUTHHEADER, K_EAUTHHEADER,
+                   K_EAUTHHEADER, K_EAUTHHEADER, K_ESIGNATURE};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *const h[] = {"Date", "Tue, 27 Mar 2007 19:36:42 +0000", "Authorization", bad[i],
                                  NULL};
@@ -742,8 +981,7 @@ static void test_v2_malformed(void **state) {
                                 (time_t)1175024202, &r),
                          want[i]);
     }
-    const char *const nodate[] = {"Authorization", "AWS " AK ":qgk2+6Sv9/oM7G3qLEjTH1a1l1g=",
-                                  NULL};
+    const char *const nodate[] = {"Authorization", "AWS " AK ":qgk2+6Sv9/oM7G3qLEjTH1a1l1g=", NULL};
     auth_result r;
     assert_int_equal(verify(*state, "GET", "/photos/puppy.jpg", nodate, "awsexamplebucket1",
                             (time_t)1175024202, &r),
@@ -753,6 +991,66 @@ static void test_v2_malformed(void **state) {
     assert_int_equal(verify(*state, "GET", "/photos/puppy.jpg", unknown, "awsexamplebucket1",
                             (time_t)1175024202, &r),
                      K_EINVALIDACCESSKEY);
+}
+
+/* Many threads at once: per-thread scratch buffers and the shared signing
+ * key cache, with requests for many dates and regions so that cache entries
+ * evict each other while other threads read them. */
+static kerr verify_scoped(arena *a, const char *date8, const char *region) {
+    char amz_date[24], canonical[512], hash[65], sts[256], sig[65], authz[256];
+    snprintf(amz_date, sizeof amz_date, "%sT000000Z", date8);
+    snprintf(canonical, sizeof canonical,
+             "GET\n/b/k\n\nhost:h\nx-amz-content-sha256:%s\nx-amz-date:%s\n\n"
+             "host;x-amz-content-sha256;x-amz-date\n%s",
+             EMPTY_SHA, amz_date, EMPTY_SHA);
+    sha256_hex(canonical, strlen(canonical), hash);
+    snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", amz_date, date8,
+             region, hash);
+    uint8_t key[32], mac[32];
+    sigv4_signing_key(SECRET, date8, region, "s3", key);
+    hmac_sha256(key, 32, sts, strlen(sts), mac);
+    hex_encode(mac, 32, sig);
+    snprintf(authz, sizeof authz,
+             "AWS4-HMAC-SHA256 Credential=" AK "/%s/%s/s3/aws4_request,"
+             "SignedHeaders=host;x-amz-content-sha256;x-amz-date,Signature=%s",
+             date8, region, sig);
+    const char *const h[] = {
+        "Host",    "h",          "Authorization", authz, "x-amz-content-sha256",
+        EMPTY_SHA, "x-amz-date", amz_date,        NULL};
+    time_t now;
+    parse_amz_date(amz_date, &now);
+    auth_result r;
+    return verify(a, "GET", "/b/k", h, NULL, now, &r);
+}
+
+static void *verify_loop(void *arg) {
+    int id = (int)(intptr_t)arg;
+    arena *a = arena_new(0);
+    intptr_t failures = 0;
+    for (int i = 0; i < 3000; i++) {
+        arena_reset(a);
+        char date8[16], region[32];
+        snprintf(date8, sizeof date8, "2013%02d%02d", 1 + (i + id) % 12, 1 + i % 28);
+        snprintf(region, sizeof region, "region-%d", (i * 7 + id) % 40);
+        if (verify_scoped(a, date8, region) != K_OK) failures++;
+        if (verify(a, "GET", "/test.txt", get_object_headers, NULL, T_20130524,
+                   &(auth_result){0}) != K_OK)
+            failures++;
+    }
+    arena_free(a);
+    return (void *)failures;
+}
+
+static void test_concurrent(void **state) {
+    (void)state;
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, verify_loop, (void *)(intptr_t)i), 0);
+    for (int i = 0; i < 4; i++) {
+        void *failures;
+        pthread_join(t[i], &failures);
+        assert_int_equal((intptr_t)failures, 0);
+    }
 }
 
 int main(void) {
@@ -772,6 +1070,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_curl_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_curl_upload_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_curl_put_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_curl_verbatim_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v4_raw_path_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v4_other_region_and_service, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v4_malformed, setup, teardown),
@@ -784,6 +1083,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_v2_x_amz_date, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v2_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v2_malformed, setup, teardown),
+        cmocka_unit_test(test_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -304,14 +304,14 @@ static void test_framing_errors(void **state) {
         {"zz\r\n", K_EINVAL},
         {"\r\n", K_EINVAL},
         {";a=b\r\n", K_EINVAL},
-        {"5\nhello\r\n0\r\n\r\n", K_EINVAL},      /* bare LF after size */
-        {"5\r\nhello0\r\n\r\n", K_EINVAL},        /* no CRLF after data */
-        {"5\r\nhello\r0\r\n\r\n", K_EINVAL},      /* CR without LF */
-        {"5 \r\nhello\r\n0\r\n\r\n", K_EINVAL},   /* junk after size */
-        {"4000001\r\n", K_EINVAL},                /* > 64 MiB */
+        {"5\nhello\r\n0\r\n\r\n", K_EINVAL},        /* bare LF after size */
+        {"5\r\nhello0\r\n\r\n", K_EINVAL},          /* no CRLF after data */
+        {"5\r\nhello\r0\r\n\r\n", K_EINVAL},        /* CR without LF */
+        {"5 \r\nhello\r\n0\r\n\r\n", K_EINVAL},     /* junk after size */
+        {"4000001\r\n", K_EINVAL},                  /* > 64 MiB */
         {"ffffffffffffffffffffffff\r\n", K_EINVAL}, /* would overflow */
-        {"0\r\n\r\nX", K_EINVAL},                 /* data after the end */
-        {"0\r\n:v\r\n\r\n", K_EINVAL},            /* trailer without name */
+        {"0\r\n\r\nX", K_EINVAL},                   /* data after the end */
+        {"0\r\n:v\r\n\r\n", K_EINVAL},              /* trailer without name */
         {"0\r\nnocolon\r\n\r\n", K_EINVAL},
         {"0\r\nbad name:v\r\n\r\n", K_EINVAL},
         {"0\r\na:b\rc\r\n\r\n", K_EINVAL},
@@ -359,7 +359,8 @@ static void test_framing_errors(void **state) {
              plain.scope, plain.seed_signature, EMPTY_SHA, EMPTY_SHA);
     sign_hex(plain.signing_key, sts, sig);
     char body[256];
-    snprintf(body, sizeof body, "0;chunk-signature=%s\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n", sig);
+    snprintf(body, sizeof body, "0;chunk-signature=%s\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n",
+             sig);
     rr = run(*state, &plain, body, strlen(body), 0, &c);
     assert_int_equal(rr.feed, K_EINVAL);
     snprintf(body, sizeof body, "0;chunk-signature=%s\r\n\r\n", sig);
