@@ -921,6 +921,20 @@ static kerr verify_v2(const http_req *req, bool query, const char *vhost_bucket,
         append_v2_subresources(b, req, true);
         ok = v2_signature_matches(secret, b->data, b->len, sig, sig_n);
     }
+    /* botocore signs "/bucket/" for a path-style request on "/bucket". */
+    const char *rp = req->raw_path;
+    if (!ok && !vhost_bucket && rp && rp[0] == '/' && rp[1] && !strchr(rp + 1, '/')) {
+        b->len = prefix_len;
+        kbuf_putc(b, '/');
+        size_t slashed_len = b->len;
+        bool extra2 = append_v2_subresources(b, req, false);
+        ok = v2_signature_matches(secret, b->data, b->len, sig, sig_n);
+        if (!ok && extra2) {
+            b->len = slashed_len;
+            append_v2_subresources(b, req, true);
+            ok = v2_signature_matches(secret, b->data, b->len, sig, sig_n);
+        }
+    }
     if (!ok) return K_ESIGNATURE;
     out->kind = query ? AUTH_V2_QUERY : AUTH_V2_HEADER;
     out->access_key = access_key;

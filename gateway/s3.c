@@ -345,7 +345,7 @@ static bool body_verified(s3_op *op) {
         char hex[65];
         khash_final(op->payload_sha, d);
         hex_encode(d, 32, hex);
-        if (strcmp(hex, op->auth.content_sha256)) e = K_EXAMZCONTENTSHA;
+        e = auth_check_body_sha256(&op->auth, hex);
     }
     if (!e && op->chunked && op->ck_from_trailer) {
         size_t nt;

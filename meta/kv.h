@@ -87,4 +87,33 @@ void kv_mem_stats_reset(kv *s);
  * O(table size) when plen > 0; for tests. */
 size_t kv_mem_count_prefix(kv *s, const void *prefix, size_t plen);
 
+/* Redis backends (kv_redis.c) */
+/* url: redis://HOST:PORT[,HOST:PORT...][?opts] (independent servers, keys
+ * placed by consistent hashing) or redis-cluster://HOST:PORT[,...][?opts]
+ * (seed nodes of a Redis Cluster). opts: wait=N, wait_timeout_ms=T,
+ * connect_timeout_ms=T, command_timeout_ms=T, pool=N. The durability
+ * contract (what an acknowledged write survives) is at the top of
+ * kv_redis.c. Succeeds even if no server answers yet (operations then
+ * return K_EUNAVAILABLE until one does); K_EINVAL for a malformed url. */
+kerr kv_redis_open(const char *url, kv **out);
+typedef struct kv_redis_counters {
+    uint64_t moved;       /* MOVED redirections followed */
+    uint64_t asks;        /* ASK redirections seen */
+    uint64_t reconnects;  /* nodes connected again after an error */
+    uint64_t conn_errors; /* connections that failed or were dropped */
+    uint64_t refreshes;   /* cluster slot maps loaded */
+    uint64_t wait_short;  /* writes whose WAIT saw too few replicas */
+    uint64_t retries;     /* attempts beyond the first of an operation */
+} kv_redis_counters;
+/* Zeroes *out for a kv that is not a Redis backend. */
+void kv_redis_stats(kv *s, kv_redis_counters *out);
+/* Independent shards: index (URL order) of the shard holding key; -1 for a
+ * cluster or another backend. */
+int kv_redis_shard_of(kv *s, const void *key, size_t klen);
+/* Redis Cluster hash slot of key (CRC16/XMODEM, {hash tags} honoured). */
+unsigned kv_redis_cluster_slot(const void *key, size_t klen);
+/* The shard ring's hash (XXH64, seed 0); exposed so tests pin it. */
+uint64_t kv_redis_ring_hash(const void *data, size_t len);
+/* End of Redis backends */
+
 #endif

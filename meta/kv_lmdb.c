@@ -230,6 +230,7 @@ static int apply_op(lmdb_kv *l, MDB_txn *txn, wop *op) {
             op->result = K_ECONFLICT;
             return 0;
         }
+        rc = 0; /* a delete of an absent key is a successful no-op */
         if (op->val) {
             rc = store_value(l, txn, &ek, op, op->val, op->vlen);
         } else if (present) {
@@ -292,8 +293,7 @@ static void apply_batch(lmdb_kv *l, wop *batch) {
             return;
         }
         if (rc == MDB_MAP_FULL && grow_map(l)) continue; /* replay the whole batch */
-        log_error("lmdb: batch of %llu writes failed: %s", (unsigned long long)n,
-                  mdb_strerror(rc));
+        log_error("lmdb: batch of %llu writes failed: %s", (unsigned long long)n, mdb_strerror(rc));
         fail_batch(batch, rc == MDB_MAP_FULL ? K_ENOMEM : K_EIO);
         return;
     }

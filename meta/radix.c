@@ -63,6 +63,25 @@
  * in this process's in-flight registry) clear it and delete the dangling
  * child (repairs); a later split of X replaces it anyway.
  *
+ * ---- Remove ----------------------------------------------------------------
+ * Clear NAME; drop an edge left with no flags. The write that removes a
+ * non-root node's last edge also marks it RETIRED; then the parent's edge is
+ * removed (the parent, found by a fresh descent, may retire in turn), and
+ * only then the node is deleted, so no live name is ever hidden.
+ *
+ * ---- Write combining -------------------------------------------------------
+ * Concurrent inserts/removes that target the same node are applied by one
+ * leader in one cas (see combine()): with a group-committing store, a hot
+ * node then takes many names per commit instead of one.
+ *
+ * ---- Listing -----------------------------------------------------------------
+ * In-order DFS with an explicit stack of (node, next edge) frames. A seek
+ * positions the stack at a bound (>= prefix, > start_after, or after every
+ * string starting with a rolled-up common prefix) starting from the deepest
+ * hinted node; when that start node's subtree is exhausted, the listing
+ * seeks again past it. A common prefix is emitted once and its range is
+ * skipped by a binary search over the current node's edges, never walked.
+ *
  * ---- Hints -----------------------------------------------------------------
  * A per-handle Bloom filter of (ns, prefix) of nodes seen LIVE, plus a bitmap
  * of prefix lengths at which nodes were seen. A lookup hashes the name's
@@ -145,12 +164,37 @@ typedef struct edgevec {
 
 /* ---- the handle ---------------------------------------------------------- */
 
+/* One queued single-node modification (write combining, see combine()). */
+typedef struct tctx tctx;
+
+typedef struct wreq {
+    struct wreq *next;
+    tctx *c; /* the requester's context: namespace and handle */
+    bool remove;
+    const uint8_t *name;
+    size_t nlen;
+    size_t plen; /* the node the requester found: name[0..plen) */
+    int state;   /* REQ_*; read and written under the combiner's mutex */
+    int result;  /* leader's scratch */
+    kerr err;
+} wreq;
+
+enum { REQ_PENDING, REQ_DONE, REQ_BOUNCED };
+
+typedef struct combiner {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    wreq *head;
+    bool busy;
+} combiner;
+
 struct radix {
     kv *store;
     uint64_t seed;
     _Atomic uint64_t token_ctr;
     _Atomic int fault_countdown;
     pthread_mutex_t split_locks[SPLIT_LOCKS];
+    combiner comb[SPLIT_LOCKS];
     /* hints */
     _Atomic uint64_t *bloom;
     uint64_t bloom_mask;
@@ -188,12 +232,12 @@ static bool registry_has(uint64_t tok) {
 }
 
 /* Per-operation context. */
-typedef struct tctx {
+struct tctx {
     radix *t;
     const uint8_t *ns;
     size_t nslen;
     uint64_t ns_seed;
-} tctx;
+};
 
 /* ---- small helpers ---------------------------------------------------------- */
 
@@ -382,8 +426,7 @@ static kerr decode_node(node *x) {
         }
         if (k >= len) return K_ECORRUPT;
         uint8_t fl = p[k++];
-        if (l == 0 || l > RADIX_MAX_NAME || fl == 0 || (fl & ~(E_NAME | E_CHILD)) ||
-            len - k < l)
+        if (l == 0 || l > RADIX_MAX_NAME || fl == 0 || (fl & ~(E_NAME | E_CHILD)) || len - k < l)
             return K_ECORRUPT;
         if (x->n == x->cap) {
             uint32_t cap = x->cap ? x->cap * 2 : 64;
@@ -546,8 +589,8 @@ static kerr node_cas(tctx *c, const uint8_t *prefix, size_t plen, const kbuf *ex
 }
 
 /* Replaces x's stored value by header (x's, with state and seq+1) + edges. */
-static kerr node_rewrite(tctx *c, const uint8_t *prefix, size_t plen, const node *x,
-                         uint8_t state, const edgevec *v, kbuf *out) {
+static kerr node_rewrite(tctx *c, const uint8_t *prefix, size_t plen, const node *x, uint8_t state,
+                         const edgevec *v, kbuf *out) {
     hdr h = x->h;
     h.seq++;
     h.state = state;
@@ -907,8 +950,8 @@ static kerr write_pending(tctx *c, const uint8_t *xprefix, size_t xplen, uint64_
          * intent was replaced fails here or its cas fails */
         err = check_intent(c, xprefix, xplen, tok, &x);
         if (err) break;
-        err = node_cas(c, (const uint8_t *)cpfx->data, cpfx->len, cur.exists ? &cur.raw : NULL,
-                       val);
+        err =
+            node_cas(c, (const uint8_t *)cpfx->data, cpfx->len, cur.exists ? &cur.raw : NULL, val);
     }
     if (err == K_OK) wl_add(wl, (const uint8_t *)cpfx->data, cpfx->len, val);
     node_free(&cur);
@@ -949,8 +992,8 @@ done:
 
 /* Step 3: swap the group for its CHILD edge, if X still has our intent and
  * the group is exactly what was written. */
-static kerr link_group(tctx *c, const uint8_t *prefix, size_t plen, uint64_t tok,
-                       const uint8_t *g, uint32_t glen, const kbuf *snap) {
+static kerr link_group(tctx *c, const uint8_t *prefix, size_t plen, uint64_t tok, const uint8_t *g,
+                       uint32_t glen, const kbuf *snap) {
     node x;
     node_init(&x);
     kbuf cur = KBUF_INIT, out = KBUF_INIT;
@@ -960,8 +1003,9 @@ static kerr link_group(tctx *c, const uint8_t *prefix, size_t plen, uint64_t tok
         err = check_intent(c, prefix, plen, tok, &x);
         if (err) break;
         long f = floor_idx(x.e, x.n, g, glen);
-        uint32_t gs = (f >= 0 && keycmp(x.e[f].label, x.e[f].len, g, glen) == 0) ? (uint32_t)f
-                                                                                : (uint32_t)(f + 1);
+        uint32_t gs = (f >= 0 && keycmp(x.e[f].label, x.e[f].len, g, glen) == 0)
+                          ? (uint32_t)f
+                          : (uint32_t)(f + 1);
         uint32_t ge = gs;
         while (ge < x.n && starts_with(x.e[ge].label, x.e[ge].len, g, glen)) ge++;
         kbuf_reset(&cur);
@@ -1158,6 +1202,151 @@ static kerr split_node(tctx *c, const uint8_t *prefix, size_t plen, size_t need)
     return err;
 }
 
+/* ---- write combining -------------------------------------------------------- */
+
+/* Concurrent inserts and removes that land in the same node would each
+ * read-modify-cas it; with a group-committing store they arrive in the same
+ * batch and all but one conflict, so a hot node takes one name per commit.
+ * Instead, requests for a node queue on a per-stripe combiner; whoever finds
+ * it idle becomes the leader, applies every queued request for that node to
+ * one copy and writes it with a single cas. Requests the leader cannot
+ * settle with a plain edge change (the name belongs to a child, the node is
+ * full or would become empty, the node is not LIVE) are bounced back and
+ * their owners take the ordinary path. */
+
+static size_t stripe_of(const tctx *c, const uint8_t *prefix, size_t plen) {
+    return mh_hash64(prefix, plen, c->ns_seed ^ (uint64_t)plen) % SPLIT_LOCKS;
+}
+
+/* Do two requests target the same node of the same tree? */
+static bool same_node(const wreq *a, const wreq *b) {
+    return a->c->nslen == b->c->nslen &&
+           (a->c->nslen == 0 || memcmp(a->c->ns, b->c->ns, a->c->nslen) == 0) &&
+           a->plen == b->plen && (a->plen == 0 || memcmp(a->name, b->name, a->plen) == 0);
+}
+
+/* Applies r to v (the leader's working copy of the node at prefix length
+ * plen). Sets r->result to REQ_DONE (r->err = outcome) or REQ_BOUNCED;
+ * returns whether v changed. */
+static bool apply_req(wreq *r, size_t plen, edgevec *v) {
+    const uint8_t *rem = r->name + plen;
+    size_t remlen = r->nlen - plen;
+    long i = floor_idx(v->e, v->n, rem, remlen);
+    bool exact = i >= 0 && v->e[i].len == remlen && memcmp(v->e[i].label, rem, remlen) == 0;
+    r->result = REQ_DONE;
+    r->err = K_OK;
+    if (!exact && i >= 0 && (v->e[i].flags & E_CHILD) && v->e[i].len < remlen &&
+        memcmp(v->e[i].label, rem, v->e[i].len) == 0) {
+        r->result = REQ_BOUNCED; /* lives further down */
+        return false;
+    }
+    if (r->remove) {
+        if (!exact || !(v->e[i].flags & E_NAME)) {
+            r->err = K_ENOTFOUND;
+            return false;
+        }
+        if (v->e[i].flags == E_NAME && v->n == 1) {
+            r->result = REQ_BOUNCED; /* emptying a node is the owner's job */
+            return false;
+        }
+        v->e[i].flags &= (uint8_t)~E_NAME;
+        if (!v->e[i].flags) ev_remove(v, (uint32_t)i);
+        return true;
+    }
+    if (exact) {
+        if (v->e[i].flags & E_NAME) return false;
+        v->e[i].flags |= E_NAME;
+        return true;
+    }
+    if (edges_size(v->e, v->n) + edge_size((uint32_t)remlen) > ENTRY_BUDGET) {
+        r->result = REQ_BOUNCED; /* needs a split */
+        return false;
+    }
+    ev_insert(v, (uint32_t)(i + 1), (edge){rem, (uint32_t)remlen, E_NAME});
+    return true;
+}
+
+/* Settles every request of list that targets the node of `first`. own is
+ * the leader's own recent read of that node, tried before re-reading. */
+static void apply_group(wreq *list, wreq *first, const node *own) {
+    tctx *c = first->c;
+    size_t plen = first->plen;
+    const uint8_t *prefix = first->name;
+    node x;
+    node_init(&x);
+    kbuf out = KBUF_INIT;
+    edgevec v = {0};
+    bool settled = false;
+    for (int tries = 0; tries < 50; tries++) {
+        const node *cur = own;
+        if (tries > 0 || !own) {
+            if (node_read(c, prefix, plen, &x) != K_OK) break;
+            cur = &x;
+        }
+        if (!cur->exists || cur->h.state != ST_LIVE) break;
+        ev_set(&v, cur->e, cur->n);
+        bool changed = false;
+        for (wreq *r = list; r; r = r->next) {
+            if (r->result != REQ_PENDING || !same_node(r, first)) continue;
+            changed |= apply_req(r, plen, &v);
+        }
+        kerr err = changed ? node_rewrite(c, prefix, plen, cur, ST_LIVE, &v, &out) : K_OK;
+        if (err == K_ECONFLICT) { /* reconsider all of them on a fresh read */
+            for (wreq *r = list; r; r = r->next)
+                if (same_node(r, first)) r->result = REQ_PENDING;
+            continue;
+        }
+        if (err) {
+            for (wreq *r = list; r; r = r->next)
+                if (r->result == REQ_DONE && same_node(r, first)) r->err = err;
+        }
+        settled = true;
+        break;
+    }
+    /* whatever is not settled here goes back to its owner */
+    for (wreq *r = list; r; r = r->next)
+        if (same_node(r, first) && (!settled || r->result == REQ_PENDING)) r->result = REQ_BOUNCED;
+    node_free(&x);
+    kbuf_free(&out);
+    ev_free(&v);
+}
+
+/* Queues one modification of the node x (at name[0..plen)) and waits until
+ * a leader (possibly this thread) has applied it. K_OK / K_ENOTFOUND: done;
+ * K_ECONFLICT: bounced, the caller re-reads and proceeds on its own. */
+static kerr combine(tctx *c, bool remove, const uint8_t *name, size_t nlen, size_t plen,
+                    const node *x) {
+    combiner *cb = &c->t->comb[stripe_of(c, name, plen)];
+    wreq req = {
+        .c = c, .remove = remove, .name = name, .nlen = nlen, .plen = plen, .state = REQ_PENDING};
+    pthread_mutex_lock(&cb->mu);
+    req.next = cb->head;
+    cb->head = &req;
+    while (req.state == REQ_PENDING) {
+        if (cb->busy) {
+            pthread_cond_wait(&cb->cv, &cb->mu);
+            continue;
+        }
+        cb->busy = true;
+        wreq *list = cb->head;
+        cb->head = NULL;
+        pthread_mutex_unlock(&cb->mu);
+        for (wreq *r = list; r; r = r->next) r->result = REQ_PENDING;
+        for (wreq *r = list; r; r = r->next)
+            if (r->result == REQ_PENDING) apply_group(list, r, same_node(r, &req) ? x : NULL);
+        pthread_mutex_lock(&cb->mu);
+        for (wreq *r = list; r;) {
+            wreq *next = r->next; /* r may vanish once its state is set */
+            r->state = r->result;
+            r = next;
+        }
+        cb->busy = false;
+        pthread_cond_broadcast(&cb->cv);
+    }
+    pthread_mutex_unlock(&cb->mu);
+    return req.state == REQ_DONE ? req.err : K_ECONFLICT;
+}
+
 /* ---- public API --------------------------------------------------------------- */
 
 static kerr ctx_init(tctx *c, radix *t, const void *ns, size_t nslen) {
@@ -1177,7 +1366,11 @@ radix *radix_new(kv *store) {
     if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
         seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)t;
     t->seed = mh_splitmix64(seed);
-    for (int i = 0; i < SPLIT_LOCKS; i++) pthread_mutex_init(&t->split_locks[i], NULL);
+    for (int i = 0; i < SPLIT_LOCKS; i++) {
+        pthread_mutex_init(&t->split_locks[i], NULL);
+        pthread_mutex_init(&t->comb[i].mu, NULL);
+        pthread_cond_init(&t->comb[i].cv, NULL);
+    }
     uint64_t bits = 1ULL << BLOOM_BITS_LOG2;
     t->bloom = calloc(bits / 64, sizeof *t->bloom);
     if (!t->bloom) {
@@ -1191,7 +1384,11 @@ radix *radix_new(kv *store) {
 
 void radix_free(radix *t) {
     if (!t) return;
-    for (int i = 0; i < SPLIT_LOCKS; i++) pthread_mutex_destroy(&t->split_locks[i]);
+    for (int i = 0; i < SPLIT_LOCKS; i++) {
+        pthread_mutex_destroy(&t->split_locks[i]);
+        pthread_mutex_destroy(&t->comb[i].mu);
+        pthread_cond_destroy(&t->comb[i].cv);
+    }
     free(t->bloom);
     free(t);
 }
@@ -1225,6 +1422,7 @@ kerr radix_insert(radix *t, const void *ns, size_t nslen, const void *namev, siz
     kbuf out = KBUF_INIT;
     edgevec v = {0};
     int budget = OP_RETRY_BUDGET;
+    bool direct = false; /* set once the combiner bounced us */
 restart:
     if (--budget < 0) {
         err = K_EUNAVAILABLE;
@@ -1275,10 +1473,16 @@ restart:
                     err = K_OK;
                     goto done;
                 }
-                ev_set(&v, x.e, x.n);
-                v.e[i].flags |= E_NAME;
-                err = node_rewrite(&c, name, plen, &x, ST_LIVE, &v, &out);
-                if (err != K_ECONFLICT) goto done;
+                if (!direct) {
+                    err = combine(&c, false, name, nlen, plen, &x);
+                    if (err != K_ECONFLICT) goto done;
+                    direct = true; /* bounced: do it ourselves from here on */
+                } else {
+                    ev_set(&v, x.e, x.n);
+                    v.e[i].flags |= E_NAME;
+                    err = node_rewrite(&c, name, plen, &x, ST_LIVE, &v, &out);
+                    if (err != K_ECONFLICT) goto done;
+                }
                 if ((err = node_read(&c, name, plen, &x))) goto done;
                 continue;
             }
@@ -1291,10 +1495,16 @@ restart:
         }
         size_t need = edge_size((uint32_t)remlen);
         if (edges_size(x.e, x.n) + need <= ENTRY_BUDGET) {
-            ev_set(&v, x.e, x.n);
-            ev_insert(&v, (uint32_t)(i + 1), (edge){rem, (uint32_t)remlen, E_NAME});
-            err = node_rewrite(&c, name, plen, &x, ST_LIVE, &v, &out);
-            if (err != K_ECONFLICT) goto done;
+            if (!direct) {
+                err = combine(&c, false, name, nlen, plen, &x);
+                if (err != K_ECONFLICT) goto done;
+                direct = true;
+            } else {
+                ev_set(&v, x.e, x.n);
+                ev_insert(&v, (uint32_t)(i + 1), (edge){rem, (uint32_t)remlen, E_NAME});
+                err = node_rewrite(&c, name, plen, &x, ST_LIVE, &v, &out);
+                if (err != K_ECONFLICT) goto done;
+            }
         } else {
             err = split_node(&c, name, plen, need);
             if (err) goto done;
@@ -1319,6 +1529,7 @@ kerr radix_remove(radix *t, const void *ns, size_t nslen, const void *namev, siz
     kbuf out = KBUF_INIT;
     edgevec v = {0};
     int budget = OP_RETRY_BUDGET;
+    bool direct = false; /* set once the combiner bounced us */
 restart:
     if (--budget < 0) {
         err = K_EUNAVAILABLE;
@@ -1368,6 +1579,13 @@ restart:
         if (e->len != remlen || memcmp(e->label, rem, remlen) != 0 || !(e->flags & E_NAME)) {
             err = K_ENOTFOUND;
             goto done;
+        }
+        if (!direct && (x.n > 1 || e->flags != E_NAME)) {
+            err = combine(&c, true, name, nlen, plen, &x);
+            if (err != K_ECONFLICT) goto done;
+            direct = true;
+            if ((err = node_read(&c, name, plen, &x))) goto done;
+            continue;
         }
         ev_set(&v, x.e, x.n);
         v.e[i].flags &= (uint8_t)~E_NAME;
@@ -1634,7 +1852,8 @@ static void list_run(lister *L) {
              * but one may start in their last dlen-1 bytes */
             size_t from = f->plen + 1 > L->dlen ? f->plen + 1 - L->dlen : 0;
             if (from < L->plen_p) from = L->plen_p;
-            const uint8_t *hit = flen > from ? memmem(full + from, flen - from, L->d, L->dlen) : NULL;
+            const uint8_t *hit =
+                flen > from ? memmem(full + from, flen - from, L->d, L->dlen) : NULL;
             if (hit) {
                 size_t cplen = (size_t)(hit - full) + L->dlen;
                 if (!L->has_sa || keycmp(full, cplen, L->sa, L->salen) > 0)

@@ -215,7 +215,7 @@ class Kura:
         logf.close()
         _live_servers.append(self)
         # The kura process is the child of `timeout` once setpriv has exec'd.
-        real = os.path.realpath(self.kura_bin)
+        setpriv = os.path.realpath(shutil.which("setpriv"))
         deadline = time.time() + timeout
         self.pid = None
         while time.time() < deadline and self.proc.poll() is None:
@@ -223,7 +223,9 @@ class Kura:
                 with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
                     kids = [int(x) for x in f.read().split()]
                 for k in kids:
-                    if os.path.realpath("/proc/%d/exe" % k) == real:
+                    # setpriv has exec'd into kura once the exe is no longer setpriv
+                    exe = os.path.realpath("/proc/%d/exe" % k)
+                    if exe != setpriv and os.path.exists(exe):
                         self.pid = k
             except OSError:
                 pass
@@ -651,10 +653,108 @@ def check(cond, what):
         raise AssertionError(what)
 
 
+# --------------------------------------------------- recording proxy
+
+
+def run_proxy(listen_port, target_port, log_path, lifetime=900):
+    """A transparent HTTP/1.1 proxy 127.0.0.1:listen_port -> 127.0.0.1:target_port
+    that logs one line per request: METHOD PATH?QUERY STATUS [range=..]
+    [copy-source] [copy-range]. Host is forwarded unchanged, so signatures hold.
+    Bodies are buffered per request (test-sized objects only)."""
+    import http.server
+    import threading
+
+    logf = open(log_path, "a", buffering=1)
+    lock = threading.Lock()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def _body(self):
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                out = []
+                while True:
+                    n = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                    if n == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        break
+                    out.append(self.rfile.read(n))
+                    self.rfile.readline()
+                return b"".join(out), True
+            n = int(self.headers.get("Content-Length") or 0)
+            return (self.rfile.read(n) if n else b""), False
+
+        def _any(self):
+            body, chunked = self._body()
+            hdrs = [(k, v) for k, v in self.headers.items()
+                    if k.lower() not in ("connection", "transfer-encoding", "keep-alive")]
+            conn = http.client.HTTPConnection("127.0.0.1", target_port, timeout=300)
+            try:
+                conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                for k, v in hdrs:
+                    conn.putheader(k, v)
+                if chunked:
+                    conn.putheader("Transfer-Encoding", "chunked")
+                    conn.endheaders()
+                    if body:
+                        conn.send(b"%x\r\n" % len(body) + body + b"\r\n")
+                    conn.send(b"0\r\n\r\n")
+                else:
+                    if body or self.command in ("PUT", "POST"):
+                        if not any(k.lower() == "content-length" for k, _ in hdrs):
+                            conn.putheader("Content-Length", str(len(body)))
+                    conn.endheaders(body if body else None)
+                r = conn.getresponse()
+                data = r.read()
+                status = r.status
+                self.send_response_only(r.status, r.reason)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("connection", "transfer-encoding", "keep-alive",
+                                         "content-length"):
+                        self.send_header(k, v)
+                if self.command != "HEAD" and status not in (204, 304):
+                    self.send_header("Content-Length", str(len(data)))
+                elif r.getheader("Content-Length") is not None:
+                    self.send_header("Content-Length", r.getheader("Content-Length"))
+                self.end_headers()
+                if self.command != "HEAD" and status not in (204, 304):
+                    self.wfile.write(data)
+            except Exception as e:  # noqa: BLE001
+                status = "proxy-error:%s" % e
+                try:
+                    self.send_error(502)
+                except Exception:  # noqa: BLE001
+                    pass
+            finally:
+                conn.close()
+            extra = []
+            for h in ("Range", "x-amz-copy-source", "x-amz-copy-source-range"):
+                if self.headers.get(h):
+                    extra.append("%s=%s" % (h.lower(), self.headers.get(h)))
+            with lock:
+                logf.write("%s %s %s %s\n" % (self.command, self.path, status, " ".join(extra)))
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", listen_port), H)
+    srv.daemon_threads = True
+    t = threading.Timer(lifetime, srv.shutdown)
+    t.daemon = True
+    t.start()
+    srv.serve_forever()
+
+
 # --------------------------------------------------------------------- CLI
 
 
 def _main(argv):
+    if len(argv) == 4 and argv[0] == "proxy":
+        run_proxy(int(argv[1]), int(argv[2]), argv[3])
+        return 0
     if len(argv) >= 1 and argv[0] == "free-port":
         print(free_port())
         return 0

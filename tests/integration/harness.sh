@@ -219,11 +219,15 @@ kura_start() {
         setpriv --pdeathsig KILL -- "$KURA_BIN" "${args[@]}" </dev/null >>"$KURA_LOG" 2>&1 &
     KURA_TPID=$!
     KURA_PID=""
+    SETPRIV_EXE=$(realpath "$(command -v setpriv)")
     local i kid
     for ((i = 0; i < 400; i++)); do
         if [ -z "$KURA_PID" ]; then
             for kid in $(cat "/proc/$KURA_TPID/task/$KURA_TPID/children" 2>/dev/null); do
-                if [ "$(readlink "/proc/$kid/exe" 2>/dev/null)" == "$KURA_BIN" ]; then
+                # setpriv has exec'd into kura once the exe is no longer setpriv
+                local exe
+                exe=$(readlink "/proc/$kid/exe" 2>/dev/null)
+                if [ -n "$exe" ] && [ "$exe" != "$SETPRIV_EXE" ]; then
                     KURA_PID=$kid
                 fi
             done

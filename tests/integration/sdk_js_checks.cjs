@@ -34,7 +34,8 @@ client.middlewareStack.add((next, ctx) => async (args) => {
   const h = args.request.headers || {};
   if (ctx.commandName === 'PutObjectCommand' || ctx.commandName === 'UploadPartCommand') {
     const lower = Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
-    sent.push([ctx.commandName, lower['x-amz-content-sha256'], lower['x-amz-trailer'] || '',
+    const sha = lower['x-amz-content-sha256'] || 'no-sha256-header';
+    sent.push([ctx.commandName, /^[0-9a-f]{64}$/.test(sha) ? 'signed-hash' : sha, lower['x-amz-trailer'] || '',
       Object.keys(lower).filter((k) => k.startsWith('x-amz-checksum-')).join(',')]);
   }
   return next(args);

@@ -3,7 +3,8 @@
 # kura; skopeo pushes a small 3-layer OCI image built with umoci and pulls it
 # back; every blob is compared byte for byte (also as stored in kura).
 #
-# The driver's call set: HEAD 404 -> ListObjectsV2 fallback (Stat), ranged
+# The driver's call set (counted through a recording proxy and checked):
+# Stat via ListObjectsV2 (2.8 lists; newer drivers HEAD first), ranged
 # GETs "bytes=N-" (Reader), multipart uploads resumed through
 # ListMultipartUploads/ListParts (Writer), Move via CopyObject or parallel
 # UploadPartCopy (multipartcopythresholdsize is lowered to 5 MiB so the
@@ -36,6 +37,14 @@ json() { "$KURA_IT_PY" -c 'import json,sys; d=json.load(sys.stdin); r=eval(sys.a
 st=$(kura_curl -o "$O" -w '%{http_code}' -X PUT "$KURA_ENDPOINT/registry")
 [ "$st" == 200 ] || kura_die "could not create bucket 'registry' on kura: $st $(cat "$O")"
 
+# A recording proxy between the registry and kura, to check the driver's
+# call set below (Host is forwarded unchanged, so signatures hold).
+PROXYPORT=$("$KURA_IT_PY" "$HARNESS_DIR/harness.py" free-port)
+setpriv --pdeathsig TERM -- "$KURA_IT_PY" "$HARNESS_DIR/harness.py" proxy "$PROXYPORT" "$KURA_PORT" "$KURA_TMP/s3calls.log" \
+    >"$KURA_TMP/proxy.log" 2>&1 &
+PROXY_PID=$!
+"$KURA_IT_PY" "$HARNESS_DIR/harness.py" wait-port "$PROXYPORT" 10 || kura_die "recording proxy did not start: $(cat "$KURA_TMP/proxy.log")"
+
 # ----------------------------------------------------------- registry
 REGPORT=$("$KURA_IT_PY" "$HARNESS_DIR/harness.py" free-port)
 cat >"$W/registry.yml" <<EOF
@@ -47,7 +56,7 @@ log:
 storage:
   s3:
     region: us-east-1
-    regionendpoint: http://127.0.0.1:$KURA_PORT
+    regionendpoint: http://127.0.0.1:$PROXYPORT
     bucket: registry
     accesskey: $KURA_AK
     secretkey: $KURA_SK
@@ -71,7 +80,10 @@ http:
 EOF
 setpriv --pdeathsig TERM -- timeout -k 5 600 docker-registry serve "$W/registry.yml" >"$KURA_TMP/registry.log" 2>&1 &
 REG_PID=$!
-stop_registry() { kill -TERM "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null; }
+stop_registry() {
+    kill -TERM "$REG_PID" "$PROXY_PID" 2>/dev/null
+    wait "$REG_PID" "$PROXY_PID" 2>/dev/null
+}
 trap 'stop_registry; _kura_cleanup' EXIT
 if ! "$KURA_IT_PY" "$HARNESS_DIR/harness.py" wait-port "$REGPORT" 20; then
     tail -30 "$KURA_TMP/registry.log"
@@ -160,6 +172,25 @@ run_ok "skopeo delete tag 2's manifest" "${SK[@]}" delete --tls-verify=false "do
 expect_fail "pull after delete fails" "${SK[@]}" inspect --tls-verify=false "docker://$REG/kura/test:1"
 
 stop_registry
+
+# ------------------------------------------------- the driver's call set
+"$KURA_IT_PY" "$HARNESS_DIR/s3calls.py" "$KURA_TMP/s3calls.log" >"$KURA_TMP/calls.txt"
+echo "---- S3 calls made by the registry's driver (through the recording proxy):"
+sed 's/^/     /' "$KURA_TMP/calls.txt"
+for op in ListObjectsV2 "GetObject(bytes=N-)" "GetObject(presigned)" CreateMultipartUpload \
+    UploadPart CompleteMultipartUpload ListMultipartUploads ListParts UploadPartCopy CopyObject DeleteObjects; do
+    if grep -q -F "$op " "$KURA_TMP/calls.txt" && grep -F "$op " "$KURA_TMP/calls.txt" | grep -q -v ' 0$'; then
+        t_ok "driver call exercised: $op"
+    else
+        t_fail "driver call exercised: $op" "not seen in: $(tr '\n' ' ' <"$KURA_TMP/calls.txt")"
+    fi
+done
+if grep -q '^BAD' "$KURA_TMP/calls.txt"; then
+    t_fail "no 5xx answers to the driver" "$(grep '^BAD' "$KURA_TMP/calls.txt" | head -5)"
+else
+    t_ok "no 5xx answers to the driver"
+fi
+
 # client-side 404s (blob/manifest unknown) are logged at error level too: ignore those
 grep -E 'level=(error|panic|fatal)' "$KURA_TMP/registry.log" |
     grep -v -E 'err.code="?(manifest unknown|blob unknown|name unknown)' >"$KURA_TMP/registry.err"

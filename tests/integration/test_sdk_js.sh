@@ -33,9 +33,7 @@ echo "node $(node --version), @aws-sdk/client-s3 $(node -p "require('$NPM_DIR/no
 
 unset_ca_env
 export NODE_PATH=$NPM_DIR/node_modules
-FAILED=0
-TOTAL_P=0
-TOTAL_F=0
+export NODE_NO_WARNINGS=1
 for mode in http https; do
     if [ $mode == https ]; then
         kura_stop

@@ -44,8 +44,7 @@ static void assert_every_prefix_corrupt(arena *a, const kbuf *enc, decode_fn dec
     for (size_t len = 0; len < enc->len; len++) {
         kerr e = decode_exact_copy(a, enc->data, len, decode, ctx);
         if (e != K_ECORRUPT)
-            fail_msg("prefix of %zu of %zu bytes decoded to %d, want K_ECORRUPT", len, enc->len,
-                     e);
+            fail_msg("prefix of %zu of %zu bytes decoded to %d, want K_ECORRUPT", len, enc->len, e);
     }
     assert_int_equal(decode_exact_copy(a, enc->data, enc->len, decode, ctx), K_OK);
 }
@@ -417,14 +416,14 @@ static void lengths_past_end_rejected(void **state) {
     arena *a = *state;
     const uint8_t user_rec[] = {1, 0xff, 0xff, 0xff, 0x7f, 'x'};
     user_out out;
-    assert_int_equal(decode_exact_copy(a, (const char *)user_rec, sizeof user_rec, decode_user,
-                                       &out),
-                     K_ECORRUPT);
+    assert_int_equal(
+        decode_exact_copy(a, (const char *)user_rec, sizeof user_rec, decode_user, &out),
+        K_ECORRUPT);
     bucket_info b;
     const uint8_t bucket_rec[] = {1, 0xff, 0xff, 0xff, 0xff};
-    assert_int_equal(decode_exact_copy(a, (const char *)bucket_rec, sizeof bucket_rec,
-                                       decode_bucket, &b),
-                     K_ECORRUPT);
+    assert_int_equal(
+        decode_exact_copy(a, (const char *)bucket_rec, sizeof bucket_rec, decode_bucket, &b),
+        K_ECORRUPT);
 }
 
 int main(void) {

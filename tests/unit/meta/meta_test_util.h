@@ -26,8 +26,10 @@ static inline uint32_t rng_below(uint64_t *s, uint32_t n) {
 static inline char *make_tmpdir(const char *tag) {
     const char *base = getenv("TMPDIR");
     if (!base || !*base) base = "/tmp";
-    char *path = malloc(strlen(base) + strlen(tag) + 32);
-    sprintf(path, "%s/kura-%s-XXXXXX", base, tag);
+    size_t cap = strlen(base) + strlen(tag) + 32;
+    char *path = malloc(cap);
+    if (!path) abort();
+    snprintf(path, cap, "%s/kura-%s-XXXXXX", base, tag);
     if (!mkdtemp(path)) {
         perror("mkdtemp");
         abort();

@@ -117,8 +117,8 @@ static void cas_semantics(kv *s) {
 /* Keys around the LMDB direct/slotted boundary, sharing long prefixes, and
  * binary bytes: each must keep its own value. */
 static void long_and_binary_keys(kv *s) {
-    static const size_t lens[] = {1, 2, 400, 463, 464, 465, 479, 480, 481, 482, 511, 512,
-                                  1000, 2047, 2048};
+    static const size_t lens[] = {1,   2,   400, 463, 464,  465,  479, 480,
+                                  481, 482, 511, 512, 1000, 2047, 2048};
     const size_t nl = sizeof lens / sizeof lens[0];
     uint8_t *key = malloc(2048);
     char val[64];
@@ -126,8 +126,8 @@ static void long_and_binary_keys(kv *s) {
         for (size_t i = 0; i < nl; i++) {
             /* same bytes for every key: they share all prefixes */
             for (size_t j = 0; j < lens[i]; j++) key[j] = (uint8_t)(j * 7 + 3);
-            if (variant == 1) key[lens[i] - 1] ^= 0xFF;  /* differs only at the end */
-            if (variant == 2) key[lens[i] / 2] = 0x00;    /* a NUL inside */
+            if (variant == 1) key[lens[i] - 1] ^= 0xFF; /* differs only at the end */
+            if (variant == 2) key[lens[i] / 2] = 0x00;  /* a NUL inside */
             int n = snprintf(val, sizeof val, "v%d-%zu", variant, lens[i]);
             assert_int_equal(kv_put(s, key, lens[i], val, (size_t)n), K_OK);
         }
@@ -189,6 +189,7 @@ static void many_keys(kv *s, int n) {
 
 typedef struct incr_arg {
     kv *s;
+    const char *tag; /* counter keys are tag + index: each run starts at 0 */
     int iters;
     int counters;
     int thread;
@@ -198,8 +199,8 @@ static void *incr_main(void *p) {
     incr_arg *a = p;
     kbuf cur = KBUF_INIT;
     for (int i = 0; i < a->iters; i++) {
-        char key[16];
-        int kl = snprintf(key, sizeof key, "ctr%d", (i + a->thread) % a->counters);
+        char key[32];
+        int kl = snprintf(key, sizeof key, "%s%d", a->tag, (i + a->thread) % a->counters);
         for (;;) {
             kerr err = kv_get(a->s, key, (size_t)kl, &cur);
             uint64_t v = 0;
@@ -215,19 +216,19 @@ static void *incr_main(void *p) {
     return NULL;
 }
 
-static void concurrent_increments(kv *s, int threads, int iters, int counters) {
+static void concurrent_increments(kv *s, const char *tag, int threads, int iters, int counters) {
     pthread_t th[16];
     incr_arg args[16];
     for (int i = 0; i < threads; i++) {
-        args[i] = (incr_arg){s, iters, counters, i};
+        args[i] = (incr_arg){s, tag, iters, counters, i};
         pthread_create(&th[i], NULL, incr_main, &args[i]);
     }
     for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
     uint64_t total = 0;
     kbuf cur = KBUF_INIT;
     for (int c = 0; c < counters; c++) {
-        char key[16];
-        int kl = snprintf(key, sizeof key, "ctr%d", c);
+        char key[32];
+        int kl = snprintf(key, sizeof key, "%s%d", tag, c);
         assert_int_equal(kv_get(s, key, (size_t)kl, &cur), K_OK);
         uint64_t v;
         memcpy(&v, cur.data, sizeof v);
@@ -282,8 +283,8 @@ static void test_mem_concurrent_cas(void **st) {
     (void)st;
     backend b;
     open_mem(&b);
-    concurrent_increments(b.s, 8, 5000, 1);
-    concurrent_increments(b.s, 8, 2000, 3);
+    concurrent_increments(b.s, "one", 8, 5000, 1);
+    concurrent_increments(b.s, "three", 8, 2000, 3);
     close_backend(&b);
 }
 
@@ -296,7 +297,7 @@ static void test_lmdb_basic(void **st) {
     basic_semantics(b.s);
     cas_semantics(b.s);
     long_and_binary_keys(b.s);
-    many_keys(b.s, 300);
+    many_keys(b.s, 100); /* ~5 ms per commit on this disk: keep it small */
     close_backend(&b);
 }
 
@@ -332,8 +333,8 @@ static void test_lmdb_concurrent_cas(void **st) {
     (void)st;
     backend b;
     open_lmdb(&b);
-    concurrent_increments(b.s, 8, 60, 1);
-    concurrent_increments(b.s, 8, 60, 4);
+    concurrent_increments(b.s, "one", 8, 25, 1);
+    concurrent_increments(b.s, "four", 8, 25, 4);
     close_backend(&b);
 }
 
@@ -413,14 +414,10 @@ static void test_lmdb_map_full_grows(void **st) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mem_basic),
-        cmocka_unit_test(test_mem_stats_and_count),
-        cmocka_unit_test(test_mem_concurrent_cas),
-        cmocka_unit_test(test_lmdb_basic),
-        cmocka_unit_test(test_lmdb_reopen),
-        cmocka_unit_test(test_lmdb_concurrent_cas),
-        cmocka_unit_test(test_lmdb_group_commit),
-        cmocka_unit_test(test_lmdb_map_full_grows),
+        cmocka_unit_test(test_mem_basic),          cmocka_unit_test(test_mem_stats_and_count),
+        cmocka_unit_test(test_mem_concurrent_cas), cmocka_unit_test(test_lmdb_basic),
+        cmocka_unit_test(test_lmdb_reopen),        cmocka_unit_test(test_lmdb_concurrent_cas),
+        cmocka_unit_test(test_lmdb_group_commit),  cmocka_unit_test(test_lmdb_map_full_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
