@@ -351,12 +351,13 @@ static unsigned hist_index(uint64_t v) {
     return (shift + 1) * HIST_SUB + (unsigned)((v >> shift) & (HIST_SUB - 1));
 }
 
-/* Middle of the bucket's value range. */
-static uint64_t hist_value(unsigned idx) {
+/* Highest value that falls in the bucket: percentiles read from it are
+ * never lower than the true ones. */
+static uint64_t hist_upper(unsigned idx) {
     if (idx < HIST_SUB) return idx;
     unsigned shift = idx / HIST_SUB - 1;
     uint64_t low = (uint64_t)(HIST_SUB + idx % HIST_SUB) << shift;
-    return low + ((1ull << shift) >> 1);
+    return low + ((1ull << shift) - 1);
 }
 
 static void hist_record(latency_hist *h, uint64_t ns) {
@@ -379,7 +380,7 @@ static uint64_t hist_percentile(const latency_hist *h, double p) {
     for (unsigned i = 0; i < HIST_BUCKETS; i++) {
         seen += h->counts[i];
         if (seen >= rank) {
-            uint64_t v = hist_value(i);
+            uint64_t v = hist_upper(i);
             return v > h->max_ns ? h->max_ns : v;
         }
     }

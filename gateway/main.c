@@ -27,15 +27,18 @@ static void usage(FILE *f) {
     fputs("usage:\n"
           "  kura serve [--listen HOST:PORT] [--data DIR]... [--tls-cert FILE --tls-key FILE]\n"
           "             [--domain DOMAIN]... [--region REGION]\n"
+          "             [--meta redis://HOST:PORT[,HOST:PORT...] | redis-cluster://HOST:PORT]\n"
           "      S3 gateway. Defaults: --listen " DEFAULT_LISTEN " --data " DEFAULT_DATA "\n"
           "      (LMDB metadata and a local volume under the data directory). --data may be\n"
           "      repeated or given as a pattern DIR{1...4}: one volume per directory; the\n"
           "      metadata lives in the first. Root credentials come from\n"
           "      KURA_ROOT_ACCESS_KEY / KURA_ROOT_SECRET_KEY, else are generated on first\n"
-          "      start and kept in DIR/root-credentials.\n"
-          "  kura admin user add --data DIR ACCESS_KEY SECRET_KEY [NAME]\n"
-          "  kura admin user list --data DIR\n"
-          "  kura admin user remove --data DIR ACCESS_KEY\n"
+          "      start and kept in DIR/root-credentials. --meta keeps all metadata on\n"
+          "      independent Redis shards or a Redis Cluster instead (shared by any\n"
+          "      number of gateways).\n"
+          "  kura admin user add [--data DIR | --meta URL] ACCESS_KEY SECRET_KEY [NAME]\n"
+          "  kura admin user list [--data DIR | --meta URL]\n"
+          "  kura admin user remove [--data DIR | --meta URL] ACCESS_KEY\n"
           "  kura bench --endpoint URL [options]   (kura bench --help)\n"
           "  kura version\n",
           f);
@@ -93,7 +96,19 @@ typedef struct stores {
     objsvc *svc;
 } stores;
 
+/* The metadata store: meta_url (redis://..., redis-cluster://...) when
+ * given, else LMDB in DATA/meta. */
+static const char *meta_url;
+
 static int open_meta(const char *data_dir, kv **out) {
+    if (meta_url && strncmp(meta_url, "lmdb:", 5)) {
+        kerr e = kv_redis_open(meta_url, out);
+        if (e) {
+            fprintf(stderr, "kura: bad --meta %s (error %d)\n", meta_url, e);
+            return -1;
+        }
+        return 0;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/meta", data_dir);
     if (mkdir_p(path)) {
@@ -232,6 +247,8 @@ static int cmd_serve(int argc, char **argv) {
             key = v;
         else if (!strcmp(a, "--region"))
             region = v;
+        else if (!strcmp(a, "--meta"))
+            meta_url = v;
         else if (!strcmp(a, "--domain")) {
             if (ndomains < 32) domains[ndomains++] = v;
         } else if (!strcmp(a, "--data")) {
@@ -328,6 +345,8 @@ static int cmd_admin_user(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc)
             data = argv[++i];
+        else if (!strcmp(argv[i], "--meta") && i + 1 < argc)
+            meta_url = argv[++i];
         else if (npos < 4)
             pos[npos++] = argv[i];
     }

@@ -34,7 +34,8 @@ static bool is_space(char c) {
 }
 
 static bool is_name_char(char c) {
-    return !(is_space(c) || c == '>' || c == '/' || c == '=' || c == '<' || c == '"' || c == '\'');
+    return !((unsigned char)c < 0x20 || c == 0x7f || is_space(c) || c == '>' || c == '/' ||
+             c == '=' || c == '<' || c == '"' || c == '\'');
 }
 
 static void put_utf8(kbuf *b, unsigned long cp) {
@@ -62,16 +63,20 @@ static void put_utf8(kbuf *b, unsigned long cp) {
 
 /* Decodes character data up to the next '<' into b. */
 static bool read_text(parser *ps, kbuf *b) {
-    while (ps->p < ps->end && *ps->p != '<') {
+    /* One search for the end of the text: an entity never contains '<', so
+     * the bound holds for the whole run (rescanning per entity would make
+     * entity-heavy bodies quadratic). */
+    const char *lt = memchr(ps->p, '<', (size_t)(ps->end - ps->p));
+    const char *text_end = lt ? lt : ps->end;
+    while (ps->p < text_end) {
         if (*ps->p != '&') {
-            const char *lt = memchr(ps->p, '<', (size_t)(ps->end - ps->p));
-            const char *amp = memchr(ps->p, '&', (size_t)((lt ? lt : ps->end) - ps->p));
-            const char *stop = amp ? amp : (lt ? lt : ps->end);
+            const char *amp = memchr(ps->p, '&', (size_t)(text_end - ps->p));
+            const char *stop = amp ? amp : text_end;
             kbuf_append(b, ps->p, (size_t)(stop - ps->p));
             ps->p = stop;
             continue;
         }
-        const char *semi = memchr(ps->p, ';', (size_t)(ps->end - ps->p));
+        const char *semi = memchr(ps->p, ';', (size_t)(text_end - ps->p));
         if (!semi || semi - ps->p > 12) return false;
         const char *ent = ps->p + 1;
         size_t el = (size_t)(semi - ent);
@@ -140,7 +145,7 @@ static bool skip_misc(parser *ps) {
 }
 
 static xml_node *parse_element(parser *ps, int depth) {
-    if (depth > XML_MAX_DEPTH || ps->p >= ps->end || *ps->p != '<') return NULL;
+    if (depth >= XML_MAX_DEPTH || ps->p >= ps->end || *ps->p != '<') return NULL;
     ps->p++;
     const char *ns = ps->p;
     while (ps->p < ps->end && is_name_char(*ps->p)) ps->p++;

@@ -71,8 +71,10 @@ kerr vol_writer_finish(vol_writer *w, vol_loc *loc);
 void vol_writer_abort(vol_writer *w);
 
 /* Reads n payload bytes starting at payload offset off of the needle at loc
- * into buf, verifying the checksum of every block touched. K_ENOTFOUND if no
- * complete, undeleted needle of loc->length bytes starts at loc, K_EINVAL if
+ * into buf, verifying the checksum of every block touched. A needle marked
+ * deleted still reads until compaction reclaims it (a reader holding an old
+ * record finishes its stream). K_ENOTFOUND if no complete needle of
+ * loc->length bytes starts at loc, K_EINVAL if
  * off + n > loc->length, K_ECORRUPT if a touched block fails its checksum
  * (buf then holds unspecified bytes). */
 kerr vol_read(volset *vs, const vol_loc *loc, uint64_t off, void *buf, size_t n);

@@ -744,9 +744,10 @@ static kerr lv_read(volume *base, const vol_loc *loc, uint64_t off, void *buf, s
             rc = K_ECORRUPT;
         }
     } else if ((rc = check_header(v, raw, loc, &h)) == K_OK) {
-        if (h.flags & NEEDLE_F_DELETED) {
-            rc = K_ENOTFOUND;
-        } else if (n > 0) {
+        /* A deleted needle stays readable until compaction reclaims it: a
+         * GET that loaded the object record before a concurrent overwrite or
+         * DELETE must still stream the bytes it promised. */
+        if (n > 0) {
             piece pieces[3] = {{slack, head}, {buf, n}, {slack + head, tail}};
             rc = verify_blocks(v, loc, first_block, nblocks, crcs, pieces);
         }

@@ -2,8 +2,9 @@
  *
  * Checks beyond "no crash": a successful parse yields a tree whose text is
  * NUL-terminated at text_len and whose depth respects the documented limit;
- * a failed parse returns exactly K_EMALFORMEDXML. The input is copied into an exactly-sized heap
- * buffer so AddressSanitizer flags any read past the end.
+ * a failed parse returns exactly K_EMALFORMEDXML. The input is copied into
+ * an exactly-sized heap buffer so AddressSanitizer flags any read past the
+ * end.
  *
  * Build and run (from the repository root):
  *   mkdir -p build-fuzz-s3xml/corpus && clang -g -O1 -fsanitize=fuzzer,address,undefined \

@@ -252,9 +252,20 @@ class Kura:
         except OSError:
             return "(no log)"
 
+    def died(self):
+        """None while running; else a description of how it exited."""
+        if self.proc is None or self.proc.poll() is None:
+            return None
+        rc = self.proc.returncode
+        return ("kura exited on its own with status %d%s; log tail:\n%s"
+                % (rc, " (signal %d)" % (rc - 128) if rc > 128 else "", self.log_tail(15)))
+
     def stop(self, grace=10):
         if self.proc is None:
             return
+        d = self.died()
+        if d:
+            print("ERROR: " + d, flush=True)
         if self.proc.poll() is None:
             try:
                 if self.pid:

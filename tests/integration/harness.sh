@@ -131,7 +131,20 @@ expect_grep() {
     fi
 }
 
+# kura_check_alive: records a failure if the server died on its own.
+kura_check_alive() {
+    [ -n "$KURA_TPID" ] || return 0
+    if ! kill -0 "$KURA_TPID" 2>/dev/null; then
+        wait "$KURA_TPID" 2>/dev/null
+        local rc=$?
+        t_fail "kura server alive" "kura exited on its own (status $rc; >128 means signal $((rc - 128))); log tail: $(tail -n 15 "$KURA_LOG" | tr '\n' '|')"
+        KURA_TPID=""
+        KURA_PID=""
+    fi
+}
+
 t_finish() {
+    kura_check_alive
     if [ ${#T_FAILURES[@]} -gt 0 ]; then
         echo
         echo "Failures:"

@@ -4,6 +4,7 @@
 # usage: bash test_awscli_v2.sh PATH/TO/kura
 #   KURA_IT_AWS=/path/to/aws   aws binary (default /usr/bin/aws, Debian's aws-cli v2)
 #   KURA_IT_AWS_TLS=1          talk HTTPS to kura (self-signed CA via --ca-bundle)
+#   KURA_IT_AWS_SUBSET=core    only the payload-related parts
 # The same script drives the machine's python aws-cli v1 (it sends CRC32
 # checksums by default, and aws-chunked with a trailer over HTTPS).
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -53,7 +54,11 @@ aws_access_key_id = $KURA_AK
 aws_secret_access_key = $KURA_SK
 EOF
 
-echo "aws: $("$AWS_BIN" --version 2>&1)"
+# KURA_IT_AWS_SUBSET=core: skip the parts that do not depend on how the
+# client sends payloads (copy, listing variants, abort), to save time.
+FULL=1
+[ "${KURA_IT_AWS_SUBSET:-}" == core ] && FULL=0
+echo "aws: $("$AWS_BIN" --version 2>&1)$([ $FULL == 0 ] && echo ' (core subset)')"
 echo "endpoint: $KURA_ENDPOINT"
 
 AWS_CA=()
@@ -146,6 +151,7 @@ tail -c +1001 "$W/big.bin" | head -c 1000 >"$W/range.want"
 expect_file_eq "get-object --range body" "$W/range.want" "$W/range.out"
 
 # --------------------------------------------------------- copy-object
+if [ "$FULL" == 1 ]; then
 run_ok "copy-object COPY" aws s3api copy-object --bucket "$B" --key meta/copy --copy-source "$B/meta/obj"
 aws s3api head-object --bucket "$B" --key meta/copy >"$O" 2>&1
 expect_eq "COPY keeps metadata" '{"color": "blue", "shape": "round"} text/x-kura' \
@@ -161,20 +167,13 @@ run_ok "copy-object onto itself REPLACE" aws s3api copy-object --bucket "$B" --k
     --metadata-directive REPLACE --metadata self=1
 aws s3api head-object --bucket "$B" --key meta/obj >"$O" 2>&1
 expect_eq "self-copy metadata" '{"self": "1"}' "$(json 'd.get("Metadata")' <"$O")"
-
-# ------------------------------------------------------- delete-objects
-for k in del/1 del/2 del/3; do aws s3 cp "$W/small.txt" "s3://$B/$k" >/dev/null 2>&1; done
-aws s3api delete-objects --bucket "$B" --delete '{"Objects":[{"Key":"del/1"},{"Key":"del/3"},{"Key":"del/none"}]}' >"$O" 2>&1
-expect_eq "delete-objects Deleted" '["del/1", "del/3", "del/none"]' "$(json 'sorted(x["Key"] for x in d.get("Deleted",[]))' <"$O")"
-aws s3api list-objects-v2 --bucket "$B" --prefix del/ >"$O" 2>&1
-expect_eq "after delete-objects" '["del/2"]' "$(json '[x["Key"] for x in d.get("Contents",[])]' <"$O")"
-aws s3api delete-objects --bucket "$B" --delete '{"Objects":[{"Key":"del/2"}],"Quiet":true}' >"$O" 2>&1
-expect_eq "quiet delete-objects prints no Deleted" "[]" "$(json 'd.get("Deleted",[]) if d else []' <"$O" 2>/dev/null || echo '[]')"
+fi
 
 # ------------------------------------------------- list-objects-v2 paging
 mkdir -p "$W/page"
 for i in $(seq -w 1 25); do echo "$i" >"$W/page/k$i"; done
 run_ok "sync 25 keys" aws s3 sync "$W/page" "s3://$B/page/"
+if [ "$FULL" == 1 ]; then
 want=$(for i in $(seq -w 1 25); do echo "page/k$i"; done)
 got="" tok="" n=0
 while :; do
@@ -190,8 +189,19 @@ expect_eq "list-objects-v2 --max-items 10 --page-size 4 (all keys)" "$want" "$(e
 expect_eq "list-objects-v2 --max-items 10: number of calls" 3 "$n"
 aws s3api list-objects-v2 --bucket "$B" --prefix page/ --max-keys 7 --no-paginate >"$O" 2>&1
 expect_eq "list-objects-v2 --max-keys 7 --no-paginate" "7 True" "$(json '"%d %s" % (d["KeyCount"], d["IsTruncated"])' <"$O")"
+fi
+
+# ------------------------------------------------------- delete-objects
+aws s3api delete-objects --bucket "$B" --delete '{"Objects":[{"Key":"page/k01"},{"Key":"page/k03"},{"Key":"page/none"}]}' >"$O" 2>&1
+expect_eq "delete-objects Deleted" '["page/k01", "page/k03", "page/none"]' "$(json 'sorted(x["Key"] for x in d.get("Deleted",[]))' <"$O")"
+aws s3api delete-objects --bucket "$B" --delete '{"Objects":[{"Key":"page/k02"}],"Quiet":true}' >"$O" 2>&1
+[ -s "$O" ] || echo '{}' >"$O"
+expect_eq "quiet delete-objects reports nothing" "[]" "$(json 'd.get("Deleted",[])' <"$O")"
+aws s3api list-objects-v2 --bucket "$B" --prefix page/ --max-keys 3 >"$O" 2>&1
+expect_eq "after delete-objects" '["page/k04", "page/k05", "page/k06"]' "$(json '[x["Key"] for x in d.get("Contents",[])]' <"$O")"
 
 # ------------------------------------------- list-objects v1 + delimiter
+if [ "$FULL" == 1 ]; then
 aws s3api list-objects --bucket "$B" --prefix tree/ --delimiter / >"$O" 2>&1
 expect_eq "list-objects v1 delimiter Contents" '["tree/a.txt", "tree/plus+sign.txt", "tree/space name.txt"]' \
     "$(json '[x["Key"] for x in d.get("Contents",[])]' <"$O")"
@@ -200,6 +210,7 @@ expect_eq "list-objects v1 delimiter CommonPrefixes" '["tree/sub/", "tree/ü/"]'
 aws s3api list-objects --bucket "$B" --prefix tree/sub/ >"$O" 2>&1
 expect_eq "list-objects v1 prefix" '["tree/sub/b.txt", "tree/sub/deeper/c.bin"]' \
     "$(json '[x["Key"] for x in d.get("Contents",[])]' <"$O")"
+fi
 
 # ------------------------------------------------------ s3api multipart
 head -c $((5 * 1024 * 1024)) /dev/urandom >"$W/p1"
@@ -230,6 +241,7 @@ expect_file_eq "multipart object content" "$W/mp.want" "$W/mp.down"
 expect_eq "multipart object ContentType" "application/x-mp" "$(json 'd.get("ContentType")' <"$O")"
 
 # abort + list-multipart-uploads
+if [ "$FULL" == 1 ]; then
 aws s3api create-multipart-upload --bucket "$B" --key mp/aborted >"$O" 2>&1
 U2=$(json 'd["UploadId"]' <"$O")
 aws s3api upload-part --bucket "$B" --key mp/aborted --upload-id "$U2" --part-number 1 --body "$W/p2" >/dev/null 2>&1
@@ -241,6 +253,7 @@ aws s3api list-multipart-uploads --bucket "$B" >"$O" 2>&1
 expect_eq "no upload after abort" "[]" "$(json '[u["UploadId"] for u in d.get("Uploads",[])]' <"$O")"
 expect_fail "head of aborted key fails" aws s3api head-object --bucket "$B" --key mp/aborted
 expect_grep "head of aborted key -> 404" "404|Not Found" "$KURA_TMP/last.out"
+fi
 
 # -------------------------------------------------------------- presign
 URL=$(aws s3 presign "s3://$B/small.txt" --expires-in 300 2>"$O")
@@ -253,8 +266,6 @@ expect_eq "tampered presigned URL: status" "403" "$(cat "$O")"
 
 # --------------------------------------------------------- rm, mv, rb
 run_ok "s3 mv" aws s3 mv "s3://$B/small.txt" "s3://$B/moved.txt"
-aws s3 ls "s3://$B/small.txt" >"$O" 2>&1
-expect_eq "source gone after mv" "" "$(cat "$O")"
 expect_fail "rb of a non-empty bucket fails" aws s3 rb "s3://$B"
 expect_grep "rb non-empty -> BucketNotEmpty" "BucketNotEmpty" "$KURA_TMP/last.out"
 run_ok "s3 rm --recursive" aws s3 rm --recursive "s3://$B/"

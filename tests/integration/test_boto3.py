@@ -1214,6 +1214,7 @@ def main():
                 s.run(n, getattr(s, "t_" + n))
         else:
             s.full()
+        sub.run("server alive", lambda: check(srv.died() is None, srv.died()))
         s.report_modes()
         runner.merge(sub)
     finally:
@@ -1229,6 +1230,7 @@ def main():
                     s.run(n, getattr(s, "t_" + n))
             else:
                 s.tls()
+            sub.run("server alive", lambda: check(srv.died() is None, srv.died()))
             s.report_modes()
             runner.merge(sub)
         finally:

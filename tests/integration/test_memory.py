@@ -216,6 +216,7 @@ def main():
                 r = harness.s3_request(srv, "DELETE", "/%s/mem/obj-%02d" % (B, i))
                 eq(r.status, 204, "DELETE obj-%02d" % i)
         R.run("delete all", cleanup)
+        R.run("server alive", lambda: check(srv.died() is None, srv.died()))
     print("runtime %.1fs" % (time.time() - t_start))
     sys.exit(R.finish())
 

@@ -36,6 +36,7 @@ export NODE_PATH=$NPM_DIR/node_modules
 export NODE_NO_WARNINGS=1
 for mode in http https; do
     if [ $mode == https ]; then
+        kura_check_alive
         kura_stop
         KURA_PORT=$("$KURA_IT_PY" "$HARNESS_DIR/harness.py" free-port)
         kura_start --tls

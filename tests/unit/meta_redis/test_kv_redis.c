@@ -612,6 +612,41 @@ static void test_shards_wait_shortfall(void **state) {
     kv_close(s);
 }
 
+/* A server that accepts connections but never answers (SIGSTOP): the
+ * command timeout bounds every operation, and it serves again after. */
+static void test_shards_hung_server(void **state) {
+    (void)state;
+    char url[600];
+    snprintf(url, sizeof url, "%s?command_timeout_ms=500", shards_url);
+    kv *s = open_url(url);
+    char key[32];
+    for (int i = 0;; i++) {
+        snprintf(key, sizeof key, "hung/%d", i);
+        if (kv_redis_shard_of(s, key, strlen(key)) == 2) break;
+    }
+    put_ok(s, key, "v");
+    redis_kill(&shard[2], SIGSTOP);
+    kbuf b = KBUF_INIT;
+    double t0 = now_s();
+    kerr get_err = kv_get(s, key, strlen(key), &b);
+    double get_took = now_s() - t0;
+    t0 = now_s();
+    kerr put_err = kv_put(s, key, strlen(key), "v", 1);
+    double put_took = now_s() - t0;
+    redis_kill(&shard[2], SIGCONT);
+    print_message("hung shard: get failed after %.2f s, put after %.2f s\n", get_took, put_took);
+    assert_int_equal(get_err, K_EUNAVAILABLE);
+    assert_int_equal(put_err, K_EUNAVAILABLE);
+    /* one timeout each (0.5 s), never a second one */
+    assert_true(get_took < 0.95 && put_took < 0.95);
+    kerr e = K_EUNAVAILABLE;
+    for (double end = now_s() + 10; e != K_OK && now_s() < end; sleep_ms(50))
+        e = kv_get(s, key, strlen(key), &b);
+    assert_int_equal(e, K_OK);
+    kbuf_free(&b);
+    kv_close(s);
+}
+
 static void test_shards_outage(void **state) {
     (void)state;
     kv *s = open_url(shards_url);
@@ -1212,9 +1247,9 @@ int main(void) {
         cmocka_unit_test(test_unreachable),
     };
     const struct CMUnitTest shards[] = {
-        cmocka_unit_test(test_shards_semantics), cmocka_unit_test(test_shards_lost_update),
-        cmocka_unit_test(test_shards_spread),    cmocka_unit_test(test_shards_wait_shortfall),
-        cmocka_unit_test(test_shards_outage),
+        cmocka_unit_test(test_shards_semantics),   cmocka_unit_test(test_shards_lost_update),
+        cmocka_unit_test(test_shards_spread),      cmocka_unit_test(test_shards_wait_shortfall),
+        cmocka_unit_test(test_shards_hung_server), cmocka_unit_test(test_shards_outage),
     };
     const struct CMUnitTest cluster[] = {
         cmocka_unit_test(test_cluster_keyslot),
