@@ -28,6 +28,7 @@ static void usage(FILE *f) {
           "  kura serve [--listen HOST:PORT] [--data DIR]... [--tls-cert FILE --tls-key FILE]\n"
           "             [--domain DOMAIN]... [--region REGION]\n"
           "             [--meta redis://HOST:PORT[,HOST:PORT...] | redis-cluster://HOST:PORT]\n"
+          "             [--meta-prefix STRING]\n"
           "      S3 gateway. Defaults: --listen " DEFAULT_LISTEN " --data " DEFAULT_DATA "\n"
           "      (LMDB metadata and a local volume under the data directory). --data may be\n"
           "      repeated or given as a pattern DIR{1...4}: one volume per directory; the\n"
@@ -35,7 +36,8 @@ static void usage(FILE *f) {
           "      KURA_ROOT_ACCESS_KEY / KURA_ROOT_SECRET_KEY, else are generated on first\n"
           "      start and kept in DIR/root-credentials. --meta keeps all metadata on\n"
           "      independent Redis shards or a Redis Cluster instead (shared by any\n"
-          "      number of gateways).\n"
+          "      number of gateways); --meta-prefix prepends STRING to every metadata key\n"
+          "      so several independent deployments can share one Redis.\n"
           "  kura admin user add [--data DIR | --meta URL] ACCESS_KEY SECRET_KEY [NAME]\n"
           "  kura admin user list [--data DIR | --meta URL]\n"
           "  kura admin user remove [--data DIR | --meta URL] ACCESS_KEY\n"
@@ -99,6 +101,7 @@ typedef struct stores {
 /* The metadata store: meta_url (redis://..., redis-cluster://...) when
  * given, else LMDB in DATA/meta. */
 static const char *meta_url;
+static const char *meta_prefix;
 
 static int open_meta(const char *data_dir, kv **out) {
     if (meta_url && strncmp(meta_url, "lmdb:", 5)) {
@@ -106,6 +109,15 @@ static int open_meta(const char *data_dir, kv **out) {
         if (e) {
             fprintf(stderr, "kura: bad --meta %s (error %d)\n", meta_url, e);
             return -1;
+        }
+        if (meta_prefix && *meta_prefix) {
+            kv *wrapped;
+            e = kv_prefixed_new(*out, meta_prefix, strlen(meta_prefix), &wrapped);
+            if (e) {
+                fprintf(stderr, "kura: bad --meta-prefix (error %d)\n", e);
+                return -1;
+            }
+            *out = wrapped;
         }
         return 0;
     }
@@ -249,6 +261,8 @@ static int cmd_serve(int argc, char **argv) {
             region = v;
         else if (!strcmp(a, "--meta"))
             meta_url = v;
+        else if (!strcmp(a, "--meta-prefix"))
+            meta_prefix = v;
         else if (!strcmp(a, "--domain")) {
             if (ndomains < 32) domains[ndomains++] = v;
         } else if (!strcmp(a, "--data")) {
@@ -347,6 +361,8 @@ static int cmd_admin_user(int argc, char **argv) {
             data = argv[++i];
         else if (!strcmp(argv[i], "--meta") && i + 1 < argc)
             meta_url = argv[++i];
+        else if (!strcmp(argv[i], "--meta-prefix") && i + 1 < argc)
+            meta_prefix = argv[++i];
         else if (npos < 4)
             pos[npos++] = argv[i];
     }

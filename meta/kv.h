@@ -87,6 +87,11 @@ void kv_mem_stats_reset(kv *s);
  * O(table size) when plen > 0; for tests. */
 size_t kv_mem_count_prefix(kv *s, const void *prefix, size_t plen);
 
+/* Wraps inner so every key gets prefix (<= 256 bytes) prepended; takes
+ * ownership of inner (closing the wrapper closes it). For sharing one Redis
+ * deployment between independent namespaces. */
+kerr kv_prefixed_new(kv *inner, const void *prefix, size_t plen, kv **out);
+
 /* Redis backends (kv_redis.c) */
 /* url: redis://HOST:PORT[,HOST:PORT...][?opts] (independent servers, keys
  * placed by consistent hashing) or redis-cluster://HOST:PORT[,...][?opts]

@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import http.client
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -198,7 +199,19 @@ class Kura:
             cmd += ["--tls-cert", self.cert, "--tls-key", self.key]
         if self.domain:
             cmd += ["--domain", self.domain]
+        # extra serve flags for a whole run, e.g. "--meta redis://..." (deploy/redis-local.sh)
+        # a shared metadata store (KURA_IT_SERVE_ARGS="--meta ..."): this
+        # server's keys under its own prefix, stable across its restarts
+        cmd += self.store_args()[2:]
         return cmd + self.extra_args
+
+    def store_args(self):
+        """The flags that name this server's metadata store, for `kura admin`."""
+        args = ["--data", self.datadir]
+        extra = shlex.split(os.environ.get("KURA_IT_SERVE_ARGS", ""))
+        if extra:
+            args += extra + ["--meta-prefix", os.path.abspath(self.workdir) + ":"]
+        return args
 
     def start(self, timeout=20):
         if self.port is None:

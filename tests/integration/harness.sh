@@ -214,6 +214,9 @@ kura_start() {
         shift
     done
     local args=(serve --listen "127.0.0.1:$KURA_PORT" --data "$KURA_DATA")
+    # extra serve flags for a whole run, e.g. "--meta redis://..." (deploy/redis-local.sh)
+    # shellcheck disable=SC2206
+    [ -n "${KURA_IT_SERVE_ARGS:-}" ] && args+=($KURA_IT_SERVE_ARGS --meta-prefix "$KURA_TMP:")
     if [ "$KURA_TLS" == 1 ]; then
         if [ ! -f "$KURA_TMP/tls/cert.pem" ]; then
             need_tool openssl openssl

@@ -9,7 +9,7 @@
 # checksums by default, and aws-chunked with a trailer over HTTPS).
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/harness.sh"
-kura_watchdog 420 "$0" "$@"
+kura_watchdog 570 "$0" "$@"
 kura_init "${1:-}"
 
 AWS_BIN=${KURA_IT_AWS:-/usr/bin/aws}
@@ -63,7 +63,13 @@ echo "endpoint: $KURA_ENDPOINT"
 
 AWS_CA=()
 [ "$KURA_TLS" == 1 ] && AWS_CA=(--ca-bundle "$KURA_CA")
-aws() { "$AWS_BIN" --endpoint-url "$KURA_ENDPOINT" "${AWS_CA[@]}" "$@"; }
+aws() {
+    local t0=$EPOCHREALTIME rc
+    "$AWS_BIN" --endpoint-url "$KURA_ENDPOINT" "${AWS_CA[@]}" "$@"
+    rc=$?
+    [ -n "${KURA_IT_TIMING:-}" ] && echo "$(awk "BEGIN{print $EPOCHREALTIME - $t0}") aws $*" >>"$KURA_IT_TIMING"
+    return $rc
+}
 CURL_CA=()
 [ "$KURA_TLS" == 1 ] && CURL_CA=(--cacert "$KURA_CA")
 

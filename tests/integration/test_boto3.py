@@ -1124,10 +1124,10 @@ class Suite:
     def t_admin_users(self):
         ak, sk = "AKUSER" + harness.rand_key(14), harness.rand_key(40)
         kura = self.srv.kura_bin
-        r = subprocess.run([kura, "admin", "user", "add", "--data", self.srv.datadir, ak, sk, "alice"],
+        r = subprocess.run([kura, "admin", "user", "add", *self.srv.store_args(), ak, sk, "alice"],
                            capture_output=True, text=True, timeout=30)
         eq(r.returncode, 0, "kura admin user add exit code (stderr: %s)" % r.stderr.strip())
-        r = subprocess.run([kura, "admin", "user", "list", "--data", self.srv.datadir],
+        r = subprocess.run([kura, "admin", "user", "list", *self.srv.store_args()],
                            capture_output=True, text=True, timeout=30)
         check(r.returncode == 0 and ak in r.stdout, "user list lacks %s: %r" % (ak, r.stdout))
         check(sk not in r.stdout, "user list prints secret keys")
@@ -1145,7 +1145,7 @@ class Suite:
                      403, "user writing into another owner's bucket")
         uc.delete_object(Bucket=b, Key="a")
         uc.delete_bucket(Bucket=b)
-        r = subprocess.run([kura, "admin", "user", "remove", "--data", self.srv.datadir, ak],
+        r = subprocess.run([kura, "admin", "user", "remove", *self.srv.store_args(), ak],
                            capture_output=True, text=True, timeout=30)
         eq(r.returncode, 0, "kura admin user remove exit code (stderr: %s)" % r.stderr.strip())
         expect_error(lambda: uc.list_buckets(), "InvalidAccessKeyId", 403, "removed user")
