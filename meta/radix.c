@@ -95,6 +95,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -270,9 +271,48 @@ static size_t edges_size(const edge *e, uint32_t n) {
     return s;
 }
 
+/* Split tokens: [42 bits: creation time in ms][10 bits: process tag]
+ * [12 bits: mixed counter]. The time gives intents of OTHER processes a
+ * lease: a scan or splitter in another gateway treats an intent as in flight
+ * (not stale) for SPLIT_LEASE_MS after it was written, instead of tearing
+ * down a split that is merely running elsewhere. Intents of this process
+ * are judged by the in-flight registry alone, which is exact. */
+#define SPLIT_LEASE_MS 3000
+#define TOKEN_TAG_SHIFT 12
+#define TOKEN_TIME_SHIFT 22
+
+static uint64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t process_tag(void) {
+    static _Atomic uint64_t tag; /* 0 = not chosen yet; stored as tag + 1 */
+    uint64_t v = atomic_load(&tag);
+    if (!v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t mine =
+            (mh_splitmix64((uint64_t)getpid() ^ (uint64_t)ts.tv_nsec ^ wall_ms()) & 0x3FF) + 1;
+        uint64_t zero = 0;
+        atomic_compare_exchange_strong(&tag, &zero, mine);
+        v = atomic_load(&tag);
+    }
+    return v - 1;
+}
+
 static uint64_t new_token(radix *t) {
-    uint64_t v = mh_splitmix64(t->seed + atomic_fetch_add(&t->token_ctr, 1) * MH_P1);
-    return v ? v : 1;
+    uint64_t mix = mh_splitmix64(t->seed + atomic_fetch_add(&t->token_ctr, 1) * MH_P1);
+    return wall_ms() << TOKEN_TIME_SHIFT | process_tag() << TOKEN_TAG_SHIFT | (mix & 0xFFF);
+}
+
+/* Is the split that wrote this intent possibly still running? */
+static bool split_alive(uint64_t tok) {
+    if ((tok >> TOKEN_TAG_SHIFT & 0x3FF) == process_tag()) return registry_has(tok);
+    uint64_t born = tok >> TOKEN_TIME_SHIFT, now = wall_ms();
+    uint64_t age = now > born ? now - born : born - now; /* clocks of two hosts differ a bit */
+    return age < SPLIT_LEASE_MS;
 }
 
 static void sleep_us(long us) {
@@ -805,7 +845,7 @@ static bool delete_pending_subtree(tctx *c, const uint8_t *prefix, size_t plen, 
  * write. Clear the intent (so it can never link), then delete the dangling
  * child. */
 static void repair_intent(tctx *c, const uint8_t *prefix, size_t plen, const node *x) {
-    if (!x->exists || !x->h.has_intent || registry_has(x->h.intent_token)) return;
+    if (!x->exists || !x->h.has_intent || split_alive(x->h.intent_token)) return;
     uint8_t g[MAX_GROUP_LABEL];
     size_t glen = x->h.intent_glen;
     uint64_t tok = x->h.intent_token;
@@ -1110,9 +1150,13 @@ static kerr split_node(tctx *c, const uint8_t *prefix, size_t plen, size_t need)
                 waited_tok = x.h.intent_token;
                 waits = 0;
             }
-            int patience = registry_has(waited_tok) ? 200 : 2;
-            if (waits++ < patience) {
+            /* A live split (here or in another gateway) is waited for, up
+             * to its lease, without using up attempts; a dead one is taken
+             * over almost at once. */
+            bool alive = split_alive(waited_tok);
+            if (waits++ < (alive ? SPLIT_LEASE_MS * 4 : 2)) {
                 sleep_us(250);
+                if (alive) attempt--;
                 continue;
             }
             stale_tok = x.h.intent_token;

@@ -15,11 +15,14 @@
 #            $CRASH_FAULT_EVERY-th split dies between child and parent
 #            write) while a killer SIGKILLs a random writer every ~0.3 s and
 #            restarts it on its share. Afterwards: every acked key is listed
-#            exactly once, nothing is listed that was never attempted. Then a
-#            second pass over the same keys (no faults, no kills) must leave
-#            the listing equal to the whole keyspace; its repairs are shown.
+#            exactly once, nothing is listed that was never attempted. Then
+#            one writer adds $DANGLE_KEYS (3,000) new keys with every split
+#            dying between its two writes (key given up), leaving stale
+#            intents and dangling children; a second pass of 8 writers over
+#            all keys (no faults, no kills) must repair them (repairs > 0)
+#            and leave the listing equal to the whole keyspace.
 #
-# Environment: SHARD_KEYS, CLUSTER_KEYS, CRASH_KEYS, CRASH_FAULT_EVERY,
+# Environment: SHARD_KEYS, CLUSTER_KEYS, CRASH_KEYS, CRASH_FAULT_EVERY, DANGLE_KEYS,
 # WRITERS (8), LISTERS (2), STRESS_LIMIT_S (whole-run limit, 600),
 # KURA_KEEP_STRESS_DIR=1 keeps the temp dir (logs, ack logs, listings),
 # STRESS_TOLERATE_SPLIT_RACES=1 turns K_ECONFLICT / K_EINTERNAL from
@@ -50,9 +53,10 @@ command -v redis-server >/dev/null && command -v redis-cli >/dev/null || {
 WRITERS=${WRITERS:-8}
 LISTERS=${LISTERS:-2}
 SHARD_KEYS=${SHARD_KEYS:-200000}
-CLUSTER_KEYS=${CLUSTER_KEYS:-50000}
-CRASH_KEYS=${CRASH_KEYS:-60000}
+CLUSTER_KEYS=${CLUSTER_KEYS:-20000}
+CRASH_KEYS=${CRASH_KEYS:-30000}
 CRASH_FAULT_EVERY=${CRASH_FAULT_EVERY:-3}
+DANGLE_KEYS=${DANGLE_KEYS:-3000}
 export LC_ALL=C
 export KURA_LOG=${KURA_LOG:-error}
 
@@ -382,13 +386,27 @@ crash() {
     [ "$missing" = 0 ] || fail "crash: $missing acked keys not listed"
     [ "$extra" = 0 ] || fail "crash: $extra listed keys were never attempted"
 
-    # pass 2: the same keys again, no faults: repairs what the crashes left
-    local dir2="$dir/pass2"
+    # dangle: one more writer adds DANGLE_KEYS new keys with every split
+    # dying between its two writes and the key given up (tried, not acked),
+    # so the tree is left with stale intents and dangling children, and no
+    # lister runs to clean them up
+    local total=$((keys + DANGLE_KEYS)) dfaults
+    timeout -k 5 120 "$EXE" insert --meta "$url" --ns "$ns" --writer 0 --writers 1 \
+        --from "$keys" --keys "$total" --fault-every 1 --fault-skip \
+        --ack-log "$dir/dangle.ack" --try-log "$dir/dangle.try" </dev/null 2>"$dir/dangle.log"
+    rc=$?
+    [ $rc = 0 ] || fail "crash: dangling writer exited $rc: $(tail -n 3 "$dir/dangle.log")"
+    dfaults=$(grep -o ' faults=[0-9]*' "$dir/dangle.log" | tail -n 1 | cut -d= -f2)
+    echo "   dangle: $(wc -l <"$dir/dangle.ack") of $DANGLE_KEYS new keys acked;" \
+        "${dfaults:-0} splits died between their two writes (the last one of each node is left dangling)"
+
+    # pass 2: every key again, no faults: repairs what was left dangling
+    local dir2="$dir/pass2" repairs
     mkdir -p "$dir2"
     t0=$(now)
     pids=()
     for i in $(seq 0 $((WRITERS - 1))); do
-        spawn_writer "$dir2" "$url" "$ns" "$i" "$keys"
+        spawn_writer "$dir2" "$url" "$ns" "$i" "$total"
         pids+=("$W_PID")
     done
     for i in "${!pids[@]}"; do
@@ -397,10 +415,15 @@ crash() {
         [ $rc = 0 ] || fail "crash pass 2: writer $i exited $rc: $(tail -n 3 "$dir2/w$i.log")"
     done
     dt=$(elapsed "$t0")
-    echo "   crash pass 2: $keys keys re-inserted in $dt s = $(rate "$keys" "$dt") keys/s;" \
+    echo "   crash pass 2: $total keys inserted again in $dt s = $(rate "$total" "$dt") keys/s;" \
         "$(writer_totals "$dir2"/w*.log)"
     check_races "crash pass 2" "$dir2"/w*.log
-    "$EXE" keys --keys "$keys" | sort -u >"$dir/keyspace"
+    repairs=$(grep -h '^radix_stress insert' "$dir2"/w*.log | grep -o ' repairs=[0-9]*' |
+        awk -F= '{ s += $2 } END { print s + 0 }')
+    if [ "${dfaults:-0}" -gt 0 ] && [ "$repairs" = 0 ]; then
+        fail "crash pass 2: ${dfaults} splits were left dangling but pass 2 repaired none"
+    fi
+    "$EXE" keys --keys "$total" | sort -u >"$dir/keyspace"
     final_listings "$dir" "$url" "$ns" "$dir/keyspace" "crash after pass 2"
 }
 

@@ -15,7 +15,9 @@
  *       F-th split from now stops after its child write
  *       (radix_fault_after_child_write); the insert then fails with K_EIO
  *       and is retried, as a client would after the crash, and the switch is
- *       armed again. K_EUNAVAILABLE is retried for a while; K_ECONFLICT and
+ *       armed again (with --fault-skip the key is given up instead: tried,
+ *       never acked; so every split can be left dangling). --from J starts
+ *       at key J instead of 0. K_EUNAVAILABLE is retried for a while; K_ECONFLICT and
  *       K_EINTERNAL (not in radix_insert's contract) are counted
  *       (conflicts=, internal=) and retried.
  *   list --meta URL --ns NS [--page P] [--delim D] [--prefix X]
@@ -188,7 +190,8 @@ static size_t make_key(uint64_t j, uint8_t *out) {
 typedef struct opts {
     const char *mode;
     const char *meta, *ns;
-    long writer, writers, keys, threads, fault_every, page, seconds, shape;
+    long writer, writers, keys, from, threads, fault_every, page, seconds, shape;
+    bool fault_skip;
     const char *ack_log, *try_log, *ack_dir, *delim, *prefix, *stop_file;
 } opts;
 
@@ -196,7 +199,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: radix_stress insert --meta URL --ns NS --writer I --writers N --keys K\n"
             "                          [--threads T] [--fault-every F] [--ack-log FILE]\n"
-            "                          [--try-log FILE] [--shape S]\n"
+            "                          [--try-log FILE] [--shape S] [--from J] [--fault-skip]\n"
             "       radix_stress list   --meta URL --ns NS [--page P] [--delim D] [--prefix X]\n"
             "       radix_stress lister --meta URL --ns NS --seconds S [--ack-dir DIR]\n"
             "                          [--stop-file FILE]\n"
@@ -223,6 +226,10 @@ static void parse(int argc, char **argv, opts *o) {
     o->mode = argv[1];
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
+        if (!strcmp(a, "--fault-skip")) {
+            o->fault_skip = true;
+            continue;
+        }
         if (i + 1 >= argc) usage();
         const char *v = argv[++i];
         if (!strcmp(a, "--meta")) o->meta = v;
@@ -230,6 +237,7 @@ static void parse(int argc, char **argv, opts *o) {
         else if (!strcmp(a, "--writer")) o->writer = num_arg(v);
         else if (!strcmp(a, "--writers")) o->writers = num_arg(v);
         else if (!strcmp(a, "--keys")) o->keys = num_arg(v);
+        else if (!strcmp(a, "--from")) o->from = num_arg(v);
         else if (!strcmp(a, "--threads")) o->threads = num_arg(v);
         else if (!strcmp(a, "--shape")) o->shape = num_arg(v);
         else if (!strcmp(a, "--fault-every")) o->fault_every = num_arg(v);
@@ -367,7 +375,7 @@ static void *writer_thread(void *arg) {
     uint8_t key[KEY_MAX];
     char hex[2 * KEY_MAX + 1];
     long k = 0;
-    for (long j = o->writer; j < o->keys; j += o->writers, k++) {
+    for (long j = o->from + o->writer; j < o->keys; j += o->writers, k++) {
         if (k % o->threads != wt->tid) continue;
         if (atomic_load(&w->fatal)) break;
         size_t len = make_key(key_index(o, j), key);
@@ -378,13 +386,18 @@ static void *writer_thread(void *arg) {
         }
         log_line(w, w->try_, hex);
         int unavailable = 0, races = 0;
+        bool ok = false;
         for (;;) {
             kerr e = radix_insert(w->t, o->ns, strlen(o->ns), key, len);
-            if (e == K_OK) break;
+            if (e == K_OK) {
+                ok = true;
+                break;
+            }
             if (e == K_EIO && o->fault_every > 0) {
                 /* the injected crash between the two writes of a split */
                 atomic_fetch_add(&w->faults, 1);
                 radix_fault_after_child_write(w->t, (int)o->fault_every);
+                if (o->fault_skip) break; /* given up: tried, never acked */
                 continue;
             }
             if ((e == K_ECONFLICT || e == K_EINTERNAL) && ++races < 1000) {
@@ -405,6 +418,7 @@ static void *writer_thread(void *arg) {
             atomic_store(&w->fatal, true);
             return NULL;
         }
+        if (!ok) continue;
         log_line(w, w->ack, hex);
         atomic_fetch_add(&w->inserted, 1);
     }
@@ -660,20 +674,79 @@ static int run_list(const opts *o) {
 
 /* ---- lister --------------------------------------------------------------------------- */
 
-/* Keys acknowledged so far by every writer (DIR/ *.ack). */
-static void load_acks(const char *dir, strset *s) {
+/* Keys acknowledged so far by every writer (DIR/ *.ack), read
+ * incrementally: each refresh reads only the complete lines appended since
+ * the last one (a restarted writer only cuts a partial last line, which was
+ * never consumed) and merges them into the sorted set. */
+typedef struct ackfile {
+    char *name;
+    long off;
+} ackfile;
+
+typedef struct acks {
+    strset all; /* sorted */
+    ackfile *f;
+    size_t nf;
+} acks;
+
+static void acks_read(const char *path, long *off, strset *fresh) {
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    if (fseek(f, *off, SEEK_SET) == 0) {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+            if (n > 1) ss_add(fresh, line, (size_t)n - 1);
+            *off += (long)n;
+        }
+        free(line);
+    }
+    fclose(f);
+}
+
+static void acks_refresh(acks *a, const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return;
+    strset fresh = {0};
     struct dirent *de;
     char path[4096];
     while ((de = readdir(d))) {
         size_t n = strlen(de->d_name);
         if (n < 4 || strcmp(de->d_name + n - 4, ".ack") != 0) continue;
+        size_t i = 0;
+        while (i < a->nf && strcmp(a->f[i].name, de->d_name) != 0) i++;
+        if (i == a->nf) {
+            a->f = xrealloc(a->f, (a->nf + 1) * sizeof *a->f);
+            a->f[i].name = strdup(de->d_name);
+            a->f[i].off = 0;
+            a->nf++;
+        }
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        load_lines(path, s);
+        acks_read(path, &a->f[i].off, &fresh);
     }
     closedir(d);
-    ss_sort(s);
+    if (!fresh.n) return;
+    ss_sort(&fresh);
+    /* merge: both sorted */
+    char **m = xmalloc((a->all.n + fresh.n) * sizeof *m);
+    size_t i = 0, j = 0, k = 0;
+    while (i < a->all.n || j < fresh.n) {
+        if (j == fresh.n || (i < a->all.n && strcmp(a->all.v[i], fresh.v[j]) <= 0))
+            m[k++] = a->all.v[i++];
+        else
+            m[k++] = fresh.v[j++];
+    }
+    free(a->all.v);
+    a->all.v = m;
+    a->all.n = a->all.cap = k;
+    free(fresh.v); /* the strings moved to all */
+}
+
+static void acks_free(acks *a) {
+    ss_free(&a->all);
+    for (size_t i = 0; i < a->nf; i++) free(a->f[i].name);
+    free(a->f);
 }
 
 static int run_lister(const opts *o) {
@@ -682,27 +755,31 @@ static int run_lister(const opts *o) {
     double t0 = now_s(), end = t0 + (double)o->seconds;
     long rounds = 0, full = 0, violations = 0, missing = 0, calls = 0, errors = 0;
     long checked = 0;
+    acks ak = {0};
     while (now_s() < end && !(o->stop_file && access(o->stop_file, F_OK) == 0)) {
         int kind = (int)(rounds++ % 3);
         lstate L;
-        strset acked = {0}, got = {0};
+        strset got = {0};
         if (kind == 0) {
             /* full listing; every key acked before it started must be in it */
-            if (o->ack_dir) load_acks(o->ack_dir, &acked);
+            if (o->ack_dir) acks_refresh(&ak, o->ack_dir);
+            const strset *acked = &ak.all;
             lstate_init(&L, t, o->ns, 1000, NULL);
             L.collect = &got;
             list_level(&L, (const uint8_t *)"", 0, 0);
             full++;
             if (!L.err) {
-                ss_sort(&got);
-                for (size_t i = 0; i < acked.n; i++) {
+                if (L.violations) ss_sort(&got); /* else already ascending */
+                size_t g = 0;
+                for (size_t i = 0; i < acked->n; i++) {
                     checked++;
-                    if (!ss_has(&got, acked.v[i])) {
+                    while (g < got.n && strcmp(got.v[g], acked->v[i]) < 0) g++;
+                    if (g == got.n || strcmp(got.v[g], acked->v[i]) != 0) {
                         if (missing < 20)
                             fprintf(stderr,
                                     "radix_stress: VIOLATION: acked key missing from a "
                                     "listing: %s\n",
-                                    acked.v[i]);
+                                    acked->v[i]);
                         missing++;
                     }
                 }
@@ -724,7 +801,6 @@ static int run_lister(const opts *o) {
             errors++;
             sleep_ms(100);
         }
-        ss_free(&acked);
         ss_free(&got);
     }
     double dt = now_s() - t0;
@@ -734,6 +810,7 @@ static int run_lister(const opts *o) {
             rounds, full, calls, checked, missing, violations, errors, dt);
     print_stats(t);
     fprintf(stderr, "\n");
+    acks_free(&ak);
     radix_free(t);
     kv_close(s);
     return violations || missing ? 1 : 0;
