@@ -5,10 +5,15 @@ set -euo pipefail
 build_pkgs=(meson ninja-build pkg-config gcc libc6-dev
   libmicrohttpd-dev libhiredis-dev libjansson-dev libssl-dev libisal-dev
   libcmocka-dev liblmdb-dev libcurl4-openssl-dev openssl)
-test_pkgs=(redis-server curl awscli s3cmd python3 python3-boto3 python3-swiftclient
-  rclone restic docker-registry skopeo umoci nodejs npm clang libclang-rt-14-dev)
+test_pkgs=(redis-server curl awscli s3cmd python3 python3-boto3 docker-registry skopeo umoci
+  util-linux coreutils diffutils clang libclang-rt-14-dev)
 pkgs=("${build_pkgs[@]}")
-if [ "${1:-}" = "--test" ]; then pkgs+=("${test_pkgs[@]}"); fi
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=("${test_pkgs[@]}")
+  # Node.js for the AWS JS SDK test: Debian's, unless the machine already has
+  # a node + npm of its own (Debian's npm conflicts with those).
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then pkgs+=(nodejs npm); fi
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

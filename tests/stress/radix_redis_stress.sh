@@ -10,20 +10,20 @@
 #            and the '/' delimiter walk each equal `LC_ALL=C sort -u` of the
 #            ack logs.
 #   cluster  the same against a Redis Cluster of 3 masters + 3 replicas,
-#            $CLUSTER_KEYS (50,000) keys.
-#   crash    3 shards; 8 writers with fault injection (every
-#            $CRASH_FAULT_EVERY-th split dies between child and parent
-#            write) while a killer SIGKILLs a random writer every ~0.3 s and
-#            restarts it on its share. Afterwards: every acked key is listed
-#            exactly once, nothing is listed that was never attempted. Then
-#            one writer adds $DANGLE_KEYS (3,000) new keys with every split
-#            dying between its two writes (key given up), leaving stale
-#            intents and dangling children; a second pass of 8 writers over
-#            all keys (no faults, no kills) must repair them (repairs > 0)
-#            and leave the listing equal to the whole keyspace.
+#            $CLUSTER_KEYS (10,000) keys (see the cost notes in the README).
+#   crash    3 shards, $CRASH_KEYS (30,000) keys; 8 writers with fault
+#            injection (every $CRASH_FAULT_EVERY-th (3rd) split of each dies
+#            between child and parent write) while a killer SIGKILLs a random
+#            writer every ~0.3 s and restarts it on its share. Afterwards:
+#            every acked key is listed exactly once, nothing is listed that
+#            was never attempted. Then one writer adds $DANGLE_KEYS (3,000)
+#            new keys with every split dying between its two writes (key
+#            given up), leaving stale intents and dangling children; a second
+#            pass of 8 writers over all keys (no faults, no kills) must repair
+#            them (repairs > 0) and leave the listing equal to the keyspace.
 #
-# Environment: SHARD_KEYS, CLUSTER_KEYS, CRASH_KEYS, CRASH_FAULT_EVERY, DANGLE_KEYS,
-# WRITERS (8), LISTERS (2), STRESS_LIMIT_S (whole-run limit, 600),
+# Environment: SHARD_KEYS, CLUSTER_KEYS, CRASH_KEYS, CRASH_FAULT_EVERY,
+# DANGLE_KEYS, WRITERS (8), LISTERS (2), STRESS_LIMIT_S (whole-run limit, 600),
 # KURA_KEEP_STRESS_DIR=1 keeps the temp dir (logs, ack logs, listings),
 # STRESS_TOLERATE_SPLIT_RACES=1 turns K_ECONFLICT / K_EINTERNAL from
 # radix_insert (known races of splits across processes, retried by the
@@ -36,8 +36,10 @@
 set -u
 
 if [ -z "${RADIX_STRESS_INNER:-}" ]; then
-    # the whole run has a hard limit; TERM first so the trap cleans up
-    RADIX_STRESS_INNER=1 exec timeout -k 10 "${STRESS_LIMIT_S:-600}" "$0" "$@"
+    # the whole run has a hard limit; TERM first so the trap cleans up. The
+    # run also gets TERM if timeout itself is killed (setpriv --pdeathsig).
+    RADIX_STRESS_INNER=1 exec timeout -k 10 "${STRESS_LIMIT_S:-600}" \
+        setpriv --pdeathsig TERM bash "$0" "$@"
 fi
 
 EXE=${1:?usage: radix_redis_stress.sh RADIX_STRESS_EXE [shards|cluster|crash|all]}
@@ -53,7 +55,7 @@ command -v redis-server >/dev/null && command -v redis-cli >/dev/null || {
 WRITERS=${WRITERS:-8}
 LISTERS=${LISTERS:-2}
 SHARD_KEYS=${SHARD_KEYS:-200000}
-CLUSTER_KEYS=${CLUSTER_KEYS:-20000}
+CLUSTER_KEYS=${CLUSTER_KEYS:-10000}
 CRASH_KEYS=${CRASH_KEYS:-30000}
 CRASH_FAULT_EVERY=${CRASH_FAULT_EVERY:-3}
 DANGLE_KEYS=${DANGLE_KEYS:-3000}

@@ -111,15 +111,24 @@ static int keycmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) 
 
 static const char *kerr_name(kerr e) {
     switch (e) {
-    case K_OK: return "OK";
-    case K_EINTERNAL: return "EINTERNAL";
-    case K_EIO: return "EIO";
-    case K_EUNAVAILABLE: return "EUNAVAILABLE";
-    case K_EINVAL: return "EINVAL";
-    case K_ECONFLICT: return "ECONFLICT";
-    case K_ENOTFOUND: return "ENOTFOUND";
-    case K_ECORRUPT: return "ECORRUPT";
-    default: return "E?";
+    case K_OK:
+        return "OK";
+    case K_EINTERNAL:
+        return "EINTERNAL";
+    case K_EIO:
+        return "EIO";
+    case K_EUNAVAILABLE:
+        return "EUNAVAILABLE";
+    case K_EINVAL:
+        return "EINVAL";
+    case K_ECONFLICT:
+        return "ECONFLICT";
+    case K_ENOTFOUND:
+        return "ENOTFOUND";
+    case K_ECORRUPT:
+        return "ECORRUPT";
+    default:
+        return "E?";
     }
 }
 
@@ -145,7 +154,9 @@ static size_t make_key(uint64_t j, uint8_t *out) {
         n = snprintf((char *)out, KEY_MAX, "p/%05llu/%03llu", (unsigned long long)(m / 1000),
                      (unsigned long long)(m % 1000));
         break;
-    case 1: n = snprintf((char *)out, KEY_MAX, "p/%05llu", (unsigned long long)m); break;
+    case 1:
+        n = snprintf((char *)out, KEY_MAX, "p/%05llu", (unsigned long long)m);
+        break;
     case 2:
         n = snprintf((char *)out, KEY_MAX, "hot/%08llu",
                      (unsigned long long)((m * 2654435761ULL) % 100000000ULL));
@@ -232,24 +243,42 @@ static void parse(int argc, char **argv, opts *o) {
         }
         if (i + 1 >= argc) usage();
         const char *v = argv[++i];
-        if (!strcmp(a, "--meta")) o->meta = v;
-        else if (!strcmp(a, "--ns")) o->ns = v;
-        else if (!strcmp(a, "--writer")) o->writer = num_arg(v);
-        else if (!strcmp(a, "--writers")) o->writers = num_arg(v);
-        else if (!strcmp(a, "--keys")) o->keys = num_arg(v);
-        else if (!strcmp(a, "--from")) o->from = num_arg(v);
-        else if (!strcmp(a, "--threads")) o->threads = num_arg(v);
-        else if (!strcmp(a, "--shape")) o->shape = num_arg(v);
-        else if (!strcmp(a, "--fault-every")) o->fault_every = num_arg(v);
-        else if (!strcmp(a, "--page")) o->page = num_arg(v);
-        else if (!strcmp(a, "--seconds")) o->seconds = num_arg(v);
-        else if (!strcmp(a, "--ack-log")) o->ack_log = v;
-        else if (!strcmp(a, "--try-log")) o->try_log = v;
-        else if (!strcmp(a, "--ack-dir")) o->ack_dir = v;
-        else if (!strcmp(a, "--delim")) o->delim = v;
-        else if (!strcmp(a, "--prefix")) o->prefix = v;
-        else if (!strcmp(a, "--stop-file")) o->stop_file = v;
-        else usage();
+        if (!strcmp(a, "--meta"))
+            o->meta = v;
+        else if (!strcmp(a, "--ns"))
+            o->ns = v;
+        else if (!strcmp(a, "--writer"))
+            o->writer = num_arg(v);
+        else if (!strcmp(a, "--writers"))
+            o->writers = num_arg(v);
+        else if (!strcmp(a, "--keys"))
+            o->keys = num_arg(v);
+        else if (!strcmp(a, "--from"))
+            o->from = num_arg(v);
+        else if (!strcmp(a, "--threads"))
+            o->threads = num_arg(v);
+        else if (!strcmp(a, "--shape"))
+            o->shape = num_arg(v);
+        else if (!strcmp(a, "--fault-every"))
+            o->fault_every = num_arg(v);
+        else if (!strcmp(a, "--page"))
+            o->page = num_arg(v);
+        else if (!strcmp(a, "--seconds"))
+            o->seconds = num_arg(v);
+        else if (!strcmp(a, "--ack-log"))
+            o->ack_log = v;
+        else if (!strcmp(a, "--try-log"))
+            o->try_log = v;
+        else if (!strcmp(a, "--ack-dir"))
+            o->ack_dir = v;
+        else if (!strcmp(a, "--delim"))
+            o->delim = v;
+        else if (!strcmp(a, "--prefix"))
+            o->prefix = v;
+        else if (!strcmp(a, "--stop-file"))
+            o->stop_file = v;
+        else
+            usage();
     }
     if (o->writers < 1 || o->writer >= o->writers || o->threads < 1 || o->threads > 64 ||
         o->page < 1 || o->page > 1000 || o->shape > 6)
@@ -547,9 +576,9 @@ static void violation(lstate *L, const char *what, const uint8_t *p, size_t len)
 /* A name of the whole output: strictly after the previous one. */
 static void out_name(lstate *L, const uint8_t *p, size_t len) {
     if (L->have_last && keycmp(p, len, L->last, L->last_len) <= 0)
-        violation(L, keycmp(p, len, L->last, L->last_len) == 0 ? "duplicate name"
-                                                               : "name out of order",
-                  p, len);
+        violation(
+            L, keycmp(p, len, L->last, L->last_len) == 0 ? "duplicate name" : "name out of order",
+            p, len);
     if (len <= KEY_MAX) {
         memcpy(L->last, p, len);
         L->last_len = len;
@@ -610,10 +639,9 @@ static void list_level(lstate *L, const uint8_t *prefix, size_t plen, int depth)
                 violation(L, "page not strictly ascending", en->p, en->len);
             if (en->is_prefix) {
                 L->prefixes++;
-                const uint8_t *hit =
-                    L->dlen && en->len >= plen + L->dlen
-                        ? memmem(en->p + plen, en->len - plen, L->delim, L->dlen)
-                        : NULL;
+                const uint8_t *hit = L->dlen && en->len >= plen + L->dlen
+                                         ? memmem(en->p + plen, en->len - plen, L->delim, L->dlen)
+                                         : NULL;
                 if (!hit || (size_t)(hit - en->p) + L->dlen != en->len)
                     violation(L, "malformed common prefix", en->p, en->len);
                 else

@@ -19,7 +19,7 @@
 # Exit 1 if A or B reproduced.
 set -u
 if [ -z "${REPRO_INNER:-}" ]; then
-    REPRO_INNER=1 exec timeout -k 5 240 "$0" "$@"
+    REPRO_INNER=1 exec timeout -k 5 240 setpriv --pdeathsig TERM bash "$0" "$@"
 fi
 EXE=${1:?usage: repro_split_race.sh RADIX_STRESS_EXE}
 case "$EXE" in /*) ;; *) EXE="$PWD/$EXE" ;; esac
