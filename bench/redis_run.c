@@ -59,6 +59,9 @@
 #define PAGE_ENTRIES 1000
 #define MAX_ROWS 128
 #define PROGRESS_EVERY 100000
+/* the servers' directory; a log path inside it must always fit */
+#define SERVER_DIR_MAX 256
+#define SERVER_PATH_MAX (SERVER_DIR_MAX + 32)
 
 typedef struct shard {
     char host[64];
@@ -123,7 +126,7 @@ static bool shard_pong(const shard *s) {
 }
 
 static bool spawn_server(shard *s, const char *dir) {
-    char port[16], logfile[512];
+    char port[16], logfile[SERVER_PATH_MAX];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(logfile, sizeof logfile, "%s/redis-%d.log", dir, s->port);
     const char *argv[] = {"redis-server", "--port",      port, "--bind",
@@ -193,7 +196,7 @@ static bool start_servers(shard *sh, int n, char *dir, size_t dirlen) {
 
 static void remove_dir(const char *dir, const shard *sh, int n) {
     for (int i = 0; i < n; i++) {
-        char path[512];
+        char path[SERVER_PATH_MAX];
         snprintf(path, sizeof path, "%s/redis-%d.log", dir, sh[i].port);
         unlink(path);
     }
@@ -830,7 +833,7 @@ int redis_main(int argc, char **argv) {
     print_machine("redis");
     shard sh[MAX_SHARDS];
     int nshards = 0;
-    char dir[512] = "";
+    char dir[SERVER_DIR_MAX] = "";
     if (o.url) {
         nshards = parse_url_shards(o.url, sh, MAX_SHARDS);
         if (nshards == 0) {

@@ -271,15 +271,17 @@ static size_t edges_size(const edge *e, uint32_t n) {
     return s;
 }
 
-/* Split tokens: [42 bits: creation time in ms][10 bits: process tag]
- * [12 bits: mixed counter]. The time gives intents of OTHER processes a
+/* Split tokens: [36 bits: creation time in ms, modulo 2^36][16 bits: process
+ * tag][12 bits: mixed counter]. The time gives intents of OTHER processes a
  * lease: a scan or splitter in another gateway treats an intent as in flight
  * (not stale) for SPLIT_LEASE_MS after it was written, instead of tearing
  * down a split that is merely running elsewhere. Intents of this process
  * are judged by the in-flight registry alone, which is exact. */
 #define SPLIT_LEASE_MS 3000
 #define TOKEN_TAG_SHIFT 12
-#define TOKEN_TIME_SHIFT 22
+#define TOKEN_TAG_MASK 0xFFFFu
+#define TOKEN_TIME_SHIFT 28
+#define TOKEN_TIME_MASK ((1ull << 36) - 1)
 
 static uint64_t wall_ms(void) {
     struct timespec ts;
@@ -293,8 +295,9 @@ static uint64_t process_tag(void) {
     if (!v) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t mine =
-            (mh_splitmix64((uint64_t)getpid() ^ (uint64_t)ts.tv_nsec ^ wall_ms()) & 0x3FF) + 1;
+        uint64_t mine = (mh_splitmix64((uint64_t)getpid() ^ (uint64_t)ts.tv_nsec ^ wall_ms()) &
+                         TOKEN_TAG_MASK) +
+                        1;
         uint64_t zero = 0;
         atomic_compare_exchange_strong(&tag, &zero, mine);
         v = atomic_load(&tag);
@@ -304,15 +307,17 @@ static uint64_t process_tag(void) {
 
 static uint64_t new_token(radix *t) {
     uint64_t mix = mh_splitmix64(t->seed + atomic_fetch_add(&t->token_ctr, 1) * MH_P1);
-    return wall_ms() << TOKEN_TIME_SHIFT | process_tag() << TOKEN_TAG_SHIFT | (mix & 0xFFF);
+    return (wall_ms() & TOKEN_TIME_MASK) << TOKEN_TIME_SHIFT | process_tag() << TOKEN_TAG_SHIFT |
+           (mix & 0xFFF);
 }
 
 /* Is the split that wrote this intent possibly still running? */
 static bool split_alive(uint64_t tok) {
-    if ((tok >> TOKEN_TAG_SHIFT & 0x3FF) == process_tag()) return registry_has(tok);
-    uint64_t born = tok >> TOKEN_TIME_SHIFT, now = wall_ms();
-    uint64_t age = now > born ? now - born : born - now; /* clocks of two hosts differ a bit */
-    return age < SPLIT_LEASE_MS;
+    if ((tok >> TOKEN_TAG_SHIFT & TOKEN_TAG_MASK) == process_tag()) return registry_has(tok);
+    uint64_t born = tok >> TOKEN_TIME_SHIFT & TOKEN_TIME_MASK, now = wall_ms() & TOKEN_TIME_MASK;
+    uint64_t ahead = (now - born) & TOKEN_TIME_MASK, behind = (born - now) & TOKEN_TIME_MASK;
+    /* either way round: the clocks of two hosts differ a bit */
+    return ahead < SPLIT_LEASE_MS || behind < SPLIT_LEASE_MS;
 }
 
 static void sleep_us(long us) {
@@ -980,6 +985,11 @@ static kerr write_pending(tctx *c, const uint8_t *xprefix, size_t xplen, uint64_
         err = node_read(c, (const uint8_t *)cpfx->data, cpfx->len, &cur);
         if (err) break;
         if (cur.exists && cur.h.state == ST_LIVE) {
+            /* Our intent may have been taken over (we stalled past the lease)
+             * and the split finished by someone else: that is a conflict to
+             * retry, not damage. */
+            err = check_intent(c, xprefix, xplen, tok, &x);
+            if (err) break;
             /* I3 says a LIVE node here would be linked from X, which has no
              * such edge: refuse rather than overwrite live data. */
             log_error("radix: split target is LIVE but unlinked (prefix length %zu)", cpfx->len);

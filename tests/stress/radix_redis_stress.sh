@@ -10,7 +10,7 @@
 #            and the '/' delimiter walk each equal `LC_ALL=C sort -u` of the
 #            ack logs.
 #   cluster  the same against a Redis Cluster of 3 masters + 3 replicas,
-#            $CLUSTER_KEYS (10,000) keys (see the cost notes in the README).
+#            $CLUSTER_KEYS (50,000) keys.
 #   crash    3 shards, $CRASH_KEYS (30,000) keys; 8 writers with fault
 #            injection (every $CRASH_FAULT_EVERY-th (3rd) split of each dies
 #            between child and parent write) while a killer SIGKILLs a random
@@ -31,8 +31,8 @@
 #
 # Every process this script starts is a child of it, recorded by pid, and
 # started under `setpriv --pdeathsig KILL`, so none outlives the script even
-# if it is SIGKILLed; the EXIT trap kills the recorded pids (redis-servers
-# only if /proc/PID/comm still says so) and removes the temp dir.
+# if it is SIGKILLed; the EXIT trap kills the recorded pids that are still
+# children of this shell and removes the temp dir.
 set -u
 
 if [ -z "${RADIX_STRESS_INNER:-}" ]; then
@@ -47,15 +47,15 @@ MODE=${2:-all}
 case "$EXE" in /*) ;; *) EXE="$PWD/$EXE" ;; esac
 [ -x "$EXE" ] || { echo "not executable: $EXE" >&2; exit 2; }
 case "$MODE" in shards | cluster | crash | all) ;; *) echo "unknown mode $MODE" >&2; exit 2 ;; esac
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null || {
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
     echo "redis-server/redis-cli not installed: skipped" >&2
     exit 77
-}
+fi
 
 WRITERS=${WRITERS:-8}
 LISTERS=${LISTERS:-2}
 SHARD_KEYS=${SHARD_KEYS:-200000}
-CLUSTER_KEYS=${CLUSTER_KEYS:-10000}
+CLUSTER_KEYS=${CLUSTER_KEYS:-50000}
 CRASH_KEYS=${CRASH_KEYS:-30000}
 CRASH_FAULT_EVERY=${CRASH_FAULT_EVERY:-3}
 DANGLE_KEYS=${DANGLE_KEYS:-3000}
@@ -67,18 +67,15 @@ REDIS_PIDS=()
 CHILD_PIDS=()
 FAILS=0
 
+# Our child still (pids of reaped children may have been reused by others)
+my_child() { [ "$(awk '/^PPid:/ { print $2 }' "/proc/$1/status" 2>/dev/null)" = "$$" ]; }
+
 cleanup() {
     local p
     # no "Killed" job notices for the processes stopped here
     exec 3>&2 2>/dev/null
-    for p in "${CHILD_PIDS[@]}"; do
-        kill -9 "$p" 2>/dev/null
-    done
-    for p in "${REDIS_PIDS[@]}"; do
-        # only a live redis-server: never a recycled pid of something else
-        if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "redis-server" ]; then
-            kill -9 "$p" 2>/dev/null
-        fi
+    for p in "${CHILD_PIDS[@]}" "${REDIS_PIDS[@]}"; do
+        my_child "$p" && kill -9 "$p"
     done
     wait
     if [ "${KURA_KEEP_STRESS_DIR:-0}" = 1 ]; then
@@ -104,11 +101,11 @@ note() { echo "== $*"; }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# start_redis NAME [cluster]: sets R_PORT and R_PID of a server answering
+# start_redis NAME [cluster]: sets R_PORT of a server answering
 # PING (never call it in $(...): the server must be a child of this shell)
 start_redis() {
-    local name=$1 cluster=${2:-} try port dir pid i
-    for try in 1 2 3 4 5 6 7 8; do
+    local name=$1 cluster=${2:-} port dir pid i
+    for _ in 1 2 3 4 5 6 7 8; do
         # below the ephemeral range, and so is the cluster bus (+10000)
         port=$((11000 + RANDOM % 11000))
         port_busy "$port" && continue
@@ -129,12 +126,11 @@ start_redis() {
             if ! kill -0 "$pid" 2>/dev/null; then break; fi
             if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
                 R_PORT=$port
-                R_PID=$pid
                 return 0
             fi
             sleep 0.05
         done
-        kill -9 "$pid" 2>/dev/null
+        my_child "$pid" && kill -9 "$pid" 2>/dev/null
     done
     echo "redis-server $name did not start" >&2
     return 1
@@ -262,6 +258,7 @@ check_races() {
 final_listings() {
     local dir=$1 url=$2 ns=$3 expected=$4 label=$5 args name t0 n rc
     for args in "1000" "7" "1000 /"; do
+        # shellcheck disable=SC2086 # split "PAGE [DELIM]" on purpose
         set -- $args
         name="list-p$1${2:+-delim}"
         t0=$(now)
@@ -323,8 +320,8 @@ crash() {
     t0=$(now)
     for i in $(seq 0 $((WRITERS - 1))); do
         spawn_writer "$dir" "$url" "$ns" "$i" "$keys" --fault-every "$CRASH_FAULT_EVERY"
-        pids[$i]=$W_PID
-        done_[$i]=0
+        pids[i]=$W_PID
+        done_[i]=0
     done
     local left=$WRITERS
     while [ "$left" -gt 0 ]; do
@@ -332,15 +329,15 @@ crash() {
         # reap finished writers
         for i in "${!pids[@]}"; do
             [ "${done_[$i]}" = 1 ] && continue
-            if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+            if ! my_child "${pids[$i]}"; then
                 wait "${pids[$i]}"
                 rc=$?
                 if [ $rc = 0 ]; then
-                    done_[$i]=1
+                    done_[i]=1
                     left=$((left - 1))
                 else # died on its own: a real failure, not our kill
                     fail "crash: writer $i exited $rc: $(tail -n 3 "$dir/w$i.log")"
-                    done_[$i]=1
+                    done_[i]=1
                     left=$((left - 1))
                 fi
             fi
@@ -349,12 +346,12 @@ crash() {
         # kill a random running writer and restart it on its share
         i=$((RANDOM % WRITERS))
         [ "${done_[$i]}" = 1 ] && continue
-        if kill -9 "${pids[$i]}" 2>/dev/null; then
+        if my_child "${pids[$i]}" && kill -9 "${pids[$i]}" 2>/dev/null; then
             wait "${pids[$i]}" 2>/dev/null
             kills=$((kills + 1))
             echo "radix_stress insert writer=$i killed" >>"$dir/w$i.log"
             spawn_writer "$dir" "$url" "$ns" "$i" "$keys" --fault-every "$CRASH_FAULT_EVERY"
-            pids[$i]=$W_PID
+            pids[i]=$W_PID
             restarts=$((restarts + 1))
         fi
     done

@@ -4,9 +4,10 @@
  * Modes (every name is written hex-encoded, one per line; hex keeps the
  * bytewise order, so `LC_ALL=C sort` of the logs is the tree's order):
  *
- *   insert --meta URL --ns NS --writer I --writers N --keys K
- *          [--threads T] [--fault-every F] [--ack-log FILE] [--try-log FILE]
- *       Inserts writer I's share of the K keys of keyspace(): key j belongs
+ *   insert --meta URL --ns NS --writer I --writers N --keys K [--from J]
+ *          [--threads T] [--fault-every F [--fault-skip]] [--ack-log FILE]
+ *          [--try-log FILE] [--shape S]
+ *       Inserts writer I's share of keys J..K-1 of make_key(): key j belongs
  *       to writer j % N, so all writers work in the same nodes at the same
  *       time. A key is appended to --try-log before radix_insert and to
  *       --ack-log only after radix_insert returned K_OK (fflush per line).
@@ -14,12 +15,12 @@
  *       (a killed writer continues its share). With --fault-every F the
  *       F-th split from now stops after its child write
  *       (radix_fault_after_child_write); the insert then fails with K_EIO
- *       and is retried, as a client would after the crash, and the switch is
- *       armed again (with --fault-skip the key is given up instead: tried,
- *       never acked; so every split can be left dangling). --from J starts
- *       at key J instead of 0. K_EUNAVAILABLE is retried for a while; K_ECONFLICT and
- *       K_EINTERNAL (not in radix_insert's contract) are counted
- *       (conflicts=, internal=) and retried.
+ *       and is retried, as a client would after the crash, and the switch
+ *       is armed again (with --fault-skip the key is given up instead:
+ *       tried, never acked, so every split can be left dangling).
+ *       K_EUNAVAILABLE is retried for a while; K_ECONFLICT and K_EINTERNAL
+ *       (not in radix_insert's contract) are counted (conflicts=,
+ *       internal=) and retried.
  *   list --meta URL --ns NS [--page P] [--delim D] [--prefix X]
  *       Pages through the tree (start_after = last entry) and prints every
  *       name. With --delim it walks the tree through the common prefixes:
@@ -27,12 +28,12 @@
  *       the output is again every name. Verifies strict ascending order, no
  *       duplicates, well-formed roll-ups; exits 1 on a violation.
  *   lister --meta URL --ns NS --seconds S [--ack-dir DIR] [--stop-file F]
- *       Lists repeatedly while writers run (until S seconds passed or F
- *       exists) (full listings with pages of
- *       1000, delimiter roll-ups, pages of 7 under a hot prefix), checking
- *       order and uniqueness of each listing; with --ack-dir, also that
- *       every key acknowledged (DIR/ *.ack) before a full listing started is
- *       in it. Exits 1 on a violation.
+ *       Lists repeatedly while writers run, until S seconds passed or F
+ *       exists (full listings with pages of 1000, delimiter roll-ups, pages
+ *       of 7 under a hot prefix), checking order and uniqueness of each
+ *       listing; with --ack-dir, also that every key acknowledged
+ *       (DIR/ *.ack) before a full listing started is in it. Exits 1 on a
+ *       violation.
  *   keys --keys K
  *       Prints the whole keyspace (hex), for reference.
  *
@@ -335,10 +336,11 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 static void ss_sort(strset *s) {
-    qsort(s->v, s->n, sizeof *s->v, cmp_str);
+    if (s->n > 1) qsort(s->v, s->n, sizeof *s->v, cmp_str);
 }
 
 static bool ss_has(const strset *s, const char *str) {
+    if (!s->n) return false;
     return bsearch(&str, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
 }
 
