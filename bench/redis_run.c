@@ -58,7 +58,6 @@
 #define MAX_THREADS 64
 #define PAGE_ENTRIES 1000
 #define MAX_ROWS 128
-#define PROGRESS_EVERY 100000
 /* the servers' directory; a log path inside it must always fit */
 #define SERVER_DIR_MAX 256
 #define SERVER_PATH_MAX (SERVER_DIR_MAX + 32)

@@ -71,8 +71,10 @@ uint64_t mix64(uint64_t x) {
 static size_t flat_name(uint64_t j, char *out) {
     uint64_t h = mix64(j ^ FLAT_KEY);
     for (int c = 0; c < 13; c++) out[c] = BASE32[(h >> (5 * c)) & 31];
+    /* bits 1-15 of the tail mix (the figures in README.md were made with
+     * these bits: keep them so runs stay comparable) */
     uint64_t tail = mix64(h ^ FLAT_TAIL_KEY);
-    for (int c = 13; c < 16; c++) out[c] = BASE32[(tail >> (5 * c)) & 31];
+    for (int c = 0; c < 3; c++) out[13 + c] = BASE32[(tail >> (5 * c + 1)) & 31];
     out[16] = '\0';
     return 16;
 }
