@@ -228,6 +228,44 @@ static int root_credentials(const char *data_dir, char **ak, char **sk) {
     return 0;
 }
 
+/* This gateway's instance id (DATA/instance-id, made on first start): marks
+ * the data it stores so that another gateway sharing the metadata store never
+ * reads these locations as its own. */
+static int instance_id(const char *data_dir, uint64_t *out) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/instance-id", data_dir);
+    char *content = read_file(path);
+    if (content) {
+        uint8_t raw[8];
+        int n = hex_decode(content, strnlen(content, 16), raw, sizeof raw);
+        free(content);
+        if (n == 8) {
+            *out = 0;
+            for (int i = 0; i < 8; i++) *out = *out << 8 | raw[i];
+            if (*out) return 0;
+        }
+        fprintf(stderr, "kura: %s is damaged\n", path);
+        return -1;
+    }
+    uint8_t raw[8];
+    do {
+        if (RAND_bytes(raw, sizeof raw) != 1) return -1;
+    } while (!(raw[0] | raw[1] | raw[2] | raw[3] | raw[4] | raw[5] | raw[6] | raw[7]));
+    char hex[17];
+    hex_encode(raw, 8, hex);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "kura: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    dprintf(fd, "%s\n", hex);
+    fsync(fd);
+    close(fd);
+    *out = 0;
+    for (int i = 0; i < 8; i++) *out = *out << 8 | raw[i];
+    return 0;
+}
+
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig) {
@@ -310,8 +348,11 @@ static int cmd_serve(int argc, char **argv) {
     }
     char *ak, *sk;
     if (root_credentials(dirs[0], &ak, &sk)) return 1;
+    uint64_t home;
+    if (instance_id(dirs[0], &home)) return 1;
     stores st;
     if (open_stores(dirs, ndirs, &st)) return 1;
+    objsvc_set_home(st.svc, home);
     s3_opts so = {.svc = st.svc,
                   .root_access_key = ak,
                   .root_secret_key = sk,

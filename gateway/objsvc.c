@@ -14,6 +14,7 @@ struct objsvc {
     kv *meta;
     radix *tree;
     volset *vols;
+    uint64_t home;
 };
 
 /* ------------------------------------------------------------------ keys */
@@ -75,6 +76,10 @@ void objsvc_close(objsvc *s) {
     if (!s) return;
     radix_free(s->tree);
     free(s);
+}
+
+void objsvc_set_home(objsvc *s, uint64_t home) {
+    s->home = home;
 }
 
 radix *objsvc_tree(objsvc *s) {
@@ -335,8 +340,17 @@ kerr objsvc_head(objsvc *s, arena *a, const bucket_info *b, const char *key, siz
     return e;
 }
 
+bool objsvc_data_local(const objsvc *s, const obj_meta *m) {
+    return !m->home || !s->home || m->home == s->home;
+}
+
 kerr objsvc_read(objsvc *s, const obj_meta *m, uint64_t off, void *buf, size_t n) {
     if (off + n > m->size) return K_EINVALIDRANGE;
+    if (!objsvc_data_local(s, m)) {
+        log_error("object data lives on gateway %016llx, this is %016llx",
+                  (unsigned long long)m->home, (unsigned long long)s->home);
+        return K_EUNAVAILABLE;
+    }
     uint8_t *dst = buf;
     uint64_t seg_start = 0;
     for (uint32_t i = 0; i < m->nsegs && n; i++) {
@@ -615,6 +629,7 @@ static kerr finish_part(obj_put *p, const uint8_t md5[16], vol_loc loc, obj_meta
     part_info pi = {.number = p->part_number,
                     .size = p->size,
                     .mtime_ms = now_ms(),
+                    .home = s->home,
                     .loc = loc,
                     .ck_len = (uint8_t)p->ck_out_len};
     memcpy(pi.md5, md5, 16);
@@ -665,6 +680,7 @@ static kerr commit_object(obj_put *p, obj_meta *m, const uint8_t md5[16]) {
     m->ck_type = p->ck.alg != CK_NONE ? CKTYPE_FULL_OBJECT : CKTYPE_NONE;
     m->ck_len = (uint8_t)p->ck_out_len;
     memcpy(m->ck, p->ck_out, p->ck_out_len);
+    m->home = p->s->home;
     hex_encode(md5, 16, m->etag);
     keybuf ns;
     obj_ns(&ns, p->b->id);
@@ -936,6 +952,7 @@ kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload
     for (size_t i = 1; i < nparts; i++)
         if (parts[i].number <= parts[i - 1].number) return K_EINVALIDPARTORDER;
     obj_meta m = {.mtime_ms = now_ms(),
+                  .home = s->home,
                   .acl = u->proto.acl,
                   .nattrs = u->proto.nattrs,
                   .attrs = u->proto.attrs,
@@ -960,6 +977,8 @@ kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload
         if (e) break;
         if (memcmp(pi.md5, parts[i].md5, 16))
             e = K_EINVALIDPART;
+        else if (pi.home && s->home && pi.home != s->home)
+            e = K_EUNAVAILABLE; /* the part's data is on another gateway */
         else if (i + 1 < nparts && pi.size < OBJ_MIN_PART_SIZE)
             e = K_EENTITYTOOSMALL;
         else if (parts[i].has_ck && (pi.ck_len == 0 || memcmp(pi.ck, parts[i].ck, pi.ck_len)))

@@ -87,11 +87,21 @@ typedef struct obj_meta {
     uint32_t nparts; /* 0 for a simple PUT, else number of multipart parts */
     uint32_t nsegs;
     obj_part_loc *segs; /* data in order; one per part for multipart */
+    /* Instance id of the gateway whose volumes hold the data (0: unknown).
+     * Locations are only meaningful there: another gateway sharing the
+     * metadata store must not read them as its own. */
+    uint64_t home;
 } obj_meta;
 
 typedef struct objsvc objsvc;
 
 kerr objsvc_open(kv *meta, volset *vols, objsvc **out);
+/* Sets this gateway's instance id (see obj_meta.home); data written from now
+ * on is marked with it and data marked with another id is not read here
+ * (K_EUNAVAILABLE) — until remote datanodes let any gateway reach it. */
+void objsvc_set_home(objsvc *s, uint64_t home);
+/* Whether this gateway can read m's data (checked before answering a GET). */
+bool objsvc_data_local(const objsvc *s, const obj_meta *m);
 void objsvc_close(objsvc *s);
 radix *objsvc_tree(objsvc *s);
 
@@ -171,6 +181,7 @@ typedef struct part_info {
     vol_loc loc;
     uint8_t ck_len;
     uint8_t ck[32];
+    uint64_t home; /* as obj_meta.home */
 } part_info;
 
 kerr objsvc_mpu_create(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,

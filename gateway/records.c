@@ -142,6 +142,7 @@ void rec_obj_encode(kbuf *out, const obj_meta *m) {
         put_loc(out, &m->segs[i].loc);
         kbuf_append(out, m->segs[i].md5, 16);
     }
+    put_u64(out, m->home);
 }
 
 kerr rec_obj_decode(arena *a, const void *p, size_t n, obj_meta *m) {
@@ -169,6 +170,7 @@ kerr rec_obj_decode(arena *a, const void *p, size_t n, obj_meta *m) {
         get_loc(&r, &m->segs[i].loc);
         get_fixed(&r, m->segs[i].md5, 16);
     }
+    m->home = get_u64(&r);
     return r.bad ? K_ECORRUPT : K_OK;
 }
 
@@ -211,6 +213,7 @@ void rec_part_encode(kbuf *out, const part_info *p) {
     put_loc(out, &p->loc);
     put_u8(out, p->ck_len);
     kbuf_append(out, p->ck, p->ck_len);
+    put_u64(out, p->home);
 }
 
 kerr rec_part_decode(const void *p, size_t n, part_info *out) {
@@ -225,6 +228,7 @@ kerr rec_part_decode(const void *p, size_t n, part_info *out) {
     out->ck_len = get_u8(&r);
     if (out->ck_len > sizeof out->ck) return K_ECORRUPT;
     get_fixed(&r, out->ck, out->ck_len);
+    out->home = get_u64(&r);
     return r.bad ? K_ECORRUPT : K_OK;
 }
 

@@ -1077,6 +1077,7 @@ static void op_get_object(s3_op *op, bool head) {
         e = K_EACCESSDENIED; /* do not reveal absence to strangers */
     if (e) return s3_error(op, e);
     if (!object_readable(op, &m)) return s3_error(op, K_EACCESSDENIED);
+    if (!head && m.size && !objsvc_data_local(op->svc, &m)) return s3_error(op, K_EUNAVAILABLE);
     e = check_conditions(op, &m, header(op, "if-match"), header(op, "if-none-match"),
                          header(op, "if-modified-since"), header(op, "if-unmodified-since"), false);
     if (e == K_ENOTMODIFIED) {
@@ -1145,7 +1146,6 @@ static void op_get_object(s3_op *op, bool head) {
     op->r->resp.stream_ctx = g;
     op->r->resp.stream_free = get_stream_free;
     op->r->resp.stream_len = len;
-    (void)head;
     gw_respond(op->r, partial ? 206 : 200);
 }
 

@@ -157,6 +157,7 @@ static obj_meta sample_obj(void) {
     m.ck_len = 32;
     for (int i = 0; i < 32; i++) m.ck[i] = (uint8_t)(0xc0 + i);
     m.nparts = 3;
+    m.home = 0x8877665544332211ull;
     m.nsegs = 3;
     for (uint32_t i = 0; i < 3; i++) {
         sample_segs[i].loc = sample_loc(i);
@@ -176,6 +177,7 @@ static void assert_obj_equal(const obj_meta *out, const obj_meta *in) {
     assert_int_equal(out->ck_len, in->ck_len);
     assert_memory_equal(out->ck, in->ck, in->ck_len);
     assert_int_equal(out->nparts, in->nparts);
+    assert_int_equal(out->home, in->home);
     assert_int_equal(out->nattrs, in->nattrs);
     for (uint32_t i = 0; i < in->nattrs; i++) {
         assert_string_equal(out->attrs[i].name, in->attrs[i].name);
@@ -233,9 +235,9 @@ static void obj_huge_counts_rejected(void **state) {
     in.nsegs = 0;
     kbuf enc = KBUF_INIT;
     rec_obj_encode(&enc, &in);
-    /* The record ends with nattrs (u32), then nsegs (u32). */
-    assert_true(enc.len >= 8);
-    uint8_t *tail = (uint8_t *)enc.data + enc.len - 8;
+    /* The record ends with nattrs (u32), nsegs (u32), then home (u64). */
+    assert_true(enc.len >= 16);
+    uint8_t *tail = (uint8_t *)enc.data + enc.len - 16;
     memset(tail, 0xff, 4); /* nattrs = 4294967295 */
     assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_ECORRUPT);
     memset(tail, 0, 4);
@@ -367,8 +369,9 @@ static void part_truncated(void **state) {
     rec_part_encode(&enc, &in);
     assert_every_prefix_corrupt(a, &enc, decode_part, &out);
     assert_bad_version_corrupt(a, &enc, decode_part, &out);
-    /* ck_len sits just before the checksum bytes at the end. */
-    enc.data[enc.len - in.ck_len - 1] = 33;
+    /* ck_len sits just before the checksum bytes, which the home id (u64)
+     * follows. */
+    enc.data[enc.len - 8 - in.ck_len - 1] = 33;
     assert_int_equal(rec_part_decode(enc.data, enc.len, &out), K_ECORRUPT);
     kbuf_free(&enc);
 }
