@@ -889,48 +889,40 @@ static void op_delete_objects(s3_op *op) {
 
 /* --------------------------------------------------------------- objects */
 
+/* Does a comma-separated If-Match / If-None-Match list name this ETag?
+ * Entries may be quoted or bare; "*" matches any object. */
+static bool etag_list_matches(const char *list, const char *etag) {
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\"", etag);
+    size_t ql = strlen(quoted), el = strlen(etag);
+    const char *p = list;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        size_t tn = n;
+        const char *t = str_trim(p, &tn);
+        if ((tn == 1 && *t == '*') || (tn == ql && !memcmp(t, quoted, tn)) ||
+            (tn == el && !memcmp(t, etag, tn)))
+            return true;
+        p += n;
+        if (*p == ',') p++;
+    }
+    return false;
+}
+
 /* Conditional request headers, in the order S3 evaluates them. */
 static kerr check_conditions(s3_op *op, const obj_meta *m, const char *if_match,
                              const char *if_none_match, const char *if_mod, const char *if_unmod,
                              bool copy_source) {
-    char quoted[64];
-    snprintf(quoted, sizeof quoted, "\"%s\"", m->etag);
     time_t mtime = (time_t)(m->mtime_ms / 1000);
-    bool match_ok = false;
-    if (if_match) {
-        bool hit = false;
-        const char *p = if_match;
-        while (*p && !hit) {
-            const char *comma = strchr(p, ',');
-            size_t n = comma ? (size_t)(comma - p) : strlen(p);
-            size_t tn = n;
-            const char *t = str_trim(p, &tn);
-            if ((tn == 1 && *t == '*') || (tn == strlen(quoted) && !memcmp(t, quoted, tn)) ||
-                (tn == strlen(m->etag) && !memcmp(t, m->etag, tn)))
-                hit = true;
-            p += n;
-            if (*p == ',') p++;
-        }
-        if (!hit) return K_EPRECONDITION;
-        match_ok = true;
-    }
-    if (if_unmod && !match_ok) {
+    if (if_match && !etag_list_matches(if_match, m->etag)) return K_EPRECONDITION;
+    if (if_unmod && !if_match) {
         time_t t;
         if (parse_http_date(if_unmod, &t) && mtime > t) return K_EPRECONDITION;
     }
     if (if_none_match) {
-        const char *p = if_none_match;
-        while (*p) {
-            const char *comma = strchr(p, ',');
-            size_t n = comma ? (size_t)(comma - p) : strlen(p);
-            size_t tn = n;
-            const char *t = str_trim(p, &tn);
-            if ((tn == 1 && *t == '*') || (tn == strlen(quoted) && !memcmp(t, quoted, tn)) ||
-                (tn == strlen(m->etag) && !memcmp(t, m->etag, tn)))
-                return copy_source ? K_EPRECONDITION : K_ENOTMODIFIED;
-            p += n;
-            if (*p == ',') p++;
-        }
+        if (etag_list_matches(if_none_match, m->etag))
+            return copy_source ? K_EPRECONDITION : K_ENOTMODIFIED;
     } else if (if_mod) {
         time_t t;
         if (parse_http_date(if_mod, &t) && mtime <= t)
