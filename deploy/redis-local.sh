@@ -7,13 +7,23 @@
 #
 # CMD runs with KURA_META_URL set (redis://... or redis-cluster://...) and,
 # for the test harness, KURA_IT_SERVE_ARGS="--meta $KURA_META_URL". Servers
-# use AOF (appendfsync everysec), the durability kura's Redis backend
-# assumes (meta/kv_redis.c). Cluster timeouts are short (node timeout 3 s) so
-# a failover completes well within kura's 10 s target.
+# run AOF with appendfsync always (and fsyncs during rewrites), the
+# persistence kura's strict default checks for and needs: an acknowledged
+# write survives a SIGKILL of Redis (meta/kv_redis.c, docs/operations.md).
+# KURA_REDIS_FSYNC=everysec starts them with everysec instead and adds
+# durability=relaxed to the URL (benchmarks comparing the two).
+# Cluster timeouts are short (node timeout 3 s) so a failover completes
+# well within kura's 10 s target.
 set -u
 mode=${1:?usage: redis-local.sh shards|cluster CMD...}
 shift
 command -v redis-server >/dev/null || { echo "redis-local.sh: redis-server missing (apt-get install redis-server)" >&2; exit 1; }
+fsync=${KURA_REDIS_FSYNC:-always}
+case "$fsync" in
+always) url_opts="" ;;
+everysec) url_opts="?durability=relaxed" ;;
+*) echo "redis-local.sh: KURA_REDIS_FSYNC must be always or everysec" >&2; exit 2 ;;
+esac
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kura-redis.XXXXXX") || exit 1
 pids=()
 cleanup() {
@@ -49,7 +59,8 @@ start_redis() { # port dir extra-args...
     shift 2
     mkdir -p "$dir"
     redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' \
-        --appendonly yes --appendfsync everysec --daemonize no --logfile "$dir/redis.log" "$@" &
+        --appendonly yes --appendfsync "$fsync" --no-appendfsync-on-rewrite no \
+        --daemonize no --logfile "$dir/redis.log" "$@" &
     pids+=($!)
     disown $!
 }
@@ -73,7 +84,7 @@ shards)
     done
     for p in "${ports[@]}"; do wait_ping "$p" || exit 1; done
     url="redis://$(printf '127.0.0.1:%s,' "${ports[@]}")"
-    url=${url%,}
+    url=${url%,}$url_opts
     ;;
 cluster)
     for i in 1 2 3 4 5 6; do
@@ -105,7 +116,7 @@ cluster)
             sleep 0.1
         done
     done
-    url="redis-cluster://127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}"
+    url="redis-cluster://127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}$url_opts"
     ;;
 *)
     echo "redis-local.sh: unknown mode $mode" >&2

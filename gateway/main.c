@@ -107,7 +107,9 @@ static int open_meta(const char *data_dir, kv **out) {
     if (meta_url && strncmp(meta_url, "lmdb:", 5)) {
         kerr e = kv_redis_open(meta_url, out);
         if (e) {
-            fprintf(stderr, "kura: bad --meta %s (error %d)\n", meta_url, e);
+            fprintf(stderr, "kura: cannot use --meta %s (%s; the log above says why)\n", meta_url,
+                    e == K_EINVAL ? "malformed URL or a server without durable persistence"
+                                  : "error");
             return -1;
         }
         if (meta_prefix && *meta_prefix) {

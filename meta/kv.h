@@ -96,10 +96,13 @@ kerr kv_prefixed_new(kv *inner, const void *prefix, size_t plen, kv **out);
 /* url: redis://HOST:PORT[,HOST:PORT...][?opts] (independent servers, keys
  * placed by consistent hashing) or redis-cluster://HOST:PORT[,...][?opts]
  * (seed nodes of a Redis Cluster). opts: wait=N, wait_timeout_ms=T,
- * connect_timeout_ms=T, command_timeout_ms=T, pool=N. The durability
- * contract (what an acknowledged write survives) is at the top of
- * kv_redis.c. Succeeds even if no server answers yet (operations then
- * return K_EUNAVAILABLE until one does); K_EINVAL for a malformed url. */
+ * connect_timeout_ms=T, command_timeout_ms=T, pool=N,
+ * durability=strict|relaxed. The durability contract (what an acknowledged
+ * write survives, which server settings it needs and how they are checked)
+ * is at the top of kv_redis.c. Succeeds even if no server answers yet
+ * (operations then return K_EUNAVAILABLE until one does); K_EINVAL for a
+ * malformed url, and (durability=strict, the default) when a reachable
+ * server does not run appendonly yes + appendfsync always. */
 kerr kv_redis_open(const char *url, kv **out);
 typedef struct kv_redis_counters {
     uint64_t moved;       /* MOVED redirections followed */

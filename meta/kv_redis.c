@@ -10,6 +10,7 @@
  *   wait_timeout_ms=T    how long WAIT may block (default 1000)
  *   connect_timeout_ms=T (default 1000)   command_timeout_ms=T (default 5000)
  *   pool=N               connections per node, 1..64 (default 8)
+ *   durability=strict|relaxed   see DURABILITY CONTRACT (default strict)
  *
  * Placement
  * - Shards: a hash ring with 160 virtual nodes per shard. A shard's points
@@ -31,19 +32,47 @@
  *   cluster-node-timeout <= 5000 (the tests use 3000 and measure ~5-6 s).
  *
  * DURABILITY CONTRACT (what K_OK from put/del/cas means)
- * - Servers are expected to run with `appendonly yes` and the default
- *   `appendfsync everysec`. Redis write(2)s the AOF buffer before it sends
- *   the reply, so an acknowledged write survives a crash or restart of the
- *   Redis PROCESS (SIGKILL included: the data is in the OS page cache). It
- *   does NOT survive a crash of the host OS or power loss within about the
- *   last 1-2 s, unless `appendfsync always` is configured (then it does, at
- *   the cost of one fsync per write batch on the server).
+ * What Redis itself guarantees, mode by mode (Redis 7.0, aof.c):
+ * - `appendfsync always`: the AOF buffer is written AND fsynced in the event
+ *   loop's beforeSleep, before any reply of that iteration is sent; a failed
+ *   write or fsync stops the server. Concurrent clients share one fsync per
+ *   event-loop iteration. An acknowledged write survives a SIGKILL of Redis,
+ *   a crash of the host and power loss.
+ * - `appendfsync everysec`: the AOF buffer is normally write(2)n before the
+ *   replies, but while the background fsync of the previous second is still
+ *   running Redis POSTPONES that write for up to 2 s and sends the replies
+ *   anyway ("Asynchronous AOF fsync is taking too long" is logged only when
+ *   the 2 s run out). A SIGKILL in that window loses writes that were
+ *   acknowledged: measured here with a disk hog, 2-3 thousand of ~30 thousand
+ *   acknowledged SETs were gone after restart in 3 runs out of 4. Without
+ *   disk pressure nothing is lost, which is why it looks safe in tests.
+ * - `no-appendfsync-on-rewrite yes` skips fsyncs during an AOF rewrite,
+ *   even with `always`.
+ * kura's modes (URL option durability=):
+ * - strict (default): every server kura writes to must run `appendonly yes`,
+ *   `appendfsync always` and `no-appendfsync-on-rewrite no`. kura checks this
+ *   (CONFIG GET) on every new connection and refuses to use a server that
+ *   does not (or that refuses CONFIG, so cannot be checked): kv_redis_open
+ *   fails when a reachable server is misconfigured, and later connections
+ *   to one fail with K_EUNAVAILABLE, logged once per episode. Then an
+ *   acknowledged write survives a crash or restart of any Redis process and
+ *   of its host.
+ * - relaxed: any persistence is accepted and a loud warning is logged per
+ *   server. With AOF everysec up to ~2 s of acknowledged writes can be lost
+ *   when a Redis process dies under disk pressure, all of them without AOF.
+ *   For throw-away data, benchmarks, or a deployment that accepts that.
  * - With wait>=1 the gateway also sends WAIT n after each write and only
  *   acknowledges once n replicas confirmed they applied it. Such a write
  *   survives the loss of its master (and the master's disk): Redis Cluster
  *   promotes the replica with the most recent offset. WAIT makes replication
  *   synchronous for the acknowledgement only; it is not consensus: losing
- *   the master and every replica that confirmed loses the write.
+ *   the master and every replica that confirmed loses the write. A replica
+ *   acknowledges WAIT once it applied the write in memory; on a server that
+ *   has WAITAOF (Redis >= 7.2, detected per connection from INFO) kura sends
+ *   `WAITAOF 0 n T` instead, which also waits for the replicas' AOF fsync,
+ *   so the write survives the master's loss followed by a crash of the
+ *   promoted replica. Replicas should run the same persistence settings as
+ *   masters (kura checks only the servers it talks to).
  * - Defaults: independent shards wait=0 (they are plain masters: AOF only).
  *   Cluster: wait=1 for a master that CLUSTER SLOTS lists with at least one
  *   healthy replica, wait=0 for a master that currently has none (e.g. a
@@ -158,6 +187,7 @@ typedef struct rconn {
     bool used;          /* has carried a command before: failures may be staleness */
     bool broken;        /* output buffer is in an unknown state: never reuse */
     bool script_loaded; /* SCRIPT LOAD done on this connection, sha valid */
+    bool waitaof;       /* the server has WAITAOF (Redis >= 7.2) */
     char sha[41];
 } rconn;
 
@@ -172,6 +202,11 @@ typedef struct rnode {
     int n_idle;
     int n_open; /* idle + lent out + being connected */
     bool had_error;
+    /* The last connection's persistence check failed (strict mode) or was
+     * weak (relaxed mode) and that was logged: log once per episode. */
+    bool persist_logged;
+    /* The last connection was refused by the strict persistence check. */
+    atomic_bool persist_refused;
     /* Cluster: healthy replicas CLUSTER SLOTS listed for this master at the
      * last refresh; -1 = unknown (never seen as a master). */
     _Atomic int replicas;
@@ -188,6 +223,7 @@ typedef struct redis_opts {
     int connect_timeout_ms;
     int command_timeout_ms;
     int pool;
+    bool relaxed; /* durability=relaxed */
 } redis_opts;
 
 typedef struct redis_kv {
@@ -438,6 +474,110 @@ static bool conn_looks_alive(const rconn *c) {
     return r == 0;
 }
 
+/* ---- persistence check ---------------------------------------------------- */
+
+typedef enum {
+    PERSIST_DURABLE, /* appendonly yes, appendfsync always, fsync on rewrite */
+    PERSIST_WEAK,    /* something less: see why */
+    PERSIST_UNKNOWN, /* CONFIG refused: cannot be checked */
+    PERSIST_IOERR,   /* the connection failed during the check */
+} persist_level;
+
+static const char *config_value(const redisReply *r, const char *name) {
+    if (r->type != REDIS_REPLY_ARRAY) return NULL;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+            strcmp(k->str, name) == 0)
+            return v->str;
+    }
+    return NULL;
+}
+
+/* "redis_version:7.2.4" in an INFO reply -> true when WAITAOF exists. */
+static bool info_has_waitaof(const redisReply *r) {
+    if (r->type != REDIS_REPLY_STRING) return false;
+    const char *v = strstr(r->str, "redis_version:");
+    if (!v) return false;
+    int major = 0, minor = 0;
+    if (sscanf(v + 14, "%d.%d", &major, &minor) != 2) return false;
+    return major > 7 || (major == 7 && minor >= 2);
+}
+
+/* Asks a freshly connected server how it persists writes (one round trip:
+ * CONFIG GET and INFO pipelined). why gets a human explanation. */
+static persist_level check_persistence(redisContext *ctx, bool *waitaof, char *why,
+                                       size_t why_cap) {
+    *waitaof = false;
+    why[0] = '\0';
+    if (redisAppendCommand(ctx, "CONFIG GET *append*") != REDIS_OK ||
+        redisAppendCommand(ctx, "INFO server") != REDIS_OK)
+        return PERSIST_IOERR;
+    redisReply *cfg = NULL, *info = NULL;
+    if (redisGetReply(ctx, (void **)&cfg) != REDIS_OK) return PERSIST_IOERR;
+    if (redisGetReply(ctx, (void **)&info) != REDIS_OK) {
+        freeReplyObject(cfg);
+        return PERSIST_IOERR;
+    }
+    *waitaof = info_has_waitaof(info);
+    freeReplyObject(info);
+    persist_level lvl;
+    if (cfg->type == REDIS_REPLY_ERROR) {
+        snprintf(why, why_cap, "CONFIG GET refused (%s), persistence cannot be checked", cfg->str);
+        lvl = PERSIST_UNKNOWN;
+    } else {
+        const char *aof = config_value(cfg, "appendonly");
+        const char *fsync = config_value(cfg, "appendfsync");
+        const char *norewrite = config_value(cfg, "no-appendfsync-on-rewrite");
+        if (!aof || !fsync) {
+            snprintf(why, why_cap, "CONFIG GET did not report appendonly/appendfsync");
+            lvl = PERSIST_UNKNOWN;
+        } else if (strcmp(aof, "yes") != 0) {
+            snprintf(why, why_cap, "appendonly is %s: writes are not logged", aof);
+            lvl = PERSIST_WEAK;
+        } else if (strcmp(fsync, "always") != 0) {
+            snprintf(why, why_cap,
+                     "appendfsync is %s: acknowledged writes can be lost when Redis dies", fsync);
+            lvl = PERSIST_WEAK;
+        } else if (norewrite && strcmp(norewrite, "no") != 0) {
+            snprintf(why, why_cap, "no-appendfsync-on-rewrite is %s: fsyncs pause in rewrites",
+                     norewrite);
+            lvl = PERSIST_WEAK;
+        } else {
+            lvl = PERSIST_DURABLE;
+        }
+    }
+    freeReplyObject(cfg);
+    return lvl;
+}
+
+/* Applies the durability mode to a fresh connection: true to use it. Logs
+ * a refusal (strict) or a warning (relaxed) once per episode per node. */
+static bool persistence_acceptable(redis_kv *s, rnode *n, rconn *c) {
+    char why[200];
+    persist_level lvl = check_persistence(c->ctx, &c->waitaof, why, sizeof why);
+    if (lvl == PERSIST_IOERR) {
+        log_warn("redis %s: connection failed during the persistence check: %s", n->addr,
+                 c->ctx->errstr);
+        return false;
+    }
+    bool ok = lvl == PERSIST_DURABLE || s->opt.relaxed;
+    pthread_mutex_lock(&n->mu);
+    bool log_now = lvl != PERSIST_DURABLE && !n->persist_logged;
+    n->persist_logged = lvl != PERSIST_DURABLE;
+    atomic_store(&n->persist_refused, !ok);
+    pthread_mutex_unlock(&n->mu);
+    if (log_now && !ok)
+        log_error("redis %s: refusing to use this server: %s. kura's default (durability=strict) "
+                  "needs appendonly yes, appendfsync always and no-appendfsync-on-rewrite no; "
+                  "add ?durability=relaxed to the URL to accept weaker persistence "
+                  "(docs/operations.md)",
+                  n->addr, why);
+    else if (log_now)
+        log_warn("redis %s: WEAK DURABILITY (durability=relaxed): %s", n->addr, why);
+    return ok;
+}
+
 static rconn *conn_open(redis_kv *s, rnode *n) {
     redisContext *ctx = redisConnectWithTimeout(n->host, n->port, s->connect_tv);
     if (!ctx || ctx->err) {
@@ -461,6 +601,11 @@ static rconn *conn_open(redis_kv *s, rnode *n) {
         return NULL;
     }
     c->ctx = ctx;
+    if (!persistence_acceptable(s, n, c)) {
+        conn_free(c);
+        count(&s->conn_errors);
+        return NULL;
+    }
     pthread_mutex_lock(&n->mu);
     bool recovered = n->had_error;
     n->had_error = false;
@@ -870,8 +1015,22 @@ static attempt_status send_op(redis_kv *s, rnode *node, rconn *c, const kv_op *o
     char wait_n_str[16], wait_ms_str[16];
     snprintf(wait_n_str, sizeof wait_n_str, "%d", wait_n);
     snprintf(wait_ms_str, sizeof wait_ms_str, "%d", s->opt.wait_timeout_ms);
-    const char *wait_argv[3] = {"WAIT", wait_n_str, wait_ms_str};
-    size_t wait_argvlen[3] = {4, strlen(wait_n_str), strlen(wait_ms_str)};
+    /* WAITAOF numlocal=0: with appendfsync always the master fsynced before
+     * replying; numreplicas=n fsynced on the replicas too. */
+    const char *wait_argv[4] = {"WAIT", wait_n_str, wait_ms_str, NULL};
+    size_t wait_argvlen[4] = {4, strlen(wait_n_str), strlen(wait_ms_str), 0};
+    int wait_argc = 3;
+    if (c->waitaof) {
+        wait_argv[0] = "WAITAOF";
+        wait_argvlen[0] = 7;
+        wait_argv[1] = "0";
+        wait_argvlen[1] = 1;
+        wait_argv[2] = wait_n_str;
+        wait_argvlen[2] = strlen(wait_n_str);
+        wait_argv[3] = wait_ms_str;
+        wait_argvlen[3] = strlen(wait_ms_str);
+        wait_argc = 4;
+    }
     const char *asking_argv[1] = {"ASKING"};
     size_t asking_argvlen[1] = {6};
 
@@ -884,7 +1043,7 @@ static attempt_status send_op(redis_kv *s, rnode *node, rconn *c, const kv_op *o
     append_ok &= redisAppendCommandArgv(c->ctx, argc, argv, argvlen) == REDIS_OK;
     n_cmds++;
     if (wait_n > 0) {
-        append_ok &= redisAppendCommandArgv(c->ctx, 3, wait_argv, wait_argvlen) == REDIS_OK;
+        append_ok &= redisAppendCommandArgv(c->ctx, wait_argc, wait_argv, wait_argvlen) == REDIS_OK;
         n_cmds++;
     }
     if (!append_ok) { /* out of memory building the buffer; nothing written yet */
@@ -939,11 +1098,18 @@ static attempt_status send_op(redis_kv *s, rnode *node, rconn *c, const kv_op *o
         }
     }
     if (st == AT_DONE && wrote && wait_reply) {
-        if (wait_reply->type != REDIS_REPLY_INTEGER || wait_reply->integer < wait_n) {
+        /* WAIT answers an integer, WAITAOF [numlocal, numreplicas] */
+        const redisReply *confirmed = wait_reply;
+        if (c->waitaof)
+            confirmed = wait_reply->type == REDIS_REPLY_ARRAY && wait_reply->elements == 2
+                            ? wait_reply->element[1]
+                            : NULL;
+        if (!confirmed || confirmed->type != REDIS_REPLY_INTEGER || confirmed->integer < wait_n) {
             a->wait_short = true;
             a->result = K_EUNAVAILABLE;
             log_debug("redis %s: WAIT %d: %s", node->addr, wait_n,
-                      wait_reply->type == REDIS_REPLY_INTEGER ? "too few replicas" : "error");
+                      confirmed && confirmed->type == REDIS_REPLY_INTEGER ? "too few replicas"
+                                                                          : "error");
         }
     }
     for (int i = 0; i < n_cmds; i++) freeReplyObject(replies[i]);
@@ -1155,7 +1321,11 @@ static kerr parse_options(const char *q, redis_opts *o) {
             ok = parse_int_opt(v, vlen, 1, 600000, &o->command_timeout_ms);
         else if (IS("pool"))
             ok = parse_int_opt(v, vlen, 1, POOL_LIMIT, &o->pool);
-        else
+        else if (IS("durability")) {
+            ok = (vlen == 6 && memcmp(v, "strict", 6) == 0) ||
+                 (vlen == 7 && memcmp(v, "relaxed", 7) == 0);
+            o->relaxed = vlen == 7;
+        } else
             ok = false;
 #undef IS
         if (!ok) {
@@ -1218,13 +1388,16 @@ static kerr build_ring(redis_kv *s) {
 }
 
 /* Connects once to a node so a typo or a down server is logged at start.
- * Not an error: the backend connects lazily and serves once Redis is up. */
-static void probe_node(redis_kv *s, rnode *n) {
+ * Unreachable is not an error: the backend connects lazily and serves once
+ * Redis is up. A reachable server refused by the strict persistence check
+ * is: returns false then. */
+static bool probe_node(redis_kv *s, rnode *n) {
     rconn *c;
-    if (pool_acquire(s, n, &c) != K_OK) return;
+    if (pool_acquire(s, n, &c) != K_OK) return !atomic_load(&n->persist_refused);
     redisReply *r = redisCommand(c->ctx, "PING");
     if (r) freeReplyObject(r);
     pool_release(s, n, c);
+    return true;
 }
 
 static void ignore_sigpipe_if_default(void) {
@@ -1323,11 +1496,20 @@ kerr kv_redis_open(const char *url, kv **out) {
         return err;
     }
     ignore_sigpipe_if_default();
+    bool usable = true;
     if (cluster) {
         if (!refresh_map(s, REFRESH_FORCE))
             log_warn("redis cluster %s: no seed answered CLUSTER SLOTS yet; will retry", url);
+        /* every node the map named (masters and replicas) and the seeds */
+        size_t n = atomic_load(&s->n_nodes);
+        for (size_t i = 0; i < n; i++) usable &= probe_node(s, s->nodes[i]);
     } else {
-        for (size_t i = 0; i < s->n_shards; i++) probe_node(s, s->shards[i]);
+        for (size_t i = 0; i < s->n_shards; i++) usable &= probe_node(s, s->shards[i]);
+    }
+    if (!usable) {
+        log_error("redis %s: a server does not keep acknowledged writes durably (see above)", url);
+        rd_close(&s->base);
+        return K_EINVAL;
     }
     *out = &s->base;
     return K_OK;

@@ -179,7 +179,8 @@ def shard_outage(srv, ports):
     d = os.path.join(os.environ["KURA_REDIS_DIR"], "shard2")
     check(os.path.isdir(d), "found the stopped shard's directory")
     proc = subprocess.Popen(["redis-server", "--port", str(victim), "--bind", "127.0.0.1", "--dir", d,
-                             "--save", "", "--appendonly", "yes", "--daemonize", "no",
+                             "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+                             "--daemonize", "no",
                              "--logfile", os.path.join(d, "redis.log")],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
