@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* radix_bench: the scale benchmark of the distributed radix tree (issue 3).
  *
  * Two runs share this header:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* radix_bench model: the tree over the in-memory counting kv.
  *
  * Loads names of the four shapes (each shape in its own namespace, i.e.

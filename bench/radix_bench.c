@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* radix_bench: scale benchmark of the distributed radix tree (issue 3).
  *
  *   radix_bench model [options]   the tree over the in-memory counting kv

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* radix_bench redis: the tree over 3 real Redis shards, side by side with
  * the simplest Redis alternative, one sorted set per bucket.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Measuring helpers for radix_bench: clocks, process memory, quantiles,
  * argument parsing and the machine banner. */
 #include <stdio.h>

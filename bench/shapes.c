@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Name shapes, random order and random numbers for radix_bench.
  *
  * Every shape maps an index j to a name injectively, so the benchmark never

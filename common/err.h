@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal error codes shared by every layer.
  *
  * Lower layers return these (0 = success, never negative errno). The gateway

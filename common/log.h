@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Leveled logging to stderr. Thread-safe (one write(2) per line).
  * The level comes from KURA_LOG (error|warn|info|debug), default info. */
 #ifndef KURA_COMMON_LOG_H

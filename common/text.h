@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Text helpers: HTTP and ISO dates, URL encoding, small parsers.
  * All functions are thread-safe and allocate nothing unless they take a
  * kbuf or arena, which then owns the result. */

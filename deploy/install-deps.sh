@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages kura needs. With --test, also the real
 # clients and servers the test suite drives. Idempotent; needs root (or sudo).
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # One command from a fresh machine to a running single-node gateway:
 # installs the build dependencies, builds kura and starts `kura serve` on the
 # embedded default (LMDB metadata + a local volume in ./data, 127.0.0.1:9000).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Starts local redis-servers for kura on loopback and runs a command against
 # them, always stopping them afterwards.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # One command from a fresh machine to a full test run: installs build and
 # test dependencies, builds twice (warnings as errors; then AddressSanitizer +
 # UndefinedBehaviorSanitizer) and runs every test in both builds.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* S3 request authentication: AWS Signature V4 (Authorization header and
  * presigned query) and V2 (header and query). See auth.h for the contract.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Request authentication: AWS Signature V4 (header and presigned query) and
  * V2 (header and query), for S3.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Streaming decoder for aws-chunked bodies. See awschunked.h.
  *
  * The decoder is a byte-driven state machine so input can be split anywhere.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Decoder for aws-chunked request bodies (SigV4 streaming uploads).
  *
  * Body: "<hex-size>[;chunk-signature=<sig>]\r\n<data>\r\n" repeated, ending

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kura bench: an S3 load generator (PUT, GET, LIST, or a mix) on libcurl.
  *
  * Each worker thread owns one CURL easy handle, so each keeps one keep-alive

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "gateway/errors.h"
 
 static const kerr_info table[K__COUNT] = {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one table that maps internal error codes (common/err.h) to what each
  * protocol answers. S3: HTTP status, error Code and Message for the XML body.
  * Swift: HTTP status (Swift bodies are plain text: the status phrase). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The parsed form of one HTTP request, as the protocol front ends see it.
  *
  * Contract:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kura: one binary, several roles (see `kura help`). */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include "gateway/objsvc.h"
 #include "gateway/s3.h"
 #include "gateway/server.h"
+#include "gateway/version.h"
 #include "meta/kv.h"
 #include "storage/volume.h"
 
@@ -42,7 +44,8 @@ static void usage(FILE *f) {
           "  kura admin user list [--data DIR | --meta URL]\n"
           "  kura admin user remove [--data DIR | --meta URL] ACCESS_KEY\n"
           "  kura bench --endpoint URL [options]   (kura bench --help)\n"
-          "  kura version\n",
+          "  kura version   (or kura --version)\n"
+          "      kura's version and build type, and the versions of the libraries it links.\n",
           f);
 }
 
@@ -375,8 +378,8 @@ static int cmd_serve(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     gw_server *srv;
     if (gw_server_start(&opts, &srv)) return 1;
-    fprintf(stderr, "kura: listening on %s:%d (%s), data in %s\n", host, gw_server_port(srv),
-            cert ? "https" : "http", dirs[0]);
+    fprintf(stderr, "%s: listening on %s:%d (%s), data in %s\n", kura_version_line(), host,
+            gw_server_port(srv), cert ? "https" : "http", dirs[0]);
     while (!stop_requested) pause();
     log_info("stopping");
     gw_server_stop(srv);
@@ -460,10 +463,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "bench")) {
         return kura_bench_main(argc - 2, argv + 2);
     }
-    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        puts("kura 0.1.0");
-        return 0;
-    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version"))
+        return kura_version_print(stdout) ? 1 : 0;
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return 0;

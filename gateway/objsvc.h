@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The protocol-neutral object service: every S3 and Swift operation on
  * buckets, objects and multipart uploads goes through here. Front ends only
  * parse, authenticate and format.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Binary encodings of the object service's metadata records (see objsvc.h
  * for the key layout). Little-endian, length-prefixed, versioned by a
  * leading byte so records can evolve.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The S3 front end: routes S3 requests (path-style and virtual-host style),
  * authenticates them, calls the object service and formats S3 XML.
  *

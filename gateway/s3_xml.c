@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "gateway/s3_xml.h"
 
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A small, strict-enough XML reader for S3 request bodies (CreateBucket,
  * DeleteObjects, CompleteMultipartUpload, ACLs). It builds an element tree
  * in an arena: names without namespace prefixes, text with entities decoded.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP listener: libmicrohttpd glue between connections and the
  * protocol front ends.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The key-value interface all metadata lives on.
  *
  * Keys and values are arbitrary bytes (keys <= 2048 bytes, values <= 1 MiB).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Embedded LMDB kv backend with group commit.
  *
  * Writes: every put/del/cas is queued to one writer thread. The writer takes

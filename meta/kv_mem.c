@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* In-memory kv: an open-addressing hash table behind one mutex.
  *
  * Used by unit tests and the radix-tree benchmark (millions of keys), so it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A kv that prepends a fixed prefix to every key of an inner kv: lets
  * several independent kura namespaces (tests, tenants, member clusters)
  * share one Redis deployment without seeing each other's keys. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Redis kv backends: independent shards (consistent hashing) and Redis Cluster.
  *
  * URLs

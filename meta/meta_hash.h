@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal to meta/: small non-cryptographic hashes.
  *
  * meta/ must not depend on common/hash.h (which is for checksums and

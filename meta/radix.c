@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* MetaKage's distributed radix tree over a plain kv (seeds/001).
  *
  * ---- Layout ---------------------------------------------------------------

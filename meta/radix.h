@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* MetaKage's distributed radix tree over a plain key-value store
  * (seeds/001): ordered listing of object names without an ordered store.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* On-disk needle format inside a chunk file (internal to storage/).
  *
  * A chunk file (chunk-%08u.dat) is a concatenation of needles, each starting

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* volset: a set of volumes, placement of new needles, and dispatch through
  * volume_ops. Knows nothing about files; see volume_local.c for those. */
 #include <stdlib.h>

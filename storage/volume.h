@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Object data storage: needles in append-only chunk files (seeds/000, Kage).
  *
  * A volume is one directory (local) or, later, one remote datanode; every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The volume interface behind volset (internal to storage/).
  *
  * A volset dispatches every call through volume_ops so that a remote datanode

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Local volume: one directory of append-only chunk files (format: chunk.h).
  *
  * Concurrency model:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for the aws-chunked decoder (see README.md).
  *
  * Input: byte 0 picks the payload mode, byte 1 the feed piece size (0 =

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for the S3 request-body XML reader (gateway/s3_xml.c).
  *
  * Checks beyond "no crash": a successful parse yields a tree whose text is

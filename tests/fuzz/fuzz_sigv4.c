@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for auth_verify (see README.md).
  *
  * Input: byte 0 picks what the rest becomes:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared harness for kura integration tests (Python 3, stdlib only).
 
 Starts `kura serve` on a free loopback port with a fresh data directory and

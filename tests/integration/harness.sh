@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared harness for the shell integration tests. Source it first thing:
 #
 #   #!/bin/bash

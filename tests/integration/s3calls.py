@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Classify the request log of harness.py's recording proxy into S3
 operations and count them: one 'Operation N' line each, then 'BAD <line>'
 for every 5xx answer or proxy error.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AWS SDK for JavaScript v3 against kura; run by test_sdk_js.sh.
 // usage: NODE_PATH=.../node_modules node sdk_js_checks.cjs ENDPOINT AK SK LABEL
 'use strict';

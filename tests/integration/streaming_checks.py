@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Hand-built SigV4 streaming uploads (aws-chunked), run by test_curl.sh.
 
 usage: streaming_checks.py --port P --ak AK --sk SK --bucket B [--ca CA.pem]

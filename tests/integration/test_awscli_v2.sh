@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # aws-cli against kura: high-level `aws s3` and low-level `aws s3api`.
 #
 # usage: bash test_awscli_v2.sh PATH/TO/kura

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """boto3 against kura, over HTTP and over HTTPS.
 
 usage: PYTHON test_boto3.py PATH/TO/kura

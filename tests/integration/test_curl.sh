@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # curl --aws-sigv4 against kura, plus hand-built streaming (aws-chunked)
 # uploads from streaming_checks.py.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Debian's docker-registry (distribution 2.8) with its S3 storage driver on
 # kura; skopeo pushes a small 3-layer OCI image built with umoci and pulls it
 # back; every blob is compared byte for byte (also as stored in kura).

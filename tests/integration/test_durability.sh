@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Crash durability: kill -9 right after acknowledged writes, and in the middle
 # of uploads; after each restart everything acknowledged is there byte for
 # byte, nothing half-written is visible, and the server keeps working.

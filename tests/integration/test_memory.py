@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Streaming, not buffering: N concurrent large uploads and downloads while
 the server's resident memory is sampled from /proc/PID/status.
 

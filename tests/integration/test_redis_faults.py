@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Metadata on Redis, faults seen through the gateway (issue 3).
 
 usage: deploy/redis-local.sh cluster python3 test_redis_faults.py PATH/TO/kura

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # s3cmd against kura, once with SigV2 (signature_v2 = True) and once with
 # SigV4, path-style, plain HTTP.
 #

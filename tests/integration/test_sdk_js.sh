@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # AWS SDK for JavaScript v3 (@aws-sdk/client-s3, @aws-sdk/lib-storage) from
 # Node.js against kura, over HTTP and HTTPS.
 #

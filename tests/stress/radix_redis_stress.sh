@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Concurrency and crash proof of the radix tree on Redis (issue 3).
 #
 # usage: radix_redis_stress.sh RADIX_STRESS_EXE [shards|cluster|crash|all]

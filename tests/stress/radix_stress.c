@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Stress tool for the radix tree (meta/radix.c) over a real kv backend
  * (normally Redis shards or a Redis Cluster), driven by radix_redis_stress.sh.
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Minimal reproductions of the cross-process split races found by
 # radix_redis_stress.sh (one redis-server, no faults, no kills).
 #

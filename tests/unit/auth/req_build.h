@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Builds http_req values by hand for the auth tests, the way the HTTP layer
  * would: header names lower-cased, values trimmed, path and query decoded. */
 #ifndef KURA_TESTS_AUTH_REQ_BUILD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* auth_verify against the AWS documentation vectors (SigV4 header and
  * presigned, SigV2 header and query), requests captured from curl
  * --aws-sigv4, tampering, clock skew, expiry and malformed input. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* aws-chunked decoder: the AWS SigV4 streaming example, signed and unsigned
  * trailers (signatures computed here independently), framing errors. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The pure helpers of kura bench (gateway/bench.c): size parsing, the
  * latency histogram, the generated payload and URI encoding. bench.c is
  * included so its static functions can be tested without exporting them;

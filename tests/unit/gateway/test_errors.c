@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The error table (gateway/errors.c) must cover every kerr code: a code
  * without a row would reach clients as a 500 InternalError by accident. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Metadata record encodings (gateway/records.h): every record survives an
  * encode/decode round trip field for field, and every truncation of a valid
  * encoding is rejected as K_ECORRUPT. Truncated copies live in exactly-sized

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The S3 request-body XML reader (gateway/s3_xml.h): the documents real
  * clients send, the XML features they use (namespaces, declaration,
  * comments, CDATA, entities), and malformed input that must come back as

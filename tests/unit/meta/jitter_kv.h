@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A kv wrapper that yields or sleeps at random before and after each
  * operation. kv_mem is so fast that threads rarely interleave inside a
  * read-modify-cas window; the jitter makes races (cas conflicts, concurrent

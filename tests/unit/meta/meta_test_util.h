@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the meta/ unit tests: temp dirs, a deterministic PRNG. */
 #ifndef KURA_TESTS_META_UTIL_H
 #define KURA_TESTS_META_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reference model for radix tree tests: a sorted array of names and a
  * straightforward listing over it (S3 semantics), plus name generators for
  * the shapes the tree must handle. Included by the radix test programs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Thread workers for the concurrent radix tests. */
 #ifndef KURA_TESTS_META_RADIX_WORKERS_H
 #define KURA_TESTS_META_RADIX_WORKERS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kv semantics, run against every backend: kv_mem and kv_lmdb. */
 #include <stdarg.h>
 #include <stddef.h>

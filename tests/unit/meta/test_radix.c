@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Radix tree over kv_mem: API semantics, listings against a reference
  * model over 20k names of many shapes, removal, hints, delimiter skipping. */
 #include <stdarg.h>

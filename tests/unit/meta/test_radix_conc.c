@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Radix tree over kv_mem under concurrency and injected crashes. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Radix tree over the durable LMDB backend. Every commit costs an fsync
  * (~5 ms on the test machines), so the tree is built by 8 threads at once:
  * that is also the concurrency test over LMDB, and group commit makes it

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Runs one Redis-backed test binary with a private temp dir for the
 # redis-servers it starts, and guarantees that none of them outlives it.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Redis kv backends (meta/kv_redis.c) against real redis-server processes.
  *
  * Groups:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Local volumes: needle round trips, chunk rollover, restart, crash tails,
  * corruption, deletion, length checks, group commit, volume identity. */
 #include <errno.h>
