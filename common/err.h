@@ -4,7 +4,8 @@
  * Lower layers return these (0 = success, never negative errno). The gateway
  * owns the single table (gateway/errors.c) that maps each code to an S3 error
  * (HTTP status, Code, Message) and a Swift status. Add a code here only
- * together with its row in that table.
+ * together with its row in that table and its name in err.c (unit tests
+ * check both are complete).
  */
 #ifndef KURA_COMMON_ERR_H
 #define KURA_COMMON_ERR_H
@@ -56,5 +57,9 @@ typedef enum kerr {
     K_EXAMZCONTENTSHA, /* XAmzContentSHA256Mismatch */
     K__COUNT
 } kerr;
+
+/* The code's name without the K_ prefix ("EIO", "ENOSUCHKEY"), for logs and
+ * messages; "UNKNOWN" for a value that is not a code. Static storage. */
+const char *kerr_name(kerr e);
 
 #endif

@@ -15,6 +15,7 @@
 #include "gateway/objsvc.h"
 #include "gateway/s3.h"
 #include "gateway/server.h"
+#include "bench/loadgen.h"
 #include "gateway/version.h"
 #include "meta/kv.h"
 #include "storage/volume.h"
@@ -22,8 +23,6 @@
 #define DEFAULT_LISTEN "127.0.0.1:9000"
 #define DEFAULT_DATA "./data"
 #define MAX_DIRS 256
-
-int kura_bench_main(int argc, char **argv);
 
 static void usage(FILE *f) {
     fputs("usage:\n"
@@ -112,14 +111,14 @@ static int open_meta(const char *data_dir, kv **out) {
         if (e) {
             fprintf(stderr, "kura: cannot use --meta %s (%s; the log above says why)\n", meta_url,
                     e == K_EINVAL ? "malformed URL or a server without durable persistence"
-                                  : "error");
+                                  : kerr_name(e));
             return -1;
         }
         if (meta_prefix && *meta_prefix) {
             kv *wrapped;
             e = kv_prefixed_new(*out, meta_prefix, strlen(meta_prefix), &wrapped);
             if (e) {
-                fprintf(stderr, "kura: bad --meta-prefix (error %d)\n", e);
+                fprintf(stderr, "kura: bad --meta-prefix (%s)\n", kerr_name(e));
                 return -1;
             }
             *out = wrapped;
@@ -134,7 +133,7 @@ static int open_meta(const char *data_dir, kv **out) {
     }
     kerr e = kv_lmdb_open(path, 0, out);
     if (e) {
-        fprintf(stderr, "kura: cannot open metadata in %s (error %d)\n", path, e);
+        fprintf(stderr, "kura: cannot open metadata in %s (%s)\n", path, kerr_name(e));
         return -1;
     }
     return 0;
@@ -159,12 +158,12 @@ static int open_stores(char **dirs, int ndirs, stores *s) {
     kerr e = volset_open_local(vol_dirs, (size_t)ndirs, &vo, &s->vols);
     for (int i = 0; i < ndirs; i++) free(owned[i]);
     if (e) {
-        fprintf(stderr, "kura: cannot open volumes (error %d)\n", e);
+        fprintf(stderr, "kura: cannot open volumes (%s)\n", kerr_name(e));
         return -1;
     }
     e = objsvc_open(s->meta, s->vols, &s->svc);
     if (e) {
-        fprintf(stderr, "kura: cannot start the object service (error %d)\n", e);
+        fprintf(stderr, "kura: cannot start the object service (%s)\n", kerr_name(e));
         return -1;
     }
     return 0;

@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "common/bytes.h"
+#include "common/clock.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "gateway/records.h"
@@ -38,19 +40,6 @@ static void kb_add(keybuf *k, const void *p, size_t n) {
 }
 static void kb_str(keybuf *k, const char *s) {
     kb_add(k, s, strlen(s));
-}
-
-static void be32(uint8_t out[4], uint32_t v) {
-    out[0] = (uint8_t)(v >> 24);
-    out[1] = (uint8_t)(v >> 16);
-    out[2] = (uint8_t)(v >> 8);
-    out[3] = (uint8_t)v;
-}
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void random_hex(char *out, size_t bytes) {
@@ -137,7 +126,7 @@ kerr objsvc_bucket_create(objsvc *s, const char *name, const char *owner, const 
     bucket_info b = {.name = (char *)name,
                      .owner = (char *)owner,
                      .region = (char *)(region ? region : ""),
-                     .created_ms = now_ms(),
+                     .created_ms = clock_real_ms(),
                      .acl = acl};
     if (RAND_bytes(b.id, 8) != 1) return K_EINTERNAL;
     keybuf ns, key;
@@ -373,7 +362,7 @@ kerr objsvc_read(objsvc *s, const obj_meta *m, uint64_t off, void *buf, size_t n
 static void release_segments(objsvc *s, const obj_meta *m) {
     for (uint32_t i = 0; i < m->nsegs; i++) {
         kerr e = vol_delete(s->vols, &m->segs[i].loc);
-        if (e && e != K_ENOTFOUND) log_warn("could not release a needle (%d)", e);
+        if (e && e != K_ENOTFOUND) log_warn("could not release a needle: %s", kerr_name(e));
     }
 }
 
@@ -460,7 +449,7 @@ kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *
         out->attrs = (obj_attr *)attrs;
         out->nattrs = nattrs;
         out->acl = acl;
-        out->mtime_ms = now_ms();
+        out->mtime_ms = clock_real_ms();
         kbuf_reset(&rec);
         rec_obj_encode(&rec, out);
         e = kv_cas(s->meta, k.b, k.n, old.data, old.len, rec.data, rec.len);
@@ -617,7 +606,7 @@ static void part_key(keybuf *k, const char *upload_id, uint32_t number) {
     kb_start(k, 'P');
     kb_str(k, upload_id);
     uint8_t n[4];
-    be32(n, number);
+    store_be32(n, number);
     kb_add(k, n, 4);
 }
 static void part_ns(keybuf *k, const char *upload_id) {
@@ -629,7 +618,7 @@ static kerr finish_part(obj_put *p, const uint8_t md5[16], vol_loc loc, obj_meta
     objsvc *s = p->s;
     part_info pi = {.number = p->part_number,
                     .size = p->size,
-                    .mtime_ms = now_ms(),
+                    .mtime_ms = clock_real_ms(),
                     .home = s->home,
                     .loc = loc,
                     .ck_len = (uint8_t)p->ck_out_len};
@@ -639,7 +628,7 @@ static kerr finish_part(obj_put *p, const uint8_t md5[16], vol_loc loc, obj_meta
     part_key(&k, p->upload->upload_id, p->part_number);
     part_ns(&ns, p->upload->upload_id);
     uint8_t num[4];
-    be32(num, p->part_number);
+    store_be32(num, p->part_number);
     kerr e = radix_insert(s->tree, ns.b, ns.n, num, 4);
     if (e) return e;
     kbuf rec = KBUF_INIT, old = KBUF_INIT;
@@ -673,7 +662,7 @@ static kerr finish_part(obj_put *p, const uint8_t md5[16], vol_loc loc, obj_meta
 
 static kerr commit_object(obj_put *p, obj_meta *m, const uint8_t md5[16]) {
     m->size = p->size;
-    m->mtime_ms = now_ms();
+    m->mtime_ms = clock_real_ms();
     m->acl = p->acl;
     m->nattrs = p->nattrs;
     m->attrs = (obj_attr *)p->attrs;
@@ -817,7 +806,7 @@ kerr objsvc_mpu_create(objsvc *s, arena *a, const bucket_info *b, const char *ke
     if (e) return e;
     upload_info u = {.key = (char *)key,
                      .klen = klen,
-                     .initiated_ms = now_ms(),
+                     .initiated_ms = clock_real_ms(),
                      .owner = (char *)owner,
                      .proto = {.attrs = (obj_attr *)attrs,
                                .nattrs = nattrs,
@@ -872,7 +861,7 @@ static kerr load_parts(objsvc *s, arena *a, const upload_info *u, uint32_t after
     keybuf ns;
     part_ns(&ns, u->upload_id);
     uint8_t start[4];
-    be32(start, after);
+    store_be32(start, after);
     radix_list_req req = {.max_entries = max};
     if (after) {
         req.start_after = start;
@@ -932,7 +921,7 @@ static void drop_upload(objsvc *s, const bucket_info *b, const upload_info *u,
             part_key(&k, u->upload_id, parts[i].number);
             kv_del(s->meta, k.b, k.n);
             uint8_t num[4];
-            be32(num, parts[i].number);
+            store_be32(num, parts[i].number);
             radix_remove(s->tree, ns.b, ns.n, num, 4);
             after = parts[i].number;
         }
@@ -952,7 +941,7 @@ kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload
     if (nparts == 0 || nparts > OBJ_MAX_PARTS) return K_EMALFORMEDXML;
     for (size_t i = 1; i < nparts; i++)
         if (parts[i].number <= parts[i - 1].number) return K_EINVALIDPARTORDER;
-    obj_meta m = {.mtime_ms = now_ms(),
+    obj_meta m = {.mtime_ms = clock_real_ms(),
                   .home = s->home,
                   .acl = u->proto.acl,
                   .nattrs = u->proto.nattrs,

@@ -3,13 +3,16 @@
 
 #include <string.h>
 
+#include "common/bytes.h"
+
 enum { REC_VERSION = 1 };
 
 static void put_u8(kbuf *b, uint8_t v) {
     kbuf_append(b, &v, 1);
 }
 static void put_u32(kbuf *b, uint32_t v) {
-    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    uint8_t x[4];
+    store_le32(x, v);
     kbuf_append(b, x, 4);
 }
 static void put_u64(kbuf *b, uint64_t v) {
@@ -46,8 +49,7 @@ static uint8_t get_u8(reader *r) {
 }
 static uint32_t get_u32(reader *r) {
     const uint8_t *p = take(r, 4);
-    if (!p) return 0;
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return p ? load_le32(p) : 0;
 }
 static uint64_t get_u64(reader *r) {
     uint64_t lo = get_u32(r);

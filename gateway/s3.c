@@ -984,7 +984,7 @@ static ssize_t get_stream_read(void *ctx, uint64_t pos, char *out, size_t max) {
         size_t n = (size_t)(end_obj - start < GET_BUF ? end_obj - start : GET_BUF);
         kerr e = objsvc_read(g->svc, &g->m, start, g->buf, n);
         if (e) {
-            log_error("read failed at offset %llu: error %d", (unsigned long long)start, e);
+            log_error("read failed at offset %llu: %s", (unsigned long long)start, kerr_name(e));
             return -1;
         }
         g->buf_pos = start;

@@ -11,6 +11,7 @@
 
 #include "common/hash.h"
 #include "common/log.h"
+#include "gateway/errors.h"
 #include "common/text.h"
 
 struct gw_server {
@@ -231,8 +232,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         r->body_received += n;
         kerr e = r->on_body(r, upload_data, n);
         if (e && !r->responded) {
-            kbuf_printf(&r->resp.body, "error %d\n", e);
-            gw_respond(r, 500);
+            /* a front end answers its own errors; this is the safety net */
+            const kerr_info *info = kerr_lookup(e);
+            log_error("body handler failed without an answer: %s", kerr_name(e));
+            kbuf_printf(&r->resp.body, "%s\n", info->message);
+            gw_respond(r, info->s3_status);
         }
         return MHD_YES;
     }

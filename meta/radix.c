@@ -1652,7 +1652,7 @@ restart:
             if (err == K_OK && v.n == 0) {
                 /* the name is gone; unlinking the empty node is tidying */
                 kerr uerr = unlink_child(&c, name, plen);
-                if (uerr) log_warn("radix: unlink of emptied node failed (%d)", (int)uerr);
+                if (uerr) log_warn("radix: unlink of emptied node failed: %s", kerr_name(uerr));
             }
         }
         if (err != K_ECONFLICT) goto done;
@@ -1768,7 +1768,7 @@ static void frame_load_fixups(lister *L, frame *f, bool via_edge) {
         if (via_edge && f->plen > 0) {
             stat_inc(&c->t->repairs);
             kerr err = unlink_child(c, prefix, f->plen);
-            if (err) log_warn("radix: scan repair failed (%d)", (int)err);
+            if (err) log_warn("radix: scan repair failed: %s", kerr_name(err));
         }
         return;
     }

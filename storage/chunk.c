@@ -20,31 +20,31 @@ uint32_t crc32c_chain(uint32_t crc, const void *p, size_t n) {
 
 void needle_header_encode(const needle_header *h, uint8_t out[NEEDLE_HEADER_SIZE]) {
     memset(out, 0, NEEDLE_HEADER_SIZE);
-    put_le32(out + 0, NEEDLE_MAGIC);
+    store_le32(out + 0, NEEDLE_MAGIC);
     out[4] = (uint8_t)h->version;
     out[5] = (uint8_t)(h->version >> 8);
     out[6] = (uint8_t)h->flags;
     out[7] = (uint8_t)(h->flags >> 8);
-    put_le64(out + 8, h->length);
-    put_le32(out + 16, h->block_size);
-    put_le32(out + 20, h->volume);
-    put_le32(out + 24, h->chunk);
-    put_le64(out + 32, h->offset);
-    put_le64(out + 40, h->created);
-    put_le32(out + 60, crc32c_chain(0, out, 60));
+    store_le64(out + 8, h->length);
+    store_le32(out + 16, h->block_size);
+    store_le32(out + 20, h->volume);
+    store_le32(out + 24, h->chunk);
+    store_le64(out + 32, h->offset);
+    store_le64(out + 40, h->created);
+    store_le32(out + 60, crc32c_chain(0, out, 60));
 }
 
 kerr needle_header_decode(const uint8_t in[NEEDLE_HEADER_SIZE], needle_header *h) {
-    if (get_le32(in) != NEEDLE_MAGIC) return K_ENOTFOUND;
-    if (get_le32(in + 60) != crc32c_chain(0, in, 60)) return K_ENOTFOUND;
+    if (load_le32(in) != NEEDLE_MAGIC) return K_ENOTFOUND;
+    if (load_le32(in + 60) != crc32c_chain(0, in, 60)) return K_ENOTFOUND;
     h->version = (uint16_t)(in[4] | in[5] << 8);
     if (h->version != NEEDLE_VERSION) return K_ENOTFOUND;
     h->flags = (uint16_t)(in[6] | in[7] << 8);
-    h->length = get_le64(in + 8);
-    h->block_size = get_le32(in + 16);
-    h->volume = get_le32(in + 20);
-    h->chunk = get_le32(in + 24);
-    h->offset = get_le64(in + 32);
-    h->created = get_le64(in + 40);
+    h->length = load_le64(in + 8);
+    h->block_size = load_le32(in + 16);
+    h->volume = load_le32(in + 20);
+    h->chunk = load_le32(in + 24);
+    h->offset = load_le64(in + 32);
+    h->created = load_le64(in + 40);
     return K_OK;
 }

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/bytes.h"
 #include "common/err.h"
 
 #define NEEDLE_MAGIC 0x4c444e4bu /* bytes "KNDL" when stored little-endian */
@@ -85,22 +86,5 @@ kerr needle_header_decode(const uint8_t in[NEEDLE_HEADER_SIZE], needle_header *h
 /* CRC32C (Castagnoli) taking and returning the finished value so that calls
  * chain: c = crc32c_chain(0, a, na); c = crc32c_chain(c, b, nb). */
 uint32_t crc32c_chain(uint32_t crc, const void *p, size_t n);
-
-static inline void put_le32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline void put_le64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline uint32_t get_le32(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
-static inline uint64_t get_le64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
 
 #endif

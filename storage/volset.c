@@ -17,17 +17,17 @@ struct volset {
 };
 
 void vol_loc_encode(const vol_loc *l, uint8_t out[VOL_LOC_ENCODED_LEN]) {
-    put_le32(out, l->volume);
-    put_le32(out + 4, l->chunk);
-    put_le64(out + 8, l->offset);
-    put_le64(out + 16, l->length);
+    store_le32(out, l->volume);
+    store_le32(out + 4, l->chunk);
+    store_le64(out + 8, l->offset);
+    store_le64(out + 16, l->length);
 }
 
 void vol_loc_decode(const uint8_t in[VOL_LOC_ENCODED_LEN], vol_loc *l) {
-    l->volume = get_le32(in);
-    l->chunk = get_le32(in + 4);
-    l->offset = get_le64(in + 8);
-    l->length = get_le64(in + 16);
+    l->volume = load_le32(in);
+    l->chunk = load_le32(in + 4);
+    l->offset = load_le64(in + 8);
+    l->length = load_le64(in + 16);
 }
 
 kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts *opts,

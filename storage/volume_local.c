@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "storage/chunk.h"
 #include "storage/volume_impl.h"
@@ -112,12 +113,6 @@ typedef struct local_writer {
 } local_writer;
 
 static const volume_ops local_ops;
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static kerr kerr_from_errno(int e) {
     switch (e) {
@@ -386,7 +381,7 @@ static kerr flush_crcs(local_writer *w) {
 }
 
 static kerr emit_crc(local_writer *w, uint32_t crc) {
-    put_le32(w->crcs + NEEDLE_CRC_SIZE * w->crcs_len, crc);
+    store_le32(w->crcs + NEEDLE_CRC_SIZE * w->crcs_len, crc);
     w->crcs_len++;
     if (w->crcs_len == w->crcs_cap) return flush_crcs(w);
     return K_OK;
@@ -661,7 +656,7 @@ static kerr verify_blocks(const local_volume *v, const vol_loc *loc, uint64_t fi
             used += take;
             blen -= take;
         }
-        if (crc != get_le32(crcs + NEEDLE_CRC_SIZE * b)) {
+        if (crc != load_le32(crcs + NEEDLE_CRC_SIZE * b)) {
             log_warn("storage: crc mismatch: volume %u chunk %u needle @%llu block %llu (%s)",
                      v->base.id, loc->chunk, (unsigned long long)loc->offset,
                      (unsigned long long)block, v->dir);
@@ -789,7 +784,7 @@ static kerr lv_del(volume *base, const vol_loc *loc) {
 
 static kerr lv_free_space(volume *base, uint64_t *avail, uint64_t *total) {
     local_volume *v = (local_volume *)base;
-    int64_t now = now_ns();
+    int64_t now = (int64_t)clock_mono_ns();
     if (now - atomic_load(&v->space_checked_ns) >= SPACE_REFRESH_NS) {
         struct statvfs st;
         if (fstatvfs(v->dirfd, &st) != 0) {

@@ -111,29 +111,6 @@ static int keycmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) 
     return alen < blen ? -1 : alen > blen ? 1 : 0;
 }
 
-static const char *kerr_name(kerr e) {
-    switch (e) {
-    case K_OK:
-        return "OK";
-    case K_EINTERNAL:
-        return "EINTERNAL";
-    case K_EIO:
-        return "EIO";
-    case K_EUNAVAILABLE:
-        return "EUNAVAILABLE";
-    case K_EINVAL:
-        return "EINVAL";
-    case K_ECONFLICT:
-        return "ECONFLICT";
-    case K_ENOTFOUND:
-        return "ENOTFOUND";
-    case K_ECORRUPT:
-        return "ECORRUPT";
-    default:
-        return "E?";
-    }
-}
-
 /* ---- the keyspace ----------------------------------------------------------
  * Key j (injective in j) has one of seven shapes, chosen by j % 7; writer
  * j % N owns it (N = 8 is coprime to 7, so every writer makes every shape,

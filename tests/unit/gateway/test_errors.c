@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The error table (gateway/errors.c) must cover every kerr code: a code
- * without a row would reach clients as a 500 InternalError by accident. */
+ * without a row would reach clients as a 500 InternalError by accident.
+ * And every code has a name for logs (common/err.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,8 +58,27 @@ static void well_known_rows(void **state) {
     assert_int_equal(kerr_lookup(K_ENOTMODIFIED)->s3_status, 304);
 }
 
+/* kerr_name (common/err.c) names every code, each differently, so logs
+ * never print a bare number. */
+static void every_code_has_a_name(void **state) {
+    (void)state;
+    for (int e = K_OK; e < K__COUNT; e++) {
+        const char *n = kerr_name((kerr)e);
+        assert_non_null(n);
+        if (strcmp(n, "UNKNOWN") == 0) fail_msg("kerr %d has no name in common/err.c", e);
+        for (int f = K_OK; f < e; f++)
+            if (strcmp(n, kerr_name((kerr)f)) == 0)
+                fail_msg("kerr %d and %d share name %s", f, e, n);
+    }
+    assert_string_equal(kerr_name(K_EIO), "EIO");
+    assert_string_equal(kerr_name(K_ENOSUCHKEY), "ENOSUCHKEY");
+    assert_string_equal(kerr_name((kerr)K__COUNT), "UNKNOWN");
+    assert_string_equal(kerr_name((kerr)-1), "UNKNOWN");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_code_has_a_name),
         cmocka_unit_test(every_code_has_a_row),
         cmocka_unit_test(unknown_codes_map_to_internal_error),
         cmocka_unit_test(well_known_rows),

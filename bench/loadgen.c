@@ -31,9 +31,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "bench/loadgen.h"
+#include "common/clock.h"
 #include "common/hash.h"
-
-int kura_bench_main(int argc, char **argv);
 
 /* ---- options --------------------------------------------------------------- */
 
@@ -442,12 +442,6 @@ struct bench {
     bool use_deadline;
 };
 
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t xorshift64(uint64_t *s) {
     uint64_t x = *s;
     x ^= x << 13;
@@ -595,9 +589,9 @@ static bool perform(worker *w, http_method method, const char *url, uint64_t up_
     w->t.etag[0] = 0;
     w->errbuf[0] = 0;
 
-    uint64_t t0 = now_ns();
+    uint64_t t0 = clock_mono_ns();
     CURLcode rc = curl_easy_perform(c);
-    *latency_ns = now_ns() - t0;
+    *latency_ns = clock_mono_ns() - t0;
     long connects = 0;
     if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
         w->connects += (uint64_t)connects;
@@ -929,7 +923,7 @@ static int bench_run(bench *b) {
     if (!ensure_bucket(b)) return 1;
     if (!run_phase(b, run_warmup)) return 1;
     if (o->op == BENCH_GET || o->op == BENCH_MIXED || o->prepare) {
-        uint64_t t0 = now_ns();
+        uint64_t t0 = clock_mono_ns();
         bool ok = run_phase(b, run_prepare);
         uint64_t prepared = 0, present = 0;
         for (int i = 0; i < o->concurrency; i++) {
@@ -940,7 +934,7 @@ static int bench_run(bench *b) {
                 "kura bench: %" PRIu64 " objects of %s ready (%" PRIu64 " uploaded, %" PRIu64
                 " already there) in %.1f s\n",
                 prepared + present, b->size_label, prepared, present,
-                (double)(now_ns() - t0) / 1e9);
+                (double)(clock_mono_ns() - t0) / 1e9);
         if (!ok) {
             fputs("kura bench: preparing the objects failed\n", stderr);
             return 1;
@@ -952,7 +946,7 @@ static int bench_run(bench *b) {
     }
 
     for (int i = 0; i < o->concurrency; i++) b->workers[i].connects = 0;
-    uint64_t start = now_ns();
+    uint64_t start = clock_mono_ns();
     if (o->duration > 0) {
         clock_gettime(CLOCK_MONOTONIC, &b->deadline);
         double whole = (double)(time_t)o->duration;
@@ -965,7 +959,7 @@ static int bench_run(bench *b) {
         b->use_deadline = true;
     }
     run_phase(b, run_worker);
-    double seconds = (double)(now_ns() - start) / 1e9;
+    double seconds = (double)(clock_mono_ns() - start) / 1e9;
 
     kind_stats total[KIND__COUNT];
     memset(total, 0, sizeof total);

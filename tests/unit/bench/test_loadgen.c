@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/bench.c"
+#include "bench/loadgen.c"
 
 static void sizes_parse(void **state) {
     (void)state;
