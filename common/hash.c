@@ -538,19 +538,16 @@ int base64_decode(const char *s, size_t n, uint8_t *out, size_t outcap) {
 }
 
 /* ---------------------------------------------------------------------------
- * S3 flexible checksums
+ * Object checksums (the algorithms of S3's flexible checksums)
  */
 
 static const struct {
-    const char *name, *header;
+    const char *name;
     size_t len;
 } ck_info[CK__COUNT] = {
-    [CK_NONE] = {"", "", 0},
-    [CK_CRC32] = {"CRC32", "x-amz-checksum-crc32", 4},
-    [CK_CRC32C] = {"CRC32C", "x-amz-checksum-crc32c", 4},
-    [CK_CRC64NVME] = {"CRC64NVME", "x-amz-checksum-crc64nvme", 8},
-    [CK_SHA1] = {"SHA1", "x-amz-checksum-sha1", 20},
-    [CK_SHA256] = {"SHA256", "x-amz-checksum-sha256", 32},
+    [CK_NONE] = {"", 0},         [CK_CRC32] = {"CRC32", 4},
+    [CK_CRC32C] = {"CRC32C", 4}, [CK_CRC64NVME] = {"CRC64NVME", 8},
+    [CK_SHA1] = {"SHA1", 20},    [CK_SHA256] = {"SHA256", 32},
 };
 
 cksum_alg cksum_alg_from_name(const char *name, size_t n) {
@@ -571,10 +568,6 @@ cksum_alg cksum_alg_from_name(const char *name, size_t n) {
 
 const char *cksum_alg_name(cksum_alg alg) {
     return (unsigned)alg < CK__COUNT ? ck_info[alg].name : "";
-}
-
-const char *cksum_header_name(cksum_alg alg) {
-    return (unsigned)alg < CK__COUNT ? ck_info[alg].header : "";
 }
 
 size_t cksum_len(cksum_alg alg) {

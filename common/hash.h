@@ -58,7 +58,9 @@ size_t base64_encode(const uint8_t *p, size_t n, char *out);
 /* Strict standard-alphabet decode (padding required); -1 on error. */
 int base64_decode(const char *s, size_t n, uint8_t *out, size_t outcap);
 
-/* S3 flexible checksums (x-amz-checksum-*), streaming. */
+/* Whole-object checksums, streaming: the algorithms S3's flexible checksums
+ * (and the chunk format) use. Protocol spellings of header names live in the
+ * front ends. */
 typedef enum {
     CK_NONE = 0,
     CK_CRC32,
@@ -77,14 +79,12 @@ typedef struct cksum {
 
 /* "CRC32", "crc32", ... -> alg; CK_NONE if unknown. */
 cksum_alg cksum_alg_from_name(const char *name, size_t n);
-/* Upper-case name as in x-amz-checksum-algorithm: "CRC32", "CRC64NVME". */
+/* Upper-case name: "CRC32", "CRC64NVME". */
 const char *cksum_alg_name(cksum_alg alg);
-/* Header name: "x-amz-checksum-crc32", ... */
-const char *cksum_header_name(cksum_alg alg);
 size_t cksum_len(cksum_alg alg); /* raw digest bytes: 4, 4, 8, 20, 32 */
 void cksum_init(cksum *c, cksum_alg alg);
 void cksum_update(cksum *c, const void *p, size_t n);
-/* Raw digest, big-endian for CRCs as S3 encodes them; returns length. */
+/* Raw digest, big-endian for CRCs (as S3 encodes them); returns length. */
 size_t cksum_final(cksum *c, uint8_t out[32]);
 void cksum_free(cksum *c);
 

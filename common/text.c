@@ -213,7 +213,7 @@ bool parse_http_date(const char *s, time_t *out) {
     return finish(&tm, out);
 }
 
-bool parse_amz_date(const char *s, time_t *out) {
+bool parse_iso8601_basic(const char *s, time_t *out) {
     if (!s) return false;
     struct tm tm;
     memset(&tm, 0, sizeof tm);

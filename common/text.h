@@ -18,8 +18,9 @@ void fmt_http_date(time_t t, char out[30]);
 void fmt_iso8601_ms(time_t t, char out[25]);
 /* Parses RFC 1123, RFC 850 and asctime forms; returns false if invalid. */
 bool parse_http_date(const char *s, time_t *out);
-/* Parses "20130524T000000Z" (x-amz-date); false if invalid. */
-bool parse_amz_date(const char *s, time_t *out);
+/* Parses ISO 8601 basic UTC "20130524T000000Z" (as in x-amz-date); false if
+ * invalid. */
+bool parse_iso8601_basic(const char *s, time_t *out);
 
 /* Percent-encodes per RFC 3986 unreserved set (A-Z a-z 0-9 - _ . ~), as SigV4
  * canonical requests and S3 encoding-type=url need; '/' is kept when

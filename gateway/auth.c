@@ -222,7 +222,7 @@ static void fmt_amz_date(time_t t, char out[17]) {
  * and the ISO 8601 basic form. */
 static bool parse_date_lenient(const char *s, time_t *out) {
     size_t n = strlen(s);
-    if (n == 16 && parse_amz_date(s, out)) return true;
+    if (n == 16 && parse_iso8601_basic(s, out)) return true;
     if (parse_http_date(s, out)) return true;
     if (n < 7 || n > 64) return false;
     const char *z = s + n - 5;
@@ -344,7 +344,7 @@ static kerr parse_v4_query(const http_req *req, time_t now, v4_request *v) {
     v->signed_headers = (strv){sh, strlen(sh)};
     v->signature = (strv){sig, strlen(sig)};
     if (v->signed_headers.n == 0 || !valid_signature(v->signature)) return K_EAUTHHEADER;
-    if (strlen(date) != 16 || !parse_amz_date(date, &v->when)) return K_EAUTHHEADER;
+    if (strlen(date) != 16 || !parse_iso8601_basic(date, &v->when)) return K_EAUTHHEADER;
     memcpy(v->amz_date, date, 17);
     uint64_t exp;
     if (!parse_u64(expires, strlen(expires), &exp) || exp < 1 || exp > PRESIGN_MAX_EXPIRES)
@@ -359,7 +359,7 @@ static kerr parse_v4_query(const http_req *req, time_t now, v4_request *v) {
 static kerr v4_header_time(const http_req *req, time_t now, v4_request *v) {
     const char *xd = http_header_get(req, "x-amz-date");
     if (xd) {
-        if (strlen(xd) != 16 || !parse_amz_date(xd, &v->when)) return K_EACCESSDENIED;
+        if (strlen(xd) != 16 || !parse_iso8601_basic(xd, &v->when)) return K_EACCESSDENIED;
         memcpy(v->amz_date, xd, 17);
     } else {
         const char *d = http_header_get(req, "date");

@@ -291,13 +291,25 @@ static kerr collect_attrs(s3_op *op, obj_attr **out, uint32_t *n) {
     return K_OK;
 }
 
+const char *s3_checksum_header(cksum_alg alg) {
+    static const char *const names[CK__COUNT] = {
+        [CK_NONE] = "",
+        [CK_CRC32] = "x-amz-checksum-crc32",
+        [CK_CRC32C] = "x-amz-checksum-crc32c",
+        [CK_CRC64NVME] = "x-amz-checksum-crc64nvme",
+        [CK_SHA1] = "x-amz-checksum-sha1",
+        [CK_SHA256] = "x-amz-checksum-sha256",
+    };
+    return (unsigned)alg < CK__COUNT ? names[alg] : "";
+}
+
 static void add_checksum_headers(s3_op *op, const obj_meta *m) {
     if (m->ck_alg == CK_NONE || !m->ck_len) return;
     char b64[64];
     base64_encode(m->ck, m->ck_len, b64);
     const char *value = b64;
     if (m->ck_type == CKTYPE_COMPOSITE) value = arena_printf(op->a, "%s-%u", b64, m->nparts);
-    gw_add_header(op->r, cksum_header_name((cksum_alg)m->ck_alg), value);
+    gw_add_header(op->r, s3_checksum_header((cksum_alg)m->ck_alg), value);
     gw_add_header(op->r, "x-amz-checksum-type",
                   m->ck_type == CKTYPE_COMPOSITE ? "COMPOSITE" : "FULL_OBJECT");
 }
@@ -351,7 +363,7 @@ static bool body_verified(s3_op *op) {
     if (!e && op->chunked && op->ck_from_trailer) {
         size_t nt;
         const http_header *t = awschunked_trailers(op->chunked, &nt);
-        const char *want = cksum_header_name(op->ck_alg);
+        const char *want = s3_checksum_header(op->ck_alg);
         for (size_t i = 0; i < nt; i++)
             if (!strcmp(t[i].name, want)) op->ck_expect_b64 = t[i].value;
         if (!op->ck_expect_b64) e = K_EINVALIDREQUEST;
@@ -433,7 +445,7 @@ static kerr setup_checksum(s3_op *op, cksum_alg dflt) {
         if (alg == CK_NONE) return K_EINVALIDREQUEST;
     }
     for (int a = CK_CRC32; a < CK__COUNT; a++) {
-        const char *v = header(op, cksum_header_name((cksum_alg)a));
+        const char *v = header(op, s3_checksum_header((cksum_alg)a));
         if (v) {
             if (alg != CK_NONE && alg != (cksum_alg)a) return K_EINVALIDREQUEST;
             alg = (cksum_alg)a;
@@ -443,7 +455,7 @@ static kerr setup_checksum(s3_op *op, cksum_alg dflt) {
     const char *trailer = header(op, "x-amz-trailer");
     if (trailer) {
         for (int a = CK_CRC32; a < CK__COUNT; a++) {
-            if (!strcasecmp(trailer, cksum_header_name((cksum_alg)a))) {
+            if (!strcasecmp(trailer, s3_checksum_header((cksum_alg)a))) {
                 if (alg != CK_NONE && alg != (cksum_alg)a) return K_EINVALIDREQUEST;
                 alg = (cksum_alg)a;
                 op->ck_from_trailer = true;
@@ -473,7 +485,7 @@ static void add_computed_checksum(s3_op *op, cksum_alg alg, const uint8_t *ck, s
     if (alg == CK_NONE || !len) return;
     char b64[64];
     base64_encode(ck, len, b64);
-    gw_add_header(op->r, cksum_header_name(alg), b64);
+    gw_add_header(op->r, s3_checksum_header(alg), b64);
 }
 
 /* -------------------------------------------------------------- service */
@@ -828,7 +840,7 @@ static void complete_delete_objects(s3_op *op) {
         if (memcmp(want, got, 16)) return s3_error(op, K_EBADDIGEST);
     }
     for (int a = CK_CRC32; a < CK__COUNT; a++) {
-        const char *v = header(op, cksum_header_name((cksum_alg)a));
+        const char *v = header(op, s3_checksum_header((cksum_alg)a));
         if (!v) continue;
         uint8_t want[32], got[32];
         int wl = base64_decode(v, strlen(v), want, sizeof want);

@@ -27,5 +27,8 @@ s3_frontend *s3_frontend_new(const s3_opts *o);
 void s3_frontend_free(s3_frontend *f);
 /* The gw_frontend to register with the server. */
 gw_frontend s3_frontend_hook(s3_frontend *f);
+/* The header carrying a checksum of alg: "x-amz-checksum-crc32", ...; ""
+ * for CK_NONE or an unknown value. Static storage. */
+const char *s3_checksum_header(cksum_alg alg);
 
 #endif

@@ -1019,7 +1019,7 @@ static kerr verify_scoped(arena *a, const char *date8, const char *region) {
         "Host",    "h",          "Authorization", authz, "x-amz-content-sha256",
         EMPTY_SHA, "x-amz-date", amz_date,        NULL};
     time_t now;
-    parse_amz_date(amz_date, &now);
+    parse_iso8601_basic(amz_date, &now);
     auth_result r;
     return verify(a, "GET", "/b/k", h, NULL, now, &r);
 }

@@ -129,14 +129,14 @@ static void test_http_date_roundtrip(void **st) {
     }
 }
 
-static void test_parse_amz_date(void **st) {
+static void test_parse_iso8601_basic(void **st) {
     (void)st;
     time_t t = 0;
-    assert_true(parse_amz_date("20130524T000000Z", &t));
+    assert_true(parse_iso8601_basic("20130524T000000Z", &t));
     assert_int_equal(t, 1369353600);
-    assert_true(parse_amz_date("20240102T030405Z", &t));
+    assert_true(parse_iso8601_basic("20240102T030405Z", &t));
     assert_int_equal(t, 1704164645);
-    assert_true(parse_amz_date("20240229T120000Z", &t));
+    assert_true(parse_iso8601_basic("20240229T120000Z", &t));
     assert_int_equal(t, 1709208000);
     const char *bad[] = {
         "",
@@ -155,9 +155,9 @@ static void test_parse_amz_date(void **st) {
         "2013O524T000000Z",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (parse_amz_date(bad[i], &t)) fail_msg("accepted \"%s\"", bad[i]);
+        if (parse_iso8601_basic(bad[i], &t)) fail_msg("accepted \"%s\"", bad[i]);
     }
-    assert_false(parse_amz_date(NULL, &t));
+    assert_false(parse_iso8601_basic(NULL, &t));
 }
 
 /* ---- URL encoding ----------------------------------------------------- */
@@ -332,7 +332,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fmt_http_date),       cmocka_unit_test(test_fmt_iso8601),
         cmocka_unit_test(test_parse_http_date),     cmocka_unit_test(test_parse_http_date_invalid),
-        cmocka_unit_test(test_http_date_roundtrip), cmocka_unit_test(test_parse_amz_date),
+        cmocka_unit_test(test_http_date_roundtrip), cmocka_unit_test(test_parse_iso8601_basic),
         cmocka_unit_test(test_url_encode),          cmocka_unit_test(test_url_decode),
         cmocka_unit_test(test_url_roundtrip),       cmocka_unit_test(test_str_ieq),
         cmocka_unit_test(test_parse_u64),           cmocka_unit_test(test_str_trim),

@@ -16,6 +16,7 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "gateway/s3.h"
 #include "gateway/s3_xml.h"
 
 static int setup(void **state) {
@@ -259,6 +260,18 @@ static void child_lookup_on_null(void **state) {
     assert_null(xml_child_text(NULL, "x"));
 }
 
+/* The front end's spelling of checksum headers (s3.c, not common/). */
+static void test_checksum_header_names(void **st) {
+    (void)st;
+    assert_string_equal(s3_checksum_header(CK_CRC32), "x-amz-checksum-crc32");
+    assert_string_equal(s3_checksum_header(CK_CRC32C), "x-amz-checksum-crc32c");
+    assert_string_equal(s3_checksum_header(CK_CRC64NVME), "x-amz-checksum-crc64nvme");
+    assert_string_equal(s3_checksum_header(CK_SHA1), "x-amz-checksum-sha1");
+    assert_string_equal(s3_checksum_header(CK_SHA256), "x-amz-checksum-sha256");
+    assert_string_equal(s3_checksum_header(CK_NONE), "");
+    assert_string_equal(s3_checksum_header((cksum_alg)99), "");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(complete_multipart_upload, setup, teardown),
@@ -270,6 +283,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(malformed_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(every_prefix_of_valid_document, setup, teardown),
         cmocka_unit_test_setup_teardown(child_lookup_on_null, setup, teardown),
+        cmocka_unit_test(test_checksum_header_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
