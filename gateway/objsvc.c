@@ -165,30 +165,75 @@ kerr objsvc_bucket_get(objsvc *s, arena *a, const char *name, bucket_info *out) 
     return e;
 }
 
+/* ---- read-modify-write of one record --------------------------------------
+ * Every record update is: read the current value, compute the next one,
+ * compare-and-set, and start over when another writer got there first. The
+ * step function sees the current value (NULL when the key is absent) and
+ * either fills next, or sets *remove to delete the key, or returns an error
+ * that ends the update (e.g. "no such key"). It may run several times, so
+ * it must not have side effects beyond next. On success *old holds the
+ * value that was replaced (len 0 and *was_absent when there was none), for
+ * the caller to release what it pointed to. */
+typedef kerr (*record_step_fn)(void *ctx, const kbuf *cur, kbuf *next, bool *remove);
+
+#define RECORD_UPDATE_ATTEMPTS 100
+
+static kerr record_update(objsvc *s, const keybuf *k, record_step_fn step, void *ctx, kbuf *old,
+                          bool *was_absent) {
+    kbuf next = KBUF_INIT;
+    kerr e = K_ECONFLICT;
+    for (int attempt = 0; attempt < RECORD_UPDATE_ATTEMPTS && e == K_ECONFLICT; attempt++) {
+        e = kv_get(s->meta, k->b, k->n, old);
+        bool absent = e == K_ENOTFOUND;
+        if (e && !absent) break;
+        if (absent) kbuf_reset(old);
+        bool remove = false;
+        kbuf_reset(&next);
+        e = step(ctx, absent ? NULL : old, &next, &remove);
+        if (e) break;
+        if (remove && absent) break; /* nothing to delete: done */
+        e = kv_cas(s->meta, k->b, k->n, absent ? NULL : old->data, absent ? 0 : old->len,
+                   remove ? NULL : next.data, remove ? 0 : next.len);
+        if (was_absent) *was_absent = absent;
+    }
+    kbuf_free(&next);
+    return e;
+}
+
+/* A step that stores a value computed once, whatever was there. */
+static kerr step_store(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
+    (void)cur;
+    (void)remove;
+    const kbuf *value = ctx;
+    kbuf_append(next, value->data, value->len);
+    return K_OK;
+}
+
+typedef struct bucket_acl_step {
+    arena *a;
+    uint8_t acl;
+} bucket_acl_step;
+
+static kerr step_bucket_acl(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
+    (void)remove;
+    bucket_acl_step *st = ctx;
+    if (!cur) return K_ENOSUCHBUCKET;
+    bucket_info b;
+    kerr e = rec_bucket_decode(st->a, cur->data, cur->len, &b);
+    if (e) return e;
+    b.acl = st->acl;
+    rec_bucket_encode(next, &b);
+    return K_OK;
+}
+
 kerr objsvc_bucket_set_acl(objsvc *s, const char *name, uint8_t acl) {
     keybuf key;
     bucket_key(&key, name);
-    kbuf old = KBUF_INIT, rec = KBUF_INIT;
-    arena *a = arena_new(0);
-    kerr e;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        e = kv_get(s->meta, key.b, key.n, &old);
-        if (e) {
-            if (e == K_ENOTFOUND) e = K_ENOSUCHBUCKET;
-            break;
-        }
-        bucket_info b;
-        e = rec_bucket_decode(a, old.data, old.len, &b);
-        if (e) break;
-        b.acl = acl;
-        kbuf_reset(&rec);
-        rec_bucket_encode(&rec, &b);
-        e = kv_cas(s->meta, key.b, key.n, old.data, old.len, rec.data, rec.len);
-        if (e != K_ECONFLICT) break;
-    }
-    arena_free(a);
+    kbuf old = KBUF_INIT;
+    bucket_acl_step st = {.a = arena_new(0), .acl = acl};
+    kerr e = record_update(s, &key, step_bucket_acl, &st, &old, NULL);
+    arena_free(st.a);
     kbuf_free(&old);
-    kbuf_free(&rec);
     return e;
 }
 
@@ -374,25 +419,25 @@ static kerr replace_obj_record(objsvc *s, const uint8_t bid[8], const char *key,
     obj_key(&k, bid, key, klen);
     kbuf rec = KBUF_INIT, old = KBUF_INIT;
     rec_obj_encode(&rec, m);
-    kerr e;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        e = kv_get(s->meta, k.b, k.n, &old);
-        bool absent = e == K_ENOTFOUND;
-        if (e && !absent) break;
-        e = kv_cas(s->meta, k.b, k.n, absent ? NULL : old.data, absent ? 0 : old.len, rec.data,
-                   rec.len);
-        if (e == K_ECONFLICT) continue;
-        if (!e && !absent) {
-            arena *a = arena_new(0);
-            obj_meta prev;
-            if (!rec_obj_decode(a, old.data, old.len, &prev)) release_segments(s, &prev);
-            arena_free(a);
-        }
-        break;
+    bool absent = true;
+    kerr e = record_update(s, &k, step_store, &rec, &old, &absent);
+    if (!e && !absent) {
+        arena *a = arena_new(0);
+        obj_meta prev;
+        if (!rec_obj_decode(a, old.data, old.len, &prev)) release_segments(s, &prev);
+        arena_free(a);
     }
     kbuf_free(&rec);
     kbuf_free(&old);
     return e;
+}
+
+static kerr step_delete_object(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
+    (void)ctx;
+    (void)next;
+    if (!cur) return K_ENOSUCHKEY;
+    *remove = true;
+    return K_OK;
 }
 
 kerr objsvc_delete(objsvc *s, const bucket_info *b, const char *key, size_t klen) {
@@ -402,17 +447,7 @@ kerr objsvc_delete(objsvc *s, const bucket_info *b, const char *key, size_t klen
     obj_key(&k, b->id, key, klen);
     obj_ns(&ns, b->id);
     kbuf old = KBUF_INIT;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        e = kv_get(s->meta, k.b, k.n, &old);
-        if (e == K_ENOTFOUND) {
-            e = K_ENOSUCHKEY;
-            break;
-        }
-        if (e) break;
-        e = kv_cas(s->meta, k.b, k.n, old.data, old.len, NULL, 0);
-        if (e == K_ECONFLICT) continue;
-        break;
-    }
+    e = record_update(s, &k, step_delete_object, NULL, &old, NULL);
     if (!e) {
         arena *a = arena_new(0);
         obj_meta prev;
@@ -432,31 +467,36 @@ kerr objsvc_delete(objsvc *s, const bucket_info *b, const char *key, size_t klen
     return e;
 }
 
+typedef struct attrs_step {
+    arena *a;
+    const obj_attr *attrs;
+    uint32_t nattrs;
+    uint8_t acl;
+    obj_meta *out;
+} attrs_step;
+
+static kerr step_object_attrs(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
+    (void)remove;
+    attrs_step *st = ctx;
+    if (!cur) return K_ENOSUCHKEY;
+    kerr e = rec_obj_decode(st->a, cur->data, cur->len, st->out);
+    if (e) return e;
+    st->out->attrs = (obj_attr *)st->attrs;
+    st->out->nattrs = st->nattrs;
+    st->out->acl = st->acl;
+    st->out->mtime_ms = clock_real_ms();
+    rec_obj_encode(next, st->out);
+    return K_OK;
+}
+
 kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
                          const obj_attr *attrs, uint32_t nattrs, uint8_t acl, obj_meta *out) {
     keybuf k;
     obj_key(&k, b->id, key, klen);
-    kbuf old = KBUF_INIT, rec = KBUF_INIT;
-    kerr e;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        e = kv_get(s->meta, k.b, k.n, &old);
-        if (e) {
-            if (e == K_ENOTFOUND) e = K_ENOSUCHKEY;
-            break;
-        }
-        e = rec_obj_decode(a, old.data, old.len, out);
-        if (e) break;
-        out->attrs = (obj_attr *)attrs;
-        out->nattrs = nattrs;
-        out->acl = acl;
-        out->mtime_ms = clock_real_ms();
-        kbuf_reset(&rec);
-        rec_obj_encode(&rec, out);
-        e = kv_cas(s->meta, k.b, k.n, old.data, old.len, rec.data, rec.len);
-        if (e != K_ECONFLICT) break;
-    }
+    kbuf old = KBUF_INIT;
+    attrs_step st = {.a = a, .attrs = attrs, .nattrs = nattrs, .acl = acl, .out = out};
+    kerr e = record_update(s, &k, step_object_attrs, &st, &old, NULL);
     kbuf_free(&old);
-    kbuf_free(&rec);
     return e;
 }
 
@@ -633,18 +673,11 @@ static kerr finish_part(obj_put *p, const uint8_t md5[16], vol_loc loc, obj_meta
     if (e) return e;
     kbuf rec = KBUF_INIT, old = KBUF_INIT;
     rec_part_encode(&rec, &pi);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        e = kv_get(s->meta, k.b, k.n, &old);
-        bool absent = e == K_ENOTFOUND;
-        if (e && !absent) break;
-        e = kv_cas(s->meta, k.b, k.n, absent ? NULL : old.data, absent ? 0 : old.len, rec.data,
-                   rec.len);
-        if (e == K_ECONFLICT) continue;
-        if (!e && !absent) {
-            part_info prev;
-            if (!rec_part_decode(old.data, old.len, &prev)) vol_delete(s->vols, &prev.loc);
-        }
-        break;
+    bool absent = true;
+    e = record_update(s, &k, step_store, &rec, &old, &absent);
+    if (!e && !absent) {
+        part_info prev;
+        if (!rec_part_decode(old.data, old.len, &prev)) vol_delete(s->vols, &prev.loc);
     }
     kbuf_free(&rec);
     kbuf_free(&old);
