@@ -20,6 +20,7 @@ enum { XML_BODY_LIMIT = 4 << 20, COPY_PIECE = 1 << 20 };
 
 struct s3_frontend {
     s3_opts o;
+    auth_opts auth;
 };
 
 typedef struct s3_op s3_op;
@@ -60,7 +61,10 @@ static const char *resource_of(s3_op *op) {
     return op->r->http.path;
 }
 
-static void s3_error_custom(s3_op *op, int status, const char *code, const char *message) {
+/* An S3 error document; extra_name/extra_value add one element after the
+ * message (e.g. HeadersNotSigned, Region) when extra_name is not NULL. */
+static void s3_error_extra(s3_op *op, int status, const char *code, const char *message,
+                           const char *extra_name, const char *extra_value) {
     gw_req *r = op->r;
     kbuf *b = &r->resp.body;
     kbuf_reset(b);
@@ -72,6 +76,11 @@ static void s3_error_custom(s3_op *op, int status, const char *code, const char 
         kbuf_puts(b, "</Code><Message>");
         kbuf_xml_escape(b, message, strlen(message));
         kbuf_puts(b, "</Message>");
+        if (extra_name && extra_value) {
+            kbuf_printf(b, "<%s>", extra_name);
+            kbuf_xml_escape(b, extra_value, strlen(extra_value));
+            kbuf_printf(b, "</%s>", extra_name);
+        }
         if (op->bucket) {
             kbuf_puts(b, "<BucketName>");
             kbuf_xml_escape(b, op->bucket, strlen(op->bucket));
@@ -93,6 +102,10 @@ static void s3_error_custom(s3_op *op, int status, const char *code, const char 
         r->resp.no_body = true;
     }
     gw_respond(r, status);
+}
+
+static void s3_error_custom(s3_op *op, int status, const char *code, const char *message) {
+    s3_error_extra(op, status, code, message, NULL, NULL);
 }
 
 static void s3_error(s3_op *op, kerr e) {
@@ -1848,6 +1861,23 @@ static const char *vhost_bucket(s3_frontend *fe, arena *a, const char *host) {
     return NULL;
 }
 
+/* Answers an auth_verify failure, with the detail elements AWS adds. */
+static void auth_error(s3_op *op, kerr e) {
+    const kerr_info *info = kerr_lookup(e);
+    if (e == K_EHEADERSNOTSIGNED && op->auth.headers_not_signed)
+        return s3_error_extra(op, info->s3_status, info->s3_code, info->message, "HeadersNotSigned",
+                              op->auth.headers_not_signed);
+    if ((e == K_EWRONGREGION || e == K_EWRONGREGIONQUERY) && op->auth.wrong_region) {
+        const char *what = e == K_EWRONGREGION ? "The authorization header is malformed"
+                                               : "Error parsing the X-Amz-Credential parameter";
+        const char *msg = arena_printf(op->a, "%s; the region '%s' is wrong; expecting '%s'", what,
+                                       op->auth.wrong_region, op->fe->auth.region);
+        return s3_error_extra(op, info->s3_status, info->s3_code, msg, "Region",
+                              op->fe->auth.region);
+    }
+    s3_error(op, e);
+}
+
 static bool s3_match(void *ctx, gw_req *r) {
     return true; /* S3 is the default protocol on the listener */
 }
@@ -1880,8 +1910,9 @@ static void s3_start(void *ctx, gw_req *r) {
             op->klen = plen - (size_t)(slash - path) - 1;
         }
     }
-    kerr e = auth_verify(&r->http, op->vhost_bucket, lookup_secret, fe, time(NULL), &op->auth);
-    if (e) return s3_error(op, e);
+    kerr e = auth_verify(&r->http, op->vhost_bucket, &fe->auth, lookup_secret, fe, time(NULL),
+                         &op->auth);
+    if (e) return auth_error(op, e);
     if (op->auth.kind != AUTH_ANONYMOUS) {
         op->user = op->auth.user;
         op->is_root = !strcmp(op->user, "root");
@@ -1899,6 +1930,8 @@ s3_frontend *s3_frontend_new(const s3_opts *o) {
     if (!f) return NULL;
     f->o = *o;
     if (!f->o.region) f->o.region = "us-east-1";
+    f->auth.region = f->o.region;
+    f->auth.allow_missing_content_sha256 = o->allow_missing_content_sha256;
     return f;
 }
 
