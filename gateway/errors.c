@@ -102,6 +102,10 @@ static const kerr_info table[K__COUNT] = {
     [K_EMISSINGCONTENTSHA] = {400, "InvalidRequest",
                               "Missing required header for this request: x-amz-content-sha256",
                               400},
+    [K_EANONRESPONSEHEADER] = {400, "InvalidRequest",
+                               "Request specific response headers cannot be used for anonymous "
+                               "GET requests.",
+                               400},
 };
 
 const kerr_info *kerr_lookup(kerr e) {

@@ -1027,6 +1027,22 @@ static const char *canonical_header_name(arena *a, const char *name) {
     return c;
 }
 
+/* GET/HEAD Object query parameters that override a response header. */
+static const struct {
+    const char *param, *header;
+} overrides[] = {{"response-content-type", "content-type"},
+                 {"response-content-language", "content-language"},
+                 {"response-expires", "expires"},
+                 {"response-cache-control", "cache-control"},
+                 {"response-content-disposition", "content-disposition"},
+                 {"response-content-encoding", "content-encoding"}};
+
+static bool has_response_override(s3_op *op) {
+    for (size_t j = 0; j < sizeof overrides / sizeof *overrides; j++)
+        if (http_param_has(&op->r->http, overrides[j].param)) return true;
+    return false;
+}
+
 static void object_headers(s3_op *op, const obj_meta *m) {
     char date[30], etag[64];
     fmt_http_date((time_t)(m->mtime_ms / 1000), date);
@@ -1034,14 +1050,6 @@ static void object_headers(s3_op *op, const obj_meta *m) {
     gw_add_header(op->r, "Last-Modified", date);
     gw_add_header(op->r, "ETag", etag);
     gw_add_header(op->r, "Accept-Ranges", "bytes");
-    struct {
-        const char *param, *header;
-    } overrides[] = {{"response-content-type", "content-type"},
-                     {"response-content-language", "content-language"},
-                     {"response-expires", "expires"},
-                     {"response-cache-control", "cache-control"},
-                     {"response-content-disposition", "content-disposition"},
-                     {"response-content-encoding", "content-encoding"}};
     bool has_type = false;
     for (uint32_t i = 0; i < m->nattrs; i++) {
         const char *name = m->attrs[i].name;
@@ -1071,6 +1079,9 @@ static bool object_readable(s3_op *op, const obj_meta *m) {
 }
 
 static void op_get_object(s3_op *op, bool head) {
+    /* As AWS: strangers may not make a public object answer with, say,
+     * Content-Type: text/html (the parameters are signed by anyone else). */
+    if (!op->user && has_response_override(op)) return s3_error(op, K_EANONRESPONSEHEADER);
     kerr e = objsvc_bucket_get(op->svc, op->a, op->bucket, &op->binfo);
     if (e) return s3_error(op, e);
     if (!op->user && op->binfo.acl < ACL_PUBLIC_READ) {
