@@ -9,12 +9,13 @@
  *   the canonical request, credential scope (date, region = opts->region,
  *   service "s3"), which headers are signed, clock skew (15 minutes, on
  *   x-amz-date or Date), presigned expiry. The payload itself is checked
- *   later by the caller: PAYLOAD_SIGNED by hashing the body and comparing
- *   with content_sha256 (K_EXAMZCONTENTSHA on mismatch), streaming modes by
- *   the aws-chunked decoder (awschunked.h) seeded with this result.
+ *   later by the caller: PAYLOAD_SIGNED by hashing the body as sent (before
+ *   any aws-chunked decoding) and comparing with content_sha256
+ *   (K_EXAMZCONTENTSHA on mismatch), streaming modes by the aws-chunked
+ *   decoder (awschunked.h) seeded with this result.
  * - Signed headers (SigV4, header and presigned): SignedHeaders must name
- *   `host` and every x-amz-* header of the request, except those in
- *   AUTH_UNSIGNED_AMZ_HEADERS below; otherwise K_EHEADERSNOTSIGNED with the
+ *   `host` and every x-amz-* header of the request, except the ones listed
+ *   before auth_opts below; otherwise K_EHEADERSNOTSIGNED with the
  *   missing names in out->headers_not_signed. Other headers (User-Agent,
  *   Expect, ...) may be unsigned, as with AWS: the front end must act only
  *   on headers that are signed or harmless. SigV2 needs no such rule: its
@@ -95,14 +96,17 @@ typedef struct auth_result {
     char amz_date[17]; /* "20130524T000000Z" */
     char scope[128];   /* "20130524/us-east-1/s3/aws4_request" */
     /* SigV4 header auth without x-amz-content-sha256 on a request with a
-     * body: curl --aws-sigv4 --data signs the SHA-256 of the body but does
-     * not send it, so the signature can only be checked once the body has
-     * been hashed. Then payload is PAYLOAD_SIGNED, content_sha256 is empty
-     * (a caller that just compares hashes rejects the body, never accepts it
-     * unverified) and the caller must call auth_check_body_sha256 before
-     * committing. deferred_canonical holds the canonical request up to the
-     * payload line for each URI/query spelling tried (AWS-canonical first,
-     * then as received), unused slots NULL. */
+     * body (only with opts->allow_missing_content_sha256): curl --aws-sigv4
+     * --data signs the SHA-256 of the body but does not send it, so the
+     * signature can only be checked once the body has been hashed. Then
+     * payload is PAYLOAD_SIGNED, content_sha256 is empty (a caller that just
+     * compares hashes rejects the body, never accepts it unverified) and the
+     * caller must call auth_check_body_sha256 before committing. Until then
+     * the request is NOT authenticated: nothing it asks for may take effect
+     * or return data before that check, so the caller must refuse it when
+     * the operation does not read its body. deferred_canonical holds the
+     * canonical request up to the payload line for each URI/query spelling
+     * tried (AWS-canonical first, then as received), unused slots NULL. */
     bool body_hash_deferred;
     const char *deferred_canonical[4];
     /* Details for the error answer when auth_verify fails (else NULL), in

@@ -12,7 +12,9 @@ usage: python3 test_auth_rules.py PATH/TO/kura
   F6  host must be signed; the scope's region must be the server's --region
   F7  response-* overrides on anonymous GET/HEAD: 400 InvalidRequest
   F9  SigV4 without x-amz-content-sha256: 400 InvalidRequest by default; with
-      --allow-missing-content-sha256 only payloads the signature covers
+      --allow-missing-content-sha256 only payloads the signature covers, and
+      only for operations that check the body before acting; a signed payload
+      hash covers the body as sent (no re-framing as aws-chunked)
 
 Every check looks at the status, the error Code (and Message / detail
 element where AWS documents one) and at what was or was not stored.
@@ -25,6 +27,7 @@ import hmac
 import http.client
 import os
 import sys
+import types
 import urllib.parse
 import xml.etree.ElementTree as ET
 
@@ -362,6 +365,21 @@ def t_f9_default(srv):
     check(not exists(srv, B, "nosha"), "object stored without x-amz-content-sha256")
 
 
+def t_f9_payload_as_sent(srv):
+    """The signed payload hash covers the body as sent: a signed PUT replayed
+    with an unsigned Content-Encoding: aws-chunked (inside HTTP chunked, so
+    no x-amz-decoded-content-length is needed) cannot re-frame another body."""
+    orig = b"the body that was signed"
+    path_enc, h = sign(srv, "PUT", "/%s/framed" % B, body=orig)
+    eq(harness.http_request(srv, "PUT", path_enc, (), h, orig).status, 200, "signed PUT")
+    evil = b"another body"
+    framed = b"%x\r\n" % len(evil) + evil + b"\r\n0\r\n\r\n"
+    h["Content-Encoding"] = "aws-chunked"
+    r = harness.http_request(srv, "PUT", path_enc, (), h, framed, chunked_te=True)
+    eq(err(r)[:2], (400, "XAmzContentSHA256Mismatch"), "replay re-framed as aws-chunked")
+    eq(get_body(srv, B, "framed"), orig, "object unchanged after the re-framed replay")
+
+
 def t_f9_flag(kura, runner):
     """A server started with --allow-missing-content-sha256."""
     with Kura(kura, extra_args=["--allow-missing-content-sha256"]) as srv:
@@ -387,6 +405,26 @@ def t_f9_flag(kura, runner):
         r = harness.http_request(srv, "PUT", path_enc, (), h, b"injected", chunked_te=True)
         eq(err(r)[:2], (403, "SignatureDoesNotMatch"), "... with a chunked body")
         eq(get_body(srv, "bkt9", "e"), b"", "empty object unchanged (chunked)")
+        # a forged signature (right access key, wrong secret) with a body and
+        # no header can only be checked against the body: operations that do
+        # not read it must refuse, not run unauthenticated
+        bad = types.SimpleNamespace(port=srv.port, access_key=srv.access_key,
+                                    secret_key=srv.secret_key[::-1])
+        for method in ("GET", "HEAD", "DELETE"):
+            path_enc, h = sign(bad, method, "/bkt9/k", send_sha=False, payload_hash="0" * 64)
+            r = harness.http_request(srv, method, path_enc, (), h, b"xxxxx")
+            eq(r.status, 400, "forged %s with a body: status" % method)
+            if method != "HEAD":
+                eq(err(r), (400, "InvalidRequest", MISSING_SHA), "forged %s with a body" % method)
+            check(b"the signed body" not in r.body, "object served to a forged %s" % method)
+        path_enc, h = sign(bad, "PUT", "/bkt9/k", send_sha=False, payload_hash="0" * 64,
+                           headers={"x-amz-copy-source": "/bkt9/e"})
+        r = harness.http_request(srv, "PUT", path_enc, (), h, b"xxxxx")
+        eq(err(r), (400, "InvalidRequest", MISSING_SHA), "forged CopyObject with a body")
+        path_enc, h = sign(bad, "PUT", "/bkt9/k", send_sha=False, payload_hash="0" * 64)
+        r = harness.http_request(srv, "PUT", path_enc, (), h, b"forged body")
+        eq(err(r)[:2], (403, "SignatureDoesNotMatch"), "forged PutObject with a body")
+        eq(get_body(srv, "bkt9", "k"), b"the signed body", "object intact after forged requests")
 
 
 def main():
@@ -411,6 +449,7 @@ def main():
         runner.run("F6 scope region is the server's", t_f6_region, srv)
         runner.run("F7 anonymous response-* overrides refused", t_f7_anonymous_overrides, srv)
         runner.run("F9 x-amz-content-sha256 required by default", t_f9_default, srv)
+        runner.run("F9 payload hash covers the body as sent", t_f9_payload_as_sent, srv)
         runner.run("server alive", lambda: check(srv.alive(), "kura died: " + srv.log_tail()))
     runner.run("F6 --region eu-west-3", t_f6_region_flag, kura, runner)
     runner.run("F9 --allow-missing-content-sha256", t_f9_flag, kura, runner)
