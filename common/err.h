@@ -50,11 +50,16 @@ typedef enum kerr {
     /* auth */
     K_EACCESSDENIED,
     K_EINVALIDACCESSKEY,
-    K_ESIGNATURE,      /* SignatureDoesNotMatch */
-    K_ETIMESKEW,       /* RequestTimeTooSkewed */
-    K_EEXPIRED,        /* presigned URL expired */
-    K_EAUTHHEADER,     /* AuthorizationHeaderMalformed / bad query auth */
-    K_EXAMZCONTENTSHA, /* XAmzContentSHA256Mismatch */
+    K_ESIGNATURE,          /* SignatureDoesNotMatch */
+    K_ETIMESKEW,           /* RequestTimeTooSkewed */
+    K_EEXPIRED,            /* presigned URL expired */
+    K_EAUTHHEADER,         /* AuthorizationHeaderMalformed / bad query auth */
+    K_EXAMZCONTENTSHA,     /* XAmzContentSHA256Mismatch */
+    K_EHEADERSNOTSIGNED,   /* x-amz-* header or host outside SignedHeaders: 403 */
+    K_EWRONGREGION,        /* scope region is not the server's (Authorization header) */
+    K_EWRONGREGIONQUERY,   /* the same in a presigned URL's X-Amz-Credential */
+    K_EMISSINGCONTENTSHA,  /* SigV4 header auth without x-amz-content-sha256 */
+    K_EANONRESPONSEHEADER, /* response-* overrides on an anonymous GET */
     K__COUNT
 } kerr;
 

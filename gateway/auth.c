@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/buf.h"
 #include "common/hash.h"
@@ -290,6 +291,20 @@ static bool valid_signature(strv sig) {
     return sig.n == SIG_HEX_LEN && is_hex(sig.p, sig.n);
 }
 
+/* "host;x-amz-date": names of 1..255 bytes separated by single ';'. */
+static bool valid_signed_headers(strv sh) {
+    size_t len = 0;
+    for (size_t i = 0; i < sh.n; i++) {
+        if (sh.p[i] != ';') {
+            if (++len > 255) return false;
+            continue;
+        }
+        if (len == 0) return false;
+        len = 0;
+    }
+    return len > 0;
+}
+
 /* "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..." with
  * the three in any order, with or without spaces after the commas. */
 static kerr parse_v4_header(const char *h, v4_request *v) {
@@ -310,7 +325,7 @@ static kerr parse_v4_header(const char *h, v4_request *v) {
             if (have_cred || !parse_credential(val.p, val.n, v)) return K_EAUTHHEADER;
             have_cred = true;
         } else if (strv_eq(key, "SignedHeaders")) {
-            if (have_sh || val.n == 0) return K_EAUTHHEADER;
+            if (have_sh || !valid_signed_headers(val)) return K_EAUTHHEADER;
             v->signed_headers = val;
             have_sh = true;
         } else if (strv_eq(key, "Signature")) {
@@ -343,7 +358,8 @@ static kerr parse_v4_query(const http_req *req, time_t now, v4_request *v) {
     if (!parse_credential(cred, strlen(cred), v)) return K_EAUTHHEADER;
     v->signed_headers = (strv){sh, strlen(sh)};
     v->signature = (strv){sig, strlen(sig)};
-    if (v->signed_headers.n == 0 || !valid_signature(v->signature)) return K_EAUTHHEADER;
+    if (!valid_signed_headers(v->signed_headers) || !valid_signature(v->signature))
+        return K_EAUTHHEADER;
     if (strlen(date) != 16 || !parse_iso8601_basic(date, &v->when)) return K_EAUTHHEADER;
     memcpy(v->amz_date, date, 17);
     uint64_t exp;
@@ -612,8 +628,48 @@ static kerr payload_mode_of(const char *v, payload_mode *mode) {
     return K_OK;
 }
 
-static kerr verify_v4(const http_req *req, bool presigned, auth_secret_fn lookup, void *ctx,
-                      time_t now, auth_result *out) {
+/* x-amz-* headers that may be absent from SignedHeaders (see auth.h). */
+static const char *const unsigned_amz_ok[] = {"x-amz-content-sha256"};
+
+/* Whether SignedHeaders (";"-separated) names the lower-case header name. */
+static bool signed_header_listed(strv sh, const char *name) {
+    size_t n = strlen(name);
+    for (size_t at = 0; at <= sh.n;) {
+        const char *semi = memchr(sh.p + at, ';', sh.n - at);
+        size_t len = semi ? (size_t)(semi - (sh.p + at)) : sh.n - at;
+        if (len == n && !strncasecmp(sh.p + at, name, n)) return true;
+        at += len + 1;
+    }
+    return false;
+}
+
+/* SignedHeaders must name host and every x-amz-* header present, except
+ * unsigned_amz_ok: the front end acts on x-amz-* headers (copy source, ACL,
+ * metadata, ...), so an unsigned one would let whoever replays a signed
+ * request, or holds a presigned URL, change what it does. */
+static kerr check_signed_headers(const http_req *req, strv sh, auth_result *out) {
+    kbuf miss = KBUF_INIT;
+    if (!signed_header_listed(sh, "host")) kbuf_puts(&miss, "host");
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const char *name = req->headers[i].name;
+        if (strncmp(name, "x-amz-", 6) != 0 || signed_header_listed(sh, name)) continue;
+        bool skip = false;
+        for (size_t j = 0; j < sizeof unsigned_amz_ok / sizeof unsigned_amz_ok[0]; j++)
+            if (!strcmp(name, unsigned_amz_ok[j])) skip = true;
+        for (size_t j = 0; j < i && !skip; j++) /* name each header once */
+            if (!strcmp(req->headers[j].name, name)) skip = true;
+        if (skip) continue;
+        if (miss.len) kbuf_puts(&miss, ", ");
+        kbuf_puts(&miss, name);
+    }
+    if (!miss.len) return K_OK;
+    out->headers_not_signed = arena_strndup(req->a, miss.data, miss.len);
+    kbuf_free(&miss);
+    return K_EHEADERSNOTSIGNED;
+}
+
+static kerr verify_v4(const http_req *req, bool presigned, const auth_opts *opts,
+                      auth_secret_fn lookup, void *ctx, time_t now, auth_result *out) {
     v4_request v;
     memset(&v, 0, sizeof v);
     kerr e;
@@ -627,8 +683,16 @@ static kerr verify_v4(const http_req *req, bool presigned, auth_secret_fn lookup
     if (memcmp(v.amz_date, v.date8.p, 8) != 0)
         return K_EAUTHHEADER; /* scope date != request date */
     if (!strv_eq(v.service, "s3")) return K_EAUTHHEADER;
+    const char *region = opts && opts->region ? opts->region : "us-east-1";
+    if (!strv_eq(v.region, region)) {
+        out->wrong_region = arena_strndup(req->a, v.region.p, v.region.n);
+        return presigned ? K_EWRONGREGIONQUERY : K_EWRONGREGION;
+    }
+    if ((e = check_signed_headers(req, v.signed_headers, out)) != K_OK) return e;
 
     const char *content_sha = http_header_get(req, "x-amz-content-sha256");
+    bool allow_missing_sha = opts && opts->allow_missing_content_sha256;
+    if (!content_sha && !presigned && !allow_missing_sha) return K_EMISSINGCONTENTSHA;
     payload_mode mode = PAYLOAD_UNSIGNED;
     if (content_sha && (e = payload_mode_of(content_sha, &mode)) != K_OK) return e;
 
@@ -659,22 +723,21 @@ static kerr verify_v4(const http_req *req, bool presigned, auth_secret_fn lookup
     } else if (presigned) {
         ok = v4_try_payload(&c, UNSIGNED_PAYLOAD, &variant);
     } else {
-        /* No x-amz-content-sha256 (curl --aws-sigv4 never sends it). curl
-         * signs the SHA-256 of the data it holds in memory: of "" for
-         * requests without a body and for uploads with -T (whose body the
-         * signature then does not cover), of the body for --data. */
-        bool body = has_body(req);
-        if (v4_try_payload(&c, EMPTY_SHA256_HEX, &variant)) {
-            ok = true;
-            mode = body ? PAYLOAD_UNSIGNED : PAYLOAD_SIGNED;
-            if (!body) content_sha = EMPTY_SHA256_HEX;
-        } else if (v4_try_payload(&c, UNSIGNED_PAYLOAD, &variant)) {
-            ok = true;
-            mode = PAYLOAD_UNSIGNED;
-        } else if (body) {
+        /* No x-amz-content-sha256, allowed by opts (curl before 8.1 never
+         * sends it with --aws-sigv4). curl signs the SHA-256 of the data it
+         * holds in memory: of "" for requests without a body and for uploads
+         * with -T, of the body for --data. Only a payload the signature
+         * covers is accepted: -T (a body, but the empty payload signed) is
+         * refused, since anyone replaying the request could send any body. */
+        mode = PAYLOAD_SIGNED;
+        if (!has_body(req)) {
+            ok = v4_try_payload(&c, EMPTY_SHA256_HEX, &variant);
+            content_sha = EMPTY_SHA256_HEX;
+        } else if (v4_try_payload(&c, EMPTY_SHA256_HEX, &variant)) {
+            ok = false;
+        } else {
             /* Only the body's hash can tell; see auth_check_body_sha256. */
             ok = true;
-            mode = PAYLOAD_SIGNED;
             out->body_hash_deferred = true;
             for (int i = 0, k = 0; i < V4_VARIANTS; i++) {
                 if (!v4_variant_exists(&c, i)) continue;
@@ -682,8 +745,6 @@ static kerr verify_v4(const http_req *req, bool presigned, auth_secret_fn lookup
                 out->deferred_canonical[k++] =
                     arena_strndup(req->a, c.b->data + c.attempt_off, c.b->len - c.attempt_off);
             }
-        } else {
-            ok = false;
         }
     }
     if (!ok) {
@@ -946,8 +1007,8 @@ static kerr verify_v2(const http_req *req, bool query, const char *vhost_bucket,
 
 /* ---- entry point ---------------------------------------------------------- */
 
-kerr auth_verify(const http_req *req, const char *vhost_bucket, auth_secret_fn lookup, void *ctx,
-                 time_t now, auth_result *out) {
+kerr auth_verify(const http_req *req, const char *vhost_bucket, const auth_opts *opts,
+                 auth_secret_fn lookup, void *ctx, time_t now, auth_result *out) {
     memset(out, 0, sizeof *out);
     const char *authz = http_header_get(req, "authorization");
     bool v4_query = http_param_has(req, "X-Amz-Algorithm") ||
@@ -957,12 +1018,12 @@ kerr auth_verify(const http_req *req, const char *vhost_bucket, auth_secret_fn l
     if (authz) {
         if (v4_query) return K_EAUTHHEADER; /* two mechanisms at once */
         if (!strncmp(authz, "AWS4-HMAC-SHA256", 16))
-            return verify_v4(req, false, lookup, ctx, now, out);
+            return verify_v4(req, false, opts, lookup, ctx, now, out);
         if (!strncmp(authz, "AWS ", 4))
             return verify_v2(req, false, vhost_bucket, lookup, ctx, now, out);
         return K_EAUTHHEADER;
     }
-    if (v4_query) return verify_v4(req, true, lookup, ctx, now, out);
+    if (v4_query) return verify_v4(req, true, opts, lookup, ctx, now, out);
     if (v2_query) return verify_v2(req, true, vhost_bucket, lookup, ctx, now, out);
     out->kind = AUTH_ANONYMOUS;
     return K_OK;

@@ -92,6 +92,21 @@ static const kerr_info table[K__COUNT] = {
                            "The provided 'x-amz-content-sha256' header does not match what was "
                            "computed.",
                            422},
+    [K_EHEADERSNOTSIGNED] = {403, "AccessDenied",
+                             "There were headers present in the request which were not signed",
+                             403},
+    [K_EWRONGREGION] = {400, "AuthorizationHeaderMalformed",
+                        "The authorization header is malformed; the region is wrong.", 400},
+    [K_EWRONGREGIONQUERY] = {400, "AuthorizationQueryParametersError",
+                             "Error parsing the X-Amz-Credential parameter; the region is wrong.",
+                             400},
+    [K_EMISSINGCONTENTSHA] = {400, "InvalidRequest",
+                              "Missing required header for this request: x-amz-content-sha256",
+                              400},
+    [K_EANONRESPONSEHEADER] = {400, "InvalidRequest",
+                               "Request specific response headers cannot be used for anonymous "
+                               "GET requests.",
+                               400},
 };
 
 const kerr_info *kerr_lookup(kerr e) {

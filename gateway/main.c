@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ static void usage(FILE *f) {
           "  kura serve [--listen HOST:PORT] [--data DIR]... [--tls-cert FILE --tls-key FILE]\n"
           "             [--domain DOMAIN]... [--region REGION]\n"
           "             [--meta redis://HOST:PORT[,HOST:PORT...] | redis-cluster://HOST:PORT]\n"
-          "             [--meta-prefix STRING]\n"
+          "             [--meta-prefix STRING] [--allow-missing-content-sha256]\n"
           "      S3 gateway. Defaults: --listen " DEFAULT_LISTEN " --data " DEFAULT_DATA "\n"
           "      (LMDB metadata and a local volume under the data directory). --data may be\n"
           "      repeated or given as a pattern DIR{1...4}: one volume per directory; the\n"
@@ -38,7 +39,10 @@ static void usage(FILE *f) {
           "      start and kept in DIR/root-credentials. --meta keeps all metadata on\n"
           "      independent Redis shards or a Redis Cluster instead (shared by any\n"
           "      number of gateways); --meta-prefix prepends STRING to every metadata key\n"
-          "      so several independent deployments can share one Redis.\n"
+          "      so several independent deployments can share one Redis. --region is the\n"
+          "      only region SigV4 signatures may name. --allow-missing-content-sha256\n"
+          "      accepts SigV4 requests without x-amz-content-sha256 (curl < 8.1) when the\n"
+          "      signature covers the body anyway; off by default, as with AWS.\n"
           "  kura admin user add [--data DIR | --meta URL] ACCESS_KEY SECRET_KEY [NAME]\n"
           "  kura admin user list [--data DIR | --meta URL]\n"
           "  kura admin user remove [--data DIR | --meta URL] ACCESS_KEY\n"
@@ -278,6 +282,7 @@ static void on_signal(int sig) {
 
 static int cmd_serve(int argc, char **argv) {
     const char *listen = DEFAULT_LISTEN, *cert = NULL, *key = NULL, *region = "us-east-1";
+    bool allow_missing_sha = false;
     char *dirs[MAX_DIRS];
     int ndirs = 0;
     const char *domains[32];
@@ -288,6 +293,10 @@ static int cmd_serve(int argc, char **argv) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--allow-missing-content-sha256")) {
+            allow_missing_sha = true;
+            continue;
         }
         if (!v) {
             fprintf(stderr, "kura serve: %s needs a value\n", a);
@@ -362,7 +371,8 @@ static int cmd_serve(int argc, char **argv) {
                   .root_secret_key = sk,
                   .region = region,
                   .domains = domains,
-                  .ndomains = ndomains};
+                  .ndomains = ndomains,
+                  .allow_missing_content_sha256 = allow_missing_sha};
     s3_frontend *s3 = s3_frontend_new(&so);
     gw_frontend fes[] = {s3_frontend_hook(s3)};
     gw_server_opts opts = {.host = host,

@@ -21,6 +21,7 @@ enum { XML_BODY_LIMIT = 4 << 20, COPY_PIECE = 1 << 20 };
 
 struct s3_frontend {
     s3_opts o;
+    auth_opts auth;
 };
 
 typedef struct s3_op s3_op;
@@ -61,7 +62,10 @@ static const char *resource_of(s3_op *op) {
     return op->r->http.path;
 }
 
-static void s3_error_custom(s3_op *op, int status, const char *code, const char *message) {
+/* An S3 error document; extra_name/extra_value add one element after the
+ * message (e.g. HeadersNotSigned, Region) when extra_name is not NULL. */
+static void s3_error_extra(s3_op *op, int status, const char *code, const char *message,
+                           const char *extra_name, const char *extra_value) {
     gw_req *r = op->r;
     kbuf *b = &r->resp.body;
     kbuf_reset(b);
@@ -73,6 +77,11 @@ static void s3_error_custom(s3_op *op, int status, const char *code, const char 
         kbuf_puts(b, "</Code><Message>");
         kbuf_xml_escape(b, message, strlen(message));
         kbuf_puts(b, "</Message>");
+        if (extra_name && extra_value) {
+            kbuf_printf(b, "<%s>", extra_name);
+            kbuf_xml_escape(b, extra_value, strlen(extra_value));
+            kbuf_printf(b, "</%s>", extra_name);
+        }
         if (op->bucket) {
             kbuf_puts(b, "<BucketName>");
             kbuf_xml_escape(b, op->bucket, strlen(op->bucket));
@@ -94,6 +103,10 @@ static void s3_error_custom(s3_op *op, int status, const char *code, const char 
         r->resp.no_body = true;
     }
     gw_respond(r, status);
+}
+
+static void s3_error_custom(s3_op *op, int status, const char *code, const char *message) {
+    s3_error_extra(op, status, code, message, NULL, NULL);
 }
 
 static void s3_error(s3_op *op, kerr e) {
@@ -318,7 +331,6 @@ static void add_checksum_headers(s3_op *op, const obj_meta *m) {
 
 static kerr body_sink(void *ctx, const void *p, size_t n) {
     s3_op *op = ctx;
-    if (op->payload_sha) khash_update(op->payload_sha, p, n);
     if (op->put) return objsvc_put_write(op->put, p, n);
     if (op->want_xml) {
         if (op->xml.len + n > XML_BODY_LIMIT) return K_ETOOLARGE;
@@ -330,6 +342,10 @@ static kerr body_sink(void *ctx, const void *p, size_t n) {
 static kerr on_body(gw_req *r, const char *data, size_t n) {
     s3_op *op = r->fe;
     if (op->body_error) return K_OK; /* keep draining; the error is reported at the end */
+    /* The signed payload hash is of the body as sent, before any aws-chunked
+     * decoding: Content-Encoding is seldom signed, so hashing the decoded
+     * bytes would let a replay re-frame another body as aws-chunked. */
+    if (op->payload_sha) khash_update(op->payload_sha, data, n);
     kerr e =
         op->chunked ? awschunked_feed(op->chunked, data, n, body_sink, op) : body_sink(op, data, n);
     if (e) op->body_error = e;
@@ -403,13 +419,11 @@ static kerr setup_body(s3_op *op, uint64_t *decoded_len, bool *len_known) {
             *len_known = true;
         }
         op->chunked = awschunked_new(op->a, &op->auth);
-    } else {
-        if (r->has_content_length) {
-            *decoded_len = r->content_length;
-            *len_known = true;
-        }
-        if (op->auth.payload == PAYLOAD_SIGNED) op->payload_sha = khash_new(KH_SHA256);
+    } else if (r->has_content_length) {
+        *decoded_len = r->content_length;
+        *len_known = true;
     }
+    if (op->auth.payload == PAYLOAD_SIGNED) op->payload_sha = khash_new(KH_SHA256);
     r->fe = op;
     r->on_body = on_body;
     r->on_done = on_done;
@@ -1027,6 +1041,22 @@ static const char *canonical_header_name(arena *a, const char *name) {
     return c;
 }
 
+/* GET/HEAD Object query parameters that override a response header. */
+static const struct {
+    const char *param, *header;
+} overrides[] = {{"response-content-type", "content-type"},
+                 {"response-content-language", "content-language"},
+                 {"response-expires", "expires"},
+                 {"response-cache-control", "cache-control"},
+                 {"response-content-disposition", "content-disposition"},
+                 {"response-content-encoding", "content-encoding"}};
+
+static bool has_response_override(s3_op *op) {
+    for (size_t j = 0; j < sizeof overrides / sizeof *overrides; j++)
+        if (http_param_has(&op->r->http, overrides[j].param)) return true;
+    return false;
+}
+
 static void object_headers(s3_op *op, const obj_meta *m) {
     char date[30], etag[64];
     fmt_http_date((time_t)(m->mtime_ms / 1000), date);
@@ -1034,14 +1064,6 @@ static void object_headers(s3_op *op, const obj_meta *m) {
     gw_add_header(op->r, "Last-Modified", date);
     gw_add_header(op->r, "ETag", etag);
     gw_add_header(op->r, "Accept-Ranges", "bytes");
-    struct {
-        const char *param, *header;
-    } overrides[] = {{"response-content-type", "content-type"},
-                     {"response-content-language", "content-language"},
-                     {"response-expires", "expires"},
-                     {"response-cache-control", "cache-control"},
-                     {"response-content-disposition", "content-disposition"},
-                     {"response-content-encoding", "content-encoding"}};
     bool has_type = false;
     for (uint32_t i = 0; i < m->nattrs; i++) {
         const char *name = m->attrs[i].name;
@@ -1071,6 +1093,9 @@ static bool object_readable(s3_op *op, const obj_meta *m) {
 }
 
 static void op_get_object(s3_op *op, bool head) {
+    /* As AWS: strangers may not make a public object answer with, say,
+     * Content-Type: text/html (the parameters are signed by anyone else). */
+    if (!op->user && has_response_override(op)) return s3_error(op, K_EANONRESPONSEHEADER);
     kerr e = objsvc_bucket_get(op->svc, op->a, op->bucket, &op->binfo);
     if (e) return s3_error(op, e);
     if (!op->user && op->binfo.acl < ACL_PUBLIC_READ) {
@@ -1835,6 +1860,34 @@ static void route_object(s3_op *op) {
     s3_error(op, K_EMETHODNOTALLOWED);
 }
 
+/* Whether the operation route_bucket / route_object pick reads its body
+ * through setup_body, whose payload-hash check runs before the operation
+ * takes effect (mirrors them). A request whose signature can only be checked
+ * against its body (auth.h: body_hash_deferred, with
+ * --allow-missing-content-sha256) is unauthenticated until then, so it may
+ * reach only these: any other operation would act with the signature
+ * unchecked. */
+static bool checks_body_first(s3_op *op) {
+    const char *m = op->r->http.method;
+    http_req *h = &op->r->http;
+    bool copy = header(op, "x-amz-copy-source") != NULL;
+    if (!op->bucket) return false;
+    if (!op->key) {
+        if (!strcmp(m, "PUT")) return http_param_has(h, "acl") || !h->nquery; /* acl, create */
+        return !strcmp(m, "POST") && http_param_has(h, "delete");             /* DeleteObjects */
+    }
+    if (!strcmp(m, "PUT")) {
+        if (http_param_has(h, "uploadId")) return !copy; /* UploadPart, not UploadPartCopy */
+        if (http_param_has(h, "acl")) return true;       /* PutObjectAcl */
+        if (http_param_has(h, "tagging") || http_param_has(h, "retention") ||
+            http_param_has(h, "legal-hold"))
+            return false;
+        return !copy; /* PutObject, not CopyObject */
+    }
+    return !strcmp(m, "POST") && !http_param_has(h, "uploads") &&
+           http_param_has(h, "uploadId"); /* CompleteMultipartUpload */
+}
+
 static kerr lookup_secret(void *ctx, const char *access_key, arena *a, const char **secret,
                           const char **user) {
     s3_frontend *fe = ctx;
@@ -1859,6 +1912,23 @@ static const char *vhost_bucket(s3_frontend *fe, arena *a, const char *host) {
             return arena_strndup(a, host, hl - dl - 1);
     }
     return NULL;
+}
+
+/* Answers an auth_verify failure, with the detail elements AWS adds. */
+static void auth_error(s3_op *op, kerr e) {
+    const kerr_info *info = kerr_lookup(e);
+    if (e == K_EHEADERSNOTSIGNED && op->auth.headers_not_signed)
+        return s3_error_extra(op, info->s3_status, info->s3_code, info->message, "HeadersNotSigned",
+                              op->auth.headers_not_signed);
+    if ((e == K_EWRONGREGION || e == K_EWRONGREGIONQUERY) && op->auth.wrong_region) {
+        const char *what = e == K_EWRONGREGION ? "The authorization header is malformed"
+                                               : "Error parsing the X-Amz-Credential parameter";
+        const char *msg = arena_printf(op->a, "%s; the region '%s' is wrong; expecting '%s'", what,
+                                       op->auth.wrong_region, op->fe->auth.region);
+        return s3_error_extra(op, info->s3_status, info->s3_code, msg, "Region",
+                              op->fe->auth.region);
+    }
+    s3_error(op, e);
 }
 
 static bool s3_match(void *ctx, gw_req *r) {
@@ -1893,8 +1963,11 @@ static void s3_start(void *ctx, gw_req *r) {
             op->klen = plen - (size_t)(slash - path) - 1;
         }
     }
-    kerr e = auth_verify(&r->http, op->vhost_bucket, lookup_secret, fe, time(NULL), &op->auth);
-    if (e) return s3_error(op, e);
+    kerr e = auth_verify(&r->http, op->vhost_bucket, &fe->auth, lookup_secret, fe, time(NULL),
+                         &op->auth);
+    if (e) return auth_error(op, e);
+    if (op->auth.body_hash_deferred && !checks_body_first(op))
+        return s3_error(op, K_EMISSINGCONTENTSHA);
     if (op->auth.kind != AUTH_ANONYMOUS) {
         op->user = op->auth.user;
         op->is_root = !strcmp(op->user, "root");
@@ -1912,6 +1985,8 @@ s3_frontend *s3_frontend_new(const s3_opts *o) {
     if (!f) return NULL;
     f->o = *o;
     if (!f->o.region) f->o.region = "us-east-1";
+    f->auth.region = f->o.region;
+    f->auth.allow_missing_content_sha256 = o->allow_missing_content_sha256;
     return f;
 }
 

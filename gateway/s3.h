@@ -9,6 +9,8 @@
 #ifndef KURA_GATEWAY_S3_H
 #define KURA_GATEWAY_S3_H
 
+#include <stdbool.h>
+
 #include "gateway/objsvc.h"
 #include "gateway/server.h"
 
@@ -16,9 +18,13 @@ typedef struct s3_opts {
     objsvc *svc;
     const char *root_access_key;
     const char *root_secret_key;
-    const char *region;         /* default region reported for buckets, "us-east-1" */
+    const char *region;         /* the server's region: default for buckets, and the only
+                                   region SigV4 scopes may name; "us-east-1" */
     const char *const *domains; /* virtual-host base domains, e.g. "localhost" */
     size_t ndomains;
+    /* Accept SigV4 header auth without x-amz-content-sha256 when the
+     * signature covers the payload anyway (curl < 8.1); see auth.h. */
+    bool allow_missing_content_sha256;
 } s3_opts;
 
 typedef struct s3_frontend s3_frontend;

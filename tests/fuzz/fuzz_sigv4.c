@@ -7,6 +7,8 @@
  *   2: the query string of the request (presigned V4 / V2 parameters)
  *   3: four lines: Authorization, request target, x-amz-date,
  *      x-amz-content-sha256
+ * Bit 4 of byte 0 sends no x-amz-content-sha256 and allows that
+ * (--allow-missing-content-sha256), to reach the body-deferred path.
  * Every access key is known, so parsing reaches the signature check. Oracle:
  * besides memory safety, a forged request must never verify (a random input
  * cannot carry a valid HMAC), except as anonymous or with the signature
@@ -79,9 +81,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                              "5",
                              NULL};
     if (!authz) headers[2] = "X-Ignored";
+    auth_opts opts = {.region = "us-east-1", .allow_missing_content_sha256 = data[0] & 16};
+    if (opts.allow_missing_content_sha256) headers[8] = "X-Ignored-Sha";
     http_req *r = req_build(a, data[0] & 4 ? "PUT" : "GET", target, headers);
     auth_result out;
-    kerr e = auth_verify(r, data[0] & 8 ? "bucket" : NULL, lookup, NULL, (time_t)1369353600, &out);
+    kerr e = auth_verify(r, data[0] & 8 ? "bucket" : NULL, &opts, lookup, NULL, (time_t)1369353600,
+                         &out);
     if (e == K_OK && out.kind != AUTH_ANONYMOUS && !out.body_hash_deferred) {
         fprintf(stderr, "forged request verified (kind %d)\n", (int)out.kind);
         abort();

@@ -7,6 +7,7 @@
 #   kura_watchdog 300 "$0" "$@"     # re-exec under `timeout`
 #   kura_init "$1"                  # kura binary; temp dir; cleanup trap
 #   kura_start [--tls] [--domain D] # -> KURA_PORT KURA_PID KURA_ENDPOINT KURA_AK KURA_SK KURA_CA
+#                                   # (more serve flags: KURA_EXTRA_ARGS=(...), kept on restarts)
 #   ... checks: t_ok / t_fail / expect_eq / expect_file_eq ...
 #   t_finish                        # prints 'N passed, N failed', exits 0/1
 #
@@ -192,6 +193,7 @@ kura_init() {
     KURA_REGION=us-east-1
     KURA_TLS=0
     KURA_DOMAIN=""
+    KURA_EXTRA_ARGS=()
     KURA_CA=""
     KURA_PORT=$("$KURA_IT_PY" "$HARNESS_DIR/harness.py" free-port)
     trap _kura_cleanup EXIT
@@ -230,6 +232,7 @@ kura_start() {
         KURA_ENDPOINT=http://127.0.0.1:$KURA_PORT
     fi
     [ -n "$KURA_DOMAIN" ] && args+=(--domain "$KURA_DOMAIN")
+    args+=("${KURA_EXTRA_ARGS[@]}")
     echo "---- start $KURA_BIN ${args[*]}" >>"$KURA_LOG"
     KURA_ROOT_ACCESS_KEY=$KURA_AK KURA_ROOT_SECRET_KEY=$KURA_SK \
         setpriv --pdeathsig TERM -- timeout -k 5 "${KURA_IT_SERVER_WATCHDOG:-900}" \
@@ -301,8 +304,33 @@ kura_restart() {
     kura_start
 }
 
-# kura_curl ARGS...: curl signed with the root credentials (SigV4).
+KURA_EMPTY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+
+# kura_curl ARGS...: curl signed with the root credentials (SigV4). Unless
+# ARGS set x-amz-content-sha256 themselves, it is added as curl >= 8.1 adds
+# it for S3 (curl 7.x sends none, and kura, like AWS, requires it):
+# UNSIGNED-PAYLOAD for uploads (-T / --upload-file), else the SHA-256 of the
+# empty payload. Requests with --data* must give the body's hash themselves.
 kura_curl() {
+    local sha=$KURA_EMPTY_SHA256 a
+    for a in "$@"; do
+        case $a in
+        -T | --upload-file) sha=UNSIGNED-PAYLOAD ;;
+        esac
+    done
+    for a in "$@"; do
+        case ${a,,} in
+        x-amz-content-sha256:*) sha="" ;;
+        esac
+    done
+    local hdr=()
+    [ -n "$sha" ] && hdr=(-H "x-amz-content-sha256: $sha")
+    kura_curl_raw "${hdr[@]}" "$@"
+}
+
+# kura_curl_raw ARGS...: the same without adding x-amz-content-sha256, i.e.
+# what curl itself sends.
+kura_curl_raw() {
     local ca=()
     [ "$KURA_TLS" == 1 ] && ca=(--cacert "$KURA_CA")
     curl -sS "${ca[@]}" --aws-sigv4 "aws:amz:$KURA_REGION:s3" --user "$KURA_AK:$KURA_SK" "$@"

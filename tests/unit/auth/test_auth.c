@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* auth_verify against the AWS documentation vectors (SigV4 header and
  * presigned, SigV2 header and query), requests captured from curl
- * --aws-sigv4, tampering, clock skew, expiry and malformed input. */
+ * --aws-sigv4, tampering, clock skew, expiry and malformed input; the rules
+ * of issue 7: unsigned x-amz-* headers and host, the scope's region, a
+ * missing x-amz-content-sha256. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,8 +45,13 @@ static kerr lookup(void *ctx, const char *access_key, arena *a, const char **sec
     return K_EINVALIDACCESSKEY;
 }
 
+/* What verify() passes to auth_verify; setup resets it to the server
+ * defaults (region us-east-1, x-amz-content-sha256 required). */
+static auth_opts opts;
+
 static int setup(void **state) {
     *state = arena_new(0);
+    opts = (auth_opts){.region = "us-east-1"};
     return 0;
 }
 
@@ -56,7 +63,7 @@ static int teardown(void **state) {
 static kerr verify(arena *a, const char *method, const char *target, const char *const *headers,
                    const char *vhost, time_t now, auth_result *out) {
     http_req *r = req_build(a, method, target, headers);
-    return auth_verify(r, vhost, lookup, NULL, now, out);
+    return auth_verify(r, vhost, &opts, lookup, NULL, now, out);
 }
 
 /* ---- SigV4 header: the four S3 examples --------------------------------- */
@@ -445,6 +452,12 @@ static void test_curl_get(void **state) {
         "*/*",
         NULL};
     auth_result r;
+    /* By default x-amz-content-sha256 is required, as with AWS. */
+    assert_int_equal(verify(*state, "GET", "/bucket/a%20b/c?list-type=2&prefix=x", h, NULL,
+                            (time_t)1795363882, &r),
+                     K_EMISSINGCONTENTSHA);
+    assert_null(r.access_key);
+    opts.allow_missing_content_sha256 = true;
     assert_int_equal(verify(*state, "GET", "/bucket/a%20b/c?list-type=2&prefix=x", h, NULL,
                             (time_t)1795363882, &r),
                      K_OK);
@@ -454,7 +467,10 @@ static void test_curl_get(void **state) {
 }
 
 static void test_curl_upload_file(void **state) {
-    /* curl -T signs the hash of "" although it sends a body. */
+    /* curl -T signs the hash of "" although it sends a body: the body is not
+     * covered by the signature, so whoever replays the request (15 minutes)
+     * could store any body. Refused by default (no x-amz-content-sha256) and
+     * with --allow-missing-content-sha256 too (issue 7, F9). */
     const char *const h[] = {
         "Host",
         "127.0.0.1:9998",
@@ -474,9 +490,44 @@ static void test_curl_upload_file(void **state) {
         "100-continue",
         NULL};
     auth_result r;
-    assert_int_equal(verify(*state, "PUT", "/bucket/k", h, NULL, (time_t)1795363884, &r), K_OK);
-    assert_int_equal(r.payload, PAYLOAD_UNSIGNED);
+    assert_int_equal(verify(*state, "PUT", "/bucket/k", h, NULL, (time_t)1795363884, &r),
+                     K_EMISSINGCONTENTSHA);
+    opts.allow_missing_content_sha256 = true;
+    assert_int_equal(verify(*state, "PUT", "/bucket/k", h, NULL, (time_t)1795363884, &r),
+                     K_ESIGNATURE);
+    assert_null(r.access_key);
+    /* The same signature without the body: an empty PUT, which it signs. */
+    const char *const empty[] = {
+        "Host",
+        "127.0.0.1:9998",
+        "Authorization",
+        "AWS4-HMAC-SHA256 Credential=AK/20261122/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host;x-amz-date, "
+        "Signature=96911ac40e24b1a795a8b78132ba62210c8a30437f2594b7b7db42727b3ad50b",
+        "X-Amz-Date",
+        "20261122T161124Z",
+        "Content-Length",
+        "0",
+        NULL};
+    assert_int_equal(verify(*state, "PUT", "/bucket/k", empty, NULL, (time_t)1795363884, &r), K_OK);
+    assert_int_equal(r.payload, PAYLOAD_SIGNED);
+    assert_string_equal(r.content_sha256, EMPTY_SHA);
     assert_false(r.body_hash_deferred);
+    /* Replayed with a body (HTTP chunked this time): refused. */
+    const char *const chunked[] = {
+        "Host",
+        "127.0.0.1:9998",
+        "Authorization",
+        "AWS4-HMAC-SHA256 Credential=AK/20261122/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host;x-amz-date, "
+        "Signature=96911ac40e24b1a795a8b78132ba62210c8a30437f2594b7b7db42727b3ad50b",
+        "X-Amz-Date",
+        "20261122T161124Z",
+        "Transfer-Encoding",
+        "chunked",
+        NULL};
+    assert_int_equal(verify(*state, "PUT", "/bucket/k", chunked, NULL, (time_t)1795363884, &r),
+                     K_ESIGNATURE);
 }
 
 static void test_curl_put_data(void **state) {
@@ -500,6 +551,9 @@ static void test_curl_put_data(void **state) {
         "application/x-www-form-urlencoded",
         NULL};
     auth_result r;
+    assert_int_equal(verify(*state, "PUT", "/bucket/k", h, NULL, (time_t)1795363886, &r),
+                     K_EMISSINGCONTENTSHA);
+    opts.allow_missing_content_sha256 = true;
     assert_int_equal(verify(*state, "PUT", "/bucket/k", h, NULL, (time_t)1795363886, &r), K_OK);
     assert_int_equal(r.payload, PAYLOAD_SIGNED);
     assert_true(r.body_hash_deferred);
@@ -543,6 +597,7 @@ static void test_curl_verbatim_query(void **state) {
         "*/*",
         NULL};
     auth_result r;
+    opts.allow_missing_content_sha256 = true;
     assert_int_equal(verify(*state, "GET", "/bucket/x=y+z~?prefix=a/b&list-type=2&uploads", h, NULL,
                             (time_t)1795364654, &r),
                      K_OK);
@@ -633,11 +688,22 @@ static void test_v4_other_region_and_service(void **state) {
         "Host",    "h",          "Authorization",    authz, "x-amz-content-sha256",
         EMPTY_SHA, "x-amz-date", "20130524T000000Z", NULL};
     auth_result r;
-    /* Twice: the second hits the signing-key cache. */
+    /* A server in us-east-1 refuses it (issue 7, F6) and says which region
+     * it expects... */
+    assert_int_equal(verify(*state, "GET", "/b/k", h, NULL, T_20130524, &r), K_EWRONGREGION);
+    assert_string_equal(r.wrong_region, "eu-west-3");
+    assert_null(r.access_key);
+    /* ...a server in eu-west-3 (--region) accepts it. Twice: the second hits
+     * the signing-key cache. */
+    opts.region = "eu-west-3";
     for (int i = 0; i < 2; i++) {
         assert_int_equal(verify(*state, "GET", "/b/k", h, NULL, T_20130524, &r), K_OK);
         assert_string_equal(r.scope, "20130524/eu-west-3/s3/aws4_request");
     }
+    /* Region names are compared exactly. */
+    opts.region = "EU-WEST-3";
+    assert_int_equal(verify(*state, "GET", "/b/k", h, NULL, T_20130524, &r), K_EWRONGREGION);
+    opts.region = "eu-west-3";
 
     snprintf(authz, sizeof authz,
              "AWS4-HMAC-SHA256 Credential=" AK "/20130524/eu-west-3/iam/aws4_request,"
@@ -650,6 +716,302 @@ static void test_v4_other_region_and_service(void **state) {
              "SignedHeaders=host;x-amz-content-sha256;x-amz-date,Signature=%s",
              sig);
     assert_int_equal(verify(*state, "GET", "/b/k", h, NULL, T_20130524, &r), K_EAUTHHEADER);
+}
+
+/* ---- issue 7: which headers must be signed (F1, F6) --------------------- */
+
+#define V4_AUTHZ(signed_headers, sig)                                                              \
+    "AWS4-HMAC-SHA256 Credential=" AK "/20130524/us-east-1/s3/aws4_request, "                      \
+    "SignedHeaders=" signed_headers ", Signature=" sig
+
+static void test_v4_unsigned_amz_headers(void **state) {
+    auth_result r;
+    /* The AWS GET example with x-amz-* headers added after signing: they
+     * would act (ACL, copy source, metadata) without being signed. */
+    const char *const acl[] = {"Host",
+                               "examplebucket.s3.amazonaws.com",
+                               "Authorization",
+                               GET_OBJECT_AUTH,
+                               "Range",
+                               "bytes=0-9",
+                               "x-amz-content-sha256",
+                               EMPTY_SHA,
+                               "x-amz-date",
+                               "20130524T000000Z",
+                               "x-amz-acl",
+                               "public-read",
+                               NULL};
+    assert_int_equal(verify(*state, "GET", "/test.txt", acl, NULL, T_20130524, &r),
+                     K_EHEADERSNOTSIGNED);
+    assert_string_equal(r.headers_not_signed, "x-amz-acl");
+    assert_null(r.access_key);
+    /* Several, one repeated: each named once, in the order received. */
+    const char *const many[] = {"Host",
+                                "examplebucket.s3.amazonaws.com",
+                                "Authorization",
+                                GET_OBJECT_AUTH,
+                                "X-Amz-Copy-Source",
+                                "/other-bucket/secret",
+                                "Range",
+                                "bytes=0-9",
+                                "x-amz-content-sha256",
+                                EMPTY_SHA,
+                                "x-amz-acl",
+                                "public-read",
+                                "x-amz-date",
+                                "20130524T000000Z",
+                                "x-amz-acl",
+                                "private",
+                                "x-amz-meta-a",
+                                "1",
+                                NULL};
+    assert_int_equal(verify(*state, "GET", "/test.txt", many, NULL, T_20130524, &r),
+                     K_EHEADERSNOTSIGNED);
+    assert_string_equal(r.headers_not_signed, "x-amz-copy-source, x-amz-acl, x-amz-meta-a");
+    /* Not x-amz-*: may stay unsigned (botocore leaves X-Amzn-Trace-Id out). */
+    const char *const trace[] = {"Host",
+                                 "examplebucket.s3.amazonaws.com",
+                                 "Authorization",
+                                 GET_OBJECT_AUTH,
+                                 "Range",
+                                 "bytes=0-9",
+                                 "x-amz-content-sha256",
+                                 EMPTY_SHA,
+                                 "x-amz-date",
+                                 "20130524T000000Z",
+                                 "X-Amzn-Trace-Id",
+                                 "Root=1-5759e988-bd862e3fe1be46a994272793",
+                                 NULL};
+    assert_int_equal(verify(*state, "GET", "/test.txt", trace, NULL, T_20130524, &r), K_OK);
+
+    /* The AWS PUT example replayed with x-amz-copy-source: would turn the
+     * upload into a copy of another bucket's object. */
+    const char *const copy[] = {
+        "Host",
+        "examplebucket.s3.amazonaws.com",
+        "Date",
+        "Fri, 24 May 2013 00:00:00 GMT",
+        "Authorization",
+        "AWS4-HMAC-SHA256 Credential=" AK "/20130524/us-east-1/s3/aws4_request,"
+        "SignedHeaders=date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class,"
+        "Signature=98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd",
+        "x-amz-date",
+        "20130524T000000Z",
+        "x-amz-storage-class",
+        "REDUCED_REDUNDANCY",
+        "x-amz-content-sha256",
+        "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072",
+        "Content-Length",
+        "21",
+        "x-amz-copy-source",
+        "/other-bucket/secret",
+        NULL};
+    assert_int_equal(verify(*state, "PUT", "/test$file.text", copy, NULL, T_20130524, &r),
+                     K_EHEADERSNOTSIGNED);
+    assert_string_equal(r.headers_not_signed, "x-amz-copy-source");
+}
+
+static void test_v4_exempt_and_required_amz_headers(void **state) {
+    auth_result r;
+    char sig[65], authz[256];
+    /* x-amz-content-sha256 sent but not listed: accepted (AWS does too); its
+     * value is bound anyway, as the payload line. */
+    sign_v4("GET\n/b/k\n\nhost:h\nx-amz-date:20130524T000000Z\n\nhost;x-amz-date\n" EMPTY_SHA,
+            "20130524T000000Z", "20130524", sig);
+    snprintf(authz, sizeof authz, V4_AUTHZ("host;x-amz-date", "%s"), sig);
+    const char *const h[] = {
+        "Host",    "h",          "Authorization",    authz, "x-amz-content-sha256",
+        EMPTY_SHA, "x-amz-date", "20130524T000000Z", NULL};
+    assert_int_equal(verify(*state, "GET", "/b/k", h, NULL, T_20130524, &r), K_OK);
+    assert_int_equal(r.payload, PAYLOAD_SIGNED);
+    assert_string_equal(r.content_sha256, EMPTY_SHA);
+    const char *const h2[] = {"Host",
+                              "h",
+                              "Authorization",
+                              authz,
+                              "x-amz-content-sha256",
+                              "UNSIGNED-PAYLOAD",
+                              "x-amz-date",
+                              "20130524T000000Z",
+                              NULL};
+    assert_int_equal(verify(*state, "GET", "/b/k", h2, NULL, T_20130524, &r), K_ESIGNATURE);
+
+    /* x-amz-date sent but not listed: refused, like any other x-amz-*. */
+    sign_v4("GET\n/b/k\n\nhost:h\nx-amz-content-sha256:" EMPTY_SHA
+            "\n\nhost;x-amz-content-sha256\n" EMPTY_SHA,
+            "20130524T000000Z", "20130524", sig);
+    snprintf(authz, sizeof authz, V4_AUTHZ("host;x-amz-content-sha256", "%s"), sig);
+    assert_int_equal(verify(*state, "GET", "/b/k", h, NULL, T_20130524, &r), K_EHEADERSNOTSIGNED);
+    assert_string_equal(r.headers_not_signed, "x-amz-date");
+}
+
+static void test_v4_host_must_be_signed(void **state) {
+    auth_result r;
+    char sig[65], authz[256];
+    /* A valid signature that leaves Host out: it could be replayed against
+     * another virtual-host bucket. */
+    sign_v4("GET\n/k\n\nx-amz-content-sha256:" EMPTY_SHA "\nx-amz-date:20130524T000000Z\n\n"
+            "x-amz-content-sha256;x-amz-date\n" EMPTY_SHA,
+            "20130524T000000Z", "20130524", sig);
+    snprintf(authz, sizeof authz, V4_AUTHZ("x-amz-content-sha256;x-amz-date", "%s"), sig);
+    const char *const h[] = {"Host",       "one.localhost",        "Authorization",
+                             authz,        "x-amz-content-sha256", EMPTY_SHA,
+                             "x-amz-date", "20130524T000000Z",     NULL};
+    assert_int_equal(verify(*state, "GET", "/k", h, "one", T_20130524, &r), K_EHEADERSNOTSIGNED);
+    assert_string_equal(r.headers_not_signed, "host");
+    assert_null(r.access_key);
+    /* Even without a Host header at all. */
+    assert_int_equal(verify(*state, "GET", "/k", h + 2, NULL, T_20130524, &r), K_EHEADERSNOTSIGNED);
+
+    /* Presigned, signed over content-type only. */
+    const char *q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" AK
+                    "%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&"
+                    "X-Amz-Expires=86400&X-Amz-SignedHeaders=content-type";
+    char canonical[512], target[768];
+    snprintf(canonical, sizeof canonical,
+             "GET\n/b/k\n%s\ncontent-type:text/plain\n\ncontent-type\nUNSIGNED-PAYLOAD", q);
+    sign_v4(canonical, "20130524T000000Z", "20130524", sig);
+    snprintf(target, sizeof target, "/b/k?%s&X-Amz-Signature=%s", q, sig);
+    const char *const ph[] = {"Host", "h", "Content-Type", "text/plain", NULL};
+    assert_int_equal(verify(*state, "GET", target, ph, NULL, T_20130524 + 60, &r),
+                     K_EHEADERSNOTSIGNED);
+    assert_string_equal(r.headers_not_signed, "host");
+}
+
+static void test_v4_presigned_unsigned_headers(void **state) {
+    auth_result r;
+    /* The presigned GET example; someone holding the URL adds headers. */
+    const char *const added[] = {"Host",
+                                 "examplebucket.s3.amazonaws.com",
+                                 "x-amz-copy-source",
+                                 "/other-bucket/secret",
+                                 "x-amz-acl",
+                                 "public-read",
+                                 NULL};
+    assert_int_equal(verify(*state, "GET", PRESIGNED_TARGET, added, NULL, T_20130524 + 60, &r),
+                     K_EHEADERSNOTSIGNED);
+    assert_string_equal(r.headers_not_signed, "x-amz-copy-source, x-amz-acl");
+    assert_null(r.access_key);
+    /* Checksum headers are not exempt (AWS refuses them unsigned too). */
+    const char *const ck[] = {
+        "Host",  "examplebucket.s3.amazonaws.com", "x-amz-sdk-checksum-algorithm",
+        "CRC32", "x-amz-checksum-crc32",           "AAAAAA==",
+        NULL};
+    assert_int_equal(verify(*state, "GET", PRESIGNED_TARGET, ck, NULL, T_20130524 + 60, &r),
+                     K_EHEADERSNOTSIGNED);
+    assert_string_equal(r.headers_not_signed, "x-amz-sdk-checksum-algorithm, x-amz-checksum-crc32");
+    /* x-amz-content-sha256 is: an uploader may add UNSIGNED-PAYLOAD. */
+    const char *const uns[] = {"Host", "examplebucket.s3.amazonaws.com", "x-amz-content-sha256",
+                               "UNSIGNED-PAYLOAD", NULL};
+    assert_int_equal(verify(*state, "GET", PRESIGNED_TARGET, uns, NULL, T_20130524 + 60, &r), K_OK);
+    assert_int_equal(r.kind, AUTH_V4_QUERY);
+
+    /* A presigned PUT that signs x-amz-acl: that header is bound. */
+    const char *q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" AK
+                    "%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&"
+                    "X-Amz-Expires=86400&X-Amz-SignedHeaders=host%3Bx-amz-acl";
+    char canonical[512], target[768], sig[65];
+    snprintf(canonical, sizeof canonical,
+             "PUT\n/b/k\n%s\nhost:h\nx-amz-acl:public-read\n\nhost;x-amz-acl\nUNSIGNED-PAYLOAD", q);
+    sign_v4(canonical, "20130524T000000Z", "20130524", sig);
+    snprintf(target, sizeof target, "/b/k?%s&X-Amz-Signature=%s", q, sig);
+    const char *const ok[] = {"Host", "h", "x-amz-acl", "public-read", "Content-Length", "3", NULL};
+    assert_int_equal(verify(*state, "PUT", target, ok, NULL, T_20130524 + 60, &r), K_OK);
+    assert_string_equal(r.user, "alice");
+    const char *const other[] = {"Host", "h", "x-amz-acl", "private", NULL};
+    assert_int_equal(verify(*state, "PUT", target, other, NULL, T_20130524 + 60, &r), K_ESIGNATURE);
+    const char *const more[] = {
+        "Host", "h", "x-amz-acl", "public-read", "x-amz-meta-x", "from-a-stranger", NULL};
+    assert_int_equal(verify(*state, "PUT", target, more, NULL, T_20130524 + 60, &r),
+                     K_EHEADERSNOTSIGNED);
+    assert_string_equal(r.headers_not_signed, "x-amz-meta-x");
+}
+
+static void test_v4_scope_region(void **state) {
+    auth_result r;
+    /* A server whose --region is eu-west-1 refuses us-east-1 scopes, in the
+     * header and in presigned URLs, naming the region it was given. */
+    opts.region = "eu-west-1";
+    assert_int_equal(verify(*state, "GET", "/test.txt", get_object_headers, NULL, T_20130524, &r),
+                     K_EWRONGREGION);
+    assert_string_equal(r.wrong_region, "us-east-1");
+    assert_null(r.access_key);
+    assert_int_equal(
+        verify(*state, "GET", PRESIGNED_TARGET, presigned_headers, NULL, T_20130524 + 60, &r),
+        K_EWRONGREGIONQUERY);
+    assert_string_equal(r.wrong_region, "us-east-1");
+    /* NULL options: us-east-1. */
+    http_req *req = req_build(*state, "GET", "/test.txt", get_object_headers);
+    assert_int_equal(auth_verify(req, NULL, NULL, lookup, NULL, T_20130524, &r), K_OK);
+}
+
+/* ---- SigV2: every x-amz-* header is in the string to sign ---------------- */
+
+static void test_v2_amz_headers_always_signed(void **state) {
+    auth_result r;
+    /* The V2 GET example, with x-amz-acl added after signing. */
+    const char *const get[] = {"Host",
+                               "awsexamplebucket1.us-west-1.s3.amazonaws.com",
+                               "Date",
+                               "Tue, 27 Mar 2007 19:36:42 +0000",
+                               "Authorization",
+                               "AWS " AK ":qgk2+6Sv9/oM7G3qLEjTH1a1l1g=",
+                               "x-amz-acl",
+                               "public-read",
+                               NULL};
+    assert_int_equal(verify(*state, "GET", "/photos/puppy.jpg", get, "awsexamplebucket1",
+                            (time_t)1175024202, &r),
+                     K_ESIGNATURE);
+    /* The V2 upload example (x-amz-acl and x-amz-meta-* signed) replayed
+     * with x-amz-copy-source, or with a signed header's value changed. */
+    const char *const up[] = {"Host",
+                              "static.example.com:8080",
+                              "Date",
+                              "Tue, 27 Mar 2007 21:06:08 +0000",
+                              "x-amz-acl",
+                              "public-read",
+                              "content-type",
+                              "application/x-download",
+                              "Content-MD5",
+                              "4gJE4saaMU4BqNR0kLY+lw==",
+                              "X-Amz-Meta-ReviewedBy",
+                              "joe@example.com",
+                              "X-Amz-Meta-ReviewedBy",
+                              "jane@example.com",
+                              "X-Amz-Meta-FileChecksum",
+                              "0x02661779",
+                              "X-Amz-Meta-ChecksumAlgorithm",
+                              "crc32",
+                              "Content-Length",
+                              "5913339",
+                              "Authorization",
+                              "AWS " AK ":jtBQa0Aq+DkULFI8qrpwIjGEx0E=",
+                              "x-amz-copy-source",
+                              "/other-bucket/secret",
+                              NULL};
+    assert_int_equal(verify(*state, "PUT", "/db-backup.dat.gz", up, "static.example.com",
+                            (time_t)1175029568, &r),
+                     K_ESIGNATURE);
+    /* Without the added header it verifies (the vector is sound). */
+    const char **trimmed = arena_alloc(*state, sizeof up);
+    memcpy(trimmed, up, sizeof up);
+    trimmed[22] = NULL;
+    assert_int_equal(verify(*state, "PUT", "/db-backup.dat.gz", (const char *const *)trimmed,
+                            "static.example.com", (time_t)1175029568, &r),
+                     K_OK);
+    trimmed[5] = "private";
+    assert_int_equal(verify(*state, "PUT", "/db-backup.dat.gz", (const char *const *)trimmed,
+                            "static.example.com", (time_t)1175029568, &r),
+                     K_ESIGNATURE);
+    /* V2 query (presigned) with an x-amz-* header added. */
+    const char *const q[] = {"Host", "johnsmith.s3.amazonaws.com", "x-amz-acl", "public-read",
+                             NULL};
+    const char *t2 = "/photos/puppy.jpg?AWSAccessKeyId=" AK
+                     "&Signature=NpgCjnDzrM%2BWFzoENXmpNDUsSn8%3D&Expires=1175139620";
+    assert_int_equal(verify(*state, "GET", t2, q, "johnsmith", (time_t)1175139619, &r),
+                     K_ESIGNATURE);
+    const char *const clean[] = {"Host", "johnsmith.s3.amazonaws.com", NULL};
+    assert_int_equal(verify(*state, "GET", t2, clean, "johnsmith", (time_t)1175139619, &r), K_OK);
 }
 
 /* ---- malformed Authorization headers ------------------------------------ */
@@ -1021,7 +1383,8 @@ static kerr verify_scoped(arena *a, const char *date8, const char *region) {
     time_t now;
     parse_iso8601_basic(amz_date, &now);
     auth_result r;
-    return verify(a, "GET", "/b/k", h, NULL, now, &r);
+    auth_opts o = {.region = region};
+    return auth_verify(req_build(a, "GET", "/b/k", h), NULL, &o, lookup, NULL, now, &r);
 }
 
 static void *verify_loop(void *arg) {
@@ -1044,6 +1407,7 @@ static void *verify_loop(void *arg) {
 
 static void test_concurrent(void **state) {
     (void)state;
+    opts = (auth_opts){.region = "us-east-1"}; /* read by all threads */
     pthread_t t[4];
     for (int i = 0; i < 4; i++)
         assert_int_equal(pthread_create(&t[i], NULL, verify_loop, (void *)(intptr_t)i), 0);
@@ -1074,6 +1438,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_curl_verbatim_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v4_raw_path_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v4_other_region_and_service, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v4_unsigned_amz_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v4_exempt_and_required_amz_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v4_host_must_be_signed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v4_presigned_unsigned_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v4_scope_region, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v4_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_anonymous, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v2_object_get, setup, teardown),
@@ -1084,6 +1453,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_v2_x_amz_date, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v2_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v2_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v2_amz_headers_always_signed, setup, teardown),
         cmocka_unit_test(test_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
