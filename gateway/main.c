@@ -11,41 +11,34 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "gateway/objsvc.h"
 #include "gateway/s3.h"
 #include "gateway/server.h"
+#include "gateway/settings.h"
 #include "bench/loadgen.h"
 #include "gateway/version.h"
 #include "meta/kv.h"
 #include "storage/volume.h"
 
-#define DEFAULT_LISTEN "127.0.0.1:9000"
-#define DEFAULT_DATA "./data"
 #define MAX_DIRS 256
 
 static void usage(FILE *f) {
     fputs("usage:\n"
-          "  kura serve [--listen HOST:PORT] [--data DIR]... [--tls-cert FILE --tls-key FILE]\n"
-          "             [--domain DOMAIN]... [--region REGION]\n"
-          "             [--meta redis://HOST:PORT[,HOST:PORT...] | redis-cluster://HOST:PORT]\n"
-          "             [--meta-prefix STRING] [--allow-missing-content-sha256]\n"
-          "      S3 gateway. Defaults: --listen " DEFAULT_LISTEN " --data " DEFAULT_DATA "\n"
-          "      (LMDB metadata and a local volume under the data directory). --data may be\n"
-          "      repeated or given as a pattern DIR{1...4}: one volume per directory; the\n"
-          "      metadata lives in the first. Root credentials come from\n"
+          "  kura serve [--config FILE] [options]\n"
+          "      S3 gateway. With no options: LMDB metadata and a local volume in ./data,\n"
+          "      listening on 127.0.0.1:9000. Root credentials come from\n"
           "      KURA_ROOT_ACCESS_KEY / KURA_ROOT_SECRET_KEY, else are generated on first\n"
-          "      start and kept in DIR/root-credentials. --meta keeps all metadata on\n"
-          "      independent Redis shards or a Redis Cluster instead (shared by any\n"
-          "      number of gateways); --meta-prefix prepends STRING to every metadata key\n"
-          "      so several independent deployments can share one Redis. --region is the\n"
-          "      only region SigV4 signatures may name. --allow-missing-content-sha256\n"
-          "      accepts SigV4 requests without x-amz-content-sha256 (curl < 8.1) when the\n"
-          "      signature covers the body anyway; off by default, as with AWS.\n"
-          "  kura admin user add [--data DIR | --meta URL] ACCESS_KEY SECRET_KEY [NAME]\n"
+          "      start and kept in DIR/root-credentials. Every option can also be set in\n"
+          "      the --config file as `name = value` (flags win; docs/operations.md).\n",
+          f);
+    config_usage(settings_serve, settings_serve_count, f);
+    fputs("  kura admin user add [--data DIR | --meta URL] ACCESS_KEY SECRET_KEY [NAME]\n"
           "  kura admin user list [--data DIR | --meta URL]\n"
           "  kura admin user remove [--data DIR | --meta URL] ACCESS_KEY\n"
+          "      (also --config FILE and --meta-prefix STRING, as for serve)\n"
           "  kura bench --endpoint URL [options]   (kura bench --help)\n"
           "  kura version   (or kura --version)\n"
           "      kura's version and build type, and the versions of the libraries it links.\n",
@@ -280,70 +273,62 @@ static void on_signal(int sig) {
     stop_requested = 1;
 }
 
+/* Reads a command's settings: defaults, --config FILE, flags. Returns NULL
+ * (after printing why) on an error, or when --help was asked (*rc = 0). */
+static config *load_settings(const char *cmd, const cfg_item *items, size_t n, int argc,
+                             char **argv, bool positional, int *rc) {
+    config *c = config_new(items, n);
+    char err[512];
+    if (config_parse_args(c, argc, argv, positional, err, sizeof err)) {
+        fprintf(stderr, "kura %s: %s\n", cmd, err);
+        *rc = 2;
+        config_free(c);
+        return NULL;
+    }
+    if (config_wants_help(c)) {
+        usage(stdout);
+        *rc = 0;
+        config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 static int cmd_serve(int argc, char **argv) {
-    const char *listen = DEFAULT_LISTEN, *cert = NULL, *key = NULL, *region = "us-east-1";
-    bool allow_missing_sha = false;
+    int rc = 0;
+    config *cfg =
+        load_settings("serve", settings_serve, settings_serve_count, argc, argv, false, &rc);
+    if (!cfg) return rc;
+    char err[512];
+    if (settings_check_serve(cfg, err, sizeof err)) {
+        fprintf(stderr, "kura serve: %s\n", err);
+        config_free(cfg);
+        return 2;
+    }
+    const char *listen = config_str(cfg, "listen");
+    const char *cert = config_str(cfg, "tls-cert"), *key = config_str(cfg, "tls-key");
+    const char *region = config_str(cfg, "region");
+    meta_url = config_str(cfg, "meta");
+    meta_prefix = config_str(cfg, "meta-prefix");
     char *dirs[MAX_DIRS];
     int ndirs = 0;
-    const char *domains[32];
-    size_t ndomains = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--allow-missing-content-sha256")) {
-            allow_missing_sha = true;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr, "kura serve: %s needs a value\n", a);
+    const char *const *data_args;
+    size_t ndata = config_list(cfg, "data", &data_args);
+    for (size_t i = 0; i < ndata; i++) {
+        int n = expand_pattern(data_args[i], dirs + ndirs, MAX_DIRS - ndirs);
+        if (n < 0) {
+            fprintf(stderr, "kura serve: bad --data %s\n", data_args[i]);
+            for (int d = 0; d < ndirs; d++) free(dirs[d]);
+            config_free(cfg);
             return 2;
         }
-        if (!strcmp(a, "--listen"))
-            listen = v;
-        else if (!strcmp(a, "--tls-cert"))
-            cert = v;
-        else if (!strcmp(a, "--tls-key"))
-            key = v;
-        else if (!strcmp(a, "--region"))
-            region = v;
-        else if (!strcmp(a, "--meta"))
-            meta_url = v;
-        else if (!strcmp(a, "--meta-prefix"))
-            meta_prefix = v;
-        else if (!strcmp(a, "--domain")) {
-            if (ndomains < 32) domains[ndomains++] = v;
-        } else if (!strcmp(a, "--data")) {
-            int n = expand_pattern(v, dirs + ndirs, MAX_DIRS - ndirs);
-            if (n < 0) {
-                fprintf(stderr, "kura serve: bad --data %s\n", v);
-                return 2;
-            }
-            ndirs += n;
-        } else {
-            fprintf(stderr, "kura serve: unknown option %s\n", a);
-            usage(stderr);
-            return 2;
-        }
-        i++;
+        ndirs += n;
     }
-    if (!ndirs) dirs[ndirs++] = strdup(DEFAULT_DATA);
-    if (!ndomains) domains[ndomains++] = "localhost";
-    if ((cert == NULL) != (key == NULL)) {
-        fprintf(stderr, "kura serve: --tls-cert and --tls-key go together\n");
-        return 2;
-    }
-    char host[256];
-    int port;
+    const char *const *domains;
+    size_t ndomains = config_list(cfg, "domain", &domains);
     const char *colon = strrchr(listen, ':');
-    if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host ||
-        (port = atoi(colon + 1)) < 0 || port > 65535) {
-        fprintf(stderr, "kura serve: --listen wants HOST:PORT, got %s\n", listen);
-        return 2;
-    }
+    char host[256];
+    int port = atoi(colon + 1);
     snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
     for (int i = 0; i < ndirs; i++)
         if (mkdir_p(dirs[i])) {
@@ -372,7 +357,7 @@ static int cmd_serve(int argc, char **argv) {
                   .region = region,
                   .domains = domains,
                   .ndomains = ndomains,
-                  .allow_missing_content_sha256 = allow_missing_sha};
+                  .allow_missing_content_sha256 = config_bool(cfg, "allow-missing-content-sha256")};
     s3_frontend *s3 = s3_frontend_new(&so);
     gw_frontend fes[] = {s3_frontend_hook(s3)};
     gw_server_opts opts = {.host = host,
@@ -399,33 +384,39 @@ static int cmd_serve(int argc, char **argv) {
     free(ak);
     free(sk);
     for (int i = 0; i < ndirs; i++) free(dirs[i]);
+    config_free(cfg);
     return 0;
 }
 
 static int cmd_admin_user(int argc, char **argv) {
-    if (argc < 1) {
+    int rc = 0;
+    config *cfg =
+        load_settings("admin user", settings_admin, settings_admin_count, argc, argv, true, &rc);
+    if (!cfg) return rc;
+    const char *const *args;
+    size_t nargs = config_positional(cfg, &args);
+    if (nargs < 1 || nargs > 4) {
         usage(stderr);
+        config_free(cfg);
         return 2;
     }
-    const char *sub = argv[0];
-    const char *data = DEFAULT_DATA;
-    const char *pos[4];
-    int npos = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--data") && i + 1 < argc)
-            data = argv[++i];
-        else if (!strcmp(argv[i], "--meta") && i + 1 < argc)
-            meta_url = argv[++i];
-        else if (!strcmp(argv[i], "--meta-prefix") && i + 1 < argc)
-            meta_prefix = argv[++i];
-        else if (npos < 4)
-            pos[npos++] = argv[i];
-    }
+    const char *sub = args[0];
+    const char *const *pos = args + 1;
+    int npos = (int)nargs - 1;
+    const char *data = config_str(cfg, "data");
+    meta_url = config_str(cfg, "meta");
+    meta_prefix = config_str(cfg, "meta-prefix");
     kv *meta;
-    if (open_meta(data, &meta)) return 1;
+    if (open_meta(data, &meta)) {
+        config_free(cfg);
+        return 1;
+    }
     objsvc *svc;
-    if (objsvc_open(meta, NULL, &svc)) return 1;
-    int rc = 0;
+    if (objsvc_open(meta, NULL, &svc)) {
+        kv_close(meta);
+        config_free(cfg);
+        return 1;
+    }
     if (!strcmp(sub, "add") && (npos == 2 || npos == 3)) {
         const char *name = npos == 3 ? pos[2] : pos[0];
         if (!strcmp(name, "root")) {
@@ -460,6 +451,7 @@ static int cmd_admin_user(int argc, char **argv) {
     }
     objsvc_close(svc);
     kv_close(meta);
+    config_free(cfg);
     return rc;
 }
 

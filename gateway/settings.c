@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "gateway/settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* clang-format off */
+const cfg_item settings_serve[] = {
+    {"listen", CFG_STR, "127.0.0.1:9000", 1, 0, "HOST:PORT", "address to listen on"},
+    {"data", CFG_LIST, "./data", 0, 0, "DIR",
+     "data directory; repeat it or give DIR{1...4} for one volume each (metadata in the first)"},
+    {"tls-cert", CFG_STR, NULL, 0, 0, "FILE", "PEM certificate: serve HTTPS on the same port"},
+    {"tls-key", CFG_STR, NULL, 0, 0, "FILE", "PEM private key for --tls-cert"},
+    {"domain", CFG_LIST, "localhost", 0, 0, "NAME", "base domain of virtual-host style buckets"},
+    {"region", CFG_STR, "us-east-1", 1, 0, "NAME",
+     "region of new buckets, and the only one SigV4 scopes may name"},
+    {"meta", CFG_STR, NULL, 0, 0, "URL",
+     "metadata on Redis: redis://H:P[,H:P...] or redis-cluster://H:P[,...] (default: LMDB)"},
+    {"meta-prefix", CFG_STR, NULL, 0, 0, "STRING", "prefix of every metadata key"},
+    {"allow-missing-content-sha256", CFG_BOOL, "false", 0, 0, NULL,
+     "accept SigV4 without x-amz-content-sha256 when the signature covers the body (curl < 8.1)"},
+    {"replicas", CFG_INT, "3", 1, 16, "N", "copies of a small object (replicated chunksets)"},
+    {"ec-data", CFG_INT, "6", 1, 32, "K", "data shards of an erasure-coded stripe"},
+    {"ec-parity", CFG_INT, "3", 0, 16, "M", "parity shards of an erasure-coded stripe"},
+    {"ec-threshold", CFG_SIZE, "1M", 0, 1ll << 40, "SIZE",
+     "objects at least this large are erasure-coded, smaller ones replicated"},
+};
+/* clang-format on */
+const size_t settings_serve_count = sizeof settings_serve / sizeof *settings_serve;
+
+const cfg_item settings_admin[] = {
+    {"data", CFG_STR, "./data", 1, 0, "DIR", "data directory holding the LMDB metadata"},
+    {"meta", CFG_STR, NULL, 0, 0, "URL", "metadata on Redis instead (as kura serve --meta)"},
+    {"meta-prefix", CFG_STR, NULL, 0, 0, "STRING", "prefix of every metadata key"},
+};
+const size_t settings_admin_count = sizeof settings_admin / sizeof *settings_admin;
+
+kerr settings_check_serve(const config *c, char *err, size_t cap) {
+    const char *listen = config_str(c, "listen");
+    const char *colon = strrchr(listen, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == listen || !colon[1] || *end || port < 0 || port > 65535) {
+        snprintf(err, cap, "--listen wants HOST:PORT, got '%s'", listen);
+        return K_EINVAL;
+    }
+    if ((config_str(c, "tls-cert") == NULL) != (config_str(c, "tls-key") == NULL)) {
+        snprintf(err, cap, "--tls-cert and --tls-key go together");
+        return K_EINVAL;
+    }
+    const char *const *l;
+    if (config_list(c, "data", &l) == 0) {
+        snprintf(err, cap, "--data needs at least one directory");
+        return K_EINVAL;
+    }
+    if (config_list(c, "domain", &l) > 32) {
+        snprintf(err, cap, "at most 32 --domain values");
+        return K_EINVAL;
+    }
+    int64_t k = config_int(c, "ec-data"), m = config_int(c, "ec-parity");
+    if (k + m > 32) {
+        snprintf(err, cap, "--ec-data + --ec-parity must be at most 32, got %lld+%lld",
+                 (long long)k, (long long)m);
+        return K_EINVAL;
+    }
+    return K_OK;
+}

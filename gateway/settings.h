@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The settings of kura's commands, declared once (common/config.h does the
+ * reading): names, defaults, bounds and help for `kura serve` and
+ * `kura admin`, and the checks that span several settings.
+ *
+ * Every serve setting is a flag (`--name VALUE`) and a config-file key
+ * (`name = value`, file given by `--config FILE`); flags override the file,
+ * the file overrides the defaults written here. docs/operations.md lists
+ * them with the file format.
+ *
+ * Storage policy knobs (replicas, ec-data, ec-parity, ec-threshold) are
+ * declared and validated now; the local-volume policy of the embedded
+ * default ignores them, the storage-cluster policies read them.
+ *
+ * Contract: the tables are static and immutable; settings_check_serve is
+ * pure (reads the config, writes err) and returns K_EINVAL with a one-line
+ * message when the combination is unusable.
+ */
+#ifndef KURA_GATEWAY_SETTINGS_H
+#define KURA_GATEWAY_SETTINGS_H
+
+#include <stddef.h>
+
+#include "common/config.h"
+
+extern const cfg_item settings_serve[];
+extern const size_t settings_serve_count;
+extern const cfg_item settings_admin[];
+extern const size_t settings_admin_count;
+
+kerr settings_check_serve(const config *c, char *err, size_t errcap);
+
+#endif
