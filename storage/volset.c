@@ -50,9 +50,36 @@ kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts 
             return rc;
         }
         vs->nvols = i + 1;
+        for (size_t j = 0; j < i; j++) {
+            if (vs->vols[j]->uid == vs->vols[i]->uid) {
+                log_error("storage: %s and %s carry the same volume id %016llx (a copied "
+                          "directory?); refusing to open",
+                          dirs[j], dirs[i], (unsigned long long)vs->vols[i]->uid);
+                volset_close(vs);
+                return K_EINVAL;
+            }
+        }
     }
     *out = vs;
     return K_OK;
+}
+
+size_t volset_count(const volset *vs) {
+    return vs->nvols;
+}
+
+uint64_t volset_volume_uid(const volset *vs, uint32_t index) {
+    return index < vs->nvols ? vs->vols[index]->uid : 0;
+}
+
+bool volset_find_uid(const volset *vs, uint64_t uid, uint32_t *index) {
+    for (size_t i = 0; i < vs->nvols; i++) {
+        if (vs->vols[i]->uid == uid) {
+            *index = (uint32_t)i;
+            return true;
+        }
+    }
+    return false;
 }
 
 void volset_close(volset *vs) {

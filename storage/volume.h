@@ -57,6 +57,13 @@ typedef struct volset_opts {
 kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts *opts,
                        volset **out);
 void volset_close(volset *vs);
+/* Volumes in the set; the stable id of the volume at index (0 if out of
+ * range); the index of the volume with stable id uid (false if none).
+ * Stable ids are random, kept with each volume's data, and unique in a set
+ * (opening two directories with the same id is refused: K_EINVAL). */
+size_t volset_count(const volset *vs);
+uint64_t volset_volume_uid(const volset *vs, uint32_t index);
+bool volset_find_uid(const volset *vs, uint64_t uid, uint32_t *index);
 
 /* Starts a needle of exactly len payload bytes (len may be 0) on the next
  * volume (round-robin) with enough free space; K_ENOMEM if none has,

@@ -15,6 +15,8 @@
  *   is durable (unless the volset was opened with sync = false) and loc
  *   holds chunk, offset and length (the volset fills loc->volume).
  * - read and del get a loc whose volume field is this volume's index.
+ * - open sets uid: a random 64-bit id kept with the volume's data for good
+ *   (a local directory stores it in volume.id), never 0, unique in the set.
  * - free_space reports bytes still writable and the backing filesystem's
  *   size, for placement; it may be stale by a second or so.
  * - Counters in `counters` that the volset cannot see (fsyncs) are
@@ -47,7 +49,8 @@ typedef struct volume_ops {
 
 struct volume {
     const volume_ops *ops;
-    uint32_t id; /* index in the volset */
+    uint32_t id;  /* index in the volset (position in the data directory list) */
+    uint64_t uid; /* stable id, never 0: names the volume in location keys */
     volset_counters *counters;
 };
 

@@ -840,9 +840,16 @@ static int mkdir_p(const char *path) {
     return 0;
 }
 
-static kerr write_volume_id(local_volume *v, uint32_t id) {
-    char text[64];
-    int len = snprintf(text, sizeof text, "kura volume\nid %u\n", id);
+/* volume.id: "kura volume\nid POSITION\nuid HEX16\n". The position is the
+ * volume's place in the data directory list (checked: a reordered list is
+ * refused, since records written before stable ids name volumes by
+ * position); uid is a random 64-bit id that never changes and names the
+ * volume in location keys. Files written before uids existed get one added
+ * at the next open. */
+static kerr write_volume_id(local_volume *v, uint32_t id, uint64_t uid) {
+    char text[96];
+    int len = snprintf(text, sizeof text, "kura volume\nid %u\nuid %016llx\n", id,
+                       (unsigned long long)uid);
     int fd =
         openat(v->dirfd, VOLUME_ID_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) goto fail;
@@ -862,7 +869,21 @@ fail:
     return kerr_from_errno(errno);
 }
 
-/* Checks (or, for a fresh directory, records) the volume's position. */
+static uint64_t new_uid(void) {
+    uint64_t uid = 0;
+    while (uid == 0) {
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, &uid, sizeof uid) != (ssize_t)sizeof uid) {
+            if (fd >= 0) close(fd);
+            abort(); /* no randomness: nothing sensible to do */
+        }
+        close(fd);
+    }
+    return uid;
+}
+
+/* Checks (or, for a fresh directory, records) the volume's position, and
+ * reads (or adds) its stable uid. */
 static kerr check_volume_id(local_volume *v, uint32_t id, bool has_chunks) {
     int fd = openat(v->dirfd, VOLUME_ID_FILE, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -875,13 +896,17 @@ static kerr check_volume_id(local_volume *v, uint32_t id, bool has_chunks) {
                       v->dir, VOLUME_ID_FILE);
             return K_EINVAL;
         }
-        return write_volume_id(v, id);
+        v->base.uid = new_uid();
+        return write_volume_id(v, id, v->base.uid);
     }
-    char text[64];
+    char text[128];
     ssize_t r = read(fd, text, sizeof text - 1);
     close(fd);
     unsigned stored;
-    if (r < 0 || (text[r] = '\0', sscanf(text, "kura volume\nid %u", &stored) != 1)) {
+    unsigned long long uid = 0;
+    int fields =
+        r < 0 ? 0 : (text[r] = '\0', sscanf(text, "kura volume\nid %u\nuid %llx", &stored, &uid));
+    if (fields < 1) {
         log_error("storage: %s/%s is unreadable or malformed", v->dir, VOLUME_ID_FILE);
         return K_EINVAL;
     }
@@ -891,7 +916,14 @@ static kerr check_volume_id(local_volume *v, uint32_t id, bool has_chunks) {
                   v->dir, stored, id);
         return K_EINVAL;
     }
-    return K_OK;
+    if (fields == 2 && uid != 0) {
+        v->base.uid = uid;
+        return K_OK;
+    }
+    v->base.uid = new_uid(); /* written before stable ids: add one */
+    log_info("storage: %s is volume %u, stable id %016llx from now on", v->dir, id,
+             (unsigned long long)v->base.uid);
+    return write_volume_id(v, id, v->base.uid);
 }
 
 /* Finds existing chunk files; append positions come from file sizes. */
