@@ -21,7 +21,7 @@
 #include "bench/loadgen.h"
 #include "gateway/version.h"
 #include "meta/kv.h"
-#include "storage/volume.h"
+#include "storage/data.h"
 
 #define MAX_DIRS 256
 
@@ -94,6 +94,7 @@ static char *read_file(const char *path) {
 typedef struct stores {
     kv *meta;
     volset *vols;
+    data_layer *data;
     objsvc *svc;
 } stores;
 
@@ -136,7 +137,7 @@ static int open_meta(const char *data_dir, kv **out) {
     return 0;
 }
 
-static int open_stores(char **dirs, int ndirs, stores *s) {
+static int open_stores(char **dirs, int ndirs, const data_policy *policy, stores *s) {
     memset(s, 0, sizeof *s);
     if (open_meta(dirs[0], &s->meta)) return -1;
     const char *vol_dirs[MAX_DIRS];
@@ -158,7 +159,12 @@ static int open_stores(char **dirs, int ndirs, stores *s) {
         fprintf(stderr, "kura: cannot open volumes (%s)\n", kerr_name(e));
         return -1;
     }
-    e = objsvc_open(s->meta, s->vols, &s->svc);
+    e = data_open_local(s->vols, policy, &s->data);
+    if (e) {
+        fprintf(stderr, "kura: cannot start the data layer (%s)\n", kerr_name(e));
+        return -1;
+    }
+    e = objsvc_open(s->meta, s->data, &s->svc);
     if (e) {
         fprintf(stderr, "kura: cannot start the object service (%s)\n", kerr_name(e));
         return -1;
@@ -168,6 +174,7 @@ static int open_stores(char **dirs, int ndirs, stores *s) {
 
 static void close_stores(stores *s) {
     objsvc_close(s->svc);
+    data_close(s->data);
     volset_close(s->vols);
     kv_close(s->meta);
 }
@@ -349,7 +356,11 @@ static int cmd_serve(int argc, char **argv) {
     uint64_t home;
     if (instance_id(dirs[0], &home)) return 1;
     stores st;
-    if (open_stores(dirs, ndirs, &st)) return 1;
+    data_policy policy = {.replicas = (uint32_t)config_int(cfg, "replicas"),
+                          .ec_k = (uint32_t)config_int(cfg, "ec-data"),
+                          .ec_m = (uint32_t)config_int(cfg, "ec-parity"),
+                          .ec_threshold = config_size(cfg, "ec-threshold")};
+    if (open_stores(dirs, ndirs, &policy, &st)) return 1;
     objsvc_set_home(st.svc, home);
     s3_opts so = {.svc = st.svc,
                   .root_access_key = ak,

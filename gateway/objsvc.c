@@ -16,7 +16,7 @@
 struct objsvc {
     kv *meta;
     radix *tree;
-    volset *vols;
+    data_layer *data;
     uint64_t home;
 };
 
@@ -48,11 +48,11 @@ static void random_hex(char *out, size_t bytes) {
     hex_encode(r, bytes, out);
 }
 
-kerr objsvc_open(kv *meta, volset *vols, objsvc **out) {
+kerr objsvc_open(kv *meta, data_layer *data, objsvc **out) {
     objsvc *s = calloc(1, sizeof *s);
     if (!s) return K_ENOMEM;
     s->meta = meta;
-    s->vols = vols;
+    s->data = data;
     s->tree = radix_new(meta);
     if (!s->tree) {
         free(s);
@@ -393,7 +393,7 @@ kerr objsvc_read(objsvc *s, const obj_meta *m, uint64_t off, void *buf, size_t n
         if (off < seg_start + seg_len) {
             uint64_t in_seg = off - seg_start;
             size_t take = (size_t)(seg_len - in_seg < n ? seg_len - in_seg : n);
-            kerr e = vol_read(s->vols, &m->segs[i].loc, in_seg, dst, take);
+            kerr e = data_read(s->data, &m->segs[i].loc, in_seg, dst, take);
             if (e) return e;
             dst += take;
             off += take;
@@ -405,10 +405,59 @@ kerr objsvc_read(objsvc *s, const obj_meta *m, uint64_t off, void *buf, size_t n
 }
 
 static void release_segments(objsvc *s, const obj_meta *m) {
-    for (uint32_t i = 0; i < m->nsegs; i++) {
-        kerr e = vol_delete(s->vols, &m->segs[i].loc);
-        if (e && e != K_ENOTFOUND) log_warn("could not release a needle: %s", kerr_name(e));
+    for (uint32_t i = 0; i < m->nsegs; i++) data_release(s->data, &m->segs[i].loc, 1);
+}
+
+void objsvc_part_range(const obj_meta *m, uint32_t part, uint64_t *off, uint64_t *len) {
+    uint64_t o = 0;
+    for (uint32_t i = 0; i + 1 < part && i < m->nsegs; i++) o += m->segs[i].loc.length;
+    *off = o;
+    *len = part >= 1 && part <= m->nsegs ? m->segs[part - 1].loc.length : 0;
+}
+
+struct obj_reader {
+    data_reader *r;
+};
+
+kerr objsvc_reader_open(objsvc *s, const obj_meta *m, uint64_t off, uint64_t len,
+                        obj_reader **out) {
+    *out = NULL;
+    if (off > m->size || len > m->size - off) return K_EINVALIDRANGE;
+    if (!objsvc_data_local(s, m)) {
+        log_error("object data lives on gateway %016llx, this is %016llx",
+                  (unsigned long long)m->home, (unsigned long long)s->home);
+        return K_EUNAVAILABLE;
     }
+    data_loc *run = malloc((m->nsegs ? m->nsegs : 1) * sizeof *run);
+    obj_reader *r = calloc(1, sizeof *r);
+    if (!run || !r) {
+        free(run);
+        free(r);
+        return K_ENOMEM;
+    }
+    for (uint32_t i = 0; i < m->nsegs; i++) run[i] = m->segs[i].loc;
+    kerr e = data_reader_open(s->data, run, m->nsegs, off, len, &r->r);
+    free(run);
+    if (e) {
+        free(r);
+        return e;
+    }
+    *out = r;
+    return K_OK;
+}
+
+ssize_t objsvc_reader_read(obj_reader *r, uint64_t pos, void *buf, size_t max) {
+    ssize_t n = data_reader_read(r->r, pos, buf, max);
+    if (n < 0)
+        log_error("read failed at range offset %llu: %s", (unsigned long long)pos,
+                  kerr_name(data_reader_error(r->r)));
+    return n;
+}
+
+void objsvc_reader_close(obj_reader *r) {
+    if (!r) return;
+    data_reader_close(r->r);
+    free(r);
 }
 
 /* Writes the record of key with compare-and-set against whatever is there,
@@ -508,8 +557,8 @@ struct obj_put {
     const bucket_info *b;
     const char *key;
     size_t klen;
-    uint64_t size, written;
-    vol_writer *w;
+    uint64_t size, written; /* size: OBJ_SIZE_UNKNOWN until finish */
+    data_put *w;
     khash *md5;
     cksum ck;
     uint8_t ck_out[32];
@@ -520,13 +569,7 @@ struct obj_put {
     /* part uploads */
     const upload_info *upload;
     uint32_t part_number;
-    /* bodies of unknown length: buffered segment by segment */
-    bool segmented;
     uint8_t md5_out[32];
-    char *seg_buf;
-    size_t seg_fill;
-    obj_part_loc *segs;
-    uint32_t nsegs, seg_cap;
 };
 
 static kerr put_start(objsvc *s, arena *a, uint64_t size, cksum_alg ck_alg, obj_put **out) {
@@ -534,14 +577,8 @@ static kerr put_start(objsvc *s, arena *a, uint64_t size, cksum_alg ck_alg, obj_
     p->s = s;
     p->a = a;
     p->size = size;
-    if (size == OBJ_SIZE_UNKNOWN) {
-        p->segmented = true;
-        p->seg_buf = malloc(OBJ_SEGMENT_SIZE);
-        if (!p->seg_buf) return K_ENOMEM;
-    } else {
-        kerr e = vol_writer_begin(s->vols, size, &p->w);
-        if (e) return e;
-    }
+    kerr e = data_put_begin(s->data, size == OBJ_SIZE_UNKNOWN ? DATA_SIZE_UNKNOWN : size, &p->w);
+    if (e) return e;
     p->md5 = khash_new(KH_MD5);
     cksum_init(&p->ck, ck_alg);
     *out = p;
@@ -565,54 +602,17 @@ kerr objsvc_put_begin(objsvc *s, arena *a, const bucket_info *b, const char *key
     return K_OK;
 }
 
-/* Writes the buffered segment as one needle and remembers its location. */
-static kerr flush_segment(obj_put *p) {
-    vol_writer *w;
-    kerr e = vol_writer_begin(p->s->vols, p->seg_fill, &w);
-    if (e) return e;
-    e = vol_writer_write(w, p->seg_buf, p->seg_fill);
-    if (e) {
-        vol_writer_abort(w);
-        return e;
-    }
-    vol_loc loc;
-    e = vol_writer_finish(w, &loc);
-    if (e) return e;
-    if (p->nsegs == p->seg_cap) {
-        uint32_t cap = p->seg_cap ? p->seg_cap * 2 : 8;
-        obj_part_loc *segs = arena_zalloc(p->a, cap * sizeof *segs);
-        if (p->nsegs) memcpy(segs, p->segs, p->nsegs * sizeof *segs);
-        p->segs = segs;
-        p->seg_cap = cap;
-    }
-    p->segs[p->nsegs++].loc = loc;
-    p->seg_fill = 0;
-    return K_OK;
-}
-
 kerr objsvc_put_write(obj_put *p, const void *data, size_t n) {
-    if (p->segmented) {
-        if (p->written + n > OBJ_MAX_PUT_SIZE) return K_EENTITYTOOLARGE;
-    } else if (p->written + n > p->size) {
+    if (p->size == OBJ_SIZE_UNKNOWN) {
+        if (n > OBJ_MAX_PUT_SIZE - p->written) return K_EENTITYTOOLARGE;
+    } else if (n > p->size - p->written) {
         return K_EINVAL;
     }
+    kerr e = data_put_write(p->w, data, n);
+    if (e) return e;
     khash_update(p->md5, data, n);
     if (p->ck.alg != CK_NONE) cksum_update(&p->ck, data, n);
     p->written += n;
-    if (!p->segmented) return vol_writer_write(p->w, data, n);
-    const char *src = data;
-    while (n) {
-        size_t take = OBJ_SEGMENT_SIZE - p->seg_fill;
-        if (take > n) take = n;
-        memcpy(p->seg_buf + p->seg_fill, src, take);
-        p->seg_fill += take;
-        src += take;
-        n -= take;
-        if (p->seg_fill == OBJ_SEGMENT_SIZE) {
-            kerr e = flush_segment(p);
-            if (e) return e;
-        }
-    }
     return K_OK;
 }
 
@@ -621,24 +621,17 @@ size_t objsvc_put_cksum(const obj_put *p, uint8_t out[32]) {
     return p->ck_out_len;
 }
 
+/* Drops the writer (releasing whatever it stored) and the hashes. */
 static void put_release(obj_put *p) {
-    if (p->w) vol_writer_abort(p->w);
+    if (p->w) data_put_abort(p->w);
     p->w = NULL;
-    free(p->seg_buf);
-    p->seg_buf = NULL;
     khash_free(p->md5);
     p->md5 = NULL;
     cksum_free(&p->ck);
 }
 
-static void release_pending_segments(obj_put *p) {
-    for (uint32_t i = 0; i < p->nsegs; i++) vol_delete(p->s->vols, &p->segs[i].loc);
-    p->nsegs = 0;
-}
-
 void objsvc_put_abort(obj_put *p) {
     if (!p) return;
-    release_pending_segments(p);
     put_release(p);
 }
 
@@ -654,7 +647,7 @@ static void part_ns(keybuf *k, const char *upload_id) {
     kb_str(k, upload_id);
 }
 
-static kerr finish_part(obj_put *p, const uint8_t md5[16], vol_loc loc, obj_meta *out) {
+static kerr finish_part(obj_put *p, const uint8_t md5[16], data_loc loc, obj_meta *out) {
     objsvc *s = p->s;
     part_info pi = {.number = p->part_number,
                     .size = p->size,
@@ -677,7 +670,7 @@ static kerr finish_part(obj_put *p, const uint8_t md5[16], vol_loc loc, obj_meta
     e = record_update(s, &k, step_store, &rec, &old, &absent);
     if (!e && !absent) {
         part_info prev;
-        if (!rec_part_decode(old.data, old.len, &prev)) vol_delete(s->vols, &prev.loc);
+        if (!rec_part_decode(old.data, old.len, &prev)) data_release(s->data, &prev.loc, 1);
     }
     kbuf_free(&rec);
     kbuf_free(&old);
@@ -712,25 +705,13 @@ static kerr commit_object(obj_put *p, obj_meta *m, const uint8_t md5[16]) {
     return e;
 }
 
-static kerr finish_segmented(obj_put *p, obj_meta *out) {
-    kerr e = K_OK;
-    if (p->seg_fill) e = flush_segment(p);
-    if (!e && p->upload) e = K_EMISSINGLENGTH; /* parts carry one needle each */
-    obj_meta m = {.nsegs = p->nsegs, .segs = p->segs};
-    if (!e) e = commit_object(p, &m, p->md5_out);
-    if (e) release_pending_segments(p);
-    put_release(p);
-    if (!e && out) *out = m;
-    return e;
-}
-
 kerr objsvc_put_finish(obj_put *p, const obj_put_expect *ex, obj_meta *out) {
-    objsvc *s = p->s;
     uint8_t *md5 = p->md5_out;
     khash_final(p->md5, md5);
     if (p->ck.alg != CK_NONE) p->ck_out_len = cksum_final(&p->ck, p->ck_out);
     kerr e = K_OK;
-    if (p->segmented) p->size = p->written;
+    bool unknown = p->size == OBJ_SIZE_UNKNOWN;
+    if (unknown) p->size = p->written;
     if (p->written != p->size)
         e = K_EINCOMPLETEBODY;
     else if (ex && ex->md5 && memcmp(ex->md5, md5, 16))
@@ -738,34 +719,34 @@ kerr objsvc_put_finish(obj_put *p, const obj_put_expect *ex, obj_meta *out) {
     else if (ex && ex->ck && (ex->ck_len != p->ck_out_len || memcmp(ex->ck, p->ck_out, ex->ck_len)))
         e = K_EBADDIGEST;
     if (e) {
-        release_pending_segments(p);
         put_release(p);
         return e;
     }
-    if (p->segmented) return finish_segmented(p, out);
-    vol_loc loc;
-    e = vol_writer_finish(p->w, &loc);
-    p->w = NULL;
+    data_loc *run;
+    uint32_t nrun;
+    e = data_put_finish(p->w, &run, &nrun);
+    p->w = NULL; /* consumed either way */
     if (e) {
         put_release(p);
         return e;
     }
     if (p->upload) {
-        e = finish_part(p, md5, loc, out);
-        if (e) vol_delete(s->vols, &loc);
+        /* a part is one needle: its record holds one location */
+        e = unknown || nrun != 1 ? K_EMISSINGLENGTH : finish_part(p, md5, run[0], out);
+        if (e) data_release(p->s->data, run, nrun);
+        free(run);
         put_release(p);
         return e;
     }
-    obj_part_loc seg = {.loc = loc};
-    memcpy(seg.md5, md5, 16);
-    obj_meta m = {.nsegs = 1, .segs = &seg};
+    obj_part_loc *segs = arena_zalloc(p->a, nrun * sizeof *segs);
+    for (uint32_t i = 0; i < nrun; i++) segs[i].loc = run[i];
+    if (nrun == 1) memcpy(segs[0].md5, md5, 16);
+    obj_meta m = {.nsegs = nrun, .segs = segs};
     e = commit_object(p, &m, md5);
-    if (e) vol_delete(s->vols, &loc);
+    if (e) data_release(p->s->data, run, nrun);
+    free(run);
     put_release(p);
-    if (!e && out) {
-        *out = m;
-        out->segs = arena_memdup(p->a, &seg, sizeof seg);
-    }
+    if (!e && out) *out = m;
     return e;
 }
 
@@ -950,7 +931,7 @@ static void drop_upload(objsvc *s, const bucket_info *b, const upload_info *u,
         for (size_t i = 0; i < n; i++) {
             bool kept = false;
             for (size_t j = 0; j < nkeep && !kept; j++) kept = keep[j].number == parts[i].number;
-            if (!kept) vol_delete(s->vols, &parts[i].loc);
+            if (!kept) data_release(s->data, &parts[i].loc, 1);
             part_key(&k, u->upload_id, parts[i].number);
             kv_del(s->meta, k.b, k.n);
             uint8_t num[4];

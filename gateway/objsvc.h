@@ -36,7 +36,7 @@
 #include "common/hash.h"
 #include "meta/kv.h"
 #include "meta/radix.h"
-#include "storage/volume.h"
+#include "storage/data.h"
 
 #define OBJ_MAX_KEY 1024
 #define OBJ_MAX_PARTS 10000
@@ -70,7 +70,7 @@ typedef struct obj_attr {
 typedef enum cksum_type { CKTYPE_NONE = 0, CKTYPE_FULL_OBJECT, CKTYPE_COMPOSITE } cksum_type;
 
 typedef struct obj_part_loc {
-    vol_loc loc; /* loc.length = part size */
+    data_loc loc; /* loc.length = bytes held there (a part, or a segment) */
     uint8_t md5[16];
 } obj_part_loc;
 
@@ -96,7 +96,9 @@ typedef struct obj_meta {
 
 typedef struct objsvc objsvc;
 
-kerr objsvc_open(kv *meta, volset *vols, objsvc **out);
+/* data: where object bytes go (borrowed; NULL for tools that only manage
+ * users and buckets). */
+kerr objsvc_open(kv *meta, data_layer *data, objsvc **out);
 /* Sets this gateway's instance id (see obj_meta.home); data written from now
  * on is marked with it and data marked with another id is not read here
  * (K_EUNAVAILABLE) — until remote datanodes let any gateway reach it. */
@@ -124,6 +126,17 @@ kerr objsvc_head(objsvc *s, arena *a, const bucket_info *b, const char *key, siz
                  obj_meta *out);
 /* Reads n bytes at object offset off (across parts). */
 kerr objsvc_read(objsvc *s, const obj_meta *m, uint64_t off, void *buf, size_t n);
+/* Streams the byte range [off, off+len) of an object for a response body:
+ * reads ahead and verifies in the storage's own units (callers need not
+ * align). objsvc_reader_read copies up to max bytes at position pos of the
+ * range: returns the count, 0 at the end, -1 on an error (logged). m is
+ * copied. K_EUNAVAILABLE when this gateway cannot reach the data. */
+typedef struct obj_reader obj_reader;
+/* Byte range of part `part` (1-based, <= m->nparts) of a multipart object. */
+void objsvc_part_range(const obj_meta *m, uint32_t part, uint64_t *off, uint64_t *len);
+kerr objsvc_reader_open(objsvc *s, const obj_meta *m, uint64_t off, uint64_t len, obj_reader **out);
+ssize_t objsvc_reader_read(obj_reader *r, uint64_t pos, void *buf, size_t max);
+void objsvc_reader_close(obj_reader *r);
 /* K_ENOSUCHKEY when absent (S3 DeleteObject maps that to 204). */
 kerr objsvc_delete(objsvc *s, const bucket_info *b, const char *key, size_t klen);
 /* Replace only the attributes/acl of an existing object (copy onto itself
@@ -135,9 +148,8 @@ kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *
 typedef struct obj_put obj_put;
 /* obj_put_opts.size for a body whose length is not known up front (HTTP
  * chunked without x-amz-decoded-content-length): the data is then stored as
- * a run of segments of at most OBJ_SEGMENT_SIZE, each durable on its own. */
+ * a run of segments of at most DATA_SEGMENT_SIZE, each durable on its own. */
 #define OBJ_SIZE_UNKNOWN UINT64_MAX
-#define OBJ_SEGMENT_SIZE (8u << 20)
 
 typedef struct obj_put_opts {
     uint64_t size;
@@ -179,7 +191,7 @@ typedef struct part_info {
     uint64_t size;
     int64_t mtime_ms;
     uint8_t md5[16];
-    vol_loc loc;
+    data_loc loc;
     uint8_t ck_len;
     uint8_t ck[32];
     uint64_t home; /* as obj_meta.home */

@@ -5,7 +5,11 @@
 
 #include "common/bytes.h"
 
-enum { REC_VERSION = 1 };
+/* Record format versions. Object and part records are at 2: data locations
+ * are typed, variable-length data_loc keys (storage/data.h). Version 1 of
+ * those records (fixed 24-byte vol_loc naming volumes by position) is still
+ * decoded, into legacy DLOC_VOLUME_INDEX keys. The other records are at 1. */
+enum { REC_VERSION = 1, REC_OBJ_VERSION = 2, REC_PART_VERSION = 2 };
 
 static void put_u8(kbuf *b, uint8_t v) {
     kbuf_append(b, &v, 1);
@@ -114,22 +118,34 @@ static obj_attr *get_attrs(reader *r, arena *a, uint32_t *n) {
     return attrs;
 }
 
-static void put_loc(kbuf *out, const vol_loc *l) {
-    uint8_t enc[VOL_LOC_ENCODED_LEN];
-    vol_loc_encode(l, enc);
-    kbuf_append(out, enc, sizeof enc);
+static void put_loc(kbuf *out, const data_loc *l) {
+    uint8_t enc[DATA_LOC_MAX_ENCODED];
+    size_t n = data_loc_encode(l, enc);
+    kbuf_append(out, enc, n);
 }
 
-static void get_loc(reader *r, vol_loc *l) {
-    const uint8_t *p = take(r, VOL_LOC_ENCODED_LEN);
-    if (p)
-        vol_loc_decode(p, l);
-    else
-        memset(l, 0, sizeof *l);
+/* version 2: a data_loc key; version 1: the fixed legacy vol_loc */
+static void get_loc(reader *r, unsigned version, data_loc *l) {
+    memset(l, 0, sizeof *l);
+    if (r->bad) return;
+    if (version == 1) {
+        const uint8_t *p = take(r, VOL_LOC_ENCODED_LEN);
+        if (!p) return;
+        vol_loc v;
+        vol_loc_decode(p, &v);
+        data_loc_from_legacy(&v, l);
+        return;
+    }
+    size_t used;
+    if (data_loc_decode(r->p, r->n, l, &used) != K_OK) {
+        r->bad = true;
+        return;
+    }
+    take(r, used);
 }
 
 void rec_obj_encode(kbuf *out, const obj_meta *m) {
-    put_u8(out, REC_VERSION);
+    put_u8(out, REC_OBJ_VERSION);
     put_u64(out, m->size);
     put_u64(out, (uint64_t)m->mtime_ms);
     put_str(out, m->etag);
@@ -151,7 +167,8 @@ void rec_obj_encode(kbuf *out, const obj_meta *m) {
 kerr rec_obj_decode(arena *a, const void *p, size_t n, obj_meta *m) {
     reader r = {p, n, false};
     memset(m, 0, sizeof *m);
-    if (get_u8(&r) != REC_VERSION) return K_ECORRUPT;
+    unsigned version = get_u8(&r);
+    if (version != 1 && version != REC_OBJ_VERSION) return K_ECORRUPT;
     m->size = get_u64(&r);
     m->mtime_ms = (int64_t)get_u64(&r);
     size_t elen;
@@ -167,10 +184,12 @@ kerr rec_obj_decode(arena *a, const void *p, size_t n, obj_meta *m) {
     m->nparts = get_u32(&r);
     m->attrs = get_attrs(&r, a, &m->nattrs);
     m->nsegs = get_u32(&r);
-    if (r.bad || m->nsegs > r.n / (VOL_LOC_ENCODED_LEN + 16)) return K_ECORRUPT;
+    /* a key takes at least 6 bytes (v2), 24 (v1), then 16 of md5 */
+    if (r.bad || m->nsegs > r.n / ((version == 1 ? VOL_LOC_ENCODED_LEN : 6) + 16))
+        return K_ECORRUPT;
     m->segs = arena_alloc(a, sizeof(obj_part_loc) * (m->nsegs ? m->nsegs : 1));
     for (uint32_t i = 0; i < m->nsegs; i++) {
-        get_loc(&r, &m->segs[i].loc);
+        get_loc(&r, version, &m->segs[i].loc);
         get_fixed(&r, m->segs[i].md5, 16);
     }
     m->home = get_u64(&r);
@@ -208,7 +227,7 @@ kerr rec_upload_decode(arena *a, const void *p, size_t n, upload_info *u) {
 }
 
 void rec_part_encode(kbuf *out, const part_info *p) {
-    put_u8(out, REC_VERSION);
+    put_u8(out, REC_PART_VERSION);
     put_u32(out, p->number);
     put_u64(out, p->size);
     put_u64(out, (uint64_t)p->mtime_ms);
@@ -222,12 +241,13 @@ void rec_part_encode(kbuf *out, const part_info *p) {
 kerr rec_part_decode(const void *p, size_t n, part_info *out) {
     reader r = {p, n, false};
     memset(out, 0, sizeof *out);
-    if (get_u8(&r) != REC_VERSION) return K_ECORRUPT;
+    unsigned version = get_u8(&r);
+    if (version != 1 && version != REC_PART_VERSION) return K_ECORRUPT;
     out->number = get_u32(&r);
     out->size = get_u64(&r);
     out->mtime_ms = (int64_t)get_u64(&r);
     get_fixed(&r, out->md5, 16);
-    get_loc(&r, &out->loc);
+    get_loc(&r, version, &out->loc);
     out->ck_len = get_u8(&r);
     if (out->ck_len > sizeof out->ck) return K_ECORRUPT;
     get_fixed(&r, out->ck, out->ck_len);

@@ -984,48 +984,12 @@ static int parse_range(const char *v, uint64_t size, uint64_t *start, uint64_t *
     return 0;
 }
 
-typedef struct get_stream {
-    objsvc *svc;
-    obj_meta m;
-    uint64_t base; /* object offset of body byte 0 */
-    uint64_t len;
-    char *buf;
-    uint64_t buf_pos; /* object offset of buf[0] */
-    size_t buf_len;
-} get_stream;
-
-enum { GET_BUF = 256 * 1024 };
-
 static ssize_t get_stream_read(void *ctx, uint64_t pos, char *out, size_t max) {
-    get_stream *g = ctx;
-    uint64_t off = g->base + pos;
-    if (pos >= g->len) return -1;
-    if (max > g->len - pos) max = (size_t)(g->len - pos);
-    if (!(off >= g->buf_pos && off < g->buf_pos + g->buf_len)) {
-        if (!g->buf) g->buf = malloc(GET_BUF);
-        if (!g->buf) return -1;
-        /* Aligned refills so the storage layer verifies each block once. */
-        uint64_t start = off & ~(uint64_t)(64 * 1024 - 1);
-        uint64_t end_obj = g->base + g->len;
-        size_t n = (size_t)(end_obj - start < GET_BUF ? end_obj - start : GET_BUF);
-        kerr e = objsvc_read(g->svc, &g->m, start, g->buf, n);
-        if (e) {
-            log_error("read failed at offset %llu: %s", (unsigned long long)start, kerr_name(e));
-            return -1;
-        }
-        g->buf_pos = start;
-        g->buf_len = n;
-    }
-    size_t avail = (size_t)(g->buf_pos + g->buf_len - off);
-    size_t n = max < avail ? max : avail;
-    memcpy(out, g->buf + (off - g->buf_pos), n);
-    return (ssize_t)n;
+    return objsvc_reader_read(ctx, pos, out, max);
 }
 
 static void get_stream_free(void *ctx) {
-    get_stream *g = ctx;
-    free(g->buf);
-    free(g);
+    objsvc_reader_close(ctx);
 }
 
 /* "content-type" -> "Content-Type"; x-amz-* names stay lower-case as AWS
@@ -1138,10 +1102,10 @@ static void op_get_object(s3_op *op, bool head) {
                 return s3_error_custom(op, 416, "InvalidPartNumber",
                                        "The requested partnumber is not "
                                        "satisfiable");
-            uint64_t off = 0;
-            for (uint64_t i = 0; i + 1 < part; i++) off += m.segs[i].loc.length;
+            uint64_t off, plen;
+            objsvc_part_range(&m, (uint32_t)part, &off, &plen);
             start = off;
-            end = off + m.segs[part - 1].loc.length - 1;
+            end = off + plen - 1;
             partial = true;
         }
     } else {
@@ -1165,13 +1129,9 @@ static void op_get_object(s3_op *op, bool head) {
         gw_add_header(op->r, "Content-Range",
                       arena_printf(op->a, "bytes %llu-%llu/%llu", (unsigned long long)start,
                                    (unsigned long long)end, (unsigned long long)m.size));
-    get_stream *g = calloc(1, sizeof *g);
-    if (!g) return s3_error(op, K_ENOMEM);
-    g->svc = op->svc;
-    g->m = m;
-    g->base = start;
-    g->len = len;
-    g->buf_pos = UINT64_MAX;
+    obj_reader *g;
+    kerr re = objsvc_reader_open(op->svc, &m, len ? start : 0, len, &g);
+    if (re) return s3_error(op, re);
     op->r->resp.stream = get_stream_read;
     op->r->resp.stream_ctx = g;
     op->r->resp.stream_free = get_stream_free;

@@ -15,6 +15,7 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "common/bytes.h"
 #include "gateway/records.h"
 
 static int setup(void **state) {
@@ -54,23 +55,28 @@ static void assert_bad_version_corrupt(arena *a, const kbuf *enc, decode_fn deco
     char *copy = malloc(enc->len);
     assert_non_null(copy);
     memcpy(copy, enc->data, enc->len);
-    const uint8_t versions[] = {0, 2, 0xff};
+    /* every version byte but the record's own (object and part records are
+     * at 2 since data locations became typed keys; the others at 1) */
+    const uint8_t versions[] = {0, 2, 3, 0xff};
     for (size_t i = 0; i < sizeof versions; i++) {
+        if (versions[i] == (uint8_t)enc->data[0]) continue;
         copy[0] = (char)versions[i];
         assert_int_equal(decode(a, copy, enc->len, ctx), K_ECORRUPT);
     }
     free(copy);
 }
 
-static vol_loc sample_loc(uint32_t seed) {
-    return (vol_loc){.volume = seed,
-                     .chunk = 0x01020304u + seed,
-                     .offset = 0x1122334455667788ull + seed,
-                     .length = (5ull << 30) + seed};
+static data_loc sample_loc(uint32_t seed) {
+    return (data_loc){.kind = DLOC_VOLUME,
+                      .volume = 0xfedcba9876543210ull + seed,
+                      .chunk = 0x01020304u + seed,
+                      .offset = 0x1122334455667788ull + seed,
+                      .length = (5ull << 30) + seed};
 }
 
-static void assert_loc_equal(const vol_loc *a, const vol_loc *b) {
-    assert_int_equal(a->volume, b->volume);
+static void assert_loc_equal(const data_loc *a, const data_loc *b) {
+    assert_int_equal(a->kind, b->kind);
+    assert_true(a->volume == b->volume);
     assert_int_equal(a->chunk, b->chunk);
     assert_true(a->offset == b->offset);
     assert_true(a->length == b->length);
@@ -430,8 +436,80 @@ static void lengths_past_end_rejected(void **state) {
         K_ECORRUPT);
 }
 
+/* Records written before typed location keys (version 1, a fixed 24-byte
+ * vol_loc naming the volume by position) still decode, into legacy keys. */
+static void legacy_v1_obj_and_part(void **state) {
+    arena *a = *state;
+    vol_loc v = {.volume = 1, .chunk = 7, .offset = 4096, .length = 11};
+    uint8_t loc[VOL_LOC_ENCODED_LEN];
+    vol_loc_encode(&v, loc);
+    /* object v1: version size mtime etag acl alg type cklen nparts nattrs nsegs
+     * (loc md5)* home */
+    kbuf rec = KBUF_INIT;
+    uint8_t u8;
+    uint8_t w32[4], w64[8];
+#define PUT8(x) (u8 = (uint8_t)(x), kbuf_append(&rec, &u8, 1))
+#define PUT32(x) (store_le32(w32, (uint32_t)(x)), kbuf_append(&rec, w32, 4))
+#define PUT64(x) (store_le64(w64, (uint64_t)(x)), kbuf_append(&rec, w64, 8))
+    PUT8(1);
+    PUT64(11);
+    PUT64(1700000000000);
+    PUT32(32);
+    kbuf_append(&rec, "0123456789abcdef0123456789abcdef", 32);
+    PUT8(0);
+    PUT8(0);
+    PUT8(0);
+    PUT8(0);
+    PUT32(0);
+    PUT32(0);
+    PUT32(1);
+    kbuf_append(&rec, loc, sizeof loc);
+    kbuf_append(&rec, "MD5MD5MD5MD5MD5!", 16);
+    PUT64(0x42);
+    obj_meta m;
+    assert_int_equal(rec_obj_decode(a, rec.data, rec.len, &m), K_OK);
+    assert_true(m.size == 11);
+    assert_string_equal(m.etag, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(m.nsegs, 1);
+    assert_int_equal(m.segs[0].loc.kind, DLOC_VOLUME_INDEX);
+    assert_true(m.segs[0].loc.volume == 1);
+    assert_int_equal(m.segs[0].loc.chunk, 7);
+    assert_true(m.segs[0].loc.offset == 4096);
+    assert_true(m.segs[0].loc.length == 11);
+    assert_memory_equal(m.segs[0].md5, "MD5MD5MD5MD5MD5!", 16);
+    assert_true(m.home == 0x42);
+    /* re-encoded, it is a version 2 record with the same legacy key */
+    kbuf again = KBUF_INIT;
+    rec_obj_encode(&again, &m);
+    assert_int_equal((uint8_t)again.data[0], 2);
+    obj_meta m2;
+    assert_int_equal(rec_obj_decode(a, again.data, again.len, &m2), K_OK);
+    assert_loc_equal(&m2.segs[0].loc, &m.segs[0].loc);
+    kbuf_free(&again);
+    kbuf_reset(&rec);
+    /* part v1: version number size mtime md5 loc cklen ck home */
+    PUT8(1);
+    PUT32(3);
+    PUT64(11);
+    PUT64(1700000000000);
+    kbuf_append(&rec, "MD5MD5MD5MD5MD5!", 16);
+    kbuf_append(&rec, loc, sizeof loc);
+    PUT8(0);
+    PUT64(0x42);
+#undef PUT8
+#undef PUT32
+#undef PUT64
+    part_info p;
+    assert_int_equal(rec_part_decode(rec.data, rec.len, &p), K_OK);
+    assert_int_equal(p.number, 3);
+    assert_int_equal(p.loc.kind, DLOC_VOLUME_INDEX);
+    assert_true(p.loc.volume == 1 && p.loc.chunk == 7 && p.loc.offset == 4096);
+    kbuf_free(&rec);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(legacy_v1_obj_and_part, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_null_strings_encode_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_truncated, setup, teardown),
