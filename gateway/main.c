@@ -18,6 +18,7 @@
 #include "gateway/s3.h"
 #include "gateway/server.h"
 #include "gateway/settings.h"
+#include "gateway/users.h"
 #include "bench/loadgen.h"
 #include "gateway/version.h"
 #include "meta/kv.h"
@@ -96,6 +97,7 @@ typedef struct stores {
     volset *vols;
     data_layer *data;
     objsvc *svc;
+    users *users;
 } stores;
 
 /* The metadata store: meta_url (redis://..., redis-cluster://...) when
@@ -164,7 +166,9 @@ static int open_stores(char **dirs, int ndirs, const data_policy *policy, stores
         fprintf(stderr, "kura: cannot start the data layer (%s)\n", kerr_name(e));
         return -1;
     }
-    e = objsvc_open(s->meta, s->data, &s->svc);
+    /* one store for now: the registry and the (only) member are the same */
+    e = objsvc_open(s->meta, s->meta, s->data, &s->svc);
+    if (!e) e = users_open(s->meta, &s->users);
     if (e) {
         fprintf(stderr, "kura: cannot start the object service (%s)\n", kerr_name(e));
         return -1;
@@ -173,6 +177,7 @@ static int open_stores(char **dirs, int ndirs, const data_policy *policy, stores
 }
 
 static void close_stores(stores *s) {
+    users_close(s->users);
     objsvc_close(s->svc);
     data_close(s->data);
     volset_close(s->vols);
@@ -363,6 +368,7 @@ static int cmd_serve(int argc, char **argv) {
     if (open_stores(dirs, ndirs, &policy, &st)) return 1;
     objsvc_set_home(st.svc, home);
     s3_opts so = {.svc = st.svc,
+                  .users = st.users,
                   .root_access_key = ak,
                   .root_secret_key = sk,
                   .region = region,
@@ -422,8 +428,8 @@ static int cmd_admin_user(int argc, char **argv) {
         config_free(cfg);
         return 1;
     }
-    objsvc *svc;
-    if (objsvc_open(meta, NULL, &svc)) {
+    users *us;
+    if (users_open(meta, &us)) {
         kv_close(meta);
         config_free(cfg);
         return 1;
@@ -433,7 +439,7 @@ static int cmd_admin_user(int argc, char **argv) {
         if (!strcmp(name, "root")) {
             fprintf(stderr, "kura: the name root is reserved\n");
             rc = 2;
-        } else if (objsvc_user_put(svc, pos[0], pos[1], name)) {
+        } else if (users_put(us, pos[0], pos[1], name)) {
             fprintf(stderr, "kura: could not add user\n");
             rc = 1;
         } else {
@@ -443,13 +449,13 @@ static int cmd_admin_user(int argc, char **argv) {
         arena *a = arena_new(0);
         char **aks, **names;
         size_t n;
-        if (objsvc_user_list(svc, a, &aks, &names, &n))
+        if (users_list(us, a, &aks, &names, &n))
             rc = 1;
         else
             for (size_t i = 0; i < n; i++) printf("%s\t%s\n", aks[i], names[i]);
         arena_free(a);
     } else if (!strcmp(sub, "remove") && npos == 1) {
-        kerr e = objsvc_user_delete(svc, pos[0]);
+        kerr e = users_delete(us, pos[0]);
         if (e) {
             fprintf(stderr, "kura: no such user %s\n", pos[0]);
             rc = 1;
@@ -460,7 +466,7 @@ static int cmd_admin_user(int argc, char **argv) {
         usage(stderr);
         rc = 2;
     }
-    objsvc_close(svc);
+    users_close(us);
     kv_close(meta);
     config_free(cfg);
     return rc;

@@ -13,8 +13,14 @@
 #include "common/log.h"
 #include "gateway/records.h"
 
+/* Two stores: the registry (global records: buckets and the per-owner
+ * bucket trees) and the member store (this bucket's cluster: objects,
+ * uploads, parts and their trees). Today both are the one kv the gateway
+ * opened; the router will point them at different stores. */
 struct objsvc {
-    kv *meta;
+    kv *reg;
+    radix *reg_tree; /* == tree when reg == meta */
+    kv *meta;        /* member store */
     radix *tree;
     data_layer *data;
     uint64_t home;
@@ -48,14 +54,16 @@ static void random_hex(char *out, size_t bytes) {
     hex_encode(r, bytes, out);
 }
 
-kerr objsvc_open(kv *meta, data_layer *data, objsvc **out) {
+kerr objsvc_open(kv *registry, kv *member, data_layer *data, objsvc **out) {
     objsvc *s = calloc(1, sizeof *s);
     if (!s) return K_ENOMEM;
-    s->meta = meta;
+    s->reg = registry;
+    s->meta = member;
     s->data = data;
-    s->tree = radix_new(meta);
-    if (!s->tree) {
-        free(s);
+    s->tree = radix_new(member);
+    s->reg_tree = registry == member ? s->tree : radix_new(registry);
+    if (!s->tree || !s->reg_tree) {
+        objsvc_close(s);
         return K_ENOMEM;
     }
     *out = s;
@@ -64,16 +72,13 @@ kerr objsvc_open(kv *meta, data_layer *data, objsvc **out) {
 
 void objsvc_close(objsvc *s) {
     if (!s) return;
-    radix_free(s->tree);
+    if (s->reg_tree && s->reg_tree != s->tree) radix_free(s->reg_tree);
+    if (s->tree) radix_free(s->tree);
     free(s);
 }
 
 void objsvc_set_home(objsvc *s, uint64_t home) {
     s->home = home;
-}
-
-radix *objsvc_tree(objsvc *s) {
-    return s->tree;
 }
 
 /* --------------------------------------------------------------- buckets */
@@ -134,11 +139,11 @@ kerr objsvc_bucket_create(objsvc *s, const char *name, const char *owner, const 
     bucket_key(&key, name);
     /* The owner's listing gets the name first: a crash before the record is
      * written leaves a name that listings skip, never a hidden bucket. */
-    kerr e = radix_insert(s->tree, ns.b, ns.n, name, strlen(name));
+    kerr e = radix_insert(s->reg_tree, ns.b, ns.n, name, strlen(name));
     if (e) return e;
     kbuf rec = KBUF_INIT;
     rec_bucket_encode(&rec, &b);
-    e = kv_cas(s->meta, key.b, key.n, NULL, 0, rec.data, rec.len);
+    e = kv_cas(s->reg, key.b, key.n, NULL, 0, rec.data, rec.len);
     kbuf_free(&rec);
     if (e == K_ECONFLICT) {
         arena *a = arena_new(0);
@@ -146,7 +151,7 @@ kerr objsvc_bucket_create(objsvc *s, const char *name, const char *owner, const 
         e = objsvc_bucket_get(s, a, name, &cur);
         if (!e) e = strcmp(cur.owner, owner) ? K_EBUCKETEXISTS : K_EBUCKETOWNED;
         arena_free(a);
-        if (e == K_EBUCKETEXISTS) radix_remove(s->tree, ns.b, ns.n, name, strlen(name));
+        if (e == K_EBUCKETEXISTS) radix_remove(s->reg_tree, ns.b, ns.n, name, strlen(name));
     }
     return e;
 }
@@ -156,7 +161,7 @@ kerr objsvc_bucket_get(objsvc *s, arena *a, const char *name, bucket_info *out) 
     keybuf key;
     bucket_key(&key, name);
     kbuf v = KBUF_INIT;
-    kerr e = kv_get(s->meta, key.b, key.n, &v);
+    kerr e = kv_get(s->reg, key.b, key.n, &v);
     if (!e)
         e = rec_bucket_decode(a, v.data, v.len, out);
     else if (e == K_ENOTFOUND)
@@ -178,12 +183,12 @@ typedef kerr (*record_step_fn)(void *ctx, const kbuf *cur, kbuf *next, bool *rem
 
 #define RECORD_UPDATE_ATTEMPTS 100
 
-static kerr record_update(objsvc *s, const keybuf *k, record_step_fn step, void *ctx, kbuf *old,
+static kerr record_update(kv *store, const keybuf *k, record_step_fn step, void *ctx, kbuf *old,
                           bool *was_absent) {
     kbuf next = KBUF_INIT;
     kerr e = K_ECONFLICT;
     for (int attempt = 0; attempt < RECORD_UPDATE_ATTEMPTS && e == K_ECONFLICT; attempt++) {
-        e = kv_get(s->meta, k->b, k->n, old);
+        e = kv_get(store, k->b, k->n, old);
         bool absent = e == K_ENOTFOUND;
         if (e && !absent) break;
         if (absent) kbuf_reset(old);
@@ -192,7 +197,7 @@ static kerr record_update(objsvc *s, const keybuf *k, record_step_fn step, void 
         e = step(ctx, absent ? NULL : old, &next, &remove);
         if (e) break;
         if (remove && absent) break; /* nothing to delete: done */
-        e = kv_cas(s->meta, k->b, k->n, absent ? NULL : old->data, absent ? 0 : old->len,
+        e = kv_cas(store, k->b, k->n, absent ? NULL : old->data, absent ? 0 : old->len,
                    remove ? NULL : next.data, remove ? 0 : next.len);
         if (was_absent) *was_absent = absent;
     }
@@ -231,7 +236,7 @@ kerr objsvc_bucket_set_acl(objsvc *s, const char *name, uint8_t acl) {
     bucket_key(&key, name);
     kbuf old = KBUF_INIT;
     bucket_acl_step st = {.a = arena_new(0), .acl = acl};
-    kerr e = record_update(s, &key, step_bucket_acl, &st, &old, NULL);
+    kerr e = record_update(s->reg, &key, step_bucket_acl, &st, &old, NULL);
     arena_free(st.a);
     kbuf_free(&old);
     return e;
@@ -270,12 +275,13 @@ kerr objsvc_bucket_delete(objsvc *s, const char *name) {
     }
     keybuf key, ns;
     bucket_key(&key, name);
-    e = kv_del(s->meta, key.b, key.n);
+    e = kv_del(s->reg, key.b, key.n);
     if (e == K_ENOTFOUND) e = K_ENOSUCHBUCKET;
     if (e) goto out;
     owner_ns(&ns, b.owner);
-    kerr r = radix_remove(s->tree, ns.b, ns.n, name, strlen(name));
-    if (r && r != K_ENOTFOUND) log_warn("bucket %s: owner listing not updated (%d)", name, r);
+    kerr r = radix_remove(s->reg_tree, ns.b, ns.n, name, strlen(name));
+    if (r && r != K_ENOTFOUND)
+        log_warn("bucket %s: owner listing not updated: %s", name, kerr_name(r));
 out:
     arena_free(a);
     return e;
@@ -317,7 +323,7 @@ kerr objsvc_bucket_list(objsvc *s, arena *a, const char *owner, bucket_info **ou
     for (;;) {
         c.n = 0;
         bool trunc = false;
-        kerr e = radix_list(s->tree, ns.b, ns.n, &req, collect_emit, &c, &trunc);
+        kerr e = radix_list(s->reg_tree, ns.b, ns.n, &req, collect_emit, &c, &trunc);
         if (e) return e;
         for (size_t i = 0; i < c.n; i++) {
             bucket_info b;
@@ -469,7 +475,7 @@ static kerr replace_obj_record(objsvc *s, const uint8_t bid[8], const char *key,
     kbuf rec = KBUF_INIT, old = KBUF_INIT;
     rec_obj_encode(&rec, m);
     bool absent = true;
-    kerr e = record_update(s, &k, step_store, &rec, &old, &absent);
+    kerr e = record_update(s->meta, &k, step_store, &rec, &old, &absent);
     if (!e && !absent) {
         arena *a = arena_new(0);
         obj_meta prev;
@@ -496,7 +502,7 @@ kerr objsvc_delete(objsvc *s, const bucket_info *b, const char *key, size_t klen
     obj_key(&k, b->id, key, klen);
     obj_ns(&ns, b->id);
     kbuf old = KBUF_INIT;
-    e = record_update(s, &k, step_delete_object, NULL, &old, NULL);
+    e = record_update(s->meta, &k, step_delete_object, NULL, &old, NULL);
     if (!e) {
         arena *a = arena_new(0);
         obj_meta prev;
@@ -544,7 +550,7 @@ kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *
     obj_key(&k, b->id, key, klen);
     kbuf old = KBUF_INIT;
     attrs_step st = {.a = a, .attrs = attrs, .nattrs = nattrs, .acl = acl, .out = out};
-    kerr e = record_update(s, &k, step_object_attrs, &st, &old, NULL);
+    kerr e = record_update(s->meta, &k, step_object_attrs, &st, &old, NULL);
     kbuf_free(&old);
     return e;
 }
@@ -667,7 +673,7 @@ static kerr finish_part(obj_put *p, const uint8_t md5[16], data_loc loc, obj_met
     kbuf rec = KBUF_INIT, old = KBUF_INIT;
     rec_part_encode(&rec, &pi);
     bool absent = true;
-    e = record_update(s, &k, step_store, &rec, &old, &absent);
+    e = record_update(s->meta, &k, step_store, &rec, &old, &absent);
     if (!e && !absent) {
         part_info prev;
         if (!rec_part_decode(old.data, old.len, &prev)) data_release(s->data, &prev.loc, 1);
@@ -1076,73 +1082,6 @@ kerr objsvc_mpu_list(objsvc *s, arena *a, const bucket_info *b, const radix_list
         count++;
     }
     *out = res;
-    *n = count;
-    return K_OK;
-}
-
-/* ----------------------------------------------------------------- users */
-
-static void user_key(keybuf *k, const char *access_key) {
-    kb_start(k, 'S');
-    size_t n = strlen(access_key);
-    kb_add(k, access_key, n > 128 ? 128 : n);
-}
-
-static const char users_ns[] = "s";
-
-kerr objsvc_user_put(objsvc *s, const char *access_key, const char *secret, const char *user) {
-    if (!*access_key || strlen(access_key) > 128) return K_EINVAL;
-    kerr e = radix_insert(s->tree, users_ns, 1, access_key, strlen(access_key));
-    if (e) return e;
-    keybuf k;
-    user_key(&k, access_key);
-    kbuf rec = KBUF_INIT;
-    rec_user_encode(&rec, secret, user);
-    e = kv_put(s->meta, k.b, k.n, rec.data, rec.len);
-    kbuf_free(&rec);
-    return e;
-}
-
-kerr objsvc_user_get(objsvc *s, arena *a, const char *access_key, const char **secret,
-                     const char **user) {
-    if (strlen(access_key) > 128) return K_EINVALIDACCESSKEY;
-    keybuf k;
-    user_key(&k, access_key);
-    kbuf v = KBUF_INIT;
-    kerr e = kv_get(s->meta, k.b, k.n, &v);
-    if (!e)
-        e = rec_user_decode(a, v.data, v.len, secret, user);
-    else if (e == K_ENOTFOUND)
-        e = K_EINVALIDACCESSKEY;
-    kbuf_free(&v);
-    return e;
-}
-
-kerr objsvc_user_delete(objsvc *s, const char *access_key) {
-    keybuf k;
-    user_key(&k, access_key);
-    kerr e = kv_del(s->meta, k.b, k.n);
-    if (e) return e;
-    radix_remove(s->tree, users_ns, 1, access_key, strlen(access_key));
-    return K_OK;
-}
-
-kerr objsvc_user_list(objsvc *s, arena *a, char ***access_keys, char ***users, size_t *n) {
-    collect_ctx c = {.a = a};
-    radix_list_req req = {.max_entries = 100000};
-    bool trunc;
-    kerr e = radix_list(s->tree, users_ns, 1, &req, collect_emit, &c, &trunc);
-    if (e) return e;
-    *access_keys = arena_alloc(a, (c.n + 1) * sizeof(char *));
-    *users = arena_alloc(a, (c.n + 1) * sizeof(char *));
-    size_t count = 0;
-    for (size_t i = 0; i < c.n; i++) {
-        const char *secret, *user;
-        if (objsvc_user_get(s, a, c.items[i].p, &secret, &user)) continue;
-        (*access_keys)[count] = c.items[i].p;
-        (*users)[count] = (char *)user;
-        count++;
-    }
     *n = count;
     return K_OK;
 }

@@ -3,13 +3,16 @@
  * buckets, objects and multipart uploads goes through here. Front ends only
  * parse, authenticate and format.
  *
- * Metadata layout on the kv (all keys binary, bucket ids are 8 random bytes
- * so a re-created bucket never sees its predecessor's leftovers):
+ * Metadata layout (all keys binary, bucket ids are 8 random bytes so a
+ * re-created bucket never sees its predecessor's leftovers). On the registry
+ * store:
  *   "B" name                    bucket record
+ *   radix trees: "b" owner (bucket names of an owner)
+ * On the bucket's member store:
  *   "O" bid name                object record (size, etag, attrs, data locations)
  *   "M" bid upload_id           multipart upload record
  *   "P" upload_id part_be32     part record
- *   radix trees: "b" owner (bucket names of an owner), "o" bid (object
+ *   radix trees: "o" bid (object
  *   names), "u" bid (key \0 upload_id), "p" upload_id (part numbers).
  *
  * Ordering rules that keep crashes harmless: a name enters its tree before
@@ -96,9 +99,13 @@ typedef struct obj_meta {
 
 typedef struct objsvc objsvc;
 
-/* data: where object bytes go (borrowed; NULL for tools that only manage
- * users and buckets). */
-kerr objsvc_open(kv *meta, data_layer *data, objsvc **out);
+/* registry: the store of global records (buckets, their per-owner trees);
+ * member: the store of the bucket's member cluster (objects, uploads, parts
+ * and their trees) — today the same kv, kept apart so the router can point
+ * them at different stores. data: where object bytes go. All borrowed;
+ * data may be NULL for tools that only manage buckets. Users live in
+ * gateway/users.h, on the registry store. */
+kerr objsvc_open(kv *registry, kv *member, data_layer *data, objsvc **out);
 /* Sets this gateway's instance id (see obj_meta.home); data written from now
  * on is marked with it and data marked with another id is not read here
  * (K_EUNAVAILABLE) — until remote datanodes let any gateway reach it. */
@@ -106,7 +113,6 @@ void objsvc_set_home(objsvc *s, uint64_t home);
 /* Whether this gateway can read m's data (checked before answering a GET). */
 bool objsvc_data_local(const objsvc *s, const obj_meta *m);
 void objsvc_close(objsvc *s);
-radix *objsvc_tree(objsvc *s);
 
 /* --- buckets --- */
 /* K_EINVALIDBUCKETNAME, K_EBUCKETOWNED (caller already owns it),
@@ -234,12 +240,5 @@ typedef struct list_entry {
 } list_entry;
 kerr objsvc_list(objsvc *s, arena *a, const bucket_info *b, const radix_list_req *req,
                  list_entry **out, size_t *n, bool *truncated);
-
-/* --- users (S3 credentials), kept in the same kv --- */
-kerr objsvc_user_put(objsvc *s, const char *access_key, const char *secret, const char *user);
-kerr objsvc_user_get(objsvc *s, arena *a, const char *access_key, const char **secret,
-                     const char **user);
-kerr objsvc_user_delete(objsvc *s, const char *access_key);
-kerr objsvc_user_list(objsvc *s, arena *a, char ***access_keys, char ***users, size_t *n);
 
 #endif

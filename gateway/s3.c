@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "gateway/s3.h"
+#include "gateway/users.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1856,7 +1857,7 @@ static kerr lookup_secret(void *ctx, const char *access_key, arena *a, const cha
         *user = "root";
         return K_OK;
     }
-    return objsvc_user_get(fe->o.svc, a, access_key, secret, user);
+    return users_get(fe->o.users, a, access_key, secret, user);
 }
 
 /* Splits Host into a virtual-host bucket when it is "<bucket>.<domain>". */

@@ -13,9 +13,11 @@
 
 #include "gateway/objsvc.h"
 #include "gateway/server.h"
+#include "gateway/users.h"
 
 typedef struct s3_opts {
     objsvc *svc;
+    users *users; /* credentials of users other than root */
     const char *root_access_key;
     const char *root_secret_key;
     const char *region;         /* the server's region: default for buckets, and the only

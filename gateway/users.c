@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "gateway/users.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/records.h"
+#include "meta/kv.h"
+#include "meta/radix.h"
+
+#define ACCESS_KEY_MAX 128
+
+struct users {
+    kv *store;
+    radix *tree;
+};
+
+static const char users_ns[] = "s";
+
+kerr users_open(kv *registry, users **out) {
+    *out = NULL;
+    users *u = calloc(1, sizeof *u);
+    if (!u) return K_ENOMEM;
+    u->store = registry;
+    u->tree = radix_new(registry);
+    if (!u->tree) {
+        free(u);
+        return K_ENOMEM;
+    }
+    *out = u;
+    return K_OK;
+}
+
+void users_close(users *u) {
+    if (!u) return;
+    radix_free(u->tree);
+    free(u);
+}
+
+/* "S" + access key */
+static size_t user_key(uint8_t out[1 + ACCESS_KEY_MAX], const char *access_key) {
+    size_t n = strlen(access_key);
+    if (n > ACCESS_KEY_MAX) n = ACCESS_KEY_MAX;
+    out[0] = 'S';
+    memcpy(out + 1, access_key, n);
+    return 1 + n;
+}
+
+kerr users_put(users *u, const char *access_key, const char *secret, const char *name) {
+    size_t n = strlen(access_key);
+    if (n == 0 || n > ACCESS_KEY_MAX) return K_EINVAL;
+    kerr e = radix_insert(u->tree, users_ns, 1, access_key, n);
+    if (e) return e;
+    uint8_t k[1 + ACCESS_KEY_MAX];
+    size_t kn = user_key(k, access_key);
+    kbuf rec = KBUF_INIT;
+    rec_user_encode(&rec, secret, name);
+    e = kv_put(u->store, k, kn, rec.data, rec.len);
+    kbuf_free(&rec);
+    return e;
+}
+
+kerr users_get(users *u, arena *a, const char *access_key, const char **secret, const char **name) {
+    if (strlen(access_key) > ACCESS_KEY_MAX) return K_EINVALIDACCESSKEY;
+    uint8_t k[1 + ACCESS_KEY_MAX];
+    size_t kn = user_key(k, access_key);
+    kbuf v = KBUF_INIT;
+    kerr e = kv_get(u->store, k, kn, &v);
+    if (!e)
+        e = rec_user_decode(a, v.data, v.len, secret, name);
+    else if (e == K_ENOTFOUND)
+        e = K_EINVALIDACCESSKEY;
+    kbuf_free(&v);
+    return e;
+}
+
+kerr users_delete(users *u, const char *access_key) {
+    uint8_t k[1 + ACCESS_KEY_MAX];
+    size_t kn = user_key(k, access_key);
+    kerr e = kv_del(u->store, k, kn);
+    if (e) return e;
+    radix_remove(u->tree, users_ns, 1, access_key, strlen(access_key));
+    return K_OK;
+}
+
+typedef struct key_list {
+    arena *a;
+    char **keys;
+    size_t n, cap;
+} key_list;
+
+static int collect_key(void *ctx, const void *entry, size_t len, bool is_prefix) {
+    (void)is_prefix;
+    key_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **grown = arena_alloc(l->a, cap * sizeof *grown);
+        if (l->n) memcpy(grown, l->keys, l->n * sizeof *grown);
+        l->keys = grown;
+        l->cap = cap;
+    }
+    l->keys[l->n++] = arena_strndup(l->a, entry, len);
+    return 0;
+}
+
+kerr users_list(users *u, arena *a, char ***access_keys, char ***names, size_t *n) {
+    key_list l = {.a = a};
+    radix_list_req req = {.max_entries = 100000};
+    bool trunc;
+    kerr e = radix_list(u->tree, users_ns, 1, &req, collect_key, &l, &trunc);
+    if (e) return e;
+    *access_keys = arena_alloc(a, (l.n + 1) * sizeof(char *));
+    *names = arena_alloc(a, (l.n + 1) * sizeof(char *));
+    size_t count = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        const char *secret, *name;
+        if (users_get(u, a, l.keys[i], &secret, &name)) continue;
+        (*access_keys)[count] = l.keys[i];
+        (*names)[count] = (char *)name;
+        count++;
+    }
+    *n = count;
+    return K_OK;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Users: credentials (access key -> secret, user name) and the set of access
+ * keys, kept on the registry store — the global store that also holds
+ * buckets, as opposed to a member cluster's store that holds objects (see
+ * objsvc.h). Front ends look secrets up here to authenticate; `kura admin
+ * user` manages them.
+ *
+ * Records (unchanged from when they lived in the object service):
+ *   "S" access_key   user record: secret, user name (records.c)
+ *   radix tree "s"   the access keys, for listing
+ * A key enters the tree before its record is written, and leaves after the
+ * record is deleted (a listed key without a record is skipped).
+ *
+ * Contract:
+ * - A users handle is thread-safe; results are allocated in the caller's
+ *   arena. The kv it is opened on is borrowed and must outlive it.
+ * - Errors: K_EINVAL (empty or over-long access key, > 128 bytes),
+ *   K_EINVALIDACCESSKEY (lookup of an unknown key), K_ENOTFOUND (delete of
+ *   an unknown key), and the store's own (K_EUNAVAILABLE, K_EIO).
+ */
+#ifndef KURA_GATEWAY_USERS_H
+#define KURA_GATEWAY_USERS_H
+
+#include <stddef.h>
+
+#include "common/arena.h"
+#include "common/err.h"
+
+typedef struct kv kv;
+typedef struct users users;
+
+kerr users_open(kv *registry, users **out);
+void users_close(users *u);
+
+kerr users_put(users *u, const char *access_key, const char *secret, const char *name);
+kerr users_get(users *u, arena *a, const char *access_key, const char **secret, const char **name);
+kerr users_delete(users *u, const char *access_key);
+/* Every user, in access-key order. */
+kerr users_list(users *u, arena *a, char ***access_keys, char ***names, size_t *n);
+
+#endif
