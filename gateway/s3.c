@@ -958,32 +958,6 @@ static kerr check_conditions(s3_op *op, const obj_meta *m, const char *if_match,
     return K_OK;
 }
 
-/* Parses "bytes=a-b" | "bytes=a-" | "bytes=-n" against size. Returns 0 ok,
- * 1 not a range we honour (serve whole), -1 unsatisfiable. */
-static int parse_range(const char *v, uint64_t size, uint64_t *start, uint64_t *end) {
-    if (strncmp(v, "bytes=", 6)) return 1;
-    const char *p = v + 6;
-    if (strchr(p, ',')) return 1;
-    const char *dash = strchr(p, '-');
-    if (!dash) return 1;
-    uint64_t a = 0, b = 0;
-    bool has_a = dash > p, has_b = dash[1] != 0;
-    if (has_a && !parse_u64(p, (size_t)(dash - p), &a)) return 1;
-    if (has_b && !parse_u64(dash + 1, strlen(dash + 1), &b)) return 1;
-    if (!has_a && !has_b) return 1;
-    if (!has_a) { /* suffix */
-        if (b == 0 || size == 0) return -1;
-        *start = b >= size ? 0 : size - b;
-        *end = size - 1;
-        return 0;
-    }
-    if (has_b && b < a) return 1;
-    if (a >= size) return -1;
-    *start = a;
-    *end = has_b && b < size ? b : size - 1;
-    return 0;
-}
-
 typedef struct get_stream {
     objsvc *svc;
     obj_meta m;
@@ -1124,6 +1098,10 @@ static void op_get_object(s3_op *op, bool head) {
     uint64_t start = 0, end = m.size ? m.size - 1 : 0;
     bool partial = false;
     const char *pn = param(op, "partNumber");
+    const char *range = header(op, "range");
+    if (pn && range)
+        return s3_error_custom(op, 400, "InvalidRequest",
+                               "Cannot specify both Range header and partNumber query parameter");
     if (pn) {
         uint64_t part;
         if (!parse_u64(pn, strlen(pn), &part) || part < 1 || part > OBJ_MAX_PARTS)
@@ -1144,18 +1122,15 @@ static void op_get_object(s3_op *op, bool head) {
             end = off + m.segs[part - 1].loc.length - 1;
             partial = true;
         }
-    } else {
-        const char *range = header(op, "range");
-        if (range) {
-            int pr = parse_range(range, m.size, &start, &end);
-            if (pr < 0) {
-                gw_add_header(op->r, "Content-Range",
-                              arena_printf(op->a, "bytes */%llu", (unsigned long long)m.size));
-                return s3_error(op, K_EINVALIDRANGE);
-            }
-            partial = pr == 0;
-            if (!partial) start = 0, end = m.size ? m.size - 1 : 0;
+    } else if (range) {
+        http_range_result pr = http_range_parse(range, m.size, &start, &end);
+        if (pr == HTTP_RANGE_UNSATISFIABLE) {
+            gw_add_header(op->r, "Content-Range",
+                          arena_printf(op->a, "bytes */%llu", (unsigned long long)m.size));
+            return s3_error(op, K_EINVALIDRANGE);
         }
+        partial = pr == HTTP_RANGE_OK;
+        if (!partial) start = 0, end = m.size ? m.size - 1 : 0;
     }
     uint64_t len = m.size ? end - start + 1 : 0;
     object_headers(op, &m);
