@@ -1627,7 +1627,9 @@ static void op_put_object(s3_op *op) {
 }
 
 static bool load_upload(s3_op *op, const char *upload_id) {
-    kerr e = objsvc_mpu_get(op->svc, op->a, &op->binfo, upload_id, &op->upload);
+    /* ?uploadId without a value: no upload (objsvc_mpu_get needs a string) */
+    kerr e = upload_id ? objsvc_mpu_get(op->svc, op->a, &op->binfo, upload_id, &op->upload)
+                       : K_ENOSUCHUPLOAD;
     if (!e && (op->upload.klen != op->klen || memcmp(op->upload.key, op->key, op->klen)))
         e = K_ENOSUCHUPLOAD;
     if (e) {

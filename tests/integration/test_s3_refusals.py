@@ -207,6 +207,11 @@ def t_object_subresources(srv):
     eq(body_of(srv, "obj"), b"original", "object unchanged by refused sub-resource requests")
     eq(answer(send(srv, "GET", path, [("uploadId", "nope")])), (404, "NoSuchUpload"),
        "GET obj?uploadId=nope")
+    # ?uploadId without a value (crashed the server before)
+    for m in ("GET", "PUT", "POST", "DELETE"):
+        qq = q("uploadId") + ([("partNumber", "1")] if m == "PUT" else [])
+        eq(answer(send(srv, m, path, qq, body=b"<CompleteMultipartUpload/>" if m == "POST"
+                       else b"")), (404, "NoSuchUpload"), "%s obj?uploadId" % m)
     for sub in ("foo", "Tagging"):
         eq(answer(send(srv, "GET", path, q(sub))), (501, NOT_IMPL), "GET obj?%s" % sub)
         eq(answer(send(srv, "PUT", path, q(sub), body=b"new")), (501, NOT_IMPL), "PUT obj?%s" % sub)
