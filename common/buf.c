@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
+
 void kbuf_init(kbuf *b) {
     b->data = NULL;
     b->len = b->cap = 0;
@@ -65,11 +67,12 @@ void kbuf_printf(kbuf *b, const char *fmt, ...) {
 }
 
 void kbuf_xml_escape(kbuf *b, const char *s, size_t n) {
+    static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
     size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
         const char *rep = NULL;
-        char num[16];
+        size_t len = 1;
         switch (c) {
         case '&':
             rep = "&amp;";
@@ -86,19 +89,26 @@ void kbuf_xml_escape(kbuf *b, const char *s, size_t n) {
         case '\'':
             rep = "&apos;";
             break;
-        default:
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-                snprintf(num, sizeof num, "&#x%X;", c);
-                rep = num;
-            } else if (c == '\r') {
-                rep = "&#13;"; /* a raw CR would be normalised away by parsers */
+        case '\r':
+            rep = "&#13;"; /* a raw CR would be normalised away by parsers */
+            break;
+        default: {
+            uint32_t cp = c;
+            len = c < 0x80 ? 1 : utf8_next(s + i, n - i, &cp);
+            if (!len) {
+                len = 1; /* a byte that is not UTF-8: one replacement per byte */
+                rep = replacement;
+            } else if (!xml_char_ok(cp)) {
+                rep = replacement; /* not even a character reference may carry it */
             }
+        }
         }
         if (rep) {
             kbuf_append(b, s + run, i - run);
             kbuf_puts(b, rep);
-            run = i + 1;
+            run = i + len;
         }
+        i += len;
     }
     kbuf_append(b, s + run, n - run);
 }

@@ -47,6 +47,7 @@ static const char *const names[K__COUNT] = {
     [K_EWRONGREGIONQUERY] = "EWRONGREGIONQUERY",
     [K_EMISSINGCONTENTSHA] = "EMISSINGCONTENTSHA",
     [K_EANONRESPONSEHEADER] = "EANONRESPONSEHEADER",
+    [K_ECONDCONFLICT] = "ECONDCONFLICT",
 };
 
 const char *kerr_name(kerr e) {

@@ -60,6 +60,8 @@ typedef enum kerr {
     K_EWRONGREGIONQUERY,   /* the same in a presigned URL's X-Amz-Credential */
     K_EMISSINGCONTENTSHA,  /* SigV4 header auth without x-amz-content-sha256 */
     K_EANONRESPONSEHEADER, /* response-* overrides on an anonymous GET */
+    K_ECONDCONFLICT,       /* a conditional write's condition stopped holding
+                              before it committed: 409 */
     K__COUNT
 } kerr;
 

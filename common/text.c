@@ -280,6 +280,63 @@ long url_decode_inplace(char *s, size_t n, bool plus_is_space) {
 }
 
 /* ---------------------------------------------------------------------------
+ * UTF-8
+ */
+
+size_t utf8_next(const char *s, size_t n, uint32_t *cp) {
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned char c = u[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t len;
+    uint32_t v, min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2, v = c & 0x1F, min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3, v = c & 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4, v = c & 0x07, min = 0x10000;
+    } else {
+        return 0; /* continuation byte, C0/C1 (overlong) or F5-FF */
+    }
+    if (n < len) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((u[i] & 0xC0) != 0x80) return 0;
+        v = v << 6 | (u[i] & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return len;
+}
+
+bool utf8_valid(const char *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = utf8_next(s + i, n - i, &cp);
+        if (!l) return false;
+        i += l;
+    }
+    return true;
+}
+
+bool xml_char_ok(uint32_t cp) {
+    return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+           (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
+}
+
+bool xml_text_ok(const char *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = utf8_next(s + i, n - i, &cp);
+        if (!l || !xml_char_ok(cp)) return false;
+        i += l;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------------------
  * Small parsers
  */
 

@@ -31,6 +31,20 @@ void url_encode(kbuf *b, const char *s, size_t n, bool keep_slash);
  * (s must have room for n+1 bytes); on -1 s is left partly decoded. */
 long url_decode_inplace(char *s, size_t n, bool plus_is_space);
 
+/* Decodes the UTF-8 sequence at s[0..n) (n > 0): returns its length (1-4)
+ * and sets *cp, or 0 if it is not well-formed UTF-8 (RFC 3629: no overlong
+ * forms, no surrogates U+D800-U+DFFF, nothing above U+10FFFF, no truncated
+ * sequence). */
+size_t utf8_next(const char *s, size_t n, uint32_t *cp);
+/* Whether all of s[0..n) is well-formed UTF-8 (see utf8_next). */
+bool utf8_valid(const char *s, size_t n);
+/* Whether code point cp is a Char of XML 1.0: tab, LF, CR, U+0020-U+D7FF,
+ * U+E000-U+FFFD, U+10000-U+10FFFF. */
+bool xml_char_ok(uint32_t cp);
+/* Whether s[0..n) is well-formed UTF-8 made only of XML 1.0 Chars, i.e. text
+ * an XML document can carry (escaped) and give back unchanged. */
+bool xml_text_ok(const char *s, size_t n);
+
 /* Case-insensitive equal of two byte ranges (ASCII). */
 bool str_ieq(const char *a, size_t an, const char *b, size_t bn);
 /* Parses a decimal uint64 occupying all of s[0..n); false on junk/overflow. */

@@ -107,6 +107,10 @@ static const kerr_info table[K__COUNT] = {
                                "Request specific response headers cannot be used for anonymous "
                                "GET requests.",
                                400},
+    [K_ECONDCONFLICT] = {409, "ConditionalRequestConflict",
+                         "A conflicting operation occurred while the conditional write was in "
+                         "progress. Retry the request (a multipart upload: upload it again).",
+                         409},
 };
 
 const kerr_info *kerr_lookup(kerr e) {

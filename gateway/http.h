@@ -55,4 +55,21 @@ const http_param *http_param_find(const http_req *r, const char *name);
 const char *http_param_get(const http_req *r, const char *name);
 bool http_param_has(const http_req *r, const char *name);
 
+/* A Range request header ("bytes=first-last", "bytes=first-", "bytes=-suffix")
+ * evaluated against a representation of size bytes (RFC 9110 section 14):
+ * - HTTP_RANGE_NONE: not a range to honour, serve the whole body (200): not
+ *   the bytes unit, several ranges, last < first, or not digits;
+ * - HTTP_RANGE_OK: bytes *first..*last (inclusive) of the body (206);
+ * - HTTP_RANGE_UNSATISFIABLE: first >= size, a suffix of 0 bytes, or any
+ *   range of an empty body (416).
+ * Positions too large for 64 bits are taken as "huge", not as junk: a range
+ * that starts beyond any possible end is unsatisfiable, and one that ends
+ * beyond it stops at the last byte. */
+typedef enum http_range_result {
+    HTTP_RANGE_NONE,
+    HTTP_RANGE_OK,
+    HTTP_RANGE_UNSATISFIABLE
+} http_range_result;
+http_range_result http_range_parse(const char *v, uint64_t size, uint64_t *first, uint64_t *last);
+
 #endif

@@ -466,16 +466,52 @@ void objsvc_reader_close(obj_reader *r) {
     free(r);
 }
 
-/* Writes the record of key with compare-and-set against whatever is there,
- * then releases the data of the record it replaced. */
+/* Whether the object record cur (NULL: none) satisfies cond (NULL: no
+ * condition); K_ECONDCONFLICT if not. */
+static kerr cond_check(const obj_cond *cond, const kbuf *cur) {
+    if (!cond) return K_OK;
+    if (cond->absent && cur) return K_ECONDCONFLICT;
+    if (cond->etag) {
+        if (!cur) return K_ECONDCONFLICT;
+        if (strcmp(cond->etag, "*")) {
+            arena *a = arena_new(0);
+            obj_meta m;
+            bool same = !rec_obj_decode(a, cur->data, cur->len, &m) && !strcmp(m.etag, cond->etag);
+            arena_free(a);
+            if (!same) return K_ECONDCONFLICT;
+        }
+    }
+    return K_OK;
+}
+
+typedef struct store_obj_step {
+    const kbuf *value;
+    const obj_cond *cond;
+} store_obj_step;
+
+/* Stores a new object record, if the one it replaces satisfies the
+ * condition. */
+static kerr step_store_object(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
+    (void)remove;
+    const store_obj_step *st = ctx;
+    kerr e = cond_check(st->cond, cur);
+    if (e) return e;
+    kbuf_append(next, st->value->data, st->value->len);
+    return K_OK;
+}
+
+/* Writes the record of key with compare-and-set against whatever is there
+ * (and only if that satisfies cond), then releases the data of the record
+ * it replaced. */
 static kerr replace_obj_record(objsvc *s, const uint8_t bid[8], const char *key, size_t klen,
-                               const obj_meta *m) {
+                               const obj_meta *m, const obj_cond *cond) {
     keybuf k;
     obj_key(&k, bid, key, klen);
     kbuf rec = KBUF_INIT, old = KBUF_INIT;
     rec_obj_encode(&rec, m);
     bool absent = true;
-    kerr e = record_update(s->meta, &k, step_store, &rec, &old, &absent);
+    store_obj_step st = {.value = &rec, .cond = cond};
+    kerr e = record_update(s->meta, &k, step_store_object, &st, &old, &absent);
     if (!e && !absent) {
         arena *a = arena_new(0);
         obj_meta prev;
@@ -488,21 +524,23 @@ static kerr replace_obj_record(objsvc *s, const uint8_t bid[8], const char *key,
 }
 
 static kerr step_delete_object(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
-    (void)ctx;
     (void)next;
     if (!cur) return K_ENOSUCHKEY;
+    kerr e = cond_check(ctx, cur);
+    if (e) return e;
     *remove = true;
     return K_OK;
 }
 
-kerr objsvc_delete(objsvc *s, const bucket_info *b, const char *key, size_t klen) {
+kerr objsvc_delete(objsvc *s, const bucket_info *b, const char *key, size_t klen,
+                   const obj_cond *cond) {
     kerr e = key_check(key, klen);
     if (e) return e == K_EKEYTOOLONG ? e : K_ENOSUCHKEY;
     keybuf k, ns;
     obj_key(&k, b->id, key, klen);
     obj_ns(&ns, b->id);
     kbuf old = KBUF_INIT;
-    e = record_update(s->meta, &k, step_delete_object, NULL, &old, NULL);
+    e = record_update(s->meta, &k, step_delete_object, (void *)cond, &old, NULL);
     if (!e) {
         arena *a = arena_new(0);
         obj_meta prev;
@@ -527,6 +565,7 @@ typedef struct attrs_step {
     const obj_attr *attrs;
     uint32_t nattrs;
     uint8_t acl;
+    const obj_cond *cond;
     obj_meta *out;
 } attrs_step;
 
@@ -534,10 +573,14 @@ static kerr step_object_attrs(void *ctx, const kbuf *cur, kbuf *next, bool *remo
     (void)remove;
     attrs_step *st = ctx;
     if (!cur) return K_ENOSUCHKEY;
-    kerr e = rec_obj_decode(st->a, cur->data, cur->len, st->out);
+    kerr e = cond_check(st->cond, cur);
     if (e) return e;
-    st->out->attrs = (obj_attr *)st->attrs;
-    st->out->nattrs = st->nattrs;
+    e = rec_obj_decode(st->a, cur->data, cur->len, st->out);
+    if (e) return e;
+    if (st->attrs) {
+        st->out->attrs = (obj_attr *)st->attrs;
+        st->out->nattrs = st->nattrs;
+    }
     st->out->acl = st->acl;
     st->out->mtime_ms = clock_real_ms();
     rec_obj_encode(next, st->out);
@@ -545,11 +588,13 @@ static kerr step_object_attrs(void *ctx, const kbuf *cur, kbuf *next, bool *remo
 }
 
 kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
-                         const obj_attr *attrs, uint32_t nattrs, uint8_t acl, obj_meta *out) {
+                         const obj_attr *attrs, uint32_t nattrs, uint8_t acl, const obj_cond *cond,
+                         obj_meta *out) {
     keybuf k;
     obj_key(&k, b->id, key, klen);
     kbuf old = KBUF_INIT;
-    attrs_step st = {.a = a, .attrs = attrs, .nattrs = nattrs, .acl = acl, .out = out};
+    attrs_step st = {
+        .a = a, .attrs = attrs, .nattrs = nattrs, .acl = acl, .cond = cond, .out = out};
     kerr e = record_update(s->meta, &k, step_object_attrs, &st, &old, NULL);
     kbuf_free(&old);
     return e;
@@ -572,6 +617,7 @@ struct obj_put {
     const obj_attr *attrs;
     uint32_t nattrs;
     uint8_t acl;
+    const obj_cond *cond;
     /* part uploads */
     const upload_info *upload;
     uint32_t part_number;
@@ -605,6 +651,7 @@ kerr objsvc_put_begin(objsvc *s, arena *a, const bucket_info *b, const char *key
     p->attrs = o->attrs;
     p->nattrs = o->nattrs;
     p->acl = o->acl;
+    p->cond = o->cond;
     return K_OK;
 }
 
@@ -707,7 +754,7 @@ static kerr commit_object(obj_put *p, obj_meta *m, const uint8_t md5[16]) {
     keybuf ns;
     obj_ns(&ns, p->b->id);
     kerr e = radix_insert(p->s->tree, ns.b, ns.n, p->key, p->klen);
-    if (!e) e = replace_obj_record(p->s, p->b->id, p->key, p->klen, m);
+    if (!e) e = replace_obj_record(p->s, p->b->id, p->key, p->klen, m, p->cond);
     return e;
 }
 
@@ -957,7 +1004,8 @@ static void drop_upload(objsvc *s, const bucket_info *b, const upload_info *u,
 }
 
 kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload_info *u,
-                         const mpu_complete_part *parts, size_t nparts, obj_meta *out) {
+                         const mpu_complete_part *parts, size_t nparts, const obj_cond *cond,
+                         uint64_t expect_size, obj_meta *out) {
     if (nparts == 0 || nparts > OBJ_MAX_PARTS) return K_EMALFORMEDXML;
     for (size_t i = 1; i < nparts; i++)
         if (parts[i].number <= parts[i - 1].number) return K_EINVALIDPARTORDER;
@@ -1022,6 +1070,7 @@ kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload
     size_t comp_len = cksum_final(&composite, comp);
     cksum_free(&composite);
     if (e) return e;
+    if (expect_size != OBJ_SIZE_UNKNOWN && expect_size != m.size) return K_EINVALIDREQUEST;
     char hex[33];
     hex_encode(digest, 16, hex);
     snprintf(m.etag, sizeof m.etag, "%s-%zu", hex, nparts);
@@ -1043,7 +1092,7 @@ kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload
     keybuf ns;
     obj_ns(&ns, b->id);
     e = radix_insert(s->tree, ns.b, ns.n, u->key, u->klen);
-    if (!e) e = replace_obj_record(s, b->id, u->key, u->klen, &m);
+    if (!e) e = replace_obj_record(s, b->id, u->key, u->klen, &m, cond);
     if (e) return e;
     drop_upload(s, b, u, parts, nparts);
     if (out) *out = m;

@@ -128,6 +128,20 @@ kerr objsvc_bucket_list(objsvc *s, arena *a, const char *owner, bucket_info **ou
 bool objsvc_bucket_name_valid(const char *name);
 
 /* --- objects --- */
+/* A condition on the object a write replaces or removes (S3 conditional
+ * writes: If-None-Match / If-Match), checked atomically with the
+ * compare-and-set that commits the write, against the record being
+ * replaced. The front end evaluates the same condition when the request
+ * arrives (and answers 412 / 404 then); failing here means another write
+ * changed the object in between: K_ECONDCONFLICT (409
+ * ConditionalRequestConflict), nothing is replaced and the data the write
+ * brought is released. NULL wherever one is taken: unconditional. */
+typedef struct obj_cond {
+    bool absent;      /* there must be no object (If-None-Match: *) */
+    const char *etag; /* there must be an object with this ETag (unquoted;
+                         "*": any object) */
+} obj_cond;
+
 kerr objsvc_head(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
                  obj_meta *out);
 /* Reads n bytes at object offset off (across parts). */
@@ -144,11 +158,14 @@ kerr objsvc_reader_open(objsvc *s, const obj_meta *m, uint64_t off, uint64_t len
 ssize_t objsvc_reader_read(obj_reader *r, uint64_t pos, void *buf, size_t max);
 void objsvc_reader_close(obj_reader *r);
 /* K_ENOSUCHKEY when absent (S3 DeleteObject maps that to 204). */
-kerr objsvc_delete(objsvc *s, const bucket_info *b, const char *key, size_t klen);
-/* Replace only the attributes/acl of an existing object (copy onto itself
- * with REPLACE): data untouched. */
+kerr objsvc_delete(objsvc *s, const bucket_info *b, const char *key, size_t klen,
+                   const obj_cond *cond);
+/* Replace only the attributes/acl of an existing object (copy onto itself,
+ * PutObjectAcl): data untouched. attrs NULL keeps the current attributes
+ * (read in the same compare-and-set, so a concurrent PUT's are never lost). */
 kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
-                         const obj_attr *attrs, uint32_t nattrs, uint8_t acl, obj_meta *out);
+                         const obj_attr *attrs, uint32_t nattrs, uint8_t acl, const obj_cond *cond,
+                         obj_meta *out);
 
 /* Streaming upload of a whole object (PUT) or of one part. */
 typedef struct obj_put obj_put;
@@ -162,7 +179,8 @@ typedef struct obj_put_opts {
     const obj_attr *attrs;
     uint32_t nattrs;
     uint8_t acl;
-    cksum_alg ck_alg; /* checksum to compute (CK_NONE: none) */
+    cksum_alg ck_alg;     /* checksum to compute (CK_NONE: none) */
+    const obj_cond *cond; /* checked at commit; must live until finish/abort */
 } obj_put_opts;
 
 kerr objsvc_put_begin(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
@@ -219,8 +237,12 @@ typedef struct mpu_complete_part {
     bool has_ck;
     uint8_t ck[32];
 } mpu_complete_part;
+/* expect_size: the object's size the client declared (x-amz-mp-object-size),
+ * or OBJ_SIZE_UNKNOWN; K_EINVALIDREQUEST when the parts add up to another.
+ * On failure the upload and its parts stay, for a retry or an abort. */
 kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload_info *u,
-                         const mpu_complete_part *parts, size_t nparts, obj_meta *out);
+                         const mpu_complete_part *parts, size_t nparts, const obj_cond *cond,
+                         uint64_t expect_size, obj_meta *out);
 kerr objsvc_mpu_abort(objsvc *s, const bucket_info *b, const upload_info *u);
 typedef struct mpu_list_entry {
     upload_info u;

@@ -288,7 +288,12 @@ kerr gw_server_start(const gw_server_opts *o, gw_server **out) {
     opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 300, NULL};
     opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
                                         o->max_connections ? o->max_connections : 1024, NULL};
-    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 * 1024, NULL};
+    /* libmicrohttpd keeps the request line, the headers and one record per
+     * query parameter (~56 bytes each) in this per-connection pool, and
+     * closes the connection without an answer when they do not fit. 1 MiB
+     * holds 10,000 short parameters, so the S3 front end gets to refuse
+     * such requests with a 400 (it accepts at most 1000). */
+    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 1024 * 1024, NULL};
     opts[i++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, NULL};
     opts[i++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
     if (o->tls_cert_pem) {

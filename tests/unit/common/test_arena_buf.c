@@ -180,15 +180,31 @@ static void test_kbuf_xml_escape(void **st) {
     assert_string_equal(b.data, "plain text/é");
 
     kbuf_reset(&b);
+    /* XML 1.0 cannot carry C0 controls other than tab/LF/CR, not even as
+     * &#x1;: they become U+FFFD so the document stays well-formed */
     kbuf_xml_escape(&b,
                     "a\tb\nc\rd\x01"
                     "e\x1f",
                     10);
-    assert_string_equal(b.data, "a\tb\nc&#13;d&#x1;e&#x1F;");
+    assert_string_equal(b.data, "a\tb\nc&#13;d\xEF\xBF\xBD"
+                                "e\xEF\xBF\xBD");
 
     kbuf_reset(&b);
     kbuf_xml_escape(&b, "x\0y", 3);
-    assert_string_equal(b.data, "x&#x0;y");
+    assert_string_equal(b.data, "x\xEF\xBF\xBDy");
+
+    /* bytes that are not UTF-8: one U+FFFD each; valid multi-byte text kept */
+    kbuf_reset(&b);
+    kbuf_xml_escape(&b, "bad\xFF\xFEkey \xC3\xA9 \xE6\x97\xA5 \xF0\x9F\x98\x80", 20);
+    assert_string_equal(b.data, "bad\xEF\xBF\xBD\xEF\xBF\xBDkey \xC3\xA9 \xE6\x97\xA5 "
+                                "\xF0\x9F\x98\x80");
+    /* overlong '/', a surrogate, a truncated sequence, U+FFFE */
+    kbuf_reset(&b);
+    const char odd[] = "\xC0\xAF|\xED\xA0\x80|\xE6\x97|\xEF\xBF\xBE";
+    kbuf_xml_escape(&b, odd, sizeof odd - 1);
+    assert_string_equal(b.data, "\xEF\xBF\xBD\xEF\xBF\xBD|"
+                                "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|"
+                                "\xEF\xBF\xBD\xEF\xBF\xBD|\xEF\xBF\xBD");
 
     kbuf_reset(&b);
     kbuf_puts(&b, "<Key>");

@@ -251,6 +251,80 @@ static void test_url_roundtrip(void **st) {
     kbuf_free(&b);
 }
 
+/* ---- UTF-8 ------------------------------------------------------------ */
+
+static void test_utf8(void **st) {
+    (void)st;
+    uint32_t cp = 0;
+    assert_int_equal(utf8_next("A", 1, &cp), 1);
+    assert_int_equal(cp, 0x41);
+    assert_int_equal(utf8_next("\xC3\xA9", 2, &cp), 2);
+    assert_int_equal(cp, 0xE9);
+    assert_int_equal(utf8_next("\xE6\x97\xA5", 3, &cp), 3);
+    assert_int_equal(cp, 0x65E5);
+    assert_int_equal(utf8_next("\xF0\x9F\x98\x80", 4, &cp), 4);
+    assert_int_equal(cp, 0x1F600);
+    assert_int_equal(utf8_next("\xF4\x8F\xBF\xBF", 4, &cp), 4); /* U+10FFFF */
+    assert_int_equal(cp, 0x10FFFF);
+    assert_int_equal(utf8_next("\xED\x9F\xBF", 3, &cp), 3); /* U+D7FF */
+    assert_int_equal(utf8_next("\xEE\x80\x80", 3, &cp), 3); /* U+E000 */
+    static const struct {
+        const char *s;
+        size_t n;
+    } bad[] = {
+        {"\x80", 1},             /* lone continuation byte */
+        {"\xBF", 1},             /* lone continuation byte */
+        {"\xFF", 1},             /* never in UTF-8 */
+        {"\xFE", 1},             /* never in UTF-8 */
+        {"\xC0\xAF", 2},         /* overlong '/' */
+        {"\xC1\xBF", 2},         /* overlong */
+        {"\xE0\x80\xAF", 3},     /* overlong '/' */
+        {"\xE0\x9F\xBF", 3},     /* overlong U+07FF */
+        {"\xF0\x80\x80\xAF", 4}, /* overlong '/' */
+        {"\xF0\x8F\xBF\xBF", 4}, /* overlong U+FFFF */
+        {"\xED\xA0\x80", 3},     /* surrogate U+D800 */
+        {"\xED\xBF\xBF", 3},     /* surrogate U+DFFF */
+        {"\xF4\x90\x80\x80", 4}, /* U+110000 */
+        {"\xF5\x80\x80\x80", 4}, /* lead byte beyond U+10FFFF */
+        {"\xC3", 1},             /* truncated */
+        {"\xE6\x97", 2},         /* truncated */
+        {"\xF0\x9F\x98", 3},     /* truncated */
+        {"\xC3\x41", 2},         /* continuation byte missing */
+        {"\xE6\x97\x41", 3},     /* continuation byte missing */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (utf8_next(bad[i].s, bad[i].n, &cp)) fail_msg("accepted bad sequence #%zu", i);
+        if (utf8_valid(bad[i].s, bad[i].n)) fail_msg("utf8_valid accepted bad sequence #%zu", i);
+    }
+    assert_true(utf8_valid("", 0));
+    assert_true(utf8_valid("plain/key.txt", 13));
+    assert_true(utf8_valid("\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E/\xC3\xA9", 12));
+    assert_false(utf8_valid("bad\xFF\xFEkey", 8));
+    assert_false(utf8_valid("ok\xC3", 3)); /* truncated at the end */
+    assert_true(utf8_valid("a\0b", 3));    /* NUL is UTF-8 (not an XML Char) */
+}
+
+static void test_xml_text_ok(void **st) {
+    (void)st;
+    assert_true(xml_text_ok("", 0));
+    assert_true(xml_text_ok("tab\there\nand\rthere", strlen("tab\there\nand\rthere")));
+    assert_true(
+        xml_text_ok("\xC3\xA9\xEF\xBF\xBD\xF4\x8F\xBF\xBF", 9)); /* e-acute, U+FFFD, U+10FFFF */
+    assert_false(xml_text_ok("a\x01"
+                             "b",
+                             3));
+    assert_false(xml_text_ok("a\0b", 3));
+    assert_false(xml_text_ok("\x1F", 1));
+    assert_false(xml_text_ok("\x0B", 1));
+    assert_false(xml_text_ok("\xEF\xBF\xBE", 3)); /* U+FFFE */
+    assert_false(xml_text_ok("\xEF\xBF\xBF", 3)); /* U+FFFF */
+    assert_false(xml_text_ok("bad\xFF", 4));
+    assert_true(xml_char_ok(0x7F)); /* DEL is an XML Char */
+    assert_true(xml_char_ok(0x85));
+    assert_false(xml_char_ok(0xD800));
+    assert_false(xml_char_ok(0x110000));
+}
+
 /* ---- small parsers ---------------------------------------------------- */
 
 static void test_str_ieq(void **st) {
@@ -330,12 +404,20 @@ static void test_str_trim(void **st) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fmt_http_date),       cmocka_unit_test(test_fmt_iso8601),
-        cmocka_unit_test(test_parse_http_date),     cmocka_unit_test(test_parse_http_date_invalid),
-        cmocka_unit_test(test_http_date_roundtrip), cmocka_unit_test(test_parse_iso8601_basic),
-        cmocka_unit_test(test_url_encode),          cmocka_unit_test(test_url_decode),
-        cmocka_unit_test(test_url_roundtrip),       cmocka_unit_test(test_str_ieq),
-        cmocka_unit_test(test_parse_u64),           cmocka_unit_test(test_str_trim),
+        cmocka_unit_test(test_fmt_http_date),
+        cmocka_unit_test(test_fmt_iso8601),
+        cmocka_unit_test(test_parse_http_date),
+        cmocka_unit_test(test_parse_http_date_invalid),
+        cmocka_unit_test(test_http_date_roundtrip),
+        cmocka_unit_test(test_parse_iso8601_basic),
+        cmocka_unit_test(test_url_encode),
+        cmocka_unit_test(test_url_decode),
+        cmocka_unit_test(test_url_roundtrip),
+        cmocka_unit_test(test_str_ieq),
+        cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_str_trim),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_xml_text_ok),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,7 +108,7 @@ static void records_land_in_their_store(void **state) {
     assert_int_equal(objsvc_bucket_create(f->svc, "photos", "alice", "us-east-1", ACL_PRIVATE),
                      K_EBUCKETOWNED);
     assert_int_equal(objsvc_bucket_delete(f->svc, "photos"), K_EBUCKETNOTEMPTY);
-    assert_int_equal(objsvc_delete(f->svc, &b, "cat.jpg", 7), K_OK);
+    assert_int_equal(objsvc_delete(f->svc, &b, "cat.jpg", 7, NULL), K_OK);
     assert_int_equal(objsvc_bucket_delete(f->svc, "photos"), K_OK);
     assert_int_equal(kv_mem_count_prefix(f->reg, "B", 1), 0);
 
@@ -204,7 +204,8 @@ static void multipart(void **state) {
         for (int j = 0; j < 16; j++) sscanf(pm.etag + 2 * j, "%2hhx", &cp[i].md5[j]);
     }
     obj_meta m;
-    assert_int_equal(objsvc_mpu_complete(f->svc, f->a, &b, &u, cp, 2, &m), K_OK);
+    assert_int_equal(objsvc_mpu_complete(f->svc, f->a, &b, &u, cp, 2, NULL, OBJ_SIZE_UNKNOWN, &m),
+                     K_OK);
     assert_true(m.size == sizes[0] + sizes[1]);
     assert_non_null(strstr(m.etag, "-2"));
     uint64_t off, len;
