@@ -46,7 +46,10 @@ static void spy_close(kv *s) {
     kv_close(((spy_kv *)s)->inner);
     free(s);
 }
-static const kv_ops spy_ops = {"spy", spy_get, spy_put, spy_del, spy_cas, spy_close};
+static kerr spy_mget(kv *s, size_t n, const void *const *k, const size_t *kl, kbuf *v, kerr *e) {
+    return kv_mget(((spy_kv *)s)->inner, n, k, kl, v, e);
+}
+static const kv_ops spy_ops = {"spy", spy_get, spy_put, spy_del, spy_cas, spy_close, spy_mget};
 
 static spy_kv *spy_new(void) {
     spy_kv *s = calloc(1, sizeof *s);
