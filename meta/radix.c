@@ -82,6 +82,20 @@
  * hinted node; when that start node's subtree is exhausted, the listing
  * seeks again past it. A common prefix is emitted once and its range is
  * skipped by a binary search over the current node's edges, never walked.
+ * Prefetch: when the walk goes down an edge to a child it does not hold yet,
+ * it reads that child and the next children of the same node it expects to
+ * visit in one kv_mget (a batch). Candidates are the following CHILD edges
+ * inside the listing prefix whose range a delimiter does not roll up (those
+ * are skipped, never read); how many is (entries still wanted) / (entries
+ * the node's completed children yielded on average) + 1, capped by
+ * radix_set_list_prefetch, and 2 while no child of that node has
+ * completed. A prefetched child is exactly what a read at that moment would
+ * have returned: it is read after its parent, like any child, only earlier
+ * than the walk reaches it, which a slow reader could see just the same (a
+ * split moves names down into a child written before the parent is
+ * updated, never up; a removal retires a node before unlinking it). The
+ * fixups (unlink a missing or retired child, clear a stale intent) run when
+ * the walk reaches the node, as for a node read there.
  *
  * ---- Hints -----------------------------------------------------------------
  * A per-handle Bloom filter of (ns, prefix) of nodes seen LIVE, plus a bitmap
@@ -204,8 +218,10 @@ struct radix {
     _Atomic uint64_t bloom_added;
     _Atomic int bloom_resetting;
     _Atomic uint64_t lens[(RADIX_MAX_NAME + 64) / 64];
+    _Atomic unsigned list_prefetch; /* radix_set_list_prefetch */
     /* stats */
     _Atomic uint64_t node_reads, root_reads, node_writes, splits, repairs, hint_hits;
+    _Atomic uint64_t node_batches, prefetch_unused;
 };
 
 /* Tokens of splits in flight in this process (any handle). An intent whose
@@ -1434,6 +1450,7 @@ radix *radix_new(kv *store) {
     }
     t->bloom_mask = bits - 1;
     t->bloom_capacity = bits / 12; /* ~1-2% false positives at 4 probes */
+    atomic_init(&t->list_prefetch, RADIX_LIST_PREFETCH);
     return t;
 }
 
@@ -1455,6 +1472,12 @@ void radix_stats_get(radix *t, radix_stats *out) {
     out->splits = atomic_load(&t->splits);
     out->repairs = atomic_load(&t->repairs);
     out->hint_hits = atomic_load(&t->hint_hits);
+    out->node_batches = atomic_load(&t->node_batches);
+    out->prefetch_unused = atomic_load(&t->prefetch_unused);
+}
+
+void radix_set_list_prefetch(radix *t, unsigned max_nodes) {
+    atomic_store(&t->list_prefetch, max_nodes);
 }
 
 void radix_fault_after_child_write(radix *t, int n) {
@@ -1723,6 +1746,19 @@ typedef struct frame {
     node nd;
     size_t plen; /* the node's prefix is path[0..plen) */
     uint32_t idx;
+    /* Children read ahead (see Prefetch at the top): pf[k] is the child at
+     * edge pf_edge[k] (ascending); pf_next is the first not yet taken. */
+    node *pf;
+    uint32_t *pf_edge;
+    uint32_t pf_n, pf_next, pf_used;
+    /* Children walked to their end from this node, and the entries they
+     * emitted: the yield estimate for sizing the next batch. */
+    uint32_t kids_done;
+    size_t kids_yield;
+    /* Pushed by the walk from the parent's edge, at its first edge: when it
+     * is popped, it is a complete sample of a child's yield. */
+    bool sample;
+    size_t emitted_at_push;
 } frame;
 
 typedef struct lister {
@@ -1739,22 +1775,40 @@ typedef struct lister {
     size_t nfr, cap;
     size_t start_plen; /* prefix length of the current seek's start node */
     size_t emitted;
+    unsigned prefetch; /* max nodes per batch, <= 1: off */
     bool done, truncated;
     kerr err;
 } lister;
+
+/* Forgets what a frame slot prefetched; what was never taken is counted. */
+static void frame_drop_prefetch(lister *L, frame *f) {
+    if (f->pf_n > f->pf_used) {
+        atomic_fetch_add_explicit(&L->c->t->prefetch_unused, f->pf_n - f->pf_used,
+                                  memory_order_relaxed);
+    }
+    f->pf_n = f->pf_next = f->pf_used = 0;
+}
 
 static frame *push_frame(lister *L, size_t plen) {
     if (L->nfr == L->cap) {
         size_t cap = L->cap ? L->cap * 2 : 16;
         frame *f = realloc(L->fr, cap * sizeof *f);
         if (!f) abort();
-        for (size_t i = L->cap; i < cap; i++) node_init(&f[i].nd);
+        for (size_t i = L->cap; i < cap; i++) {
+            memset(&f[i], 0, sizeof f[i]);
+            node_init(&f[i].nd);
+        }
         L->fr = f;
         L->cap = cap;
     }
     frame *f = &L->fr[L->nfr++];
+    frame_drop_prefetch(L, f);
     f->plen = plen;
     f->idx = 0;
+    f->kids_done = 0;
+    f->kids_yield = 0;
+    f->sample = false;
+    f->emitted_at_push = L->emitted;
     return f;
 }
 
@@ -1782,6 +1836,153 @@ static void push_child(lister *L, size_t flen) {
         L->done = true;
         return;
     }
+    frame_load_fixups(L, f, true);
+}
+
+/* Reads the children of p at edges ed[0..n) with one kv_mget into p->pf
+ * (path[0..p->plen) is p's prefix). */
+static kerr prefetch_children(lister *L, frame *p, const uint32_t *ed, uint32_t n) {
+    tctx *c = L->c;
+    radix *t = c->t;
+    if (!p->pf) {
+        p->pf = calloc(L->prefetch, sizeof *p->pf);
+        p->pf_edge = calloc(L->prefetch, sizeof *p->pf_edge);
+        if (!p->pf || !p->pf_edge) abort();
+        for (unsigned k = 0; k < L->prefetch; k++) node_init(&p->pf[k]);
+    }
+    frame_drop_prefetch(L, p);
+    const uint8_t *base = (const uint8_t *)L->path.data;
+    uint8_t *keybuf = malloc((size_t)n * NODE_KEY_MAX);
+    const void **keys = malloc(n * sizeof *keys);
+    size_t *klens = malloc(n * sizeof *klens);
+    kbuf *vals = calloc(n, sizeof *vals);
+    kerr *errs = malloc(n * sizeof *errs);
+    uint8_t *prefix = malloc(RADIX_MAX_NAME + 1);
+    if (!keybuf || !keys || !klens || !vals || !errs || !prefix) abort();
+    kerr err = K_OK;
+    for (uint32_t k = 0; k < n && !err; k++) {
+        const edge *e = &p->nd.e[ed[k]];
+        size_t plen = p->plen + e->len;
+        if (plen > RADIX_MAX_NAME) {
+            err = K_EINVAL;
+            break;
+        }
+        memcpy(prefix, base, p->plen);
+        memcpy(prefix + p->plen, e->label, e->len);
+        err = node_key(c, prefix, plen, keybuf + (size_t)k * NODE_KEY_MAX, &klens[k]);
+        keys[k] = keybuf + (size_t)k * NODE_KEY_MAX;
+    }
+    if (!err) {
+        atomic_fetch_add_explicit(&t->node_reads, n, memory_order_relaxed);
+        stat_inc(&t->node_batches);
+        err = kv_mget(t->store, n, keys, klens, vals, errs);
+    }
+    for (uint32_t k = 0; k < n && !err; k++) {
+        node *x = &p->pf[k];
+        x->n = 0;
+        memset(&x->h, 0, sizeof x->h);
+        if (errs[k] == K_ENOTFOUND) {
+            x->exists = false;
+        } else if (errs[k] != K_OK) {
+            err = errs[k];
+        } else {
+            kbuf tmp = x->raw; /* the value's buffer becomes the node's */
+            x->raw = vals[k];
+            vals[k] = tmp;
+            x->exists = true;
+            const edge *e = &p->nd.e[ed[k]];
+            err = decode_node(x);
+            if (err) {
+                log_error("radix: corrupt node (prefix length %zu, %zu bytes)", p->plen + e->len,
+                          x->raw.len);
+            } else if (x->h.state == ST_LIVE) {
+                memcpy(prefix, base, p->plen);
+                memcpy(prefix + p->plen, e->label, e->len);
+                hint_add(c, prefix, p->plen + e->len);
+            }
+        }
+        p->pf_edge[k] = ed[k];
+    }
+    if (!err) p->pf_n = n;
+    for (uint32_t k = 0; k < n; k++) kbuf_free(&vals[k]);
+    free(keybuf);
+    free(keys);
+    free(klens);
+    free(vals);
+    free(errs);
+    free(prefix);
+    return err;
+}
+
+/* How many children of p to read in one batch, the one at edge ei
+ * included: see Prefetch at the top. */
+static uint32_t batch_size(const lister *L, const frame *p) {
+    /* entries still wanted, +1: the one that tells whether more follow */
+    size_t left = L->max - (L->emitted < L->max ? L->emitted : L->max);
+    size_t want = left == SIZE_MAX ? left : left + 1;
+    size_t n;
+    if (p->kids_done == 0) {
+        n = 2;
+    } else {
+        size_t per = p->kids_yield / p->kids_done;
+        if (per == 0) per = 1;
+        n = (want + per - 1) / per + 1;
+    }
+    if (n > want) n = want; /* a child yields at least one entry */
+    if (n > L->prefetch) n = L->prefetch;
+    return n ? (uint32_t)n : 1;
+}
+
+/* Pushes the child at edge ei of frame pi (the top frame; path holds the
+ * child's prefix, flen bytes): from p's prefetched children, or with a new
+ * batch of reads that also fetches the next children the page should
+ * need. Falls back to push_child when prefetch is off. */
+static void push_child_batched(lister *L, size_t pi, uint32_t ei, size_t flen) {
+    if (L->prefetch <= 1) {
+        push_child(L, flen);
+        if (!L->done) L->fr[L->nfr - 1].sample = true;
+        return;
+    }
+    frame *p = &L->fr[pi];
+    while (p->pf_next < p->pf_n && p->pf_edge[p->pf_next] < ei) p->pf_next++;
+    if (p->pf_next >= p->pf_n || p->pf_edge[p->pf_next] != ei) {
+        uint32_t ed[RADIX_LIST_PREFETCH * 4];
+        uint32_t cap = batch_size(L, p), n = 0;
+        if (cap > sizeof ed / sizeof ed[0]) cap = sizeof ed / sizeof ed[0];
+        ed[n++] = ei;
+        /* candidates: later CHILD edges inside the prefix, not rolled up */
+        uint8_t *full = (uint8_t *)L->path.data; /* p's prefix, then scratch */
+        for (uint32_t j = ei + 1; j < p->nd.n && n < cap; j++) {
+            const edge *e = &p->nd.e[j];
+            if (!(e->flags & E_CHILD)) continue;
+            size_t fl = p->plen + e->len;
+            memcpy(full + p->plen, e->label, e->len);
+            if (!starts_with(full, fl, L->p, L->plen_p)) break; /* sorted past the prefix */
+            if (L->dlen) {
+                size_t from = p->plen + 1 > L->dlen ? p->plen + 1 - L->dlen : 0;
+                if (from < L->plen_p) from = L->plen_p;
+                if (fl > from && memmem(full + from, fl - from, L->d, L->dlen)) continue;
+            }
+            ed[n++] = j;
+        }
+        /* the path again holds the child's prefix */
+        memcpy(full + p->plen, p->nd.e[ei].label, p->nd.e[ei].len);
+        L->path.len = flen;
+        L->err = prefetch_children(L, p, ed, n);
+        if (L->err) {
+            L->done = true;
+            return;
+        }
+        p->pf_next = 0;
+    }
+    uint32_t k = p->pf_next++;
+    p->pf_used++;
+    frame *f = push_frame(L, flen); /* may move the frames */
+    p = &L->fr[pi];
+    node tmp = f->nd;
+    f->nd = p->pf[k];
+    p->pf[k] = tmp;
+    f->sample = true;
     frame_load_fixups(L, f, true);
 }
 
@@ -1880,6 +2081,11 @@ static void list_run(lister *L) {
         }
         frame *f = &L->fr[L->nfr - 1];
         if (f->idx >= f->nd.n) {
+            if (f->sample && L->nfr >= 2) { /* its parent learns its yield */
+                frame *p = &L->fr[L->nfr - 2];
+                p->kids_done++;
+                p->kids_yield += L->emitted - f->emitted_at_push;
+            }
             L->nfr--;
             continue;
         }
@@ -1928,7 +2134,7 @@ static void list_run(lister *L) {
             if (L->done) break;
         }
         f->idx++;
-        if (e->flags & E_CHILD) push_child(L, flen);
+        if (e->flags & E_CHILD) push_child_batched(L, L->nfr - 1, f->idx - 1, flen);
     }
 }
 
@@ -1954,6 +2160,8 @@ kerr radix_list(radix *t, const void *ns, size_t nslen, const radix_list_req *re
     L.max = req->max_entries;
     L.emit = emit;
     L.ectx = ctx;
+    L.prefetch = atomic_load(&t->list_prefetch);
+    if (L.prefetch > RADIX_LIST_PREFETCH * 4) L.prefetch = RADIX_LIST_PREFETCH * 4;
     kbuf_init(&L.path);
     kbuf_init(&L.bound);
     if (L.plen_p > RADIX_MAX_NAME) {
@@ -1961,7 +2169,15 @@ kerr radix_list(radix *t, const void *ns, size_t nslen, const radix_list_req *re
     } else {
         list_run(&L);
     }
-    for (size_t i = 0; i < L.cap; i++) node_free(&L.fr[i].nd);
+    for (size_t i = 0; i < L.cap; i++) {
+        frame *f = &L.fr[i];
+        frame_drop_prefetch(&L, f);
+        node_free(&f->nd);
+        if (f->pf)
+            for (unsigned k = 0; k < L.prefetch; k++) node_free(&f->pf[k]);
+        free(f->pf);
+        free(f->pf_edge);
+    }
     free(L.fr);
     kbuf_free(&L.path);
     kbuf_free(&L.bound);

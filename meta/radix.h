@@ -42,6 +42,11 @@ typedef struct radix_stats {
     uint64_t splits;
     uint64_t repairs; /* dangling children found and fixed by scans */
     uint64_t hint_hits;
+    /* Listings: kv_mget calls that fetched child nodes ahead of the walk
+     * (their nodes are counted in node_reads), and prefetched nodes the
+     * listing ended or moved on without visiting. */
+    uint64_t node_batches;
+    uint64_t prefetch_unused;
 } radix_stats;
 
 radix *radix_new(kv *store);
@@ -82,6 +87,17 @@ typedef int (*radix_emit_fn)(void *ctx, const void *entry, size_t len, bool is_p
  * are repaired. */
 kerr radix_list(radix *t, const void *ns, size_t nslen, const radix_list_req *req,
                 radix_emit_fn emit, void *ctx, bool *truncated);
+
+/* Listing prefetch: when a listing descends from a node into a child it has
+ * not fetched yet, it reads that child together with up to max_nodes - 1 of
+ * the following children the page is expected to visit, in one kv_mget
+ * (one round trip per Redis shard instead of one per node). How many is
+ * estimated from what the node's earlier children yielded; children that
+ * a delimiter rolls up or that lie past the prefix are never fetched.
+ * max_nodes <= 1 turns it off (one kv_get per node, as before); the default
+ * is RADIX_LIST_PREFETCH. Takes effect for listings started afterwards. */
+#define RADIX_LIST_PREFETCH 64
+void radix_set_list_prefetch(radix *t, unsigned max_nodes);
 
 /* Fault injection for crash tests: when set to n > 0, the n-th split from now
  * stops after writing the child node (before rewriting the parent) and
