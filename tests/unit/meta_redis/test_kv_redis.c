@@ -1577,7 +1577,7 @@ static void *fo_reader_main(void *arg) {
             double took = now_s() - t0;
             if (took > r->slowest_failure) r->slowest_failure = took;
         }
-        sleep_ms(20); /* light: the writers' acknowledged count is checked */
+        sleep_ms(50); /* light: the writers' acknowledged count is checked */
     }
     return NULL;
 }
@@ -1585,7 +1585,7 @@ static void *fo_reader_main(void *arg) {
 static void test_cluster_failover(void **state) {
     (void)state;
     kv *s = open_url(cluster_url);
-    mg_build(s, "fo/mg", 150); /* keys on every master */
+    mg_build(s, "fo/mg", 60); /* keys on every master */
     mg_expect_ok(s);
     /* ranges, not masters: the migration test left the {mv} slot apart */
     slot_range rg[16];
@@ -1636,7 +1636,7 @@ static void test_cluster_failover(void **state) {
                   "(slowest %.2f s), %ld wrong answers\n",
                   mgs.n, rd.ok_calls, rd.failed_calls, rd.slowest_failure, rd.wrong);
     assert_int_equal(rd.wrong, 0);
-    assert_true(rd.ok_calls > 10);
+    assert_true(rd.ok_calls > 5);
     assert_true(rd.slowest_failure < 5.0);
     mg_expect_ok(s); /* on the new topology */
     assert_int_equal(e, K_OK);
