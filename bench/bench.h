@@ -78,9 +78,12 @@ void print_machine(const char *mode);
  * shared, so every run records how busy it was. */
 void load_average(char *out, size_t cap);
 
-/* ---- the two runs -------------------------------------------------------------- */
+/* ---- the runs ------------------------------------------------------------------ */
 
 int model_main(int argc, char **argv);
 int redis_main(int argc, char **argv);
+/* redis_run.c: one ListObjectsV2 page over 3 shards, one kv read per node
+ * and record against batched (kv_mget) reads */
+int listing_main(int argc, char **argv);
 
 #endif

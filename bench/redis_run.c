@@ -904,3 +904,531 @@ out:
     }
     return rc;
 }
+
+/* ==== radix_bench listing: one ListObjectsV2 page, before and after batching ====
+ *
+ * What the gateway does for a 1000-entry page (gateway/objsvc.c,
+ * objsvc_list): list the names from the tree, then read each listed name's
+ * object record. Here with kura's key layout ("o" + bucket id for the tree,
+ * "O" + bucket id + name for records) over 3 Redis shards, in four
+ * variants measured on the same pages:
+ *   tree   seq   one kv_get per tree node (radix_set_list_prefetch 1)
+ *          batch children fetched in batches (kv_mget, the default)
+ *   recs   seq   one kv_get per record (kura before issue 6 point 6)
+ *          batch one kv_mget for the page's records (objsvc_list now)
+ * "before" is seq/seq, "after" batch/batch. The bucket holds items in one
+ * directory: even items are objects "item-NNNNNN", odd ones subdirectories
+ * of 10 objects "item-NNNNNN/part-NN" (--items 20000: 110,000 objects).
+ * Without a delimiter a page is 1000 objects after a random one; with
+ * delimiter '/' it is 1000 entries after a random item, half objects and
+ * half common prefixes (which need no record). Variants run in interleaved
+ * blocks of --block pages (their order rotating) so a busy machine slows
+ * them alike; every variant must return the same entries and records
+ * (checked by digest). Per page: Redis round trips (kv_redis_counters.
+ * round_trips: one per request/reply exchange with one server, so a
+ * multi-get over 3 shards counts 3, although they overlap), kv calls (the
+ * waits: one per kv_get, one per kv_mget), latency, tree node reads, this
+ * thread's CPU (getrusage); Redis CPU per page from INFO around each block.
+ * The benchmark's servers run without persistence (reads only are timed).
+ */
+
+#define LIST_VARIANTS 4
+#define LIST_PAGE 1000
+#define LIST_MAX_ITEMS 10000000
+
+typedef struct list_opts {
+    uint64_t items, pages, block, seed, record_bytes, threads;
+    const char *url;
+} list_opts;
+
+/* Forwards to the Redis kv and counts the calls that wait for it: one per
+ * kv_get, one per kv_mget however many shards it spans (they are sent to
+ * all shards before any reply is read). */
+typedef struct calls_kv {
+    kv base;
+    kv *inner;
+    _Atomic uint64_t gets, mgets;
+} calls_kv;
+
+static kerr ck_get(kv *s, const void *k, size_t kl, kbuf *v) {
+    atomic_fetch_add(&((calls_kv *)s)->gets, 1);
+    return kv_get(((calls_kv *)s)->inner, k, kl, v);
+}
+static kerr ck_put(kv *s, const void *k, size_t kl, const void *v, size_t vl) {
+    return kv_put(((calls_kv *)s)->inner, k, kl, v, vl);
+}
+static kerr ck_del(kv *s, const void *k, size_t kl) {
+    return kv_del(((calls_kv *)s)->inner, k, kl);
+}
+static kerr ck_cas(kv *s, const void *k, size_t kl, const void *e, size_t el, const void *v,
+                   size_t vl) {
+    return kv_cas(((calls_kv *)s)->inner, k, kl, e, el, v, vl);
+}
+static void ck_close(kv *s) {
+    (void)s; /* the inner kv is closed by its owner */
+}
+static kerr ck_mget(kv *s, size_t n, const void *const *k, const size_t *kl, kbuf *v, kerr *e) {
+    atomic_fetch_add(&((calls_kv *)s)->mgets, 1);
+    return kv_mget(((calls_kv *)s)->inner, n, k, kl, v, e);
+}
+static const kv_ops calls_ops = {.name = "calls",
+                                 .get = ck_get,
+                                 .put = ck_put,
+                                 .del = ck_del,
+                                 .cas = ck_cas,
+                                 .close = ck_close,
+                                 .mget = ck_mget};
+
+typedef struct list_env {
+    const list_opts *o;
+    shard *sh;
+    int nshards;
+    kv *store;   /* the Redis kv (its counters) */
+    calls_kv ck; /* what the tree and the record reads go through */
+    radix *tree;
+    uint8_t bid[8]; /* the bucket id: random, so runs on shared servers stay apart */
+    uint64_t names; /* objects in the bucket */
+} list_env;
+
+/* Object number i in name order: pairs of (object item, directory item of
+ * 10 parts) make 11 names. */
+static size_t list_name(uint64_t i, char *out) {
+    uint64_t pair = i / 11, r = i % 11;
+    if (r == 0) return (size_t)snprintf(out, 40, "item-%06llu", (unsigned long long)(2 * pair));
+    return (size_t)snprintf(out, 40, "item-%06llu/part-%02llu", (unsigned long long)(2 * pair + 1),
+                            (unsigned long long)(r - 1));
+}
+
+/* Delimiter listing entry k: item k, an object or a common prefix. */
+static size_t list_entry_name(uint64_t k, char *out) {
+    if (k % 2 == 0) return (size_t)snprintf(out, 40, "item-%06llu", (unsigned long long)k);
+    return (size_t)snprintf(out, 40, "item-%06llu/", (unsigned long long)k);
+}
+
+static void list_ns(const list_env *e, uint8_t out[9]) {
+    out[0] = 'o';
+    memcpy(out + 1, e->bid, 8);
+}
+
+static size_t list_rec_key(const list_env *e, const char *name, size_t len, uint8_t *out) {
+    out[0] = 'O';
+    memcpy(out + 1, e->bid, 8);
+    memcpy(out + 9, name, len);
+    return 9 + len;
+}
+
+/* The record of a name: record_bytes deterministic bytes. */
+static void list_record(const list_env *e, const char *name, size_t len, uint8_t *out) {
+    uint64_t h = 0x6B757261ULL;
+    for (size_t i = 0; i < len; i++) h = mix64(h ^ (uint8_t)name[i]);
+    for (uint64_t i = 0; i < e->o->record_bytes; i++) {
+        if (i % 8 == 0) h = mix64(h + i);
+        out[i] = (uint8_t)(h >> (8 * (i % 8)));
+    }
+}
+
+typedef struct fill_job {
+    const list_env *e;
+    permutation perm;
+    _Atomic uint64_t next, errors;
+} fill_job;
+
+static void *fill_worker(void *arg) {
+    fill_job *j = arg;
+    const list_env *e = j->e;
+    uint8_t ns[9], key[64], *rec = malloc(e->o->record_bytes + 1);
+    list_ns(e, ns);
+    for (;;) {
+        uint64_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= e->names) break;
+        char name[40];
+        size_t len = list_name(perm_at(&j->perm, i), name);
+        /* the gateway's order: the name enters the tree, then the record */
+        bool ok = radix_insert(e->tree, ns, sizeof ns, name, len) == K_OK;
+        list_record(e, name, len, rec);
+        size_t kl = list_rec_key(e, name, len, key);
+        ok = ok && kv_put(e->store, key, kl, rec, e->o->record_bytes) == K_OK;
+        if (!ok) atomic_fetch_add(&j->errors, 1);
+    }
+    free(rec);
+    return NULL;
+}
+
+typedef struct list_page_ctx {
+    char (*names)[40];
+    size_t *lens;
+    bool *is_prefix;
+    size_t n;
+} list_page_ctx;
+
+static int list_sink(void *ctx, const void *entry, size_t len, bool is_prefix) {
+    list_page_ctx *c = ctx;
+    if (c->n >= LIST_PAGE + 1 || len >= 40) return 1;
+    memcpy(c->names[c->n], entry, len);
+    c->lens[c->n] = len;
+    c->is_prefix[c->n] = is_prefix;
+    c->n++;
+    return 0;
+}
+
+typedef struct list_acc {
+    uint64_t pages, entries, records, missing, round_trips, calls, node_reads, batches, unused;
+    double *lat_us;
+    double client_cpu_s, redis_cpu_s;
+} list_acc;
+
+static double thread_cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* One page as objsvc_list reads it; returns its digest (entries and
+ * records). variant bit 0: tree batched, bit 1: records batched. */
+static page_digest list_one_page(const list_env *e, int variant, bool delim, const char *start,
+                                 size_t slen, list_acc *acc) {
+    static char names[LIST_PAGE + 1][40];
+    static size_t lens[LIST_PAGE + 1], klens[LIST_PAGE + 1];
+    static bool is_prefix[LIST_PAGE + 1];
+    static uint8_t keybuf[LIST_PAGE + 1][64];
+    static const void *keys[LIST_PAGE + 1];
+    static kbuf vals[LIST_PAGE + 1];
+    static kerr errs[LIST_PAGE + 1];
+    page_digest d = {0};
+    uint8_t ns[9];
+    list_ns(e, ns);
+    radix_set_list_prefetch(e->tree, variant & 1 ? RADIX_LIST_PREFETCH : 1);
+    kv_redis_counters c0, c1;
+    radix_stats s0, s1;
+    calls_kv *ck = (calls_kv *)&e->ck;
+    uint64_t calls0 = atomic_load(&ck->gets) + atomic_load(&ck->mgets);
+    kv_redis_stats(e->store, &c0);
+    radix_stats_get(e->tree, &s0);
+    double cpu0 = thread_cpu_s();
+    uint64_t t0 = now_ns();
+
+    list_page_ctx pc = {.names = names, .lens = lens, .is_prefix = is_prefix};
+    radix_list_req req = {.start_after = start,
+                          .start_after_len = slen,
+                          .delim = delim ? "/" : NULL,
+                          .delim_len = delim ? 1 : 0,
+                          .max_entries = LIST_PAGE};
+    bool truncated;
+    kerr err = radix_list(e->tree, ns, sizeof ns, &req, list_sink, &pc, &truncated);
+    CHECK(err == K_OK, "listing: radix_list error %d", err);
+    size_t nk = 0;
+    for (size_t i = 0; i < pc.n; i++) {
+        if (is_prefix[i]) continue;
+        klens[nk] = list_rec_key(e, names[i], lens[i], keybuf[nk]);
+        keys[nk] = keybuf[nk];
+        nk++;
+    }
+    kv *rs = &ck->base;
+    if (variant & 2) {
+        err = kv_mget(rs, nk, keys, klens, vals, errs);
+        CHECK(err == K_OK, "listing: kv_mget error %d", err);
+    } else {
+        for (size_t k = 0; k < nk; k++) {
+            errs[k] = kv_get(rs, keys[k], klens[k], &vals[k]);
+            CHECK(errs[k] == K_OK || errs[k] == K_ENOTFOUND, "listing: kv_get error %d", errs[k]);
+        }
+    }
+    uint64_t took = now_ns() - t0;
+    double cpu = thread_cpu_s() - cpu0;
+    kv_redis_stats(e->store, &c1);
+    radix_stats_get(e->tree, &s1);
+
+    for (size_t i = 0, k = 0; i < pc.n; i++) {
+        digest_add(&d, names[i], lens[i]);
+        if (is_prefix[i]) continue;
+        if (errs[k] == K_OK)
+            digest_add(&d, vals[k].data, vals[k].len);
+        else
+            acc->missing++;
+        k++;
+    }
+    acc->lat_us[acc->pages] = (double)took / 1000.0;
+    acc->pages++;
+    acc->entries += pc.n;
+    acc->records += nk;
+    acc->round_trips += c1.round_trips - c0.round_trips;
+    acc->calls += atomic_load(&ck->gets) + atomic_load(&ck->mgets) - calls0;
+    acc->node_reads += s1.node_reads - s0.node_reads;
+    acc->batches += s1.node_batches - s0.node_batches;
+    acc->unused += s1.prefetch_unused - s0.prefetch_unused;
+    acc->client_cpu_s += cpu;
+    return d;
+}
+
+static const char *const variant_label[LIST_VARIANTS] = {"seq/seq", "batch/seq", "seq/batch",
+                                                         "batch/batch"};
+
+static void list_report(bool delim, int v, list_acc *a) {
+    double p = a->pages ? (double)a->pages : 1;
+    double sum = 0;
+    for (uint64_t i = 0; i < a->pages; i++) sum += a->lat_us[i];
+    sort_doubles(a->lat_us, a->pages);
+    printf("RESULT mode=listing delim=%s tree_records=%s pages=%llu entries_per_page=%.1f "
+           "records_per_page=%.1f missing=%llu round_trips_per_page=%.2f kv_calls_per_page=%.2f "
+           "node_reads_per_page=%.2f "
+           "node_batches_per_page=%.2f prefetch_unused_per_page=%.2f p50_ms=%.3f p99_ms=%.3f "
+           "mean_ms=%.3f client_cpu_ms_per_page=%.3f redis_cpu_ms_per_page=%.3f\n",
+           delim ? "/" : "none", variant_label[v], (unsigned long long)a->pages,
+           (double)a->entries / p, (double)a->records / p, (unsigned long long)a->missing,
+           (double)a->round_trips / p, (double)a->calls / p, (double)a->node_reads / p,
+           (double)a->batches / p, (double)a->unused / p,
+           quantile_sorted(a->lat_us, a->pages, 0.5) / 1000.0,
+           quantile_sorted(a->lat_us, a->pages, 0.99) / 1000.0, sum / p / 1000.0,
+           a->client_cpu_s * 1000.0 / p, a->redis_cpu_s * 1000.0 / p);
+}
+
+static void list_table(bool delim, list_acc *acc) {
+    printf("\ndelimiter %s (tree/records: seq = one kv_get each, batch = kv_mget)\n",
+           delim ? "'/'" : "none");
+    printf("%-12s %6s %8s %8s %9s %9s %9s %8s %8s %8s %9s %9s\n", "tree/recs", "pages", "entries",
+           "records", "rt/page", "calls", "reads", "unused", "p50 ms", "p99 ms", "ccpu ms",
+           "rcpu ms");
+    for (int v = 0; v < LIST_VARIANTS; v++) {
+        list_acc *a = &acc[v];
+        double p = a->pages ? (double)a->pages : 1;
+        /* lat_us is sorted by list_report */
+        printf("%-12s %6llu %8.1f %8.1f %9.2f %9.2f %9.2f %8.2f %8.3f %8.3f %9.3f %9.3f\n",
+               variant_label[v], (unsigned long long)a->pages, (double)a->entries / p,
+               (double)a->records / p, (double)a->round_trips / p, (double)a->calls / p,
+               (double)a->node_reads / p, (double)a->unused / p,
+               quantile_sorted(a->lat_us, a->pages, 0.5) / 1000.0,
+               quantile_sorted(a->lat_us, a->pages, 0.99) / 1000.0, a->client_cpu_s * 1000.0 / p,
+               a->redis_cpu_s * 1000.0 / p);
+    }
+}
+
+static void print_loadavg(const char *when) {
+    char line[128] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (!fgets(line, sizeof line, f)) snprintf(line, sizeof line, "?");
+        fclose(f);
+    }
+    line[strcspn(line, "\n")] = '\0';
+    printf("RESULT mode=listing what=loadavg when=%s proc_loadavg=\"%s\"\n", when, line);
+}
+
+/* All pages of one delimiter mode, variants interleaved by blocks. */
+static void list_run_mode(const list_env *e, bool delim) {
+    const list_opts *o = e->o;
+    list_acc acc[LIST_VARIANTS] = {{0}};
+    for (int v = 0; v < LIST_VARIANTS; v++) {
+        acc[v].lat_us = calloc(o->pages + 1, sizeof *acc[v].lat_us);
+        if (!acc[v].lat_us) abort();
+    }
+    uint64_t block = o->block;
+    page_digest *ref = calloc(block, sizeof *ref);
+    char(*starts)[40] = calloc(block, sizeof *starts);
+    size_t *slens = calloc(block, sizeof *slens);
+    if (!ref || !starts || !slens) abort();
+    rng r;
+    rng_seed(&r, o->seed * 7919 + (delim ? 1 : 0));
+    uint64_t span = delim ? o->items : e->names;
+    for (uint64_t done = 0, round = 0; done < o->pages; round++) {
+        uint64_t nb = o->pages - done < block ? o->pages - done : block;
+        for (uint64_t k = 0; k < nb; k++) {
+            uint64_t at = rng_below(&r, span - LIST_PAGE - 1);
+            slens[k] = delim ? list_entry_name(at, starts[k]) : list_name(at, starts[k]);
+        }
+        for (int vi = 0; vi < LIST_VARIANTS; vi++) {
+            int v = (int)((round + (uint64_t)vi) % LIST_VARIANTS);
+            double rcpu0 = redis_cpu_s(e->sh, e->nshards);
+            for (uint64_t k = 0; k < nb; k++) {
+                page_digest d = list_one_page(e, v, delim, starts[k], slens[k], &acc[v]);
+                if (vi == 0) {
+                    ref[k] = d;
+                } else {
+                    CHECK(d.entries == ref[k].entries && d.hash == ref[k].hash,
+                          "listing: variant %s differs from the others after %s", variant_label[v],
+                          starts[k]);
+                }
+            }
+            acc[v].redis_cpu_s += redis_cpu_s(e->sh, e->nshards) - rcpu0;
+        }
+        done += nb;
+        fprintf(stderr, "listing %s: %llu/%llu pages per variant\n", delim ? "'/'" : "none",
+                (unsigned long long)done, (unsigned long long)o->pages);
+    }
+    for (int v = 0; v < LIST_VARIANTS; v++) {
+        CHECK(acc[v].missing == 0, "listing: %llu records missing",
+              (unsigned long long)acc[v].missing);
+        CHECK(acc[v].entries == acc[v].pages * LIST_PAGE, "listing: short pages (%s)",
+              variant_label[v]);
+        list_report(delim, v, &acc[v]);
+    }
+    list_table(delim, acc);
+    for (int v = 0; v < LIST_VARIANTS; v++) free(acc[v].lat_us);
+    free(ref);
+    free(starts);
+    free(slens);
+}
+
+static void list_usage(void) {
+    fprintf(stderr,
+            "usage: radix_bench listing [--items N] [--pages N] [--block N] [--threads N]\n"
+            "                           [--record-bytes N] [--seed S] [--url redis://H:P,...]\n"
+            "  --items         items in the directory (default 20000: 10000 objects and 10000\n"
+            "                  subdirectories of 10 objects = 110000 objects)\n"
+            "  --pages         1000-entry pages per variant and delimiter mode (default 200)\n"
+            "  --block         pages per variant before switching variant (default 10)\n"
+            "  --threads       threads filling the bucket (default 16)\n"
+            "  --record-bytes  size of each object record (default 300)\n"
+            "  --url           use these servers instead of starting 3 (nothing is flushed;\n"
+            "                  the bucket id is random)\n");
+}
+
+static bool parse_list_opts(int argc, char **argv, list_opts *o) {
+    static const struct option longopts[] = {{"items", required_argument, NULL, 'i'},
+                                             {"pages", required_argument, NULL, 'p'},
+                                             {"block", required_argument, NULL, 'b'},
+                                             {"threads", required_argument, NULL, 't'},
+                                             {"record-bytes", required_argument, NULL, 'r'},
+                                             {"seed", required_argument, NULL, 'S'},
+                                             {"url", required_argument, NULL, 'u'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    *o = (list_opts){
+        .items = 20000, .pages = 200, .block = 10, .seed = 42, .record_bytes = 300, .threads = 16};
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        bool ok = true;
+        switch (ch) {
+        case 'i':
+            ok = parse_count(optarg, &o->items) && o->items > 2 * LIST_PAGE + 2 &&
+                 o->items <= LIST_MAX_ITEMS;
+            break;
+        case 'p':
+            ok = parse_count(optarg, &o->pages) && o->pages > 0;
+            break;
+        case 'b':
+            ok = parse_count(optarg, &o->block) && o->block > 0;
+            break;
+        case 't':
+            ok = parse_count(optarg, &o->threads) && o->threads > 0 && o->threads <= MAX_THREADS;
+            break;
+        case 'r':
+            ok = parse_count(optarg, &o->record_bytes) && o->record_bytes > 0 &&
+                 o->record_bytes <= 65536;
+            break;
+        case 'S':
+            ok = parse_count(optarg, &o->seed);
+            break;
+        case 'u':
+            o->url = optarg;
+            break;
+        default:
+            ok = false;
+            break;
+        }
+        if (!ok) {
+            if (ch != 'h') fprintf(stderr, "radix_bench listing: bad option value\n");
+            return false;
+        }
+    }
+    return optind == argc;
+}
+
+int listing_main(int argc, char **argv) {
+    list_opts o;
+    if (!parse_list_opts(argc, argv, &o)) {
+        list_usage();
+        return 2;
+    }
+    print_machine("listing");
+    print_loadavg("start");
+    shard sh[MAX_SHARDS];
+    int nshards;
+    char dir[SERVER_DIR_MAX] = "";
+    char url[1024];
+    if (o.url) {
+        nshards = parse_url_shards(o.url, sh, MAX_SHARDS);
+        if (nshards == 0) {
+            fprintf(stderr, "radix_bench: --url must be redis://HOST:PORT[,HOST:PORT...]\n");
+            return 2;
+        }
+        snprintf(url, sizeof url, "%s", o.url);
+    } else {
+        if (!start_servers(sh, SHARDS, dir, sizeof dir)) return 1;
+        nshards = SHARDS;
+        int n = snprintf(url, sizeof url, "redis://");
+        for (int i = 0; i < nshards; i++)
+            n += snprintf(url + n, sizeof url - (size_t)n, "%s%s:%d", i ? "," : "", sh[i].host,
+                          sh[i].port);
+        /* our servers run without persistence (a read benchmark): say so */
+        snprintf(url + n, sizeof url - (size_t)n, "?pool=%llu&durability=relaxed",
+                 (unsigned long long)o.threads);
+    }
+    char version[32] = "?";
+    info_field(&sh[0], "server", "redis_version", version, sizeof version);
+    list_env e = {.o = &o, .sh = sh, .nshards = nshards};
+    e.names = o.items / 2 * 11 + (o.items % 2);
+    uint64_t tag = mix64(now_ns() ^ (uint64_t)getpid());
+    memcpy(e.bid, &tag, 8);
+    printf("RESULT mode=listing what=config redis_version=%s url=%s items=%llu objects=%llu "
+           "record_bytes=%llu pages=%llu block=%llu seed=%llu prefetch_max=%d\n",
+           version, url, (unsigned long long)o.items, (unsigned long long)e.names,
+           (unsigned long long)o.record_bytes, (unsigned long long)o.pages,
+           (unsigned long long)o.block, (unsigned long long)o.seed, RADIX_LIST_PREFETCH);
+    int rc = 1;
+    if (kv_redis_open(url, &e.store) != K_OK) {
+        fprintf(stderr, "radix_bench: kv_redis_open(%s) failed\n", url);
+        goto out;
+    }
+    e.ck.base.ops = &calls_ops;
+    e.ck.inner = e.store;
+    e.tree = radix_new(&e.ck.base);
+    fill_job fj = {.e = &e};
+    perm_init(&fj.perm, e.names, o.seed + 3);
+    atomic_init(&fj.next, 0);
+    atomic_init(&fj.errors, 0);
+    fprintf(stderr, "listing: filling %llu objects with %llu threads\n",
+            (unsigned long long)e.names, (unsigned long long)o.threads);
+    uint64_t t0 = now_ns();
+    pthread_t th[MAX_THREADS];
+    for (uint64_t k = 0; k < o.threads; k++) pthread_create(&th[k], NULL, fill_worker, &fj);
+    for (uint64_t k = 0; k < o.threads; k++) pthread_join(th[k], NULL);
+    double fill_s = (double)(now_ns() - t0) / 1e9;
+    CHECK(atomic_load(&fj.errors) == 0, "listing: %llu failed inserts",
+          (unsigned long long)atomic_load(&fj.errors));
+    printf("RESULT mode=listing what=fill objects=%llu secs=%.1f per_s=%.0f\n",
+           (unsigned long long)e.names, fill_s, (double)e.names / fill_s);
+    print_loadavg("filled");
+    /* a warm handle, as in a running gateway: one pass over the bucket lets
+     * its hints learn the nodes (not measured) */
+    radix_list_req all = {.max_entries = SIZE_MAX};
+    uint8_t ns[9];
+    list_ns(&e, ns);
+    page_digest scan = {0};
+    bool trunc;
+    CHECK(radix_list(e.tree, ns, sizeof ns, &all, tree_sink, &scan, &trunc) == K_OK,
+          "listing: full scan failed");
+    CHECK(scan.entries == e.names, "listing: full scan found %llu of %llu names",
+          (unsigned long long)scan.entries, (unsigned long long)e.names);
+    list_run_mode(&e, false);
+    list_run_mode(&e, true);
+    kv_redis_counters rcs;
+    kv_redis_stats(e.store, &rcs);
+    char load[32];
+    load_average(load, sizeof load);
+    print_loadavg("end");
+    printf("RESULT mode=listing what=summary failures=%d kv_retries=%llu kv_conn_errors=%llu "
+           "mget_retried=%llu loadavg1=%s\n",
+           g_failures, (unsigned long long)rcs.retries, (unsigned long long)rcs.conn_errors,
+           (unsigned long long)rcs.mget_retried, load);
+    rc = g_failures ? 1 : 0;
+out:
+    radix_free(e.tree);
+    kv_close(e.store);
+    if (!o.url) {
+        for (int i = 0; i < nshards; i++) stop_server(&sh[i]);
+        remove_dir(dir, sh, nshards);
+    }
+    return rc;
+}

@@ -313,6 +313,47 @@ static int collect_emit(void *ctx, const void *entry, size_t len, bool is_prefix
     return 0;
 }
 
+/* The records of a listing page, read with one kv_mget (on Redis one round
+ * trip per shard instead of one per record). Keys live in the arena, the
+ * values in kbufs that rr_free releases. */
+typedef struct rec_reads {
+    size_t n;
+    const void **keys;
+    size_t *klens;
+    kbuf *vals;
+    kerr *errs;
+} rec_reads;
+
+static void rr_init(rec_reads *r, arena *a, size_t cap) {
+    if (cap == 0) cap = 1;
+    r->n = 0;
+    r->keys = arena_alloc(a, cap * sizeof *r->keys);
+    r->klens = arena_alloc(a, cap * sizeof *r->klens);
+    r->vals = arena_zalloc(a, cap * sizeof *r->vals);
+    r->errs = arena_alloc(a, cap * sizeof *r->errs);
+}
+
+static void rr_add(rec_reads *r, arena *a, const keybuf *k) {
+    r->keys[r->n] = arena_memdup(a, k->b, k->n);
+    r->klens[r->n] = k->n;
+    r->n++;
+}
+
+/* K_OK when every record got an answer: r->errs[i] is then K_OK or
+ * K_ENOTFOUND (any other per-key answer is turned into the call's error:
+ * the keys are well-formed, so it cannot happen). */
+static kerr rr_run(objsvc *s, rec_reads *r) {
+    kerr e = kv_mget(s->meta, r->n, r->keys, r->klens, r->vals, r->errs);
+    for (size_t i = 0; !e && i < r->n; i++)
+        if (r->errs[i] != K_OK && r->errs[i] != K_ENOTFOUND) e = r->errs[i];
+    return e;
+}
+
+static void rr_free(rec_reads *r) {
+    for (size_t i = 0; i < r->n; i++) kbuf_free(&r->vals[i]);
+    r->n = 0;
+}
+
 kerr objsvc_bucket_list(objsvc *s, arena *a, const char *owner, bucket_info **out, size_t *n) {
     keybuf ns;
     owner_ns(&ns, owner);
@@ -815,7 +856,6 @@ kerr objsvc_list(objsvc *s, arena *a, const bucket_info *b, const radix_list_req
     radix_list_req r = *req;
     collect_ctx c = {.a = a};
     bool trunc = false;
-    kbuf v = KBUF_INIT;
     kerr e = K_OK;
     while (count < want) {
         r.max_entries = want - count;
@@ -823,27 +863,34 @@ kerr objsvc_list(objsvc *s, arena *a, const bucket_info *b, const radix_list_req
         trunc = false;
         e = radix_list(s->tree, ns.b, ns.n, &r, collect_emit, &c, &trunc);
         if (e) break;
+        /* the names first, then all their records in one multi-get */
+        rec_reads rr;
+        rr_init(&rr, a, c.n);
         for (size_t i = 0; i < c.n; i++) {
+            if (c.items[i].is_prefix) continue;
+            keybuf k;
+            obj_key(&k, b->id, c.items[i].p, c.items[i].len);
+            rr_add(&rr, a, &k);
+        }
+        e = rr_run(s, &rr);
+        for (size_t i = 0, j = 0; !e && i < c.n; i++) {
             list_entry *le = &res[count];
             le->key = c.items[i].p;
             le->klen = c.items[i].len;
             le->is_prefix = c.items[i].is_prefix;
             if (!le->is_prefix) {
-                e = get_obj_raw(s, b->id, le->key, le->klen, &v);
-                if (e == K_ENOSUCHKEY) { /* name of an unfinished or interrupted write */
-                    e = K_OK;
-                    continue;
-                }
-                if (!e) e = rec_obj_decode(a, v.data, v.len, &le->meta);
+                const kbuf *v = &rr.vals[j];
+                if (rr.errs[j++] == K_ENOTFOUND) continue; /* an unfinished or interrupted write */
+                e = rec_obj_decode(a, v->data, v->len, &le->meta);
                 if (e) break;
             }
             count++;
         }
+        rr_free(&rr);
         if (e || !trunc || !c.n) break;
         r.start_after = c.items[c.n - 1].p;
         r.start_after_len = c.items[c.n - 1].len;
     }
-    kbuf_free(&v);
     if (e) return e;
     *out = res;
     *n = count;
@@ -939,7 +986,8 @@ static kerr load_parts(objsvc *s, arena *a, const upload_info *u, uint32_t after
     if (e) return e;
     part_info *res = arena_alloc(a, (c.n ? c.n : 1) * sizeof *res);
     size_t count = 0;
-    kbuf v = KBUF_INIT;
+    rec_reads rr;
+    rr_init(&rr, a, c.n);
     for (size_t i = 0; i < c.n; i++) {
         if (c.items[i].len != 4) continue;
         const uint8_t *num = (const uint8_t *)c.items[i].p;
@@ -947,16 +995,15 @@ static kerr load_parts(objsvc *s, arena *a, const upload_info *u, uint32_t after
             (uint32_t)num[0] << 24 | (uint32_t)num[1] << 16 | (uint32_t)num[2] << 8 | num[3];
         keybuf k;
         part_key(&k, u->upload_id, number);
-        e = kv_get(s->meta, k.b, k.n, &v);
-        if (e == K_ENOTFOUND) {
-            e = K_OK;
-            continue;
-        }
-        if (!e) e = rec_part_decode(v.data, v.len, &res[count]);
-        if (e) break;
-        count++;
+        rr_add(&rr, a, &k);
     }
-    kbuf_free(&v);
+    e = rr_run(s, &rr);
+    for (size_t j = 0; !e && j < rr.n; j++) {
+        if (rr.errs[j] == K_ENOTFOUND) continue;
+        e = rec_part_decode(rr.vals[j].data, rr.vals[j].len, &res[count]);
+        if (!e) count++;
+    }
+    rr_free(&rr);
     *out = res;
     *n = count;
     return e;
@@ -1114,7 +1161,23 @@ kerr objsvc_mpu_list(objsvc *s, arena *a, const bucket_info *b, const radix_list
     if (e) return e;
     mpu_list_entry *res = arena_zalloc(a, (c.n ? c.n : 1) * sizeof *res);
     size_t count = 0;
-    for (size_t i = 0; i < c.n && count < want; i++) {
+    /* the upload records of the listed names, in one multi-get; rec[i] is
+     * item i's index in rr, or SIZE_MAX for an item without a record */
+    size_t *rec = arena_alloc(a, (c.n ? c.n : 1) * sizeof *rec);
+    rec_reads rr;
+    rr_init(&rr, a, c.n);
+    for (size_t i = 0; i < c.n; i++) {
+        rec[i] = SIZE_MAX;
+        if (c.items[i].is_prefix) continue;
+        const char *nul = memchr(c.items[i].p, 0, c.items[i].len);
+        if (!nul || strlen(nul + 1) != 32) continue; /* not "key \0 upload_id" */
+        keybuf k;
+        upload_key(&k, b->id, nul + 1);
+        rec[i] = rr.n;
+        rr_add(&rr, a, &k);
+    }
+    e = rr_run(s, &rr);
+    for (size_t i = 0; !e && i < c.n && count < want; i++) {
         mpu_list_entry *le = &res[count];
         if (c.items[i].is_prefix) {
             le->is_prefix = true;
@@ -1123,13 +1186,13 @@ kerr objsvc_mpu_list(objsvc *s, arena *a, const bucket_info *b, const radix_list
             count++;
             continue;
         }
-        const char *nul = memchr(c.items[i].p, 0, c.items[i].len);
-        if (!nul) continue;
-        kerr ge = objsvc_mpu_get(s, a, b, nul + 1, &le->u);
-        if (ge == K_ENOSUCHUPLOAD) continue;
-        if (ge) return ge;
-        count++;
+        if (rec[i] == SIZE_MAX || rr.errs[rec[i]] == K_ENOTFOUND) continue;
+        const kbuf *v = &rr.vals[rec[i]];
+        e = rec_upload_decode(a, v->data, v->len, &le->u);
+        if (!e) count++;
     }
+    rr_free(&rr);
+    if (e) return e;
     *out = res;
     *n = count;
     return K_OK;

@@ -15,6 +15,7 @@
  *   different current value), K_EUNAVAILABLE (backend unreachable; callers
  *   map it to 503), K_EIO, K_ETOOLARGE.
  * - Values returned through a kbuf are owned by that kbuf (caller frees).
+ * - kv_mget reads many keys in few round trips; see its comment below.
  */
 #ifndef KURA_META_KV_H
 #define KURA_META_KV_H
@@ -40,6 +41,11 @@ typedef struct kv_ops {
     kerr (*cas)(kv *s, const void *key, size_t klen, const void *expect, size_t elen,
                 const void *val, size_t vlen);
     void (*close)(kv *s);
+    /* Optional (NULL: kv_mget falls back to one get per key). Called by
+     * kv_mget only, with n >= 1; same contract as kv_mget. Last member so
+     * that wrappers written as positional initialisers stay valid. */
+    kerr (*mget)(kv *s, size_t n, const void *const *keys, const size_t *klens, kbuf *vals,
+                 kerr *errs);
 } kv_ops;
 
 struct kv {
@@ -63,6 +69,31 @@ static inline void kv_close(kv *s) {
     if (s) s->ops->close(s);
 }
 
+/* Multi-get: reads keys[0..n) (klens[i] bytes each) in as few backend round
+ * trips as the backend allows: LMDB one read transaction, kv_mem one lock,
+ * Redis one pipelined request per shard or cluster node involved (sent to
+ * all of them before any reply is read), a prefixed kv forwards one mget.
+ *
+ * - Per key: vals[i] is reset then filled, like kv_get's val, and errs[i]
+ *   is what kv_get would return for that key alone: K_OK, K_ENOTFOUND, or
+ *   an argument error (K_EINVAL empty key, K_ETOOLARGE over-long key) that
+ *   affects that key only.
+ * - Whole call: K_OK when every key got such an answer. A backend failure
+ *   (K_EUNAVAILABLE, K_EIO, K_ENOMEM) is returned for the whole call; then
+ *   the contents of vals and errs are unspecified (some may be filled).
+ *   n == 0 is K_OK and touches nothing.
+ * - No cross-key atomicity: each value is one that key held at some moment
+ *   during the call (LMDB happens to read one snapshot; Redis does not).
+ * - Ownership: keys, klens, vals and errs are the caller's and only used
+ *   during the call; vals[i] must be initialised kbufs (KBUF_INIT), the
+ *   caller frees them. Duplicate keys are allowed (each gets its answer).
+ * - Threads: like every operation, safe on one kv handle from any thread.
+ * - Retries: the Redis backend retries a key whose batch failed (connection
+ *   error, MOVED/ASK, a busy node) through the single-key path, with the
+ *   same rules and time budget as kv_get (kv_redis.c).
+ */
+kerr kv_mget(kv *s, size_t n, const void *const *keys, const size_t *klens, kbuf *vals, kerr *errs);
+
 /* Embedded LMDB store in directory dir (created if missing). map_size 0
  * picks a default (64 GiB of address space; the file grows as used). */
 kerr kv_lmdb_open(const char *dir, size_t map_size, kv **out);
@@ -80,6 +111,9 @@ kerr kv_lmdb_key_count(kv *s, uint64_t *out);
  * tree benchmark. Not durable. */
 typedef struct kv_mem_stats {
     uint64_t gets, puts, dels, cas_ok, cas_conflict;
+    /* kv_mget calls, and the keys they read (also counted in gets): round
+     * trips a remote store would need = gets - mget_keys + mgets. */
+    uint64_t mgets, mget_keys;
 } kv_mem_stats;
 kv *kv_mem_new(void);
 void kv_mem_stats_get(kv *s, kv_mem_stats *out);
@@ -113,6 +147,13 @@ typedef struct kv_redis_counters {
     uint64_t refreshes;   /* cluster slot maps loaded */
     uint64_t wait_short;  /* writes whose WAIT saw too few replicas */
     uint64_t retries;     /* attempts beyond the first of an operation */
+    /* Request/reply exchanges with a server: an operation (with its ASKING
+     * and WAIT, pipelined) is one, a multi-get batch to one node is one, and
+     * so is each bookkeeping exchange (the persistence check of a new
+     * connection, SCRIPT LOAD, CLUSTER SLOTS, PING). */
+    uint64_t round_trips;
+    uint64_t mget_batches; /* pipelined multi-get requests sent (one per node per call) */
+    uint64_t mget_retried; /* keys of a multi-get that went the single-key way */
 } kv_redis_counters;
 /* Zeroes *out for a kv that is not a Redis backend. */
 void kv_redis_stats(kv *s, kv_redis_counters *out);

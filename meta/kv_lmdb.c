@@ -9,8 +9,9 @@
  * result. While one batch is being fsynced the next one accumulates, so N
  * concurrent writers share one fsync instead of paying N.
  *
- * Reads: each get runs in its own short read-only transaction; the env is
- * opened with MDB_NOTLS so read transactions are not tied to threads.
+ * Reads: each get runs in its own short read-only transaction, a multi-get
+ * reads all its keys in one; the env is opened with MDB_NOTLS so read
+ * transactions are not tied to threads.
  *
  * Long keys: LMDB's maximum key size is 511 bytes, kv keys go up to 2048.
  * A key of at most DIRECT_MAX (480) bytes is stored as itself. A longer key
@@ -165,6 +166,44 @@ static kerr lm_get(kv *s, const void *key, size_t klen, kbuf *out) {
     } else {
         log_error("lmdb: get: %s", mdb_strerror(rc));
         err = K_EIO;
+    }
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&l->resize_lock);
+    return err;
+}
+
+/* All keys in one read-only transaction (one snapshot). */
+static kerr lm_mget(kv *s, size_t n, const void *const *keys, const size_t *klens, kbuf *vals,
+                    kerr *errs) {
+    lmdb_kv *l = (lmdb_kv *)s;
+    pthread_rwlock_rdlock(&l->resize_lock);
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn);
+    if (rc) {
+        pthread_rwlock_unlock(&l->resize_lock);
+        log_error("lmdb: read txn: %s", mdb_strerror(rc));
+        return K_EIO;
+    }
+    kerr err = K_OK;
+    for (size_t i = 0; i < n && !err; i++) {
+        kbuf_reset(&vals[i]);
+        errs[i] = check_sizes(klens[i], 0);
+        if (errs[i]) continue;
+        enc_key ek;
+        encode_key(keys[i], klens[i], &ek);
+        MDB_val stored;
+        rc = mdb_get(txn, l->dbi, &ek.val, &stored);
+        const uint8_t *v;
+        size_t vlen;
+        if (rc == 0 && decode_value(&ek, keys[i], klens[i], &stored, &v, &vlen)) {
+            kbuf_append(&vals[i], v, vlen);
+            errs[i] = K_OK;
+        } else if (rc == 0 || rc == MDB_NOTFOUND) {
+            errs[i] = K_ENOTFOUND;
+        } else {
+            log_error("lmdb: get: %s", mdb_strerror(rc));
+            err = K_EIO;
+        }
     }
     mdb_txn_abort(txn);
     pthread_rwlock_unlock(&l->resize_lock);
@@ -396,6 +435,7 @@ static const kv_ops lmdb_ops = {
     .del = lm_del,
     .cas = lm_cas,
     .close = lm_close,
+    .mget = lm_mget,
 };
 
 /* ---- open -------------------------------------------------------------- */

@@ -147,6 +147,32 @@ static kerr mem_get(kv *s, const void *key, size_t klen, kbuf *val) {
     return found ? K_OK : K_ENOTFOUND;
 }
 
+/* One lock for the whole batch: a consistent snapshot, though kv_mget does
+ * not promise one. */
+static kerr mem_mget(kv *s, size_t n, const void *const *keys, const size_t *klens, kbuf *vals,
+                     kerr *errs) {
+    mem_kv *m = (mem_kv *)s;
+    pthread_mutex_lock(&m->mu);
+    m->stats.mgets++;
+    for (size_t i = 0; i < n; i++) {
+        kbuf_reset(&vals[i]);
+        errs[i] = check_sizes(klens[i], 0);
+        if (errs[i]) continue;
+        m->stats.gets++;
+        m->stats.mget_keys++;
+        uint64_t h = mh_hash64(keys[i], klens[i], MEM_HASH_SEED);
+        bool found;
+        size_t j = find_slot(m, h, keys[i], klens[i], &found);
+        if (found) {
+            const mem_entry *e = m->slots[j].e;
+            kbuf_append(&vals[i], e->data + e->klen, e->vlen);
+        }
+        errs[i] = found ? K_OK : K_ENOTFOUND;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return K_OK;
+}
+
 static kerr mem_put(kv *s, const void *key, size_t klen, const void *val, size_t vlen) {
     mem_kv *m = (mem_kv *)s;
     kerr err = check_sizes(klen, vlen);
@@ -221,6 +247,7 @@ static const kv_ops mem_ops = {
     .del = mem_del,
     .cas = mem_cas,
     .close = mem_close,
+    .mget = mem_mget,
 };
 
 kv *kv_mem_new(void) {

@@ -257,6 +257,7 @@ typedef struct redis_kv {
     unsigned refresh_rotor;                       /* guarded by refresh_mu */
 
     _Atomic uint64_t moved, asks, reconnects, conn_errors, refreshes, wait_short, retries;
+    _Atomic uint64_t round_trips, mget_batches, mget_retried;
 } redis_kv;
 
 static const kv_ops redis_ops;
@@ -556,6 +557,7 @@ static persist_level check_persistence(redisContext *ctx, bool *waitaof, char *w
  * a refusal (strict) or a warning (relaxed) once per episode per node. */
 static bool persistence_acceptable(redis_kv *s, rnode *n, rconn *c) {
     char why[200];
+    count(&s->round_trips);
     persist_level lvl = check_persistence(c->ctx, &c->waitaof, why, sizeof why);
     if (lvl == PERSIST_IOERR) {
         log_warn("redis %s: connection failed during the persistence check: %s", n->addr,
@@ -784,6 +786,7 @@ static bool refresh_from(redis_kv *s, rnode *n) {
     /* A hung node must not hold the map back for a whole command timeout:
      * the next node can answer. */
     redisSetTimeout(c->ctx, s->connect_tv);
+    count(&s->round_trips);
     redisReply *r = redisCommand(c->ctx, "CLUSTER SLOTS");
     if (c->ctx->err == 0) redisSetTimeout(c->ctx, s->command_tv);
     pool_release(s, n, c);
@@ -1051,6 +1054,7 @@ static attempt_status send_op(redis_kv *s, rnode *node, rconn *c, const kv_op *o
         c->broken = true;
         return AT_NOT_SENT;
     }
+    count(&s->round_trips);
     redisReply *replies[3] = {NULL, NULL, NULL};
     for (int i = 0; i < n_cmds; i++) {
         void *r = NULL;
@@ -1124,7 +1128,10 @@ static attempt_status attempt_on(redis_kv *s, rnode *node, const kv_op *op, bool
     a->reused = c->used;
     c->used = true;
     attempt_status st = AT_DONE;
-    if (op->kind == OP_CAS && !c->script_loaded) st = load_cas_script(node, c, a);
+    if (op->kind == OP_CAS && !c->script_loaded) {
+        count(&s->round_trips);
+        st = load_cas_script(node, c, a);
+    }
     if (st == AT_DONE) {
         st = send_op(s, node, c, op, asking, !c->script_loaded, a);
         if (st == AT_NOSCRIPT) { /* script cache flushed under us */
@@ -1265,6 +1272,149 @@ static kerr rd_cas(kv *kv_, const void *key, size_t klen, const void *expect, si
     return run_op((redis_kv *)kv_, &op);
 }
 
+/* ---- multi-get ------------------------------------------------------------------
+ * Keys are grouped by the node route() gives them (shard, or slot owner in
+ * the current map). One connection per node is taken, in ascending node
+ * order (every thread takes them in the same order, so pools cannot wait on
+ * each other in a cycle); every node's GETs are appended and written out
+ * before any reply is read, so the nodes work in parallel and the call
+ * costs about one round trip. A key whose answer is not a plain value or
+ * nil (MOVED, ASK, a busy or unknown error), or whose batch failed (no
+ * connection, a broken or timed-out one: GET is idempotent, so whatever
+ * was read before the failure stands), goes through run_op afterwards:
+ * the single-key path, with its redirections, map refreshes, retry rules
+ * and time budget. The first key that run_op cannot answer ends the call
+ * with its error. */
+
+typedef struct mget_key {
+    uint32_t rank; /* node order: shard index, or cluster node index */
+    size_t i;      /* the caller's index */
+} mget_key;
+
+static int mget_key_cmp(const void *a, const void *b) {
+    const mget_key *x = a, *y = b;
+    if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+typedef struct mget_group {
+    rnode *node;
+    rconn *conn;     /* NULL: not sent, every key goes the single-key way */
+    size_t from, to; /* its keys: order[from..to) */
+} mget_group;
+
+static kerr rd_mget(kv *kv_, size_t n, const void *const *keys, const size_t *klens, kbuf *vals,
+                    kerr *errs) {
+    redis_kv *s = (redis_kv *)kv_;
+    mget_key *order = malloc(n * sizeof *order);
+    mget_group *groups = malloc(n * sizeof *groups);
+    rnode **node_of = malloc(n * sizeof *node_of);
+    bool *retry = calloc(n, sizeof *retry);
+    if (!order || !groups || !node_of || !retry) {
+        free(order);
+        free(groups);
+        free(node_of);
+        free(retry);
+        return K_ENOMEM;
+    }
+    if (s->cluster) maybe_periodic_refresh(s);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        kbuf_reset(&vals[i]);
+        errs[i] = check_sizes(klens[i], 0);
+        if (errs[i]) continue;
+        rnode *node = route(s, keys[i], klens[i]);
+        if (!node) { /* no owner in the map yet: run_op refreshes it */
+            retry[i] = true;
+            continue;
+        }
+        node_of[i] = node;
+        uint32_t rank = s->cluster ? node->index : (uint32_t)shard_index(s, keys[i], klens[i]);
+        order[m++] = (mget_key){.rank = rank, .i = i};
+    }
+    qsort(order, m, sizeof *order, mget_key_cmp);
+    size_t ng = 0;
+    for (size_t k = 0; k < m; k++) {
+        if (k == 0 || order[k].rank != order[k - 1].rank)
+            groups[ng++] = (mget_group){.node = node_of[order[k].i], .from = k};
+        groups[ng - 1].to = k + 1;
+    }
+    /* connect and queue, in node order */
+    for (size_t g = 0; g < ng; g++) {
+        mget_group *gr = &groups[g];
+        if (pool_acquire(s, gr->node, &gr->conn) != K_OK) {
+            gr->conn = NULL;
+            continue;
+        }
+        gr->conn->used = true;
+        bool ok = true;
+        for (size_t k = gr->from; k < gr->to && ok; k++) {
+            size_t i = order[k].i;
+            const char *argv[2] = {"GET", keys[i]};
+            size_t argvlen[2] = {3, klens[i]};
+            ok = redisAppendCommandArgv(gr->conn->ctx, 2, argv, argvlen) == REDIS_OK;
+        }
+        if (!ok) { /* out of memory: the buffer is half built, never reuse it */
+            gr->conn->broken = true;
+            pool_release(s, gr->node, gr->conn);
+            gr->conn = NULL;
+        }
+    }
+    /* send everything, then read */
+    for (size_t g = 0; g < ng; g++) {
+        mget_group *gr = &groups[g];
+        if (!gr->conn) continue;
+        int done = 0;
+        while (!done && redisBufferWrite(gr->conn->ctx, &done) == REDIS_OK) {
+        }
+        if (!done) gr->conn->broken = true;
+        count(&s->round_trips);
+        count(&s->mget_batches);
+    }
+    for (size_t g = 0; g < ng; g++) {
+        mget_group *gr = &groups[g];
+        size_t k = gr->from;
+        if (gr->conn && !gr->conn->broken) {
+            for (; k < gr->to; k++) {
+                size_t i = order[k].i;
+                void *rv = NULL;
+                if (redisGetReply(gr->conn->ctx, &rv) != REDIS_OK) {
+                    gr->conn->broken = true;
+                    break;
+                }
+                const redisReply *r = rv;
+                if (r->type == REDIS_REPLY_STRING) {
+                    kbuf_append(&vals[i], r->str, r->len);
+                    errs[i] = K_OK;
+                } else if (r->type == REDIS_REPLY_NIL) {
+                    errs[i] = K_ENOTFOUND;
+                } else {
+                    retry[i] = true;
+                }
+                freeReplyObject(rv);
+            }
+        }
+        for (; k < gr->to; k++) retry[order[k].i] = true;
+        if (gr->conn) pool_release(s, gr->node, gr->conn);
+    }
+    kerr err = K_OK;
+    for (size_t i = 0; i < n && !err; i++) {
+        if (!retry[i]) continue;
+        count(&s->mget_retried);
+        kv_op op = {.kind = OP_GET, .key = keys[i], .klen = klens[i], .out = &vals[i]};
+        kerr e = run_op(s, &op);
+        if (e == K_OK || e == K_ENOTFOUND)
+            errs[i] = e;
+        else
+            err = e;
+    }
+    free(order);
+    free(groups);
+    free(node_of);
+    free(retry);
+    return err;
+}
+
 static void rd_close(kv *kv_) {
     redis_kv *s = (redis_kv *)kv_;
     for (size_t i = 0; i < s->n_shards; i++) node_free(s->shards[i]);
@@ -1285,6 +1435,7 @@ static const kv_ops redis_ops = {
     .del = rd_del,
     .cas = rd_cas,
     .close = rd_close,
+    .mget = rd_mget,
 };
 
 /* ---- opening ------------------------------------------------------------------ */
@@ -1395,6 +1546,7 @@ static kerr build_ring(redis_kv *s) {
 static bool probe_node(redis_kv *s, rnode *n) {
     rconn *c;
     if (pool_acquire(s, n, &c) != K_OK) return !atomic_load(&n->persist_refused);
+    count(&s->round_trips);
     redisReply *r = redisCommand(c->ctx, "PING");
     if (r) freeReplyObject(r);
     pool_release(s, n, c);
@@ -1529,6 +1681,9 @@ void kv_redis_stats(kv *kv_, kv_redis_counters *out) {
     out->refreshes = atomic_load(&s->refreshes);
     out->wait_short = atomic_load(&s->wait_short);
     out->retries = atomic_load(&s->retries);
+    out->round_trips = atomic_load(&s->round_trips);
+    out->mget_batches = atomic_load(&s->mget_batches);
+    out->mget_retried = atomic_load(&s->mget_retried);
 }
 
 int kv_redis_shard_of(kv *kv_, const void *key, size_t klen) {

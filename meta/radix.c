@@ -82,6 +82,36 @@
  * hinted node; when that start node's subtree is exhausted, the listing
  * seeks again past it. A common prefix is emitted once and its range is
  * skipped by a binary search over the current node's edges, never walked.
+ * Prefetch (reads in batches, kv_mget; off with radix_set_list_prefetch 1):
+ * - Children. When the walk needs a node it does not hold, it reads it in
+ *   one batch with the other nodes the page should reach next, found by
+ *   simulating the walk forward over the nodes already in memory (the
+ *   frames from the current position down, nodes read ahead, then the
+ *   kept ancestors of the seek's start node): a name or a distinct rolled-up common prefix takes
+ *   one entry from what the page still wants, a node in memory is walked
+ *   in turn, an unknown child becomes part of the batch and takes its
+ *   expected yield: the average of what this node's completed children
+ *   emitted, else of children of nodes with the same prefix length in this
+ *   listing (including the seek's start node when it was a leaf), else
+ *   half of what is still wanted (about two children). Rolled-up ranges
+ *   and whatever lies past the prefix are never read. At most
+ *   radix_set_list_prefetch nodes per batch, PREFETCH_CACHE held.
+ * - Ancestors. A seek with hints reads its (up to HINT_MAX_READS) hinted
+ *   candidates in one batch instead of one after the other, and keeps the
+ *   LIVE ones above the chosen start node: the seek past that node, once
+ *   its range is listed, starts at such an ancestor without a read.
+ * Why this is safe: every node the walk uses was read after the node
+ * snapshot it is reached from (a node read ahead is tagged with the id of
+ * the parent snapshot whose edge named it and is only taken by a walk
+ * coming from that same snapshot; ancestors and the start node come from
+ * one read), just earlier than the walk gets to it, which a slow reader
+ * could see as well: a split moves names down into a child written before
+ * the parent is updated, never up, and a removal retires a node before
+ * unlinking it, so a name present throughout the listing is in the
+ * snapshot used or below it. The fixups (unlink a missing or retired
+ * child, clear a stale intent) run when the walk reaches the node, as for
+ * a node read there. Nodes read ahead and never used are counted
+ * (radix_stats.prefetch_unused).
  *
  * ---- Hints -----------------------------------------------------------------
  * A per-handle Bloom filter of (ns, prefix) of nodes seen LIVE, plus a bitmap
@@ -128,6 +158,11 @@
 #define SPLIT_ATTEMPTS 200
 #define SPLIT_LOCKS 64
 #define HINT_MAX_READS 3
+/* Listing prefetch: pages of more entries than this read a seek's hinted
+ * candidates in one batch (see list_start_node). */
+#define PREFETCH_ANCESTORS_MIN 64
+#define PREFETCH_LEVELS 8
+#define PREFETCH_CACHE (4 * RADIX_LIST_PREFETCH)
 #define HINT_CANDIDATES 64
 #define BLOOM_BITS_LOG2 25 /* 4 MiB */
 #define BLOOM_PROBES 4
@@ -204,8 +239,10 @@ struct radix {
     _Atomic uint64_t bloom_added;
     _Atomic int bloom_resetting;
     _Atomic uint64_t lens[(RADIX_MAX_NAME + 64) / 64];
+    _Atomic unsigned list_prefetch; /* radix_set_list_prefetch */
     /* stats */
     _Atomic uint64_t node_reads, root_reads, node_writes, splits, repairs, hint_hits;
+    _Atomic uint64_t node_batches, prefetch_unused;
 };
 
 /* Tokens of splits in flight in this process (any handle). An intent whose
@@ -646,10 +683,12 @@ static kerr node_rewrite(tctx *c, const uint8_t *prefix, size_t plen, const node
     return node_cas(c, prefix, plen, &x->raw, out);
 }
 
-/* Start node for a walk towards key: the deepest LIVE node whose prefix is
- * key[0..L) with L <= maxlen that the hints know about, else the root. */
-static kerr start_node(tctx *c, const uint8_t *key, size_t keylen, size_t maxlen, node *x,
-                       size_t *plen) {
+/* The hinted prefix lengths a walk towards key tries, longest first: of
+ * the lengths L <= maxlen at which nodes were seen (the last HINT_CANDIDATES
+ * of them), those whose (ns, key[0..L)) the Bloom filter holds, at most
+ * HINT_MAX_READS. */
+static size_t hint_lengths(const tctx *c, const uint8_t *key, size_t keylen, size_t maxlen,
+                           size_t out[HINT_MAX_READS]) {
     radix *t = c->t;
     if (maxlen > keylen) maxlen = keylen;
     if (maxlen > RADIX_MAX_NAME - 1) maxlen = RADIX_MAX_NAME - 1;
@@ -668,22 +707,82 @@ static kerr start_node(tctx *c, const uint8_t *key, size_t keylen, size_t maxlen
             nc++;
         }
     }
-    int reads = 0;
+    size_t n = 0;
     size_t lowest = nc > HINT_CANDIDATES ? nc - HINT_CANDIDATES : 0;
-    for (size_t j = nc; j-- > lowest && reads < HINT_MAX_READS;) {
-        if (!bloom_has(t, cand[j % HINT_CANDIDATES].h)) continue;
-        reads++;
-        size_t L = cand[j % HINT_CANDIDATES].len;
-        kerr err = node_read(c, key, L, x);
+    for (size_t j = nc; j-- > lowest && n < HINT_MAX_READS;)
+        if (bloom_has(t, cand[j % HINT_CANDIDATES].h)) out[n++] = cand[j % HINT_CANDIDATES].len;
+    return n;
+}
+
+/* Start node for a walk towards key: the deepest LIVE node whose prefix is
+ * key[0..L) with L <= maxlen that the hints know about, else the root. */
+static kerr start_node(tctx *c, const uint8_t *key, size_t keylen, size_t maxlen, node *x,
+                       size_t *plen) {
+    size_t lens[HINT_MAX_READS];
+    size_t n = hint_lengths(c, key, keylen, maxlen, lens);
+    for (size_t k = 0; k < n; k++) {
+        kerr err = node_read(c, key, lens[k], x);
         if (err) return err;
         if (x->exists && x->h.state == ST_LIVE) {
-            stat_inc(&t->hint_hits);
-            *plen = L;
+            stat_inc(&c->t->hint_hits);
+            *plen = lens[k];
             return K_OK;
         }
     }
     *plen = 0;
     return node_read(c, key, 0, x);
+}
+
+/* Reads the nodes at prefixes pfx[k][0..plens[k]), k < n, with one
+ * kv_mget into out[k] (decoded; a LIVE one feeds the hints), as node_read
+ * does for one. */
+static kerr nodes_read(tctx *c, size_t n, const uint8_t *const *pfx, const size_t *plens,
+                       node *out) {
+    radix *t = c->t;
+    uint8_t *keybuf = malloc(n * NODE_KEY_MAX);
+    const void **keys = malloc(n * sizeof *keys);
+    size_t *klens = malloc(n * sizeof *klens);
+    kbuf *vals = calloc(n, sizeof *vals);
+    kerr *errs = malloc(n * sizeof *errs);
+    if (!keybuf || !keys || !klens || !vals || !errs) abort();
+    kerr err = K_OK;
+    for (size_t k = 0; k < n && !err; k++) {
+        keys[k] = keybuf + k * NODE_KEY_MAX;
+        err = node_key(c, pfx[k], plens[k], keybuf + k * NODE_KEY_MAX, &klens[k]);
+    }
+    if (!err) {
+        atomic_fetch_add_explicit(&t->node_reads, n, memory_order_relaxed);
+        err = kv_mget(t->store, n, keys, klens, vals, errs);
+    }
+    for (size_t k = 0; k < n && !err; k++) {
+        node *x = &out[k];
+        x->n = 0;
+        memset(&x->h, 0, sizeof x->h);
+        if (errs[k] == K_ENOTFOUND) {
+            x->exists = false;
+            continue;
+        }
+        if (errs[k] != K_OK) {
+            err = errs[k];
+            break;
+        }
+        kbuf tmp = x->raw; /* the value's buffer becomes the node's */
+        x->raw = vals[k];
+        vals[k] = tmp;
+        x->exists = true;
+        err = decode_node(x);
+        if (err)
+            log_error("radix: corrupt node (prefix length %zu, %zu bytes)", plens[k], x->raw.len);
+        else if (x->h.state == ST_LIVE)
+            hint_add(c, pfx[k], plens[k]);
+    }
+    for (size_t k = 0; k < n; k++) kbuf_free(&vals[k]);
+    free(keybuf);
+    free(keys);
+    free(klens);
+    free(vals);
+    free(errs);
+    return err;
 }
 
 /* ---- structural helpers ------------------------------------------------------ */
@@ -1434,6 +1533,7 @@ radix *radix_new(kv *store) {
     }
     t->bloom_mask = bits - 1;
     t->bloom_capacity = bits / 12; /* ~1-2% false positives at 4 probes */
+    atomic_init(&t->list_prefetch, RADIX_LIST_PREFETCH);
     return t;
 }
 
@@ -1455,6 +1555,12 @@ void radix_stats_get(radix *t, radix_stats *out) {
     out->splits = atomic_load(&t->splits);
     out->repairs = atomic_load(&t->repairs);
     out->hint_hits = atomic_load(&t->hint_hits);
+    out->node_batches = atomic_load(&t->node_batches);
+    out->prefetch_unused = atomic_load(&t->prefetch_unused);
+}
+
+void radix_set_list_prefetch(radix *t, unsigned max_nodes) {
+    atomic_store(&t->list_prefetch, max_nodes);
 }
 
 void radix_fault_after_child_write(radix *t, int n) {
@@ -1721,8 +1827,17 @@ enum bound_mode {
 
 typedef struct frame {
     node nd;
+    uint64_t id; /* of this snapshot of the node (see struct pentry) */
     size_t plen; /* the node's prefix is path[0..plen) */
     uint32_t idx;
+    /* Children walked to their end from this node, and the entries they
+     * emitted: the yield estimate for sizing the next batch. */
+    uint32_t kids_done;
+    size_t kids_yield;
+    /* Pushed by the walk from the parent's edge, at its first edge: when it
+     * is popped, it is a complete sample of a child's yield. */
+    bool sample;
+    size_t emitted_at_push;
 } frame;
 
 typedef struct lister {
@@ -1739,22 +1854,167 @@ typedef struct lister {
     size_t nfr, cap;
     size_t start_plen; /* prefix length of the current seek's start node */
     size_t emitted;
+    unsigned prefetch; /* max nodes per batch, <= 1: off */
+    /* Children walked to their end in this listing and what they emitted,
+     * by their parent's prefix length (nodes of one tree level tend to have
+     * prefixes of similar length): the yield estimate for a node none of
+     * whose own children has ended yet. */
+    struct level_yield {
+        size_t plen, done, yield;
+    } lv[PREFETCH_LEVELS];
+    int nlv;
+    /* The last seek's start node was a leaf and its range is done: a
+     * sample for the node the next seek starts at (its ancestor). */
+    bool start_sample;
+    size_t start_yield;
+    /* Hinted ancestors of a seek's start node, read in the same batch and
+     * kept for the seeks past it (see list_start_node). */
+    struct ancestor {
+        bool valid;
+        uint64_t id;
+        kbuf prefix;
+        node nd;
+    } anc[HINT_MAX_READS];
+    /* Nodes read ahead of the walk (see Prefetch at the top), by prefix and
+     * by the snapshot of the parent they were read under: every node read
+     * in this listing gets an id, and a child is taken from here only when
+     * the walk comes from that same snapshot of its parent, so each node
+     * the walk uses was read after the node it is reached from. */
+    struct pentry {
+        uint64_t h, id, parent;
+        size_t plen;
+        uint8_t *prefix;
+        node nd;
+    } * pc;
+    size_t pc_n;
+    uint64_t next_id;
     bool done, truncated;
     kerr err;
 } lister;
+
+/* Drops a kept ancestor; one never used is counted as unused. */
+static void anc_drop(lister *L, struct ancestor *a) {
+    if (a->valid) atomic_fetch_add_explicit(&L->c->t->prefetch_unused, 1, memory_order_relaxed);
+    a->valid = false;
+}
+
+/* The kept ancestor at key[0..len), or NULL. */
+static struct ancestor *anc_find(lister *L, const uint8_t *key, size_t len) {
+    for (int i = 0; i < HINT_MAX_READS; i++) {
+        struct ancestor *a = &L->anc[i];
+        if (a->valid && a->prefix.len == len && memcmp(a->prefix.data, key, len) == 0) return a;
+    }
+    return NULL;
+}
+
+/* A listing's start node: start_node's choice (the deepest LIVE hinted
+ * node, else the root), but the hinted candidates are read in one kv_mget
+ * and the LIVE ones above the chosen node are kept: when the walk has
+ * exhausted the start node's range it seeks past it, and that seek starts
+ * at exactly such an ancestor, which then costs no read. A kept ancestor is
+ * a node read during this listing, like a prefetched child; it is used
+ * at most once. Pages of few entries, which rarely leave their start node,
+ * read candidates one at a time as start_node does. */
+static kerr list_start_node(lister *L, const uint8_t *key, size_t keylen, size_t maxlen, node *x,
+                            uint64_t *id, size_t *plen) {
+    tctx *c = L->c;
+    size_t lens[HINT_MAX_READS];
+    size_t n = hint_lengths(c, key, keylen, maxlen, lens);
+    struct ancestor *kept[HINT_MAX_READS];
+    size_t uncached = 0;
+    for (size_t k = 0; k < n; k++) {
+        kept[k] = anc_find(L, key, lens[k]);
+        if (!kept[k]) uncached++;
+    }
+    bool batch = L->prefetch > 1 && L->max > PREFETCH_ANCESTORS_MIN && uncached > 1;
+    node got[HINT_MAX_READS];
+    for (size_t k = 0; k < n; k++) node_init(&got[k]);
+    kerr err = K_OK;
+    if (batch) {
+        const uint8_t *pfx[HINT_MAX_READS];
+        size_t pl[HINT_MAX_READS];
+        node rd[HINT_MAX_READS];
+        size_t m = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (kept[k]) continue;
+            pfx[m] = key;
+            pl[m++] = lens[k];
+        }
+        for (size_t k = 0; k < m; k++) node_init(&rd[k]);
+        stat_inc(&c->t->node_batches);
+        err = nodes_read(c, m, pfx, pl, rd);
+        for (size_t k = 0, r = 0; k < n; k++)
+            if (!kept[k]) got[k] = rd[r++];
+    }
+    long chosen = -1;
+    for (size_t k = 0; k < n && !err && chosen < 0; k++) {
+        node *cand = kept[k] ? &kept[k]->nd : &got[k];
+        if (!kept[k] && !batch) err = node_read(c, key, lens[k], cand);
+        if (!err && cand->exists && cand->h.state == ST_LIVE) chosen = (long)k;
+    }
+    if (!err && chosen >= 0) {
+        node *src = kept[chosen] ? &kept[chosen]->nd : &got[chosen];
+        node tmp = *x;
+        *x = *src;
+        *src = tmp;
+        *id = kept[chosen] ? kept[chosen]->id : ++L->next_id;
+        if (kept[chosen]) kept[chosen]->valid = false; /* used */
+        stat_inc(&c->t->hint_hits);
+        *plen = lens[chosen];
+        /* keep the LIVE ancestors of the chosen node, drop the rest */
+        for (int i = 0; i < HINT_MAX_READS; i++) {
+            bool ancestor = false;
+            for (size_t k = (size_t)chosen + 1; k < n; k++) ancestor |= kept[k] == &L->anc[i];
+            if (!ancestor) anc_drop(L, &L->anc[i]);
+        }
+        for (size_t k = (size_t)chosen + 1; k < n && batch; k++) {
+            if (kept[k]) continue;
+            if (!got[k].exists || got[k].h.state != ST_LIVE) {
+                /* read for nothing: one at a time it would not have been */
+                atomic_fetch_add_explicit(&c->t->prefetch_unused, 1, memory_order_relaxed);
+                continue;
+            }
+            for (int i = 0; i < HINT_MAX_READS; i++) {
+                struct ancestor *a = &L->anc[i];
+                if (a->valid) continue;
+                kbuf_reset(&a->prefix);
+                kbuf_append(&a->prefix, key, lens[k]);
+                node tmp2 = a->nd;
+                a->nd = got[k];
+                got[k] = tmp2;
+                a->id = ++L->next_id;
+                a->valid = true;
+                break;
+            }
+        }
+    }
+    for (size_t k = 0; k < n; k++) node_free(&got[k]);
+    if (err) return err;
+    if (chosen >= 0) return K_OK;
+    *plen = 0;
+    *id = ++L->next_id;
+    return node_read(c, key, 0, x);
+}
 
 static frame *push_frame(lister *L, size_t plen) {
     if (L->nfr == L->cap) {
         size_t cap = L->cap ? L->cap * 2 : 16;
         frame *f = realloc(L->fr, cap * sizeof *f);
         if (!f) abort();
-        for (size_t i = L->cap; i < cap; i++) node_init(&f[i].nd);
+        for (size_t i = L->cap; i < cap; i++) {
+            memset(&f[i], 0, sizeof f[i]);
+            node_init(&f[i].nd);
+        }
         L->fr = f;
         L->cap = cap;
     }
     frame *f = &L->fr[L->nfr++];
     f->plen = plen;
     f->idx = 0;
+    f->kids_done = 0;
+    f->kids_yield = 0;
+    f->sample = false;
+    f->emitted_at_push = L->emitted;
     return f;
 }
 
@@ -1775,14 +2035,278 @@ static void frame_load_fixups(lister *L, frame *f, bool via_edge) {
     if (f->nd.h.has_intent) repair_intent(c, prefix, f->plen, &f->nd);
 }
 
+/* ---- the prefetch cache ----
+ * Nodes read ahead, by prefix, until the walk takes them (at most
+ * PREFETCH_CACHE; a batch never overfills it). Taking moves the node into
+ * the walk's frame; a node the walk passed by is dropped at the next seek,
+ * the rest when the listing ends, and both count as prefetch_unused. */
+
+static uint64_t pc_hash(const uint8_t *prefix, size_t plen) {
+    return mh_hash64(prefix, plen, 0x70726566ULL);
+}
+
+static struct pentry *pc_find(lister *L, const uint8_t *prefix, size_t plen, uint64_t parent) {
+    uint64_t h = pc_hash(prefix, plen);
+    for (size_t i = 0; i < L->pc_n; i++) {
+        struct pentry *e = &L->pc[i];
+        if (e->h == h && e->parent == parent && e->plen == plen &&
+            memcmp(e->prefix, prefix, plen) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* Removes entry e; its node is swapped with *into when into != NULL (taken),
+ * else counted as unused. */
+static void pc_remove(lister *L, struct pentry *e, node *into, uint64_t *id) {
+    if (into) {
+        node tmp = *into;
+        *into = e->nd;
+        e->nd = tmp;
+        *id = e->id;
+    } else {
+        atomic_fetch_add_explicit(&L->c->t->prefetch_unused, 1, memory_order_relaxed);
+    }
+    node_free(&e->nd);
+    free(e->prefix);
+    *e = L->pc[--L->pc_n];
+}
+
+/* Drops the nodes whose whole range sorts before key (and, for a seek past
+ * key, the nodes inside its range): no walk from this seek reaches them. */
+static void pc_drop_behind(lister *L, const uint8_t *key, size_t klen, bool past) {
+    for (size_t i = 0; i < L->pc_n;) {
+        struct pentry *e = &L->pc[i];
+        bool behind = keycmp(e->prefix, e->plen, key, klen) < 0 &&
+                      !starts_with(key, klen, e->prefix, e->plen);
+        if (behind || (past && starts_with(e->prefix, e->plen, key, klen)))
+            pc_remove(L, e, NULL, NULL);
+        else
+            i++;
+    }
+}
+
+/* Pushes the child at path[0..flen) of the top frame: taken from the cache
+ * if it was read under this snapshot of the top frame's node, else read. */
 static void push_child(lister *L, size_t flen) {
+    uint64_t parent = L->fr[L->nfr - 1].id;
     frame *f = push_frame(L, flen);
-    L->err = node_read(L->c, (const uint8_t *)L->path.data, flen, &f->nd);
-    if (L->err) {
-        L->done = true;
-        return;
+    struct pentry *e = pc_find(L, (const uint8_t *)L->path.data, flen, parent);
+    if (e) {
+        pc_remove(L, e, &f->nd, &f->id);
+    } else {
+        L->err = node_read(L->c, (const uint8_t *)L->path.data, flen, &f->nd);
+        if (L->err) {
+            L->done = true;
+            return;
+        }
+        f->id = ++L->next_id;
     }
     frame_load_fixups(L, f, true);
+}
+
+static void level_add(lister *L, size_t plen, size_t yield) {
+    int i = 0;
+    while (i < L->nlv && L->lv[i].plen != plen) i++;
+    if (i == L->nlv) {
+        if (L->nlv == PREFETCH_LEVELS) return;
+        L->lv[L->nlv++] = (struct level_yield){.plen = plen};
+    }
+    L->lv[i].done++;
+    L->lv[i].yield += yield;
+}
+
+/* Average yield of children of nodes with prefix length plen; 0: none seen. */
+static size_t level_avg(const lister *L, size_t plen) {
+    for (int i = 0; i < L->nlv; i++)
+        if (L->lv[i].plen == plen) return L->lv[i].yield / L->lv[i].done + 1;
+    return 0;
+}
+
+/* A simulated walk forward from the current position, over nodes already
+ * in memory, collecting the unknown nodes the page should reach. */
+typedef struct sim {
+    lister *L;
+    size_t budget;      /* entries still to account for */
+    size_t first_guess; /* a child's yield where nothing is known */
+    uint8_t *buf;       /* prefixes: 2 * RADIX_MAX_NAME + 8 bytes */
+    size_t n, cap;
+    uint8_t **pfx; /* candidates: prefixes (copies), lengths, parent ids */
+    size_t *plens;
+    uint64_t *parents;
+    bool stop; /* past the listing prefix, or nothing more is knowable */
+} sim;
+
+static size_t sim_per(const sim *S, const frame *f, size_t plen) {
+    size_t per = f && f->kids_done ? f->kids_yield / f->kids_done : level_avg(S->L, plen);
+    if (per == 0) per = S->first_guess;
+    return per ? per : 1;
+}
+
+static void sim_add(sim *S, const uint8_t *prefix, size_t plen, uint64_t parent) {
+    S->pfx[S->n] = malloc(plen ? plen : 1);
+    if (!S->pfx[S->n]) abort();
+    memcpy(S->pfx[S->n], prefix, plen);
+    S->plens[S->n] = plen;
+    S->parents[S->n++] = parent;
+}
+
+/* Walks x (prefix buf[0..plen), f its frame if it is on the stack) from
+ * edge `from`, as list_run would: names and distinct rolled-up common
+ * prefixes take one entry each from the budget, a known child (cached) is
+ * walked in turn, an unknown one becomes a candidate and takes its
+ * expected yield. */
+static void sim_node(sim *S, const node *x, uint64_t xid, size_t plen, const frame *f,
+                     uint32_t from, int depth) {
+    lister *L = S->L;
+    if (depth > 64 || !x->exists || x->h.state == ST_RETIRED) return;
+    size_t per = sim_per(S, f, plen);
+    uint8_t *full = S->buf;
+    const uint8_t *cp = NULL; /* the last common prefix counted (label bytes) */
+    size_t cpl = 0;
+    for (uint32_t j = from; j < x->n && !S->stop && S->budget > 0 && S->n < S->cap; j++) {
+        const edge *e = &x->e[j];
+        size_t fl = plen + e->len;
+        if (fl > 2 * RADIX_MAX_NAME) {
+            S->stop = true;
+            return;
+        }
+        memcpy(full + plen, e->label, e->len);
+        if (!starts_with(full, fl, L->p, L->plen_p)) {
+            size_t m = fl < L->plen_p ? fl : L->plen_p;
+            if (m && memcmp(full, L->p, m) < 0) continue; /* before the prefix */
+            S->stop = true; /* past it, or a path into it: not simulated */
+            return;
+        }
+        if (L->dlen) {
+            size_t dfrom = plen + 1 > L->dlen ? plen + 1 - L->dlen : 0;
+            if (dfrom < L->plen_p) dfrom = L->plen_p;
+            const uint8_t *hit =
+                fl > dfrom ? memmem(full + dfrom, fl - dfrom, L->d, L->dlen) : NULL;
+            if (hit) { /* rolled up: one entry per distinct common prefix */
+                size_t cplen = (size_t)(hit - full) + L->dlen;
+                size_t ll = cplen > plen ? cplen - plen : 0;
+                if (!cp || cpl != ll || memcmp(cp, e->label, ll) != 0) S->budget--;
+                cp = e->label;
+                cpl = ll;
+                continue;
+            }
+        }
+        if (e->flags & E_NAME) S->budget--;
+        if (!(e->flags & E_CHILD) || S->budget == 0) continue;
+        struct pentry *known = pc_find(L, full, fl, xid);
+        if (known) {
+            sim_node(S, &known->nd, known->id, fl, NULL, 0, depth + 1);
+        } else {
+            sim_add(S, full, fl, xid);
+            S->budget = S->budget > per ? S->budget - per : 0;
+        }
+    }
+}
+
+/* The nodes to read in one batch with the child at path[0..flen) that the
+ * walk needs now (see Prefetch at the top): the unknown nodes a simulated
+ * walk forward meets before the page is full, from the current position
+ * through the frames below it and on into the kept ancestors above the
+ * seek's start node. Fills S->pfx/plens (the needed child first). */
+static void choose_batch(lister *L, sim *S, size_t flen) {
+    size_t left = L->max - (L->emitted < L->max ? L->emitted : L->max);
+    S->budget = left == SIZE_MAX ? left : left + 1; /* +1: does more follow? */
+    S->first_guess = S->budget / 2;                 /* unknown: about two children */
+    const frame *top = &L->fr[L->nfr - 1];
+    sim_add(S, (const uint8_t *)L->path.data, flen, top->id);
+    size_t per = sim_per(S, top, top->plen);
+    S->budget = S->budget > per ? S->budget - per : 0;
+    /* the frames: each from its next edge (the top one past this child) */
+    for (size_t fi = L->nfr; fi-- > 0 && !S->stop && S->budget > 0 && S->n < S->cap;) {
+        const frame *f = &L->fr[fi];
+        memcpy(S->buf, L->path.data, f->plen);
+        sim_node(S, &f->nd, f->id, f->plen, f, f->idx, 0);
+    }
+    /* past the start node: its kept ancestors, each its direct parent */
+    size_t cur = L->fr[0].plen;
+    memcpy(S->buf, L->path.data, cur);
+    uint8_t *curp = malloc(cur ? cur : 1);
+    if (!curp) abort();
+    memcpy(curp, L->path.data, cur);
+    while (!S->stop && S->budget > 0 && S->n < S->cap && cur > L->plen_p) {
+        struct ancestor *a = NULL;
+        for (int i = 0; i < HINT_MAX_READS; i++) {
+            struct ancestor *x = &L->anc[i];
+            if (x->valid && x->prefix.len < cur &&
+                memcmp(x->prefix.data, curp, x->prefix.len) == 0 &&
+                (!a || x->prefix.len > a->prefix.len))
+                a = x;
+        }
+        if (!a || !a->nd.exists || a->nd.h.state != ST_LIVE) break;
+        size_t al = a->prefix.len;
+        long i = floor_idx(a->nd.e, a->nd.n, curp + al, cur - al);
+        if (i < 0 || !(a->nd.e[i].flags & E_CHILD) || a->nd.e[i].len != cur - al ||
+            memcmp(a->nd.e[i].label, curp + al, cur - al) != 0)
+            break; /* not the direct parent: a node in between is unknown */
+        memcpy(S->buf, curp, al);
+        sim_node(S, &a->nd, a->id, al, NULL, (uint32_t)i + 1, 0);
+        cur = al;
+    }
+    free(curp);
+}
+
+/* Pushes the child at path[0..flen) of the top frame: from the cache, or
+ * read together with the other nodes the page should need next (one
+ * kv_mget). Plain push_child when prefetch is off. */
+static void push_child_batched(lister *L, size_t flen) {
+    if (L->prefetch <= 1) {
+        push_child(L, flen);
+        if (!L->done) L->fr[L->nfr - 1].sample = true;
+        return;
+    }
+    if (!pc_find(L, (const uint8_t *)L->path.data, flen, L->fr[L->nfr - 1].id)) {
+        if (!L->pc) {
+            L->pc = calloc(PREFETCH_CACHE, sizeof *L->pc);
+            if (!L->pc) abort();
+        }
+        if (L->pc_n == PREFETCH_CACHE) /* only a walk that skips a lot gets here */
+            while (L->pc_n) pc_remove(L, &L->pc[L->pc_n - 1], NULL, NULL);
+        sim S = {.L = L};
+        S.cap = PREFETCH_CACHE - L->pc_n;
+        if (S.cap > L->prefetch) S.cap = L->prefetch;
+        S.buf = malloc(2 * RADIX_MAX_NAME + 8);
+        S.pfx = malloc(S.cap * sizeof *S.pfx);
+        S.plens = malloc(S.cap * sizeof *S.plens);
+        S.parents = malloc(S.cap * sizeof *S.parents);
+        if (!S.buf || !S.pfx || !S.plens || !S.parents) abort();
+        choose_batch(L, &S, flen);
+        node *got = malloc(S.n * sizeof *got);
+        if (!got) abort();
+        for (size_t k = 0; k < S.n; k++) node_init(&got[k]);
+        stat_inc(&L->c->t->node_batches);
+        L->err = nodes_read(L->c, S.n, (const uint8_t *const *)S.pfx, S.plens, got);
+        for (size_t k = 0; k < S.n; k++) {
+            if (!L->err) {
+                struct pentry *e = &L->pc[L->pc_n++];
+                e->h = pc_hash(S.pfx[k], S.plens[k]);
+                e->id = ++L->next_id;
+                e->parent = S.parents[k];
+                e->plen = S.plens[k];
+                e->prefix = S.pfx[k];
+                e->nd = got[k];
+            } else {
+                free(S.pfx[k]);
+                node_free(&got[k]);
+            }
+        }
+        free(got);
+        free(S.buf);
+        free(S.pfx);
+        free(S.plens);
+        free(S.parents);
+        if (L->err) {
+            L->done = true;
+            return;
+        }
+    }
+    push_child(L, flen); /* from the cache */
+    if (!L->done) L->fr[L->nfr - 1].sample = true;
 }
 
 static void emit_entry(lister *L, const uint8_t *entry, size_t len, bool is_prefix) {
@@ -1819,14 +2343,17 @@ static void seek(lister *L, const uint8_t *key, size_t klen, enum bound_mode mod
         }
     }
     size_t maxlen = mode == B_EXCL ? blen : (blen ? blen - 1 : 0);
+    pc_drop_behind(L, B, blen, mode == B_PAST);
     L->nfr = 0;
     frame *f = push_frame(L, 0);
     size_t slen;
-    L->err = start_node(L->c, B, blen, maxlen, &f->nd, &slen);
+    L->err = list_start_node(L, B, blen, maxlen, &f->nd, &f->id, &slen);
     if (L->err) {
         L->done = true;
         return;
     }
+    if (L->start_sample && slen < L->start_plen) level_add(L, slen, L->start_yield);
+    L->start_sample = false;
     f->plen = slen;
     L->start_plen = slen;
     kbuf_reset(&L->path);
@@ -1879,7 +2406,24 @@ static void list_run(lister *L) {
             continue;
         }
         frame *f = &L->fr[L->nfr - 1];
+        if (f->idx >= f->nd.n && L->nfr == 1 && !f->sample) {
+            /* the seek's start node: a leaf holds all it yields as names */
+            uint32_t names = 0;
+            bool leaf = true;
+            for (uint32_t i = 0; i < f->nd.n; i++) {
+                names += (f->nd.e[i].flags & E_NAME) != 0;
+                leaf &= !(f->nd.e[i].flags & E_CHILD);
+            }
+            L->start_sample = leaf && names > 0;
+            L->start_yield = names;
+        }
         if (f->idx >= f->nd.n) {
+            if (f->sample && L->nfr >= 2) { /* its parent learns its yield */
+                frame *p = &L->fr[L->nfr - 2];
+                p->kids_done++;
+                p->kids_yield += L->emitted - f->emitted_at_push;
+                level_add(L, p->plen, L->emitted - f->emitted_at_push);
+            }
             L->nfr--;
             continue;
         }
@@ -1928,7 +2472,7 @@ static void list_run(lister *L) {
             if (L->done) break;
         }
         f->idx++;
-        if (e->flags & E_CHILD) push_child(L, flen);
+        if (e->flags & E_CHILD) push_child_batched(L, flen);
     }
 }
 
@@ -1954,6 +2498,8 @@ kerr radix_list(radix *t, const void *ns, size_t nslen, const radix_list_req *re
     L.max = req->max_entries;
     L.emit = emit;
     L.ectx = ctx;
+    L.prefetch = atomic_load(&t->list_prefetch);
+    if (L.prefetch > RADIX_LIST_PREFETCH * 4) L.prefetch = RADIX_LIST_PREFETCH * 4;
     kbuf_init(&L.path);
     kbuf_init(&L.bound);
     if (L.plen_p > RADIX_MAX_NAME) {
@@ -1961,6 +2507,13 @@ kerr radix_list(radix *t, const void *ns, size_t nslen, const radix_list_req *re
     } else {
         list_run(&L);
     }
+    for (int i = 0; i < HINT_MAX_READS; i++) {
+        anc_drop(&L, &L.anc[i]);
+        kbuf_free(&L.anc[i].prefix);
+        node_free(&L.anc[i].nd);
+    }
+    while (L.pc_n) pc_remove(&L, &L.pc[L.pc_n - 1], NULL, NULL);
+    free(L.pc);
     for (size_t i = 0; i < L.cap; i++) node_free(&L.fr[i].nd);
     free(L.fr);
     kbuf_free(&L.path);

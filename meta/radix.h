@@ -42,6 +42,11 @@ typedef struct radix_stats {
     uint64_t splits;
     uint64_t repairs; /* dangling children found and fixed by scans */
     uint64_t hint_hits;
+    /* Listings: kv_mget calls that read nodes ahead of the walk (children,
+     * or a seek's start node with its ancestors; their nodes are counted in
+     * node_reads), and nodes so read that the listing never used. */
+    uint64_t node_batches;
+    uint64_t prefetch_unused;
 } radix_stats;
 
 radix *radix_new(kv *store);
@@ -82,6 +87,20 @@ typedef int (*radix_emit_fn)(void *ctx, const void *entry, size_t len, bool is_p
  * are repaired. */
 kerr radix_list(radix *t, const void *ns, size_t nslen, const radix_list_req *req,
                 radix_emit_fn emit, void *ctx, bool *truncated);
+
+/* Listing prefetch: when a listing needs a tree node it does not hold yet,
+ * it reads it together with the other nodes the page is expected to reach
+ * next (up to max_nodes in one kv_mget: one round trip per Redis shard
+ * instead of one per node); which ones is estimated by walking forward over
+ * the nodes already read, counting the names on the way and what children
+ * yielded so far. Ranges a delimiter rolls up and anything past the prefix
+ * are never read. Pages of more than 64 entries also read a seek's hinted
+ * start candidates (the start node and its hinted ancestors) in one batch.
+ * max_nodes <= 1 turns both off (one kv_get per node, as before); the
+ * default is RADIX_LIST_PREFETCH. Takes effect for listings started
+ * afterwards. */
+#define RADIX_LIST_PREFETCH 64
+void radix_set_list_prefetch(radix *t, unsigned max_nodes);
 
 /* Fault injection for crash tests: when set to n > 0, the n-th split from now
  * stops after writing the child node (before rewriting the parent) and

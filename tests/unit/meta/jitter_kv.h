@@ -55,7 +55,14 @@ static kerr jit_cas(kv *s, const void *k, size_t kl, const void *e, size_t el, c
 static void jit_close(kv *s) {
     free(s); /* the inner kv belongs to the caller */
 }
-static const kv_ops jitter_ops = {"jitter", jit_get, jit_put, jit_del, jit_cas, jit_close};
+static kerr jit_mget(kv *s, size_t n, const void *const *k, const size_t *kl, kbuf *v, kerr *e) {
+    jitter((jitter_kv *)s);
+    kerr r = kv_mget(((jitter_kv *)s)->inner, n, k, kl, v, e);
+    jitter((jitter_kv *)s);
+    return r;
+}
+static const kv_ops jitter_ops = {"jitter", jit_get,   jit_put, jit_del,
+                                  jit_cas,  jit_close, jit_mget};
 
 static kv *jitter_wrap(kv *inner) {
     jitter_kv *j = calloc(1, sizeof *j);

@@ -186,6 +186,271 @@ static void many_keys(kv *s, int n) {
     }
 }
 
+/* ---- multi-get --------------------------------------------------------------------- */
+
+/* The keys of one kv_mget check: present and absent ones interleaved,
+ * binary bytes and NULs, lengths around LMDB's direct/slotted boundary and
+ * the 2048-byte limit, an empty value, duplicates, and invalid keys. */
+typedef struct mg_case {
+    size_t n;
+    uint8_t **keys;
+    size_t *klens;
+    kerr *want;     /* K_OK, K_ENOTFOUND, K_EINVAL, K_ETOOLARGE */
+    uint8_t **vals; /* expected value when K_OK */
+    size_t *vlens;
+} mg_case;
+
+static void mg_add(mg_case *c, const void *key, size_t klen, kerr want, const void *val,
+                   size_t vlen) {
+    size_t i = c->n++;
+    c->keys = realloc(c->keys, c->n * sizeof *c->keys);
+    c->klens = realloc(c->klens, c->n * sizeof *c->klens);
+    c->want = realloc(c->want, c->n * sizeof *c->want);
+    c->vals = realloc(c->vals, c->n * sizeof *c->vals);
+    c->vlens = realloc(c->vlens, c->n * sizeof *c->vlens);
+    c->keys[i] = malloc(klen ? klen : 1);
+    if (klen) memcpy(c->keys[i], key, klen);
+    c->klens[i] = klen;
+    c->want[i] = want;
+    c->vals[i] = malloc(vlen ? vlen : 1);
+    if (vlen) memcpy(c->vals[i], val, vlen);
+    c->vlens[i] = vlen;
+}
+
+static void mg_free(mg_case *c) {
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->keys[i]);
+        free(c->vals[i]);
+    }
+    free(c->keys);
+    free(c->klens);
+    free(c->want);
+    free(c->vals);
+    free(c->vlens);
+    memset(c, 0, sizeof *c);
+}
+
+/* Writes the present keys of a fresh case to s (tag keeps runs apart). */
+static void mg_build(kv *s, const char *tag, size_t many, size_t maxkey, mg_case *c) {
+    memset(c, 0, sizeof *c);
+    char k[64], v[64];
+    for (size_t i = 0; i < many; i++) {
+        int kl = snprintf(k, sizeof k, "%s/mg/%zu", tag, i);
+        int vl = snprintf(v, sizeof v, "value-%zu-%s", i * 7919, tag);
+        if (i % 3 == 1) {
+            mg_add(c, k, (size_t)kl, K_ENOTFOUND, NULL, 0);
+        } else {
+            assert_int_equal(kv_put(s, k, (size_t)kl, v, (size_t)vl), K_OK);
+            mg_add(c, k, (size_t)kl, K_OK, v, (size_t)vl);
+        }
+    }
+    /* binary: NULs, every byte value, keys differing only after a NUL */
+    uint8_t bin[256];
+    for (int i = 0; i < 256; i++) bin[i] = (uint8_t)(255 - i);
+    size_t tl = strlen(tag);
+    memcpy(bin + 1, tag, tl); /* bin[0] = 0xFF, then the tag */
+    assert_int_equal(kv_put(s, bin, sizeof bin, bin, sizeof bin), K_OK);
+    mg_add(c, bin, sizeof bin, K_OK, bin, sizeof bin);
+    uint8_t nul_a[8] = {'n', 0, 'a'}, nul_b[8] = {'n', 0, 'b'};
+    memcpy(nul_a + 3, tag, tl < 5 ? tl : 5);
+    memcpy(nul_b + 3, tag, tl < 5 ? tl : 5);
+    assert_int_equal(kv_put(s, nul_a, sizeof nul_a, "\0A", 2), K_OK);
+    mg_add(c, nul_a, sizeof nul_a, K_OK, "\0A", 2);
+    mg_add(c, nul_b, sizeof nul_b, K_ENOTFOUND, NULL, 0);
+    /* long keys around 480/481 (LMDB slots) and the 2048 limit */
+    const size_t lens[] = {479, 480, 481, 1000, maxkey};
+    uint8_t *lk = malloc(maxkey + 1);
+    for (size_t j = 0; j < sizeof lens / sizeof lens[0]; j++) {
+        memset(lk, 0x5A, maxkey + 1);
+        memcpy(lk, tag, tl);
+        lk[lens[j] - 1] = (uint8_t)j;
+        char lv[16];
+        int lvl = snprintf(lv, sizeof lv, "long%zu", lens[j]);
+        assert_int_equal(kv_put(s, lk, lens[j], lv, (size_t)lvl), K_OK);
+        mg_add(c, lk, lens[j], K_OK, lv, (size_t)lvl);
+        lk[lens[j] - 1] ^= 0xFF; /* same length, last byte differs: absent */
+        mg_add(c, lk, lens[j], K_ENOTFOUND, NULL, 0);
+    }
+    memset(lk, 'x', maxkey + 1);
+    mg_add(c, lk, maxkey + 1, K_ETOOLARGE, NULL, 0);
+    free(lk);
+    /* an empty value is a value; an empty key is invalid */
+    int kl = snprintf(k, sizeof k, "%s/empty", tag);
+    assert_int_equal(kv_put(s, k, (size_t)kl, "", 0), K_OK);
+    mg_add(c, k, (size_t)kl, K_OK, "", 0);
+    mg_add(c, "", 0, K_EINVAL, NULL, 0);
+    /* duplicates get the same answer each */
+    mg_add(c, c->keys[0], c->klens[0], c->want[0], c->vals[0], c->vlens[0]);
+    mg_add(c, c->keys[1], c->klens[1], c->want[1], c->vals[1], c->vlens[1]);
+}
+
+/* Runs one kv_mget of the case: every answer must be the expected one and
+ * the same as kv_get's. vals start dirty, to see that absent keys reset. */
+static void mg_check(kv *s, const mg_case *c) {
+    kbuf *vals = calloc(c->n, sizeof *vals);
+    kerr *errs = malloc(c->n * sizeof *errs);
+    for (size_t i = 0; i < c->n; i++) {
+        kbuf_append(&vals[i], "dirty", 5);
+        errs[i] = K_EINTERNAL;
+    }
+    assert_int_equal(kv_mget(s, c->n, (const void *const *)c->keys, c->klens, vals, errs), K_OK);
+    kbuf one = KBUF_INIT;
+    size_t bad = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        kerr single = kv_get(s, c->keys[i], c->klens[i], &one);
+        bool ok = errs[i] == c->want[i] && single == c->want[i];
+        if (c->want[i] == K_OK)
+            ok = ok && vals[i].len == c->vlens[i] && one.len == c->vlens[i] &&
+                 (c->vlens[i] == 0 || (memcmp(vals[i].data, c->vals[i], c->vlens[i]) == 0 &&
+                                       memcmp(one.data, c->vals[i], c->vlens[i]) == 0));
+        else
+            ok = ok && vals[i].len == 0;
+        if (!ok && bad++ < 5)
+            print_message("mget key %zu (%zu bytes): err %d want %d (get %d), %zu bytes\n", i,
+                          c->klens[i], (int)errs[i], (int)c->want[i], (int)single, vals[i].len);
+        kbuf_free(&vals[i]);
+    }
+    kbuf_free(&one);
+    free(vals);
+    free(errs);
+    assert_int_equal(bad, 0);
+}
+
+/* maxkey: the longest key s takes (2048; less behind a prefix). */
+static void mget_semantics(kv *s, const char *tag, size_t maxkey) {
+    /* nothing to read: K_OK, nothing touched (NULL arrays are fine) */
+    assert_int_equal(kv_mget(s, 0, NULL, NULL, NULL, NULL), K_OK);
+    mg_case c;
+    mg_build(s, tag, 2000, maxkey, &c);
+    mg_check(s, &c);
+    /* a value changed or deleted since is read as it is now */
+    assert_int_equal(kv_put(s, c.keys[0], c.klens[0], "changed", 7), K_OK);
+    free(c.vals[0]);
+    c.vals[0] = malloc(7);
+    memcpy(c.vals[0], "changed", 7);
+    c.vlens[0] = 7;
+    c.vlens[c.n - 2] = 7;
+    free(c.vals[c.n - 2]);
+    c.vals[c.n - 2] = malloc(7);
+    memcpy(c.vals[c.n - 2], "changed", 7);
+    assert_int_equal(kv_del(s, c.keys[2], c.klens[2]), K_OK);
+    c.want[2] = K_ENOTFOUND;
+    mg_check(s, &c);
+    /* one key alone */
+    mg_case one = {0};
+    mg_add(&one, c.keys[3], c.klens[3], c.want[3], c.vals[3], c.vlens[3]);
+    mg_check(s, &one);
+    mg_free(&one);
+    mg_free(&c);
+}
+
+/* A wrapper without a multi-get (kv_mget's generic fallback) whose gets
+ * fail for keys starting with '!': a backend failure fails the call. */
+typedef struct nomget_kv {
+    kv base;
+    kv *inner;
+    int gets;
+} nomget_kv;
+
+static kerr nm_get(kv *s, const void *k, size_t kl, kbuf *v) {
+    nomget_kv *w = (nomget_kv *)s;
+    w->gets++;
+    if (kl && ((const char *)k)[0] == '!') return K_EUNAVAILABLE;
+    return kv_get(w->inner, k, kl, v);
+}
+static kerr nm_put(kv *s, const void *k, size_t kl, const void *v, size_t vl) {
+    return kv_put(((nomget_kv *)s)->inner, k, kl, v, vl);
+}
+static kerr nm_del(kv *s, const void *k, size_t kl) {
+    return kv_del(((nomget_kv *)s)->inner, k, kl);
+}
+static kerr nm_cas(kv *s, const void *k, size_t kl, const void *e, size_t el, const void *v,
+                   size_t vl) {
+    return kv_cas(((nomget_kv *)s)->inner, k, kl, e, el, v, vl);
+}
+static void nm_close(kv *s) {
+    kv_close(((nomget_kv *)s)->inner);
+    free(s);
+}
+static const kv_ops nomget_ops = {
+    .name = "nomget",
+    .get = nm_get,
+    .put = nm_put,
+    .del = nm_del,
+    .cas = nm_cas,
+    .close = nm_close, /* .mget left NULL */
+};
+
+static void test_mget_mem(void **st) {
+    (void)st;
+    kv *s = kv_mem_new();
+    kv_mem_stats ms;
+    mget_semantics(s, "mem", 2048);
+    /* one call, one batch: the counters tell a remote store's round trips */
+    kv_mem_stats_reset(s);
+    const void *keys[3] = {"mem/mg/0", "mem/mg/1", "nope"};
+    size_t klens[3] = {8, 8, 4};
+    kbuf vals[3] = {KBUF_INIT, KBUF_INIT, KBUF_INIT};
+    kerr errs[3];
+    assert_int_equal(kv_mget(s, 3, keys, klens, vals, errs), K_OK);
+    kv_mem_stats_get(s, &ms);
+    assert_int_equal(ms.mgets, 1);
+    assert_int_equal(ms.mget_keys, 3);
+    assert_int_equal(ms.gets, 3);
+    assert_int_equal(errs[0], K_OK);
+    assert_int_equal(errs[1], K_ENOTFOUND);
+    assert_int_equal(errs[2], K_ENOTFOUND);
+    for (int i = 0; i < 3; i++) kbuf_free(&vals[i]);
+    kv_close(s);
+}
+
+static void test_mget_lmdb(void **st) {
+    (void)st;
+    backend b;
+    open_lmdb(&b);
+    mget_semantics(b.s, "lmdb", 2048);
+    close_backend(&b);
+}
+
+static void test_mget_prefixed_and_fallback(void **st) {
+    (void)st;
+    /* prefixed over kv_mem: keys are prefixed, and still one batch */
+    kv *mem = kv_mem_new(), *px;
+    assert_int_equal(kv_prefixed_new(mem, "tenant/", 7, &px), K_OK);
+    mget_semantics(px, "px", 2048 - 7);
+    kv_mem_stats_reset(mem);
+    const void *keys[2] = {"px/mg/0", "px/mg/1"};
+    size_t klens[2] = {7, 7};
+    kbuf vals[2] = {KBUF_INIT, KBUF_INIT};
+    kerr errs[2];
+    assert_int_equal(kv_mget(px, 2, keys, klens, vals, errs), K_OK);
+    assert_int_equal(errs[0], K_OK);
+    assert_int_equal(errs[1], K_ENOTFOUND);
+    kv_mem_stats ms;
+    kv_mem_stats_get(mem, &ms);
+    assert_int_equal(ms.mgets, 1);
+    assert_value(mem, "tenant/px/mg/0", 14, vals[0].data, vals[0].len);
+    assert_absent(mem, "px/mg/0", 7);
+    kbuf_free(&vals[0]);
+    kbuf_free(&vals[1]);
+    kv_close(px);
+
+    /* no mget in the backend: one get per key, same answers */
+    nomget_kv *w = calloc(1, sizeof *w);
+    w->base.ops = &nomget_ops;
+    w->inner = kv_mem_new();
+    mget_semantics(&w->base, "nomget", 2048);
+    w->gets = 0;
+    const void *k3[3] = {"nomget/mg/0", "!down", "nomget/mg/3"};
+    size_t kl3[3] = {11, 5, 11};
+    kbuf v3[3] = {KBUF_INIT, KBUF_INIT, KBUF_INIT};
+    kerr e3[3];
+    assert_int_equal(kv_mget(&w->base, 3, k3, kl3, v3, e3), K_EUNAVAILABLE);
+    assert_int_equal(w->gets, 2); /* stopped at the failure */
+    for (int i = 0; i < 3; i++) kbuf_free(&v3[i]);
+    kv_close(&w->base);
+}
+
 /* ---- lost-update test: concurrent cas increments ----------------------------- */
 
 typedef struct incr_arg {
@@ -415,10 +680,17 @@ static void test_lmdb_map_full_grows(void **st) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mem_basic),          cmocka_unit_test(test_mem_stats_and_count),
-        cmocka_unit_test(test_mem_concurrent_cas), cmocka_unit_test(test_lmdb_basic),
-        cmocka_unit_test(test_lmdb_reopen),        cmocka_unit_test(test_lmdb_concurrent_cas),
-        cmocka_unit_test(test_lmdb_group_commit),  cmocka_unit_test(test_lmdb_map_full_grows),
+        cmocka_unit_test(test_mem_basic),
+        cmocka_unit_test(test_mem_stats_and_count),
+        cmocka_unit_test(test_mem_concurrent_cas),
+        cmocka_unit_test(test_lmdb_basic),
+        cmocka_unit_test(test_lmdb_reopen),
+        cmocka_unit_test(test_lmdb_concurrent_cas),
+        cmocka_unit_test(test_lmdb_group_commit),
+        cmocka_unit_test(test_lmdb_map_full_grows),
+        cmocka_unit_test(test_mget_mem),
+        cmocka_unit_test(test_mget_lmdb),
+        cmocka_unit_test(test_mget_prefixed_and_fallback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

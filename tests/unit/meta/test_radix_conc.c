@@ -324,12 +324,155 @@ static void test_concurrent_churn(void **st) {
     kv_close(s);
 }
 
+/* Listings while the tree changes under them (listing prefetch on): 4
+ * writers insert new names and remove others, through a jitter kv, while
+ * listers page through the whole tree (pages of 1000, which read children
+ * and seek ancestors in batches, and pages of 7, which do not). A page
+ * may or may not show a name inserted or removed during it, but every
+ * name present throughout is listed exactly once, in order, and nothing
+ * else appears. */
+typedef struct lister_arg {
+    radix *t;
+    const nset *stable, *added, *removed;
+    size_t page;
+    atomic_bool *stop;
+    _Atomic int *errors;
+    int scans;
+} lister_arg;
+
+static void *lister_main(void *p) {
+    lister_arg *a = p;
+    elist page = {0};
+    uint8_t *last = malloc(RADIX_MAX_NAME);
+    while (!atomic_load(a->stop) || a->scans == 0) {
+        size_t stable_seen = 0, llen = 0;
+        bool first = true;
+        for (;;) {
+            radix_list_req rq = {NULL, 0, first ? NULL : last, first ? 0 : llen, NULL, 0, a->page};
+            bool trunc = false;
+            elist_clear(&page);
+            if (radix_list(a->t, "w", 1, &rq, collect_emit, &page, &trunc) != K_OK) {
+                atomic_fetch_add(a->errors, 1);
+                break;
+            }
+            for (size_t i = 0; i < page.n; i++) {
+                const ent *e = &page.v[i];
+                if (!first && bytes_cmp(e->b, e->len, last, llen) <= 0) {
+                    fprintf(stderr, "lister: entries out of order\n");
+                    atomic_fetch_add(a->errors, 1);
+                }
+                if (nset_has(a->stable, e->b, e->len)) {
+                    stable_seen++;
+                } else if (!nset_has(a->added, e->b, e->len) &&
+                           !nset_has(a->removed, e->b, e->len)) {
+                    fprintf(stderr, "lister: a name that never existed\n");
+                    atomic_fetch_add(a->errors, 1);
+                }
+                memcpy(last, e->b, e->len);
+                llen = e->len;
+                first = false;
+            }
+            if (!trunc || page.n == 0) break;
+        }
+        if (stable_seen != a->stable->n) {
+            fprintf(stderr, "lister (pages of %zu): %zu of %zu untouched names listed\n", a->page,
+                    stable_seen, a->stable->n);
+            atomic_fetch_add(a->errors, 1);
+        }
+        a->scans++;
+    }
+    free(last);
+    elist_free(&page);
+    return NULL;
+}
+
+static void test_list_during_writes(void **st) {
+    (void)st;
+    kv *s = kv_mem_new();
+    kv *js = jitter_wrap(s);
+    radix *t = radix_new(js);
+    nset pool = {0}, stable = {0}, added = {0}, removed = {0};
+    gen_names(&pool, 12000, 0x11575, 30);
+    /* a third each: untouched, inserted during the test, removed during it */
+    for (size_t i = 0; i < pool.n; i++)
+        nset_add(i % 3 == 0 ? &stable : i % 3 == 1 ? &added : &removed, pool.v[i].b, pool.v[i].len);
+    /* and structural change for sure: a region that grows from nothing
+     * (splits) and one removed entirely (nodes retire and are unlinked) */
+    char buf[64];
+    for (int i = 0; i < 1500; i++) {
+        int n = snprintf(buf, sizeof buf, "grow/%05d-%s", i * 7 % 1500, "abcdefghij");
+        nset_add(&added, buf, (size_t)n);
+        n = snprintf(buf, sizeof buf, "gone/%05d-%s", i * 11 % 1500, "abcdefghij");
+        nset_add(&removed, buf, (size_t)n);
+    }
+    nset_sort_unique(&stable);
+    nset_sort_unique(&added);
+    nset_sort_unique(&removed);
+    nm *pre = malloc((stable.n + removed.n) * sizeof *pre);
+    size_t npre = 0;
+    for (size_t i = 0; i < stable.n; i++) pre[npre++] = stable.v[i];
+    for (size_t i = 0; i < removed.n; i++) pre[npre++] = removed.v[i];
+    shuffle(pre, npre, 3);
+    for (size_t i = 0; i < npre; i++)
+        assert_int_equal(radix_insert(t, "w", 1, pre[i].b, pre[i].len), K_OK);
+    nm *ins = malloc(added.n * sizeof *ins), *del = malloc(removed.n * sizeof *del);
+    memcpy(ins, added.v, added.n * sizeof *ins);
+    memcpy(del, removed.v, removed.n * sizeof *del);
+    shuffle(ins, added.n, 4);
+    shuffle(del, removed.n, 5);
+
+    radix_stats a, b;
+    radix_stats_get(t, &a);
+    atomic_bool stop = false;
+    _Atomic int errors = 0;
+    pthread_t lt[2], wt[4];
+    lister_arg la[2];
+    for (int i = 0; i < 2; i++) {
+        la[i] = (lister_arg){t, &stable, &added, &removed, i ? 7 : 1000, &stop, &errors, 0};
+        pthread_create(&lt[i], NULL, lister_main, &la[i]);
+    }
+    work w[4];
+    for (int i = 0; i < 4; i++) {
+        bool rm = i % 2;
+        w[i] = (work){t,  "w",    rm ? del : ins, rm ? removed.n : added.n, 2, (size_t)(i / 2),
+                      rm, &errors};
+        pthread_create(&wt[i], NULL, work_main, &w[i]);
+    }
+    for (int i = 0; i < 4; i++) pthread_join(wt[i], NULL);
+    atomic_store(&stop, true);
+    for (int i = 0; i < 2; i++) pthread_join(lt[i], NULL);
+    radix_stats_get(t, &b);
+    print_message("%d and %d full scans during %zu inserts and %zu removals; %llu splits, "
+                  "%llu node batches\n",
+                  la[0].scans, la[1].scans, added.n, removed.n,
+                  (unsigned long long)(b.splits - a.splits),
+                  (unsigned long long)(b.node_batches - a.node_batches));
+    assert_int_equal(atomic_load(&errors), 0);
+    assert_true(b.splits > a.splits);             /* the tree did change shape */
+    assert_true(b.node_batches > a.node_batches); /* and was listed in batches */
+    nset now = {0};
+    for (size_t i = 0; i < stable.n; i++) nset_add(&now, stable.v[i].b, stable.v[i].len);
+    for (size_t i = 0; i < added.n; i++) nset_add(&now, added.v[i].b, added.v[i].len);
+    nset_sort_unique(&now);
+    assert_true(check_paging(t, "w", 1, &now, NULL, 0, NULL, 0, 1000));
+    free(pre);
+    free(ins);
+    free(del);
+    nset_free(&now);
+    nset_free(&pool);
+    nset_free(&stable);
+    nset_free(&added);
+    nset_free(&removed);
+    radix_free(t);
+    kv_close(js);
+    kv_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_concurrent_inserts),
-        cmocka_unit_test(test_concurrent_insert_remove),
-        cmocka_unit_test(test_concurrent_churn),
-        cmocka_unit_test(test_fault_after_child_write),
+        cmocka_unit_test(test_concurrent_inserts), cmocka_unit_test(test_concurrent_insert_remove),
+        cmocka_unit_test(test_concurrent_churn),   cmocka_unit_test(test_fault_after_child_write),
+        cmocka_unit_test(test_list_during_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

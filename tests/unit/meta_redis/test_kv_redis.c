@@ -568,6 +568,158 @@ static void check_lost_update(kv *s, const char *key, int threads, int per_threa
                   threads, per_thread, want, took, atomic_load(&c.conflicts));
 }
 
+/* ---- multi-get ------------------------------------------------------------------- */
+
+/* The keys of one kv_mget check (see mg_build). */
+#define MG_MAX 1100
+typedef struct mg_set {
+    size_t n;
+    char *keys[MG_MAX];
+    size_t klens[MG_MAX];
+    kerr want[MG_MAX];
+    char *vals[MG_MAX]; /* expected value (K_OK) */
+    size_t vlens[MG_MAX];
+} mg_set;
+
+static mg_set mgs; /* one at a time; freed by mg_clear (also on failure) */
+
+static void mg_clear(void) {
+    for (size_t i = 0; i < mgs.n; i++) {
+        free(mgs.keys[i]);
+        free(mgs.vals[i]);
+    }
+    memset(&mgs, 0, sizeof mgs);
+}
+
+static void mg_add(const void *key, size_t klen, kerr want, const void *val, size_t vlen) {
+    assert_true(mgs.n < MG_MAX);
+    size_t i = mgs.n++;
+    mgs.keys[i] = malloc(klen + 1);
+    memcpy(mgs.keys[i], key, klen);
+    mgs.klens[i] = klen;
+    mgs.want[i] = want;
+    mgs.vals[i] = malloc(vlen + 1);
+    if (vlen) memcpy(mgs.vals[i], val, vlen);
+    mgs.vlens[i] = vlen;
+}
+
+/* n plain keys under prefix, every third absent, then binary and limit
+ * cases: a key with NULs and every byte value, one of 2048 bytes, one
+ * too long, an empty key, an empty value, and duplicates. */
+static void mg_build(kv *s, const char *prefix, int n) {
+    mg_clear();
+    for (int i = 0; i < n; i++) {
+        char k[64], v[64];
+        snprintf(k, sizeof k, "%s/mg/%d", prefix, i);
+        snprintf(v, sizeof v, "v%d-%s", i * 31, prefix);
+        if (i % 3 == 1) {
+            mg_add(k, strlen(k), K_ENOTFOUND, NULL, 0);
+        } else {
+            put_ok(s, k, v);
+            mg_add(k, strlen(k), K_OK, v, strlen(v));
+        }
+    }
+    uint8_t bin[300];
+    size_t plen = strlen(prefix);
+    memcpy(bin, prefix, plen);
+    for (size_t i = plen; i < sizeof bin; i++) bin[i] = (uint8_t)(i * 13);
+    bin[plen] = 0;
+    assert_int_equal(kv_put(s, bin, sizeof bin, bin, sizeof bin), K_OK);
+    mg_add(bin, sizeof bin, K_OK, bin, sizeof bin);
+    bin[sizeof bin - 1] ^= 1; /* differs in the last byte only */
+    mg_add(bin, sizeof bin, K_ENOTFOUND, NULL, 0);
+    static uint8_t big[2049];
+    memset(big, 'B', sizeof big);
+    memcpy(big, prefix, plen);
+    assert_int_equal(kv_put(s, big, 2048, "2048", 4), K_OK);
+    mg_add(big, 2048, K_OK, "2048", 4);
+    mg_add(big, 2049, K_ETOOLARGE, NULL, 0);
+    mg_add("", 0, K_EINVAL, NULL, 0);
+    char ek[64];
+    snprintf(ek, sizeof ek, "%s/mg/empty", prefix);
+    put_ok(s, ek, "");
+    mg_add(ek, strlen(ek), K_OK, "", 0);
+    mg_add(mgs.keys[0], mgs.klens[0], mgs.want[0], mgs.vals[0], mgs.vlens[0]);
+    mg_add(mgs.keys[1], mgs.klens[1], mgs.want[1], mgs.vals[1], mgs.vlens[1]);
+}
+
+/* One kv_mget of the set: every answer as expected and equal to kv_get's.
+ * Returns the number of wrong answers (printed). */
+static size_t mg_verify(kv *s, kerr *call) {
+    static kbuf vals[MG_MAX];
+    static kerr errs[MG_MAX];
+    for (size_t i = 0; i < mgs.n; i++) {
+        kbuf_reset(&vals[i]);
+        kbuf_append(&vals[i], "dirty", 5);
+        errs[i] = K_EINTERNAL;
+    }
+    *call = kv_mget(s, mgs.n, (const void *const *)mgs.keys, mgs.klens, vals, errs);
+    size_t bad = 0;
+    for (size_t i = 0; *call == K_OK && i < mgs.n; i++) {
+        bool ok = errs[i] == mgs.want[i];
+        if (mgs.want[i] == K_OK)
+            ok = ok && vals[i].len == mgs.vlens[i] &&
+                 (mgs.vlens[i] == 0 || memcmp(vals[i].data, mgs.vals[i], mgs.vlens[i]) == 0);
+        else
+            ok = ok && vals[i].len == 0;
+        if (!ok && bad++ < 5)
+            print_error("mget key %zu (%zu bytes): err %d, want %d, %zu bytes\n", i, mgs.klens[i],
+                        (int)errs[i], (int)mgs.want[i], vals[i].len);
+    }
+    for (size_t i = 0; i < mgs.n; i++) kbuf_free(&vals[i]);
+    return bad;
+}
+
+static void mg_expect_ok(kv *s) {
+    kerr call;
+    size_t bad = mg_verify(s, &call);
+    assert_int_equal(call, K_OK);
+    assert_int_equal(bad, 0);
+    /* and the single-key path agrees */
+    kbuf *const b = &scratch;
+    for (size_t i = 0; i < mgs.n; i += 7) {
+        assert_int_equal(kv_get(s, mgs.keys[i], mgs.klens[i], b), mgs.want[i]);
+        if (mgs.want[i] == K_OK) assert_int_equal(b->len, mgs.vlens[i]);
+    }
+    kbuf_free(b);
+}
+
+static int mg_teardown(void **state) {
+    mg_clear();
+    return release_tracked(state);
+}
+
+/* The semantics on a healthy deployment and its cost: one pipelined batch
+ * (one round trip) per node holding keys, no key retried one by one. */
+static void check_mget(kv *s, const char *prefix, uint64_t nodes) {
+    assert_int_equal(kv_mget(s, 0, NULL, NULL, NULL, NULL), K_OK);
+    mg_build(s, prefix, 1000);
+    mg_expect_ok(s); /* also warms a connection per node */
+    kv_redis_counters c0, c1;
+    kv_redis_stats(s, &c0);
+    kerr call;
+    assert_int_equal(mg_verify(s, &call), 0);
+    assert_int_equal(call, K_OK);
+    kv_redis_stats(s, &c1);
+    uint64_t rt = c1.round_trips - c0.round_trips - (c1.refreshes - c0.refreshes);
+    print_message("mget of %zu keys: %llu round trips, %llu batches, %llu keys retried\n", mgs.n,
+                  (unsigned long long)rt, (unsigned long long)(c1.mget_batches - c0.mget_batches),
+                  (unsigned long long)(c1.mget_retried - c0.mget_retried));
+    assert_int_equal(c1.mget_batches - c0.mget_batches, nodes);
+    assert_int_equal(rt, nodes);
+    assert_int_equal(c1.mget_retried, c0.mget_retried);
+    /* a single key is one round trip too */
+    kbuf v = KBUF_INIT;
+    kerr e;
+    const void *k0 = mgs.keys[0];
+    kv_redis_stats(s, &c0);
+    assert_int_equal(kv_mget(s, 1, &k0, &mgs.klens[0], &v, &e), K_OK);
+    kv_redis_stats(s, &c1);
+    kbuf_free(&v);
+    assert_int_equal(e, K_OK);
+    assert_int_equal(c1.mget_batches - c0.mget_batches, 1);
+}
+
 /* ---- shards group ---------------------------------------------------------------- */
 
 #define N_SHARDS 3
@@ -641,6 +793,65 @@ static void test_shards_spread(void **state) {
         total += added;
     }
     assert_int_equal(total, n);
+    close_kv(s);
+}
+
+static void test_shards_mget(void **state) {
+    (void)state;
+    kv *s = open_url(shards_url);
+    check_mget(s, "shards", N_SHARDS);
+    /* the keys really span every shard */
+    int seen[N_SHARDS] = {0};
+    for (size_t i = 0; i < mgs.n; i++)
+        if (mgs.klens[i] && mgs.klens[i] <= 2048)
+            seen[kv_redis_shard_of(s, mgs.keys[i], mgs.klens[i])]++;
+    for (int i = 0; i < N_SHARDS; i++) assert_true(seen[i] > 100);
+    close_kv(s);
+}
+
+/* A dead shard fails the whole call, fast; the others' keys are still read
+ * by kv_get, and kv_mget works again once the shard is back. */
+static void test_shards_mget_outage(void **state) {
+    (void)state;
+    kv *s = open_url(shards_url);
+    mg_build(s, "mgout", 300);
+    mg_expect_ok(s);
+    const int victim = 2;
+    redis_kill(&shard[victim], SIGKILL);
+    kerr call;
+    double t0 = now_s();
+    mg_verify(s, &call);
+    double took = now_s() - t0;
+    print_message("mget with a dead shard: %d after %.3f s\n", (int)call, took);
+    assert_int_equal(call, K_EUNAVAILABLE);
+    assert_true(took < 2.0);
+    /* a batch that avoids the dead shard is served */
+    const void *alive[64];
+    size_t alens[64], na = 0;
+    for (size_t i = 0; i < mgs.n && na < 64; i++)
+        if (mgs.want[i] == K_OK && kv_redis_shard_of(s, mgs.keys[i], mgs.klens[i]) != victim) {
+            alive[na] = mgs.keys[i];
+            alens[na++] = mgs.klens[i];
+        }
+    kbuf vals[64];
+    kerr errs[64];
+    for (size_t i = 0; i < na; i++) kbuf_init(&vals[i]);
+    kerr e = kv_mget(s, na, alive, alens, vals, errs);
+    size_t ok = 0;
+    for (size_t i = 0; i < na; i++) {
+        ok += errs[i] == K_OK;
+        kbuf_free(&vals[i]);
+    }
+    assert_int_equal(e, K_OK);
+    assert_int_equal(ok, na);
+    redis_restart(&shard[victim]);
+    t0 = now_s();
+    do {
+        mg_verify(s, &call);
+        if (call != K_OK) sleep_ms(50);
+    } while (call != K_OK && now_s() - t0 < 20);
+    assert_int_equal(call, K_OK);
+    mg_expect_ok(s); /* appendfsync always: nothing acknowledged was lost */
     close_kv(s);
 }
 
@@ -1033,6 +1244,14 @@ static void test_cluster_lost_update(void **state) {
     close_kv(s);
 }
 
+static void test_cluster_mget(void **state) {
+    (void)state;
+    kv *s = open_url(cluster_url);
+    check_mget(s, "cmg", 3);
+    check_mget(s, "{cmg-one-slot}", 1); /* hash tag: one slot, one node */
+    close_kv(s);
+}
+
 static void test_cluster_spread_and_seed(void **state) {
     (void)state;
     slot_range rg[16];
@@ -1163,6 +1382,96 @@ static void test_cluster_migration(void **state) {
     close_kv(s);
 }
 
+/* kv_mget while a slot migrates (keys answered with ASK) and after it moved
+ * (MOVED to the whole batch part of that node): those keys go the
+ * single-key way, every answer is right, and once the map is refreshed the
+ * batch is clean again. */
+static void test_cluster_mget_migration(void **state) {
+    (void)state;
+    kv *s = open_url(cluster_url);
+    unsigned slot = kv_redis_cluster_slot("{mgmv}", 6);
+    slot_range rg[16];
+    int n = cluster_ranges(cnode[0].port, rg, 16);
+    assert_true(n >= 3);
+    int src = -1, dst = -1;
+    for (int i = 0; i < n; i++)
+        if ((int)slot >= rg[i].lo && (int)slot <= rg[i].hi) src = rg[i].master_port;
+    for (int i = 0; i < n && dst < 0; i++)
+        if (rg[i].master_port != src) dst = rg[i].master_port;
+    assert_true(src > 0 && dst > 0);
+    char *src_id = node_id(src), *dst_id = node_id(dst);
+    char slot_s[16], dst_port_s[16];
+    snprintf(slot_s, sizeof slot_s, "%u", slot);
+    snprintf(dst_port_s, sizeof dst_port_s, "%d", dst);
+
+    mg_build(s, "mgmv", 200);
+    /* three keys of the migrating slot: moved, staying, absent */
+    put_ok(s, "{mgmv}moved", "m");
+    put_ok(s, "{mgmv}stays", "s");
+    mg_add("{mgmv}moved", 11, K_OK, "m", 1);
+    mg_add("{mgmv}stays", 11, K_OK, "s", 1);
+    mg_add("{mgmv}absent", 12, K_ENOTFOUND, NULL, 0);
+    mg_expect_ok(s);
+
+    redis_ok(dst, "CLUSTER SETSLOT %s IMPORTING %s", slot_s, src_id);
+    redis_ok(src, "CLUSTER SETSLOT %s MIGRATING %s", slot_s, dst_id);
+    redisReply *r =
+        redis_cmd(src, "MIGRATE 127.0.0.1 %s %s 0 5000 KEYS {mgmv}moved", dst_port_s, "");
+    assert_non_null(r);
+    if (r->type == REDIS_REPLY_ERROR) fail_msg("MIGRATE: %s", r->str);
+    freeReplyObject(r);
+    kv_redis_counters c0, c1, c2;
+    kv_redis_stats(s, &c0);
+    mg_expect_ok(s); /* {mgmv}moved and {mgmv}absent: ASK from the source */
+    kv_redis_stats(s, &c1);
+    print_message("mget during migration: %llu keys retried, %llu ASK\n",
+                  (unsigned long long)(c1.mget_retried - c0.mget_retried),
+                  (unsigned long long)(c1.asks - c0.asks));
+    assert_true(c1.mget_retried - c0.mget_retried >= 2);
+    assert_true(c1.asks - c0.asks >= 2);
+
+    /* the rest of the slot: {mgmv}stays and whatever earlier tests left
+     * there (a source holding keys refuses to give the slot away) */
+    for (int round = 0; round < 100; round++) {
+        r = redis_cmd(src, "CLUSTER GETKEYSINSLOT %s 100", slot_s);
+        assert_non_null(r);
+        size_t left = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+        for (size_t i = 0; i < left; i++) {
+            redisReply *m = redis_cmd(src, "MIGRATE 127.0.0.1 %s %s 0 5000 KEYS %b", dst_port_s, "",
+                                      r->element[i]->str, r->element[i]->len);
+            assert_non_null(m);
+            if (m->type == REDIS_REPLY_ERROR) fail_msg("MIGRATE: %s", m->str);
+            freeReplyObject(m);
+        }
+        freeReplyObject(r);
+        if (left == 0) break;
+    }
+    /* the new owner first, then the old one, then the rest */
+    redis_ok(dst, "CLUSTER SETSLOT %s NODE %s", slot_s, dst_id);
+    redis_ok(src, "CLUSTER SETSLOT %s NODE %s", slot_s, dst_id);
+    for (int i = 0; i < n; i++)
+        if (rg[i].master_port != src && rg[i].master_port != dst)
+            redis_ok(rg[i].master_port, "CLUSTER SETSLOT %s NODE %s", slot_s, dst_id);
+    sleep_ms(150); /* let the last map refresh age (at most one per 100 ms) */
+    kv_redis_stats(s, &c1);
+    mg_expect_ok(s); /* the map still says src: MOVED */
+    kv_redis_stats(s, &c2);
+    print_message("mget after the move: %llu keys retried, %llu MOVED\n",
+                  (unsigned long long)(c2.mget_retried - c1.mget_retried),
+                  (unsigned long long)(c2.moved - c1.moved));
+    assert_true(c2.mget_retried - c1.mget_retried >= 3);
+    assert_true(c2.moved > c1.moved);
+    kv_redis_stats(s, &c1);
+    kerr call;
+    assert_int_equal(mg_verify(s, &call), 0);
+    assert_int_equal(call, K_OK);
+    kv_redis_stats(s, &c2);
+    assert_int_equal(c2.mget_retried, c1.mget_retried); /* the map is right now */
+    free(src_id);
+    free(dst_id);
+    close_kv(s);
+}
+
 /* Default cluster policy: acknowledged only once a replica has it. A paused
  * replica makes WAIT time out, and the write is not acknowledged. */
 static void test_cluster_wait_needs_replica(void **state) {
@@ -1245,9 +1554,39 @@ static void *fo_writer_main(void *arg) {
     return NULL;
 }
 
+/* Reads a fixed key set with kv_mget during the failover: each call must
+ * answer every key right or fail as a whole, never answer wrongly. */
+typedef struct fo_reader {
+    kv *s;
+    atomic_bool *stop;
+    long ok_calls, failed_calls, wrong;
+    double slowest_failure;
+} fo_reader;
+
+static void *fo_reader_main(void *arg) {
+    fo_reader *r = arg;
+    while (!atomic_load(r->stop)) {
+        double t0 = now_s();
+        kerr call;
+        size_t bad = mg_verify(r->s, &call);
+        if (call == K_OK) {
+            r->ok_calls++;
+            r->wrong += (long)bad;
+        } else {
+            r->failed_calls++;
+            double took = now_s() - t0;
+            if (took > r->slowest_failure) r->slowest_failure = took;
+        }
+        sleep_ms(50); /* light: the writers' acknowledged count is checked */
+    }
+    return NULL;
+}
+
 static void test_cluster_failover(void **state) {
     (void)state;
     kv *s = open_url(cluster_url);
+    mg_build(s, "fo/mg", 60); /* keys on every master */
+    mg_expect_ok(s);
     /* ranges, not masters: the migration test left the {mv} slot apart */
     slot_range rg[16];
     int n_ranges = cluster_ranges(cnode[0].port, rg, 16);
@@ -1269,6 +1608,9 @@ static void test_cluster_failover(void **state) {
         assert_non_null(w[i].acked);
         pthread_create(&th[i], NULL, fo_writer_main, &w[i]);
     }
+    fo_reader rd = {.s = s, .stop = &stop};
+    pthread_t rth;
+    pthread_create(&rth, NULL, fo_reader_main, &rd);
     sleep_ms(700);
 
     redis_proc *master = proc_by_port(victim_port);
@@ -1289,6 +1631,14 @@ static void test_cluster_failover(void **state) {
     sleep_ms(1000); /* keep writing on the new topology */
     atomic_store(&stop, true);
     for (int i = 0; i < FO_WRITERS; i++) pthread_join(th[i], NULL);
+    pthread_join(rth, NULL);
+    print_message("failover: kv_mget of %zu keys: %ld calls answered, %ld failed whole "
+                  "(slowest %.2f s), %ld wrong answers\n",
+                  mgs.n, rd.ok_calls, rd.failed_calls, rd.slowest_failure, rd.wrong);
+    assert_int_equal(rd.wrong, 0);
+    assert_true(rd.ok_calls > 5);
+    assert_true(rd.slowest_failure < 5.0);
+    mg_expect_ok(s); /* on the new topology */
     assert_int_equal(e, K_OK);
     print_message("failover: master :%d SIGKILLed, writes to its slots acknowledged again "
                   "after %.2f s (%d probes)\n",
@@ -1386,7 +1736,7 @@ static void cleanup_at_exit(void) {
 int main(void) {
     atexit(cleanup_at_exit);
     /* every test's teardown frees what a failed assertion left behind */
-#define T(f) cmocka_unit_test_teardown(f, release_tracked)
+#define T(f) cmocka_unit_test_teardown(f, mg_teardown)
     const struct CMUnitTest offline[] = {
         T(test_url_parsing),
         T(test_hashes),
@@ -1398,13 +1748,19 @@ int main(void) {
         T(test_persist_checked_on_reconnect),
     };
     const struct CMUnitTest shards[] = {
-        T(test_shards_semantics),      T(test_shards_lost_update), T(test_shards_spread),
-        T(test_shards_wait_shortfall), T(test_shards_hung_server), T(test_shards_outage),
+        T(test_shards_semantics),   T(test_shards_lost_update), T(test_shards_spread),
+        T(test_shards_mget),        T(test_shards_mget_outage), T(test_shards_wait_shortfall),
+        T(test_shards_hung_server), T(test_shards_outage),
     };
     const struct CMUnitTest cluster[] = {
-        T(test_cluster_keyslot),     T(test_cluster_semantics),
-        T(test_cluster_lost_update), T(test_cluster_spread_and_seed),
-        T(test_cluster_migration),   T(test_cluster_wait_needs_replica),
+        T(test_cluster_keyslot),
+        T(test_cluster_semantics),
+        T(test_cluster_mget),
+        T(test_cluster_lost_update),
+        T(test_cluster_spread_and_seed),
+        T(test_cluster_migration),
+        T(test_cluster_mget_migration),
+        T(test_cluster_wait_needs_replica),
         T(test_cluster_failover),
     };
 #undef T
