@@ -4,9 +4,12 @@
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +33,9 @@ static void usage(FILE *f) {
           "             [--domain DOMAIN]... [--region REGION]\n"
           "             [--meta redis://HOST:PORT[,HOST:PORT...] | redis-cluster://HOST:PORT]\n"
           "             [--meta-prefix STRING]\n"
+          "             [--workers N] [--event-threads N] [--max-conns N] [--max-conns-per-ip N]\n"
+          "             [--idle-timeout SECS] [--header-timeout SECS]\n"
+          "             [--min-upload-rate BYTES_PER_SEC] [--upload-rate-window SECS]\n"
           "      S3 gateway. Defaults: --listen " DEFAULT_LISTEN " --data " DEFAULT_DATA "\n"
           "      (LMDB metadata and a local volume under the data directory). --data may be\n"
           "      repeated or given as a pattern DIR{1...4}: one volume per directory; the\n"
@@ -39,6 +45,11 @@ static void usage(FILE *f) {
           "      independent Redis shards or a Redis Cluster instead (shared by any\n"
           "      number of gateways); --meta-prefix prepends STRING to every metadata key\n"
           "      so several independent deployments can share one Redis.\n"
+          "      Connections (0 turns the last four off): --workers 64 (requests worked\n"
+          "      on at once) --event-threads 2 --max-conns 10000 --max-conns-per-ip 256\n"
+          "      --idle-timeout 30 --header-timeout 15 (request line and headers within\n"
+          "      SECS of their first byte) --min-upload-rate 1024 (bytes/s, measured over\n"
+          "      --upload-rate-window 30 s).\n"
           "  kura admin user add [--data DIR | --meta URL] ACCESS_KEY SECRET_KEY [NAME]\n"
           "  kura admin user list [--data DIR | --meta URL]\n"
           "  kura admin user remove [--data DIR | --meta URL] ACCESS_KEY\n"
@@ -270,6 +281,43 @@ static int instance_id(const char *data_dir, uint64_t *out) {
     return 0;
 }
 
+/* A whole number in [lo, hi]; false if v is anything else. */
+static bool parse_uint_flag(const char *v, unsigned lo, unsigned hi, unsigned *out) {
+    if (!*v || *v == '-' || *v == '+') return false;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || *end || n < lo || n > hi) return false;
+    *out = (unsigned)n;
+    return true;
+}
+
+/* Every connection is a descriptor: raise the soft limit to the hard one
+ * and keep max_connections below it (descriptors for data files, LMDB,
+ * Redis and the listener stay free). */
+static void fit_open_files(unsigned *max_connections) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            getrlimit(RLIMIT_NOFILE, &rl);
+        } else {
+            log_info("open files limit raised from %llu to %llu", (unsigned long long)was,
+                     (unsigned long long)rl.rlim_cur);
+        }
+    } else {
+        log_info("open files limit %llu", (unsigned long long)rl.rlim_cur);
+    }
+    unsigned long long room = rl.rlim_cur > 512 ? (unsigned long long)rl.rlim_cur - 256 : 256;
+    if (*max_connections > room) {
+        log_warn("--max-conns %u exceeds what the open files limit (%llu) allows; using %llu",
+                 *max_connections, (unsigned long long)rl.rlim_cur, room);
+        *max_connections = (unsigned)room;
+    }
+}
+
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig) {
@@ -282,6 +330,22 @@ static int cmd_serve(int argc, char **argv) {
     int ndirs = 0;
     const char *domains[32];
     size_t ndomains = 0;
+    gw_server_opts opts = {0};
+    gw_server_default_opts(&opts);
+    static const struct {
+        const char *flag;
+        size_t off;
+        unsigned lo, hi;
+    } limit_flags[] = {
+        {"--workers", offsetof(gw_server_opts, workers), 1, 4096},
+        {"--event-threads", offsetof(gw_server_opts, event_threads), 1, 64},
+        {"--max-conns", offsetof(gw_server_opts, max_connections), 1, 1000000},
+        {"--max-conns-per-ip", offsetof(gw_server_opts, max_conns_per_ip), 0, 1000000},
+        {"--idle-timeout", offsetof(gw_server_opts, idle_timeout_s), 0, 86400},
+        {"--header-timeout", offsetof(gw_server_opts, header_timeout_s), 0, 86400},
+        {"--min-upload-rate", offsetof(gw_server_opts, min_body_rate), 0, 1u << 30},
+        {"--upload-rate-window", offsetof(gw_server_opts, body_rate_window_s), 1, 86400},
+    };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -292,6 +356,21 @@ static int cmd_serve(int argc, char **argv) {
         if (!v) {
             fprintf(stderr, "kura serve: %s needs a value\n", a);
             return 2;
+        }
+        bool limit = false;
+        for (size_t k = 0; k < sizeof limit_flags / sizeof limit_flags[0]; k++) {
+            if (strcmp(a, limit_flags[k].flag)) continue;
+            unsigned *dst = (unsigned *)((char *)&opts + limit_flags[k].off);
+            if (!parse_uint_flag(v, limit_flags[k].lo, limit_flags[k].hi, dst)) {
+                fprintf(stderr, "kura serve: %s wants a whole number from %u to %u, got %s\n", a,
+                        limit_flags[k].lo, limit_flags[k].hi, v);
+                return 2;
+            }
+            limit = true;
+        }
+        if (limit) {
+            i++;
+            continue;
         }
         if (!strcmp(a, "--listen"))
             listen = v;
@@ -365,18 +444,28 @@ static int cmd_serve(int argc, char **argv) {
                   .ndomains = ndomains};
     s3_frontend *s3 = s3_frontend_new(&so);
     gw_frontend fes[] = {s3_frontend_hook(s3)};
-    gw_server_opts opts = {.host = host,
-                           .port = port,
-                           .tls_cert_pem = cert_pem,
-                           .tls_key_pem = key_pem,
-                           .frontends = fes,
-                           .nfrontends = 1};
+    opts.host = host;
+    opts.port = port;
+    opts.tls_cert_pem = cert_pem;
+    opts.tls_key_pem = key_pem;
+    opts.frontends = fes;
+    opts.nfrontends = 1;
+    fit_open_files(&opts.max_connections);
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     gw_server *srv;
-    if (gw_server_start(&opts, &srv)) return 1;
+    kerr se = gw_server_start(&opts, &srv);
+    if (se == K_ECONFLICT) {
+        fprintf(stderr, "kura serve: %s:%d is already in use\n", host, port);
+        return 1;
+    }
+    if (se) {
+        fprintf(stderr, "kura serve: cannot listen on %s:%d (%s; the log above says why)\n", host,
+                port, kerr_name(se));
+        return 1;
+    }
     fprintf(stderr, "%s: listening on %s:%d (%s), data in %s\n", kura_version_line(), host,
             gw_server_port(srv), cert ? "https" : "http", dirs[0]);
     while (!stop_requested) pause();
