@@ -456,21 +456,22 @@ static int cmd_serve(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     gw_server *srv;
+    int rc = 0;
     kerr se = gw_server_start(&opts, &srv);
     if (se == K_ECONFLICT) {
         fprintf(stderr, "kura serve: %s:%d is already in use\n", host, port);
-        return 1;
-    }
-    if (se) {
+        rc = 1;
+    } else if (se) {
         fprintf(stderr, "kura serve: cannot listen on %s:%d (%s; the log above says why)\n", host,
                 port, kerr_name(se));
-        return 1;
+        rc = 1;
+    } else {
+        fprintf(stderr, "%s: listening on %s:%d (%s), data in %s\n", kura_version_line(), host,
+                gw_server_port(srv), cert ? "https" : "http", dirs[0]);
+        while (!stop_requested) pause();
+        log_info("stopping");
+        gw_server_stop(srv);
     }
-    fprintf(stderr, "%s: listening on %s:%d (%s), data in %s\n", kura_version_line(), host,
-            gw_server_port(srv), cert ? "https" : "http", dirs[0]);
-    while (!stop_requested) pause();
-    log_info("stopping");
-    gw_server_stop(srv);
     s3_frontend_free(s3);
     close_stores(&st);
     free(cert_pem);
@@ -478,7 +479,7 @@ static int cmd_serve(int argc, char **argv) {
     free(ak);
     free(sk);
     for (int i = 0; i < ndirs; i++) free(dirs[i]);
-    return 0;
+    return rc;
 }
 
 static int cmd_admin_user(int argc, char **argv) {
