@@ -17,8 +17,11 @@
 
 enum { PH_WAIT, PH_BODY, PH_BUSY };
 
+typedef struct shard shard;
+
 struct cg_conn {
-    cg_conn *prev, *next; /* registry list, under conn_guard.mu */
+    cg_conn *prev, *next; /* registry list, under its shard's lock */
+    shard *sh;
     int fd;
     /* Written by the connection's owner thread, read by the sweeper. seq is
      * odd while a phase change is being written. */
@@ -28,20 +31,30 @@ struct cg_conn {
     _Atomic uint64_t bytes_base; /* tcpi_bytes_received at a waiting phase's start */
     _Atomic uint64_t body_bytes;
     _Atomic uint64_t server_ns;
-    /* The sweeper's own (under conn_guard.mu). */
+    /* The sweeper's own (under the shard's lock). */
     uint32_t seen_seq;
     uint64_t req_start_ns; /* waiting: when bytes of the next request were seen; 0 none */
     uint64_t win_start_ns, win_bytes, win_server_ns;
     bool cut; /* shut down in this phase already */
 };
 
-struct conn_guard {
-    conn_guard_opts o;
+/* The registry is split in shards, each with its own lock, so that a sweep
+ * (a TCP_INFO call per waiting connection) holds up the opening and closing
+ * of connections for one shard's worth of work at most. */
+enum { SHARDS = 16 };
+
+struct shard {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
     cg_conn *head;
     size_t n;
+};
+
+struct conn_guard {
+    conn_guard_opts o;
+    shard shards[SHARDS];
+    pthread_mutex_t mu; /* stop flag and wake-up */
+    pthread_cond_t cv;
+    bool stop;
     pthread_t thread;
     _Atomic uint64_t header_timeouts, slow_bodies;
 };
@@ -75,25 +88,28 @@ cg_conn *cg_conn_open(conn_guard *g, int fd) {
     if (!c) return NULL;
     c->fd = fd;
     set_phase(c, PH_WAIT, 0);
-    pthread_mutex_lock(&g->mu);
-    c->next = g->head;
-    if (g->head) g->head->prev = c;
-    g->head = c;
-    g->n++;
-    pthread_mutex_unlock(&g->mu);
+    shard *sh = &g->shards[(unsigned)fd % SHARDS];
+    c->sh = sh;
+    pthread_mutex_lock(&sh->mu);
+    c->next = sh->head;
+    if (sh->head) sh->head->prev = c;
+    sh->head = c;
+    sh->n++;
+    pthread_mutex_unlock(&sh->mu);
     return c;
 }
 
 void cg_conn_close(conn_guard *g, cg_conn *c) {
     if (!c) return;
-    pthread_mutex_lock(&g->mu);
+    shard *sh = c->sh;
+    pthread_mutex_lock(&sh->mu);
     if (c->prev)
         c->prev->next = c->next;
     else
-        g->head = c->next;
+        sh->head = c->next;
     if (c->next) c->next->prev = c->prev;
-    g->n--;
-    pthread_mutex_unlock(&g->mu);
+    sh->n--;
+    pthread_mutex_unlock(&sh->mu);
     free(c);
 }
 
@@ -119,6 +135,12 @@ void cg_body_done(cg_conn *c) {
 
 void cg_request_done(cg_conn *c) {
     if (c) set_phase(c, PH_WAIT, tcp_bytes_received(c->fd));
+}
+
+/* now - t, 0 if t is later: a phase may start after the sweeper read its
+ * clock (it reads it once per shard). */
+static uint64_t ns_since(uint64_t now, uint64_t t) {
+    return now > t ? now - t : 0;
 }
 
 /* One look at one connection; true if it is past a deadline. */
@@ -149,16 +171,17 @@ static bool overdue(conn_guard *g, cg_conn *c, uint64_t now, bool *slow_body) {
             else if (now_bytes > base)
                 c->req_start_ns = now;
         }
-        return c->req_start_ns && now - c->req_start_ns >= g->o.header_timeout_s * 1000000000ull;
+        return c->req_start_ns &&
+               ns_since(now, c->req_start_ns) >= g->o.header_timeout_s * 1000000000ull;
     }
     if (phase == PH_BODY && g->o.min_body_rate) {
         uint64_t window = (uint64_t)g->o.body_rate_window_s * 1000000000ull;
-        uint64_t elapsed = now - c->win_start_ns;
-        uint64_t waited = server - c->win_server_ns;
+        uint64_t elapsed = ns_since(now, c->win_start_ns);
+        uint64_t waited = server > c->win_server_ns ? server - c->win_server_ns : 0;
         uint64_t client = elapsed > waited ? elapsed - waited : 0;
         if (client < window) return false;
         uint64_t got = body - c->win_bytes;
-        /* got / (client s) < rate, without floating point */
+        /* got / (client ns / 1e9) < rate */
         if ((double)got * 1e9 < (double)g->o.min_body_rate * (double)client) {
             *slow_body = true;
             return true;
@@ -180,30 +203,44 @@ static void *sweeper(void *arg) {
         while (!g->stop && pthread_cond_timedwait(&g->cv, &g->mu, &ts) != ETIMEDOUT) {
         }
         if (g->stop) break;
-        uint64_t now = clock_mono_ns();
+        pthread_mutex_unlock(&g->mu);
+        uint64_t start = clock_mono_ns();
         unsigned headers = 0, bodies = 0;
-        for (cg_conn *c = g->head; c; c = c->next) {
-            bool slow_body = false;
-            if (!overdue(g, c, now, &slow_body)) continue;
-            /* The listener sees the socket fail and closes it. */
-            shutdown(c->fd, SHUT_RDWR);
-            c->cut = true;
-            if (slow_body)
-                bodies++;
-            else
-                headers++;
+        size_t open = 0;
+        for (int i = 0; i < SHARDS; i++) {
+            shard *sh = &g->shards[i];
+            pthread_mutex_lock(&sh->mu);
+            uint64_t now = clock_mono_ns();
+            open += sh->n;
+            for (cg_conn *c = sh->head; c; c = c->next) {
+                bool slow_body = false;
+                if (!overdue(g, c, now, &slow_body)) continue;
+                /* The listener sees the socket fail and closes it. */
+                shutdown(c->fd, SHUT_RDWR);
+                c->cut = true;
+                if (slow_body)
+                    bodies++;
+                else
+                    headers++;
+            }
+            pthread_mutex_unlock(&sh->mu);
         }
+        uint64_t took_ms = (clock_mono_ns() - start) / 1000000;
+        if (took_ms >= 100)
+            log_warn("connection sweep took %llu ms over %zu connections",
+                     (unsigned long long)took_ms, open);
         if (headers) {
             atomic_fetch_add(&g->header_timeouts, headers);
             log_info("closed %u connection(s) whose request headers took longer than %u s "
                      "(%zu open)",
-                     headers, g->o.header_timeout_s, g->n);
+                     headers, g->o.header_timeout_s, open);
         }
         if (bodies) {
             atomic_fetch_add(&g->slow_bodies, bodies);
             log_info("closed %u upload(s) slower than %u bytes/s over %u s", bodies,
                      g->o.min_body_rate, g->o.body_rate_window_s);
         }
+        pthread_mutex_lock(&g->mu);
     }
     pthread_mutex_unlock(&g->mu);
     return NULL;
@@ -215,6 +252,7 @@ kerr conn_guard_start(const conn_guard_opts *o, conn_guard **out) {
     g->o = *o;
     if (!g->o.body_rate_window_s) g->o.body_rate_window_s = 30;
     pthread_mutex_init(&g->mu, NULL);
+    for (int i = 0; i < SHARDS; i++) pthread_mutex_init(&g->shards[i].mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -223,6 +261,7 @@ kerr conn_guard_start(const conn_guard_opts *o, conn_guard **out) {
     if (pthread_create(&g->thread, NULL, sweeper, g) != 0) {
         pthread_cond_destroy(&g->cv);
         pthread_mutex_destroy(&g->mu);
+        for (int i = 0; i < SHARDS; i++) pthread_mutex_destroy(&g->shards[i].mu);
         free(g);
         return K_ENOMEM;
     }
@@ -246,5 +285,6 @@ void conn_guard_stop(conn_guard *g) {
      * them (cg_conn_close) as it stops. */
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);
+    for (int i = 0; i < SHARDS; i++) pthread_mutex_destroy(&g->shards[i].mu);
     free(g);
 }

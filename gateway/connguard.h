@@ -28,10 +28,10 @@
  * made by one thread at a time (the listener thread that owns the
  * connection, or the worker it handed the connection to:
  * cg_add_server_time). The sweeper reads the phases without locks (a sequence
- * counter per connection) and holds the registry lock while it looks at
- * descriptors, and cg_conn_close takes the same lock, so it never shuts down
- * a descriptor that was closed and reused. libmicrohttpd calls its
- * close notification before it closes the socket.
+ * counter per connection) and holds the registry lock (one of 16 shards)
+ * while it looks at a descriptor, and cg_conn_close takes the same lock, so
+ * it never shuts down a descriptor that was closed and reused.
+ * libmicrohttpd calls its close notification before it closes the socket.
  */
 #ifndef KURA_GATEWAY_CONNGUARD_H
 #define KURA_GATEWAY_CONNGUARD_H

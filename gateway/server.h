@@ -33,6 +33,12 @@
  *   local volumes (page cache or disk); that read blocks the event thread and
  *   the connections it serves for the time of one read (at most 256 KiB).
  *   A remote datanode read would have to move to the workers first.
+ * - on_abort runs on a worker after the request ended (the connection may be
+ *   gone); the request's memory is released there, or on the event thread
+ *   when there was nothing to abort.
+ * - While gw_server_stop runs, queued jobs finish on the workers and any new
+ *   job runs on the thread that submits it; no connection stays suspended
+ *   when libmicrohttpd is stopped.
  *
  * Limits (gw_server_opts; `kura serve` flags, docs/operations.md):
  * - max_connections over all (default 10000; the caller raises
@@ -112,8 +118,8 @@ struct gw_req {
 };
 
 typedef struct gw_frontend {
-    /* Returns true if it takes this request (routing by path). Runs on an
-     * event thread: must not block. */
+    /* Returns true if it takes this request (routing by path). May run on
+     * an event thread (refusals): must not block. */
     bool (*match)(void *ctx, gw_req *r);
     void (*start)(void *ctx, gw_req *r);
     /* Optional: answer e (from the error table) for a request the listener
