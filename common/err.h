@@ -47,6 +47,7 @@ typedef enum kerr {
     K_EINVALIDREQUEST, /* 400 InvalidRequest */
     K_EMETHODNOTALLOWED,
     K_EMISSINGLENGTH, /* 411 */
+    K_EBADFRAMING,    /* ambiguous message framing (request smuggling): 400 */
     /* auth */
     K_EACCESSDENIED,
     K_EINVALIDACCESSKEY,

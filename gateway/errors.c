@@ -74,6 +74,11 @@ static const kerr_info table[K__COUNT] = {
                              "The specified method is not allowed against this resource.", 405},
     [K_EMISSINGLENGTH] = {411, "MissingContentLength",
                           "You must provide the Content-Length HTTP header.", 411},
+    [K_EBADFRAMING] = {400, "InvalidRequest",
+                       "The request's length is ambiguous: Content-Length together with "
+                       "Transfer-Encoding, differing Content-Length values, a Transfer-Encoding "
+                       "other than chunked, or whitespace in a header name.",
+                       400},
     [K_EACCESSDENIED] = {403, "AccessDenied", "Access Denied", 403},
     [K_EINVALIDACCESSKEY] = {403, "InvalidAccessKeyId",
                              "The AWS Access Key Id you provided does not exist in our records.",

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -279,6 +280,32 @@ static int instance_id(const char *data_dir, uint64_t *out) {
     return 0;
 }
 
+/* Every connection is a descriptor: raise the soft limit to the hard one
+ * and keep max_connections below it (descriptors for data files, LMDB,
+ * Redis and the listener stay free). */
+static void fit_open_files(unsigned *max_connections) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            getrlimit(RLIMIT_NOFILE, &rl);
+        } else {
+            log_info("open files limit raised from %llu to %llu", (unsigned long long)was,
+                     (unsigned long long)rl.rlim_cur);
+        }
+    } else {
+        log_info("open files limit %llu", (unsigned long long)rl.rlim_cur);
+    }
+    unsigned long long room = rl.rlim_cur > 512 ? (unsigned long long)rl.rlim_cur - 256 : 256;
+    if (*max_connections > room) {
+        log_warn("--max-conns %u exceeds what the open files limit (%llu) allows; using %llu",
+                 *max_connections, (unsigned long long)rl.rlim_cur, room);
+        *max_connections = (unsigned)room;
+    }
+}
+
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig) {
@@ -377,23 +404,43 @@ static int cmd_serve(int argc, char **argv) {
                   .allow_missing_content_sha256 = config_bool(cfg, "allow-missing-content-sha256")};
     s3_frontend *s3 = s3_frontend_new(&so);
     gw_frontend fes[] = {s3_frontend_hook(s3)};
-    gw_server_opts opts = {.host = host,
-                           .port = port,
-                           .tls_cert_pem = cert_pem,
-                           .tls_key_pem = key_pem,
-                           .frontends = fes,
-                           .nfrontends = 1};
+    gw_server_opts opts = {0};
+    gw_server_default_opts(&opts);
+    opts.workers = (unsigned)config_int(cfg, "workers");
+    opts.event_threads = (unsigned)config_int(cfg, "event-threads");
+    opts.max_connections = (unsigned)config_int(cfg, "max-conns");
+    opts.max_conns_per_ip = (unsigned)config_int(cfg, "max-conns-per-ip");
+    opts.idle_timeout_s = (unsigned)config_int(cfg, "idle-timeout");
+    opts.header_timeout_s = (unsigned)config_int(cfg, "header-timeout");
+    opts.min_body_rate = (unsigned)config_int(cfg, "min-upload-rate");
+    opts.body_rate_window_s = (unsigned)config_int(cfg, "upload-rate-window");
+    opts.host = host;
+    opts.port = port;
+    opts.tls_cert_pem = cert_pem;
+    opts.tls_key_pem = key_pem;
+    opts.frontends = fes;
+    opts.nfrontends = 1;
+    fit_open_files(&opts.max_connections);
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     gw_server *srv;
-    if (gw_server_start(&opts, &srv)) return 1;
-    fprintf(stderr, "%s: listening on %s:%d (%s), data in %s\n", kura_version_line(), host,
-            gw_server_port(srv), cert ? "https" : "http", dirs[0]);
-    while (!stop_requested) pause();
-    log_info("stopping");
-    gw_server_stop(srv);
+    kerr se = gw_server_start(&opts, &srv);
+    if (se == K_ECONFLICT) {
+        fprintf(stderr, "kura serve: %s:%d is already in use\n", host, port);
+        rc = 1;
+    } else if (se) {
+        fprintf(stderr, "kura serve: cannot listen on %s:%d (%s; the log above says why)\n", host,
+                port, kerr_name(se));
+        rc = 1;
+    } else {
+        fprintf(stderr, "%s: listening on %s:%d (%s), data in %s\n", kura_version_line(), host,
+                gw_server_port(srv), cert ? "https" : "http", dirs[0]);
+        while (!stop_requested) pause();
+        log_info("stopping");
+        gw_server_stop(srv);
+    }
     s3_frontend_free(s3);
     close_stores(&st);
     free(cert_pem);
@@ -402,7 +449,7 @@ static int cmd_serve(int argc, char **argv) {
     free(sk);
     for (int i = 0; i < ndirs; i++) free(dirs[i]);
     config_free(cfg);
-    return 0;
+    return rc;
 }
 
 static int cmd_admin_user(int argc, char **argv) {

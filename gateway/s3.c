@@ -2368,6 +2368,17 @@ static void s3_start(void *ctx, gw_req *r) {
     route_bucket(op);
 }
 
+/* A request the listener refuses before start (framing): the S3 error body,
+ * without bucket or key (the request was not parsed further). */
+static void s3_refuse(void *ctx, gw_req *r, kerr e) {
+    s3_op *op = arena_zalloc(r->http.a, sizeof *op);
+    op->r = r;
+    op->fe = ctx;
+    op->a = r->http.a;
+    r->fe = op;
+    s3_error(op, e);
+}
+
 s3_frontend *s3_frontend_new(const s3_opts *o) {
     s3_frontend *f = calloc(1, sizeof *f);
     if (!f) return NULL;
@@ -2383,5 +2394,5 @@ void s3_frontend_free(s3_frontend *f) {
 }
 
 gw_frontend s3_frontend_hook(s3_frontend *f) {
-    return (gw_frontend){.match = s3_match, .start = s3_start, .ctx = f};
+    return (gw_frontend){.match = s3_match, .start = s3_start, .refuse = s3_refuse, .ctx = f};
 }

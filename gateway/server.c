@@ -1,23 +1,41 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "gateway/server.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
-#include <stdatomic.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "common/clock.h"
 #include "common/hash.h"
 #include "common/log.h"
-#include "gateway/errors.h"
 #include "common/text.h"
+#include "gateway/connguard.h"
+#include "gateway/errors.h"
 
 struct gw_server {
     struct MHD_Daemon *daemon;
     gw_server_opts opts;
     int port;
+    int listen_fd;
+    conn_guard *guard;
+    /* the worker pool */
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;   /* a job was queued, or exit */
+    pthread_cond_t qidle; /* inflight reached 0 */
+    struct conn_ctx *qhead, *qtail;
+    unsigned inflight; /* jobs queued or running */
+    bool stopping;     /* new jobs run on the calling thread */
+    bool qexit;        /* workers leave once the queue is empty */
+    pthread_t *workers;
+    unsigned nworkers;
 };
 
 /* Bodies of requests already answered (errors decided from the headers) are
@@ -25,12 +43,32 @@ struct gw_server {
  * a reset; beyond it the connection is closed. */
 enum { DISCARD_LIMIT = 8 << 20 };
 
+typedef enum job_kind { JOB_START = 1, JOB_BODY, JOB_DONE, JOB_FINISH } job_kind;
+
+/* Where a request is, as seen by the event thread. */
+typedef enum stage {
+    ST_STARTING = 1, /* start handed to a worker; libmicrohttpd still at its first call */
+    ST_BODY,         /* receiving the body (if any) */
+    ST_FINAL,        /* body complete */
+} stage;
+
 typedef struct conn_ctx {
     gw_req req;
     gw_server *srv;
-    int calls;
-    bool done;
+    struct MHD_Connection *conn;
+    cg_conn *guard;
+    stage stage;
+    bool body_expected;
+    bool done;     /* answer queued for a complete request */
+    bool done_ran; /* on_done has run */
     uint64_t discarded;
+    uint64_t body_read; /* body bytes received, given to on_body or dropped */
+    /* hand-off to the workers */
+    job_kind job;
+    struct conn_ctx *qnext;
+    uint64_t enq_ns; /* when the job was queued */
+    char *chunk;     /* copy of the body bytes for JOB_BODY */
+    size_t chunk_len, chunk_cap;
 } conn_ctx;
 
 static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s) {
@@ -127,7 +165,9 @@ static ssize_t stream_cb(void *cls, uint64_t pos, char *buf, size_t max) {
     return n <= 0 ? MHD_CONTENT_READER_END_WITH_ERROR : n;
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *conn, conn_ctx *cc) {
+/* Queues the answer. close: "Connection: close" (libmicrohttpd closes the
+ * connection after it). */
+static enum MHD_Result send_response(struct MHD_Connection *conn, conn_ctx *cc, bool close) {
     gw_req *r = &cc->req;
     gw_response *rs = &r->resp;
     struct MHD_Response *resp;
@@ -149,6 +189,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, conn_ctx *cc) 
     MHD_add_response_header(resp, "x-amz-request-id", r->request_id);
     MHD_add_response_header(resp, "x-amz-id-2", r->request_id);
     MHD_add_response_header(resp, "Server", "kura");
+    if (close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rs->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -190,6 +231,203 @@ static void fill_request(gw_server *srv, conn_ctx *cc, struct MHD_Connection *co
     cc->srv = srv;
 }
 
+/* ------------------------------------------------------------ framing */
+
+typedef struct framing {
+    unsigned nte, ncl;
+    const char *te, *cl;
+    bool cl_differs;
+    bool bad_name;
+} framing;
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value) {
+    framing *f = cls;
+    if (strpbrk(key, " \t")) f->bad_name = true;
+    if (!value) value = "";
+    if (!strcasecmp(key, "transfer-encoding")) {
+        f->nte++;
+        f->te = value;
+    } else if (!strcasecmp(key, "content-length")) {
+        if (f->ncl && strcmp(f->cl, value)) f->cl_differs = true;
+        f->ncl++;
+        f->cl = value;
+    }
+    return MHD_YES;
+}
+
+/* K_OK if the body's length is unambiguous. The values are libmicrohttpd's
+ * own (untrimmed), so that whatever it would not read as chunked is refused. */
+static kerr framing_error(struct MHD_Connection *conn) {
+    framing f = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_header, &f);
+    if (f.bad_name || f.cl_differs || (f.nte && f.ncl) || f.nte > 1) return K_EBADFRAMING;
+    if (f.nte && strcasecmp(f.te, "chunked")) {
+        /* "gzip, chunked": a coding kura does not do (501); anything not
+         * ending in chunked has no knowable length (400). */
+        const char *last = strrchr(f.te, ',');
+        last = last ? last + 1 : f.te;
+        size_t n = strlen(last);
+        last = str_trim(last, &n);
+        return n == 7 && !strncasecmp(last, "chunked", 7) ? K_ENOTIMPL : K_EBADFRAMING;
+    }
+    return K_OK;
+}
+
+static bool expects_continue(const http_req *h) {
+    const char *e = http_header_get(h, "expect");
+    return e && !strcasecmp(e, "100-continue");
+}
+
+/* ----------------------------------------------------------- workers */
+
+static void run_start(gw_server *srv, conn_ctx *cc) {
+    gw_req *r = &cc->req;
+    for (size_t i = 0; i < srv->opts.nfrontends; i++) {
+        const gw_frontend *fe = &srv->opts.frontends[i];
+        if (fe->match(fe->ctx, r)) {
+            fe->start(fe->ctx, r);
+            /* No body to wait for: finish in the same hand-off. */
+            if (!cc->body_expected && !r->responded && r->on_done) {
+                cc->done_ran = true;
+                r->on_done(r);
+            }
+            return;
+        }
+    }
+    kbuf_puts(&r->resp.body, "not found\n");
+    gw_respond(r, 404);
+}
+
+static void run_body(conn_ctx *cc) {
+    gw_req *r = &cc->req;
+    kerr e = r->on_body(r, cc->chunk, cc->chunk_len);
+    if (e && !r->responded) {
+        /* a front end answers its own errors; this is the safety net */
+        const kerr_info *info = kerr_lookup(e);
+        log_error("body handler failed without an answer: %s", kerr_name(e));
+        kbuf_printf(&r->resp.body, "%s\n", info->message);
+        gw_respond(r, info->s3_status);
+    }
+    /* The whole Content-Length is in: finish in the same hand-off. */
+    if (!r->responded && r->on_done && r->has_content_length &&
+        r->body_received >= r->content_length) {
+        cc->done_ran = true;
+        r->on_done(r);
+    }
+}
+
+static void free_ctx(conn_ctx *cc) {
+    gw_req *r = &cc->req;
+    if (r->resp.stream_free) r->resp.stream_free(r->resp.stream_ctx);
+    kbuf_free(&r->resp.body);
+    arena_free(r->http.a);
+    free(cc->chunk);
+    free(cc);
+}
+
+static void run_job(gw_server *srv, conn_ctx *cc) {
+    gw_req *r = &cc->req;
+    switch (cc->job) {
+    case JOB_START:
+        run_start(srv, cc);
+        break;
+    case JOB_BODY:
+        run_body(cc);
+        break;
+    case JOB_DONE:
+        if (!r->responded) r->on_done(r);
+        break;
+    case JOB_FINISH: /* the request is over: release what it held */
+        r->on_abort(r);
+        free_ctx(cc);
+        break;
+    }
+}
+
+/* Runs cc's job on a worker: true if the connection was suspended for it
+ * (the event thread returns; the worker resumes the connection and
+ * libmicrohttpd calls on_access again), false if it ran on this thread
+ * (server stopping). JOB_FINISH does not suspend: it owns cc. */
+static bool submit(gw_server *srv, conn_ctx *cc, job_kind k) {
+    cc->job = k;
+    pthread_mutex_lock(&srv->qmu);
+    if (srv->stopping) {
+        pthread_mutex_unlock(&srv->qmu);
+        run_job(srv, cc);
+        return false;
+    }
+    srv->inflight++;
+    if (k != JOB_FINISH) {
+        cc->enq_ns = clock_mono_ns();
+        MHD_suspend_connection(cc->conn);
+    }
+    cc->qnext = NULL;
+    if (srv->qtail)
+        srv->qtail->qnext = cc;
+    else
+        srv->qhead = cc;
+    srv->qtail = cc;
+    pthread_cond_signal(&srv->qcv);
+    pthread_mutex_unlock(&srv->qmu);
+    return true;
+}
+
+static void *worker_main(void *arg) {
+    gw_server *srv = arg;
+    pthread_mutex_lock(&srv->qmu);
+    for (;;) {
+        while (!srv->qhead && !srv->qexit) pthread_cond_wait(&srv->qcv, &srv->qmu);
+        conn_ctx *cc = srv->qhead;
+        if (!cc) break;
+        srv->qhead = cc->qnext;
+        if (!srv->qhead) srv->qtail = NULL;
+        pthread_mutex_unlock(&srv->qmu);
+        /* After the resume the event thread may free cc: nothing of it is
+         * touched past this point. */
+        struct MHD_Connection *conn = cc->job == JOB_FINISH ? NULL : cc->conn;
+        cg_conn *guard = cc->guard;
+        uint64_t enq_ns = cc->enq_ns;
+        run_job(srv, cc);
+        if (conn) {
+            /* the time the connection waited for the server */
+            cg_add_server_time(guard, clock_mono_ns() - enq_ns);
+            MHD_resume_connection(conn);
+        }
+        pthread_mutex_lock(&srv->qmu);
+        if (--srv->inflight == 0) pthread_cond_broadcast(&srv->qidle);
+    }
+    pthread_mutex_unlock(&srv->qmu);
+    return NULL;
+}
+
+/* ------------------------------------------------------ libmicrohttpd */
+
+static bool conn_suspended(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_SUSPENDED);
+    return ci && ci->suspended;
+}
+
+static void refuse(gw_server *srv, conn_ctx *cc, kerr e) {
+    gw_req *r = &cc->req;
+    for (size_t i = 0; i < srv->opts.nfrontends; i++) {
+        const gw_frontend *fe = &srv->opts.frontends[i];
+        if (fe->refuse && fe->match(fe->ctx, r)) {
+            fe->refuse(fe->ctx, r, e);
+            if (r->responded) return;
+        }
+    }
+    const kerr_info *info = kerr_lookup(e);
+    kbuf_printf(&r->resp.body, "%s\n", info->message);
+    gw_add_header(r, "Content-Type", "text/plain");
+    gw_respond(r, info->s3_status);
+}
+
+/* Called by libmicrohttpd (on the event thread owning the connection):
+ * first when the headers are in (state HEADERS_PROCESSED), again after every
+ * resume, with each piece of body, and with *upload_data_size 0 once the
+ * request is complete (FULL_REQ_RECEIVED), until an answer is queued. */
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls) {
@@ -199,64 +437,113 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         cc = calloc(1, sizeof *cc);
         if (!cc) return MHD_NO;
         *con_cls = cc;
+        cc->conn = conn;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        cc->guard = ci ? ci->socket_context : NULL;
+        cg_headers_done(cc->guard);
         fill_request(srv, cc, conn, url, method);
+        kerr fe = framing_error(conn);
+        if (fe) {
+            /* Queued in the first call: libmicrohttpd reads no body and
+             * closes the connection after the answer. */
+            refuse(srv, cc, fe);
+            cc->done = true;
+            return send_response(conn, cc, true);
+        }
         gw_req *r = &cc->req;
-        bool taken = false;
-        for (size_t i = 0; i < srv->opts.nfrontends && !taken; i++) {
-            const gw_frontend *fe = &srv->opts.frontends[i];
-            if (fe->match(fe->ctx, r)) {
-                fe->start(fe->ctx, r);
-                taken = true;
-            }
-        }
-        if (!taken) {
-            kbuf_puts(&r->resp.body, "not found\n");
-            gw_respond(r, 404);
-        }
-        /* Queueing on the first call makes this libmicrohttpd close the
-         * connection; answer from the second call on. */
-        return MHD_YES;
+        cc->body_expected = (r->has_content_length && r->content_length > 0) ||
+                            http_header_get(&r->http, "transfer-encoding") != NULL;
+        cc->stage = ST_STARTING;
+        if (submit(srv, cc, JOB_START)) return MHD_YES;
+    } else {
+        /* Called again in the same parsing loop right after a hand-off:
+         * leave the data where it is; libmicrohttpd offers it again after
+         * the resume. */
+        if (conn_suspended(conn)) return MHD_YES;
     }
     gw_req *r = &cc->req;
+    if (cc->stage == ST_STARTING) {
+        /* Still libmicrohttpd's first call: it sends 100 Continue after it
+         * unless an answer is queued here. */
+        cc->stage = ST_BODY;
+        if (cc->body_expected && r->responded && expects_continue(&r->http)) {
+            /* Refused: answer instead of 100 Continue, so the client does
+             * not send the body; libmicrohttpd closes after the answer. */
+            cc->done = true;
+            return send_response(conn, cc, true);
+        }
+        /* The minimum rate holds for bodies that are dropped too. */
+        if (cc->body_expected) cg_body_start(cc->guard);
+        return MHD_YES;
+    }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
+        cc->body_read += n;
+        cg_body_progress(cc->guard, cc->body_read);
         if (r->responded || !r->on_body) {
             cc->discarded += n;
             if (cc->discarded > DISCARD_LIMIT) {
-                if (!r->responded) gw_respond(r, 400);
-                return send_response(conn, cc);
+                /* libmicrohttpd cannot answer in the middle of a body */
+                log_debug("closing a connection after %llu bytes of an answered request's body",
+                          (unsigned long long)cc->discarded);
+                return MHD_NO;
             }
             return MHD_YES;
         }
-        r->body_received += n;
-        kerr e = r->on_body(r, upload_data, n);
-        if (e && !r->responded) {
-            /* a front end answers its own errors; this is the safety net */
-            const kerr_info *info = kerr_lookup(e);
-            log_error("body handler failed without an answer: %s", kerr_name(e));
-            kbuf_printf(&r->resp.body, "%s\n", info->message);
-            gw_respond(r, info->s3_status);
+        if (cc->chunk_cap < n) {
+            char *nb = realloc(cc->chunk, n);
+            if (!nb) return MHD_NO;
+            cc->chunk = nb;
+            cc->chunk_cap = n;
         }
+        memcpy(cc->chunk, upload_data, n);
+        cc->chunk_len = n;
+        r->body_received += n;
+        submit(srv, cc, JOB_BODY);
         return MHD_YES;
     }
-    if (!r->responded && r->on_done) r->on_done(r);
+    if (cc->stage == ST_BODY) {
+        cc->stage = ST_FINAL;
+        cg_body_done(cc->guard);
+    }
+    if (!cc->done_ran && !r->responded && r->on_done) {
+        cc->done_ran = true;
+        if (submit(srv, cc, JOB_DONE)) return MHD_YES;
+    }
     if (!r->responded) gw_respond(r, 500);
     cc->done = true;
-    return send_response(conn, cc);
+    return send_response(conn, cc, false);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
+    gw_server *srv = cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci) cg_request_done(ci->socket_context);
     conn_ctx *cc = *con_cls;
     if (!cc) return;
-    gw_req *r = &cc->req;
-    if ((!cc->done || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) && r->on_abort) r->on_abort(r);
-    if (r->resp.stream_free) r->resp.stream_free(r->resp.stream_ctx);
-    kbuf_free(&r->resp.body);
-    arena_free(r->http.a);
-    free(cc);
     *con_cls = NULL;
+    gw_req *r = &cc->req;
+    if ((!cc->done || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) && r->on_abort)
+        submit(srv, cc, JOB_FINISH); /* on_abort may block (deletes what was written) */
+    else
+        free_ctx(cc);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    gw_server *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? cg_conn_open(srv->guard, ci->connect_fd) : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        cg_conn_close(srv->guard, *socket_context);
+        *socket_context = NULL;
+    }
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap) {
@@ -267,35 +554,139 @@ static void log_mhd(void *cls, const char *fmt, va_list ap) {
     log_debug("mhd: %s", line);
 }
 
+/* ------------------------------------------------------------ server */
+
+void gw_server_default_opts(gw_server_opts *o) {
+    o->max_connections = GW_DEFAULT_MAX_CONNECTIONS;
+    o->max_conns_per_ip = GW_DEFAULT_MAX_CONNS_PER_IP;
+    o->workers = GW_DEFAULT_WORKERS;
+    o->event_threads = GW_DEFAULT_EVENT_THREADS;
+    o->idle_timeout_s = GW_DEFAULT_IDLE_TIMEOUT_S;
+    o->header_timeout_s = GW_DEFAULT_HEADER_TIMEOUT_S;
+    o->min_body_rate = GW_DEFAULT_MIN_BODY_RATE;
+    o->body_rate_window_s = GW_DEFAULT_BODY_RATE_WINDOW_S;
+}
+
+/* The listening socket, made here rather than by libmicrohttpd so that an
+ * address in use is reported as such. SO_REUSEADDR only (restart while old
+ * connections linger in TIME_WAIT); never SO_REUSEPORT, with which a second
+ * server would silently share the port. */
+static kerr open_listener(const struct sockaddr_in *sa, int *out) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        log_error("socket: %s", strerror(errno));
+        return K_EIO;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (const struct sockaddr *)sa, sizeof *sa) != 0) {
+        int err = errno;
+        close(fd);
+        if (err == EADDRINUSE) return K_ECONFLICT;
+        log_error("bind: %s", strerror(err));
+        return K_EIO;
+    }
+    if (listen(fd, 4096) != 0) {
+        log_error("listen: %s", strerror(errno));
+        close(fd);
+        return K_EIO;
+    }
+    *out = fd;
+    return K_OK;
+}
+
+static void stop_workers(gw_server *s) {
+    pthread_mutex_lock(&s->qmu);
+    s->qexit = true;
+    pthread_cond_broadcast(&s->qcv);
+    pthread_mutex_unlock(&s->qmu);
+    for (unsigned i = 0; i < s->nworkers; i++) pthread_join(s->workers[i], NULL);
+    s->nworkers = 0;
+}
+
+static void server_free(gw_server *s) {
+    stop_workers(s);
+    conn_guard_stop(s->guard);
+    if (s->listen_fd >= 0) close(s->listen_fd);
+    pthread_cond_destroy(&s->qcv);
+    pthread_cond_destroy(&s->qidle);
+    pthread_mutex_destroy(&s->qmu);
+    free(s->workers);
+    free(s);
+}
+
 kerr gw_server_start(const gw_server_opts *o, gw_server **out) {
     gw_server *s = calloc(1, sizeof *s);
     if (!s) return K_ENOMEM;
     s->opts = *o;
+    s->listen_fd = -1;
+    gw_server_opts *so = &s->opts;
+    if (!so->max_connections) so->max_connections = GW_DEFAULT_MAX_CONNECTIONS;
+    if (!so->workers) so->workers = GW_DEFAULT_WORKERS;
+    if (!so->event_threads) so->event_threads = GW_DEFAULT_EVENT_THREADS;
+    if (!so->body_rate_window_s) so->body_rate_window_s = GW_DEFAULT_BODY_RATE_WINDOW_S;
+    pthread_mutex_init(&s->qmu, NULL);
+    pthread_cond_init(&s->qcv, NULL);
+    pthread_cond_init(&s->qidle, NULL);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
     if (inet_pton(AF_INET, o->host ? o->host : "127.0.0.1", &sa.sin_addr) != 1) {
         log_error("listen address %s is not an IPv4 address", o->host);
-        free(s);
+        server_free(s);
         return K_EINVAL;
     }
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    kerr e = open_listener(&sa, &s->listen_fd);
+    if (e) {
+        server_free(s);
+        return e;
+    }
+    struct sockaddr_in bound;
+    socklen_t blen = sizeof bound;
+    s->port = getsockname(s->listen_fd, (struct sockaddr *)&bound, &blen) == 0
+                  ? ntohs(bound.sin_port)
+                  : o->port;
+    conn_guard_opts go = {.header_timeout_s = so->header_timeout_s,
+                          .min_body_rate = so->min_body_rate,
+                          .body_rate_window_s = so->body_rate_window_s};
+    e = conn_guard_start(&go, &s->guard);
+    if (e) {
+        server_free(s);
+        return e;
+    }
+    s->workers = calloc(so->workers, sizeof *s->workers);
+    if (!s->workers) {
+        server_free(s);
+        return K_ENOMEM;
+    }
+    for (unsigned i = 0; i < so->workers; i++) {
+        if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
+            log_error("cannot start worker thread %u of %u", i + 1, so->workers);
+            server_free(s);
+            return K_ENOMEM;
+        }
+        s->nworkers++;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (o->tls_cert_pem) flags |= MHD_USE_TLS;
-    struct MHD_OptionItem opts[16];
+    struct MHD_OptionItem opts[20];
     int i = 0;
-    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
-    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
+    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, s->listen_fd, NULL};
+    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
     opts[i++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)no_unescape, NULL};
-    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 300, NULL};
-    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-                                        o->max_connections ? o->max_connections : 1024, NULL};
+    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, so->idle_timeout_s, NULL};
+    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, so->max_connections, NULL};
+    if (so->max_conns_per_ip)
+        opts[i++] =
+            (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, so->max_conns_per_ip, NULL};
+    if (so->event_threads > 1)
+        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, so->event_threads, NULL};
     /* libmicrohttpd keeps the request line, the headers and one record per
-     * query parameter (~56 bytes each) in this per-connection pool, and
-     * closes the connection without an answer when they do not fit. 1 MiB
-     * holds 10,000 short parameters, so the S3 front end gets to refuse
-     * such requests with a 400 (it accepts at most 1000). */
-    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 1024 * 1024, NULL};
+     * query parameter (~56 bytes each) in this per-connection pool and closes
+     * the connection without an answer when they do not fit; a larger pool
+     * would answer more parameters but stays resident per keep-alive
+     * connection (docs/operations.md, Memory). */
+    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 * 1024, NULL};
     opts[i++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, NULL};
-    opts[i++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
     if (o->tls_cert_pem) {
         opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert_pem};
         opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem};
@@ -304,12 +695,15 @@ kerr gw_server_start(const gw_server_opts *o, gw_server **out) {
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, opts,
                                  MHD_OPTION_END);
     if (!s->daemon) {
-        log_error("cannot listen on %s:%d", o->host, o->port);
-        free(s);
+        log_error("cannot start the HTTP listener on %s:%d", o->host, s->port);
+        s->listen_fd = -1; /* libmicrohttpd may have closed it */
+        server_free(s);
         return K_EIO;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = di ? di->port : o->port;
+    log_info("listener: %u event threads, %u workers, at most %u connections (%u per address), "
+             "idle timeout %u s, header deadline %u s, minimum upload rate %u B/s over %u s",
+             so->event_threads, so->workers, so->max_connections, so->max_conns_per_ip,
+             so->idle_timeout_s, so->header_timeout_s, so->min_body_rate, so->body_rate_window_s);
     *out = s;
     return K_OK;
 }
@@ -320,6 +714,16 @@ int gw_server_port(gw_server *s) {
 
 void gw_server_stop(gw_server *s) {
     if (!s) return;
+    /* Stop accepting, let the queued jobs finish (libmicrohttpd must not be
+     * stopped with suspended connections), then stop libmicrohttpd: from
+     * here on jobs run on the calling thread. */
+    MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+    pthread_mutex_lock(&s->qmu);
+    s->stopping = true;
+    while (s->inflight) pthread_cond_wait(&s->qidle, &s->qmu);
+    pthread_mutex_unlock(&s->qmu);
     MHD_stop_daemon(s->daemon);
-    free(s);
+    /* libmicrohttpd closed the listening socket unless it was quiesced */
+    if (lfd == MHD_INVALID_SOCKET) s->listen_fd = -1;
+    server_free(s);
 }

@@ -8,9 +8,67 @@
  * streams and answer at the end. on_abort runs if the connection dies before
  * the request completed, so half-made uploads are released.
  *
- * Threading: one thread per connection (handlers may block on fsync group
- * commits and metadata round trips). A gw_req is only touched by its
- * connection's thread.
+ * Threading contract.
+ * - Event threads (event_threads, default 2): libmicrohttpd's epoll loops
+ *   (MHD_USE_EPOLL_INTERNAL_THREAD with a thread pool). They accept, read
+ *   and parse requests and write answers for every connection; an idle
+ *   keep-alive connection costs no thread, only its socket and buffer. They
+ *   never run front-end code that may block on the network or on fsync.
+ * - Workers (workers, default 64): a fixed pool that runs the front end:
+ *   match + start, each on_body chunk, on_done and on_abort. A request that
+ *   needs front-end work has its connection suspended
+ *   (MHD_suspend_connection), the job queued, and a worker runs it and
+ *   resumes the connection. So `workers` is the number of requests the front
+ *   ends work on at once (each may block on a group-committed fsync or a
+ *   metadata round trip); more wait in the queue, in arrival order.
+ * - A gw_req is used by one thread at a time: the event thread that owns its
+ *   connection or the worker running its job; the hand-off (queue mutex,
+ *   libmicrohttpd's resume) orders the accesses. Successive callbacks of one
+ *   request may run on different workers: front ends must not keep
+ *   thread-local state across them.
+ * - on_body gets a copy of the received bytes (the event thread copies them
+ *   before the hand-off, so the worker never reads libmicrohttpd's buffer).
+ * - Exception: streaming response bodies (gw_stream_fn) are produced on the
+ *   event thread by libmicrohttpd's content callback. Today they read the
+ *   local volumes (page cache or disk); that read blocks the event thread and
+ *   the connections it serves for the time of one read (at most 256 KiB).
+ *   A remote datanode read would have to move to the workers first.
+ * - on_abort runs on a worker after the request ended (the connection may be
+ *   gone); the request's memory is released there, or on the event thread
+ *   when there was nothing to abort.
+ * - While gw_server_stop runs, queued jobs finish on the workers and any new
+ *   job runs on the thread that submits it; no connection stays suspended
+ *   when libmicrohttpd is stopped.
+ *
+ * Limits (gw_server_opts; `kura serve` flags, docs/operations.md):
+ * - max_connections over all (default 10000; the caller raises
+ *   RLIMIT_NOFILE), max_conns_per_ip per client address (default 256;
+ *   loopback is not exempt); connections beyond them are closed at accept.
+ * - idle_timeout_s: a connection with no traffic for this long is closed
+ *   (keep-alive idle time, and a client that stops sending or reading).
+ * - header_timeout_s: the request line and headers must be complete within
+ *   this long of the request's first byte, however slowly they trickle in.
+ * - min_body_rate over body_rate_window_s: an upload slower than this is cut.
+ *   These two are enforced by the connection guard (gateway/connguard.h).
+ *
+ * Framing (request smuggling): a request with both Transfer-Encoding and
+ * Content-Length, with differing Content-Length values, with whitespace in
+ * a header name, or whose Transfer-Encoding is not exactly "chunked" is
+ * answered 400 (501 when chunked is the final coding after others) with
+ * Connection: close before any body is read; the front end formats the error
+ * (gw_frontend.refuse).
+ *
+ * Expect: 100-continue: libmicrohttpd sends "100 Continue" after the first
+ * handler call unless a response is queued in it. The first call hands the
+ * request to a worker and the listener answers in the call after the resume,
+ * which libmicrohttpd 0.9.75 still treats as the first (state
+ * HEADERS_PROCESSED). An answer queued there makes libmicrohttpd skip the
+ * body and close the connection after the answer, so it is used only when
+ * the front end refused a request with a body that waits for 100 Continue
+ * (the client then sends no body) and for framing errors. Other early
+ * answers are sent after the body was read and dropped (up to 8 MiB, beyond
+ * that the connection is closed), because closing a connection with unread
+ * data makes the kernel reset it and the client may never see the answer.
  */
 #ifndef KURA_GATEWAY_SERVER_H
 #define KURA_GATEWAY_SERVER_H
@@ -60,11 +118,26 @@ struct gw_req {
 };
 
 typedef struct gw_frontend {
-    /* Returns true if it takes this request (routing by path). */
+    /* Returns true if it takes this request (routing by path). May run on
+     * an event thread (refusals): must not block. */
     bool (*match)(void *ctx, gw_req *r);
     void (*start)(void *ctx, gw_req *r);
+    /* Optional: answer e (from the error table) for a request the listener
+     * refuses before start (framing errors). Runs on an event thread: must
+     * not block. Without it the answer is the table's status and message as
+     * plain text. */
+    void (*refuse)(void *ctx, gw_req *r, kerr e);
     void *ctx;
 } gw_frontend;
+
+#define GW_DEFAULT_MAX_CONNECTIONS 10000u
+#define GW_DEFAULT_MAX_CONNS_PER_IP 256u
+#define GW_DEFAULT_WORKERS 64u
+#define GW_DEFAULT_EVENT_THREADS 2u
+#define GW_DEFAULT_IDLE_TIMEOUT_S 30u
+#define GW_DEFAULT_HEADER_TIMEOUT_S 15u
+#define GW_DEFAULT_MIN_BODY_RATE 1024u
+#define GW_DEFAULT_BODY_RATE_WINDOW_S 30u
 
 typedef struct gw_server_opts {
     const char *host;
@@ -73,11 +146,26 @@ typedef struct gw_server_opts {
     const char *tls_key_pem;
     const gw_frontend *frontends;
     size_t nfrontends;
+    /* Limits; see the header comment. For the first four 0 means the
+     * default; for the others 0 means no limit. gw_server_default_opts
+     * fills in every default. */
     unsigned max_connections;
+    unsigned workers;
+    unsigned event_threads;
+    unsigned body_rate_window_s;
+    unsigned max_conns_per_ip;
+    unsigned idle_timeout_s;
+    unsigned header_timeout_s;
+    unsigned min_body_rate; /* bytes per second */
 } gw_server_opts;
+
+/* The GW_DEFAULT_* limits. */
+void gw_server_default_opts(gw_server_opts *o);
 
 typedef struct gw_server gw_server;
 
+/* Binds host:port and starts the threads. K_ECONFLICT: the address is in use
+ * (another process listens there; no port sharing); other errors are logged. */
 kerr gw_server_start(const gw_server_opts *o, gw_server **out);
 /* Port actually bound (useful when 0 was asked). */
 int gw_server_port(gw_server *s);
