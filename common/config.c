@@ -115,7 +115,9 @@ static kerr set_value(config *c, size_t i, const char *text, int source, const c
                       char *err, size_t cap) {
     const cfg_item *it = &c->items[i];
     cfg_value *v = &c->v[i];
-    if (it->type != CFG_LIST && v->source == source && source != SRC_DEFAULT) {
+    /* a repeated setting in a file is a mistake; on a command line the last
+     * one wins, as scripts that append flags to a base set expect */
+    if (it->type != CFG_LIST && v->source == source && source == SRC_FILE) {
         errf(err, cap, "%s: %s is given twice", where, it->name);
         return K_EINVAL;
     }

@@ -27,7 +27,9 @@
  *   one-line human message in err ("FILE:LINE: unknown setting 'x'",
  *   "--workers: 0 is below the minimum 1", ...); K_EIO if the file cannot be
  *   read. Unknown names, malformed values, out-of-range numbers and a
- *   repeated non-list setting in the same source are errors, never ignored.
+ *   non-list setting repeated in a file are errors, never ignored; on the
+ *   command line a repeated non-list flag takes its last value (scripts
+ *   append flags to a base set).
  * - Getters abort() on a name that is not in the table or of another type:
  *   that is a programming error, caught by any test that runs the command.
  */
