@@ -19,7 +19,7 @@
 #include "gateway/s3.h"
 #include "gateway/server.h"
 #include "gateway/settings.h"
-#include "gateway/users.h"
+#include "router/users.h"
 #include "bench/loadgen.h"
 #include "gateway/version.h"
 #include "meta/kv.h"

@@ -12,6 +12,9 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "gateway/records.h"
+#include "meta/kv.h"
+#include "meta/radix.h"
+#include "storage/data.h"
 
 /* Two stores: the registry (global records: buckets and the per-owner
  * bucket trees) and the member store (this bucket's cluster: objects,
@@ -81,6 +84,53 @@ void objsvc_set_home(objsvc *s, uint64_t home) {
     s->home = home;
 }
 
+/* ---------------------------------------------------------------- access
+ * Every decision about who may do what is made in this section, so that the
+ * S3 and Swift front ends share it rather than copy it. */
+
+principal objsvc_principal(const char *user) {
+    principal p = {.kind = PRINCIPAL_ANONYMOUS};
+    if (!user) return p;
+    p.kind = !strcmp(user, "root") ? PRINCIPAL_ROOT : PRINCIPAL_USER;
+    p.user = user;
+    p.account = user;
+    return p;
+}
+
+/* p owns b: root owns everything, a user the buckets of its account. */
+static bool owns(const principal *p, const bucket_info *b) {
+    if (p->kind == PRINCIPAL_ROOT) return true;
+    return p->kind == PRINCIPAL_USER && p->account && !strcmp(p->account, b->owner);
+}
+
+/* p may list b's objects: its owner, or anyone when its ACL says so. */
+static bool may_list(const principal *p, const bucket_info *b) {
+    return owns(p, b) || b->acl >= ACL_PUBLIC_READ;
+}
+
+/* p may read object m of b: the bucket's owner, or anyone when the object's
+ * ACL says so (the bucket's own ACL does not reach its objects, as in S3). */
+static bool may_read(const principal *p, const bucket_info *b, const obj_meta *m) {
+    return owns(p, b) || m->acl >= ACL_PUBLIC_READ;
+}
+
+static kerr bucket_get(objsvc *s, arena *a, const char *name, bucket_info *out);
+
+kerr objsvc_bucket_open(objsvc *s, arena *a, const principal *p, const char *name,
+                        bucket_access acc, bucket_info *out) {
+    kerr e = bucket_get(s, a, name, out);
+    if (e) return e;
+    switch (acc) {
+    case BUCKET_LOOKUP:
+        return K_OK;
+    case BUCKET_READ:
+        return may_list(p, out) ? K_OK : K_EACCESSDENIED;
+    case BUCKET_OWNER:
+        return owns(p, out) ? K_OK : K_EACCESSDENIED;
+    }
+    return K_EACCESSDENIED;
+}
+
 /* --------------------------------------------------------------- buckets */
 
 bool objsvc_bucket_name_valid(const char *name) {
@@ -125,9 +175,16 @@ static void owner_ns(keybuf *k, const char *owner) {
     kb_add(k, owner, n > 255 ? 255 : n);
 }
 
-kerr objsvc_bucket_create(objsvc *s, const char *name, const char *owner, const char *region,
+kerr objsvc_bucket_create_check(const principal *p, const char *name) {
+    if (p->kind == PRINCIPAL_ANONYMOUS || !p->account) return K_EACCESSDENIED;
+    return objsvc_bucket_name_valid(name) ? K_OK : K_EINVALIDBUCKETNAME;
+}
+
+kerr objsvc_bucket_create(objsvc *s, const principal *p, const char *name, const char *region,
                           uint8_t acl) {
-    if (!objsvc_bucket_name_valid(name)) return K_EINVALIDBUCKETNAME;
+    kerr e = objsvc_bucket_create_check(p, name);
+    if (e) return e;
+    const char *owner = p->account;
     bucket_info b = {.name = (char *)name,
                      .owner = (char *)owner,
                      .region = (char *)(region ? region : ""),
@@ -139,7 +196,7 @@ kerr objsvc_bucket_create(objsvc *s, const char *name, const char *owner, const 
     bucket_key(&key, name);
     /* The owner's listing gets the name first: a crash before the record is
      * written leaves a name that listings skip, never a hidden bucket. */
-    kerr e = radix_insert(s->reg_tree, ns.b, ns.n, name, strlen(name));
+    e = radix_insert(s->reg_tree, ns.b, ns.n, name, strlen(name));
     if (e) return e;
     kbuf rec = KBUF_INIT;
     rec_bucket_encode(&rec, &b);
@@ -148,7 +205,7 @@ kerr objsvc_bucket_create(objsvc *s, const char *name, const char *owner, const 
     if (e == K_ECONFLICT) {
         arena *a = arena_new(0);
         bucket_info cur;
-        e = objsvc_bucket_get(s, a, name, &cur);
+        e = bucket_get(s, a, name, &cur);
         if (!e) e = strcmp(cur.owner, owner) ? K_EBUCKETEXISTS : K_EBUCKETOWNED;
         arena_free(a);
         if (e == K_EBUCKETEXISTS) radix_remove(s->reg_tree, ns.b, ns.n, name, strlen(name));
@@ -156,7 +213,7 @@ kerr objsvc_bucket_create(objsvc *s, const char *name, const char *owner, const 
     return e;
 }
 
-kerr objsvc_bucket_get(objsvc *s, arena *a, const char *name, bucket_info *out) {
+static kerr bucket_get(objsvc *s, arena *a, const char *name, bucket_info *out) {
     if (strlen(name) > 255) return K_ENOSUCHBUCKET;
     keybuf key;
     bucket_key(&key, name);
@@ -254,9 +311,9 @@ static void upload_ns(keybuf *k, const uint8_t bid[8]) {
 kerr objsvc_bucket_delete(objsvc *s, const char *name) {
     arena *a = arena_new(0);
     bucket_info b;
-    kerr e = objsvc_bucket_get(s, a, name, &b);
+    kerr e = bucket_get(s, a, name, &b);
     if (e) goto out;
-    radix_list_req one = {.max_entries = 1};
+    obj_list_req one = {.max_entries = 1};
     list_entry *ents;
     size_t n;
     bool trunc;
@@ -354,7 +411,9 @@ static void rr_free(rec_reads *r) {
     r->n = 0;
 }
 
-kerr objsvc_bucket_list(objsvc *s, arena *a, const char *owner, bucket_info **out, size_t *n) {
+kerr objsvc_bucket_list(objsvc *s, arena *a, const principal *p, bucket_info **out, size_t *n) {
+    if (p->kind == PRINCIPAL_ANONYMOUS || !p->account) return K_EACCESSDENIED;
+    const char *owner = p->account;
     keybuf ns;
     owner_ns(&ns, owner);
     collect_ctx c = {.a = a};
@@ -368,7 +427,7 @@ kerr objsvc_bucket_list(objsvc *s, arena *a, const char *owner, bucket_info **ou
         if (e) return e;
         for (size_t i = 0; i < c.n; i++) {
             bucket_info b;
-            kerr ge = objsvc_bucket_get(s, a, c.items[i].p, &b);
+            kerr ge = bucket_get(s, a, c.items[i].p, &b);
             if (ge == K_ENOSUCHBUCKET) continue;
             if (ge) return ge;
             if (strcmp(b.owner, owner)) continue;
@@ -422,13 +481,24 @@ kerr objsvc_head(objsvc *s, arena *a, const bucket_info *b, const char *key, siz
     return e;
 }
 
-bool objsvc_data_local(const objsvc *s, const obj_meta *m) {
+kerr objsvc_object_open(objsvc *s, arena *a, const principal *p, const bucket_info *b,
+                        const char *key, size_t klen, obj_meta *out) {
+    kerr e = objsvc_head(s, a, b, key, klen, out);
+    if (e == K_ENOSUCHKEY && !may_list(p, b)) return K_EACCESSDENIED;
+    if (e) return e;
+    return may_read(p, b, out) ? K_OK : K_EACCESSDENIED;
+}
+
+/* Whether this gateway can read m's data (see obj_meta.home). */
+static bool data_local(const objsvc *s, const obj_meta *m) {
     return !m->home || !s->home || m->home == s->home;
 }
 
-kerr objsvc_read(objsvc *s, const obj_meta *m, uint64_t off, void *buf, size_t n) {
-    if (off + n > m->size) return K_EINVALIDRANGE;
-    if (!objsvc_data_local(s, m)) {
+/* Reads n bytes at object offset off (across parts). */
+static kerr read_range(objsvc *s, const obj_meta *m, uint64_t off, void *buf, size_t n) {
+    if (off > m->size || n > m->size - off) return K_EINVALIDRANGE;
+    if (!n) return K_OK;
+    if (!data_local(s, m)) {
         log_error("object data lives on gateway %016llx, this is %016llx",
                   (unsigned long long)m->home, (unsigned long long)s->home);
         return K_EUNAVAILABLE;
@@ -470,7 +540,7 @@ kerr objsvc_reader_open(objsvc *s, const obj_meta *m, uint64_t off, uint64_t len
                         obj_reader **out) {
     *out = NULL;
     if (off > m->size || len > m->size - off) return K_EINVALIDRANGE;
-    if (!objsvc_data_local(s, m)) {
+    if (len && !data_local(s, m)) {
         log_error("object data lives on gateway %016llx, this is %016llx",
                   (unsigned long long)m->home, (unsigned long long)s->home);
         return K_EUNAVAILABLE;
@@ -710,6 +780,25 @@ kerr objsvc_put_write(obj_put *p, const void *data, size_t n) {
     return K_OK;
 }
 
+#define COPY_PIECE (1u << 20)
+
+kerr objsvc_put_copy(obj_put *p, const obj_meta *src, uint64_t off, uint64_t len) {
+    if (off > src->size || len > src->size - off) return K_EINVALIDRANGE;
+    if (!len) return K_OK;
+    char *buf = malloc(len < COPY_PIECE ? (size_t)len : COPY_PIECE);
+    if (!buf) return K_ENOMEM;
+    kerr e = K_OK;
+    while (len && !e) {
+        size_t n = len < COPY_PIECE ? (size_t)len : COPY_PIECE;
+        e = read_range(p->s, src, off, buf, n);
+        if (!e) e = objsvc_put_write(p, buf, n);
+        off += n;
+        len -= n;
+    }
+    free(buf);
+    return e;
+}
+
 size_t objsvc_put_cksum(const obj_put *p, uint8_t out[32]) {
     memcpy(out, p->ck_out, p->ck_out_len);
     return p->ck_out_len;
@@ -743,14 +832,15 @@ static void part_ns(keybuf *k, const char *upload_id) {
 
 static kerr finish_part(obj_put *p, const uint8_t md5[16], data_loc loc, obj_meta *out) {
     objsvc *s = p->s;
-    part_info pi = {.number = p->part_number,
-                    .size = p->size,
-                    .mtime_ms = clock_real_ms(),
-                    .home = s->home,
-                    .loc = loc,
-                    .ck_len = (uint8_t)p->ck_out_len};
-    memcpy(pi.md5, md5, 16);
-    memcpy(pi.ck, p->ck_out, p->ck_out_len);
+    part_rec pr = {.info = {.number = p->part_number,
+                            .size = p->size,
+                            .mtime_ms = clock_real_ms(),
+                            .ck_len = (uint8_t)p->ck_out_len},
+                   .home = s->home,
+                   .loc = loc};
+    part_info *pi = &pr.info;
+    memcpy(pi->md5, md5, 16);
+    memcpy(pi->ck, p->ck_out, p->ck_out_len);
     keybuf k, ns;
     part_key(&k, p->upload->upload_id, p->part_number);
     part_ns(&ns, p->upload->upload_id);
@@ -759,11 +849,11 @@ static kerr finish_part(obj_put *p, const uint8_t md5[16], data_loc loc, obj_met
     kerr e = radix_insert(s->tree, ns.b, ns.n, num, 4);
     if (e) return e;
     kbuf rec = KBUF_INIT, old = KBUF_INIT;
-    rec_part_encode(&rec, &pi);
+    rec_part_encode(&rec, &pr);
     bool absent = true;
     e = record_update(s->meta, &k, step_store, &rec, &old, &absent);
     if (!e && !absent) {
-        part_info prev;
+        part_rec prev;
         if (!rec_part_decode(old.data, old.len, &prev)) data_release(s->data, &prev.loc, 1);
     }
     kbuf_free(&rec);
@@ -771,11 +861,11 @@ static kerr finish_part(obj_put *p, const uint8_t md5[16], data_loc loc, obj_met
     if (!e && out) {
         memset(out, 0, sizeof *out);
         out->size = p->size;
-        out->mtime_ms = pi.mtime_ms;
+        out->mtime_ms = pi->mtime_ms;
         hex_encode(md5, 16, out->etag);
         out->ck_alg = (uint8_t)p->ck.alg;
-        out->ck_len = pi.ck_len;
-        memcpy(out->ck, pi.ck, pi.ck_len);
+        out->ck_len = pi->ck_len;
+        memcpy(out->ck, pi->ck, pi->ck_len);
     }
     return e;
 }
@@ -846,14 +936,25 @@ kerr objsvc_put_finish(obj_put *p, const obj_put_expect *ex, obj_meta *out) {
 
 /* -------------------------------------------------------------- listing */
 
-kerr objsvc_list(objsvc *s, arena *a, const bucket_info *b, const radix_list_req *req,
+/* The tree's request for a listing request. */
+static radix_list_req tree_req(const obj_list_req *req) {
+    return (radix_list_req){.prefix = req->prefix,
+                            .prefix_len = req->prefix_len,
+                            .start_after = req->start_after,
+                            .start_after_len = req->start_after_len,
+                            .delim = req->delim,
+                            .delim_len = req->delim_len,
+                            .max_entries = req->max_entries ? req->max_entries : 1000};
+}
+
+kerr objsvc_list(objsvc *s, arena *a, const bucket_info *b, const obj_list_req *req,
                  list_entry **out, size_t *n, bool *truncated) {
     keybuf ns;
     obj_ns(&ns, b->id);
-    size_t want = req->max_entries ? req->max_entries : 1000;
+    radix_list_req r = tree_req(req);
+    size_t want = r.max_entries;
     list_entry *res = arena_alloc(a, want * sizeof *res);
     size_t count = 0;
-    radix_list_req r = *req;
     collect_ctx c = {.a = a};
     bool trunc = false;
     kerr e = K_OK;
@@ -971,7 +1072,7 @@ kerr objsvc_part_begin(objsvc *s, arena *a, const bucket_info *b, const upload_i
 }
 
 static kerr load_parts(objsvc *s, arena *a, const upload_info *u, uint32_t after, uint32_t max,
-                       part_info **out, size_t *n, bool *truncated) {
+                       part_rec **out, size_t *n, bool *truncated) {
     keybuf ns;
     part_ns(&ns, u->upload_id);
     uint8_t start[4];
@@ -984,7 +1085,7 @@ static kerr load_parts(objsvc *s, arena *a, const upload_info *u, uint32_t after
     collect_ctx c = {.a = a};
     kerr e = radix_list(s->tree, ns.b, ns.n, &req, collect_emit, &c, truncated);
     if (e) return e;
-    part_info *res = arena_alloc(a, (c.n ? c.n : 1) * sizeof *res);
+    part_rec *res = arena_alloc(a, (c.n ? c.n : 1) * sizeof *res);
     size_t count = 0;
     rec_reads rr;
     rr_init(&rr, a, c.n);
@@ -1011,7 +1112,13 @@ static kerr load_parts(objsvc *s, arena *a, const upload_info *u, uint32_t after
 
 kerr objsvc_mpu_list_parts(objsvc *s, arena *a, const upload_info *u, uint32_t after, uint32_t max,
                            part_info **out, size_t *n, bool *truncated) {
-    return load_parts(s, a, u, after, max ? max : 1000, out, n, truncated);
+    part_rec *recs;
+    kerr e = load_parts(s, a, u, after, max ? max : 1000, &recs, n, truncated);
+    if (e) return e;
+    part_info *res = arena_alloc(a, (*n ? *n : 1) * sizeof *res);
+    for (size_t i = 0; i < *n; i++) res[i] = recs[i].info;
+    *out = res;
+    return K_OK;
 }
 
 /* Deletes the upload's part records, its part tree and the upload record.
@@ -1024,20 +1131,21 @@ static void drop_upload(objsvc *s, const bucket_info *b, const upload_info *u,
     part_ns(&ns, u->upload_id);
     uint32_t after = 0;
     for (;;) {
-        part_info *parts;
+        part_rec *parts;
         size_t n;
         bool trunc;
         if (load_parts(s, a, u, after, 1000, &parts, &n, &trunc)) break;
         for (size_t i = 0; i < n; i++) {
+            uint32_t number = parts[i].info.number;
             bool kept = false;
-            for (size_t j = 0; j < nkeep && !kept; j++) kept = keep[j].number == parts[i].number;
+            for (size_t j = 0; j < nkeep && !kept; j++) kept = keep[j].number == number;
             if (!kept) data_release(s->data, &parts[i].loc, 1);
-            part_key(&k, u->upload_id, parts[i].number);
+            part_key(&k, u->upload_id, number);
             kv_del(s->meta, k.b, k.n);
             uint8_t num[4];
-            store_be32(num, parts[i].number);
+            store_be32(num, number);
             radix_remove(s->tree, ns.b, ns.n, num, 4);
-            after = parts[i].number;
+            after = number;
         }
         if (!trunc || !n) break;
         arena_reset(a);
@@ -1075,21 +1183,22 @@ kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload
     for (size_t i = 0; i < nparts && !e; i++) {
         keybuf k;
         part_key(&k, u->upload_id, parts[i].number);
-        part_info pi;
+        part_rec pr;
         e = kv_get(s->meta, k.b, k.n, &v);
         if (e == K_ENOTFOUND) e = K_EINVALIDPART;
-        if (!e) e = rec_part_decode(v.data, v.len, &pi);
+        if (!e) e = rec_part_decode(v.data, v.len, &pr);
         if (e) break;
+        const part_info pi = pr.info;
         if (memcmp(pi.md5, parts[i].md5, 16))
             e = K_EINVALIDPART;
-        else if (pi.home && s->home && pi.home != s->home)
+        else if (pr.home && s->home && pr.home != s->home)
             e = K_EUNAVAILABLE; /* the part's data is on another gateway */
         else if (i + 1 < nparts && pi.size < OBJ_MIN_PART_SIZE)
             e = K_EENTITYTOOSMALL;
         else if (parts[i].has_ck && (pi.ck_len == 0 || memcmp(pi.ck, parts[i].ck, pi.ck_len)))
             e = K_EINVALIDPART;
         if (e) break;
-        m.segs[i].loc = pi.loc;
+        m.segs[i].loc = pr.loc;
         memcpy(m.segs[i].md5, pi.md5, 16);
         m.size += pi.size;
         khash_update(etag_md5, pi.md5, 16);
@@ -1151,13 +1260,14 @@ kerr objsvc_mpu_abort(objsvc *s, const bucket_info *b, const upload_info *u) {
     return K_OK;
 }
 
-kerr objsvc_mpu_list(objsvc *s, arena *a, const bucket_info *b, const radix_list_req *req,
+kerr objsvc_mpu_list(objsvc *s, arena *a, const bucket_info *b, const obj_list_req *req,
                      mpu_list_entry **out, size_t *n, bool *truncated) {
     keybuf ns;
     upload_ns(&ns, b->id);
-    size_t want = req->max_entries ? req->max_entries : 1000;
+    radix_list_req r = tree_req(req);
+    size_t want = r.max_entries;
     collect_ctx c = {.a = a};
-    kerr e = radix_list(s->tree, ns.b, ns.n, req, collect_emit, &c, truncated);
+    kerr e = radix_list(s->tree, ns.b, ns.n, &r, collect_emit, &c, truncated);
     if (e) return e;
     mpu_list_entry *res = arena_zalloc(a, (c.n ? c.n : 1) * sizeof *res);
     size_t count = 0;

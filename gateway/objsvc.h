@@ -22,9 +22,17 @@
  * replaced with compare-and-set, so of two racing PUTs exactly one wins and
  * the loser's data is released.
  *
+ * The service is sealed: this header names nothing of meta/ or storage/
+ * (where bytes live is opaque to callers, struct obj_part_loc), so a front
+ * end (S3 today, Swift next) parses, authenticates and formats, and the
+ * service decides. Every access decision is made here, from the caller's
+ * principal (below): who owns what, what the canned ACLs allow, and when an
+ * absent key is hidden behind AccessDenied.
+ *
  * Contract:
  * - objsvc is thread-safe. Results are allocated in the caller's arena.
- * - Errors are kerr codes (common/err.h); the front end maps them.
+ * - Errors are kerr codes (common/err.h); the front end maps them through
+ *   the one error table (gateway/errors.h).
  */
 #ifndef KURA_GATEWAY_OBJSVC_H
 #define KURA_GATEWAY_OBJSVC_H
@@ -32,14 +40,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "common/arena.h"
 #include "common/err.h"
 #include "common/hash.h"
-#include "meta/kv.h"
-#include "meta/radix.h"
-#include "storage/data.h"
 
 #define OBJ_MAX_KEY 1024
 #define OBJ_MAX_PARTS 10000
@@ -72,10 +78,9 @@ typedef struct obj_attr {
 
 typedef enum cksum_type { CKTYPE_NONE = 0, CKTYPE_FULL_OBJECT, CKTYPE_COMPOSITE } cksum_type;
 
-typedef struct obj_part_loc {
-    data_loc loc; /* loc.length = bytes held there (a part, or a segment) */
-    uint8_t md5[16];
-} obj_part_loc;
+/* Where a piece of an object's bytes lives (a part, or a segment of a large
+ * PUT): opaque outside the service. */
+typedef struct obj_part_loc obj_part_loc;
 
 typedef struct obj_meta {
     uint64_t size;
@@ -90,7 +95,7 @@ typedef struct obj_meta {
     uint8_t ck[32];
     uint32_t nparts; /* 0 for a simple PUT, else number of multipart parts */
     uint32_t nsegs;
-    obj_part_loc *segs; /* data in order; one per part for multipart */
+    obj_part_loc *segs; /* data in order; one per part for multipart (opaque) */
     /* Instance id of the gateway whose volumes hold the data (0: unknown).
      * Locations are only meaningful there: another gateway sharing the
      * metadata store must not read them as its own. */
@@ -98,33 +103,75 @@ typedef struct obj_meta {
 } obj_meta;
 
 typedef struct objsvc objsvc;
+typedef struct kv kv;                 /* meta/kv.h: only the wiring (main) opens one */
+typedef struct data_layer data_layer; /* storage/data.h: likewise */
+
+/* --- who is asking ---
+ * Front ends turn what authentication proved into a principal; the service
+ * decides what it may do. Strings are borrowed for the call. */
+typedef enum principal_kind {
+    PRINCIPAL_ANONYMOUS = 0, /* an unsigned request */
+    PRINCIPAL_USER,          /* an authenticated user */
+    PRINCIPAL_ROOT           /* the operator's user: owner of everything */
+} principal_kind;
+
+typedef struct principal {
+    principal_kind kind;
+    const char *user;    /* user name; NULL when anonymous */
+    const char *account; /* whose buckets it acts on and creates (the owner id
+                            of buckets): today every user is its own account */
+} principal;
+
+/* The principal of an authenticated user name (NULL: anonymous). The user
+ * named "root" is PRINCIPAL_ROOT. Borrows user. */
+principal objsvc_principal(const char *user);
 
 /* registry: the store of global records (buckets, their per-owner trees);
  * member: the store of the bucket's member cluster (objects, uploads, parts
  * and their trees) — today the same kv, kept apart so the router can point
  * them at different stores. data: where object bytes go. All borrowed;
  * data may be NULL for tools that only manage buckets. Users live in
- * gateway/users.h, on the registry store. */
+ * router/users.h, on the registry store. */
 kerr objsvc_open(kv *registry, kv *member, data_layer *data, objsvc **out);
 /* Sets this gateway's instance id (see obj_meta.home); data written from now
  * on is marked with it and data marked with another id is not read here
  * (K_EUNAVAILABLE) — until remote datanodes let any gateway reach it. */
 void objsvc_set_home(objsvc *s, uint64_t home);
-/* Whether this gateway can read m's data (checked before answering a GET). */
-bool objsvc_data_local(const objsvc *s, const obj_meta *m);
 void objsvc_close(objsvc *s);
 
 /* --- buckets --- */
-/* K_EINVALIDBUCKETNAME, K_EBUCKETOWNED (caller already owns it),
+/* Creates a bucket owned by p's account. K_EACCESSDENIED (anonymous),
+ * K_EINVALIDBUCKETNAME, K_EBUCKETOWNED (p already owns it),
  * K_EBUCKETEXISTS (someone else does). */
-kerr objsvc_bucket_create(objsvc *s, const char *name, const char *owner, const char *region,
+kerr objsvc_bucket_create(objsvc *s, const principal *p, const char *name, const char *region,
                           uint8_t acl);
-kerr objsvc_bucket_get(objsvc *s, arena *a, const char *name, bucket_info *out);
+/* What objsvc_bucket_create would refuse before looking at any store
+ * (K_EACCESSDENIED, then K_EINVALIDBUCKETNAME): lets a front end answer
+ * before it reads a request body. */
+kerr objsvc_bucket_create_check(const principal *p, const char *name);
+
+/* What a caller means to do with a bucket; objsvc_bucket_open decides. */
+typedef enum bucket_access {
+    BUCKET_LOOKUP, /* only find it: the object decides (objsvc_object_open) */
+    BUCKET_READ,   /* list its objects, HEAD it: its owner and root, and anyone
+                      when its ACL is public-read or public-read-write */
+    BUCKET_OWNER   /* anything else: write, delete or overwrite objects,
+                      multipart uploads, ACLs and sub-resources, delete the
+                      bucket: its owner and root */
+} bucket_access;
+
+/* Loads bucket name and decides whether p may access it as acc.
+ * K_ENOSUCHBUCKET (to anyone: bucket names are global and public, as in
+ * S3), K_EACCESSDENIED. The objsvc calls below that take a bucket_info act
+ * for a caller cleared here (BUCKET_OWNER unless they say otherwise). */
+kerr objsvc_bucket_open(objsvc *s, arena *a, const principal *p, const char *name,
+                        bucket_access acc, bucket_info *out);
 /* K_ENOSUCHBUCKET, K_EBUCKETNOTEMPTY (objects or in-progress uploads). */
 kerr objsvc_bucket_delete(objsvc *s, const char *name);
 /* Replaces the bucket's canned ACL (compare-and-set on its record). */
 kerr objsvc_bucket_set_acl(objsvc *s, const char *name, uint8_t acl);
-kerr objsvc_bucket_list(objsvc *s, arena *a, const char *owner, bucket_info **out, size_t *n);
+/* The buckets of p's account. K_EACCESSDENIED for anonymous callers. */
+kerr objsvc_bucket_list(objsvc *s, arena *a, const principal *p, bucket_info **out, size_t *n);
 bool objsvc_bucket_name_valid(const char *name);
 
 /* --- objects --- */
@@ -142,15 +189,23 @@ typedef struct obj_cond {
                          "*": any object) */
 } obj_cond;
 
+/* The metadata of object key of b, for a caller that may read it: p, with b
+ * from objsvc_bucket_open(BUCKET_LOOKUP) (GET, HEAD, a copy source). The
+ * bucket's owner and root read every object, anyone else the objects whose
+ * ACL is public-read. An absent key is K_ENOSUCHKEY only to a caller who may
+ * list the bucket (BUCKET_READ); to anyone else K_EACCESSDENIED, so that
+ * strangers cannot probe which names exist. K_EKEYTOOLONG. */
+kerr objsvc_object_open(objsvc *s, arena *a, const principal *p, const bucket_info *b,
+                        const char *key, size_t klen, obj_meta *out);
+/* The same without a decision, for a caller cleared with BUCKET_OWNER. */
 kerr objsvc_head(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
                  obj_meta *out);
-/* Reads n bytes at object offset off (across parts). */
-kerr objsvc_read(objsvc *s, const obj_meta *m, uint64_t off, void *buf, size_t n);
 /* Streams the byte range [off, off+len) of an object for a response body:
  * reads ahead and verifies in the storage's own units (callers need not
  * align). objsvc_reader_read copies up to max bytes at position pos of the
  * range: returns the count, 0 at the end, -1 on an error (logged). m is
- * copied. K_EUNAVAILABLE when this gateway cannot reach the data. */
+ * copied. K_EUNAVAILABLE when this gateway cannot reach the data (never for
+ * an empty range: nothing is read). */
 typedef struct obj_reader obj_reader;
 /* Byte range of part `part` (1-based, <= m->nparts) of a multipart object. */
 void objsvc_part_range(const obj_meta *m, uint32_t part, uint64_t *off, uint64_t *len);
@@ -186,6 +241,12 @@ typedef struct obj_put_opts {
 kerr objsvc_put_begin(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
                       const obj_put_opts *o, obj_put **out);
 kerr objsvc_put_write(obj_put *p, const void *data, size_t n);
+/* Writes bytes [off, off+len) of object src (from objsvc_object_open) into
+ * p, as objsvc_put_write would: CopyObject and UploadPartCopy. The bytes are
+ * read and verified in the storage's own units. K_EINVALIDRANGE when the
+ * range is not inside src, K_EUNAVAILABLE when this gateway cannot reach
+ * src's data. */
+kerr objsvc_put_copy(obj_put *p, const obj_meta *src, uint64_t off, uint64_t len);
 /* Expectations checked before anything becomes visible. */
 typedef struct obj_put_expect {
     const uint8_t *md5; /* Content-MD5, or NULL */
@@ -215,10 +276,8 @@ typedef struct part_info {
     uint64_t size;
     int64_t mtime_ms;
     uint8_t md5[16];
-    data_loc loc;
     uint8_t ck_len;
     uint8_t ck[32];
-    uint64_t home; /* as obj_meta.home */
 } part_info;
 
 kerr objsvc_mpu_create(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
@@ -250,17 +309,31 @@ typedef struct mpu_list_entry {
     char *prefix;
     size_t prefix_len;
 } mpu_list_entry;
-kerr objsvc_mpu_list(objsvc *s, arena *a, const bucket_info *b, const radix_list_req *req,
+/* A listing request: names of a bucket (or upload names, "key" then the
+ * upload id) in ascending byte order. */
+typedef struct obj_list_req {
+    const char *prefix; /* only names starting with prefix */
+    size_t prefix_len;
+    const char *start_after; /* only names > start_after (bytewise) */
+    size_t start_after_len;
+    const char *delim; /* when set, roll names up into common prefixes
+                          (prefix + text up to and including the first
+                          delimiter after it) */
+    size_t delim_len;
+    size_t max_entries; /* names + common prefixes returned; 0: 1000 */
+} obj_list_req;
+
+kerr objsvc_mpu_list(objsvc *s, arena *a, const bucket_info *b, const obj_list_req *req,
                      mpu_list_entry **out, size_t *n, bool *truncated);
 
-/* --- listing --- */
+/* --- listing (b cleared with BUCKET_READ) --- */
 typedef struct list_entry {
     char *key;
     size_t klen;
     bool is_prefix;
     obj_meta meta; /* only for keys */
 } list_entry;
-kerr objsvc_list(objsvc *s, arena *a, const bucket_info *b, const radix_list_req *req,
+kerr objsvc_list(objsvc *s, arena *a, const bucket_info *b, const obj_list_req *req,
                  list_entry **out, size_t *n, bool *truncated);
 
 #endif

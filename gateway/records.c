@@ -226,45 +226,33 @@ kerr rec_upload_decode(arena *a, const void *p, size_t n, upload_info *u) {
     return r.bad ? K_ECORRUPT : K_OK;
 }
 
-void rec_part_encode(kbuf *out, const part_info *p) {
+void rec_part_encode(kbuf *out, const part_rec *pr) {
+    const part_info *p = &pr->info;
     put_u8(out, REC_PART_VERSION);
     put_u32(out, p->number);
     put_u64(out, p->size);
     put_u64(out, (uint64_t)p->mtime_ms);
     kbuf_append(out, p->md5, 16);
-    put_loc(out, &p->loc);
+    put_loc(out, &pr->loc);
     put_u8(out, p->ck_len);
     kbuf_append(out, p->ck, p->ck_len);
-    put_u64(out, p->home);
+    put_u64(out, pr->home);
 }
 
-kerr rec_part_decode(const void *p, size_t n, part_info *out) {
+kerr rec_part_decode(const void *p, size_t n, part_rec *pr) {
     reader r = {p, n, false};
-    memset(out, 0, sizeof *out);
+    memset(pr, 0, sizeof *pr);
+    part_info *out = &pr->info;
     unsigned version = get_u8(&r);
     if (version != 1 && version != REC_PART_VERSION) return K_ECORRUPT;
     out->number = get_u32(&r);
     out->size = get_u64(&r);
     out->mtime_ms = (int64_t)get_u64(&r);
     get_fixed(&r, out->md5, 16);
-    get_loc(&r, version, &out->loc);
+    get_loc(&r, version, &pr->loc);
     out->ck_len = get_u8(&r);
     if (out->ck_len > sizeof out->ck) return K_ECORRUPT;
     get_fixed(&r, out->ck, out->ck_len);
-    out->home = get_u64(&r);
-    return r.bad ? K_ECORRUPT : K_OK;
-}
-
-void rec_user_encode(kbuf *out, const char *secret, const char *user) {
-    put_u8(out, REC_VERSION);
-    put_str(out, secret);
-    put_str(out, user);
-}
-
-kerr rec_user_decode(arena *a, const void *p, size_t n, const char **secret, const char **user) {
-    reader r = {p, n, false};
-    if (get_u8(&r) != REC_VERSION) return K_ECORRUPT;
-    *secret = get_str(&r, a, NULL);
-    *user = get_str(&r, a, NULL);
+    pr->home = get_u64(&r);
     return r.bad ? K_ECORRUPT : K_OK;
 }

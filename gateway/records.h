@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Binary encodings of the object service's metadata records (see objsvc.h
- * for the key layout). Little-endian, length-prefixed, versioned by a
+ * for the key layout), and the service's internal types that name storage
+ * locations. Internal to the object service (objsvc.c, records.c and their
+ * tests): front ends include objsvc.h only. Little-endian, length-prefixed, versioned by a
  * leading byte so records can evolve.
  *
  * Decoders allocate strings and arrays in the given arena and return
@@ -11,6 +13,20 @@
 
 #include "common/buf.h"
 #include "gateway/objsvc.h"
+#include "storage/data.h"
+
+/* The opaque piece of objsvc.h. */
+struct obj_part_loc {
+    data_loc loc; /* loc.length = bytes held there (a part, or a segment) */
+    uint8_t md5[16];
+};
+
+/* A part record: what ListParts shows, plus where the bytes are. */
+typedef struct part_rec {
+    part_info info;
+    data_loc loc;
+    uint64_t home; /* as obj_meta.home */
+} part_rec;
 
 void rec_bucket_encode(kbuf *out, const bucket_info *b);
 kerr rec_bucket_decode(arena *a, const void *p, size_t n, bucket_info *b);
@@ -21,10 +37,7 @@ kerr rec_obj_decode(arena *a, const void *p, size_t n, obj_meta *m);
 void rec_upload_encode(kbuf *out, const upload_info *u);
 kerr rec_upload_decode(arena *a, const void *p, size_t n, upload_info *u);
 
-void rec_part_encode(kbuf *out, const part_info *p);
-kerr rec_part_decode(const void *p, size_t n, part_info *out);
-
-void rec_user_encode(kbuf *out, const char *secret, const char *user);
-kerr rec_user_decode(arena *a, const void *p, size_t n, const char **secret, const char **user);
+void rec_part_encode(kbuf *out, const part_rec *p);
+kerr rec_part_decode(const void *p, size_t n, part_rec *out);
 
 #endif

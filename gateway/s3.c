@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "gateway/s3.h"
-#include "gateway/users.h"
+#include "router/users.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@
 #define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define XML_DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 
-enum { XML_BODY_LIMIT = 4 << 20, COPY_PIECE = 1 << 20, S3_MAX_QUERY_PARAMS = 1000 };
+enum { XML_BODY_LIMIT = 4 << 20, S3_MAX_QUERY_PARAMS = 1000 };
 
 struct s3_frontend {
     s3_opts o;
@@ -33,8 +33,8 @@ struct s3_op {
     objsvc *svc;
     arena *a;
     auth_result auth;
-    const char *user; /* NULL when anonymous */
-    bool is_root;
+    const char *user;   /* NULL when anonymous */
+    principal who;      /* what the object service decides access by */
     const char *bucket; /* NULL for service-level requests */
     const char *key;    /* NULL for bucket-level requests */
     size_t klen;
@@ -201,10 +201,6 @@ static const char *header(s3_op *op, const char *name) {
     return http_header_get(&op->r->http, name);
 }
 
-static bool user_owns_bucket(s3_op *op) {
-    return op->user && (op->is_root || !strcmp(op->user, op->binfo.owner));
-}
-
 /* 501 NotImplemented, saying what kura cannot do. */
 static void s3_notimpl(s3_op *op, const char *what) {
     s3_error_custom(op, 501, "NotImplemented", what);
@@ -220,26 +216,21 @@ static bool owner_expected(s3_op *op, const char *hname, const char *owner) {
     return false;
 }
 
-/* Loads op->binfo and checks the caller may act on the bucket. Read access
- * for anonymous callers is allowed on public-read buckets when
- * allow_public_read. Answers the request itself on failure. */
-static bool load_bucket(s3_op *op, bool allow_public_read) {
-    kerr e = objsvc_bucket_get(op->svc, op->a, op->bucket, &op->binfo);
+/* Loads op->binfo for an access of kind acc (the object service decides
+ * who may) and checks x-amz-expected-bucket-owner. Answers the request
+ * itself on failure. */
+static bool open_bucket(s3_op *op, bucket_access acc) {
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->bucket, acc, &op->binfo);
     if (e) {
         s3_error(op, e);
-        return false;
-    }
-    if (!user_owns_bucket(op) && !(allow_public_read && op->binfo.acl >= ACL_PUBLIC_READ)) {
-        s3_error(op, K_EACCESSDENIED);
         return false;
     }
     return owner_expected(op, "x-amz-expected-bucket-owner", op->binfo.owner);
 }
 
-static bool require_user(s3_op *op) {
-    if (op->user) return true;
-    s3_error(op, K_EACCESSDENIED);
-    return false;
+/* Listing a bucket's objects (and HEAD of the bucket), or anything else. */
+static bool load_bucket(s3_op *op, bool listing) {
+    return open_bucket(op, listing ? BUCKET_READ : BUCKET_OWNER);
 }
 
 /* The canned ACL of x-amz-acl (private without it); answers and returns
@@ -646,7 +637,10 @@ static void add_computed_checksum(s3_op *op, cksum_alg alg, const uint8_t *ck, s
 /* -------------------------------------------------------------- service */
 
 static void op_list_buckets(s3_op *op) {
-    if (!require_user(op)) return;
+    bucket_info *bs;
+    size_t n;
+    kerr e = objsvc_bucket_list(op->svc, op->a, &op->who, &bs, &n);
+    if (e) return s3_error(op, e);
     uint64_t max = 10000;
     const char *mb = param(op, "max-buckets");
     if (mb && (!parse_u64(mb, strlen(mb), &max) || max < 1 || max > 10000))
@@ -666,10 +660,6 @@ static void op_list_buckets(s3_op *op) {
     }
     const char *prefix = param(op, "prefix");
     const char *region = param(op, "bucket-region");
-    bucket_info *bs;
-    size_t n;
-    kerr e = objsvc_bucket_list(op->svc, op->a, op->user, &bs, &n);
-    if (e) return s3_error(op, e);
     xml_start(op, "ListAllMyBucketsResult");
     kbuf *b = &op->r->resp.body;
     owner_xml(b, op->user);
@@ -734,15 +724,15 @@ static void complete_create_bucket(s3_op *op) {
     }
     uint8_t acl;
     if (!canned_acl(op, &acl)) return;
-    kerr e = objsvc_bucket_create(op->svc, op->bucket, op->user, region, acl);
+    kerr e = objsvc_bucket_create(op->svc, &op->who, op->bucket, region, acl);
     if (e) return s3_error(op, e);
     gw_add_header(op->r, "Location", arena_printf(op->a, "/%s", op->bucket));
     gw_respond(op->r, 200);
 }
 
 static void op_create_bucket(s3_op *op) {
-    if (!require_user(op)) return;
-    if (!objsvc_bucket_name_valid(op->bucket)) return s3_error(op, K_EINVALIDBUCKETNAME);
+    kerr e = objsvc_bucket_create_check(&op->who, op->bucket);
+    if (e) return s3_error(op, e);
     if (refuse_headers(op, HR_CREATE_BUCKET)) return;
     uint8_t acl;
     if (!canned_acl(op, &acl)) return;
@@ -954,13 +944,13 @@ static kerr run_list(s3_op *op, const list_params *lp, const char *after, size_t
         *ents = NULL;
         return K_OK;
     }
-    radix_list_req req = {.prefix = lp->prefix,
-                          .prefix_len = lp->prefix_len,
-                          .start_after = after,
-                          .start_after_len = after_len,
-                          .delim = lp->delim_len ? lp->delim : NULL,
-                          .delim_len = lp->delim_len,
-                          .max_entries = lp->max};
+    obj_list_req req = {.prefix = lp->prefix,
+                        .prefix_len = lp->prefix_len,
+                        .start_after = after,
+                        .start_after_len = after_len,
+                        .delim = lp->delim_len ? lp->delim : NULL,
+                        .delim_len = lp->delim_len,
+                        .max_entries = lp->max};
     return objsvc_list(op->svc, op->a, &op->binfo, &req, ents, n, trunc);
 }
 
@@ -1402,27 +1392,16 @@ static bool version_is_null(s3_op *op) {
     return false;
 }
 
-static bool object_readable(s3_op *op, const obj_meta *m) {
-    if (user_owns_bucket(op)) return true;
-    return m->acl >= ACL_PUBLIC_READ;
-}
-
 static void op_get_object(s3_op *op, bool head) {
     /* As AWS: strangers may not make a public object answer with, say,
      * Content-Type: text/html (the parameters are signed by anyone else). */
     if (!op->user && has_response_override(op)) return s3_error(op, K_EANONRESPONSEHEADER);
     /* anonymous callers may still read public objects of private buckets */
-    kerr e = objsvc_bucket_get(op->svc, op->a, op->bucket, &op->binfo);
-    if (e) return s3_error(op, e);
-    if (!owner_expected(op, "x-amz-expected-bucket-owner", op->binfo.owner)) return;
+    if (!open_bucket(op, BUCKET_LOOKUP)) return;
     obj_meta m;
-    e = objsvc_head(op->svc, op->a, &op->binfo, op->key, op->klen, &m);
-    if (e == K_ENOSUCHKEY && !user_owns_bucket(op) && op->binfo.acl < ACL_PUBLIC_READ)
-        e = K_EACCESSDENIED; /* do not reveal absence to strangers */
+    kerr e = objsvc_object_open(op->svc, op->a, &op->who, &op->binfo, op->key, op->klen, &m);
     if (e) return s3_error(op, e);
-    if (!object_readable(op, &m)) return s3_error(op, K_EACCESSDENIED);
     if (refuse_headers(op, HR_READ)) return;
-    if (!head && m.size && !objsvc_data_local(op->svc, &m)) return s3_error(op, K_EUNAVAILABLE);
     e = check_conditions(op, &m, header(op, "if-match"), header(op, "if-none-match"),
                          header(op, "if-modified-since"), header(op, "if-unmodified-since"), false);
     if (e == K_ENOTMODIFIED) {
@@ -1675,33 +1654,16 @@ static kerr resolve_copy_source(s3_op *op, copy_src *src) {
     src->bucket = s;
     src->key = slash + 1;
     src->klen = strlen(src->key);
-    kerr e = objsvc_bucket_get(op->svc, op->a, src->bucket, &src->b);
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, src->bucket, BUCKET_LOOKUP, &src->b);
     if (e) return e;
     const char *want_owner = header(op, "x-amz-source-expected-bucket-owner");
     if (want_owner && strcmp(want_owner, src->b.owner)) return K_EACCESSDENIED;
-    e = objsvc_head(op->svc, op->a, &src->b, src->key, src->klen, &src->m);
+    e = objsvc_object_open(op->svc, op->a, &op->who, &src->b, src->key, src->klen, &src->m);
     if (e) return e;
-    bool owner = op->is_root || !strcmp(op->user, src->b.owner);
-    if (!owner && src->m.acl < ACL_PUBLIC_READ) return K_EACCESSDENIED;
     return check_conditions(op, &src->m, header(op, "x-amz-copy-source-if-match"),
                             header(op, "x-amz-copy-source-if-none-match"),
                             header(op, "x-amz-copy-source-if-modified-since"),
                             header(op, "x-amz-copy-source-if-unmodified-since"), true);
-}
-
-static kerr copy_data(s3_op *op, const obj_meta *src, uint64_t off, uint64_t len, obj_put *put) {
-    char *buf = malloc(COPY_PIECE);
-    if (!buf) return K_ENOMEM;
-    kerr e = K_OK;
-    while (len && !e) {
-        size_t n = len < COPY_PIECE ? (size_t)len : COPY_PIECE;
-        e = objsvc_read(op->svc, src, off, buf, n);
-        if (!e) e = objsvc_put_write(put, buf, n);
-        off += n;
-        len -= n;
-    }
-    free(buf);
-    return e;
 }
 
 static void op_copy_object(s3_op *op) {
@@ -1748,7 +1710,7 @@ static void op_copy_object(s3_op *op) {
         obj_put *put;
         e = objsvc_put_begin(op->svc, op->a, &op->binfo, op->key, op->klen, &o, &put);
         if (!e) {
-            e = copy_data(op, &src.m, 0, src.m.size, put);
+            e = objsvc_put_copy(put, &src.m, 0, src.m.size);
             if (e)
                 objsvc_put_abort(put);
             else
@@ -1799,7 +1761,7 @@ static void op_upload_part_copy(s3_op *op) {
     obj_put *put;
     e = objsvc_part_begin(op->svc, op->a, &op->binfo, &op->upload, pn, len, &put);
     if (!e) {
-        e = copy_data(op, &src.m, start, len, put);
+        e = objsvc_put_copy(put, &src.m, start, len);
         if (e) objsvc_put_abort(put);
     }
     obj_meta m;
@@ -2029,13 +1991,13 @@ static void op_list_uploads(s3_op *op) {
     size_t n = 0;
     bool trunc = false;
     if (lp.max) {
-        radix_list_req req = {.prefix = lp.prefix,
-                              .prefix_len = lp.prefix_len,
-                              .start_after = after.len ? after.data : NULL,
-                              .start_after_len = after.len,
-                              .delim = lp.delim_len ? lp.delim : NULL,
-                              .delim_len = lp.delim_len,
-                              .max_entries = lp.max};
+        obj_list_req req = {.prefix = lp.prefix,
+                            .prefix_len = lp.prefix_len,
+                            .start_after = after.len ? after.data : NULL,
+                            .start_after_len = after.len,
+                            .delim = lp.delim_len ? lp.delim : NULL,
+                            .delim_len = lp.delim_len,
+                            .max_entries = lp.max};
         kerr e = objsvc_mpu_list(op->svc, op->a, &op->binfo, &req, &ents, &n, &trunc);
         if (e) {
             kbuf_free(&after);
@@ -2353,10 +2315,8 @@ static void s3_start(void *ctx, gw_req *r) {
     if (e) return auth_error(op, e);
     if (op->auth.body_hash_deferred && !checks_body_first(op))
         return s3_error(op, K_EMISSINGCONTENTSHA);
-    if (op->auth.kind != AUTH_ANONYMOUS) {
-        op->user = op->auth.user;
-        op->is_root = !strcmp(op->user, "root");
-    }
+    if (op->auth.kind != AUTH_ANONYMOUS) op->user = op->auth.user;
+    op->who = objsvc_principal(op->user);
     if (!op->bucket) {
         if (strcmp(r->http.method, "GET")) return s3_error(op, K_EMETHODNOTALLOWED);
         bool known;

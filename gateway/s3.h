@@ -13,7 +13,7 @@
 
 #include "gateway/objsvc.h"
 #include "gateway/server.h"
-#include "gateway/users.h"
+#include "router/users.h"
 
 typedef struct s3_opts {
     objsvc *svc;

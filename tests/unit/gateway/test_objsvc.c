@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The object service alone, without HTTP: over two in-memory kv stores (a
  * registry and a member, kept apart as the router will keep them) and a
- * temporary local volume behind the data layer. Checks where each record
- * lands, and put / get / range read / unknown-length segments / multipart /
- * list / delete; users on the registry store. (The access decisions move
- * into the service with the sealed-service work of issue 6 and get their
- * cases here then.) */
+ * temporary local volume behind the data layer. The contract of objsvc.h:
+ * where each record lands; put / get / range read / unknown-length segments
+ * / copy / multipart / list / delete; every access decision for the bucket's
+ * owner, another user, root and an anonymous caller; users on the registry
+ * store. */
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "gateway/objsvc.h"
-#include "gateway/users.h"
+#include "router/users.h"
 #include "meta/kv.h"
 #include "storage/data.h"
 
@@ -78,6 +78,34 @@ static void put_object(fx *f, const bucket_info *b, const char *key, const void 
     assert_int_equal(objsvc_put_finish(p, NULL, out), K_OK);
 }
 
+/* The principals of the access cases. */
+static const principal *alice(void) {
+    static principal p;
+    p = objsvc_principal("alice");
+    return &p;
+}
+
+static bucket_info make_bucket(fx *f, const char *name, uint8_t acl) {
+    assert_int_equal(objsvc_bucket_create(f->svc, alice(), name, "us-east-1", acl), K_OK);
+    bucket_info b;
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, alice(), name, BUCKET_OWNER, &b), K_OK);
+    return b;
+}
+
+/* Reads [off, off+len) of m through the range reader, in odd steps. */
+static void read_range(fx *f, const obj_meta *m, uint64_t off, uint64_t len, uint8_t *out) {
+    obj_reader *r;
+    assert_int_equal(objsvc_reader_open(f->svc, m, off, len, &r), K_OK);
+    uint64_t pos = 0;
+    while (pos < len) {
+        ssize_t k = objsvc_reader_read(r, pos, out + pos, 12345);
+        assert_true(k > 0);
+        pos += (uint64_t)k;
+    }
+    assert_int_equal(objsvc_reader_read(r, pos, out, 1), 0);
+    objsvc_reader_close(r);
+}
+
 static uint8_t *pattern(size_t n, unsigned seed) {
     uint8_t *p = malloc(n ? n : 1);
     for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(i * 31 + seed + (i >> 9));
@@ -87,12 +115,9 @@ static uint8_t *pattern(size_t n, unsigned seed) {
 /* Buckets on the registry, objects on the member store. */
 static void records_land_in_their_store(void **state) {
     fx *f = *state;
-    assert_int_equal(objsvc_bucket_create(f->svc, "photos", "alice", "us-east-1", ACL_PRIVATE),
-                     K_OK);
+    bucket_info b = make_bucket(f, "photos", ACL_PRIVATE);
     assert_int_equal(kv_mem_count_prefix(f->reg, "B", 1), 1);
     assert_int_equal(kv_mem_count_prefix(f->member, "B", 1), 0);
-    bucket_info b;
-    assert_int_equal(objsvc_bucket_get(f->svc, f->a, "photos", &b), K_OK);
     assert_string_equal(b.owner, "alice");
     obj_meta m;
     put_object(f, &b, "cat.jpg", "meow", 4, false, &m);
@@ -100,12 +125,13 @@ static void records_land_in_their_store(void **state) {
     assert_int_equal(kv_mem_count_prefix(f->reg, "O", 1), 0);
     bucket_info *list;
     size_t n;
-    assert_int_equal(objsvc_bucket_list(f->svc, f->a, "alice", &list, &n), K_OK);
+    assert_int_equal(objsvc_bucket_list(f->svc, f->a, alice(), &list, &n), K_OK);
     assert_int_equal(n, 1);
     assert_string_equal(list[0].name, "photos");
-    assert_int_equal(objsvc_bucket_create(f->svc, "photos", "bob", "us-east-1", ACL_PRIVATE),
+    principal bob = objsvc_principal("bob");
+    assert_int_equal(objsvc_bucket_create(f->svc, &bob, "photos", "us-east-1", ACL_PRIVATE),
                      K_EBUCKETEXISTS);
-    assert_int_equal(objsvc_bucket_create(f->svc, "photos", "alice", "us-east-1", ACL_PRIVATE),
+    assert_int_equal(objsvc_bucket_create(f->svc, alice(), "photos", "us-east-1", ACL_PRIVATE),
                      K_EBUCKETOWNED);
     assert_int_equal(objsvc_bucket_delete(f->svc, "photos"), K_EBUCKETNOTEMPTY);
     assert_int_equal(objsvc_delete(f->svc, &b, "cat.jpg", 7, NULL), K_OK);
@@ -134,9 +160,7 @@ static void records_land_in_their_store(void **state) {
 /* Bodies in and out, whole and by range, known and unknown length. */
 static void put_get_ranges(void **state) {
     fx *f = *state;
-    assert_int_equal(objsvc_bucket_create(f->svc, "data", "alice", "us-east-1", ACL_PRIVATE), K_OK);
-    bucket_info b;
-    assert_int_equal(objsvc_bucket_get(f->svc, f->a, "data", &b), K_OK);
+    bucket_info b = make_bucket(f, "data", ACL_PRIVATE);
     const size_t sizes[] = {0, 1, 70000, 9 * 1024 * 1024 + 3};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         for (int unknown = 0; unknown < 2; unknown++) {
@@ -153,23 +177,16 @@ static void put_get_ranges(void **state) {
             /* unknown lengths above one segment are stored as several */
             if (unknown && n > DATA_SEGMENT_SIZE) assert_true(h.nsegs > 1);
             uint8_t *got = malloc(n ? n : 1);
-            assert_int_equal(objsvc_read(f->svc, &h, 0, got, n), K_OK);
+            read_range(f, &h, 0, n, got);
             assert_memory_equal(got, body, n);
-            /* a streamed range, in odd steps */
+            /* a range that starts and ends off any storage boundary */
             if (n > 10) {
                 uint64_t off = n / 3, len = n - n / 3 - 1;
-                obj_reader *r;
-                assert_int_equal(objsvc_reader_open(f->svc, &h, off, len, &r), K_OK);
-                uint64_t pos = 0;
-                while (pos < len) {
-                    ssize_t k = objsvc_reader_read(r, pos, got + pos, 12345);
-                    assert_true(k > 0);
-                    pos += (uint64_t)k;
-                }
-                assert_int_equal(objsvc_reader_read(r, pos, got, 1), 0);
+                read_range(f, &h, off, len, got);
                 assert_memory_equal(got, body + off, len);
-                objsvc_reader_close(r);
+                obj_reader *r;
                 assert_int_equal(objsvc_reader_open(f->svc, &h, n, 1, &r), K_EINVALIDRANGE);
+                assert_int_equal(objsvc_reader_open(f->svc, &h, 1, n, &r), K_EINVALIDRANGE);
             }
             free(got);
             free(body);
@@ -180,9 +197,7 @@ static void put_get_ranges(void **state) {
 /* Multipart: parts become the object's extents, part ranges line up. */
 static void multipart(void **state) {
     fx *f = *state;
-    assert_int_equal(objsvc_bucket_create(f->svc, "mpu", "alice", "us-east-1", ACL_PRIVATE), K_OK);
-    bucket_info b;
-    assert_int_equal(objsvc_bucket_get(f->svc, f->a, "mpu", &b), K_OK);
+    bucket_info b = make_bucket(f, "mpu", ACL_PRIVATE);
     char upload_id[33];
     assert_int_equal(objsvc_mpu_create(f->svc, f->a, &b, "big", 3, NULL, 0, ACL_PRIVATE, CK_NONE,
                                        CKTYPE_NONE, "alice", upload_id),
@@ -212,11 +227,11 @@ static void multipart(void **state) {
     objsvc_part_range(&m, 2, &off, &len);
     assert_true(off == sizes[0] && len == sizes[1]);
     uint8_t *got = malloc(sizes[1]);
-    assert_int_equal(objsvc_read(f->svc, &m, off, got, len), K_OK);
+    read_range(f, &m, off, len, got);
     assert_memory_equal(got, parts[1], sizes[1]);
     free(got);
     /* the listing has exactly the object */
-    radix_list_req req = {.max_entries = 10};
+    obj_list_req req = {.max_entries = 10};
     list_entry *ents;
     size_t n;
     bool trunc;
@@ -228,11 +243,180 @@ static void multipart(void **state) {
     free(parts[1]);
 }
 
+/* CopyObject and UploadPartCopy: whole objects (segmented ones too) and
+ * ranges that cross segment boundaries, into objects and parts. */
+static void copies(void **state) {
+    fx *f = *state;
+    bucket_info b = make_bucket(f, "copies", ACL_PRIVATE);
+    size_t n = DATA_SEGMENT_SIZE + 100000;
+    uint8_t *body = pattern(n, 7);
+    obj_meta src;
+    put_object(f, &b, "src", body, n, true, &src); /* unknown length: two segments */
+    assert_true(src.nsegs == 2);
+    /* whole object */
+    obj_put_opts o = {.size = n};
+    obj_put *p;
+    assert_int_equal(objsvc_put_begin(f->svc, f->a, &b, "dst", 3, &o, &p), K_OK);
+    assert_int_equal(objsvc_put_copy(p, &src, 0, n), K_OK);
+    obj_meta dst;
+    assert_int_equal(objsvc_put_finish(p, NULL, &dst), K_OK);
+    assert_string_equal(dst.etag, src.etag);
+    uint8_t *got = malloc(n);
+    read_range(f, &dst, 0, n, got);
+    assert_memory_equal(got, body, n);
+    /* a range across the segment boundary, as a part */
+    char upload_id[33];
+    assert_int_equal(objsvc_mpu_create(f->svc, f->a, &b, "mp", 2, NULL, 0, ACL_PRIVATE, CK_NONE,
+                                       CKTYPE_NONE, "alice", upload_id),
+                     K_OK);
+    upload_info u;
+    assert_int_equal(objsvc_mpu_get(f->svc, f->a, &b, upload_id, &u), K_OK);
+    uint64_t off = DATA_SEGMENT_SIZE - 4321, len = 9876;
+    assert_int_equal(objsvc_part_begin(f->svc, f->a, &b, &u, 1, len, &p), K_OK);
+    assert_int_equal(objsvc_put_copy(p, &src, off, len), K_OK);
+    obj_meta pm;
+    assert_int_equal(objsvc_put_finish(p, NULL, &pm), K_OK);
+    part_info *parts;
+    size_t np;
+    bool trunc;
+    assert_int_equal(objsvc_mpu_list_parts(f->svc, f->a, &u, 0, 10, &parts, &np, &trunc), K_OK);
+    assert_int_equal(np, 1);
+    assert_true(parts[0].size == len);
+    mpu_complete_part cp = {.number = 1};
+    memcpy(cp.md5, parts[0].md5, 16);
+    obj_meta m;
+    assert_int_equal(objsvc_mpu_complete(f->svc, f->a, &b, &u, &cp, 1, NULL, len, &m), K_OK);
+    read_range(f, &m, 0, len, got);
+    assert_memory_equal(got, body + off, len);
+    /* a range that is not inside the source */
+    assert_int_equal(objsvc_put_begin(f->svc, f->a, &b, "bad", 3, &o, &p), K_OK);
+    assert_int_equal(objsvc_put_copy(p, &src, n - 10, 11), K_EINVALIDRANGE);
+    objsvc_put_abort(p);
+    free(got);
+    free(body);
+}
+
+/* Every access decision, for the bucket's owner (alice), another user
+ * (bob), root and an anonymous caller. */
+static void access_decisions(void **state) {
+    fx *f = *state;
+    principal who[4] = {objsvc_principal("alice"), objsvc_principal("bob"),
+                        objsvc_principal("root"), objsvc_principal(NULL)};
+    enum { ALICE, BOB, ROOT, ANON };
+    assert_int_equal(who[ALICE].kind, PRINCIPAL_USER);
+    assert_int_equal(who[ROOT].kind, PRINCIPAL_ROOT);
+    assert_int_equal(who[ANON].kind, PRINCIPAL_ANONYMOUS);
+    assert_null(who[ANON].user);
+
+    /* creating buckets: anyone signed in, never anonymous */
+    assert_int_equal(objsvc_bucket_create_check(&who[ANON], "anon-bucket"), K_EACCESSDENIED);
+    assert_int_equal(objsvc_bucket_create(f->svc, &who[ANON], "anon-bucket", "", ACL_PRIVATE),
+                     K_EACCESSDENIED);
+    assert_int_equal(objsvc_bucket_create_check(&who[ALICE], "Bad_Name"), K_EINVALIDBUCKETNAME);
+    assert_int_equal(objsvc_bucket_create_check(&who[BOB], "bobs"), K_OK);
+    assert_int_equal(objsvc_bucket_create(f->svc, &who[BOB], "bobs", "", ACL_PRIVATE), K_OK);
+
+    bucket_info priv = make_bucket(f, "private", ACL_PRIVATE);
+    bucket_info open = make_bucket(f, "listable", ACL_PUBLIC_READ);
+    obj_meta m;
+    put_object(f, &priv, "secret", "s", 1, false, &m);
+    obj_put_opts pub = {.size = 1, .acl = ACL_PUBLIC_READ};
+    obj_put *p;
+    assert_int_equal(objsvc_put_begin(f->svc, f->a, &priv, "shared", 6, &pub, &p), K_OK);
+    assert_int_equal(objsvc_put_write(p, "p", 1), K_OK);
+    assert_int_equal(objsvc_put_finish(p, NULL, NULL), K_OK);
+    put_object(f, &open, "inside", "i", 1, false, &m);
+
+    /* listing one's buckets: one's own only; root lists root's */
+    for (int w = 0; w < 4; w++) {
+        bucket_info *list;
+        size_t n;
+        kerr e = objsvc_bucket_list(f->svc, f->a, &who[w], &list, &n);
+        if (w == ANON) {
+            assert_int_equal(e, K_EACCESSDENIED);
+            continue;
+        }
+        assert_int_equal(e, K_OK);
+        assert_int_equal(n, w == ALICE ? 2 : w == BOB ? 1 : 0);
+        if (w == BOB) assert_string_equal(list[0].name, "bobs");
+    }
+
+    /* bucket access: expected[who][access] for the private and the
+     * public-read bucket */
+    const kerr want_priv[4][3] = {
+        [ALICE] = {K_OK, K_OK, K_OK},
+        [BOB] = {K_OK, K_EACCESSDENIED, K_EACCESSDENIED},
+        [ROOT] = {K_OK, K_OK, K_OK},
+        [ANON] = {K_OK, K_EACCESSDENIED, K_EACCESSDENIED},
+    };
+    const kerr want_open[4][3] = {
+        [ALICE] = {K_OK, K_OK, K_OK},
+        [BOB] = {K_OK, K_OK, K_EACCESSDENIED},
+        [ROOT] = {K_OK, K_OK, K_OK},
+        [ANON] = {K_OK, K_OK, K_EACCESSDENIED},
+    };
+    const bucket_access accs[3] = {BUCKET_LOOKUP, BUCKET_READ, BUCKET_OWNER};
+    for (int w = 0; w < 4; w++) {
+        for (int k = 0; k < 3; k++) {
+            bucket_info b;
+            assert_int_equal(objsvc_bucket_open(f->svc, f->a, &who[w], "private", accs[k], &b),
+                             want_priv[w][k]);
+            assert_int_equal(objsvc_bucket_open(f->svc, f->a, &who[w], "listable", accs[k], &b),
+                             want_open[w][k]);
+            /* a bucket that does not exist is no secret */
+            assert_int_equal(objsvc_bucket_open(f->svc, f->a, &who[w], "nowhere", accs[k], &b),
+                             K_ENOSUCHBUCKET);
+        }
+    }
+    /* bob's bucket is his: alice is a stranger there, root is not */
+    bucket_info bb;
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, &who[ALICE], "bobs", BUCKET_OWNER, &bb),
+                     K_EACCESSDENIED);
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, &who[ROOT], "bobs", BUCKET_OWNER, &bb), K_OK);
+
+    /* reading objects: the owner and root read everything; others read
+     * public-read objects only, and learn a name is absent only where they
+     * may list */
+    struct {
+        const bucket_info *b;
+        const char *key;
+        kerr want[4];
+    } reads[] = {
+        {&priv, "secret", {K_OK, K_EACCESSDENIED, K_OK, K_EACCESSDENIED}},
+        {&priv, "shared", {K_OK, K_OK, K_OK, K_OK}},
+        {&priv, "missing", {K_ENOSUCHKEY, K_EACCESSDENIED, K_ENOSUCHKEY, K_EACCESSDENIED}},
+        {&open, "inside", {K_OK, K_EACCESSDENIED, K_OK, K_EACCESSDENIED}},
+        {&open, "missing", {K_ENOSUCHKEY, K_ENOSUCHKEY, K_ENOSUCHKEY, K_ENOSUCHKEY}},
+    };
+    for (size_t i = 0; i < sizeof reads / sizeof *reads; i++) {
+        for (int w = 0; w < 4; w++) {
+            obj_meta om;
+            kerr e = objsvc_object_open(f->svc, f->a, &who[w], reads[i].b, reads[i].key,
+                                        strlen(reads[i].key), &om);
+            if (e != reads[i].want[w])
+                fail_msg("object_open(%s/%s) as %d: %s, want %s", reads[i].b->name, reads[i].key, w,
+                         kerr_name(e), kerr_name(reads[i].want[w]));
+            if (!e) assert_true(om.size == 1);
+        }
+    }
+    /* a canned ACL change moves the decision with it */
+    assert_int_equal(objsvc_bucket_set_acl(f->svc, "private", ACL_PUBLIC_READ), K_OK);
+    bucket_info now;
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, &who[ANON], "private", BUCKET_READ, &now),
+                     K_OK);
+    assert_int_equal(objsvc_object_open(f->svc, f->a, &who[ANON], &now, "missing", 7, &m),
+                     K_ENOSUCHKEY);
+    assert_int_equal(objsvc_object_open(f->svc, f->a, &who[ANON], &now, "secret", 6, &m),
+                     K_EACCESSDENIED);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(records_land_in_their_store, setup, teardown),
         cmocka_unit_test_setup_teardown(put_get_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(multipart, setup, teardown),
+        cmocka_unit_test_setup_teardown(copies, setup, teardown),
+        cmocka_unit_test_setup_teardown(access_decisions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

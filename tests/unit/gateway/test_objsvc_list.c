@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #include "gateway/objsvc.h"
+#include "meta/kv.h"
+#include "meta/radix.h"
+#include "storage/data.h"
 
 typedef struct env {
     char dir[256];
@@ -54,8 +57,9 @@ static int setup(void **state) {
     E.tree = radix_new(E.meta);
     if (!E.tree) return -1;
     E.a = arena_new(0);
-    if (objsvc_bucket_create(E.svc, "listing", "owner", "", ACL_PRIVATE)) return -1;
-    if (objsvc_bucket_get(E.svc, E.a, "listing", &E.b)) return -1;
+    principal owner = objsvc_principal("owner");
+    if (objsvc_bucket_create(E.svc, &owner, "listing", "", ACL_PRIVATE)) return -1;
+    if (objsvc_bucket_open(E.svc, E.a, &owner, "listing", BUCKET_OWNER, &E.b)) return -1;
     return 0;
 }
 
@@ -126,7 +130,7 @@ static void test_list_objects(void **state) {
     (void)state;
     fill();
     /* no delimiter: d00/o0 .. d29/o9 (300), then f0000 .. f0699 */
-    radix_list_req req = {.max_entries = 1000};
+    obj_list_req req = {.max_entries = 1000};
     list_entry *ents;
     size_t n;
     bool trunc;
@@ -164,7 +168,7 @@ static void test_list_objects(void **state) {
         check_entry(&ents[i], want, false);
     }
     /* the skipped name sits in the first page's range: a page around it */
-    radix_list_req around = {.start_after = "f0498", .start_after_len = 5, .max_entries = 3};
+    obj_list_req around = {.start_after = "f0498", .start_after_len = 5, .max_entries = 3};
     assert_int_equal(objsvc_list(E.svc, E.a, &E.b, &around, &ents, &n, &trunc), K_OK);
     assert_int_equal(n, 3);
     check_entry(&ents[0], "f0499", false);
@@ -173,7 +177,7 @@ static void test_list_objects(void **state) {
     assert_true(trunc);
 
     /* with a delimiter: 30 common prefixes, then files */
-    radix_list_req dreq = {.delim = "/", .delim_len = 1, .max_entries = 1000};
+    obj_list_req dreq = {.delim = "/", .delim_len = 1, .max_entries = 1000};
     kv_mem_stats_reset(E.meta);
     assert_int_equal(objsvc_list(E.svc, E.a, &E.b, &dreq, &ents, &n, &trunc), K_OK);
     kv_mem_stats_get(E.meta, &ms);
@@ -188,7 +192,7 @@ static void test_list_objects(void **state) {
     }
     assert_true(round_trips() < 40);
     /* prefix + delimiter inside a directory */
-    radix_list_req in = {
+    obj_list_req in = {
         .prefix = "d07/", .prefix_len = 4, .delim = "/", .delim_len = 1, .max_entries = 1000};
     assert_int_equal(objsvc_list(E.svc, E.a, &E.b, &in, &ents, &n, &trunc), K_OK);
     assert_int_equal(n, 10);
@@ -216,7 +220,7 @@ static void test_list_uploads_and_parts(void **state) {
                          "0123456789abcdef0123456789abcdef";
     assert_int_equal(radix_insert(E.tree, ns, 9, ghost, sizeof ghost - 1), K_OK);
     assert_int_equal(radix_insert(E.tree, ns, 9, "up/9\0short", 10), K_OK);
-    radix_list_req req = {.max_entries = 1000};
+    obj_list_req req = {.max_entries = 1000};
     mpu_list_entry *ups;
     size_t n;
     bool trunc;
@@ -230,7 +234,7 @@ static void test_list_uploads_and_parts(void **state) {
         assert_memory_equal(ups[i].u.key, key, strlen(key));
         assert_string_equal(ups[i].u.upload_id, ids[i]);
     }
-    radix_list_req dreq = {.delim = "/", .delim_len = 1, .max_entries = 1000};
+    obj_list_req dreq = {.delim = "/", .delim_len = 1, .max_entries = 1000};
     assert_int_equal(objsvc_mpu_list(E.svc, E.a, &E.b, &dreq, &ups, &n, &trunc), K_OK);
     assert_int_equal(n, 1);
     assert_true(ups[0].is_prefix);

@@ -17,6 +17,7 @@
 #include "common/buf.h"
 #include "common/bytes.h"
 #include "gateway/records.h"
+#include "router/users.h"
 
 static int setup(void **state) {
     *state = arena_new(0);
@@ -339,46 +340,49 @@ static kerr decode_part(arena *a, const void *p, size_t n, void *ctx) {
     return rec_part_decode(p, n, ctx);
 }
 
-static part_info sample_part(void) {
-    part_info p = {0};
-    p.number = 10000;
-    p.size = 5ull << 20;
-    p.mtime_ms = 1700000000000;
-    for (int i = 0; i < 16; i++) p.md5[i] = (uint8_t)(0xf0 | i);
-    p.loc = sample_loc(77);
-    p.ck_len = 4;
-    memcpy(p.ck, "\xde\xad\xbe\xef", 4);
-    return p;
+static part_rec sample_part(void) {
+    part_rec r = {0};
+    part_info *p = &r.info;
+    p->number = 10000;
+    p->size = 5ull << 20;
+    p->mtime_ms = 1700000000000;
+    for (int i = 0; i < 16; i++) p->md5[i] = (uint8_t)(0xf0 | i);
+    r.loc = sample_loc(77);
+    r.home = 0x1234567890abcdefull;
+    p->ck_len = 4;
+    memcpy(p->ck, "\xde\xad\xbe\xef", 4);
+    return r;
 }
 
 static void part_round_trip(void **state) {
     arena *a = *state;
-    part_info in = sample_part(), out;
+    part_rec in = sample_part(), out;
     kbuf enc = KBUF_INIT;
     rec_part_encode(&enc, &in);
     memset(&out, 0x5a, sizeof out);
     assert_int_equal(rec_part_decode(enc.data, enc.len, &out), K_OK);
-    assert_int_equal(out.number, in.number);
-    assert_true(out.size == in.size);
-    assert_true(out.mtime_ms == in.mtime_ms);
-    assert_memory_equal(out.md5, in.md5, 16);
+    assert_int_equal(out.info.number, in.info.number);
+    assert_true(out.info.size == in.info.size);
+    assert_true(out.info.mtime_ms == in.info.mtime_ms);
+    assert_memory_equal(out.info.md5, in.info.md5, 16);
     assert_loc_equal(&out.loc, &in.loc);
-    assert_int_equal(out.ck_len, in.ck_len);
-    assert_memory_equal(out.ck, in.ck, in.ck_len);
+    assert_true(out.home == in.home);
+    assert_int_equal(out.info.ck_len, in.info.ck_len);
+    assert_memory_equal(out.info.ck, in.info.ck, in.info.ck_len);
     (void)a;
     kbuf_free(&enc);
 }
 
 static void part_truncated(void **state) {
     arena *a = *state;
-    part_info in = sample_part(), out;
+    part_rec in = sample_part(), out;
     kbuf enc = KBUF_INIT;
     rec_part_encode(&enc, &in);
     assert_every_prefix_corrupt(a, &enc, decode_part, &out);
     assert_bad_version_corrupt(a, &enc, decode_part, &out);
     /* ck_len sits just before the checksum bytes, which the home id (u64)
      * follows. */
-    enc.data[enc.len - 8 - in.ck_len - 1] = 33;
+    enc.data[enc.len - 8 - in.info.ck_len - 1] = 33;
     assert_int_equal(rec_part_decode(enc.data, enc.len, &out), K_ECORRUPT);
     kbuf_free(&enc);
 }
@@ -391,20 +395,20 @@ typedef struct user_out {
 
 static kerr decode_user(arena *a, const void *p, size_t n, void *ctx) {
     user_out *u = ctx;
-    return rec_user_decode(a, p, n, &u->secret, &u->user);
+    return users_record_decode(a, p, n, &u->secret, &u->user);
 }
 
 static void user_round_trip(void **state) {
     arena *a = *state;
     kbuf enc = KBUF_INIT;
-    rec_user_encode(&enc, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "alice");
+    users_record_encode(&enc, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "alice");
     user_out out = {0};
     assert_int_equal(decode_user(a, enc.data, enc.len, &out), K_OK);
     assert_string_equal(out.secret, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
     assert_string_equal(out.user, "alice");
     kbuf_free(&enc);
 
-    rec_user_encode(&enc, "s", NULL);
+    users_record_encode(&enc, "s", NULL);
     assert_int_equal(decode_user(a, enc.data, enc.len, &out), K_OK);
     assert_string_equal(out.secret, "s");
     assert_string_equal(out.user, "");
@@ -414,7 +418,7 @@ static void user_round_trip(void **state) {
 static void user_truncated(void **state) {
     arena *a = *state;
     kbuf enc = KBUF_INIT;
-    rec_user_encode(&enc, "secret-key", "user-name");
+    users_record_encode(&enc, "secret-key", "user-name");
     user_out out;
     assert_every_prefix_corrupt(a, &enc, decode_user, &out);
     assert_bad_version_corrupt(a, &enc, decode_user, &out);
@@ -499,9 +503,9 @@ static void legacy_v1_obj_and_part(void **state) {
 #undef PUT8
 #undef PUT32
 #undef PUT64
-    part_info p;
+    part_rec p;
     assert_int_equal(rec_part_decode(rec.data, rec.len, &p), K_OK);
-    assert_int_equal(p.number, 3);
+    assert_int_equal(p.info.number, 3);
     assert_int_equal(p.loc.kind, DLOC_VOLUME_INDEX);
     assert_true(p.loc.volume == 1 && p.loc.chunk == 7 && p.loc.offset == 4096);
     kbuf_free(&rec);

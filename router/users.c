@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "gateway/users.h"
+#include "router/users.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/records.h"
+#include "common/buf.h"
+#include "common/bytes.h"
 #include "meta/kv.h"
 #include "meta/radix.h"
 
@@ -16,6 +17,49 @@ struct users {
 };
 
 static const char users_ns[] = "s";
+
+/* ------------------------------------------------------------ the record */
+
+enum { USER_REC_VERSION = 1 };
+
+static void put_str(kbuf *b, const char *s) {
+    uint8_t n[4];
+    size_t len = s ? strlen(s) : 0;
+    store_le32(n, (uint32_t)len);
+    kbuf_append(b, n, 4);
+    kbuf_append(b, s ? s : "", len);
+}
+
+/* A string at *p (advanced past it), or NULL when the input ends first. */
+static const char *get_str(arena *a, const uint8_t **p, size_t *left) {
+    if (*left < 4) return NULL;
+    uint32_t len = load_le32(*p);
+    if (*left - 4 < len) return NULL;
+    const char *s = arena_strndup(a, (const char *)*p + 4, len);
+    *p += 4 + (size_t)len;
+    *left -= 4 + (size_t)len;
+    return s;
+}
+
+void users_record_encode(kbuf *out, const char *secret, const char *name) {
+    uint8_t v = USER_REC_VERSION;
+    kbuf_append(out, &v, 1);
+    put_str(out, secret);
+    put_str(out, name);
+}
+
+kerr users_record_decode(arena *a, const void *p, size_t n, const char **secret,
+                         const char **name) {
+    const uint8_t *c = p;
+    if (n < 1 || c[0] != USER_REC_VERSION) return K_ECORRUPT;
+    c++;
+    n--;
+    *secret = get_str(a, &c, &n);
+    *name = *secret ? get_str(a, &c, &n) : NULL;
+    return *secret && *name ? K_OK : K_ECORRUPT;
+}
+
+/* ---------------------------------------------------------------- users */
 
 kerr users_open(kv *registry, users **out) {
     *out = NULL;
@@ -54,7 +98,7 @@ kerr users_put(users *u, const char *access_key, const char *secret, const char 
     uint8_t k[1 + ACCESS_KEY_MAX];
     size_t kn = user_key(k, access_key);
     kbuf rec = KBUF_INIT;
-    rec_user_encode(&rec, secret, name);
+    users_record_encode(&rec, secret, name);
     e = kv_put(u->store, k, kn, rec.data, rec.len);
     kbuf_free(&rec);
     return e;
@@ -67,7 +111,7 @@ kerr users_get(users *u, arena *a, const char *access_key, const char **secret, 
     kbuf v = KBUF_INIT;
     kerr e = kv_get(u->store, k, kn, &v);
     if (!e)
-        e = rec_user_decode(a, v.data, v.len, secret, name);
+        e = users_record_decode(a, v.data, v.len, secret, name);
     else if (e == K_ENOTFOUND)
         e = K_EINVALIDACCESSKEY;
     kbuf_free(&v);

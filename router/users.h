@@ -5,8 +5,12 @@
  * objsvc.h). Front ends look secrets up here to authenticate; `kura admin
  * user` manages them.
  *
+ * Part of the registry the router owns (router/README.md): global records,
+ * as opposed to a member cluster's objects.
+ *
  * Records (unchanged from when they lived in the object service):
- *   "S" access_key   user record: secret, user name (records.c)
+ *   "S" access_key   user record: version 1 byte, then the secret and the
+ *                    user name, each a little-endian u32 length + bytes
  *   radix tree "s"   the access keys, for listing
  * A key enters the tree before its record is written, and leaves after the
  * record is deleted (a listed key without a record is skipped).
@@ -18,8 +22,8 @@
  *   K_EINVALIDACCESSKEY (lookup of an unknown key), K_ENOTFOUND (delete of
  *   an unknown key), and the store's own (K_EUNAVAILABLE, K_EIO).
  */
-#ifndef KURA_GATEWAY_USERS_H
-#define KURA_GATEWAY_USERS_H
+#ifndef KURA_ROUTER_USERS_H
+#define KURA_ROUTER_USERS_H
 
 #include <stddef.h>
 
@@ -37,5 +41,11 @@ kerr users_get(users *u, arena *a, const char *access_key, const char **secret, 
 kerr users_delete(users *u, const char *access_key);
 /* Every user, in access-key order. */
 kerr users_list(users *u, arena *a, char ***access_keys, char ***names, size_t *n);
+
+/* The user record codec (for tests and fuzzing). The decoder allocates in a
+ * and answers K_ECORRUPT for truncated or unknown-version input. */
+typedef struct kbuf kbuf;
+void users_record_encode(kbuf *out, const char *secret, const char *name);
+kerr users_record_decode(arena *a, const void *p, size_t n, const char **secret, const char **name);
 
 #endif
