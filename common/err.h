@@ -63,6 +63,23 @@ typedef enum kerr {
     K_EANONRESPONSEHEADER, /* response-* overrides on an anonymous GET */
     K_ECONDCONFLICT,       /* a conditional write's condition stopped holding
                               before it committed: 409 */
+    K_EMETADATATOOLARGE,   /* user metadata over 2 KiB */
+    K_EINVALIDPARTNUMBER,  /* GET ?partNumber beyond the parts */
+    K_EINVALIDURI,         /* bad percent-encoding */
+    K_EUNEXPECTEDCONTENT,  /* a body where none is allowed */
+    K_EMALFORMEDACL,       /* ACL document */
+    K_EINVALIDSTORAGECLASS,
+    K_EINVALIDLOCATION,
+    K_ENOSUCHBUCKETPOLICY, /* bucket sub-resources kura never stores: */
+    K_ENOSUCHCORS,
+    K_ENOSUCHLIFECYCLE,
+    K_ENOSUCHTAGSET,
+    K_ENOSUCHWEBSITE,
+    K_ENOSSECONFIG,
+    K_ENOLOCKCONFIG,
+    K_ENOREPLICATION,
+    K_ENOOWNERSHIPCONTROLS,
+    K_ENOPUBLICACCESSBLOCK,
     K__COUNT
 } kerr;
 

@@ -66,3 +66,42 @@ http_range_result http_range_parse(const char *v, uint64_t size, uint64_t *first
     *last = has_b && b < size ? b : size - 1;
     return HTTP_RANGE_OK;
 }
+
+bool http_etag_list_matches(const char *list, const char *etag) {
+    size_t el = strlen(etag);
+    const char *p = list;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        size_t tn = n;
+        const char *t = str_trim(p, &tn);
+        if (tn == 1 && *t == '*') return true;
+        if (tn == el + 2 && t[0] == '"' && t[tn - 1] == '"' && !memcmp(t + 1, etag, el))
+            return true;
+        if (tn == el && !memcmp(t, etag, el)) return true;
+        p += n;
+        if (*p == ',') p++;
+    }
+    return false;
+}
+
+http_conds http_conds_of(const http_req *r) {
+    return (http_conds){.if_match = http_header_get(r, "if-match"),
+                        .if_none_match = http_header_get(r, "if-none-match"),
+                        .if_modified_since = http_header_get(r, "if-modified-since"),
+                        .if_unmodified_since = http_header_get(r, "if-unmodified-since")};
+}
+
+http_cond http_conditions(const http_conds *c, const char *etag, time_t mtime) {
+    time_t t;
+    if (c->if_match && !http_etag_list_matches(c->if_match, etag)) return HTTP_COND_FAILED;
+    if (c->if_unmodified_since && !c->if_match && parse_http_date(c->if_unmodified_since, &t) &&
+        mtime > t)
+        return HTTP_COND_FAILED;
+    if (c->if_none_match) {
+        if (http_etag_list_matches(c->if_none_match, etag)) return HTTP_COND_NOT_MODIFIED;
+    } else if (c->if_modified_since && parse_http_date(c->if_modified_since, &t) && mtime <= t) {
+        return HTTP_COND_NOT_MODIFIED;
+    }
+    return HTTP_COND_PASS;
+}

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/arena.h"
 
@@ -71,5 +72,30 @@ typedef enum http_range_result {
     HTTP_RANGE_UNSATISFIABLE
 } http_range_result;
 http_range_result http_range_parse(const char *v, uint64_t size, uint64_t *first, uint64_t *last);
+
+/* Does a comma-separated If-Match / If-None-Match list name etag (given
+ * without quotes)? Entries may be quoted or bare; "*" matches any
+ * representation. */
+bool http_etag_list_matches(const char *list, const char *etag);
+
+/* The conditional request headers of RFC 9110 section 13.2.2, evaluated in
+ * its order against a representation's ETag (unquoted) and modification
+ * time: If-Match, then If-Unmodified-Since (only without If-Match), then
+ * If-None-Match, then If-Modified-Since (only without If-None-Match).
+ * Unparseable dates are ignored, as the RFC says. Any header may be NULL.
+ * - HTTP_COND_PASS: go on with the request;
+ * - HTTP_COND_FAILED: 412 Precondition Failed;
+ * - HTTP_COND_NOT_MODIFIED: 304 for GET/HEAD; a caller evaluating another
+ *   method (or S3's x-amz-copy-source-if-*) answers 412 instead. */
+typedef enum http_cond { HTTP_COND_PASS, HTTP_COND_FAILED, HTTP_COND_NOT_MODIFIED } http_cond;
+typedef struct http_conds {
+    const char *if_match;
+    const char *if_none_match;
+    const char *if_modified_since;
+    const char *if_unmodified_since;
+} http_conds;
+/* The four headers of r under their standard names. */
+http_conds http_conds_of(const http_req *r);
+http_cond http_conditions(const http_conds *c, const char *etag, time_t mtime);
 
 #endif

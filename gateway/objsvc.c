@@ -1159,8 +1159,10 @@ static void drop_upload(objsvc *s, const bucket_info *b, const upload_info *u,
 }
 
 kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload_info *u,
-                         const mpu_complete_part *parts, size_t nparts, const obj_cond *cond,
-                         uint64_t expect_size, obj_meta *out) {
+                         const mpu_complete_part *parts, size_t nparts,
+                         const mpu_complete_expect *x, obj_meta *out) {
+    const obj_cond *cond = x ? x->cond : NULL;
+    uint64_t expect_size = x ? x->size : OBJ_SIZE_UNKNOWN;
     if (nparts == 0 || nparts > OBJ_MAX_PARTS) return K_EMALFORMEDXML;
     for (size_t i = 1; i < nparts; i++)
         if (parts[i].number <= parts[i - 1].number) return K_EINVALIDPARTORDER;
@@ -1245,6 +1247,8 @@ kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload
             memcpy(m.ck, comp, comp_len);
         }
     }
+    if (x && x->ck && (!have_ck || x->ck_len != m.ck_len || memcmp(x->ck, m.ck, m.ck_len)))
+        return K_EBADDIGEST;
     keybuf ns;
     obj_ns(&ns, b->id);
     e = radix_insert(s->tree, ns.b, ns.n, u->key, u->klen);

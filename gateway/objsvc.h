@@ -296,12 +296,22 @@ typedef struct mpu_complete_part {
     bool has_ck;
     uint8_t ck[32];
 } mpu_complete_part;
-/* expect_size: the object's size the client declared (x-amz-mp-object-size),
- * or OBJ_SIZE_UNKNOWN; K_EINVALIDREQUEST when the parts add up to another.
- * On failure the upload and its parts stay, for a retry or an abort. */
+/* What the client asserts about the object a completion makes, checked
+ * before it becomes visible. NULL: nothing. */
+typedef struct mpu_complete_expect {
+    const obj_cond *cond; /* conditional write, as for a PUT */
+    uint64_t size;        /* x-amz-mp-object-size, or OBJ_SIZE_UNKNOWN:
+                             K_EINVALIDREQUEST when the parts add up to another */
+    const uint8_t *ck;    /* the object's checksum of the upload's algorithm
+                             and type (full-object CRC, or the composite
+                             checksum of the parts' checksums), or NULL:
+                             K_EBADDIGEST when it is not the one computed */
+    size_t ck_len;
+} mpu_complete_expect;
+/* On failure the upload and its parts stay, for a retry or an abort. */
 kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload_info *u,
-                         const mpu_complete_part *parts, size_t nparts, const obj_cond *cond,
-                         uint64_t expect_size, obj_meta *out);
+                         const mpu_complete_part *parts, size_t nparts,
+                         const mpu_complete_expect *x, obj_meta *out);
 kerr objsvc_mpu_abort(objsvc *s, const bucket_info *b, const upload_info *u);
 typedef struct mpu_list_entry {
     upload_info u;

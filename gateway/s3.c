@@ -13,6 +13,7 @@
 #include "gateway/auth.h"
 #include "gateway/awschunked.h"
 #include "gateway/errors.h"
+#include "gateway/objhttp.h"
 #include "gateway/s3_rules.h"
 #include "gateway/s3_xml.h"
 
@@ -56,10 +57,13 @@ struct s3_op {
     /* multipart part upload */
     upload_info upload;
     uint32_t part_number;
-    /* CompleteMultipartUpload: its conditional-write condition and the size
-     * the client declared (x-amz-mp-object-size; OBJ_SIZE_UNKNOWN: none) */
-    const obj_cond *cond;
-    uint64_t expect_size;
+    /* CompleteMultipartUpload: its conditional-write condition, the size
+     * the client declared (x-amz-mp-object-size; OBJ_SIZE_UNKNOWN: none)
+     * and the whole object's checksum it declared (x-amz-checksum-<alg>;
+     * for a composite checksum also the part count after the "-") */
+    mpu_complete_expect mpu_expect;
+    uint8_t mpu_ck[32];
+    long mpu_ck_parts; /* -1: not given */
 };
 
 /* ------------------------------------------------------------- errors */
@@ -111,18 +115,21 @@ static void s3_error_extra(s3_op *op, int status, const char *code, const char *
     gw_respond(r, status);
 }
 
-static void s3_error_custom(s3_op *op, int status, const char *code, const char *message) {
-    s3_error_extra(op, status, code, message, NULL, NULL);
-}
-
-static void s3_error(s3_op *op, kerr e) {
+/* Answers e from the error table (gateway/errors.c) with a message of its
+ * own (NULL: the table's), as AWS words some errors per case. */
+static void s3_error_msg(s3_op *op, kerr e, const char *message) {
     const kerr_info *info = kerr_lookup(e);
     if (e == K_ENOTMODIFIED) {
         op->r->resp.no_body = true;
         gw_respond(op->r, 304);
         return;
     }
-    s3_error_custom(op, info->s3_status, info->s3_code, info->message);
+    s3_error_extra(op, info->s3_status, info->s3_code, message ? message : info->message, NULL,
+                   NULL);
+}
+
+static void s3_error(s3_op *op, kerr e) {
+    s3_error_msg(op, e, NULL);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -203,7 +210,7 @@ static const char *header(s3_op *op, const char *name) {
 
 /* 501 NotImplemented, saying what kura cannot do. */
 static void s3_notimpl(s3_op *op, const char *what) {
-    s3_error_custom(op, 501, "NotImplemented", what);
+    s3_error_msg(op, K_ENOTIMPL, what);
 }
 
 /* x-amz-expected-bucket-owner: the caller states whose bucket it means to
@@ -245,7 +252,7 @@ static bool canned_acl(s3_op *op, uint8_t *acl) {
                        "equal private).");
         return false;
     default:
-        s3_error_custom(op, 400, "InvalidArgument", "The x-amz-acl value is not a canned ACL.");
+        s3_error_msg(op, K_EINVAL, "The x-amz-acl value is not a canned ACL.");
         return false;
     }
 }
@@ -280,11 +287,11 @@ static bool refuse_headers(s3_op *op, unsigned kind) {
      * be honoured. */
     const char *sse = header(op, "x-amz-server-side-encryption");
     if (sse && (!(kind & HR_NEW_OBJECT) || !s3_sse_known(sse))) {
-        s3_error_custom(op, 400, "InvalidArgument",
-                        kind & HR_NEW_OBJECT
-                            ? "The encryption method specified is not supported"
-                            : "The x-amz-server-side-encryption header is not supported for "
-                              "this operation.");
+        s3_error_msg(op, K_EINVAL,
+                     kind & HR_NEW_OBJECT
+                         ? "The encryption method specified is not supported"
+                         : "The x-amz-server-side-encryption header is not supported for "
+                           "this operation.");
         return true;
     }
     if (has_header_prefix(op, "x-amz-server-side-encryption") ||
@@ -297,15 +304,13 @@ static bool refuse_headers(s3_op *op, unsigned kind) {
         if (header(op, "x-amz-object-lock-mode") ||
             header(op, "x-amz-object-lock-retain-until-date") ||
             header(op, "x-amz-object-lock-legal-hold")) {
-            s3_error_custom(op, 400, "InvalidRequest",
-                            "Bucket is missing Object Lock Configuration");
+            s3_error_msg(op, K_EINVALIDREQUEST, "Bucket is missing Object Lock Configuration");
             return true;
         }
         const char *sc = header(op, "x-amz-storage-class");
         s3_storage st = sc ? s3_storage_class(sc) : S3_STORAGE_STANDARD;
         if (st == S3_STORAGE_INVALID) {
-            s3_error_custom(op, 400, "InvalidStorageClass",
-                            "The storage class you specified is not valid");
+            s3_error(op, K_EINVALIDSTORAGECLASS);
             return true;
         }
         if (st == S3_STORAGE_UNSUPPORTED) {
@@ -315,16 +320,16 @@ static bool refuse_headers(s3_op *op, unsigned kind) {
         }
         const char *redirect = header(op, "x-amz-website-redirect-location");
         if (redirect && !s3_redirect_location_valid(redirect)) {
-            s3_error_custom(op, 400, "InvalidArgument",
-                            "The website redirect location must have a prefix of 'http://' or "
-                            "'https://' or '/'.");
+            s3_error_msg(op, K_EINVAL,
+                         "The website redirect location must have a prefix of 'http://' or "
+                         "'https://' or '/'.");
             return true;
         }
         const char *tagging = header(op, "x-amz-tagging");
         const char *directive = header(op, "x-amz-tagging-directive");
         if (kind & HR_COPY && directive && strcmp(directive, "COPY") &&
             strcmp(directive, "REPLACE")) {
-            s3_error_custom(op, 400, "InvalidArgument", "Unknown tagging directive.");
+            s3_error_msg(op, K_EINVAL, "Unknown tagging directive.");
             return true;
         }
         if (tagging && *tagging) {
@@ -339,8 +344,8 @@ static bool refuse_headers(s3_op *op, unsigned kind) {
     if (kind & (HR_NEW_OBJECT | HR_CREATE_BUCKET | HR_ACL) &&
         has_header_prefix(op, "x-amz-grant-")) {
         if (header(op, "x-amz-acl"))
-            s3_error_custom(op, 400, "InvalidRequest",
-                            "Specifying both Canned ACLs and Header Grants is not allowed");
+            s3_error_msg(op, K_EINVALIDREQUEST,
+                         "Specifying both Canned ACLs and Header Grants is not allowed");
         else
             s3_notimpl(op, "ACL grants (x-amz-grant-*) are not implemented; use a canned ACL "
                            "(private, public-read, public-read-write).");
@@ -350,8 +355,8 @@ static bool refuse_headers(s3_op *op, unsigned kind) {
         const char *lock = header(op, "x-amz-bucket-object-lock-enabled");
         if (lock && strcasecmp(lock, "false")) {
             if (strcasecmp(lock, "true"))
-                s3_error_custom(op, 400, "InvalidArgument",
-                                "x-amz-bucket-object-lock-enabled must be true or false");
+                s3_error_msg(op, K_EINVAL,
+                             "x-amz-bucket-object-lock-enabled must be true or false");
             else
                 s3_notimpl(op, "Object Lock is not implemented.");
             return true;
@@ -360,7 +365,7 @@ static bool refuse_headers(s3_op *op, unsigned kind) {
         if (own) {
             if (strcmp(own, "BucketOwnerEnforced") && strcmp(own, "BucketOwnerPreferred") &&
                 strcmp(own, "ObjectWriter"))
-                s3_error_custom(op, 400, "InvalidArgument", "Invalid x-amz-object-ownership.");
+                s3_error_msg(op, K_EINVAL, "Invalid x-amz-object-ownership.");
             else
                 s3_notimpl(op, "Object Ownership controls are not implemented (kura applies "
                                "ACLs; objects belong to the bucket owner).");
@@ -516,9 +521,7 @@ static bool body_verified(s3_op *op) {
             if (!strcmp(t[i].name, want)) op->ck_expect_b64 = t[i].value;
         if (!op->ck_expect_b64) e = K_EINVALIDREQUEST;
     }
-    if (!e && !op->chunked && op->r->has_content_length &&
-        op->r->body_received != op->r->content_length)
-        e = K_EINCOMPLETEBODY;
+    if (!e && !op->chunked && !gw_body_complete(op->r)) e = K_EINCOMPLETEBODY;
     if (e) {
         release_body(op);
         s3_error(op, e == K_ETOOLARGE ? K_EMALFORMEDXML : e);
@@ -551,8 +554,7 @@ static kerr setup_body(s3_op *op, uint64_t *decoded_len, bool *len_known) {
             *len_known = true;
         }
         op->chunked = awschunked_new(op->a, &op->auth);
-    } else if (r->has_content_length) {
-        *decoded_len = r->content_length;
+    } else if (gw_body_frame(r, decoded_len) == GW_BODY_SIZED) {
         *len_known = true;
     }
     if (op->auth.payload == PAYLOAD_SIGNED) op->payload_sha = khash_new(KH_SHA256);
@@ -644,8 +646,8 @@ static void op_list_buckets(s3_op *op) {
     uint64_t max = 10000;
     const char *mb = param(op, "max-buckets");
     if (mb && (!parse_u64(mb, strlen(mb), &max) || max < 1 || max > 10000))
-        return s3_error_custom(op, 400, "InvalidArgument",
-                               "Argument max-buckets must be an integer between 1 and 10000.");
+        return s3_error_msg(op, K_EINVAL,
+                            "Argument max-buckets must be an integer between 1 and 10000.");
     const char *token = param(op, "continuation-token");
     const char *after = NULL;
     if (token) {
@@ -653,8 +655,7 @@ static void op_list_buckets(s3_op *op) {
         char *dec = arena_alloc(op->a, tl + 1);
         int dl = base64_decode(token, tl, (uint8_t *)dec, tl + 1);
         if (dl <= 0)
-            return s3_error_custom(op, 400, "InvalidArgument",
-                                   "The continuation token provided is incorrect");
+            return s3_error_msg(op, K_EINVAL, "The continuation token provided is incorrect");
         dec[dl] = 0;
         after = dec;
     }
@@ -716,9 +717,7 @@ static void complete_create_bucket(s3_op *op) {
         }
         const char *loc = xml_child_text(root, "LocationConstraint");
         if (loc && *loc) {
-            if (!s3_location_valid(loc))
-                return s3_error_custom(op, 400, "InvalidLocationConstraint",
-                                       "The specified location-constraint is not valid");
+            if (!s3_location_valid(loc)) return s3_error(op, K_EINVALIDLOCATION);
             region = loc;
         }
     }
@@ -811,7 +810,7 @@ static void op_get_bucket_acl(s3_op *op) {
 static bool acl_from_request(s3_op *op, const char *owner, uint8_t *acl) {
     if (header(op, "x-amz-acl")) {
         if (op->xml.len) {
-            s3_error_custom(op, 400, "UnexpectedContent", "This request does not support content");
+            s3_error(op, K_EUNEXPECTEDCONTENT);
             return false;
         }
         return canned_acl(op, acl);
@@ -837,9 +836,7 @@ static bool acl_from_request(s3_op *op, const char *owner, uint8_t *acl) {
         if (!grantee || !perm ||
             (strcmp(perm, "FULL_CONTROL") && strcmp(perm, "READ") && strcmp(perm, "WRITE") &&
              strcmp(perm, "READ_ACP") && strcmp(perm, "WRITE_ACP"))) {
-            s3_error_custom(op, 400, "MalformedACLError",
-                            "The XML you provided was not well-formed or did not validate "
-                            "against our published schema");
+            s3_error(op, K_EMALFORMEDACL);
             return false;
         }
         const char *id = xml_child_text(grantee, "ID");
@@ -897,14 +894,14 @@ static bool read_list_params(s3_op *op, list_params *lp, const char *start_param
     lp->start_len = lp->start ? strlen(lp->start) : 0;
     const char *enc = param(op, "encoding-type");
     if (enc && strcmp(enc, "url")) {
-        s3_error_custom(op, 400, "InvalidArgument", "Invalid Encoding Method specified in Request");
+        s3_error_msg(op, K_EINVAL, "Invalid Encoding Method specified in Request");
         return false;
     }
     lp->url = enc != NULL;
     if (!parse_max(param(op, max_param), 1000, 1000, &lp->max)) {
-        s3_error_custom(op, 400, "InvalidArgument",
-                        "Provided max-keys not an integer or within "
-                        "integer range");
+        s3_error_msg(op, K_EINVAL,
+                     "Provided max-keys not an integer or within "
+                     "integer range");
         return false;
     }
     return true;
@@ -991,8 +988,7 @@ static void op_list_objects_v2(s3_op *op) {
         char *dec = arena_alloc(op->a, tl + 1);
         int dl = base64_decode(token, tl, (uint8_t *)dec, tl + 1);
         if (dl < 0)
-            return s3_error_custom(op, 400, "InvalidArgument",
-                                   "The continuation token provided is incorrect");
+            return s3_error_msg(op, K_EINVAL, "The continuation token provided is incorrect");
         dec[dl] = 0;
         if (!after || memcmp(dec, after, (size_t)dl < after_len ? (size_t)dl : after_len) > 0 ||
             ((size_t)dl > after_len && !memcmp(dec, after, after_len))) {
@@ -1109,8 +1105,8 @@ static kerr delete_one(s3_op *op, const xml_node *o, const xml_node *k) {
  * CRC32 instead of the MD5). Whichever came is verified. */
 static void complete_delete_objects(s3_op *op) {
     if (!op->has_content_md5 && !op->ck_expect_b64)
-        return s3_error_custom(op, 400, "InvalidRequest",
-                               "Missing required header for this request: Content-MD5");
+        return s3_error_msg(op, K_EINVALIDREQUEST,
+                            "Missing required header for this request: Content-MD5");
     const char *body = op->xml.data ? op->xml.data : "";
     if (op->has_content_md5) {
         uint8_t got[16];
@@ -1185,59 +1181,18 @@ static void op_delete_objects(s3_op *op) {
 
 /* --------------------------------------------------------------- objects */
 
-/* Does a comma-separated If-Match / If-None-Match list name this ETag?
- * Entries may be quoted or bare; "*" matches any object. */
-static bool etag_list_matches(const char *list, const char *etag) {
-    char quoted[64];
-    snprintf(quoted, sizeof quoted, "\"%s\"", etag);
-    size_t ql = strlen(quoted), el = strlen(etag);
-    const char *p = list;
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        size_t tn = n;
-        const char *t = str_trim(p, &tn);
-        if ((tn == 1 && *t == '*') || (tn == ql && !memcmp(t, quoted, tn)) ||
-            (tn == el && !memcmp(t, etag, tn)))
-            return true;
-        p += n;
-        if (*p == ',') p++;
+/* Conditional request headers (gateway/http.h evaluates them): 412, or 304
+ * (412 for the x-amz-copy-source-if-* set of a copy). */
+static kerr check_conditions(const obj_meta *m, const http_conds *c, bool copy_source) {
+    switch (http_conditions(c, m->etag, (time_t)(m->mtime_ms / 1000))) {
+    case HTTP_COND_PASS:
+        return K_OK;
+    case HTTP_COND_FAILED:
+        return K_EPRECONDITION;
+    case HTTP_COND_NOT_MODIFIED:
+        return copy_source ? K_EPRECONDITION : K_ENOTMODIFIED;
     }
-    return false;
-}
-
-/* Conditional request headers, in the order S3 evaluates them. */
-static kerr check_conditions(s3_op *op, const obj_meta *m, const char *if_match,
-                             const char *if_none_match, const char *if_mod, const char *if_unmod,
-                             bool copy_source) {
-    time_t mtime = (time_t)(m->mtime_ms / 1000);
-    if (if_match && !etag_list_matches(if_match, m->etag)) return K_EPRECONDITION;
-    if (if_unmod && !if_match) {
-        time_t t;
-        if (parse_http_date(if_unmod, &t) && mtime > t) return K_EPRECONDITION;
-    }
-    if (if_none_match) {
-        if (etag_list_matches(if_none_match, m->etag))
-            return copy_source ? K_EPRECONDITION : K_ENOTMODIFIED;
-    } else if (if_mod) {
-        time_t t;
-        if (parse_http_date(if_mod, &t) && mtime <= t)
-            return copy_source ? K_EPRECONDITION : K_ENOTMODIFIED;
-    }
-    return K_OK;
-}
-
-static ssize_t head_stream_read(void *ctx, uint64_t pos, char *out, size_t max) {
-    (void)ctx, (void)pos, (void)out, (void)max;
-    return -1; /* never called for HEAD */
-}
-
-static ssize_t get_stream_read(void *ctx, uint64_t pos, char *out, size_t max) {
-    return objsvc_reader_read(ctx, pos, out, max);
-}
-
-static void get_stream_free(void *ctx) {
-    objsvc_reader_close(ctx);
+    return K_EPRECONDITION;
 }
 
 /* "content-type" -> "Content-Type"; x-amz-* names stay lower-case as AWS
@@ -1309,14 +1264,14 @@ static void object_headers(s3_op *op, const obj_meta *m) {
  * fetched and removed. Answers and returns false on refusal. */
 static bool key_storable(s3_op *op) {
     if (!utf8_valid(op->key, op->klen)) {
-        s3_error_custom(op, 400, "InvalidURI", "Couldn't parse the specified URI.");
+        s3_error(op, K_EINVALIDURI);
         return false;
     }
     if (!xml_text_ok(op->key, op->klen)) {
-        s3_error_custom(op, 400, "InvalidArgument",
-                        "Object key contains a character XML 1.0 cannot carry (a control "
-                        "character other than tab, LF and CR, U+FFFE or U+FFFF); kura does "
-                        "not store such keys.");
+        s3_error_msg(op, K_EINVAL,
+                     "Object key contains a character XML 1.0 cannot carry (a control "
+                     "character other than tab, LF and CR, U+FFFE or U+FFFF); kura does "
+                     "not store such keys.");
         return false;
     }
     return true;
@@ -1369,7 +1324,7 @@ static bool write_conditions(s3_op *op, bool is_delete, const obj_cond **cond) {
         s3_error(op, K_ENOSUCHKEY);
         return false;
     }
-    if (im && !etag_list_matches(im, m.etag)) {
+    if (im && !http_etag_list_matches(im, m.etag)) {
         s3_error(op, K_EPRECONDITION);
         return false;
     }
@@ -1388,11 +1343,12 @@ static bool write_conditions(s3_op *op, bool is_delete, const obj_cond **cond) {
 static bool version_is_null(s3_op *op) {
     const http_param *p = http_param_find(&op->r->http, "versionId");
     if (!p || (p->value && !strcmp(p->value, "null"))) return true;
-    s3_error_custom(op, 400, "InvalidArgument", "Invalid version id specified");
+    s3_error_msg(op, K_EINVAL, "Invalid version id specified");
     return false;
 }
 
-static void op_get_object(s3_op *op, bool head) {
+/* GetObject and HeadObject. */
+static void op_get_object(s3_op *op) {
     /* As AWS: strangers may not make a public object answer with, say,
      * Content-Type: text/html (the parameters are signed by anyone else). */
     if (!op->user && has_response_override(op)) return s3_error(op, K_EANONRESPONSEHEADER);
@@ -1402,8 +1358,8 @@ static void op_get_object(s3_op *op, bool head) {
     kerr e = objsvc_object_open(op->svc, op->a, &op->who, &op->binfo, op->key, op->klen, &m);
     if (e) return s3_error(op, e);
     if (refuse_headers(op, HR_READ)) return;
-    e = check_conditions(op, &m, header(op, "if-match"), header(op, "if-none-match"),
-                         header(op, "if-modified-since"), header(op, "if-unmodified-since"), false);
+    http_conds conds = http_conds_of(&op->r->http);
+    e = check_conditions(&m, &conds, false);
     if (e == K_ENOTMODIFIED) {
         char date[30], etag[64];
         fmt_http_date((time_t)(m.mtime_ms / 1000), date);
@@ -1420,22 +1376,17 @@ static void op_get_object(s3_op *op, bool head) {
     const char *pn = param(op, "partNumber");
     const char *range = header(op, "range");
     if (pn && range)
-        return s3_error_custom(op, 400, "InvalidRequest",
-                               "Cannot specify both Range header and partNumber query parameter");
+        return s3_error_msg(op, K_EINVALIDREQUEST,
+                            "Cannot specify both Range header and partNumber query parameter");
     if (pn) {
         uint64_t part;
         if (!parse_u64(pn, strlen(pn), &part) || part < 1 || part > OBJ_MAX_PARTS)
-            return s3_error_custom(op, 400, "InvalidArgument",
-                                   "Part number must be an integer between 1 and 10000, inclusive");
+            return s3_error_msg(op, K_EINVAL,
+                                "Part number must be an integer between 1 and 10000, inclusive");
         if (m.nparts == 0) {
-            if (part != 1)
-                return s3_error_custom(op, 416, "InvalidPartNumber",
-                                       "The requested partnumber is not satisfiable");
+            if (part != 1) return s3_error(op, K_EINVALIDPARTNUMBER);
         } else {
-            if (part > m.nparts)
-                return s3_error_custom(op, 416, "InvalidPartNumber",
-                                       "The requested partnumber is not "
-                                       "satisfiable");
+            if (part > m.nparts) return s3_error(op, K_EINVALIDPARTNUMBER);
             uint64_t off, plen;
             objsvc_part_range(&m, (uint32_t)part, &off, &plen);
             start = off;
@@ -1460,23 +1411,8 @@ static void op_get_object(s3_op *op, bool head) {
         gw_add_header(op->r, "Content-Range",
                       arena_printf(op->a, "bytes %llu-%llu/%llu", (unsigned long long)start,
                                    (unsigned long long)end, (unsigned long long)m.size));
-    if (head) {
-        /* HEAD: the server sends the stream's length as Content-Length and
-         * never reads it, so nothing is opened (the data may even live on
-         * another gateway) */
-        op->r->resp.stream = head_stream_read;
-        op->r->resp.stream_len = len;
-        gw_respond(op->r, partial ? 206 : 200);
-        return;
-    }
-    obj_reader *g;
-    kerr re = objsvc_reader_open(op->svc, &m, len ? start : 0, len, &g);
-    if (re) return s3_error(op, re);
-    op->r->resp.stream = get_stream_read;
-    op->r->resp.stream_ctx = g;
-    op->r->resp.stream_free = get_stream_free;
-    op->r->resp.stream_len = len;
-    gw_respond(op->r, partial ? 206 : 200);
+    e = gw_respond_object(op->r, op->svc, &m, start, len, partial ? 206 : 200);
+    if (e) s3_error(op, e);
 }
 
 static void op_delete_object(s3_op *op) {
@@ -1555,8 +1491,8 @@ static void op_put_object(s3_op *op) {
     kerr e = setup_body(op, &len, &known);
     if (!e && !known) {
         /* HTTP chunked with no declared length: stored segment by segment. */
-        const char *te = header(op, "transfer-encoding");
-        if (te && strstr(te, "chunked"))
+        uint64_t wire;
+        if (gw_body_frame(op->r, &wire) == GW_BODY_CHUNKED)
             len = OBJ_SIZE_UNKNOWN;
         else
             e = K_EMISSINGLENGTH;
@@ -1566,9 +1502,7 @@ static void op_put_object(s3_op *op) {
     obj_attr *attrs;
     uint32_t nattrs;
     e = collect_attrs(op, &attrs, &nattrs);
-    if (e)
-        return s3_error_custom(op, 400, "MetadataTooLarge",
-                               "Your metadata headers exceed the maximum allowed metadata size");
+    if (e) return s3_error(op, K_EMETADATATOOLARGE);
     obj_put_opts o = {.size = len,
                       .attrs = attrs,
                       .nattrs = nattrs,
@@ -1597,8 +1531,7 @@ static bool parse_part_number(s3_op *op, uint32_t *out) {
     const char *pn = param(op, "partNumber");
     uint64_t v;
     if (!pn || !parse_u64(pn, strlen(pn), &v) || v < 1 || v > OBJ_MAX_PARTS) {
-        s3_error_custom(op, 400, "InvalidArgument",
-                        "Part number must be an integer between 1 and 10000, inclusive");
+        s3_error_msg(op, K_EINVAL, "Part number must be an integer between 1 and 10000, inclusive");
         return false;
     }
     *out = (uint32_t)v;
@@ -1660,10 +1593,11 @@ static kerr resolve_copy_source(s3_op *op, copy_src *src) {
     if (want_owner && strcmp(want_owner, src->b.owner)) return K_EACCESSDENIED;
     e = objsvc_object_open(op->svc, op->a, &op->who, &src->b, src->key, src->klen, &src->m);
     if (e) return e;
-    return check_conditions(op, &src->m, header(op, "x-amz-copy-source-if-match"),
-                            header(op, "x-amz-copy-source-if-none-match"),
-                            header(op, "x-amz-copy-source-if-modified-since"),
-                            header(op, "x-amz-copy-source-if-unmodified-since"), true);
+    http_conds conds = {.if_match = header(op, "x-amz-copy-source-if-match"),
+                        .if_none_match = header(op, "x-amz-copy-source-if-none-match"),
+                        .if_modified_since = header(op, "x-amz-copy-source-if-modified-since"),
+                        .if_unmodified_since = header(op, "x-amz-copy-source-if-unmodified-since")};
+    return check_conditions(&src->m, &conds, true);
 }
 
 static void op_copy_object(s3_op *op) {
@@ -1671,7 +1605,7 @@ static void op_copy_object(s3_op *op) {
     const char *directive = header(op, "x-amz-metadata-directive");
     bool replace = directive && !strcmp(directive, "REPLACE");
     if (directive && !replace && strcmp(directive, "COPY"))
-        return s3_error_custom(op, 400, "InvalidArgument", "Unknown metadata directive.");
+        return s3_error_msg(op, K_EINVAL, "Unknown metadata directive.");
     uint8_t acl;
     if (!canned_acl(op, &acl)) return;
     const char *alg_name = header(op, "x-amz-checksum-algorithm");
@@ -1684,19 +1618,17 @@ static void op_copy_object(s3_op *op) {
     if (!write_conditions(op, false, &cond)) return;
     obj_attr *attrs = src.m.attrs;
     uint32_t nattrs = src.m.nattrs;
-    if (replace && collect_attrs(op, &attrs, &nattrs))
-        return s3_error_custom(op, 400, "MetadataTooLarge",
-                               "Your metadata headers exceed the maximum allowed metadata size");
+    if (replace && collect_attrs(op, &attrs, &nattrs)) return s3_error(op, K_EMETADATATOOLARGE);
     bool same = !strcmp(src.bucket, op->bucket) && src.klen == op->klen &&
                 !memcmp(src.key, op->key, op->klen);
     obj_meta m;
     if (same) {
         if (!replace && !header(op, "x-amz-acl") && !header(op, "x-amz-storage-class"))
-            return s3_error_custom(op, 400, "InvalidRequest",
-                                   "This copy request is illegal because it is trying to copy an "
-                                   "object to itself without changing the object's metadata, "
-                                   "storage class, website redirect location or encryption "
-                                   "attributes.");
+            return s3_error_msg(op, K_EINVALIDREQUEST,
+                                "This copy request is illegal because it is trying to copy an "
+                                "object to itself without changing the object's metadata, "
+                                "storage class, website redirect location or encryption "
+                                "attributes.");
         /* COPY keeps the current attributes, read in the same compare-and-set */
         e = objsvc_update_attrs(op->svc, op->a, &op->binfo, op->key, op->klen,
                                 replace ? attrs : NULL, nattrs, acl, cond, &m);
@@ -1751,10 +1683,10 @@ static void op_upload_part_copy(s3_op *op) {
         const char *dash = strncmp(range, "bytes=", 6) ? NULL : strchr(range + 6, '-');
         if (!dash || !parse_u64(range + 6, (size_t)(dash - range - 6), &a) ||
             !parse_u64(dash + 1, strlen(dash + 1), &b) || b < a || b >= src.m.size)
-            return s3_error_custom(op, 400, "InvalidArgument",
-                                   "The x-amz-copy-source-range value must be of the form "
-                                   "bytes=first-last where first and last are the zero-based "
-                                   "offsets of the first and last bytes to copy");
+            return s3_error_msg(op, K_EINVAL,
+                                "The x-amz-copy-source-range value must be of the form "
+                                "bytes=first-last where first and last are the zero-based "
+                                "offsets of the first and last bytes to copy");
         start = a;
         len = b - a + 1;
     }
@@ -1784,9 +1716,7 @@ static void op_create_upload(s3_op *op) {
     if (!canned_acl(op, &acl)) return;
     obj_attr *attrs;
     uint32_t nattrs;
-    if (collect_attrs(op, &attrs, &nattrs))
-        return s3_error_custom(op, 400, "MetadataTooLarge",
-                               "Your metadata headers exceed the maximum allowed metadata size");
+    if (collect_attrs(op, &attrs, &nattrs)) return s3_error(op, K_EMETADATATOOLARGE);
     const char *alg_name = header(op, "x-amz-checksum-algorithm");
     cksum_alg alg = CK_NONE;
     if (alg_name) {
@@ -1866,11 +1796,13 @@ static void complete_complete_upload(s3_op *op) {
         i++;
     }
     obj_meta m;
-    kerr e = objsvc_mpu_complete(op->svc, op->a, &op->binfo, &op->upload, parts, count, op->cond,
-                                 op->expect_size, &m);
+    if (op->mpu_ck_parts >= 0 && (size_t)op->mpu_ck_parts != count)
+        return s3_error(op, K_EBADDIGEST);
+    kerr e = objsvc_mpu_complete(op->svc, op->a, &op->binfo, &op->upload, parts, count,
+                                 &op->mpu_expect, &m);
     if (e == K_EINVALIDREQUEST)
-        return s3_error_custom(op, 400, "InvalidRequest",
-                               "The parts do not add up to the x-amz-mp-object-size given.");
+        return s3_error_msg(op, K_EINVALIDREQUEST,
+                            "The parts do not add up to the x-amz-mp-object-size given.");
     if (e) return s3_error(op, e);
     char etag[64];
     etag_quoted(op, m.etag, etag, sizeof etag);
@@ -1898,15 +1830,68 @@ static void complete_complete_upload(s3_op *op) {
     xml_end(op, "CompleteMultipartUploadResult");
 }
 
+/* The whole object's checksum a CompleteMultipartUpload declares
+ * (x-amz-checksum-<alg>, with x-amz-checksum-type): it must be of the
+ * upload's algorithm and type (400 InvalidRequest otherwise), and is checked
+ * against the one computed before the object becomes visible (400
+ * BadDigest). A composite value is "base64-N", N the number of parts.
+ * Answers and returns false on a refusal. */
+static bool mpu_declared_checksum(s3_op *op) {
+    op->mpu_ck_parts = -1;
+    cksum_alg alg = (cksum_alg)op->upload.proto.ck_alg;
+    bool full = op->upload.proto.ck_type == CKTYPE_FULL_OBJECT &&
+                (alg == CK_CRC32 || alg == CK_CRC32C || alg == CK_CRC64NVME);
+    const char *type = header(op, "x-amz-checksum-type");
+    if (type && (alg == CK_NONE || strcasecmp(type, full ? "FULL_OBJECT" : "COMPOSITE"))) {
+        s3_error_msg(op, K_EINVALIDREQUEST,
+                     "The x-amz-checksum-type does not match the checksum type the multipart "
+                     "upload was created with.");
+        return false;
+    }
+    for (int a = CK_NONE + 1; a < CK__COUNT; a++) {
+        const char *v = header(op, s3_checksum_header((cksum_alg)a));
+        if (!v) continue;
+        if ((cksum_alg)a != alg) {
+            s3_error_msg(op, K_EINVALIDREQUEST,
+                         arena_printf(op->a,
+                                      "The upload was created with %s%s; %s does not match it.",
+                                      alg == CK_NONE ? "no checksum algorithm" : "the checksum ",
+                                      alg == CK_NONE ? "" : cksum_alg_name(alg),
+                                      s3_checksum_header((cksum_alg)a)));
+            return false;
+        }
+        size_t n = strlen(v);
+        const char *dash = full ? NULL : strrchr(v, '-');
+        if (dash) {
+            uint64_t parts;
+            if (!parse_u64(dash + 1, strlen(dash + 1), &parts) || parts > OBJ_MAX_PARTS) {
+                s3_error(op, K_EINVALIDDIGEST);
+                return false;
+            }
+            op->mpu_ck_parts = (long)parts;
+            n = (size_t)(dash - v);
+        }
+        int got = base64_decode(v, n, op->mpu_ck, sizeof op->mpu_ck);
+        if (got < 0 || (size_t)got != cksum_len(alg)) {
+            s3_error(op, K_EINVALIDDIGEST);
+            return false;
+        }
+        op->mpu_expect.ck = op->mpu_ck;
+        op->mpu_expect.ck_len = (size_t)got;
+    }
+    return true;
+}
+
 static void op_complete_upload(s3_op *op) {
     if (!load_bucket(op, false) || refuse_headers(op, HR_COMPLETE)) return;
     if (!load_upload(op, param(op, "uploadId"))) return;
-    op->expect_size = OBJ_SIZE_UNKNOWN;
+    op->mpu_expect.size = OBJ_SIZE_UNKNOWN;
     const char *size = header(op, "x-amz-mp-object-size");
-    if (size && !parse_u64(size, strlen(size), &op->expect_size))
-        return s3_error_custom(op, 400, "InvalidArgument",
-                               "x-amz-mp-object-size must be a decimal number of bytes.");
-    if (!write_conditions(op, false, &op->cond)) return;
+    if (size && !parse_u64(size, strlen(size), &op->mpu_expect.size))
+        return s3_error_msg(op, K_EINVAL,
+                            "x-amz-mp-object-size must be a decimal number of bytes.");
+    if (!mpu_declared_checksum(op)) return;
+    if (!write_conditions(op, false, &op->mpu_expect.cond)) return;
     expect_xml_body(op, complete_complete_upload);
 }
 
@@ -2057,33 +2042,25 @@ static void op_list_uploads(s3_op *op) {
  * not one of these. */
 static bool answer_unconfigured(s3_op *op, const char *sub) {
     static const struct {
-        const char *param, *code, *message;
-        int status;
+        const char *param;
+        kerr answer;
     } table[] = {
-        {"policy", "NoSuchBucketPolicy", "The bucket policy does not exist", 404},
+        {"policy", K_ENOSUCHBUCKETPOLICY},
         /* PolicyStatus describes the bucket policy, which kura never has */
-        {"policyStatus", "NoSuchBucketPolicy", "The bucket policy does not exist", 404},
-        {"cors", "NoSuchCORSConfiguration", "The CORS configuration does not exist", 404},
-        {"lifecycle", "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist",
-         404},
-        {"tagging", "NoSuchTagSet", "The TagSet does not exist", 404},
-        {"website", "NoSuchWebsiteConfiguration",
-         "The specified bucket does not have a website configuration", 404},
-        {"encryption", "ServerSideEncryptionConfigurationNotFoundError",
-         "The server side encryption configuration was not found", 404},
-        {"object-lock", "ObjectLockConfigurationNotFoundError",
-         "Object Lock configuration does not exist for this bucket", 404},
-        {"replication", "ReplicationConfigurationNotFoundError",
-         "The replication configuration was not found", 404},
-        {"ownershipControls", "OwnershipControlsNotFoundError",
-         "The bucket ownership controls were not found", 404},
-        {"publicAccessBlock", "NoSuchPublicAccessBlockConfiguration",
-         "The public access block configuration was not found", 404},
+        {"policyStatus", K_ENOSUCHBUCKETPOLICY},
+        {"cors", K_ENOSUCHCORS},
+        {"lifecycle", K_ENOSUCHLIFECYCLE},
+        {"tagging", K_ENOSUCHTAGSET},
+        {"website", K_ENOSUCHWEBSITE},
+        {"encryption", K_ENOSSECONFIG},
+        {"object-lock", K_ENOLOCKCONFIG},
+        {"replication", K_ENOREPLICATION},
+        {"ownershipControls", K_ENOOWNERSHIPCONTROLS},
+        {"publicAccessBlock", K_ENOPUBLICACCESSBLOCK},
     };
     for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
         if (strcmp(sub, table[i].param)) continue;
-        if (load_bucket(op, false))
-            s3_error_custom(op, table[i].status, table[i].code, table[i].message);
+        if (load_bucket(op, false)) s3_error(op, table[i].answer);
         return true;
     }
     static const char *const empty_docs[][2] = {
@@ -2113,118 +2090,131 @@ static void unsupported_subresource(s3_op *op, const char *sub, bool known) {
                                 m, sub));
 }
 
-static void route_bucket(s3_op *op) {
-    const char *m = op->r->http.method;
-    bool known;
-    const char *sub = s3_subresource(&op->r->http, &known);
-    if (!strcmp(m, "GET")) {
-        if (!sub) {
-            const char *lt = param(op, "list-type");
-            if (lt && !strcmp(lt, "2")) return op_list_objects_v2(op);
-            if (lt && strcmp(lt, "1"))
-                return s3_error_custom(op, 400, "InvalidArgument", "Invalid list-type.");
-            return op_list_objects_v1(op);
-        }
-        if (!strcmp(sub, "location")) return op_bucket_location(op);
-        if (!strcmp(sub, "versioning")) return op_bucket_versioning(op);
-        if (!strcmp(sub, "acl")) return op_get_bucket_acl(op);
-        if (!strcmp(sub, "uploads")) return op_list_uploads(op);
-        if (!strcmp(sub, "versions")) return op_list_object_versions(op);
-        if (known && answer_unconfigured(op, sub)) return;
-        return unsupported_subresource(op, sub, known);
-    }
-    if (!strcmp(m, "HEAD")) {
-        if (!sub) return op_head_bucket(op);
-        return unsupported_subresource(op, sub, known);
-    }
-    if (!strcmp(m, "PUT")) {
-        if (!sub) return op_create_bucket(op);
-        if (!strcmp(sub, "acl")) return op_put_bucket_acl(op);
-        return unsupported_subresource(op, sub, known);
-    }
-    if (!strcmp(m, "DELETE")) {
-        if (!sub) return op_delete_bucket(op);
-        return unsupported_subresource(op, sub, known);
-    }
-    if (!strcmp(m, "POST")) {
-        if (sub && !strcmp(sub, "delete")) return op_delete_objects(op);
-        if (!sub)
-            return s3_notimpl(op, "POST uploads (browser-based uploads with a POST policy) are "
-                                  "not implemented.");
-        return unsupported_subresource(op, sub, known);
-    }
+/* ------------------------------------------------------ the route table
+ * A request is routed by its level (service, bucket, object), method,
+ * sub-resource (the first one, s3_rules.h) and whether it names a copy
+ * source. The first matching row wins. Flags:
+ * - R_VERSION: takes ?versionId, which must be "null" (kura keeps one
+ *   version), checked before the handler;
+ * - R_BODY_FIRST: the handler reads its body through setup_body, whose
+ *   payload-hash check runs before the operation takes effect. A request
+ *   whose signature can only be checked against its body (auth.h:
+ *   body_hash_deferred, with --allow-missing-content-sha256) is
+ *   unauthenticated until then, so it may reach only these rows: any other
+ *   operation would act with the signature unchecked. Conditional object
+ *   writes are not among them: they answer from the object's state (412,
+ *   404) before reading the body. */
+typedef enum route_level { LV_SERVICE, LV_BUCKET, LV_OBJECT } route_level;
+enum { CP_ANY = 0, CP_NO, CP_YES };
+enum { R_VERSION = 1, R_BODY_FIRST = 2 };
+
+typedef struct s3_route {
+    uint8_t level;
+    const char *method;
+    const char *sub; /* NULL: no sub-resource */
+    uint8_t copy;    /* CP_*: x-amz-copy-source absent / present / either */
+    uint8_t flags;
+    void (*handler)(s3_op *op);
+    const char *name; /* the S3 operation */
+} s3_route;
+
+static void op_list_objects(s3_op *op) {
+    const char *lt = param(op, "list-type");
+    if (lt && !strcmp(lt, "2")) return op_list_objects_v2(op);
+    if (lt && strcmp(lt, "1")) return s3_error_msg(op, K_EINVAL, "Invalid list-type.");
+    op_list_objects_v1(op);
+}
+
+static void op_post_object(s3_op *op) {
+    s3_notimpl(op, "POST uploads (browser-based uploads with a POST policy) are not implemented.");
+}
+
+static void op_method_not_allowed(s3_op *op) {
     s3_error(op, K_EMETHODNOTALLOWED);
 }
 
-static void route_object(s3_op *op) {
-    const char *m = op->r->http.method;
-    if (op->klen > OBJ_MAX_KEY) return s3_error(op, K_EKEYTOOLONG);
-    bool copy = header(op, "x-amz-copy-source") != NULL;
-    bool known;
-    const char *sub = s3_subresource(&op->r->http, &known);
-    if (!strcmp(m, "GET")) {
-        if (sub && !strcmp(sub, "uploadId")) return op_list_parts(op);
-        if (!version_is_null(op)) return;
-        if (!sub) return op_get_object(op, false);
-        if (!strcmp(sub, "acl")) return op_get_object_acl(op);
-        if (!strcmp(sub, "tagging")) return op_get_object_tagging(op);
-        return unsupported_subresource(op, sub, known);
-    }
-    if (!strcmp(m, "HEAD")) {
-        if (!version_is_null(op)) return;
-        if (!sub) return op_get_object(op, true);
-        return unsupported_subresource(op, sub, known);
-    }
-    if (!strcmp(m, "PUT")) {
-        if (sub && !strcmp(sub, "uploadId"))
-            return copy ? op_upload_part_copy(op) : op_upload_part(op);
-        if (sub && !strcmp(sub, "acl")) {
-            if (!version_is_null(op)) return;
-            return op_put_object_acl(op);
-        }
-        if (!sub) return copy ? op_copy_object(op) : op_put_object(op);
-        return unsupported_subresource(op, sub, known);
-    }
-    if (!strcmp(m, "POST")) {
-        if (sub && !strcmp(sub, "uploads")) return op_create_upload(op);
-        if (sub && !strcmp(sub, "uploadId")) return op_complete_upload(op);
-        if (!sub) return s3_error(op, K_EMETHODNOTALLOWED);
-        return unsupported_subresource(op, sub, known);
-    }
-    if (!strcmp(m, "DELETE")) {
-        if (sub && !strcmp(sub, "uploadId")) return op_abort_upload(op);
-        if (!version_is_null(op)) return;
-        if (!sub) return op_delete_object(op);
-        return unsupported_subresource(op, sub, known);
-    }
-    s3_error(op, K_EMETHODNOTALLOWED);
+static const s3_route routes[] = {
+    {LV_SERVICE, "GET", NULL, CP_ANY, 0, op_list_buckets, "ListBuckets"},
+
+    {LV_BUCKET, "GET", NULL, CP_ANY, 0, op_list_objects, "ListObjects"},
+    {LV_BUCKET, "GET", "location", CP_ANY, 0, op_bucket_location, "GetBucketLocation"},
+    {LV_BUCKET, "GET", "versioning", CP_ANY, 0, op_bucket_versioning, "GetBucketVersioning"},
+    {LV_BUCKET, "GET", "acl", CP_ANY, 0, op_get_bucket_acl, "GetBucketAcl"},
+    {LV_BUCKET, "GET", "uploads", CP_ANY, 0, op_list_uploads, "ListMultipartUploads"},
+    {LV_BUCKET, "GET", "versions", CP_ANY, 0, op_list_object_versions, "ListObjectVersions"},
+    {LV_BUCKET, "HEAD", NULL, CP_ANY, 0, op_head_bucket, "HeadBucket"},
+    {LV_BUCKET, "PUT", NULL, CP_ANY, R_BODY_FIRST, op_create_bucket, "CreateBucket"},
+    {LV_BUCKET, "PUT", "acl", CP_ANY, R_BODY_FIRST, op_put_bucket_acl, "PutBucketAcl"},
+    {LV_BUCKET, "DELETE", NULL, CP_ANY, 0, op_delete_bucket, "DeleteBucket"},
+    {LV_BUCKET, "POST", "delete", CP_ANY, R_BODY_FIRST, op_delete_objects, "DeleteObjects"},
+    {LV_BUCKET, "POST", NULL, CP_ANY, 0, op_post_object, "PostObject"},
+
+    {LV_OBJECT, "GET", "uploadId", CP_ANY, 0, op_list_parts, "ListParts"},
+    {LV_OBJECT, "GET", NULL, CP_ANY, R_VERSION, op_get_object, "GetObject"},
+    {LV_OBJECT, "GET", "acl", CP_ANY, R_VERSION, op_get_object_acl, "GetObjectAcl"},
+    {LV_OBJECT, "GET", "tagging", CP_ANY, R_VERSION, op_get_object_tagging, "GetObjectTagging"},
+    {LV_OBJECT, "HEAD", NULL, CP_ANY, R_VERSION, op_get_object, "HeadObject"},
+    {LV_OBJECT, "PUT", "uploadId", CP_YES, 0, op_upload_part_copy, "UploadPartCopy"},
+    {LV_OBJECT, "PUT", "uploadId", CP_NO, R_BODY_FIRST, op_upload_part, "UploadPart"},
+    {LV_OBJECT, "PUT", "acl", CP_ANY, R_VERSION | R_BODY_FIRST, op_put_object_acl, "PutObjectAcl"},
+    {LV_OBJECT, "PUT", NULL, CP_YES, 0, op_copy_object, "CopyObject"},
+    {LV_OBJECT, "PUT", NULL, CP_NO, R_BODY_FIRST, op_put_object, "PutObject"},
+    {LV_OBJECT, "POST", "uploads", CP_ANY, 0, op_create_upload, "CreateMultipartUpload"},
+    {LV_OBJECT, "POST", "uploadId", CP_ANY, R_BODY_FIRST, op_complete_upload,
+     "CompleteMultipartUpload"},
+    {LV_OBJECT, "POST", NULL, CP_ANY, 0, op_method_not_allowed, "PostObjectKey"},
+    {LV_OBJECT, "DELETE", "uploadId", CP_ANY, 0, op_abort_upload, "AbortMultipartUpload"},
+    {LV_OBJECT, "DELETE", NULL, CP_ANY, R_VERSION, op_delete_object, "DeleteObject"},
+};
+
+static route_level level_of(const s3_op *op) {
+    return !op->bucket ? LV_SERVICE : !op->key ? LV_BUCKET : LV_OBJECT;
 }
 
-/* Whether the operation route_bucket / route_object pick reads its body
- * through setup_body, whose payload-hash check runs before the operation
- * takes effect (mirrors them). A request whose signature can only be checked
- * against its body (auth.h: body_hash_deferred, with
- * --allow-missing-content-sha256) is unauthenticated until then, so it may
- * reach only these: any other operation would act with the signature
- * unchecked. Conditional writes are not among them: they answer from the
- * object's state (412, 404) before reading the body. */
-static bool checks_body_first(s3_op *op) {
+/* The row for op, or NULL. */
+static const s3_route *find_route(s3_op *op, const char *sub) {
+    route_level lv = level_of(op);
     const char *m = op->r->http.method;
     bool copy = header(op, "x-amz-copy-source") != NULL;
-    bool known;
-    const char *sub = s3_subresource(&op->r->http, &known);
-    if (!op->bucket) return false;
-    if (!op->key) {
-        if (!strcmp(m, "PUT")) return !sub || !strcmp(sub, "acl");  /* create, acl */
-        return !strcmp(m, "POST") && sub && !strcmp(sub, "delete"); /* DeleteObjects */
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        const s3_route *rt = &routes[i];
+        if (rt->level != lv || strcmp(rt->method, m)) continue;
+        if (rt->sub ? !sub || strcmp(rt->sub, sub) : sub != NULL) continue;
+        if (rt->copy != CP_ANY && (rt->copy == CP_YES) != copy) continue;
+        return rt;
     }
-    if (header(op, "if-match") || header(op, "if-none-match")) return false;
-    if (!strcmp(m, "PUT")) {
-        if (sub && !strcmp(sub, "uploadId")) return !copy; /* UploadPart, not UploadPartCopy */
-        if (sub && !strcmp(sub, "acl")) return true;       /* PutObjectAcl */
-        return !sub && !copy;                              /* PutObject, not CopyObject */
+    return NULL;
+}
+
+/* See R_BODY_FIRST. */
+static bool checks_body_first(s3_op *op, const s3_route *rt) {
+    if (!rt || !(rt->flags & R_BODY_FIRST)) return false;
+    if (level_of(op) == LV_OBJECT && (header(op, "if-match") || header(op, "if-none-match")))
+        return false;
+    return true;
+}
+
+/* Runs the row for op; without one, answers what AWS answers: an empty or
+ * "not configured" document for bucket sub-resources kura never stores,
+ * 501 for a sub-resource (or a method on it) kura does not implement, 405
+ * for anything else. */
+static void route(s3_op *op, const s3_route *rt, const char *sub, bool known) {
+    route_level lv = level_of(op);
+    const char *m = op->r->http.method;
+    if (lv == LV_OBJECT && op->klen > OBJ_MAX_KEY) return s3_error(op, K_EKEYTOOLONG);
+    if (rt) {
+        if ((rt->flags & R_VERSION) && !version_is_null(op)) return;
+        return rt->handler(op);
     }
-    return !strcmp(m, "POST") && sub && !strcmp(sub, "uploadId"); /* CompleteMultipartUpload */
+    bool known_method = false;
+    for (size_t i = 0; i < sizeof routes / sizeof *routes && !known_method; i++)
+        known_method = routes[i].level == lv && !strcmp(routes[i].method, m);
+    if (!known_method) return s3_error(op, K_EMETHODNOTALLOWED);
+    bool versioned = !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "DELETE");
+    if (lv == LV_OBJECT && versioned && !version_is_null(op)) return;
+    if (!sub) return s3_error(op, K_EMETHODNOTALLOWED);
+    if (lv == LV_BUCKET && !strcmp(m, "GET") && known && answer_unconfigured(op, sub)) return;
+    unsupported_subresource(op, sub, known);
 }
 
 static kerr lookup_secret(void *ctx, const char *access_key, arena *a, const char **secret,
@@ -2291,11 +2281,9 @@ static void s3_start(void *ctx, gw_req *r) {
     /* A malformed %-escape (%ZZ, a trailing %) is an unparseable URI, not
      * literal text (the server keeps such a path undecoded). */
     char *raw = arena_strdup(a, r->http.raw_path);
-    if (url_decode_inplace(raw, strlen(raw), false) < 0)
-        return s3_error_custom(op, 400, "InvalidURI", "Couldn't parse the specified URI.");
+    if (url_decode_inplace(raw, strlen(raw), false) < 0) return s3_error(op, K_EINVALIDURI);
     if (r->http.nquery > S3_MAX_QUERY_PARAMS)
-        return s3_error_custom(op, 400, "InvalidArgument",
-                               "Too many query parameters (at most 1000 are accepted).");
+        return s3_error_msg(op, K_EINVAL, "Too many query parameters (at most 1000 are accepted).");
     if (op->vhost_bucket) {
         op->bucket = op->vhost_bucket;
         if (plen > 1) {
@@ -2313,19 +2301,14 @@ static void s3_start(void *ctx, gw_req *r) {
     kerr e = auth_verify(&r->http, op->vhost_bucket, &fe->auth, lookup_secret, fe, time(NULL),
                          &op->auth);
     if (e) return auth_error(op, e);
-    if (op->auth.body_hash_deferred && !checks_body_first(op))
+    bool known;
+    const char *sub = s3_subresource(&r->http, &known);
+    const s3_route *rt = find_route(op, sub);
+    if (op->auth.body_hash_deferred && !checks_body_first(op, rt))
         return s3_error(op, K_EMISSINGCONTENTSHA);
     if (op->auth.kind != AUTH_ANONYMOUS) op->user = op->auth.user;
     op->who = objsvc_principal(op->user);
-    if (!op->bucket) {
-        if (strcmp(r->http.method, "GET")) return s3_error(op, K_EMETHODNOTALLOWED);
-        bool known;
-        const char *sub = s3_subresource(&r->http, &known);
-        if (sub) return unsupported_subresource(op, sub, known);
-        return op_list_buckets(op);
-    }
-    if (op->key) return route_object(op);
-    route_bucket(op);
+    route(op, rt, sub, known);
 }
 
 /* A request the listener refuses before start (framing): the S3 error body,

@@ -145,6 +145,20 @@ void gw_add_header(gw_req *r, const char *name, const char *value) {
     rs->nheaders++;
 }
 
+gw_body_framing gw_body_frame(const gw_req *r, uint64_t *len) {
+    *len = 0;
+    if (r->has_content_length) {
+        *len = r->content_length;
+        return GW_BODY_SIZED;
+    }
+    const char *te = http_header_get(&r->http, "transfer-encoding");
+    return te && strstr(te, "chunked") ? GW_BODY_CHUNKED : GW_BODY_NONE;
+}
+
+bool gw_body_complete(const gw_req *r) {
+    return !r->has_content_length || r->body_received == r->content_length;
+}
+
 void gw_respond(gw_req *r, int status) {
     r->resp.status = status;
     r->responded = true;
@@ -161,6 +175,7 @@ static void new_request_id(char out[17]) {
 static ssize_t stream_cb(void *cls, uint64_t pos, char *buf, size_t max) {
     gw_req *r = cls;
     if (pos >= r->resp.stream_len) return MHD_CONTENT_READER_END_OF_STREAM;
+    if (!r->resp.stream) return MHD_CONTENT_READER_END_WITH_ERROR; /* length_only */
     ssize_t n = r->resp.stream(r->resp.stream_ctx, pos, buf, max);
     return n <= 0 ? MHD_CONTENT_READER_END_WITH_ERROR : n;
 }
@@ -173,7 +188,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, conn_ctx *cc, 
     struct MHD_Response *resp;
     /* For HEAD, libmicrohttpd sends the callback response's size as
      * Content-Length and never reads the body. */
-    if (rs->stream) {
+    if (rs->stream || rs->length_only) {
+        /* length_only: libmicrohttpd never calls back for HEAD */
         resp = MHD_create_response_from_callback(rs->stream_len, 256 * 1024, stream_cb, r, NULL);
     } else if (rs->no_body) {
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);

@@ -97,7 +97,9 @@ typedef struct gw_response {
     void *stream_ctx;
     void (*stream_free)(void *ctx);
     uint64_t stream_len;
-    bool no_body; /* 204/304/HEAD: send Content-Length but no body */
+    bool no_body;     /* 204/304/HEAD: send Content-Length but no body */
+    bool length_only; /* HEAD of a stored body: Content-Length is stream_len,
+                         no body and no stream */
 } gw_response;
 
 struct gw_req {
@@ -173,5 +175,15 @@ void gw_server_stop(gw_server *s);
 
 void gw_add_header(gw_req *r, const char *name, const char *value);
 void gw_respond(gw_req *r, int status);
+
+/* How the request's body is framed on the wire, for front ends that store
+ * it: GW_BODY_SIZED (Content-Length: *len bytes), GW_BODY_CHUNKED
+ * (Transfer-Encoding: chunked, length unknown until the end) or
+ * GW_BODY_NONE (neither: no body). */
+typedef enum gw_body_framing { GW_BODY_NONE, GW_BODY_SIZED, GW_BODY_CHUNKED } gw_body_framing;
+gw_body_framing gw_body_frame(const gw_req *r, uint64_t *len);
+/* Whether a sized body arrived whole (always true otherwise); checked at
+ * on_done, since a client may end a body early. */
+bool gw_body_complete(const gw_req *r);
 
 #endif

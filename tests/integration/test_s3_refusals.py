@@ -18,9 +18,12 @@ usage: python3 test_s3_refusals.py PATH/TO/kura
       CompleteMultipartUpload, CopyObject, DeleteObject(s), including racing
       writers; Range overflow and Range with partNumber; malformed
       %-escapes; LocationConstraint validation; DeleteObjects integrity
-      headers; 10,000 query parameters
+      headers; 10,000 query parameters; the whole-object checksum a
+      CompleteMultipartUpload declares (x-amz-checksum-<alg>) is checked
 """
 
+import base64
+import binascii
 import hashlib
 import http.client
 import os
@@ -816,6 +819,60 @@ def t_location_constraint(srv):
     eq(x.text, None, "us-east-1 reported as an empty LocationConstraint")
 
 
+def crc32_b64(data):
+    return base64.b64encode(binascii.crc32(data).to_bytes(4, "big")).decode()
+
+
+def t_complete_checksum(srv):
+    """CompleteMultipartUpload's x-amz-checksum-<alg>: the whole object's
+    checksum, of the upload's algorithm and type, checked before the object
+    becomes visible (BadDigest), never ignored."""
+    p1, p2 = b"a" * (5 << 20), b"tail of the object"
+    whole = p1 + p2
+    for mode in ("FULL_OBJECT", "COMPOSITE"):
+        key = "ck/" + mode
+        uid = create_upload(srv, key, headers={"x-amz-checksum-algorithm": "CRC32",
+                                               "x-amz-checksum-type": mode})
+        parts = []
+        for n, data in ((1, p1), (2, p2)):
+            r = send(srv, "PUT", "/%s/%s" % (B, key), [("partNumber", str(n)), ("uploadId", uid)],
+                     body=data, headers={"x-amz-checksum-crc32": crc32_b64(data)})
+            eq(r.status, 200, "UploadPart %d (%r)" % (n, r))
+            parts.append("<Part><PartNumber>%d</PartNumber><ETag>%s</ETag>"
+                         "<ChecksumCRC32>%s</ChecksumCRC32></Part>"
+                         % (n, r.header("ETag"), crc32_b64(data)))
+        doc = ("<CompleteMultipartUpload>%s</CompleteMultipartUpload>" % "".join(parts)).encode()
+        if mode == "FULL_OBJECT":
+            right = crc32_b64(whole)
+        else:
+            raw_cks = b"".join(binascii.crc32(d).to_bytes(4, "big") for d in (p1, p2))
+            right = "%s-2" % base64.b64encode(binascii.crc32(raw_cks).to_bytes(4, "big")).decode()
+        wrong = crc32_b64(b"something else") + ("" if mode == "FULL_OBJECT" else "-2")
+        path = "/%s/%s" % (B, key)
+        r = send(srv, "POST", path, [("uploadId", uid)], body=doc,
+                 headers={"x-amz-checksum-crc32": wrong})
+        eq(code(r), (400, "BadDigest"), "%s: Complete with a wrong whole-object CRC32" % mode)
+        check(not exists(srv, key), "%s: no object after BadDigest" % mode)
+        r = send(srv, "POST", path, [("uploadId", uid)], body=doc,
+                 headers={"x-amz-checksum-sha256": base64.b64encode(b"x" * 32).decode()})
+        eq(code(r), (400, "InvalidRequest"), "%s: Complete with another algorithm" % mode)
+        other = "COMPOSITE" if mode == "FULL_OBJECT" else "FULL_OBJECT"
+        r = send(srv, "POST", path, [("uploadId", uid)], body=doc,
+                 headers={"x-amz-checksum-crc32": right, "x-amz-checksum-type": other})
+        eq(code(r), (400, "InvalidRequest"), "%s: Complete with another checksum type" % mode)
+        if mode == "COMPOSITE":
+            r = send(srv, "POST", path, [("uploadId", uid)], body=doc,
+                     headers={"x-amz-checksum-crc32": right[:-2] + "-3"})
+            eq(code(r), (400, "BadDigest"), "COMPOSITE: a part count that is not the upload's")
+        check(key in uploads(srv), "%s: upload kept for a retry" % mode)
+        r = send(srv, "POST", path, [("uploadId", uid)], body=doc,
+                 headers={"x-amz-checksum-crc32": right, "x-amz-checksum-type": mode})
+        eq(r.status, 200, "%s: Complete with the right checksum (%r)" % (mode, r))
+        eq(r.xml().findtext("ChecksumCRC32"), right, "%s: checksum in the answer" % mode)
+        eq(hashlib.md5(body_of(srv, key)).hexdigest(), hashlib.md5(whole).hexdigest(),
+           "%s: object bytes" % mode)
+
+
 def main():
     if len(sys.argv) < 2:
         harness.fail("usage: %s PATH/TO/kura" % sys.argv[0])
@@ -841,6 +898,7 @@ def main():
         runner.run("F4 DeleteObjects integrity headers", t_delete_objects, srv)
         runner.run("F4 too many query parameters", t_many_params, srv)
         runner.run("F4 LocationConstraint defaults", t_location_constraint, srv)
+        runner.run("CompleteMultipartUpload whole-object checksum", t_complete_checksum, srv)
         runner.run("server alive", lambda: check(srv.alive(), "kura died: " + srv.log_tail()))
     sys.exit(runner.finish())
 

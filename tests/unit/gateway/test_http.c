@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The Range header parser (gateway/http.h): which ranges are served, which
- * are unsatisfiable (416) and which are ignored (whole body, 200). */
+/* The protocol-neutral HTTP helpers (gateway/http.h): the Range header
+ * parser (which ranges are served, which are unsatisfiable (416) and which
+ * are ignored (whole body, 200)), and the conditional request headers in
+ * RFC 9110's order. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,6 +10,8 @@
 #include <cmocka.h>
 
 #include "gateway/http.h"
+
+#include <time.h>
 
 static void expect_ok(const char *v, uint64_t size, uint64_t first, uint64_t last) {
     uint64_t a = 12345, b = 12345;
@@ -68,11 +72,62 @@ static void test_range_ignored(void **st) {
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) expect(junk[i], 10, HTTP_RANGE_NONE);
 }
 
+static void test_etag_lists(void **st) {
+    (void)st;
+    const char *e = "0123456789abcdef0123456789abcdef";
+    assert_true(http_etag_list_matches("\"0123456789abcdef0123456789abcdef\"", e));
+    assert_true(http_etag_list_matches("0123456789abcdef0123456789abcdef", e));
+    assert_true(http_etag_list_matches("\"x\", \"0123456789abcdef0123456789abcdef\"", e));
+    assert_true(http_etag_list_matches(" * ", e));
+    assert_false(http_etag_list_matches("\"x\", \"y\"", e));
+    assert_false(http_etag_list_matches("\"0123456789abcdef0123456789abcde\"", e));
+    assert_false(http_etag_list_matches("\"0123456789abcdef0123456789abcdef", e));
+    assert_false(http_etag_list_matches("", e));
+    assert_true(http_etag_list_matches("\"abc-2\"", "abc-2"));
+}
+
+static void test_conditions(void **st) {
+    (void)st;
+    const char *e = "abc";
+    /* Sun, 06 Nov 1994 08:49:37 GMT */
+    time_t mtime = 784111777;
+    const char *before = "Sun, 06 Nov 1994 08:49:36 GMT", *at = "Sun, 06 Nov 1994 08:49:37 GMT",
+               *after = "Sun, 06 Nov 1994 08:49:38 GMT";
+    http_conds none = {0};
+    assert_int_equal(http_conditions(&none, e, mtime), HTTP_COND_PASS);
+    http_conds c = {.if_match = "\"abc\""};
+    assert_int_equal(http_conditions(&c, e, mtime), HTTP_COND_PASS);
+    c.if_match = "\"abd\"";
+    assert_int_equal(http_conditions(&c, e, mtime), HTTP_COND_FAILED);
+    /* If-Unmodified-Since counts only without If-Match */
+    c = (http_conds){.if_unmodified_since = before};
+    assert_int_equal(http_conditions(&c, e, mtime), HTTP_COND_FAILED);
+    c.if_unmodified_since = at;
+    assert_int_equal(http_conditions(&c, e, mtime), HTTP_COND_PASS);
+    c = (http_conds){.if_match = "*", .if_unmodified_since = before};
+    assert_int_equal(http_conditions(&c, e, mtime), HTTP_COND_PASS);
+    /* If-None-Match, and If-Modified-Since only without it */
+    c = (http_conds){.if_none_match = "\"abc\""};
+    assert_int_equal(http_conditions(&c, e, mtime), HTTP_COND_NOT_MODIFIED);
+    c = (http_conds){.if_none_match = "\"other\"", .if_modified_since = after};
+    assert_int_equal(http_conditions(&c, e, mtime), HTTP_COND_PASS);
+    c = (http_conds){.if_modified_since = at};
+    assert_int_equal(http_conditions(&c, e, mtime), HTTP_COND_NOT_MODIFIED);
+    c.if_modified_since = before;
+    assert_int_equal(http_conditions(&c, e, mtime), HTTP_COND_PASS);
+    /* a failed If-Match wins over everything after it */
+    c = (http_conds){.if_match = "\"no\"", .if_none_match = "\"abc\""};
+    assert_int_equal(http_conditions(&c, e, mtime), HTTP_COND_FAILED);
+    /* unparseable dates are ignored */
+    c = (http_conds){.if_modified_since = "yesterday", .if_unmodified_since = "soon"};
+    assert_int_equal(http_conditions(&c, e, mtime), HTTP_COND_PASS);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_range_served),
-        cmocka_unit_test(test_range_unsatisfiable),
-        cmocka_unit_test(test_range_ignored),
+        cmocka_unit_test(test_range_served),  cmocka_unit_test(test_range_unsatisfiable),
+        cmocka_unit_test(test_range_ignored), cmocka_unit_test(test_etag_lists),
+        cmocka_unit_test(test_conditions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

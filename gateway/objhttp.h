@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Answering with a stored object's bytes, for every front end (S3 today,
+ * Swift next): the part of a GET or HEAD that is plain HTTP once the front
+ * end has decided what to send (which object, which range, which headers).
+ *
+ * Contract:
+ * - Runs on a worker (gw_frontend.start / on_done); the body is then
+ *   produced by the server's streaming callback (server.h) from a range
+ *   reader of the object service, which reads ahead and verifies in the
+ *   storage's own units and is closed when the request ends.
+ * - HEAD (r->http.method) answers the length only: nothing is opened, so a
+ *   HEAD works even where the data cannot be reached.
+ * - Errors: the reader's (K_EINVALIDRANGE, K_EUNAVAILABLE when this gateway
+ *   cannot reach the data, K_ENOMEM) are returned with nothing answered, so
+ *   the front end answers them in its own error format.
+ */
+#ifndef KURA_GATEWAY_OBJHTTP_H
+#define KURA_GATEWAY_OBJHTTP_H
+
+#include <stdint.h>
+
+#include "common/err.h"
+#include "gateway/objsvc.h"
+#include "gateway/server.h"
+
+/* Answers r with status (200, or 206 for a range) and bytes [off, off+len)
+ * of m as the body; headers added before stay. */
+kerr gw_respond_object(gw_req *r, objsvc *svc, const obj_meta *m, uint64_t off, uint64_t len,
+                       int status);
+
+#endif
