@@ -310,6 +310,7 @@ def t_enospc_mid_upload(st):
     body = os.urandom(size)
     path_enc, h = sign(srv, "PUT", "/%s/enospc" % B, body=body)
     h["Content-Length"] = str(size)
+    free0 = free_bytes(st.data)
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
     try:
         conn.putrequest("PUT", path_enc, skip_host=True, skip_accept_encoding=True)
@@ -317,7 +318,10 @@ def t_enospc_mid_upload(st):
             conn.putheader(k, v)
         conn.endheaders()
         conn.send(body[:MiB])
-        time.sleep(1.0)  # kura has written the first MiB
+        deadline = time.time() + 20
+        while free_bytes(st.data) > free0 - MiB // 2:  # admitted, writing
+            check(time.time() < deadline, "kura did not start writing the upload")
+            time.sleep(0.05)
         st.filler2 = os.path.join(st.data, "filler2")
         write_filler(st.filler2)  # the filesystem is now full
         try:
@@ -391,11 +395,14 @@ def main():
     workdir = tempfile.mkdtemp(prefix="kura-it-full.")
     data = os.path.join(workdir, "data")
     os.makedirs(data)
-    m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%d" % FS_SIZE, "tmpfs", data],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if m.returncode != 0:
-        print("SKIP: cannot mount a tmpfs on %s (%s)"
-              % (data, m.stdout.decode(errors="replace").strip()), flush=True)
+    try:
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%d" % FS_SIZE, "tmpfs", data],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        why = m.stdout.decode(errors="replace").strip() if m.returncode else None
+    except OSError as e:
+        why = str(e)
+    if why is not None:
+        print("SKIP: cannot mount a tmpfs on %s (%s)" % (data, why), flush=True)
         os.rmdir(data)
         os.rmdir(workdir)
         sys.exit(77)
