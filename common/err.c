@@ -7,6 +7,7 @@ static const char *const names[K__COUNT] = {
     [K_EIO] = "EIO",
     [K_EUNAVAILABLE] = "EUNAVAILABLE",
     [K_ENOMEM] = "ENOMEM",
+    [K_ENOSPC] = "ENOSPC",
     [K_EINVAL] = "EINVAL",
     [K_ENOTIMPL] = "ENOTIMPL",
     [K_ECONFLICT] = "ECONFLICT",

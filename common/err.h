@@ -16,7 +16,9 @@ typedef enum kerr {
     K_EINTERNAL,    /* bug or unexpected condition: 500 */
     K_EIO,          /* disk or backend I/O failed: 500 */
     K_EUNAVAILABLE, /* metadata or storage backend unreachable: 503 */
-    K_ENOMEM,       /* resource exhausted: 503 SlowDown */
+    K_ENOMEM,       /* resource exhausted (memory, descriptors): 503 SlowDown */
+    K_ENOSPC,       /* storage full: no room above the free-space reserve, ENOSPC,
+                       EDQUOT, LMDB map full: 507 InsufficientStorage */
     K_EINVAL,       /* malformed input: 400 InvalidArgument */
     K_ENOTIMPL,     /* operation kura does not do: 501 */
     K_ECONFLICT,    /* compare-and-set lost; callers normally retry */

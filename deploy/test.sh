@@ -17,14 +17,16 @@ for b in $builds; do
   # The sanitizer build runs every unit test and the LMDB integration suite;
   # the Redis re-runs of the integration suite and the stress tests exercise
   # the same gateway code and run in the plain build only (time budget).
+  # The robustness suite (kill -9 cycles, minutes) is opt-in, run before
+  # releases: meson test -C BUILD --suite robustness (tests/robustness/).
   case "$b" in
   *asan*)
     opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug)
-    skip=(--no-suite redis-integration --no-suite stress)
+    skip=(--no-suite redis-integration --no-suite stress --no-suite robustness)
     ;;
   *)
     opts=(-Dbuildtype=debugoptimized)
-    skip=()
+    skip=(--no-suite robustness)
     ;;
   esac
   if [ ! -d "$b" ]; then

@@ -9,6 +9,13 @@ static const kerr_info table[K__COUNT] = {
     [K_EUNAVAILABLE] = {503, "ServiceUnavailable",
                         "The metadata or storage backend is unavailable; retry later.", 503},
     [K_ENOMEM] = {503, "SlowDown", "Please reduce your request rate.", 503},
+    /* Not an AWS error (S3 never fills up); MinIO answers 507 XMinioStorageFull.
+     * 507 is outside the 500/502/503/504 SDKs retry, so clients fail at once
+     * instead of backing off as if throttled. */
+    [K_ENOSPC] = {507, "InsufficientStorage",
+                  "The storage backend has reached its minimum free space; writes are refused "
+                  "until an operator frees space.",
+                  507},
     [K_EINVAL] = {400, "InvalidArgument", "Invalid argument.", 400},
     [K_ENOTIMPL] = {501, "NotImplemented",
                     "A header or query you provided implies functionality that is not implemented.",

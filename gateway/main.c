@@ -140,7 +140,8 @@ static int open_meta(const char *data_dir, kv **out) {
     return 0;
 }
 
-static int open_stores(char **dirs, int ndirs, const data_policy *policy, stores *s) {
+static int open_stores(char **dirs, int ndirs, const data_policy *policy, const volset_opts *vo,
+                       stores *s) {
     memset(s, 0, sizeof *s);
     if (open_meta(dirs[0], &s->meta)) return -1;
     const char *vol_dirs[MAX_DIRS];
@@ -155,8 +156,7 @@ static int open_stores(char **dirs, int ndirs, const data_policy *policy, stores
         owned[i] = strdup(path);
         vol_dirs[i] = owned[i];
     }
-    volset_opts vo = {.sync = true};
-    kerr e = volset_open_local(vol_dirs, (size_t)ndirs, &vo, &s->vols);
+    kerr e = volset_open_local(vol_dirs, (size_t)ndirs, vo, &s->vols);
     for (int i = 0; i < ndirs; i++) free(owned[i]);
     if (e) {
         fprintf(stderr, "kura: cannot open volumes (%s)\n", kerr_name(e));
@@ -392,7 +392,9 @@ static int cmd_serve(int argc, char **argv) {
                           .ec_k = (uint32_t)config_int(cfg, "ec-data"),
                           .ec_m = (uint32_t)config_int(cfg, "ec-parity"),
                           .ec_threshold = config_size(cfg, "ec-threshold")};
-    if (open_stores(dirs, ndirs, &policy, &st)) return 1;
+    volset_opts vo = {.sync = true};
+    settings_min_free(config_str(cfg, "min-free-space"), &vo); /* checked above */
+    if (open_stores(dirs, ndirs, &policy, &vo, &st)) return 1;
     objsvc_set_home(st.svc, home);
     s3_opts so = {.svc = st.svc,
                   .users = st.users,

@@ -72,11 +72,25 @@ static const char *resource_of(s3_op *op) {
     return op->r->http.path;
 }
 
+/* Frees what the body pipeline holds: the payload hash and an unfinished
+ * upload (aborted: its data released). Idempotent. */
+static void release_upload(s3_op *op) {
+    if (op->put) objsvc_put_abort(op->put);
+    op->put = NULL;
+    if (op->payload_sha) khash_free(op->payload_sha);
+    op->payload_sha = NULL;
+}
+
 /* An S3 error document; extra_name/extra_value add one element after the
  * message (e.g. HeadersNotSigned, Region) when extra_name is not NULL. */
 static void s3_error_extra(s3_op *op, int status, const char *code, const char *message,
                            const char *extra_name, const char *extra_value) {
     gw_req *r = op->r;
+    /* An error answered before the body is in (a PUT refused at its start,
+     * e.g. 507 on a full disk) ends the request: the rest of the body is
+     * dropped and neither on_done nor on_abort runs, so nothing may stay
+     * held (the payload hash leaked here). */
+    release_upload(op);
     kbuf *b = &r->resp.body;
     kbuf_reset(b);
     r->resp.stream = NULL;
@@ -490,10 +504,7 @@ static kerr on_body(gw_req *r, const char *data, size_t n) {
 }
 
 static void release_body(s3_op *op) {
-    if (op->put) objsvc_put_abort(op->put);
-    op->put = NULL;
-    if (op->payload_sha) khash_free(op->payload_sha);
-    op->payload_sha = NULL;
+    release_upload(op);
     kbuf_free(&op->xml);
 }
 

@@ -34,6 +34,9 @@ const cfg_item settings_serve[] = {
      "cut an upload slower than BYTES per second (0: no minimum)"},
     {"upload-rate-window", CFG_INT, "30", 1, 86400, "SECS",
      "window over which --min-upload-rate is measured"},
+    {"min-free-space", CFG_STR, "auto", 1, 0, "SIZE|N%",
+     "free space kept on each volume's filesystem: writes below it get 507 (auto: 1G or 5%, "
+     "the smaller)"},
     {"replicas", CFG_INT, "3", 1, 16, "N", "copies of a small object (replicated chunksets)"},
     {"ec-data", CFG_INT, "6", 1, 32, "K", "data shards of an erasure-coded stripe"},
     {"ec-parity", CFG_INT, "3", 0, 16, "M", "parity shards of an erasure-coded stripe"},
@@ -49,6 +52,31 @@ const cfg_item settings_admin[] = {
     {"meta-prefix", CFG_STR, NULL, 0, 0, "STRING", "prefix of every metadata key"},
 };
 const size_t settings_admin_count = sizeof settings_admin / sizeof *settings_admin;
+
+kerr settings_min_free(const char *text, volset_opts *o) {
+    if (!text) return K_EINVAL;
+    if (!strcmp(text, "auto")) {
+        o->reserve = VOL_RESERVE_AUTO;
+        return K_OK;
+    }
+    size_t n = strlen(text);
+    if (n >= 2 && n <= 3 && text[n - 1] == '%') {
+        unsigned pct = 0;
+        for (size_t i = 0; i + 1 < n; i++) {
+            if (text[i] < '0' || text[i] > '9') return K_EINVAL;
+            pct = pct * 10 + (unsigned)(text[i] - '0');
+        }
+        if (pct < 1 || pct > 99) return K_EINVAL;
+        o->reserve = VOL_RESERVE_PERCENT;
+        o->min_free_percent = pct;
+        return K_OK;
+    }
+    uint64_t bytes;
+    if (!config_parse_size(text, &bytes)) return K_EINVAL;
+    o->reserve = VOL_RESERVE_BYTES;
+    o->min_free_bytes = bytes;
+    return K_OK;
+}
 
 kerr settings_check_serve(const config *c, char *err, size_t cap) {
     const char *listen = config_str(c, "listen");
@@ -70,6 +98,14 @@ kerr settings_check_serve(const config *c, char *err, size_t cap) {
     }
     if (config_list(c, "domain", &l) > 32) {
         snprintf(err, cap, "at most 32 --domain values");
+        return K_EINVAL;
+    }
+    volset_opts vo = {0};
+    if (settings_min_free(config_str(c, "min-free-space"), &vo) != K_OK) {
+        snprintf(err, cap,
+                 "--min-free-space wants a size (512M, 2G, 0), a percentage from 1%% to 99%% "
+                 "or auto, got '%s'",
+                 config_str(c, "min-free-space"));
         return K_EINVAL;
     }
     int64_t k = config_int(c, "ec-data"), m = config_int(c, "ec-parity");

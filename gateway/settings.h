@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "common/config.h"
+#include "storage/volume.h"
 
 extern const cfg_item settings_serve[];
 extern const size_t settings_serve_count;
@@ -29,5 +30,11 @@ extern const cfg_item settings_admin[];
 extern const size_t settings_admin_count;
 
 kerr settings_check_serve(const config *c, char *err, size_t errcap);
+
+/* --min-free-space: "auto" (1 GiB or 5% of each volume's filesystem, the
+ * smaller), a size ("512M", "2G"; "0": no reserve, writes stop only when
+ * the filesystem answers ENOSPC) or a percentage of each volume's
+ * filesystem ("1%" to "99%"). Sets o's reserve fields; K_EINVAL otherwise. */
+kerr settings_min_free(const char *text, volset_opts *o);
 
 #endif

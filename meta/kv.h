@@ -13,7 +13,8 @@
  *   fsyncs).
  * - Errors: K_ENOTFOUND (get/del of an absent key), K_ECONFLICT (cas saw a
  *   different current value), K_EUNAVAILABLE (backend unreachable; callers
- *   map it to 503), K_EIO, K_ETOOLARGE.
+ *   map it to 503), K_EIO, K_ETOOLARGE; writes also K_ENOSPC (the backend's
+ *   disk is full: 507).
  * - Values returned through a kbuf are owned by that kbuf (caller frees).
  * - kv_mget reads many keys in few round trips; see its comment below.
  */
@@ -106,6 +107,10 @@ kerr kv_lmdb_open(const char *dir, size_t map_size, kv **out);
 uint64_t kv_lmdb_commit_count(kv *s);
 uint64_t kv_lmdb_write_count(kv *s);
 kerr kv_lmdb_key_count(kv *s, uint64_t *out);
+/* Whether the last write batch failed for lack of space (the disk holding
+ * the LMDB files is full; writes answer K_ENOSPC until one commits again),
+ * for health and metrics. false for a kv that is not LMDB. */
+bool kv_lmdb_full(kv *s);
 
 /* In-memory store that counts operations per key class; for tests and the
  * tree benchmark. Not durable. */

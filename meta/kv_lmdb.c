@@ -27,6 +27,15 @@
  * Map size: the map is address space only (default 64 GiB); the file grows
  * as used. If a batch still hits MDB_MAP_FULL the writer aborts it, doubles
  * the map (with readers excluded, as LMDB requires) and replays the batch.
+ *
+ * Full disk: a batch whose commit fails for lack of space (ENOSPC, EDQUOT,
+ * MDB_MAP_FULL once the map cannot grow, or EIO while the filesystem has
+ * less than 1 MiB free: LMDB reports a short write, which is how a disk
+ * that fills up during a commit usually shows, as EIO) is aborted — LMDB
+ * commits all or nothing, so none of its writes happened — and every write
+ * in it gets K_ENOSPC (507 InsufficientStorage), not K_EIO. That is logged once per
+ * episode; the first batch that commits again logs that metadata writes
+ * work again. Reads are unaffected.
  */
 #include <errno.h>
 #include <limits.h>
@@ -37,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "common/log.h"
 #include "meta/kv.h"
@@ -49,6 +59,8 @@
 #define SLOT_KEY_LEN (SLOT_PREFIX + 16 + 1)
 #define DEFAULT_MAP ((size_t)64 << 30)
 #define MAX_MAP ((size_t)1 << 40)
+/* EIO from a commit with less free space than this is a full disk. */
+#define SHORT_WRITE_FREE ((uint64_t)1 << 20)
 
 typedef enum { WOP_PUT, WOP_DEL, WOP_CAS } wop_kind;
 
@@ -80,6 +92,8 @@ typedef struct lmdb_kv {
     pthread_t writer;
     /* readers hold it shared; the writer takes it exclusively to resize */
     pthread_rwlock_t resize_lock;
+    char *dir;
+    _Atomic bool full; /* the last batch failed for lack of space (set by the writer) */
     _Atomic uint64_t commits;
     _Atomic uint64_t writes;
 } lmdb_kv;
@@ -299,6 +313,13 @@ static bool grow_map(lmdb_kv *l) {
     return true;
 }
 
+static bool out_of_space(const lmdb_kv *l, int rc) {
+    if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT) return true;
+    if (rc != EIO) return false;
+    struct statvfs st;
+    return statvfs(l->dir, &st) == 0 && (uint64_t)st.f_bavail * st.f_frsize < SHORT_WRITE_FREE;
+}
+
 static void fail_batch(wop *batch, kerr err) {
     for (wop *op = batch; op; op = op->next) op->result = err;
 }
@@ -330,11 +351,25 @@ static void apply_batch(lmdb_kv *l, wop *batch) {
         if (rc == 0) {
             atomic_fetch_add(&l->commits, 1);
             atomic_fetch_add(&l->writes, n);
+            if (atomic_load(&l->full)) {
+                atomic_store(&l->full, false);
+                log_info("lmdb: %s: metadata writes succeed again", l->dir);
+            }
             return;
         }
         if (rc == MDB_MAP_FULL && grow_map(l)) continue; /* replay the whole batch */
+        if (out_of_space(l, rc)) {
+            if (!atomic_load(&l->full)) {
+                atomic_store(&l->full, true);
+                log_warn("lmdb: %s: no room for metadata (%s); writes are refused with 507 "
+                         "InsufficientStorage until space is freed",
+                         l->dir, mdb_strerror(rc));
+            }
+            fail_batch(batch, K_ENOSPC);
+            return;
+        }
         log_error("lmdb: batch of %llu writes failed: %s", (unsigned long long)n, mdb_strerror(rc));
-        fail_batch(batch, rc == MDB_MAP_FULL ? K_ENOMEM : K_EIO);
+        fail_batch(batch, K_EIO);
         return;
     }
 }
@@ -425,6 +460,7 @@ static void lm_close(kv *s) {
     pthread_cond_destroy(&l->work_cv);
     pthread_cond_destroy(&l->done_cv);
     pthread_mutex_destroy(&l->mu);
+    free(l->dir);
     free(l);
 }
 
@@ -468,6 +504,11 @@ kerr kv_lmdb_open(const char *dir, size_t map_size, kv **out) {
     if (!l) return K_ENOMEM;
     l->base.ops = &lmdb_ops;
     l->map_size = map_size ? map_size : DEFAULT_MAP;
+    l->dir = strdup(dir);
+    if (!l->dir) {
+        free(l);
+        return K_ENOMEM;
+    }
     if ((rc = mdb_env_create(&l->env)) != 0) goto fail;
     /* Many gateway threads read concurrently; MDB_NOTLS frees read
      * transactions from thread-local reader slots. */
@@ -513,6 +554,7 @@ fail_env:
     mdb_env_close(l->env);
 fail:
     log_error("lmdb: open %s: %s", dir, mdb_strerror(rc));
+    free(l->dir);
     free(l);
     return K_EIO;
 }
@@ -525,6 +567,11 @@ uint64_t kv_lmdb_commit_count(kv *s) {
 uint64_t kv_lmdb_write_count(kv *s) {
     if (!s || s->ops != &lmdb_ops) return 0;
     return atomic_load(&((lmdb_kv *)s)->writes);
+}
+
+bool kv_lmdb_full(kv *s) {
+    if (!s || s->ops != &lmdb_ops) return false;
+    return atomic_load(&((lmdb_kv *)s)->full);
 }
 
 kerr kv_lmdb_key_count(kv *s, uint64_t *out) {

@@ -285,6 +285,14 @@ kerr data_put_finish(data_put *w, data_loc **locs, uint32_t *n) {
     return K_OK;
 }
 
+/* ---- space ------------------------------------------------------------------------ */
+
+size_t data_space(data_layer *d, vol_space *out, size_t max) {
+    size_t n = volset_count(d->vs);
+    for (size_t i = 0; i < n && i < max; i++) volset_space_get(d->vs, (uint32_t)i, &out[i]);
+    return n;
+}
+
 /* ---- reading ---------------------------------------------------------------------- */
 
 kerr data_read(data_layer *d, const data_loc *l, uint64_t off, void *buf, size_t n) {

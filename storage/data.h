@@ -101,8 +101,10 @@ void data_policy_get(const data_layer *d, data_policy *out);
 #define DATA_SEGMENT_SIZE (8u << 20)
 
 typedef struct data_put data_put;
-/* size: exact body length, or DATA_SIZE_UNKNOWN. K_ENOMEM when no volume has
- * room, K_ETOOLARGE above the largest storable object. */
+/* size: exact body length, or DATA_SIZE_UNKNOWN. K_ENOSPC when no volume has
+ * room above its free-space reserve, K_ETOOLARGE above the largest storable
+ * object. Writing and finishing answer K_ENOSPC too when the storage fills
+ * up under way (a body of unknown length is placed segment by segment). */
 kerr data_put_begin(data_layer *d, uint64_t size, data_put **out);
 /* K_EINVAL past the declared size (nothing accepted). */
 kerr data_put_write(data_put *w, const void *p, size_t n);
@@ -122,6 +124,14 @@ kerr data_read_run(data_layer *d, const data_loc *run, uint32_t nrun, uint64_t o
 /* Marks the data of every key of the run reclaimable; errors are logged
  * (a key already gone is not an error). */
 void data_release(data_layer *d, const data_loc *run, uint32_t nrun);
+
+/* Space of the storage the layer writes to, for health and metrics (issue
+ * 15 exposes it): one entry per device — a local volume today, a datanode
+ * later — in the order of the data directory list, with its free bytes, the
+ * reserve in force and whether writes to it are being refused for lack of
+ * space (storage/volume.h, "Full volumes"). Returns the number of devices
+ * and fills the first max of them (out may be NULL when max is 0). */
+size_t data_space(data_layer *d, vol_space *out, size_t max);
 
 /* Sequential reader of the byte range [off, off+len) of a run, for
  * streaming responses: reads ahead in windows aligned to the storage's

@@ -8,11 +8,23 @@
 #include "storage/chunk.h"
 #include "storage/volume_impl.h"
 
+#define MiB (UINT64_C(1) << 20)
+#define GiB (UINT64_C(1) << 30)
+
+/* Per-volume space state (see "Full volumes" in volume.h). */
+typedef struct vol_state {
+    _Atomic bool full;
+    _Atomic uint64_t refusals;
+} vol_state;
+
 struct volset {
     volume **vols;
+    vol_state *state; /* one per volume */
     size_t nvols;
-    uint64_t min_free_bytes; /* 0 = default rule, see volset_opts */
-    _Atomic uint64_t next;   /* round-robin cursor */
+    vol_reserve_mode reserve;
+    uint64_t min_free_bytes;
+    uint32_t min_free_percent;
+    _Atomic uint64_t next; /* round-robin cursor */
     volset_counters counters;
 };
 
@@ -37,12 +49,19 @@ kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts 
     volset *vs = calloc(1, sizeof *vs);
     if (!vs) return K_ENOMEM;
     vs->vols = calloc(ndirs, sizeof *vs->vols);
-    if (!vs->vols) {
-        free(vs);
+    vs->state = calloc(ndirs, sizeof *vs->state);
+    if (!vs->vols || !vs->state) {
+        volset_close(vs);
         return K_ENOMEM;
     }
     volset_opts o = opts ? *opts : (volset_opts){.sync = true};
+    if (o.reserve == VOL_RESERVE_PERCENT && (o.min_free_percent < 1 || o.min_free_percent > 99)) {
+        volset_close(vs);
+        return K_EINVAL;
+    }
+    vs->reserve = o.reserve;
     vs->min_free_bytes = o.min_free_bytes;
+    vs->min_free_percent = o.min_free_percent;
     for (size_t i = 0; i < ndirs; i++) {
         kerr rc = local_volume_open(dirs[i], (uint32_t)i, &o, &vs->counters, &vs->vols[i]);
         if (rc != K_OK) {
@@ -50,6 +69,7 @@ kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts 
             return rc;
         }
         vs->nvols = i + 1;
+        vs->vols[i]->set = vs;
         for (size_t j = 0; j < i; j++) {
             if (vs->vols[j]->uid == vs->vols[i]->uid) {
                 log_error("storage: %s and %s carry the same volume id %016llx (a copied "
@@ -84,52 +104,122 @@ bool volset_find_uid(const volset *vs, uint64_t uid, uint32_t *index) {
 
 void volset_close(volset *vs) {
     if (!vs) return;
-    for (size_t i = 0; i < vs->nvols; i++) vs->vols[i]->ops->close(vs->vols[i]);
+    if (vs->vols)
+        for (size_t i = 0; i < vs->nvols; i++) vs->vols[i]->ops->close(vs->vols[i]);
     free(vs->vols);
+    free(vs->state);
     free(vs);
 }
 
-/* Free bytes a volume must keep: explicit, or 1 GiB capped at 5% of its
- * filesystem so that small (test) filesystems remain usable. */
-static uint64_t free_floor(const volset *vs, uint64_t total) {
-    if (vs->min_free_bytes) return vs->min_free_bytes;
-    uint64_t floor = UINT64_C(1) << 30;
-    uint64_t pct = total / 20;
-    return pct < floor ? pct : floor;
+/* Free bytes a volume must keep on a filesystem of total bytes. The
+ * automatic rule: 1 GiB, capped at 5% so that small filesystems stay
+ * usable. */
+static uint64_t reserve_of(const volset *vs, uint64_t total) {
+    switch (vs->reserve) {
+    case VOL_RESERVE_BYTES:
+        return vs->min_free_bytes;
+    case VOL_RESERVE_PERCENT:
+        return total / 100 * vs->min_free_percent + total % 100 * vs->min_free_percent / 100;
+    case VOL_RESERVE_AUTO:
+    default: {
+        uint64_t pct = total / 20;
+        return pct < GiB ? pct : GiB;
+    }
+    }
+}
+
+/* How far above its reserve a volume's free space must be to count as not
+ * full: hysteresis, so that writes hovering around the reserve do not start
+ * and end an episode (and log) on every request. */
+static uint64_t full_margin(uint64_t total) {
+    uint64_t m = total / 100;
+    return m < MiB ? MiB : m > GiB ? GiB : m;
+}
+
+static void mark_full(volset *vs, size_t i, uint64_t avail, uint64_t total, const char *why) {
+    bool was = false;
+    if (!atomic_compare_exchange_strong(&vs->state[i].full, &was, true)) return;
+    log_warn("storage: volume %zu (%s) is full: %llu bytes free of %llu, reserve %llu bytes (%s); "
+             "new data goes to other volumes, or is refused with 507 InsufficientStorage, until "
+             "space is freed",
+             i, vs->vols[i]->name, (unsigned long long)avail, (unsigned long long)total,
+             (unsigned long long)reserve_of(vs, total), why);
+}
+
+static void check_recovered(volset *vs, size_t i, uint64_t avail, uint64_t total) {
+    if (!atomic_load(&vs->state[i].full)) return;
+    uint64_t reserve = reserve_of(vs, total);
+    if (avail < reserve || avail - reserve < full_margin(total)) return;
+    bool was = true;
+    if (!atomic_compare_exchange_strong(&vs->state[i].full, &was, false)) return;
+    log_info("storage: volume %zu (%s) has room again: %llu bytes free of %llu, reserve %llu "
+             "bytes; writes resume",
+             i, vs->vols[i]->name, (unsigned long long)avail, (unsigned long long)total,
+             (unsigned long long)reserve);
+}
+
+/* An op on volume i failed with K_ENOSPC: its filesystem is full whatever
+ * the reserve said (another process filled it, or there is no reserve). */
+static void note_enospc(volset *vs, size_t i) {
+    atomic_fetch_add(&vs->state[i].refusals, 1);
+    volume *v = vs->vols[i];
+    uint64_t avail = 0, total = 0;
+    (void)v->ops->free_space(v, true, &avail, &total);
+    mark_full(vs, i, avail, total, "the filesystem answered ENOSPC");
 }
 
 kerr vol_writer_begin(volset *vs, uint64_t len, vol_writer **out) {
     *out = NULL;
     if (len > NEEDLE_MAX_LENGTH) return K_ETOOLARGE;
     uint64_t start = atomic_fetch_add(&vs->next, 1);
-    kerr last = K_ENOMEM;
+    uint64_t need = needle_size(len);
+    kerr last = K_ENOSPC;
     for (size_t k = 0; k < vs->nvols; k++) {
-        volume *v = vs->vols[(start + k) % vs->nvols];
+        size_t i = (size_t)((start + k) % vs->nvols);
+        volume *v = vs->vols[i];
         uint64_t avail = 0, total = 0;
-        kerr rc = v->ops->free_space(v, &avail, &total);
+        kerr rc = v->ops->free_space(v, false, &avail, &total);
+        /* Near the reserve a figure up to a second old is not good enough:
+         * measure again (a statvfs per write only while nearly full). */
+        if (rc == K_OK &&
+            (avail < need || avail - need < reserve_of(vs, total) + full_margin(total)))
+            rc = v->ops->free_space(v, true, &avail, &total);
         if (rc != K_OK) {
             last = rc;
             continue;
         }
-        uint64_t need = needle_size(len);
-        if (avail < need || avail - need < free_floor(vs, total)) continue;
+        check_recovered(vs, i, avail, total);
+        uint64_t reserve = reserve_of(vs, total);
+        if (avail < need || avail - need < reserve) {
+            atomic_fetch_add(&vs->state[i].refusals, 1);
+            /* Near the reserve: the volume is full. Merely too small for
+             * this needle: refused, but the volume is not full. */
+            if (avail < reserve || avail - reserve < full_margin(total))
+                mark_full(vs, i, avail, total, "below the reserve");
+            continue;
+        }
         rc = v->ops->begin(v, len, out);
         if (rc == K_OK) return K_OK;
+        if (rc == K_ENOSPC) note_enospc(vs, i);
         last = rc;
     }
-    if (last == K_ENOMEM)
-        log_warn("storage: no volume has room for a %llu-byte needle above its free-space floor",
-                 (unsigned long long)len);
+    if (last == K_ENOSPC)
+        log_debug("storage: no volume has room for a %llu-byte needle above its reserve",
+                  (unsigned long long)len);
     return last;
 }
 
 kerr vol_writer_write(vol_writer *w, const void *p, size_t n) {
-    return w->ops->write(w, p, n);
+    volume *v = w->vol;
+    kerr rc = w->ops->write(w, p, n);
+    if (rc == K_ENOSPC) note_enospc(v->set, v->id);
+    return rc;
 }
 
 kerr vol_writer_finish(vol_writer *w, vol_loc *loc) {
     volume *v = w->vol;
     kerr rc = w->ops->finish(w, loc);
+    if (rc == K_ENOSPC) note_enospc(v->set, v->id);
     if (rc != K_OK) return rc;
     loc->volume = v->id;
     atomic_fetch_add(&v->counters->needles_written, 1);
@@ -153,6 +243,23 @@ kerr vol_delete(volset *vs, const vol_loc *loc) {
     if (loc->volume >= vs->nvols) return K_ENOTFOUND;
     volume *v = vs->vols[loc->volume];
     return v->ops->del(v, loc);
+}
+
+kerr volset_space_get(volset *vs, uint32_t index, vol_space *out) {
+    if (index >= vs->nvols) return K_EINVAL;
+    volume *v = vs->vols[index];
+    uint64_t avail = 0, total = 0;
+    bool failed = v->ops->free_space(v, false, &avail, &total) != K_OK;
+    if (!failed) check_recovered(vs, index, avail, total);
+    *out = (vol_space){.uid = v->uid,
+                       .name = v->name,
+                       .free_bytes = failed ? 0 : avail,
+                       .total_bytes = failed ? 0 : total,
+                       .reserve_bytes = failed ? 0 : reserve_of(vs, total),
+                       .full = atomic_load(&vs->state[index].full),
+                       .stat_failed = failed,
+                       .refusals = atomic_load(&vs->state[index].refusals)};
+    return K_OK;
 }
 
 void volset_stats_get(volset *vs, volset_stats *out) {

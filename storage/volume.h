@@ -43,12 +43,22 @@ void vol_loc_decode(const uint8_t in[VOL_LOC_ENCODED_LEN], vol_loc *l);
 typedef struct volset volset;
 typedef struct vol_writer vol_writer;
 
+/* The free-space reserve: new needles skip a volume whose filesystem would
+ * be left with less free space than this, so that metadata (LMDB usually
+ * shares the first volume's filesystem), DELETEs and writes already under
+ * way still have room when new writes are refused. */
+typedef enum vol_reserve_mode {
+    VOL_RESERVE_AUTO = 0, /* 1 GiB or 5% of the filesystem, the smaller */
+    VOL_RESERVE_BYTES,    /* min_free_bytes (0: no reserve; refused only at ENOSPC) */
+    VOL_RESERVE_PERCENT,  /* min_free_percent of the filesystem's size */
+} vol_reserve_mode;
+
 typedef struct volset_opts {
     uint64_t chunk_size; /* target chunk file size; 0 = 1 GiB */
     bool sync;           /* false only in tests/benchmarks that opt out */
-    /* New needles skip a volume whose filesystem would be left with less than
-     * this many free bytes; 0 = 1 GiB or 5% of the filesystem, the smaller. */
-    uint64_t min_free_bytes;
+    vol_reserve_mode reserve;
+    uint64_t min_free_bytes;   /* VOL_RESERVE_BYTES */
+    uint32_t min_free_percent; /* VOL_RESERVE_PERCENT: 1..99 */
 } volset_opts;
 
 /* Opens (creating if needed) one local volume per directory. Volume ids are
@@ -66,8 +76,20 @@ uint64_t volset_volume_uid(const volset *vs, uint32_t index);
 bool volset_find_uid(const volset *vs, uint64_t uid, uint32_t *index);
 
 /* Starts a needle of exactly len payload bytes (len may be 0) on the next
- * volume (round-robin) with enough free space; K_ENOMEM if none has,
- * K_ETOOLARGE above 1 TiB. */
+ * volume (round-robin) with enough free space above its reserve; K_ENOSPC
+ * if none has, K_ETOOLARGE above 1 TiB. Writes, finishes and begins that
+ * fail because the filesystem is full (ENOSPC, EDQUOT) answer K_ENOSPC too.
+ *
+ * Full volumes: a volume becomes "full" when a needle is refused for lack
+ * of space while its free space is within a margin (1% of the filesystem,
+ * at least 1 MiB, at most 1 GiB) of its reserve, or when its filesystem
+ * answers ENOSPC; this is logged once (volume, directory, free bytes,
+ * reserve). It stops being full, logged once too, when a free-space check
+ * (at most one statvfs a second, made by the next write or by
+ * volset_space_get) finds reserve + margin free again: no restart needed.
+ * A needle merely larger than a volume's room (a big upload on a volume that
+ * is not near its reserve) is refused with K_ENOSPC without marking the
+ * volume full. */
 kerr vol_writer_begin(volset *vs, uint64_t len, vol_writer **out);
 /* Appends payload; the total must not exceed len (K_EINVAL). */
 kerr vol_writer_write(vol_writer *w, const void *p, size_t n);
@@ -92,6 +114,23 @@ kerr vol_read(volset *vs, const vol_loc *loc, uint64_t off, void *buf, size_t n)
  * the authority on what exists, the flag only tells compaction what it may
  * drop, and a flag lost in a crash leaks space, never data. */
 kerr vol_delete(volset *vs, const vol_loc *loc);
+
+/* Space of one volume, for health and metrics. free_bytes may be up to a
+ * second stale (it is refreshed by statvfs at most once a second and kept
+ * roughly honest between refreshes by subtracting the space reserved). */
+typedef struct vol_space {
+    uint64_t uid;           /* stable id */
+    const char *name;       /* the volume's directory (valid while the set is open) */
+    uint64_t free_bytes;    /* writable bytes on its filesystem (statvfs f_bavail) */
+    uint64_t total_bytes;   /* size of its filesystem */
+    uint64_t reserve_bytes; /* the free-space reserve in force for that size */
+    bool full;              /* writes are being refused for lack of space (see above) */
+    bool stat_failed;       /* the free-space check itself failed (K_EIO): values are 0 */
+    uint64_t refusals;      /* needles refused for lack of space since the set opened */
+} vol_space;
+/* Fills *out for the volume at index (refreshing free space if stale, which
+ * may also end a full episode). K_EINVAL if index is out of range. */
+kerr volset_space_get(volset *vs, uint32_t index, vol_space *out);
 
 typedef struct volset_stats {
     uint64_t bytes_written, needles_written, fsyncs, bytes_read;

@@ -17,8 +17,14 @@
  * - read and del get a loc whose volume field is this volume's index.
  * - open sets uid: a random 64-bit id kept with the volume's data for good
  *   (a local directory stores it in volume.id), never 0, unique in the set.
- * - free_space reports bytes still writable and the backing filesystem's
- *   size, for placement; it may be stale by a second or so.
+ * - free_space reports bytes still writable (free on the filesystem, less
+ *   what writers have reserved and not written yet) and the backing
+ *   filesystem's size, for placement; it may be stale by a second or so,
+ *   unless fresh is set or an op just failed for lack of space (then it
+ *   measures again).
+ * - Lack of space (ENOSPC, EDQUOT) is K_ENOSPC from every op and is not
+ *   logged by the implementation: the volset logs a full volume once per
+ *   episode.
  * - Counters in `counters` that the volset cannot see (fsyncs) are
  *   maintained by the implementation.
  */
@@ -43,15 +49,17 @@ typedef struct volume_ops {
     void (*abort)(vol_writer *w);
     kerr (*read)(volume *v, const vol_loc *loc, uint64_t off, void *buf, size_t n);
     kerr (*del)(volume *v, const vol_loc *loc);
-    kerr (*free_space)(volume *v, uint64_t *avail, uint64_t *total);
+    kerr (*free_space)(volume *v, bool fresh, uint64_t *avail, uint64_t *total);
     void (*close)(volume *v);
 } volume_ops;
 
 struct volume {
     const volume_ops *ops;
-    uint32_t id;  /* index in the volset (position in the data directory list) */
-    uint64_t uid; /* stable id, never 0: names the volume in location keys */
+    const char *name; /* for logs and health: a local volume's directory */
+    uint32_t id;      /* index in the volset (position in the data directory list) */
+    uint64_t uid;     /* stable id, never 0: names the volume in location keys */
     volset_counters *counters;
+    volset *set; /* the set it belongs to (filled by the volset) */
 };
 
 struct vol_writer {

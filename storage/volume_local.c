@@ -71,8 +71,10 @@ typedef struct chunk {
     bool dir_synced;       /* the chunk's directory entry is durable */
     /* After a failed fdatasync the kernel may have dropped dirty pages, so
      * nothing unsynced in this chunk can be trusted again: every later
-     * waiter fails and no new needle is placed here. */
+     * waiter fails (with sync_errno's code) and no new needle is placed
+     * here. */
     _Atomic bool sync_failed;
+    _Atomic int sync_errno;
 } chunk;
 
 typedef struct local_volume {
@@ -87,8 +89,12 @@ typedef struct local_volume {
     uint32_t nchunks, chunks_cap;
     chunk *active;
 
+    /* Free space: statvfs at most once a second (or on demand), less the
+     * bytes reserved by writers and not written yet (pending); between
+     * measurements each reservation is subtracted from space_avail. */
     _Atomic uint64_t space_avail, space_total;
     _Atomic int64_t space_checked_ns;
+    _Atomic uint64_t pending;
 } local_volume;
 
 typedef struct local_writer {
@@ -101,11 +107,13 @@ typedef struct local_writer {
     /* whole: buf is the needle image (header, table, payload), written once
      * at finish. Otherwise buf stages payload bytes [flushed, written). */
     bool whole;
-    bool failed; /* an I/O error happened: only abort/finish remain */
+    bool failed;    /* an I/O error happened: only abort/finish remain */
+    kerr fail_code; /* what it was (K_EIO, K_ENOSPC) */
     uint8_t *buf;
     size_t buf_len, buf_cap;
     uint64_t flushed;
     uint64_t writeback_started; /* payload bytes handed to writeback */
+    uint64_t unwritten;         /* of the reservation, still counted in the volume's pending */
     uint32_t block_crc;         /* crc of the bytes of the current, unfinished block */
     uint8_t *crcs;              /* pending table entries, LE; in buf when whole */
     uint64_t crcs_first;        /* block index of crcs[0] */
@@ -114,10 +122,15 @@ typedef struct local_writer {
 
 static const volume_ops local_ops;
 
+static bool no_space(int e) {
+    return e == ENOSPC || e == EDQUOT;
+}
+
 static kerr kerr_from_errno(int e) {
     switch (e) {
     case ENOSPC:
     case EDQUOT:
+        return K_ENOSPC;
     case EMFILE:
     case ENFILE:
     case ENOMEM:
@@ -125,6 +138,12 @@ static kerr kerr_from_errno(int e) {
     default:
         return K_EIO;
     }
+}
+
+/* After running out of space the cached free space is wrong: the next
+ * free_space call measures again. */
+static void space_stale(local_volume *v) {
+    atomic_store(&v->space_checked_ns, INT64_MIN / 2);
 }
 
 static int pwrite_full(int fd, const void *p, size_t n, uint64_t off) {
@@ -197,6 +216,7 @@ static chunk *chunk_new(uint32_t id, uint64_t tail, int fd, bool dir_synced) {
     c->tail = tail;
     c->dir_synced = dir_synced;
     atomic_init(&c->sync_failed, false);
+    atomic_init(&c->sync_errno, 0);
     pthread_mutex_init(&c->sync_lock, NULL);
     pthread_cond_init(&c->sync_cond, NULL);
     return c;
@@ -267,7 +287,12 @@ static kerr chunk_create(local_volume *v, chunk **out) {
     int fd = openat(v->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         int e = errno;
-        log_error("storage: create %s/%s: %s", v->dir, name, strerror(e));
+        if (no_space(e)) {
+            space_stale(v); /* the volset logs a full volume once */
+            log_debug("storage: create %s/%s: %s", v->dir, name, strerror(e));
+        } else {
+            log_error("storage: create %s/%s: %s", v->dir, name, strerror(e));
+        }
         return kerr_from_errno(e);
     }
     /* The directory entry is made durable by the first group commit on this
@@ -303,6 +328,7 @@ static kerr reserve(local_volume *v, uint64_t size, chunk **out, uint64_t *off) 
     }
     pthread_mutex_unlock(&v->lock);
     if (rc != K_OK) return rc;
+    atomic_fetch_add(&v->pending, size);
     /* Keep the cached free space roughly honest between statvfs calls. */
     uint64_t avail = atomic_load(&v->space_avail);
     while (!atomic_compare_exchange_weak(&v->space_avail, &avail, avail > size ? avail - size : 0))
@@ -322,7 +348,7 @@ static kerr chunk_commit(local_volume *v, chunk *c) {
     for (;;) {
         if (c->sync_done >= ticket) break;
         if (atomic_load(&c->sync_failed)) {
-            rc = K_EIO;
+            rc = kerr_from_errno(atomic_load(&c->sync_errno));
             break;
         }
         if (c->sync_running) {
@@ -347,6 +373,8 @@ static kerr chunk_commit(local_volume *v, chunk *c) {
         pthread_mutex_lock(&c->sync_lock);
         c->sync_running = false;
         if (err) {
+            if (no_space(err)) space_stale(v);
+            atomic_store(&c->sync_errno, err);
             atomic_store(&c->sync_failed, true);
             log_error("storage: fdatasync %s chunk %u: %s; chunk retired from writing", v->dir,
                       c->id, strerror(err));
@@ -362,11 +390,29 @@ static kerr chunk_commit(local_volume *v, chunk *c) {
 
 /* ---- writer ---- */
 
+/* n bytes of w's reservation are on disk now (statvfs sees them), or will
+ * never be (the writer is done): no longer pending. */
+static void settle(local_writer *w, uint64_t n) {
+    if (n > w->unwritten) n = w->unwritten;
+    if (n == 0) return;
+    w->unwritten -= n;
+    atomic_fetch_sub(&w->vol->pending, n);
+}
+
 static kerr writer_fail(local_writer *w, int e, const char *what) {
     w->failed = true;
-    log_error("storage: %s %s chunk %u @%llu: %s", what, w->vol->dir, w->chunk->id,
-              (unsigned long long)w->needle_off, strerror(e));
-    return kerr_from_errno(e);
+    w->fail_code = kerr_from_errno(e);
+    if (no_space(e)) {
+        /* Not an error of this needle: the volset logs a full volume once
+         * per episode rather than once per write. */
+        space_stale(w->vol);
+        log_debug("storage: %s %s chunk %u @%llu: %s", what, w->vol->dir, w->chunk->id,
+                  (unsigned long long)w->needle_off, strerror(e));
+    } else {
+        log_error("storage: %s %s chunk %u @%llu: %s", what, w->vol->dir, w->chunk->id,
+                  (unsigned long long)w->needle_off, strerror(e));
+    }
+    return w->fail_code;
 }
 
 static kerr flush_crcs(local_writer *w) {
@@ -411,6 +457,7 @@ static kerr flush_payload(local_writer *w, const void *p, size_t n) {
     int e = pwrite_full(fd, p, n, w->payload_off + w->flushed);
     if (e) return writer_fail(w, e, "write payload");
     w->flushed += n;
+    settle(w, n);
     if (w->vol->sync && w->flushed - w->writeback_started >= WRITEBACK_STEP) {
         /* Advisory: failures surface at fdatasync. */
         (void)sync_file_range(fd, (off_t)(w->payload_off + w->writeback_started),
@@ -422,6 +469,7 @@ static kerr flush_payload(local_writer *w, const void *p, size_t n) {
 
 static void writer_free(local_writer *w) {
     if (!w) return;
+    settle(w, w->unwritten);
     if (!w->whole) free(w->crcs);
     free(w->buf);
     free(w);
@@ -460,6 +508,7 @@ static kerr lv_begin(volume *base, uint64_t len, vol_writer **out) {
         writer_free(w);
         return rc;
     }
+    w->unwritten = size;
     w->payload_off = w->needle_off + needle_payload_start(len);
     w->hdr = (needle_header){.version = NEEDLE_VERSION,
                              .flags = 0,
@@ -492,7 +541,7 @@ static kerr lv_begin(volume *base, uint64_t len, vol_writer **out) {
 
 static kerr lv_write(vol_writer *base, const void *p, size_t n) {
     local_writer *w = (local_writer *)base;
-    if (w->failed) return K_EIO;
+    if (w->failed) return w->fail_code;
     if (n > base->len - base->written) return K_EINVAL;
     if (n == 0) return K_OK;
     kerr rc = crc_feed(w, p, n);
@@ -556,7 +605,7 @@ static kerr lv_finish(vol_writer *base, vol_loc *loc) {
     local_writer *w = (local_writer *)base;
     kerr rc;
     if (w->failed)
-        rc = K_EIO;
+        rc = w->fail_code;
     else if (base->written != base->len)
         rc = K_EINCOMPLETEBODY;
     else
@@ -782,16 +831,18 @@ static kerr lv_del(volume *base, const vol_loc *loc) {
     return K_OK;
 }
 
-static kerr lv_free_space(volume *base, uint64_t *avail, uint64_t *total) {
+static kerr lv_free_space(volume *base, bool fresh, uint64_t *avail, uint64_t *total) {
     local_volume *v = (local_volume *)base;
     int64_t now = (int64_t)clock_mono_ns();
-    if (now - atomic_load(&v->space_checked_ns) >= SPACE_REFRESH_NS) {
+    if (fresh || now - atomic_load(&v->space_checked_ns) >= SPACE_REFRESH_NS) {
         struct statvfs st;
         if (fstatvfs(v->dirfd, &st) != 0) {
             log_error("storage: statvfs %s: %s", v->dir, strerror(errno));
             return K_EIO;
         }
-        atomic_store(&v->space_avail, (uint64_t)st.f_bavail * st.f_frsize);
+        uint64_t fs_avail = (uint64_t)st.f_bavail * st.f_frsize;
+        uint64_t pending = atomic_load(&v->pending);
+        atomic_store(&v->space_avail, fs_avail > pending ? fs_avail - pending : 0);
         atomic_store(&v->space_total, (uint64_t)st.f_blocks * st.f_frsize);
         atomic_store(&v->space_checked_ns, now);
     }
@@ -985,6 +1036,7 @@ kerr local_volume_open(const char *dir, uint32_t id, const volset_opts *opts,
         lv_close(&v->base);
         return K_ENOMEM;
     }
+    v->base.name = v->dir;
 
     kerr rc = K_OK;
     int e = mkdir_p(dir);

@@ -43,6 +43,7 @@ cat >"$tmp/kura.conf" <<CONF
 listen = 127.0.0.1:$p1
 data = $tmp/d1     # a comment after a value
 region = "eu-central-1"
+min-free-space = 2%
 CONF
 
 # 1. the file alone
@@ -90,6 +91,10 @@ expect_refusal "$tmp/bad2.conf:1: replicas must be between 1 and 16" serve --con
 printf 'ec-threshold = big\n' >"$tmp/bad3.conf"
 expect_refusal "ec-threshold wants a size" serve --config "$tmp/bad3.conf"
 expect_refusal "unknown option --nope" serve --nope 1
+printf 'min-free-space = 100%%\n' >"$tmp/bad4.conf"
+expect_refusal "--min-free-space wants a size (512M, 2G, 0), a percentage from 1% to 99% or auto, got '100%'" \
+  serve --config "$tmp/bad4.conf"
+expect_refusal "--min-free-space wants a size" serve --min-free-space lots
 expect_refusal "--tls-cert and --tls-key go together" serve --tls-cert /x.pem
 expect_refusal "--ec-data + --ec-parity must be at most 32" serve --ec-data 30 --ec-parity 3
 out=$("$kura" serve --config "$tmp/missing.conf" 2>&1)

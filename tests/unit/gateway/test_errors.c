@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The error table (gateway/errors.c) must cover every kerr code: a code
  * without a row would reach clients as a 500 InternalError by accident.
- * And every code has a name for logs (common/err.c). */
+ * And every code has a name for logs (common/err.c). Also the values of
+ * --min-free-space, the setting behind K_ENOSPC's reserve. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "gateway/errors.h"
+#include "gateway/settings.h"
 
 static void every_code_has_a_row(void **state) {
     (void)state;
@@ -56,6 +58,34 @@ static void well_known_rows(void **state) {
     assert_int_equal(kerr_lookup(K_EINVALIDRANGE)->s3_status, 416);
     assert_int_equal(kerr_lookup(K_EPRECONDITION)->s3_status, 412);
     assert_int_equal(kerr_lookup(K_ENOTMODIFIED)->s3_status, 304);
+    /* a full disk is not throttling: 507, which SDKs do not retry */
+    assert_int_equal(kerr_lookup(K_ENOSPC)->s3_status, 507);
+    assert_string_equal(kerr_lookup(K_ENOSPC)->s3_code, "InsufficientStorage");
+    assert_int_equal(kerr_lookup(K_ENOSPC)->swift_status, 507);
+    assert_int_equal(kerr_lookup(K_ENOMEM)->s3_status, 503);
+}
+
+/* --min-free-space values (gateway/settings.c). */
+static void min_free_space_values(void **state) {
+    (void)state;
+    volset_opts o = {0};
+    assert_int_equal(settings_min_free("auto", &o), K_OK);
+    assert_int_equal(o.reserve, VOL_RESERVE_AUTO);
+    assert_int_equal(settings_min_free("64M", &o), K_OK);
+    assert_int_equal(o.reserve, VOL_RESERVE_BYTES);
+    assert_int_equal(o.min_free_bytes, 64u << 20);
+    assert_int_equal(settings_min_free("0", &o), K_OK);
+    assert_int_equal(o.reserve, VOL_RESERVE_BYTES);
+    assert_int_equal(o.min_free_bytes, 0);
+    assert_int_equal(settings_min_free("1%", &o), K_OK);
+    assert_int_equal(o.reserve, VOL_RESERVE_PERCENT);
+    assert_int_equal(o.min_free_percent, 1);
+    assert_int_equal(settings_min_free("99%", &o), K_OK);
+    assert_int_equal(o.min_free_percent, 99);
+    const char *bad[] = {"", "0%", "100%", "5.5%", "%", "-1", "1x", "auto ", "12G%", NULL};
+    for (int i = 0; bad[i]; i++)
+        if (settings_min_free(bad[i], &o) != K_EINVAL) fail_msg("'%s' was accepted", bad[i]);
+    assert_int_equal(settings_min_free(NULL, &o), K_EINVAL);
 }
 
 /* kerr_name (common/err.c) names every code, each differently, so logs
@@ -82,6 +112,7 @@ int main(void) {
         cmocka_unit_test(every_code_has_a_row),
         cmocka_unit_test(unknown_codes_map_to_internal_error),
         cmocka_unit_test(well_known_rows),
+        cmocka_unit_test(min_free_space_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

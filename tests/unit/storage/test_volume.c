@@ -662,14 +662,48 @@ static void test_volume_order_and_placement(void **state) {
 static void test_free_space_floor(void **state) {
     (void)state;
     char *dir = make_tmpdir();
-    volset_opts o = {.sync = false, .min_free_bytes = UINT64_C(1) << 62};
+    volset_opts o = {
+        .sync = false, .reserve = VOL_RESERVE_BYTES, .min_free_bytes = UINT64_C(1) << 62};
     const char *dirs[] = {dir};
     volset *vs;
     assert_int_equal(volset_open_local(dirs, 1, &o, &vs), K_OK);
+    vol_space sp;
+    assert_int_equal(volset_space_get(vs, 0, &sp), K_OK);
+    assert_false(sp.full);
+    assert_int_equal(sp.refusals, 0);
+    assert_int_equal(sp.reserve_bytes, UINT64_C(1) << 62);
+    assert_true(sp.total_bytes > 0);
+    assert_string_equal(sp.name, dir);
     vol_writer *w = (vol_writer *)1;
-    assert_int_equal(vol_writer_begin(vs, 10, &w), K_ENOMEM);
+    assert_int_equal(vol_writer_begin(vs, 10, &w), K_ENOSPC);
     assert_null(w);
+    assert_int_equal(vol_writer_begin(vs, 0, &w), K_ENOSPC);
+    /* below the reserve: the volume is full (logged once), refusals counted */
+    assert_int_equal(volset_space_get(vs, 0, &sp), K_OK);
+    assert_true(sp.full);
+    assert_int_equal(sp.refusals, 2);
+    assert_int_equal(volset_space_get(vs, 1, &sp), K_EINVAL);
     volset_close(vs);
+
+    /* A needle larger than the room above the reserve is refused without
+     * marking a roomy volume full; a percentage reserve is a share of the
+     * filesystem. */
+    o = (volset_opts){.sync = false, .reserve = VOL_RESERVE_PERCENT, .min_free_percent = 1};
+    assert_int_equal(volset_open_local(dirs, 1, &o, &vs), K_OK);
+    assert_int_equal(volset_space_get(vs, 0, &sp), K_OK);
+    assert_true(sp.reserve_bytes >= sp.total_bytes / 100 - 1 &&
+                sp.reserve_bytes <= sp.total_bytes / 100 + 1);
+    if (sp.free_bytes < UINT64_C(1) << 39) {
+        assert_int_equal(vol_writer_begin(vs, sp.free_bytes + 1, &w), K_ENOSPC);
+        assert_int_equal(volset_space_get(vs, 0, &sp), K_OK);
+        assert_false(sp.full);
+        assert_int_equal(sp.refusals, 1);
+    }
+    assert_int_equal(vol_writer_begin(vs, 10, &w), K_OK);
+    vol_writer_abort(w);
+    volset_close(vs);
+    o.min_free_percent = 0; /* out of range */
+    assert_int_equal(volset_open_local(dirs, 1, &o, &vs), K_EINVAL);
     rm_rf(dir);
 }
 
