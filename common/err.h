@@ -56,7 +56,9 @@ typedef enum kerr {
     K_ESIGNATURE,          /* SignatureDoesNotMatch */
     K_ETIMESKEW,           /* RequestTimeTooSkewed */
     K_EEXPIRED,            /* presigned URL expired */
-    K_EAUTHHEADER,         /* AuthorizationHeaderMalformed / bad query auth */
+    K_ENOTYETVALID,        /* presigned URL dated more than 15 minutes ahead */
+    K_EAUTHHEADER,         /* AuthorizationHeaderMalformed; bad SigV2 query auth */
+    K_EAUTHQUERY,          /* malformed SigV4 presigned-URL (X-Amz-*) parameters */
     K_EXAMZCONTENTSHA,     /* XAmzContentSHA256Mismatch */
     K_EHEADERSNOTSIGNED,   /* x-amz-* header or host outside SignedHeaders: 403 */
     K_EWRONGREGION,        /* scope region is not the server's (Authorization header) */

@@ -365,7 +365,7 @@ static kerr parse_v4_query(const http_req *req, time_t now, v4_request *v) {
     uint64_t exp;
     if (!parse_u64(expires, strlen(expires), &exp) || exp < 1 || exp > PRESIGN_MAX_EXPIRES)
         return K_EAUTHHEADER;
-    if (v->when > now + MAX_SKEW_SECONDS) return K_ETIMESKEW; /* not valid yet */
+    if (v->when > now + MAX_SKEW_SECONDS) return K_ENOTYETVALID;
     if (now > v->when + (time_t)exp) return K_EEXPIRED;
     v->presigned = true;
     return K_OK;
@@ -1023,7 +1023,11 @@ kerr auth_verify(const http_req *req, const char *vhost_bucket, const auth_opts 
             return verify_v2(req, false, vhost_bucket, lookup, ctx, now, out);
         return K_EAUTHHEADER;
     }
-    if (v4_query) return verify_v4(req, true, opts, lookup, ctx, now, out);
+    if (v4_query) {
+        /* As AWS: a malformed presigned URL is named for what it is. */
+        kerr e = verify_v4(req, true, opts, lookup, ctx, now, out);
+        return e == K_EAUTHHEADER ? K_EAUTHQUERY : e;
+    }
     if (v2_query) return verify_v2(req, true, vhost_bucket, lookup, ctx, now, out);
     out->kind = AUTH_ANONYMOUS;
     return K_OK;

@@ -32,8 +32,11 @@
  *   refused with K_ESIGNATURE).
  * - Errors: K_EACCESSDENIED (no credentials where required is decided by the
  *   caller; this returns AUTH_ANONYMOUS then), K_EINVALIDACCESSKEY,
- *   K_ESIGNATURE, K_ETIMESKEW, K_EEXPIRED, K_EAUTHHEADER (malformed
- *   Authorization / X-Amz-* query / unsupported algorithm / service not s3),
+ *   K_ESIGNATURE, K_ETIMESKEW, K_EEXPIRED, K_ENOTYETVALID (a presigned URL
+ *   dated more than 15 minutes ahead), K_EAUTHHEADER (malformed
+ *   Authorization or SigV2 query / unsupported algorithm / service not s3),
+ *   K_EAUTHQUERY (the same for a SigV4 presigned URL's X-Amz-* parameters,
+ *   X-Amz-Expires outside 1..604800 included),
  *   K_EINVALIDDIGEST (x-amz-content-sha256 neither a hex hash nor a known
  *   keyword), K_EHEADERSNOTSIGNED, K_EWRONGREGION (Authorization header) /
  *   K_EWRONGREGIONQUERY (presigned) with out->wrong_region set,

@@ -98,8 +98,15 @@ static const kerr_info table[K__COUNT] = {
                      "The difference between the request time and the current time is too large.",
                      401},
     [K_EEXPIRED] = {403, "AccessDenied", "Request has expired", 401},
+    [K_ENOTYETVALID] = {403, "AccessDenied", "Request is not yet valid", 401},
     [K_EAUTHHEADER] = {400, "AuthorizationHeaderMalformed",
                        "The authorization header or query parameters are malformed.", 401},
+    [K_EAUTHQUERY] = {400, "AuthorizationQueryParametersError",
+                      "Query-string authentication version 4 requires the X-Amz-Algorithm "
+                      "(AWS4-HMAC-SHA256), X-Amz-Credential (with the request's date and service "
+                      "s3), X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders and X-Amz-Expires "
+                      "(1 to 604800 seconds) parameters.",
+                      401},
     [K_EXAMZCONTENTSHA] = {400, "XAmzContentSHA256Mismatch",
                            "The provided 'x-amz-content-sha256' header does not match what was "
                            "computed.",
