@@ -153,10 +153,11 @@ kerr objsvc_bucket_create_check(const principal *p, const char *name);
 /* What a caller means to do with a bucket; objsvc_bucket_open decides. */
 typedef enum bucket_access {
     BUCKET_LOOKUP, /* only find it: the object decides (objsvc_object_open) */
-    BUCKET_READ,   /* list its objects, HEAD it: its owner and root, and anyone
-                      when its ACL is public-read or public-read-write */
+    BUCKET_READ,   /* list its objects, versions and uploads, HEAD it: its
+                      owner and root, and anyone when its ACL is public-read
+                      or public-read-write */
     BUCKET_OWNER   /* anything else: write, delete or overwrite objects,
-                      multipart uploads, ACLs and sub-resources, delete the
+                      multipart uploads (but listing them), ACLs and sub-resources, delete the
                       bucket: its owner and root */
 } bucket_access;
 

@@ -1037,7 +1037,7 @@ static void op_list_objects_v2(s3_op *op) {
 }
 
 static void op_list_object_versions(s3_op *op) {
-    if (!load_bucket(op, false)) return;
+    if (!load_bucket(op, true)) return;
     list_params lp;
     if (!read_list_params(op, &lp, "key-marker", "max-keys")) return;
     list_entry *ents;
@@ -1968,7 +1968,7 @@ static void op_list_parts(s3_op *op) {
 }
 
 static void op_list_uploads(s3_op *op) {
-    if (!load_bucket(op, false)) return;
+    if (!load_bucket(op, true)) return;
     list_params lp;
     if (!read_list_params(op, &lp, NULL, "max-uploads")) return;
     const char *key_marker = param(op, "key-marker");

@@ -526,10 +526,10 @@ MATRIX = [
     ("GetBucketLocation", "bucket", r_owner, op_location, 200, False),
     ("GetBucketVersioning", "bucket", r_owner, op_versioning, 200, False),
     ("GetBucketAcl", "bucket", r_owner, op_get_bucket_acl, 200, False),
-    # AWS: a bucket's READ grant also allows ListMultipartUploads and
-    # ListObjectVersions; kura allows them to the owner only (stricter)
-    ("ListMultipartUploads", "bucket", r_owner, op_list_uploads, 200, False),
-    ("ListObjectVersions", "bucket", r_owner, op_list_versions, 200, False),
+    # a bucket's READ grant (public-read) also allows ListMultipartUploads
+    # and ListObjectVersions, as in AWS
+    ("ListMultipartUploads", "bucket", r_list, op_list_uploads, 200, False),
+    ("ListObjectVersions", "bucket", r_list, op_list_versions, 200, False),
     ("PutBucketAcl", "bucket", r_owner, op_put_bucket_acl, 200, True),
     ("DeleteBucket", "bucket", lambda w, t: (409, "BucketNotEmpty") if owner(w) else DENIED,
      op_delete_bucket, None, True),
