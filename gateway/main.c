@@ -42,6 +42,8 @@ static void usage(FILE *f) {
           "  kura admin user list [--data DIR | --meta URL]\n"
           "  kura admin user remove [--data DIR | --meta URL] ACCESS_KEY\n"
           "      (also --config FILE and --meta-prefix STRING, as for serve)\n"
+          "      ACCESS_KEY ACCOUNT:USER makes a Swift (TempAuth) user acting for ACCOUNT;\n"
+          "      the same key and secret sign S3 requests\n"
           "  kura bench --endpoint URL [options]   (kura bench --help)\n"
           "  kura version   (or kura --version)\n"
           "      kura's version and build type, and the versions of the libraries it links.\n",
