@@ -145,6 +145,14 @@ class T:
             raise AssertionError("zeta listed acme's container")
         except ClientException as e:
             eq(e.http_status, 403, "acme container via zeta account")
+        # root authenticates with its access key and may act on any account
+        root = sc.Connection(authurl=self.auth_url, user=self.srv.access_key,
+                             key=self.srv.secret_key, retries=0)
+        rurl, rtok = root.get_auth()
+        check(rurl.endswith("/v1/AUTH_root"), "root storage url %s" % rurl)
+        r = self.raw("GET", "/v1/AUTH_%s?format=json" % ACCT, token=rtok)
+        eq(r.status, 200, "root lists acme")
+        check("acme-private" in [x["name"] for x in json.loads(r.body)], "root sees %r" % r.body)
         self.conn.delete_container("acme-private")
 
     def t_cli(self):
