@@ -31,7 +31,10 @@ static const kerr_info table[K__COUNT] = {
                          "The requested bucket name is not available. The bucket namespace is "
                          "shared by all users of the system. Please select a different name and "
                          "try again.",
-                         202},
+                         /* Swift has no shared namespace to answer from: a
+                          * container name another account holds is a conflict
+                          * (never a 202 that claims it is the caller's) */
+                         409},
     [K_EBUCKETOWNED] = {409, "BucketAlreadyOwnedByYou",
                         "Your previous request to create the named bucket succeeded and you "
                         "already own it.",

@@ -19,6 +19,7 @@
 #include "gateway/s3.h"
 #include "gateway/server.h"
 #include "gateway/settings.h"
+#include "gateway/swift.h"
 #include "router/users.h"
 #include "bench/loadgen.h"
 #include "gateway/version.h"
@@ -41,6 +42,8 @@ static void usage(FILE *f) {
           "  kura admin user list [--data DIR | --meta URL]\n"
           "  kura admin user remove [--data DIR | --meta URL] ACCESS_KEY\n"
           "      (also --config FILE and --meta-prefix STRING, as for serve)\n"
+          "      ACCESS_KEY ACCOUNT:USER makes a Swift (TempAuth) user acting for ACCOUNT;\n"
+          "      the same key and secret sign S3 requests\n"
           "  kura bench --endpoint URL [options]   (kura bench --help)\n"
           "  kura version   (or kura --version)\n"
           "      kura's version and build type, and the versions of the libraries it links.\n",
@@ -405,7 +408,15 @@ static int cmd_serve(int argc, char **argv) {
                   .ndomains = ndomains,
                   .allow_missing_content_sha256 = config_bool(cfg, "allow-missing-content-sha256")};
     s3_frontend *s3 = s3_frontend_new(&so);
-    gw_frontend fes[] = {s3_frontend_hook(s3)};
+    swift_opts wo = {.svc = st.svc,
+                     .users = st.users,
+                     .root_access_key = ak,
+                     .root_secret_key = sk,
+                     .region = region,
+                     .token_ttl_s = (unsigned)config_int(cfg, "swift-token-ttl")};
+    swift_frontend *swift = swift_frontend_new(&wo);
+    /* Swift first: it takes only its own paths, S3 takes everything */
+    gw_frontend fes[] = {swift_frontend_hook(swift), s3_frontend_hook(s3)};
     gw_server_opts opts = {0};
     gw_server_default_opts(&opts);
     opts.workers = (unsigned)config_int(cfg, "workers");
@@ -421,7 +432,7 @@ static int cmd_serve(int argc, char **argv) {
     opts.tls_cert_pem = cert_pem;
     opts.tls_key_pem = key_pem;
     opts.frontends = fes;
-    opts.nfrontends = 1;
+    opts.nfrontends = sizeof fes / sizeof *fes;
     fit_open_files(&opts.max_connections);
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa = {.sa_handler = on_signal};
@@ -444,6 +455,7 @@ static int cmd_serve(int argc, char **argv) {
         gw_server_stop(srv);
     }
     s3_frontend_free(s3);
+    swift_frontend_free(swift);
     close_stores(&st);
     free(cert_pem);
     free(key_pem);

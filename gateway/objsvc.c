@@ -88,12 +88,23 @@ void objsvc_set_home(objsvc *s, uint64_t home) {
  * Every decision about who may do what is made in this section, so that the
  * S3 and Swift front ends share it rather than copy it. */
 
-principal objsvc_principal(const char *user) {
+principal objsvc_principal(arena *a, const char *user) {
     principal p = {.kind = PRINCIPAL_ANONYMOUS};
     if (!user) return p;
     p.kind = !strcmp(user, "root") ? PRINCIPAL_ROOT : PRINCIPAL_USER;
     p.user = user;
     p.account = user;
+    const char *colon = strchr(user, ':');
+    if (colon && colon > user && a) p.account = arena_strndup(a, user, (size_t)(colon - user));
+    return p;
+}
+
+principal objsvc_principal_for(const char *user, const char *account) {
+    principal p = {.kind = PRINCIPAL_ANONYMOUS};
+    if (!user || !account) return p;
+    p.kind = !strcmp(user, "root") ? PRINCIPAL_ROOT : PRINCIPAL_USER;
+    p.user = user;
+    p.account = account;
     return p;
 }
 

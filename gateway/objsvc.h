@@ -123,8 +123,16 @@ typedef struct principal {
 } principal;
 
 /* The principal of an authenticated user name (NULL: anonymous). The user
- * named "root" is PRINCIPAL_ROOT. Borrows user. */
-principal objsvc_principal(const char *user);
+ * named "root" is PRINCIPAL_ROOT. A name "ACCOUNT:USER" (Swift's TempAuth
+ * and s3api convention) acts for account ACCOUNT: its buckets are owned by
+ * ACCOUNT and shared by every ACCOUNT:* user; any other name is its own
+ * account. The account name is allocated in a (a NULL arena is allowed
+ * only for names without ':'; with one, such a name is then its own
+ * account). Borrows user. */
+principal objsvc_principal(arena *a, const char *user);
+/* The principal of user acting for account (root acting on an account's
+ * behalf: Swift's /v1/AUTH_<account> as root). Borrows both. */
+principal objsvc_principal_for(const char *user, const char *account);
 
 /* registry: the store of global records (buckets, their per-owner trees);
  * member: the store of the bucket's member cluster (objects, uploads, parts

@@ -2318,7 +2318,7 @@ static void s3_start(void *ctx, gw_req *r) {
     if (op->auth.body_hash_deferred && !checks_body_first(op, rt))
         return s3_error(op, K_EMISSINGCONTENTSHA);
     if (op->auth.kind != AUTH_ANONYMOUS) op->user = op->auth.user;
-    op->who = objsvc_principal(op->user);
+    op->who = objsvc_principal(a, op->user);
     route(op, rt, sub, known);
 }
 

@@ -18,6 +18,8 @@ const cfg_item settings_serve[] = {
     {"meta", CFG_STR, NULL, 0, 0, "URL",
      "metadata on Redis: redis://H:P[,H:P...] or redis-cluster://H:P[,...] (default: LMDB)"},
     {"meta-prefix", CFG_STR, NULL, 0, 0, "STRING", "prefix of every metadata key"},
+    {"swift-token-ttl", CFG_INT, "86400", 60, 31536000, "SECS",
+     "lifetime of a Swift TempAuth token (GET /auth/v1.0)"},
     {"allow-missing-content-sha256", CFG_BOOL, "false", 0, 0, NULL,
      "accept SigV4 without x-amz-content-sha256 when the signature covers the body (curl < 8.1)"},
     {"workers", CFG_INT, "64", 1, 4096, "N",

@@ -81,7 +81,7 @@ static void put_object(fx *f, const bucket_info *b, const char *key, const void 
 /* The principals of the access cases. */
 static const principal *alice(void) {
     static principal p;
-    p = objsvc_principal("alice");
+    p = objsvc_principal(NULL, "alice");
     return &p;
 }
 
@@ -128,7 +128,7 @@ static void records_land_in_their_store(void **state) {
     assert_int_equal(objsvc_bucket_list(f->svc, f->a, alice(), &list, &n), K_OK);
     assert_int_equal(n, 1);
     assert_string_equal(list[0].name, "photos");
-    principal bob = objsvc_principal("bob");
+    principal bob = objsvc_principal(NULL, "bob");
     assert_int_equal(objsvc_bucket_create(f->svc, &bob, "photos", "us-east-1", ACL_PRIVATE),
                      K_EBUCKETEXISTS);
     assert_int_equal(objsvc_bucket_create(f->svc, alice(), "photos", "us-east-1", ACL_PRIVATE),
@@ -301,8 +301,8 @@ static void copies(void **state) {
  * (bob), root and an anonymous caller. */
 static void access_decisions(void **state) {
     fx *f = *state;
-    principal who[4] = {objsvc_principal("alice"), objsvc_principal("bob"),
-                        objsvc_principal("root"), objsvc_principal(NULL)};
+    principal who[4] = {objsvc_principal(NULL, "alice"), objsvc_principal(NULL, "bob"),
+                        objsvc_principal(NULL, "root"), objsvc_principal(NULL, NULL)};
     enum { ALICE, BOB, ROOT, ANON };
     assert_int_equal(who[ALICE].kind, PRINCIPAL_USER);
     assert_int_equal(who[ROOT].kind, PRINCIPAL_ROOT);
@@ -411,6 +411,47 @@ static void access_decisions(void **state) {
                      K_EACCESSDENIED);
 }
 
+/* Swift-style users "ACCOUNT:USER" act for ACCOUNT: two users of one account
+ * share its buckets, another account's user is a stranger, plain names stay
+ * their own account, and root acts for any account it is given. */
+static void swift_accounts(void **state) {
+    fx *f = *state;
+    principal u1 = objsvc_principal(f->a, "acme:alice");
+    principal u2 = objsvc_principal(f->a, "acme:bob");
+    principal other = objsvc_principal(f->a, "zeta:alice");
+    principal plain = objsvc_principal(f->a, "alice");
+    assert_int_equal(u1.kind, PRINCIPAL_USER);
+    assert_string_equal(u1.user, "acme:alice");
+    assert_string_equal(u1.account, "acme");
+    assert_string_equal(plain.account, "alice");
+    /* without an arena a ':' name is its own account */
+    assert_string_equal(objsvc_principal(NULL, "acme:alice").account, "acme:alice");
+    assert_int_equal(objsvc_bucket_create(f->svc, &u1, "acme-box", "", ACL_PRIVATE), K_OK);
+    bucket_info b;
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, &u2, "acme-box", BUCKET_OWNER, &b), K_OK);
+    assert_string_equal(b.owner, "acme");
+    assert_int_equal(objsvc_bucket_create(f->svc, &u2, "acme-box", "", ACL_PRIVATE),
+                     K_EBUCKETOWNED);
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, &other, "acme-box", BUCKET_READ, &b),
+                     K_EACCESSDENIED);
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, &plain, "acme-box", BUCKET_READ, &b),
+                     K_EACCESSDENIED);
+    bucket_info *list;
+    size_t n;
+    assert_int_equal(objsvc_bucket_list(f->svc, f->a, &u2, &list, &n), K_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].name, "acme-box");
+    assert_int_equal(objsvc_bucket_list(f->svc, f->a, &other, &list, &n), K_OK);
+    assert_int_equal(n, 0);
+    principal root_for = objsvc_principal_for("root", "acme");
+    assert_int_equal(root_for.kind, PRINCIPAL_ROOT);
+    assert_int_equal(objsvc_bucket_list(f->svc, f->a, &root_for, &list, &n), K_OK);
+    assert_int_equal(n, 1);
+    principal user_for = objsvc_principal_for("acme:bob", "acme");
+    assert_int_equal(user_for.kind, PRINCIPAL_USER);
+    assert_null(objsvc_principal_for(NULL, "acme").user);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(records_land_in_their_store, setup, teardown),
@@ -418,6 +459,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(multipart, setup, teardown),
         cmocka_unit_test_setup_teardown(copies, setup, teardown),
         cmocka_unit_test_setup_teardown(access_decisions, setup, teardown),
+        cmocka_unit_test_setup_teardown(swift_accounts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

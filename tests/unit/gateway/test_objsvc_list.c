@@ -57,7 +57,7 @@ static int setup(void **state) {
     E.tree = radix_new(E.meta);
     if (!E.tree) return -1;
     E.a = arena_new(0);
-    principal owner = objsvc_principal("owner");
+    principal owner = objsvc_principal(NULL, "owner");
     if (objsvc_bucket_create(E.svc, &owner, "listing", "", ACL_PRIVATE)) return -1;
     if (objsvc_bucket_open(E.svc, E.a, &owner, "listing", BUCKET_OWNER, &E.b)) return -1;
     return 0;

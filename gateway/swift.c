@@ -1,0 +1,1161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "gateway/swift.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "common/hash.h"
+#include "common/text.h"
+#include "gateway/errors.h"
+#include "gateway/objhttp.h"
+#include "gateway/version.h"
+
+enum {
+    LISTING_LIMIT = 10000, /* Swift's container_listing_limit / account_listing_limit */
+    META_OVERALL = 2048,   /* the same limit as S3 user metadata, so both read it */
+    META_NAME_MAX = 128,
+    META_VALUE_MAX = 256,
+    META_COUNT_MAX = 90,
+};
+
+static const char TOKEN_PREFIX[] = "AUTH_tk";
+static const char ACCOUNT_PREFIX[] = "AUTH_";
+
+struct swift_frontend {
+    swift_opts o;
+};
+
+typedef struct sw_op {
+    gw_req *r;
+    swift_frontend *fe;
+    objsvc *svc;
+    arena *a;
+    const char *user; /* NULL: anonymous */
+    principal who;
+    const char *account; /* from the path, without AUTH_ */
+    const char *container;
+    const char *obj;
+    size_t olen;
+    bucket_info b;
+    obj_put *put;
+    kerr body_error;
+    uint8_t etag_md5[16];
+    bool has_etag;
+} sw_op;
+
+/* ------------------------------------------------------------- answers */
+
+/* Swift's words for a status (swob.RESPONSE_REASONS). */
+static void reason(int status, const char **title, const char **text) {
+    static const struct {
+        int status;
+        const char *title, *text;
+    } t[] = {
+        {202, "Accepted", "The request is accepted for processing."},
+        {400, "Bad Request",
+         "The server could not comply with the request since it is either malformed or "
+         "otherwise incorrect."},
+        {401, "Unauthorized", "This server requires authentication."},
+        {403, "Forbidden", "Access was denied to this resource."},
+        {404, "Not Found", "The resource could not be found."},
+        {405, "Method Not Allowed", "The method is not allowed for this resource."},
+        {409, "Conflict", "There was a conflict when trying to complete your request."},
+        {411, "Length Required", "Length Required"},
+        {412, "Precondition Failed", "A precondition for this request was not met."},
+        {413, "Request Entity Too Large",
+         "The body of your request was too large for this server."},
+        {416, "Requested Range Not Satisfiable", "The Range requested is not available."},
+        {422, "Unprocessable Entity", "Unable to process the contained instructions"},
+        {499, "Client Disconnect", "The client was disconnected during request."},
+        {500, "Internal Error",
+         "The server has either erred or is incapable of performing the requested operation."},
+        {501, "Not Implemented", "The requested method is not implemented by this server."},
+        {503, "Service Unavailable",
+         "The server is currently unavailable. Please try again at a later time."},
+        {507, "Insufficient Storage", "There was not enough space to save the resource."},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        if (t[i].status == status) {
+            *title = t[i].title;
+            *text = t[i].text;
+            return;
+        }
+    }
+    *title = "Error";
+    *text = "The request failed.";
+}
+
+static void release_put(sw_op *op) {
+    if (op->put) objsvc_put_abort(op->put);
+    op->put = NULL;
+}
+
+static bool is_head(const sw_op *op) {
+    return !strcmp(op->r->http.method, "HEAD");
+}
+
+/* An error answer: status with Swift's HTML body (text NULL: Swift's own
+ * words for the status). Ends the request (an unfinished upload is
+ * released: neither on_done nor on_abort runs after an early answer). */
+static void sw_fail(sw_op *op, int status, const char *text) {
+    gw_req *r = op->r;
+    release_put(op);
+    kbuf *b = &r->resp.body;
+    kbuf_reset(b);
+    r->resp.stream = NULL;
+    if (status == 304 || is_head(op)) {
+        r->resp.no_body = true;
+    } else {
+        const char *title, *dflt;
+        reason(status, &title, &dflt);
+        kbuf_printf(b, "<html><h1>%s</h1><p>", title);
+        const char *t = text ? text : dflt;
+        kbuf_xml_escape(b, t, strlen(t));
+        kbuf_puts(b, "</p></html>");
+        gw_add_header(r, "Content-Type", "text/html; charset=UTF-8");
+    }
+    gw_respond(r, status);
+}
+
+/* Answers e from the error table. An access denial is 401 to an anonymous
+ * caller (it may still authenticate) and 403 to an authenticated one. */
+static void sw_error(sw_op *op, kerr e) {
+    int status = kerr_lookup(e)->swift_status;
+    if (e == K_EACCESSDENIED && !op->user) status = 401;
+    sw_fail(op, status, NULL);
+}
+
+static void sw_not_implemented(sw_op *op, const char *what) {
+    sw_fail(op, 501, arena_printf(op->a, "kura does not implement %s.", what));
+}
+
+/* A success without a body. */
+static void sw_empty(sw_op *op, int status) {
+    op->r->resp.no_body = true;
+    gw_respond(op->r, status);
+}
+
+static const char *hdr(const sw_op *op, const char *lname) {
+    return http_header_get(&op->r->http, lname);
+}
+
+static const char *param(const sw_op *op, const char *name) {
+    return http_param_get(&op->r->http, name);
+}
+
+static bool truthy(const char *v) {
+    return v && (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
+                 !strcmp(v, "1") || !strcasecmp(v, "t") || !strcasecmp(v, "y"));
+}
+
+/* "1700000000.12345", Swift's X-Timestamp. */
+static const char *x_timestamp(arena *a, int64_t ms) {
+    return arena_printf(a, "%lld.%05lld", (long long)(ms / 1000), (long long)(ms % 1000) * 100);
+}
+
+/* "2026-01-02T03:04:05.678000", the listings' last_modified. */
+static void iso_micro(int64_t ms, char out[64]) {
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000) * 1000);
+}
+
+static void json_str(kbuf *b, const char *s, size_t n) {
+    kbuf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            kbuf_putc(b, '\\');
+            kbuf_putc(b, (char)c);
+        } else if (c < 0x20) {
+            kbuf_printf(b, "\\u%04x", c);
+        } else {
+            kbuf_putc(b, (char)c);
+        }
+    }
+    kbuf_putc(b, '"');
+}
+
+/* ------------------------------------------------------------- tokens */
+
+static kerr lookup_secret(swift_frontend *fe, arena *a, const char *ak, const char **secret,
+                          const char **name) {
+    if (fe->o.root_access_key && !strcmp(ak, fe->o.root_access_key)) {
+        *secret = fe->o.root_secret_key;
+        *name = "root";
+        return K_OK;
+    }
+    return users_get(fe->o.users, a, ak, secret, name);
+}
+
+static void token_mac(const char *secret, const char *ak, const char *exp_hex, uint8_t mac[32]) {
+    static const char label[] = "kura-swift-token-v1";
+    uint8_t k[32];
+    hmac_sha256(secret, strlen(secret), label, sizeof label - 1, k);
+    size_t akl = strlen(ak);
+    char msg[128 + 1 + 16 + 1];
+    memcpy(msg, ak, akl);
+    msg[akl] = '\n';
+    memcpy(msg + akl + 1, exp_hex, 16);
+    hmac_sha256(k, 32, msg, akl + 17, mac);
+}
+
+static const char *token_make(arena *a, const char *ak, const char *secret, uint64_t expiry) {
+    char exp_hex[17], mac_hex[65];
+    snprintf(exp_hex, sizeof exp_hex, "%016llx", (unsigned long long)expiry);
+    uint8_t mac[32];
+    token_mac(secret, ak, exp_hex, mac);
+    hex_encode(mac, 32, mac_hex);
+    size_t akl = strlen(ak);
+    char *ak_hex = arena_alloc(a, akl * 2 + 1);
+    hex_encode((const uint8_t *)ak, akl, ak_hex);
+    return arena_printf(a, "%s%s%s%s", TOKEN_PREFIX, exp_hex, mac_hex, ak_hex);
+}
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+static bool unhex(const char *s, size_t n, uint8_t *out) {
+    for (size_t i = 0; i < n / 2; i++) {
+        int h = hexval(s[2 * i]), l = hexval(s[2 * i + 1]);
+        if (h < 0 || l < 0) return false;
+        out[i] = (uint8_t)(h << 4 | l);
+    }
+    return n % 2 == 0;
+}
+
+/* The user name a token proves, or K_ESIGNATURE (malformed, unknown user,
+ * wrong MAC) / K_EEXPIRED. */
+static kerr token_check(swift_frontend *fe, arena *a, const char *tok, const char **name) {
+    size_t pl = sizeof TOKEN_PREFIX - 1, n = strlen(tok);
+    if (n < pl + 16 + 64 + 2 || strncmp(tok, TOKEN_PREFIX, pl) || n > pl + 80 + 256)
+        return K_ESIGNATURE;
+    const char *exp_hex = tok + pl, *mac_hex = exp_hex + 16, *ak_hex = mac_hex + 64;
+    size_t akhl = n - pl - 80;
+    uint8_t expb[8], mac[32];
+    char ak[129];
+    if (!unhex(exp_hex, 16, expb) || !unhex(mac_hex, 64, mac) || akhl > 256 ||
+        !unhex(ak_hex, akhl, (uint8_t *)ak))
+        return K_ESIGNATURE;
+    ak[akhl / 2] = 0;
+    if (strlen(ak) != akhl / 2) return K_ESIGNATURE;
+    uint64_t expiry = 0;
+    for (int i = 0; i < 8; i++) expiry = expiry << 8 | expb[i];
+    const char *secret;
+    if (lookup_secret(fe, a, ak, &secret, name)) return K_ESIGNATURE;
+    char exp_copy[17];
+    memcpy(exp_copy, exp_hex, 16);
+    exp_copy[16] = 0;
+    uint8_t want[32];
+    token_mac(secret, ak, exp_copy, want);
+    if (CRYPTO_memcmp(want, mac, 32)) return K_ESIGNATURE;
+    if ((uint64_t)time(NULL) >= expiry) return K_EEXPIRED;
+    return K_OK;
+}
+
+static void trans_headers(gw_req *r) {
+    const char *id = arena_printf(r->http.a, "tx%s", r->request_id);
+    gw_add_header(r, "X-Trans-Id", id);
+    gw_add_header(r, "X-Openstack-Request-Id", id);
+}
+
+/* GET /auth/v1.0: TempAuth v1. */
+static void op_auth(sw_op *op) {
+    if (strcmp(op->r->http.method, "GET")) return sw_fail(op, 405, NULL);
+    const char *u = hdr(op, "x-auth-user");
+    if (!u) u = hdr(op, "x-storage-user");
+    const char *key = hdr(op, "x-auth-key");
+    if (!key) key = hdr(op, "x-storage-pass");
+    const char *secret, *name;
+    if (!u || !key || lookup_secret(op->fe, op->a, u, &secret, &name) ||
+        strlen(secret) != strlen(key) || CRYPTO_memcmp(secret, key, strlen(key)))
+        return sw_fail(op, 401, NULL);
+    principal p = objsvc_principal(op->a, name);
+    uint64_t ttl = op->fe->o.token_ttl_s ? op->fe->o.token_ttl_s : SWIFT_DEFAULT_TOKEN_TTL_S;
+    const char *tok = token_make(op->a, u, secret, (uint64_t)time(NULL) + ttl);
+    const char *host = hdr(op, "host");
+    kbuf acct = KBUF_INIT;
+    url_encode(&acct, p.account, strlen(p.account), false);
+    const char *url = arena_printf(op->a, "%s://%s/v1/%s%.*s", op->r->http.tls ? "https" : "http",
+                                   host ? host : "localhost", ACCOUNT_PREFIX, (int)acct.len,
+                                   acct.data ? acct.data : "");
+    kbuf_free(&acct);
+    gw_add_header(op->r, "X-Auth-Token", tok);
+    gw_add_header(op->r, "X-Storage-Token", tok);
+    gw_add_header(op->r, "X-Storage-Url", url);
+    gw_add_header(op->r, "X-Auth-Token-Expires",
+                  arena_printf(op->a, "%llu", (unsigned long long)ttl));
+    gw_add_header(op->r, "Content-Type", "text/plain; charset=UTF-8");
+    gw_respond(op->r, 200);
+}
+
+/* GET /info: what kura's Swift API supports (no middleware it lacks). */
+static void op_info(sw_op *op) {
+    const char *m = op->r->http.method;
+    if (strcmp(m, "GET") && strcmp(m, "HEAD")) return sw_fail(op, 405, NULL);
+    kbuf *b = &op->r->resp.body;
+    kbuf_puts(b, "{\"swift\": {\"version\": ");
+    const char *v = kura_version();
+    json_str(b, v, strlen(v));
+    kbuf_printf(b,
+                ", \"max_file_size\": %llu, \"max_object_name_length\": %d,"
+                " \"max_container_name_length\": 63, \"max_account_name_length\": 256,"
+                " \"container_listing_limit\": %d, \"account_listing_limit\": %d,"
+                " \"max_meta_name_length\": %d, \"max_meta_value_length\": %d,"
+                " \"max_meta_count\": %d, \"max_meta_overall_size\": %d,"
+                " \"max_header_size\": 8192, \"extra_header_count\": 0,"
+                " \"allow_account_management\": false, \"account_autocreate\": true,"
+                " \"valid_api_versions\": [\"v1\"]},"
+                " \"tempauth\": {\"account_acls\": false}}",
+                (unsigned long long)OBJ_MAX_PUT_SIZE, OBJ_MAX_KEY, LISTING_LIMIT, LISTING_LIMIT,
+                META_NAME_MAX, META_VALUE_MAX, META_COUNT_MAX, META_OVERALL);
+    gw_add_header(op->r, "Content-Type", "application/json; charset=utf-8");
+    if (is_head(op)) op->r->resp.no_body = true;
+    gw_respond(op->r, 200);
+}
+
+/* ------------------------------------------------------------ listings */
+
+typedef enum { FMT_PLAIN, FMT_JSON, FMT_XML } list_format;
+
+static bool list_format_of(sw_op *op, list_format *f) {
+    const char *v = param(op, "format");
+    *f = FMT_PLAIN;
+    if (v) {
+        if (!strcasecmp(v, "json"))
+            *f = FMT_JSON;
+        else if (!strcasecmp(v, "xml"))
+            *f = FMT_XML;
+        else if (strcasecmp(v, "plain") && strcasecmp(v, "txt") && strcasecmp(v, "text"))
+            return false;
+        return true;
+    }
+    const char *acc = hdr(op, "accept");
+    if (acc && strstr(acc, "application/json"))
+        *f = FMT_JSON;
+    else if (acc && (strstr(acc, "application/xml") || strstr(acc, "text/xml")))
+        *f = FMT_XML;
+    return true;
+}
+
+typedef struct list_params {
+    const char *prefix, *marker, *end_marker, *delim;
+    size_t limit;
+} list_params;
+
+/* The listing query; false after answering a refusal. */
+static bool list_params_of(sw_op *op, list_params *lp, list_format *fmt) {
+    memset(lp, 0, sizeof *lp);
+    if (!list_format_of(op, fmt)) {
+        sw_fail(op, 400, "Invalid format.");
+        return false;
+    }
+    if (http_param_has(&op->r->http, "path")) {
+        sw_not_implemented(op, "the path listing parameter");
+        return false;
+    }
+    if (truthy(param(op, "reverse"))) {
+        sw_not_implemented(op, "reverse listings");
+        return false;
+    }
+    lp->prefix = param(op, "prefix");
+    lp->marker = param(op, "marker");
+    lp->end_marker = param(op, "end_marker");
+    lp->delim = param(op, "delimiter");
+    if (lp->prefix && !*lp->prefix) lp->prefix = NULL;
+    if (lp->marker && !*lp->marker) lp->marker = NULL;
+    if (lp->end_marker && !*lp->end_marker) lp->end_marker = NULL;
+    if (lp->delim && !*lp->delim) lp->delim = NULL;
+    lp->limit = LISTING_LIMIT;
+    const char *l = param(op, "limit");
+    if (l) {
+        uint64_t v;
+        if (!parse_u64(l, strlen(l), &v)) {
+            sw_fail(op, 412, "Value of limit must be a positive integer");
+            return false;
+        }
+        if (v > LISTING_LIMIT) {
+            sw_fail(op, 412, "Maximum limit is 10000");
+            return false;
+        }
+        lp->limit = (size_t)v;
+    }
+    return true;
+}
+
+static const char *content_type_of(const obj_meta *m) {
+    for (uint32_t i = 0; i < m->nattrs; i++)
+        if (!strcmp(m->attrs[i].name, "content-type")) return m->attrs[i].value;
+    return "application/octet-stream";
+}
+
+/* Object count and bytes of a bucket: a walk over its listing (cost: one
+ * record read per object). */
+static kerr bucket_stats(sw_op *op, const bucket_info *b, uint64_t *count, uint64_t *bytes) {
+    *count = *bytes = 0;
+    obj_list_req req = {.max_entries = 1000};
+    char *after = NULL;
+    size_t after_len = 0;
+    for (;;) {
+        arena *a = arena_new(0);
+        if (!a) return K_ENOMEM;
+        req.start_after = after;
+        req.start_after_len = after_len;
+        list_entry *ents;
+        size_t n;
+        bool trunc;
+        kerr e = objsvc_list(op->svc, a, b, &req, &ents, &n, &trunc);
+        if (!e) {
+            for (size_t i = 0; i < n; i++) {
+                (*count)++;
+                *bytes += ents[i].meta.size;
+            }
+            if (n) {
+                after = arena_memdup(op->a, ents[n - 1].key, ents[n - 1].klen);
+                after_len = ents[n - 1].klen;
+            }
+        }
+        arena_free(a);
+        if (e) return e;
+        if (!trunc || !n) return K_OK;
+    }
+}
+
+static void finish_listing(sw_op *op, list_format fmt, size_t entries, int empty_status) {
+    const char *ct = fmt == FMT_JSON  ? "application/json; charset=utf-8"
+                     : fmt == FMT_XML ? "application/xml; charset=utf-8"
+                                      : "text/plain; charset=utf-8";
+    gw_add_header(op->r, "Content-Type", ct);
+    if (is_head(op)) {
+        kbuf_reset(&op->r->resp.body);
+        return sw_empty(op, 204);
+    }
+    if (fmt == FMT_PLAIN && !entries) return sw_empty(op, empty_status);
+    gw_respond(op->r, 200);
+}
+
+/* ------------------------------------------------------------- account */
+
+static int cmp_bucket(const void *x, const void *y) {
+    return strcmp(((const bucket_info *)x)->name, ((const bucket_info *)y)->name);
+}
+
+static void op_account(sw_op *op) {
+    const char *m = op->r->http.method;
+    if (!op->user) return sw_fail(op, 401, NULL);
+    bool get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD");
+    if (!strcmp(m, "POST")) {
+        for (size_t i = 0; i < op->r->http.nheaders; i++) {
+            const char *n = op->r->http.headers[i].name;
+            if (!strncmp(n, "x-account-", 10) || !strncmp(n, "x-remove-account-", 17))
+                return sw_not_implemented(op, "account metadata");
+        }
+        return sw_empty(op, 204);
+    }
+    if (!get && !head) return sw_fail(op, 405, NULL);
+    list_params lp;
+    list_format fmt;
+    if (!list_params_of(op, &lp, &fmt)) return;
+    bucket_info *bs;
+    size_t n;
+    kerr e = objsvc_bucket_list(op->svc, op->a, &op->who, &bs, &n);
+    if (e) return sw_error(op, e);
+    qsort(bs, n, sizeof *bs, cmp_bucket);
+    uint64_t tcount = 0, tbytes = 0;
+    uint64_t *counts = arena_zalloc(op->a, (n + 1) * sizeof *counts);
+    uint64_t *bytes = arena_zalloc(op->a, (n + 1) * sizeof *bytes);
+    int64_t oldest = 0;
+    for (size_t i = 0; i < n; i++) {
+        e = bucket_stats(op, &bs[i], &counts[i], &bytes[i]);
+        if (e) return sw_error(op, e);
+        tcount += counts[i];
+        tbytes += bytes[i];
+        if (!oldest || bs[i].created_ms < oldest) oldest = bs[i].created_ms;
+    }
+    gw_add_header(op->r, "X-Account-Container-Count", arena_printf(op->a, "%zu", n));
+    gw_add_header(op->r, "X-Account-Object-Count",
+                  arena_printf(op->a, "%llu", (unsigned long long)tcount));
+    gw_add_header(op->r, "X-Account-Bytes-Used",
+                  arena_printf(op->a, "%llu", (unsigned long long)tbytes));
+    gw_add_header(op->r, "X-Timestamp", x_timestamp(op->a, oldest ? oldest : 0));
+    kbuf *b = &op->r->resp.body;
+    if (fmt == FMT_JSON) kbuf_putc(b, '[');
+    if (fmt == FMT_XML) {
+        kbuf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<account name=\"");
+        const char *an = arena_printf(op->a, "%s%s", ACCOUNT_PREFIX, op->account);
+        kbuf_xml_escape(b, an, strlen(an));
+        kbuf_puts(b, "\">");
+    }
+    size_t out = 0;
+    const char *last_sub = NULL;
+    size_t plen = lp.prefix ? strlen(lp.prefix) : 0;
+    for (size_t i = 0; i < n && out < lp.limit; i++) {
+        const char *name = bs[i].name;
+        if (lp.prefix && strncmp(name, lp.prefix, plen)) continue;
+        if (lp.marker && strcmp(name, lp.marker) <= 0) continue;
+        if (lp.end_marker && strcmp(name, lp.end_marker) >= 0) break;
+        if (lp.delim) {
+            const char *d = strstr(name + plen, lp.delim);
+            if (d) {
+                const char *sub = arena_strndup(op->a, name, (size_t)(d - name) + strlen(lp.delim));
+                if (last_sub && !strcmp(sub, last_sub)) continue;
+                if (lp.marker && strcmp(sub, lp.marker) <= 0) continue;
+                last_sub = sub;
+                if (fmt == FMT_JSON) {
+                    if (out) kbuf_putc(b, ',');
+                    kbuf_puts(b, "{\"subdir\": ");
+                    json_str(b, sub, strlen(sub));
+                    kbuf_putc(b, '}');
+                } else if (fmt == FMT_XML) {
+                    kbuf_puts(b, "<subdir name=\"");
+                    kbuf_xml_escape(b, sub, strlen(sub));
+                    kbuf_puts(b, "\"><name>");
+                    kbuf_xml_escape(b, sub, strlen(sub));
+                    kbuf_puts(b, "</name></subdir>");
+                } else {
+                    kbuf_printf(b, "%s\n", sub);
+                }
+                out++;
+                continue;
+            }
+        }
+        char when[64];
+        iso_micro(bs[i].created_ms, when);
+        if (fmt == FMT_JSON) {
+            if (out) kbuf_putc(b, ',');
+            kbuf_puts(b, "{\"name\": ");
+            json_str(b, name, strlen(name));
+            kbuf_printf(b, ", \"count\": %llu, \"bytes\": %llu, \"last_modified\": \"%s\"}",
+                        (unsigned long long)counts[i], (unsigned long long)bytes[i], when);
+        } else if (fmt == FMT_XML) {
+            kbuf_puts(b, "<container><name>");
+            kbuf_xml_escape(b, name, strlen(name));
+            kbuf_printf(b,
+                        "</name><count>%llu</count><bytes>%llu</bytes><last_modified>%s"
+                        "</last_modified></container>",
+                        (unsigned long long)counts[i], (unsigned long long)bytes[i], when);
+        } else {
+            kbuf_printf(b, "%s\n", name);
+        }
+        out++;
+    }
+    if (fmt == FMT_JSON) kbuf_putc(b, ']');
+    if (fmt == FMT_XML) kbuf_puts(b, "</account>");
+    finish_listing(op, fmt, out, 204);
+}
+
+/* ----------------------------------------------------------- container */
+
+/* Container headers kura does not implement yet: refused, never ignored. */
+static bool refuse_container_headers(sw_op *op) {
+    for (size_t i = 0; i < op->r->http.nheaders; i++) {
+        const char *n = op->r->http.headers[i].name;
+        if (!strncmp(n, "x-container-", 12) || !strncmp(n, "x-remove-container-", 19) ||
+            !strcmp(n, "x-versions-location") || !strcmp(n, "x-history-location") ||
+            !strcmp(n, "x-remove-versions-location") || !strcmp(n, "x-remove-history-location") ||
+            !strcmp(n, "x-storage-policy")) {
+            sw_not_implemented(op, arena_printf(op->a, "the %s header", n));
+            return true;
+        }
+    }
+    return false;
+}
+
+static void container_list(sw_op *op) {
+    list_params lp;
+    list_format fmt;
+    if (!list_params_of(op, &lp, &fmt)) return;
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_READ, &op->b);
+    if (e) return sw_error(op, e);
+    uint64_t count, bytes;
+    e = bucket_stats(op, &op->b, &count, &bytes);
+    if (e) return sw_error(op, e);
+    gw_add_header(op->r, "X-Container-Object-Count",
+                  arena_printf(op->a, "%llu", (unsigned long long)count));
+    gw_add_header(op->r, "X-Container-Bytes-Used",
+                  arena_printf(op->a, "%llu", (unsigned long long)bytes));
+    gw_add_header(op->r, "X-Timestamp", x_timestamp(op->a, op->b.created_ms));
+    if (op->b.acl >= ACL_PUBLIC_READ) gw_add_header(op->r, "X-Container-Read", ".r:*,.rlistings");
+    list_entry *ents = NULL;
+    size_t n = 0;
+    bool trunc;
+    if (lp.limit && !is_head(op)) {
+        obj_list_req req = {.prefix = lp.prefix,
+                            .prefix_len = lp.prefix ? strlen(lp.prefix) : 0,
+                            .start_after = lp.marker,
+                            .start_after_len = lp.marker ? strlen(lp.marker) : 0,
+                            .delim = lp.delim,
+                            .delim_len = lp.delim ? strlen(lp.delim) : 0,
+                            .max_entries = lp.limit};
+        e = objsvc_list(op->svc, op->a, &op->b, &req, &ents, &n, &trunc);
+        if (e) return sw_error(op, e);
+    }
+    kbuf *b = &op->r->resp.body;
+    if (fmt == FMT_JSON) kbuf_putc(b, '[');
+    if (fmt == FMT_XML) {
+        kbuf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<container name=\"");
+        kbuf_xml_escape(b, op->container, strlen(op->container));
+        kbuf_puts(b, "\">");
+    }
+    size_t out = 0;
+    size_t eml = lp.end_marker ? strlen(lp.end_marker) : 0;
+    for (size_t i = 0; i < n; i++) {
+        list_entry *le = &ents[i];
+        if (lp.end_marker) {
+            size_t k = le->klen < eml ? le->klen : eml;
+            int c = memcmp(le->key, lp.end_marker, k);
+            if (c > 0 || (c == 0 && le->klen >= eml)) break;
+        }
+        if (le->is_prefix) {
+            if (fmt == FMT_JSON) {
+                if (out) kbuf_putc(b, ',');
+                kbuf_puts(b, "{\"subdir\": ");
+                json_str(b, le->key, le->klen);
+                kbuf_putc(b, '}');
+            } else if (fmt == FMT_XML) {
+                kbuf_puts(b, "<subdir name=\"");
+                kbuf_xml_escape(b, le->key, le->klen);
+                kbuf_puts(b, "\"><name>");
+                kbuf_xml_escape(b, le->key, le->klen);
+                kbuf_puts(b, "</name></subdir>");
+            } else {
+                kbuf_append(b, le->key, le->klen);
+                kbuf_putc(b, '\n');
+            }
+            out++;
+            continue;
+        }
+        char when[64];
+        iso_micro(le->meta.mtime_ms, when);
+        const char *ct = content_type_of(&le->meta);
+        if (fmt == FMT_JSON) {
+            if (out) kbuf_putc(b, ',');
+            kbuf_puts(b, "{\"name\": ");
+            json_str(b, le->key, le->klen);
+            kbuf_printf(b, ", \"hash\": \"%s\", \"bytes\": %llu, \"content_type\": ", le->meta.etag,
+                        (unsigned long long)le->meta.size);
+            json_str(b, ct, strlen(ct));
+            kbuf_printf(b, ", \"last_modified\": \"%s\"}", when);
+        } else if (fmt == FMT_XML) {
+            kbuf_puts(b, "<object><name>");
+            kbuf_xml_escape(b, le->key, le->klen);
+            kbuf_printf(b, "</name><hash>%s</hash><bytes>%llu</bytes><content_type>", le->meta.etag,
+                        (unsigned long long)le->meta.size);
+            kbuf_xml_escape(b, ct, strlen(ct));
+            kbuf_printf(b, "</content_type><last_modified>%s</last_modified></object>", when);
+        } else {
+            kbuf_append(b, le->key, le->klen);
+            kbuf_putc(b, '\n');
+        }
+        out++;
+    }
+    if (fmt == FMT_JSON) kbuf_putc(b, ']');
+    if (fmt == FMT_XML) kbuf_puts(b, "</container>");
+    finish_listing(op, fmt, out, 204);
+}
+
+static void op_container(sw_op *op) {
+    const char *m = op->r->http.method;
+    if (!strcmp(m, "GET") || !strcmp(m, "HEAD")) return container_list(op);
+    if (!op->user) return sw_fail(op, 401, NULL);
+    if (!strcmp(m, "PUT")) {
+        if (refuse_container_headers(op)) return;
+        if (!objsvc_bucket_name_valid(op->container))
+            return sw_fail(op, 400,
+                           "Container names are S3 bucket names here: 3 to 63 characters of "
+                           "a-z, 0-9, '-' and '.'.");
+        kerr e =
+            objsvc_bucket_create(op->svc, &op->who, op->container, op->fe->o.region, ACL_PRIVATE);
+        if (e == K_EBUCKETOWNED) return sw_empty(op, 202);
+        if (e) return sw_error(op, e);
+        return sw_empty(op, 201);
+    }
+    if (!strcmp(m, "POST")) {
+        if (refuse_container_headers(op)) return;
+        kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_OWNER, &op->b);
+        if (e) return sw_error(op, e);
+        return sw_empty(op, 204);
+    }
+    if (!strcmp(m, "DELETE")) {
+        kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_OWNER, &op->b);
+        if (!e) e = objsvc_bucket_delete(op->svc, op->container);
+        if (e) return sw_error(op, e);
+        return sw_empty(op, 204);
+    }
+    sw_fail(op, 405, NULL);
+}
+
+/* -------------------------------------------------------------- object */
+
+static const char *const stored_headers[] = {
+    "content-type",  "content-encoding", "content-disposition",
+    "cache-control", "expires",          "content-language"};
+
+static bool is_stored_header(const char *n) {
+    for (size_t j = 0; j < sizeof stored_headers / sizeof *stored_headers; j++)
+        if (!strcmp(n, stored_headers[j])) return true;
+    return false;
+}
+
+/* The attributes a request sets: stored standard headers and
+ * X-Object-Meta-NAME as x-amz-meta-name (S3's name for the same metadata).
+ * Appended to *attrs (capacity for every header), replacing any of the
+ * same name. false after answering a refusal (metadata too large). */
+static bool request_attrs(sw_op *op, obj_attr *attrs, uint32_t *n) {
+    http_req *h = &op->r->http;
+    size_t meta_bytes = 0;
+    uint32_t meta_count = 0;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        const char *name = h->headers[i].name, *value = h->headers[i].value;
+        if (!strncmp(name, "x-object-meta-", 14)) {
+            size_t nl = strlen(name) - 14, vl = strlen(value);
+            if (!nl || nl > META_NAME_MAX || vl > META_VALUE_MAX) {
+                sw_fail(op, 400, "Metadata name or value too long, or empty name.");
+                return false;
+            }
+            meta_bytes += nl + vl;
+            meta_count++;
+            name = arena_printf(op->a, "x-amz-meta-%s", name + 14);
+        } else if (!is_stored_header(name)) {
+            continue;
+        } else if (!strcmp(name, "content-type") && !*value) {
+            continue;
+        }
+        bool dup = false;
+        for (uint32_t j = 0; j < *n && !dup; j++) {
+            if (!strcmp(attrs[j].name, name)) {
+                attrs[j].value = (char *)value;
+                dup = true;
+            }
+        }
+        if (dup) continue;
+        attrs[*n].name = (char *)name;
+        attrs[*n].value = (char *)value;
+        (*n)++;
+    }
+    if (meta_bytes > META_OVERALL || meta_count > META_COUNT_MAX) {
+        sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+        return false;
+    }
+    return true;
+}
+
+static bool has_attr(const obj_attr *attrs, uint32_t n, const char *name) {
+    for (uint32_t i = 0; i < n; i++)
+        if (!strcmp(attrs[i].name, name)) return true;
+    return false;
+}
+
+/* Object features kura does not implement: refused, never ignored. */
+static bool refuse_object_features(sw_op *op) {
+    static const char *const hs[] = {"x-object-manifest",   "x-static-large-object",
+                                     "x-delete-at",         "x-delete-after",
+                                     "x-symlink-target",    "x-symlink-target-account",
+                                     "x-copy-from-account", "destination-account",
+                                     "x-versions-location", "x-history-location"};
+    for (size_t i = 0; i < sizeof hs / sizeof *hs; i++) {
+        if (hdr(op, hs[i])) {
+            sw_not_implemented(op, arena_printf(op->a, "the %s header", hs[i]));
+            return true;
+        }
+    }
+    /* ?symlink=get (what the CLI sends before a delete) is honoured as it
+     * is: kura stores no symlinks, so every object is its own target */
+    static const char *const ps[] = {"multipart-manifest", "temp_url_sig", "temp_url_expires",
+                                     "extract-archive", "bulk-delete"};
+    for (size_t i = 0; i < sizeof ps / sizeof *ps; i++) {
+        if (http_param_has(&op->r->http, ps[i])) {
+            sw_not_implemented(op, arena_printf(op->a, "the %s parameter", ps[i]));
+            return true;
+        }
+    }
+    if (truthy(hdr(op, "x-detect-content-type"))) {
+        sw_not_implemented(op, "content type detection");
+        return true;
+    }
+    return false;
+}
+
+static void object_headers(sw_op *op, const obj_meta *m) {
+    char date[30];
+    fmt_http_date((time_t)(m->mtime_ms / 1000), date);
+    /* unquoted, as Swift sends it (its etag_quoter middleware is opt-in) */
+    gw_add_header(op->r, "ETag", m->etag);
+    gw_add_header(op->r, "Last-Modified", date);
+    gw_add_header(op->r, "X-Timestamp", x_timestamp(op->a, m->mtime_ms));
+    gw_add_header(op->r, "Accept-Ranges", "bytes");
+    bool has_type = false;
+    for (uint32_t i = 0; i < m->nattrs; i++) {
+        const char *n = m->attrs[i].name, *v = m->attrs[i].value;
+        if (!strncmp(n, "x-amz-meta-", 11)) {
+            gw_add_header(op->r, arena_printf(op->a, "X-Object-Meta-%s", n + 11), v);
+        } else if (is_stored_header(n)) {
+            if (!strcmp(n, "content-type")) has_type = true;
+            gw_add_header(op->r, n, v);
+        }
+    }
+    if (!has_type) gw_add_header(op->r, "Content-Type", "application/octet-stream");
+}
+
+static void object_get(sw_op *op) {
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_LOOKUP, &op->b);
+    obj_meta m;
+    if (!e) e = objsvc_object_open(op->svc, op->a, &op->who, &op->b, op->obj, op->olen, &m);
+    if (e) return sw_error(op, e);
+    http_conds c = http_conds_of(&op->r->http);
+    http_cond cr = http_conditions(&c, m.etag, (time_t)(m.mtime_ms / 1000));
+    if (cr == HTTP_COND_FAILED) return sw_fail(op, 412, NULL);
+    if (cr == HTTP_COND_NOT_MODIFIED) {
+        gw_add_header(op->r, "ETag", m.etag);
+        return sw_fail(op, 304, NULL);
+    }
+    uint64_t first = 0, last = m.size ? m.size - 1 : 0;
+    bool partial = false;
+    const char *range = hdr(op, "range");
+    if (range && strchr(range, ','))
+        return sw_not_implemented(op, "several ranges in one request (multipart/byteranges)");
+    if (range) {
+        http_range_result pr = http_range_parse(range, m.size, &first, &last);
+        if (pr == HTTP_RANGE_UNSATISFIABLE) {
+            gw_add_header(op->r, "Content-Range",
+                          arena_printf(op->a, "bytes */%llu", (unsigned long long)m.size));
+            return sw_fail(op, 416, NULL);
+        }
+        partial = pr == HTTP_RANGE_OK;
+        if (!partial) first = 0, last = m.size ? m.size - 1 : 0;
+    }
+    object_headers(op, &m);
+    if (partial)
+        gw_add_header(op->r, "Content-Range",
+                      arena_printf(op->a, "bytes %llu-%llu/%llu", (unsigned long long)first,
+                                   (unsigned long long)last, (unsigned long long)m.size));
+    uint64_t len = m.size ? last - first + 1 : 0;
+    e = gw_respond_object(op->r, op->svc, &m, first, len, partial ? 206 : 200);
+    if (e) sw_error(op, e);
+}
+
+/* "container/object" (an optional leading '/', percent-encoded) */
+static bool split_target(sw_op *op, const char *v, const char **cont, const char **obj,
+                         size_t *olen) {
+    char *s = arena_strdup(op->a, v);
+    long n = url_decode_inplace(s, strlen(s), false);
+    if (n < 0) return false;
+    s[n] = 0;
+    if (*s == '/') s++;
+    char *slash = strchr(s, '/');
+    if (!slash || slash == s || !slash[1]) return false;
+    *slash = 0;
+    *cont = s;
+    *obj = slash + 1;
+    *olen = strlen(slash + 1);
+    return true;
+}
+
+/* Copies container/object src to dst (PUT with X-Copy-From, or COPY). */
+static void do_copy(sw_op *op, const char *scont, const char *sobj, size_t solen, const char *dcont,
+                    const char *dobj, size_t dolen) {
+    uint64_t blen = 0;
+    if (gw_body_frame(op->r, &blen) != GW_BODY_NONE && blen != 0)
+        return sw_fail(op, 400, "A copy request takes no body.");
+    bucket_info sb, db;
+    obj_meta src;
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, scont, BUCKET_LOOKUP, &sb);
+    if (!e) e = objsvc_object_open(op->svc, op->a, &op->who, &sb, sobj, solen, &src);
+    if (e) return sw_error(op, e);
+    http_conds c = http_conds_of(&op->r->http);
+    http_cond cr = http_conditions(&c, src.etag, (time_t)(src.mtime_ms / 1000));
+    if (cr != HTTP_COND_PASS) return sw_fail(op, cr == HTTP_COND_FAILED ? 412 : 304, NULL);
+    e = objsvc_bucket_open(op->svc, op->a, &op->who, dcont, BUCKET_OWNER, &db);
+    if (e) return sw_error(op, e);
+    if (dolen > OBJ_MAX_KEY) return sw_fail(op, 400, "Object name length too long.");
+    if (!utf8_valid(dobj, dolen)) return sw_fail(op, 412, "Invalid UTF8 or contains NULL");
+    bool fresh = truthy(hdr(op, "x-fresh-metadata"));
+    obj_attr *attrs = arena_alloc(op->a, (src.nattrs + op->r->http.nheaders + 1) * sizeof *attrs);
+    uint32_t nattrs = 0;
+    if (!fresh) {
+        memcpy(attrs, src.attrs, src.nattrs * sizeof *attrs);
+        nattrs = src.nattrs;
+    }
+    if (!request_attrs(op, attrs, &nattrs)) return;
+    if (!has_attr(attrs, nattrs, "content-type")) {
+        attrs[nattrs].name = "content-type";
+        attrs[nattrs].value = (char *)content_type_of(&src);
+        nattrs++;
+    }
+    obj_meta m;
+    bool same = !strcmp(scont, dcont) && solen == dolen && !memcmp(sobj, dobj, dolen);
+    if (same) {
+        e = objsvc_update_attrs(op->svc, op->a, &db, dobj, dolen, attrs, nattrs, src.acl, NULL, &m);
+    } else {
+        obj_put_opts o = {.size = src.size,
+                          .attrs = attrs,
+                          .nattrs = nattrs,
+                          .acl = ACL_PRIVATE,
+                          .ck_alg = (cksum_alg)src.ck_alg};
+        obj_put *put;
+        e = objsvc_put_begin(op->svc, op->a, &db, dobj, dolen, &o, &put);
+        if (!e) {
+            e = objsvc_put_copy(put, &src, 0, src.size);
+            if (e)
+                objsvc_put_abort(put);
+            else
+                e = objsvc_put_finish(put, NULL, &m);
+        }
+    }
+    if (e) return sw_error(op, e);
+    char date[30], sdate[30];
+    fmt_http_date((time_t)(m.mtime_ms / 1000), date);
+    fmt_http_date((time_t)(src.mtime_ms / 1000), sdate);
+    kbuf from = KBUF_INIT;
+    url_encode(&from, scont, strlen(scont), false);
+    kbuf_putc(&from, '/');
+    url_encode(&from, sobj, solen, true);
+    gw_add_header(op->r, "X-Copied-From", arena_strndup(op->a, from.data, from.len));
+    kbuf_free(&from);
+    gw_add_header(op->r, "X-Copied-From-Last-Modified", sdate);
+    gw_add_header(op->r, "ETag", m.etag);
+    gw_add_header(op->r, "Last-Modified", date);
+    sw_empty(op, 201);
+}
+
+static kerr on_body(gw_req *r, const char *data, size_t n) {
+    sw_op *op = r->fe;
+    if (op->body_error || !op->put) return K_OK;
+    kerr e = objsvc_put_write(op->put, data, n);
+    if (e) op->body_error = e;
+    return K_OK;
+}
+
+static void on_abort(gw_req *r) {
+    release_put(r->fe);
+}
+
+static void on_done(gw_req *r) {
+    sw_op *op = r->fe;
+    if (op->body_error) return sw_error(op, op->body_error);
+    if (!gw_body_complete(r)) return sw_fail(op, 499, NULL);
+    obj_put_expect ex = {.md5 = op->has_etag ? op->etag_md5 : NULL};
+    obj_put *put = op->put;
+    op->put = NULL;
+    obj_meta m;
+    kerr e = objsvc_put_finish(put, &ex, &m);
+    if (e) return sw_error(op, e);
+    char date[30];
+    fmt_http_date((time_t)(m.mtime_ms / 1000), date);
+    gw_add_header(r, "ETag", m.etag);
+    gw_add_header(r, "Last-Modified", date);
+    sw_empty(op, 201);
+}
+
+static void object_put(sw_op *op) {
+    const char *copy_from = hdr(op, "x-copy-from");
+    if (copy_from) {
+        const char *sc, *so;
+        size_t sol;
+        if (!split_target(op, copy_from, &sc, &so, &sol))
+            return sw_fail(op, 412,
+                           "X-Copy-From header must be of the form <container name>/"
+                           "<object name>");
+        return do_copy(op, sc, so, sol, op->container, op->obj, op->olen);
+    }
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_OWNER, &op->b);
+    if (e) return sw_error(op, e);
+    if (!utf8_valid(op->obj, op->olen)) return sw_fail(op, 412, "Invalid UTF8 or contains NULL");
+    uint64_t len;
+    gw_body_framing fr = gw_body_frame(op->r, &len);
+    if (fr == GW_BODY_NONE) return sw_fail(op, 411, NULL);
+    if (fr == GW_BODY_CHUNKED) len = OBJ_SIZE_UNKNOWN;
+    if (fr == GW_BODY_SIZED && len > OBJ_MAX_PUT_SIZE) return sw_fail(op, 413, NULL);
+    const char *etag = hdr(op, "etag");
+    if (etag) {
+        size_t el = strlen(etag);
+        if (el == 34 && etag[0] == '"' && etag[33] == '"') etag++, el = 32;
+        char low[33];
+        for (size_t i = 0; i < el && i < 32; i++)
+            low[i] = (char)(etag[i] >= 'A' && etag[i] <= 'F' ? etag[i] + 32 : etag[i]);
+        if (el != 32 || !unhex(low, 32, op->etag_md5)) return sw_fail(op, 422, NULL);
+        op->has_etag = true;
+    }
+    obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 1) * sizeof *attrs);
+    uint32_t nattrs = 0;
+    if (!request_attrs(op, attrs, &nattrs)) return;
+    if (!has_attr(attrs, nattrs, "content-type")) {
+        attrs[nattrs].name = "content-type";
+        attrs[nattrs].value = "application/octet-stream";
+        nattrs++;
+    }
+    obj_put_opts o = {.size = len, .attrs = attrs, .nattrs = nattrs, .acl = ACL_PRIVATE};
+    e = objsvc_put_begin(op->svc, op->a, &op->b, op->obj, op->olen, &o, &op->put);
+    if (e) return sw_error(op, e);
+    op->r->fe = op;
+    op->r->on_body = on_body;
+    op->r->on_done = on_done;
+    op->r->on_abort = on_abort;
+}
+
+/* POST: replaces the object's metadata (X-Object-Meta-* and the stored
+ * standard headers; Content-Type is kept unless given). */
+static void object_post(sw_op *op) {
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_OWNER, &op->b);
+    obj_meta cur;
+    if (!e) e = objsvc_head(op->svc, op->a, &op->b, op->obj, op->olen, &cur);
+    if (e) return sw_error(op, e);
+    obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 1) * sizeof *attrs);
+    uint32_t nattrs = 0;
+    if (!request_attrs(op, attrs, &nattrs)) return;
+    if (!has_attr(attrs, nattrs, "content-type")) {
+        attrs[nattrs].name = "content-type";
+        attrs[nattrs].value = (char *)content_type_of(&cur);
+        nattrs++;
+    }
+    obj_cond cond = {.etag = cur.etag};
+    obj_meta m;
+    e = objsvc_update_attrs(op->svc, op->a, &op->b, op->obj, op->olen, attrs, nattrs, cur.acl,
+                            &cond, &m);
+    if (e == K_ECONDCONFLICT) e = K_ECONFLICT;
+    if (e) return sw_error(op, e);
+    sw_empty(op, 202);
+}
+
+static void op_object(sw_op *op) {
+    const char *m = op->r->http.method;
+    if (op->olen > OBJ_MAX_KEY) return sw_fail(op, 400, "Object name length too long.");
+    if (refuse_object_features(op)) return;
+    if (!strcmp(m, "GET") || !strcmp(m, "HEAD")) return object_get(op);
+    if (!op->user) return sw_fail(op, 401, NULL);
+    if (!strcmp(m, "PUT")) return object_put(op);
+    if (!strcmp(m, "POST")) return object_post(op);
+    if (!strcmp(m, "DELETE")) {
+        kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_OWNER, &op->b);
+        if (!e) e = objsvc_delete(op->svc, &op->b, op->obj, op->olen, NULL);
+        if (e) return sw_error(op, e);
+        return sw_empty(op, 204);
+    }
+    if (!strcmp(m, "COPY")) {
+        const char *dest = hdr(op, "destination");
+        const char *dc, *dob;
+        size_t dol;
+        if (!dest || !split_target(op, dest, &dc, &dob, &dol))
+            return sw_fail(op, 412,
+                           "Destination header must be of the form <container name>/"
+                           "<object name>");
+        return do_copy(op, op->container, op->obj, op->olen, dc, dob, dol);
+    }
+    sw_fail(op, 405, NULL);
+}
+
+/* ------------------------------------------------------------- routing */
+
+static bool is_auth_path(const char *p) {
+    return !strcmp(p, "/auth/v1.0") || !strcmp(p, "/auth/v1.0/") || !strcmp(p, "/auth/v1") ||
+           !strcmp(p, "/auth/v1/");
+}
+
+static bool swift_match(void *ctx, gw_req *r) {
+    (void)ctx;
+    const char *p = r->http.path;
+    return is_auth_path(p) || !strcmp(p, "/info") || !strcmp(p, "/v1") || !strncmp(p, "/v1/", 4);
+}
+
+/* Who the request's token proves, for the account in its path. false after
+ * answering (401 for a bad token, 403 for another account's). */
+static bool authenticate(sw_op *op) {
+    const char *tok = hdr(op, "x-auth-token");
+    if (!tok) tok = hdr(op, "x-storage-token");
+    if (!tok) {
+        op->who = objsvc_principal(op->a, NULL);
+        return true;
+    }
+    const char *name;
+    kerr e = token_check(op->fe, op->a, tok, &name);
+    if (e) {
+        sw_fail(op, 401, e == K_EEXPIRED ? "The token has expired." : NULL);
+        return false;
+    }
+    op->user = name;
+    if (!strcmp(name, "root")) {
+        op->who = objsvc_principal_for(name, op->account);
+        return true;
+    }
+    op->who = objsvc_principal(op->a, name);
+    if (strcmp(op->who.account, op->account)) {
+        sw_fail(op, 403, NULL);
+        return false;
+    }
+    return true;
+}
+
+static void swift_start(void *ctx, gw_req *r) {
+    swift_frontend *fe = ctx;
+    arena *a = r->http.a;
+    sw_op *op = arena_zalloc(a, sizeof *op);
+    op->r = r;
+    op->fe = fe;
+    op->svc = fe->o.svc;
+    op->a = a;
+    r->fe = op;
+    trans_headers(r);
+    const char *p = r->http.path;
+    if (is_auth_path(p)) return op_auth(op);
+    if (!strcmp(p, "/info")) return op_info(op);
+    /* /v1/AUTH_<account>[/<container>[/<object>]] */
+    const char *rest = p + 3;
+    if (*rest == '/') rest++;
+    const char *slash = strchr(rest, '/');
+    size_t al = slash ? (size_t)(slash - rest) : strlen(rest);
+    size_t pl = sizeof ACCOUNT_PREFIX - 1;
+    if (al <= pl || strncmp(rest, ACCOUNT_PREFIX, pl)) {
+        /* no account of kura's (reseller prefix AUTH_): TempAuth's answer */
+        const char *tok = hdr(op, "x-auth-token");
+        return sw_fail(op, tok || hdr(op, "x-storage-token") ? 403 : 401, NULL);
+    }
+    op->account = arena_strndup(a, rest + pl, al - pl);
+    if (!authenticate(op)) return;
+    if (!slash || !slash[1]) return op_account(op);
+    const char *c = slash + 1;
+    const char *s2 = strchr(c, '/');
+    op->container = s2 ? arena_strndup(a, c, (size_t)(s2 - c)) : c;
+    if (!*op->container) return sw_fail(op, 404, NULL);
+    if (!s2 || !s2[1]) return op_container(op);
+    op->obj = s2 + 1;
+    op->olen = r->http.path_len - (size_t)(op->obj - p);
+    op_object(op);
+}
+
+static void swift_refuse(void *ctx, gw_req *r, kerr e) {
+    sw_op *op = arena_zalloc(r->http.a, sizeof *op);
+    op->r = r;
+    op->fe = ctx;
+    op->a = r->http.a;
+    op->user = "";
+    r->fe = op;
+    trans_headers(r);
+    sw_error(op, e);
+}
+
+swift_frontend *swift_frontend_new(const swift_opts *o) {
+    swift_frontend *f = calloc(1, sizeof *f);
+    if (!f) return NULL;
+    f->o = *o;
+    if (!f->o.region) f->o.region = "us-east-1";
+    return f;
+}
+
+void swift_frontend_free(swift_frontend *f) {
+    free(f);
+}
+
+gw_frontend swift_frontend_hook(swift_frontend *f) {
+    return (gw_frontend){
+        .match = swift_match, .start = swift_start, .refuse = swift_refuse, .ctx = f};
+}
