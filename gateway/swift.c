@@ -470,7 +470,7 @@ static void op_account(sw_op *op) {
     size_t n;
     kerr e = objsvc_bucket_list(op->svc, op->a, &op->who, &bs, &n);
     if (e) return sw_error(op, e);
-    qsort(bs, n, sizeof *bs, cmp_bucket);
+    if (n > 1) qsort(bs, n, sizeof *bs, cmp_bucket);
     uint64_t tcount = 0, tbytes = 0;
     uint64_t *counts = arena_zalloc(op->a, (n + 1) * sizeof *counts);
     uint64_t *bytes = arena_zalloc(op->a, (n + 1) * sizeof *bytes);
