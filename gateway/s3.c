@@ -13,8 +13,8 @@
 #include "gateway/auth.h"
 #include "gateway/awschunked.h"
 #include "gateway/errors.h"
+#include "gateway/s3_bodies.h"
 #include "gateway/s3_rules.h"
-#include "gateway/s3_xml.h"
 
 #define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define XML_DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -712,25 +712,20 @@ static void op_list_buckets(s3_op *op) {
 static void complete_create_bucket(s3_op *op) {
     const char *region = op->fe->o.region;
     if (op->xml.len) {
-        xml_node *root;
-        if (xml_parse(op->a, op->xml.data, op->xml.len, &root) ||
-            strcmp(root->name, "CreateBucketConfiguration"))
+        const char *loc;
+        switch (s3_body_create_bucket(op->a, op->xml.data, op->xml.len, &loc)) {
+        case S3_CREATE_BUCKET_OK:
+            break;
+        case S3_CREATE_BUCKET_MALFORMED:
             return s3_error(op, K_EMALFORMEDXML);
-        for (xml_node *c = root->child; c; c = c->next) {
-            if (!strcmp(c->name, "LocationConstraint")) continue;
-            if (!strcmp(c->name, "Location") || !strcmp(c->name, "Bucket") ||
-                !strcmp(c->name, "Tags"))
-                return s3_notimpl(op, "Directory buckets and tags at bucket creation are not "
-                                      "implemented.");
-            return s3_error(op, K_EMALFORMEDXML);
+        case S3_CREATE_BUCKET_NOTIMPL:
+            return s3_notimpl(op, "Directory buckets and tags at bucket creation are not "
+                                  "implemented.");
+        case S3_CREATE_BUCKET_INVALID_LOCATION:
+            return s3_error_custom(op, 400, "InvalidLocationConstraint",
+                                   "The specified location-constraint is not valid");
         }
-        const char *loc = xml_child_text(root, "LocationConstraint");
-        if (loc && *loc) {
-            if (!s3_location_valid(loc))
-                return s3_error_custom(op, 400, "InvalidLocationConstraint",
-                                       "The specified location-constraint is not valid");
-            region = loc;
-        }
+        if (loc) region = loc;
     }
     uint8_t acl;
     if (!canned_acl(op, &acl)) return;
@@ -809,15 +804,12 @@ static void op_get_bucket_acl(s3_op *op) {
     acl_xml(op, op->binfo.owner, op->binfo.acl);
 }
 
-#define ALL_USERS_URI "http://acs.amazonaws.com/groups/global/AllUsers"
-
 /* The ACL a PutBucketAcl / PutObjectAcl asks for: the canned x-amz-acl, or
- * an AccessControlPolicy body. kura represents exactly three ACLs: the
- * owner's FULL_CONTROL (private), plus AllUsers READ (public-read), plus
- * AllUsers WRITE (public-read-write). A body granting anything else (another
- * grantee, another group, READ_ACP, ...) or leaving the owner without
- * FULL_CONTROL is refused with 501 rather than stored as something it does
- * not say. Answers and returns false on failure. */
+ * an AccessControlPolicy body (s3_bodies.h). kura represents exactly three
+ * ACLs; a body granting anything else (another grantee, another group,
+ * READ_ACP, ...) or leaving the owner without FULL_CONTROL is refused with
+ * 501 rather than stored as something it does not say. Answers and returns
+ * false on failure. */
 static bool acl_from_request(s3_op *op, const char *owner, uint8_t *acl) {
     if (header(op, "x-amz-acl")) {
         if (op->xml.len) {
@@ -826,52 +818,27 @@ static bool acl_from_request(s3_op *op, const char *owner, uint8_t *acl) {
         }
         return canned_acl(op, acl);
     }
-    xml_node *root;
-    if (!op->xml.len || xml_parse(op->a, op->xml.data, op->xml.len, &root) ||
-        strcmp(root->name, "AccessControlPolicy")) {
+    switch (s3_body_acl(op->a, op->xml.data, op->xml.len, owner, acl)) {
+    case S3_ACL_OK:
+        return true;
+    case S3_ACL_MALFORMED:
         s3_error(op, K_EMALFORMEDXML);
-        return false;
-    }
-    xml_node *o = xml_child(root, "Owner");
-    const char *oid = o ? xml_child_text(o, "ID") : NULL;
-    if (oid && strcmp(oid, owner)) {
+        break;
+    case S3_ACL_OTHER_OWNER:
         s3_notimpl(op, "kura cannot change the owner of a bucket or object.");
-        return false;
-    }
-    bool owner_full = false, all_read = false, all_write = false, other = false;
-    xml_node *list = xml_child(root, "AccessControlList");
-    for (xml_node *g = list ? list->child : NULL; g; g = g->next) {
-        if (strcmp(g->name, "Grant")) continue;
-        xml_node *grantee = xml_child(g, "Grantee");
-        const char *perm = xml_child_text(g, "Permission");
-        if (!grantee || !perm ||
-            (strcmp(perm, "FULL_CONTROL") && strcmp(perm, "READ") && strcmp(perm, "WRITE") &&
-             strcmp(perm, "READ_ACP") && strcmp(perm, "WRITE_ACP"))) {
-            s3_error_custom(op, 400, "MalformedACLError",
-                            "The XML you provided was not well-formed or did not validate "
-                            "against our published schema");
-            return false;
-        }
-        const char *id = xml_child_text(grantee, "ID");
-        const char *uri = xml_child_text(grantee, "URI");
-        if (id && !uri && !xml_child(grantee, "EmailAddress") && !strcmp(id, owner)) {
-            if (!strcmp(perm, "FULL_CONTROL")) owner_full = true; /* other owner grants: implied */
-        } else if (uri && !id && !strcmp(uri, ALL_USERS_URI) && !strcmp(perm, "READ")) {
-            all_read = true;
-        } else if (uri && !id && !strcmp(uri, ALL_USERS_URI) && !strcmp(perm, "WRITE")) {
-            all_write = true;
-        } else {
-            other = true;
-        }
-    }
-    if (other || !owner_full || (all_write && !all_read)) {
+        break;
+    case S3_ACL_BAD_GRANT:
+        s3_error_custom(op, 400, "MalformedACLError",
+                        "The XML you provided was not well-formed or did not validate "
+                        "against our published schema");
+        break;
+    case S3_ACL_NOTIMPL:
         s3_notimpl(op, "This ACL is not implemented: kura represents the owner's FULL_CONTROL, "
                        "plus AllUsers READ (public-read), plus AllUsers WRITE "
                        "(public-read-write).");
-        return false;
+        break;
     }
-    *acl = all_write ? ACL_PUBLIC_READ_WRITE : all_read ? ACL_PUBLIC_READ : ACL_PRIVATE;
-    return true;
+    return false;
 }
 
 static void complete_put_bucket_acl(s3_op *op) {
@@ -1082,17 +1049,10 @@ static void op_list_object_versions(s3_op *op) {
 
 /* DeleteObjects ------------------------------------------------------ */
 
-/* The ETag of an If-Match / ETag element without its quotes, in the arena. */
-static const char *etag_unquote(arena *a, const char *v) {
-    size_t n = strlen(v);
-    const char *t = str_trim(v, &n);
-    if (n >= 2 && t[0] == '"' && t[n - 1] == '"') t++, n -= 2;
-    return arena_strndup(a, t, n);
-}
-
-static void delete_result_error(kbuf *out, const xml_node *k, const char *code, const char *msg) {
+static void delete_result_error(kbuf *out, const s3_delete_object *d, const char *code,
+                                const char *msg) {
     kbuf_puts(out, "<Error>");
-    xml_elem(out, "Key", k->text, k->text_len);
+    xml_elem(out, "Key", d->key, d->key_len);
     xml_elem_s(out, "Code", code);
     xml_elem_s(out, "Message", msg);
     kbuf_puts(out, "</Error>");
@@ -1101,16 +1061,15 @@ static void delete_result_error(kbuf *out, const xml_node *k, const char *code, 
 /* One <Object> of a DeleteObjects body; an <ETag> makes it conditional
  * (deleted only if the object still has that ETag), as If-Match does for
  * DeleteObject. */
-static kerr delete_one(s3_op *op, const xml_node *o, const xml_node *k) {
-    const char *etag = xml_child_text(o, "ETag");
-    if (!etag) return objsvc_delete(op->svc, &op->binfo, k->text, k->text_len, NULL);
+static kerr delete_one(s3_op *op, const s3_delete_object *d) {
+    if (!d->etag) return objsvc_delete(op->svc, &op->binfo, d->key, d->key_len, NULL);
     obj_meta m;
-    kerr e = objsvc_head(op->svc, op->a, &op->binfo, k->text, k->text_len, &m);
+    kerr e = objsvc_head(op->svc, op->a, &op->binfo, d->key, d->key_len, &m);
     if (e) return e;
     obj_cond *c = arena_zalloc(op->a, sizeof *c);
-    c->etag = etag_unquote(op->a, etag);
+    c->etag = d->etag;
     if (strcmp(c->etag, m.etag)) return K_EPRECONDITION;
-    return objsvc_delete(op->svc, &op->binfo, k->text, k->text_len, c);
+    return objsvc_delete(op->svc, &op->binfo, d->key, d->key_len, c);
 }
 
 /* DeleteObjects must carry an integrity check of its body, as AWS requires:
@@ -1139,42 +1098,31 @@ static void complete_delete_objects(s3_op *op) {
         cksum_free(&c);
         if (gl != wl || memcmp(want, got, gl)) return s3_error(op, K_EBADDIGEST);
     }
-    xml_node *root;
-    if (!op->xml.len || xml_parse(op->a, op->xml.data, op->xml.len, &root) ||
-        strcmp(root->name, "Delete"))
+    s3_delete_body del;
+    if (!s3_body_delete(op->a, op->xml.data, op->xml.len, &del))
         return s3_error(op, K_EMALFORMEDXML);
-    const char *quiet_s = xml_child_text(root, "Quiet");
-    bool quiet = quiet_s && !strcasecmp(quiet_s, "true");
-    size_t count = 0;
-    for (xml_node *o = root->child; o; o = o->next) {
-        if (strcmp(o->name, "Object")) continue;
-        if (!xml_child(o, "Key")) return s3_error(op, K_EMALFORMEDXML);
-        count++;
-    }
-    if (count == 0 || count > 1000) return s3_error(op, K_EMALFORMEDXML);
     kbuf out = KBUF_INIT;
     kbuf_puts(&out, XML_DECL "<DeleteResult xmlns=\"" S3_XMLNS "\">");
-    for (xml_node *o = root->child; o; o = o->next) {
-        if (strcmp(o->name, "Object")) continue;
-        xml_node *k = xml_child(o, "Key");
-        const char *vid = xml_child_text(o, "VersionId");
+    for (size_t i = 0; i < del.n; i++) {
+        const s3_delete_object *d = &del.objects[i];
+        const char *vid = d->version_id;
         if (vid && strcmp(vid, "null")) {
-            delete_result_error(&out, k, "InvalidArgument", "Invalid version id specified");
+            delete_result_error(&out, d, "InvalidArgument", "Invalid version id specified");
             continue;
         }
-        if (xml_child(o, "LastModifiedTime") || xml_child(o, "Size")) {
-            delete_result_error(&out, k, "NotImplemented",
+        if (d->other_conditions) {
+            delete_result_error(&out, d, "NotImplemented",
                                 "Conditions on LastModifiedTime or Size are not implemented.");
             continue;
         }
-        kerr e = delete_one(op, o, k);
+        kerr e = delete_one(op, d);
         if (e == K_ENOSUCHKEY) e = K_OK;
         if (e) {
             const kerr_info *info = kerr_lookup(e);
-            delete_result_error(&out, k, info->s3_code, info->message);
-        } else if (!quiet) {
+            delete_result_error(&out, d, info->s3_code, info->message);
+        } else if (!del.quiet) {
             kbuf_puts(&out, "<Deleted>");
-            xml_elem(&out, "Key", k->text, k->text_len);
+            xml_elem(&out, "Key", d->key, d->key_len);
             if (vid) xml_elem_s(&out, "VersionId", vid);
             kbuf_puts(&out, "</Deleted>");
         }
@@ -1194,48 +1142,6 @@ static void op_delete_objects(s3_op *op) {
 }
 
 /* --------------------------------------------------------------- objects */
-
-/* Does a comma-separated If-Match / If-None-Match list name this ETag?
- * Entries may be quoted or bare; "*" matches any object. */
-static bool etag_list_matches(const char *list, const char *etag) {
-    char quoted[64];
-    snprintf(quoted, sizeof quoted, "\"%s\"", etag);
-    size_t ql = strlen(quoted), el = strlen(etag);
-    const char *p = list;
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        size_t tn = n;
-        const char *t = str_trim(p, &tn);
-        if ((tn == 1 && *t == '*') || (tn == ql && !memcmp(t, quoted, tn)) ||
-            (tn == el && !memcmp(t, etag, tn)))
-            return true;
-        p += n;
-        if (*p == ',') p++;
-    }
-    return false;
-}
-
-/* Conditional request headers, in the order S3 evaluates them. */
-static kerr check_conditions(s3_op *op, const obj_meta *m, const char *if_match,
-                             const char *if_none_match, const char *if_mod, const char *if_unmod,
-                             bool copy_source) {
-    time_t mtime = (time_t)(m->mtime_ms / 1000);
-    if (if_match && !etag_list_matches(if_match, m->etag)) return K_EPRECONDITION;
-    if (if_unmod && !if_match) {
-        time_t t;
-        if (parse_http_date(if_unmod, &t) && mtime > t) return K_EPRECONDITION;
-    }
-    if (if_none_match) {
-        if (etag_list_matches(if_none_match, m->etag))
-            return copy_source ? K_EPRECONDITION : K_ENOTMODIFIED;
-    } else if (if_mod) {
-        time_t t;
-        if (parse_http_date(if_mod, &t) && mtime <= t)
-            return copy_source ? K_EPRECONDITION : K_ENOTMODIFIED;
-    }
-    return K_OK;
-}
 
 static ssize_t head_stream_read(void *ctx, uint64_t pos, char *out, size_t max) {
     (void)ctx, (void)pos, (void)out, (void)max;
@@ -1379,7 +1285,7 @@ static bool write_conditions(s3_op *op, bool is_delete, const obj_cond **cond) {
         s3_error(op, K_ENOSUCHKEY);
         return false;
     }
-    if (im && !etag_list_matches(im, m.etag)) {
+    if (im && !s3_etag_list_matches(im, m.etag)) {
         s3_error(op, K_EPRECONDITION);
         return false;
     }
@@ -1423,8 +1329,9 @@ static void op_get_object(s3_op *op, bool head) {
     if (!object_readable(op, &m)) return s3_error(op, K_EACCESSDENIED);
     if (refuse_headers(op, HR_READ)) return;
     if (!head && m.size && !objsvc_data_local(op->svc, &m)) return s3_error(op, K_EUNAVAILABLE);
-    e = check_conditions(op, &m, header(op, "if-match"), header(op, "if-none-match"),
-                         header(op, "if-modified-since"), header(op, "if-unmodified-since"), false);
+    e = s3_check_conditions(m.etag, m.mtime_ms, header(op, "if-match"), header(op, "if-none-match"),
+                            header(op, "if-modified-since"), header(op, "if-unmodified-since"),
+                            false);
     if (e == K_ENOTMODIFIED) {
         char date[30], etag[64];
         fmt_http_date((time_t)(m.mtime_ms / 1000), date);
@@ -1683,10 +1590,11 @@ static kerr resolve_copy_source(s3_op *op, copy_src *src) {
     if (e) return e;
     bool owner = op->is_root || !strcmp(op->user, src->b.owner);
     if (!owner && src->m.acl < ACL_PUBLIC_READ) return K_EACCESSDENIED;
-    return check_conditions(op, &src->m, header(op, "x-amz-copy-source-if-match"),
-                            header(op, "x-amz-copy-source-if-none-match"),
-                            header(op, "x-amz-copy-source-if-modified-since"),
-                            header(op, "x-amz-copy-source-if-unmodified-since"), true);
+    return s3_check_conditions(src->m.etag, src->m.mtime_ms,
+                               header(op, "x-amz-copy-source-if-match"),
+                               header(op, "x-amz-copy-source-if-none-match"),
+                               header(op, "x-amz-copy-source-if-modified-since"),
+                               header(op, "x-amz-copy-source-if-unmodified-since"), true);
 }
 
 static kerr copy_data(s3_op *op, const obj_meta *src, uint64_t off, uint64_t len, obj_put *put) {
@@ -1860,48 +1768,17 @@ static void op_create_upload(s3_op *op) {
     xml_end(op, "InitiateMultipartUploadResult");
 }
 
-static bool parse_etag_md5(const char *etag, uint8_t out[16]) {
-    size_t n = strlen(etag);
-    const char *t = str_trim(etag, &n);
-    if (n >= 2 && t[0] == '"' && t[n - 1] == '"')
-        t++, n -= 2;
-    else if (n >= 12 && !strncmp(t, "&quot;", 6))
-        t += 6, n -= 12;
-    return n == 32 && hex_decode(t, 32, out, 16) == 16;
-}
-
 static void complete_complete_upload(s3_op *op) {
-    xml_node *root;
-    if (!op->xml.len || xml_parse(op->a, op->xml.data, op->xml.len, &root) ||
-        strcmp(root->name, "CompleteMultipartUpload"))
+    mpu_complete_part *parts;
+    size_t count;
+    switch (s3_body_complete(op->a, op->xml.data, op->xml.len, (cksum_alg)op->upload.proto.ck_alg,
+                             &parts, &count)) {
+    case S3_COMPLETE_OK:
+        break;
+    case S3_COMPLETE_MALFORMED:
         return s3_error(op, K_EMALFORMEDXML);
-    size_t count = 0;
-    for (xml_node *p = root->child; p; p = p->next)
-        if (!strcmp(p->name, "Part")) count++;
-    if (!count) return s3_error(op, K_EMALFORMEDXML);
-    mpu_complete_part *parts = arena_zalloc(op->a, count * sizeof *parts);
-    size_t i = 0;
-    cksum_alg alg = (cksum_alg)op->upload.proto.ck_alg;
-    for (xml_node *p = root->child; p; p = p->next) {
-        if (strcmp(p->name, "Part")) continue;
-        const char *num = xml_child_text(p, "PartNumber");
-        const char *etag = xml_child_text(p, "ETag");
-        uint64_t v;
-        if (!num || !etag || !parse_u64(num, strlen(num), &v) || v < 1 || v > OBJ_MAX_PARTS)
-            return s3_error(op, K_EMALFORMEDXML);
-        parts[i].number = (uint32_t)v;
-        if (!parse_etag_md5(etag, parts[i].md5)) return s3_error(op, K_EINVALIDPART);
-        if (alg != CK_NONE) {
-            char name[32];
-            snprintf(name, sizeof name, "Checksum%s", cksum_alg_name(alg));
-            const char *ck = xml_child_text(p, name);
-            if (ck) {
-                int n = base64_decode(ck, strlen(ck), parts[i].ck, sizeof parts[i].ck);
-                if (n < 0 || (size_t)n != cksum_len(alg)) return s3_error(op, K_EINVALIDPART);
-                parts[i].has_ck = true;
-            }
-        }
-        i++;
+    case S3_COMPLETE_INVALID_PART:
+        return s3_error(op, K_EINVALIDPART);
     }
     obj_meta m;
     kerr e = objsvc_mpu_complete(op->svc, op->a, &op->binfo, &op->upload, parts, count, op->cond,

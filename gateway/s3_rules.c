@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "gateway/s3_rules.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "common/text.h"
 #include "gateway/objsvc.h"
 
 /* S3's sub-resources, bucket and object level (the AWS API reference:
@@ -170,4 +173,43 @@ bool s3_location_valid(const char *v) {
 bool s3_redirect_location_valid(const char *v) {
     if (strlen(v) > 2048) return false;
     return v[0] == '/' || !strncmp(v, "http://", 7) || !strncmp(v, "https://", 8);
+}
+
+bool s3_etag_list_matches(const char *list, const char *etag) {
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\"", etag);
+    size_t ql = strlen(quoted), el = strlen(etag);
+    const char *p = list;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        size_t tn = n;
+        const char *t = str_trim(p, &tn);
+        if ((tn == 1 && *t == '*') || (tn == ql && !memcmp(t, quoted, tn)) ||
+            (tn == el && !memcmp(t, etag, tn)))
+            return true;
+        p += n;
+        if (*p == ',') p++;
+    }
+    return false;
+}
+
+kerr s3_check_conditions(const char *etag, int64_t mtime_ms, const char *if_match,
+                         const char *if_none_match, const char *if_mod, const char *if_unmod,
+                         bool copy_source) {
+    time_t mtime = (time_t)(mtime_ms / 1000);
+    if (if_match && !s3_etag_list_matches(if_match, etag)) return K_EPRECONDITION;
+    if (if_unmod && !if_match) {
+        time_t t;
+        if (parse_http_date(if_unmod, &t) && mtime > t) return K_EPRECONDITION;
+    }
+    if (if_none_match) {
+        if (s3_etag_list_matches(if_none_match, etag))
+            return copy_source ? K_EPRECONDITION : K_ENOTMODIFIED;
+    } else if (if_mod) {
+        time_t t;
+        if (parse_http_date(if_mod, &t) && mtime <= t)
+            return copy_source ? K_EPRECONDITION : K_ENOTMODIFIED;
+    }
+    return K_OK;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What S3 request parameters and header values mean, as data the front end
  * (s3.c) routes and refuses by: sub-resources, canned ACLs, storage classes,
- * region names. Pure functions, no allocation, thread-safe; unit-tested in
+ * region names, conditional headers. Pure functions, no allocation, thread-safe; unit-tested in
  * tests/unit/gateway/test_s3_rules.c.
  *
  * The rule they serve: a request kura cannot honour gets the AWS error (501
@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "gateway/http.h"
 
 /* The sub-resource a request names, or NULL when it names none.
@@ -68,5 +69,22 @@ bool s3_location_valid(const char *v);
 /* Whether a x-amz-website-redirect-location value is one S3 stores: it
  * begins with "/", "http://" or "https://" and has at most 2 KiB. */
 bool s3_redirect_location_valid(const char *v);
+
+/* Does a comma-separated If-Match / If-None-Match list name this ETag
+ * (given without quotes)? Entries may be quoted or bare, with blanks
+ * around them; "*" matches any object. */
+bool s3_etag_list_matches(const char *list, const char *etag);
+
+/* The conditional request headers of a read (GetObject, HeadObject) or of
+ * a copy source (x-amz-copy-source-if-*), NULL when absent, against the
+ * object's ETag and modification time, in the order S3 evaluates them:
+ * If-Match (K_EPRECONDITION when it names another ETag), If-Unmodified-Since
+ * (only without If-Match), If-None-Match (K_ENOTMODIFIED when it names this
+ * ETag), If-Modified-Since (only without If-None-Match). For a copy source
+ * every failure is K_EPRECONDITION. A date that does not parse is ignored
+ * (RFC 9110 section 13.1.3). K_OK when the request goes ahead. */
+kerr s3_check_conditions(const char *etag, int64_t mtime_ms, const char *if_match,
+                         const char *if_none_match, const char *if_mod, const char *if_unmod,
+                         bool copy_source);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* gateway/s3_rules.h: which query parameters are sub-resources, canned
  * ACLs, storage classes, SSE values, LocationConstraint and website
- * redirect validation. */
+ * redirect validation, ETag lists and conditional request headers. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -170,11 +170,56 @@ static void test_redirect(void **st) {
     assert_false(s3_redirect_location_valid(big));
 }
 
+static void test_etag_list(void **st) {
+    (void)st;
+    const char *e = "9b2cf535f27731c974343645a3985328";
+    assert_true(s3_etag_list_matches("\"9b2cf535f27731c974343645a3985328\"", e));
+    assert_true(s3_etag_list_matches("9b2cf535f27731c974343645a3985328", e));
+    assert_true(s3_etag_list_matches("*", e));
+    assert_true(s3_etag_list_matches(" \"x\" ,\t\"9b2cf535f27731c974343645a3985328\" ", e));
+    assert_true(s3_etag_list_matches("\"x\", *", e));
+    assert_false(s3_etag_list_matches("", e));
+    assert_false(s3_etag_list_matches("\"x\", \"y\"", e));
+    assert_false(s3_etag_list_matches("\"9b2cf535f27731c974343645a398532\"", e));
+    assert_false(s3_etag_list_matches("W/\"9b2cf535f27731c974343645a3985328\"", e));
+    assert_false(s3_etag_list_matches("**", e));
+    assert_true(s3_etag_list_matches("\"abc-2\"", "abc-2"));
+}
+
+static void test_conditions(void **st) {
+    (void)st;
+    const char *e = "abc";
+    const int64_t ms = 784111777000; /* Sun, 06 Nov 1994 08:49:37 GMT */
+    const char *same = "Sun, 06 Nov 1994 08:49:37 GMT", *before = "Sun, 06 Nov 1994 08:49:36 GMT";
+    assert_int_equal(s3_check_conditions(e, ms, NULL, NULL, NULL, NULL, false), K_OK);
+    assert_int_equal(s3_check_conditions(e, ms, "\"abc\"", NULL, NULL, NULL, false), K_OK);
+    assert_int_equal(s3_check_conditions(e, ms, "\"x\"", NULL, NULL, NULL, false), K_EPRECONDITION);
+    assert_int_equal(s3_check_conditions(e, ms, NULL, "\"abc\"", NULL, NULL, false),
+                     K_ENOTMODIFIED);
+    assert_int_equal(s3_check_conditions(e, ms, NULL, "\"abc\"", NULL, NULL, true),
+                     K_EPRECONDITION);
+    assert_int_equal(s3_check_conditions(e, ms, NULL, "\"x\"", NULL, NULL, false), K_OK);
+    /* modified since: not when the object is as old as the date */
+    assert_int_equal(s3_check_conditions(e, ms, NULL, NULL, same, NULL, false), K_ENOTMODIFIED);
+    assert_int_equal(s3_check_conditions(e, ms, NULL, NULL, before, NULL, false), K_OK);
+    assert_int_equal(s3_check_conditions(e, ms, NULL, NULL, same, NULL, true), K_EPRECONDITION);
+    /* unmodified since: fails when the object is newer */
+    assert_int_equal(s3_check_conditions(e, ms, NULL, NULL, NULL, same, false), K_OK);
+    assert_int_equal(s3_check_conditions(e, ms, NULL, NULL, NULL, before, false), K_EPRECONDITION);
+    /* If-Match overrides If-Unmodified-Since; If-None-Match overrides
+     * If-Modified-Since (RFC 9110 13.2.2) */
+    assert_int_equal(s3_check_conditions(e, ms, "\"abc\"", NULL, NULL, before, false), K_OK);
+    assert_int_equal(s3_check_conditions(e, ms, NULL, "\"x\"", same, NULL, false), K_OK);
+    /* dates that do not parse are ignored */
+    assert_int_equal(s3_check_conditions(e, ms, NULL, NULL, "yesterday", "tomorrow", false), K_OK);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_subresources),      cmocka_unit_test(test_canned),
         cmocka_unit_test(test_storage_class_sse), cmocka_unit_test(test_location),
-        cmocka_unit_test(test_redirect),
+        cmocka_unit_test(test_redirect),          cmocka_unit_test(test_etag_list),
+        cmocka_unit_test(test_conditions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
