@@ -16,13 +16,15 @@ skipped=0
 for b in $builds; do
   # The sanitizer build runs every unit test and the LMDB integration suite;
   # the Redis re-runs of the integration suite and the stress tests exercise
-  # the same gateway code and run in the plain build only (time budget).
+  # the same gateway code and run in the plain build only (time budget), as
+  # does the fuzz run (tests/fuzz/run.sh builds its harnesses with clang and
+  # sanitizers of their own, whatever the build).
   # The robustness suite (kill -9 cycles, minutes) is opt-in, run before
   # releases: meson test -C BUILD --suite robustness (tests/robustness/).
   case "$b" in
   *asan*)
     opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug)
-    skip=(--no-suite redis-integration --no-suite stress --no-suite robustness)
+    skip=(--no-suite redis-integration --no-suite stress --no-suite robustness --no-suite fuzz)
     ;;
   *)
     opts=(-Dbuildtype=debugoptimized)
@@ -34,7 +36,10 @@ for b in $builds; do
   fi
   ninja -C "$b" || { echo "build $b failed"; exit 1; }
   echo "== tests in $b"
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  # FUZZ_REQUIRE: install-deps.sh installed clang and the libFuzzer runtime,
+  # so the fuzz run must not skip for want of them.
+  FUZZ_REQUIRE=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C "$b" --print-errorlogs --num-processes 2 "${skip[@]}" || status=1
   counts=$(python3 - "$b/meson-logs/testlog.json" <<'PY'
 import json, sys

@@ -14,8 +14,8 @@
 #include "gateway/awschunked.h"
 #include "gateway/errors.h"
 #include "gateway/objhttp.h"
+#include "gateway/s3_bodies.h"
 #include "gateway/s3_rules.h"
-#include "gateway/s3_xml.h"
 
 #define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define XML_DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -714,23 +714,19 @@ static void op_list_buckets(s3_op *op) {
 static void complete_create_bucket(s3_op *op) {
     const char *region = op->fe->o.region;
     if (op->xml.len) {
-        xml_node *root;
-        if (xml_parse(op->a, op->xml.data, op->xml.len, &root) ||
-            strcmp(root->name, "CreateBucketConfiguration"))
+        const char *loc;
+        switch (s3_body_create_bucket(op->a, op->xml.data, op->xml.len, &loc)) {
+        case S3_CREATE_BUCKET_OK:
+            break;
+        case S3_CREATE_BUCKET_MALFORMED:
             return s3_error(op, K_EMALFORMEDXML);
-        for (xml_node *c = root->child; c; c = c->next) {
-            if (!strcmp(c->name, "LocationConstraint")) continue;
-            if (!strcmp(c->name, "Location") || !strcmp(c->name, "Bucket") ||
-                !strcmp(c->name, "Tags"))
-                return s3_notimpl(op, "Directory buckets and tags at bucket creation are not "
-                                      "implemented.");
-            return s3_error(op, K_EMALFORMEDXML);
+        case S3_CREATE_BUCKET_NOTIMPL:
+            return s3_notimpl(op, "Directory buckets and tags at bucket creation are not "
+                                  "implemented.");
+        case S3_CREATE_BUCKET_INVALID_LOCATION:
+            return s3_error(op, K_EINVALIDLOCATION);
         }
-        const char *loc = xml_child_text(root, "LocationConstraint");
-        if (loc && *loc) {
-            if (!s3_location_valid(loc)) return s3_error(op, K_EINVALIDLOCATION);
-            region = loc;
-        }
+        if (loc) region = loc;
     }
     uint8_t acl;
     if (!canned_acl(op, &acl)) return;
@@ -809,15 +805,12 @@ static void op_get_bucket_acl(s3_op *op) {
     acl_xml(op, op->binfo.owner, op->binfo.acl);
 }
 
-#define ALL_USERS_URI "http://acs.amazonaws.com/groups/global/AllUsers"
-
 /* The ACL a PutBucketAcl / PutObjectAcl asks for: the canned x-amz-acl, or
- * an AccessControlPolicy body. kura represents exactly three ACLs: the
- * owner's FULL_CONTROL (private), plus AllUsers READ (public-read), plus
- * AllUsers WRITE (public-read-write). A body granting anything else (another
- * grantee, another group, READ_ACP, ...) or leaving the owner without
- * FULL_CONTROL is refused with 501 rather than stored as something it does
- * not say. Answers and returns false on failure. */
+ * an AccessControlPolicy body (s3_bodies.h). kura represents exactly three
+ * ACLs; a body granting anything else (another grantee, another group,
+ * READ_ACP, ...) or leaving the owner without FULL_CONTROL is refused with
+ * 501 rather than stored as something it does not say. Answers and returns
+ * false on failure. */
 static bool acl_from_request(s3_op *op, const char *owner, uint8_t *acl) {
     if (header(op, "x-amz-acl")) {
         if (op->xml.len) {
@@ -826,50 +819,25 @@ static bool acl_from_request(s3_op *op, const char *owner, uint8_t *acl) {
         }
         return canned_acl(op, acl);
     }
-    xml_node *root;
-    if (!op->xml.len || xml_parse(op->a, op->xml.data, op->xml.len, &root) ||
-        strcmp(root->name, "AccessControlPolicy")) {
+    switch (s3_body_acl(op->a, op->xml.data, op->xml.len, owner, acl)) {
+    case S3_ACL_OK:
+        return true;
+    case S3_ACL_MALFORMED:
         s3_error(op, K_EMALFORMEDXML);
-        return false;
-    }
-    xml_node *o = xml_child(root, "Owner");
-    const char *oid = o ? xml_child_text(o, "ID") : NULL;
-    if (oid && strcmp(oid, owner)) {
+        break;
+    case S3_ACL_OTHER_OWNER:
         s3_notimpl(op, "kura cannot change the owner of a bucket or object.");
-        return false;
-    }
-    bool owner_full = false, all_read = false, all_write = false, other = false;
-    xml_node *list = xml_child(root, "AccessControlList");
-    for (xml_node *g = list ? list->child : NULL; g; g = g->next) {
-        if (strcmp(g->name, "Grant")) continue;
-        xml_node *grantee = xml_child(g, "Grantee");
-        const char *perm = xml_child_text(g, "Permission");
-        if (!grantee || !perm ||
-            (strcmp(perm, "FULL_CONTROL") && strcmp(perm, "READ") && strcmp(perm, "WRITE") &&
-             strcmp(perm, "READ_ACP") && strcmp(perm, "WRITE_ACP"))) {
-            s3_error(op, K_EMALFORMEDACL);
-            return false;
-        }
-        const char *id = xml_child_text(grantee, "ID");
-        const char *uri = xml_child_text(grantee, "URI");
-        if (id && !uri && !xml_child(grantee, "EmailAddress") && !strcmp(id, owner)) {
-            if (!strcmp(perm, "FULL_CONTROL")) owner_full = true; /* other owner grants: implied */
-        } else if (uri && !id && !strcmp(uri, ALL_USERS_URI) && !strcmp(perm, "READ")) {
-            all_read = true;
-        } else if (uri && !id && !strcmp(uri, ALL_USERS_URI) && !strcmp(perm, "WRITE")) {
-            all_write = true;
-        } else {
-            other = true;
-        }
-    }
-    if (other || !owner_full || (all_write && !all_read)) {
+        break;
+    case S3_ACL_BAD_GRANT:
+        s3_error(op, K_EMALFORMEDACL);
+        break;
+    case S3_ACL_NOTIMPL:
         s3_notimpl(op, "This ACL is not implemented: kura represents the owner's FULL_CONTROL, "
                        "plus AllUsers READ (public-read), plus AllUsers WRITE "
                        "(public-read-write).");
-        return false;
+        break;
     }
-    *acl = all_write ? ACL_PUBLIC_READ_WRITE : all_read ? ACL_PUBLIC_READ : ACL_PRIVATE;
-    return true;
+    return false;
 }
 
 static void complete_put_bucket_acl(s3_op *op) {
@@ -1079,17 +1047,10 @@ static void op_list_object_versions(s3_op *op) {
 
 /* DeleteObjects ------------------------------------------------------ */
 
-/* The ETag of an If-Match / ETag element without its quotes, in the arena. */
-static const char *etag_unquote(arena *a, const char *v) {
-    size_t n = strlen(v);
-    const char *t = str_trim(v, &n);
-    if (n >= 2 && t[0] == '"' && t[n - 1] == '"') t++, n -= 2;
-    return arena_strndup(a, t, n);
-}
-
-static void delete_result_error(kbuf *out, const xml_node *k, const char *code, const char *msg) {
+static void delete_result_error(kbuf *out, const s3_delete_object *d, const char *code,
+                                const char *msg) {
     kbuf_puts(out, "<Error>");
-    xml_elem(out, "Key", k->text, k->text_len);
+    xml_elem(out, "Key", d->key, d->key_len);
     xml_elem_s(out, "Code", code);
     xml_elem_s(out, "Message", msg);
     kbuf_puts(out, "</Error>");
@@ -1098,16 +1059,15 @@ static void delete_result_error(kbuf *out, const xml_node *k, const char *code, 
 /* One <Object> of a DeleteObjects body; an <ETag> makes it conditional
  * (deleted only if the object still has that ETag), as If-Match does for
  * DeleteObject. */
-static kerr delete_one(s3_op *op, const xml_node *o, const xml_node *k) {
-    const char *etag = xml_child_text(o, "ETag");
-    if (!etag) return objsvc_delete(op->svc, &op->binfo, k->text, k->text_len, NULL);
+static kerr delete_one(s3_op *op, const s3_delete_object *d) {
+    if (!d->etag) return objsvc_delete(op->svc, &op->binfo, d->key, d->key_len, NULL);
     obj_meta m;
-    kerr e = objsvc_head(op->svc, op->a, &op->binfo, k->text, k->text_len, &m);
+    kerr e = objsvc_head(op->svc, op->a, &op->binfo, d->key, d->key_len, &m);
     if (e) return e;
     obj_cond *c = arena_zalloc(op->a, sizeof *c);
-    c->etag = etag_unquote(op->a, etag);
+    c->etag = d->etag;
     if (strcmp(c->etag, m.etag)) return K_EPRECONDITION;
-    return objsvc_delete(op->svc, &op->binfo, k->text, k->text_len, c);
+    return objsvc_delete(op->svc, &op->binfo, d->key, d->key_len, c);
 }
 
 /* DeleteObjects must carry an integrity check of its body, as AWS requires:
@@ -1136,42 +1096,31 @@ static void complete_delete_objects(s3_op *op) {
         cksum_free(&c);
         if (gl != wl || memcmp(want, got, gl)) return s3_error(op, K_EBADDIGEST);
     }
-    xml_node *root;
-    if (!op->xml.len || xml_parse(op->a, op->xml.data, op->xml.len, &root) ||
-        strcmp(root->name, "Delete"))
+    s3_delete_body del;
+    if (!s3_body_delete(op->a, op->xml.data, op->xml.len, &del))
         return s3_error(op, K_EMALFORMEDXML);
-    const char *quiet_s = xml_child_text(root, "Quiet");
-    bool quiet = quiet_s && !strcasecmp(quiet_s, "true");
-    size_t count = 0;
-    for (xml_node *o = root->child; o; o = o->next) {
-        if (strcmp(o->name, "Object")) continue;
-        if (!xml_child(o, "Key")) return s3_error(op, K_EMALFORMEDXML);
-        count++;
-    }
-    if (count == 0 || count > 1000) return s3_error(op, K_EMALFORMEDXML);
     kbuf out = KBUF_INIT;
     kbuf_puts(&out, XML_DECL "<DeleteResult xmlns=\"" S3_XMLNS "\">");
-    for (xml_node *o = root->child; o; o = o->next) {
-        if (strcmp(o->name, "Object")) continue;
-        xml_node *k = xml_child(o, "Key");
-        const char *vid = xml_child_text(o, "VersionId");
+    for (size_t i = 0; i < del.n; i++) {
+        const s3_delete_object *d = &del.objects[i];
+        const char *vid = d->version_id;
         if (vid && strcmp(vid, "null")) {
-            delete_result_error(&out, k, "InvalidArgument", "Invalid version id specified");
+            delete_result_error(&out, d, "InvalidArgument", "Invalid version id specified");
             continue;
         }
-        if (xml_child(o, "LastModifiedTime") || xml_child(o, "Size")) {
-            delete_result_error(&out, k, "NotImplemented",
+        if (d->other_conditions) {
+            delete_result_error(&out, d, "NotImplemented",
                                 "Conditions on LastModifiedTime or Size are not implemented.");
             continue;
         }
-        kerr e = delete_one(op, o, k);
+        kerr e = delete_one(op, d);
         if (e == K_ENOSUCHKEY) e = K_OK;
         if (e) {
             const kerr_info *info = kerr_lookup(e);
-            delete_result_error(&out, k, info->s3_code, info->message);
-        } else if (!quiet) {
+            delete_result_error(&out, d, info->s3_code, info->message);
+        } else if (!del.quiet) {
             kbuf_puts(&out, "<Deleted>");
-            xml_elem(&out, "Key", k->text, k->text_len);
+            xml_elem(&out, "Key", d->key, d->key_len);
             if (vid) xml_elem_s(&out, "VersionId", vid);
             kbuf_puts(&out, "</Deleted>");
         }
@@ -1763,48 +1712,17 @@ static void op_create_upload(s3_op *op) {
     xml_end(op, "InitiateMultipartUploadResult");
 }
 
-static bool parse_etag_md5(const char *etag, uint8_t out[16]) {
-    size_t n = strlen(etag);
-    const char *t = str_trim(etag, &n);
-    if (n >= 2 && t[0] == '"' && t[n - 1] == '"')
-        t++, n -= 2;
-    else if (n >= 12 && !strncmp(t, "&quot;", 6))
-        t += 6, n -= 12;
-    return n == 32 && hex_decode(t, 32, out, 16) == 16;
-}
-
 static void complete_complete_upload(s3_op *op) {
-    xml_node *root;
-    if (!op->xml.len || xml_parse(op->a, op->xml.data, op->xml.len, &root) ||
-        strcmp(root->name, "CompleteMultipartUpload"))
+    mpu_complete_part *parts;
+    size_t count;
+    switch (s3_body_complete(op->a, op->xml.data, op->xml.len, (cksum_alg)op->upload.proto.ck_alg,
+                             &parts, &count)) {
+    case S3_COMPLETE_OK:
+        break;
+    case S3_COMPLETE_MALFORMED:
         return s3_error(op, K_EMALFORMEDXML);
-    size_t count = 0;
-    for (xml_node *p = root->child; p; p = p->next)
-        if (!strcmp(p->name, "Part")) count++;
-    if (!count) return s3_error(op, K_EMALFORMEDXML);
-    mpu_complete_part *parts = arena_zalloc(op->a, count * sizeof *parts);
-    size_t i = 0;
-    cksum_alg alg = (cksum_alg)op->upload.proto.ck_alg;
-    for (xml_node *p = root->child; p; p = p->next) {
-        if (strcmp(p->name, "Part")) continue;
-        const char *num = xml_child_text(p, "PartNumber");
-        const char *etag = xml_child_text(p, "ETag");
-        uint64_t v;
-        if (!num || !etag || !parse_u64(num, strlen(num), &v) || v < 1 || v > OBJ_MAX_PARTS)
-            return s3_error(op, K_EMALFORMEDXML);
-        parts[i].number = (uint32_t)v;
-        if (!parse_etag_md5(etag, parts[i].md5)) return s3_error(op, K_EINVALIDPART);
-        if (alg != CK_NONE) {
-            char name[32];
-            snprintf(name, sizeof name, "Checksum%s", cksum_alg_name(alg));
-            const char *ck = xml_child_text(p, name);
-            if (ck) {
-                int n = base64_decode(ck, strlen(ck), parts[i].ck, sizeof parts[i].ck);
-                if (n < 0 || (size_t)n != cksum_len(alg)) return s3_error(op, K_EINVALIDPART);
-                parts[i].has_ck = true;
-            }
-        }
-        i++;
+    case S3_COMPLETE_INVALID_PART:
+        return s3_error(op, K_EINVALIDPART);
     }
     obj_meta m;
     if (op->mpu_ck_parts >= 0 && (size_t)op->mpu_ck_parts != count)

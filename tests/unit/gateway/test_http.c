@@ -84,6 +84,10 @@ static void test_etag_lists(void **st) {
     assert_false(http_etag_list_matches("\"0123456789abcdef0123456789abcdef", e));
     assert_false(http_etag_list_matches("", e));
     assert_true(http_etag_list_matches("\"abc-2\"", "abc-2"));
+    assert_true(http_etag_list_matches(" \"x\" ,\t\"0123456789abcdef0123456789abcdef\" ", e));
+    assert_true(http_etag_list_matches("\"x\", *", e));
+    assert_false(http_etag_list_matches("W/\"0123456789abcdef0123456789abcdef\"", e));
+    assert_false(http_etag_list_matches("**", e));
 }
 
 static void test_conditions(void **st) {

@@ -511,9 +511,82 @@ static void legacy_v1_obj_and_part(void **state) {
     kbuf_free(&rec);
 }
 
+/* A version 1 location that no version 2 record could hold (a length past
+ * NEEDLE_MAX_LENGTH, 2^40) is refused rather than decoded: it used to decode
+ * and then make the record unreadable once re-encoded (a rewrite of the
+ * object's ACL, say). Found by tests/fuzz/fuzz_records.c. */
+static void legacy_v1_location_beyond_v2_refused(void **state) {
+    arena *a = *state;
+    for (int over = 0; over < 2; over++) {
+        vol_loc v = {.volume = 1, .chunk = 7, .offset = 4096, .length = (1ull << 40) + over};
+        uint8_t loc[VOL_LOC_ENCODED_LEN];
+        vol_loc_encode(&v, loc);
+        kbuf rec = KBUF_INIT;
+        uint8_t u8;
+        uint8_t w32[4], w64[8];
+#define PUT8(x) (u8 = (uint8_t)(x), kbuf_append(&rec, &u8, 1))
+#define PUT32(x) (store_le32(w32, (uint32_t)(x)), kbuf_append(&rec, w32, 4))
+#define PUT64(x) (store_le64(w64, (uint64_t)(x)), kbuf_append(&rec, w64, 8))
+        /* part v1: version number size mtime md5 loc cklen ck home */
+        PUT8(1);
+        PUT32(3);
+        PUT64(v.length);
+        PUT64(1700000000000);
+        kbuf_append(&rec, "MD5MD5MD5MD5MD5!", 16);
+        kbuf_append(&rec, loc, sizeof loc);
+        PUT8(0);
+        PUT64(0x42);
+        part_info p;
+        kerr e = rec_part_decode(rec.data, rec.len, &p);
+        kbuf_reset(&rec);
+        /* object v1 with that location as its one segment */
+        PUT8(1);
+        PUT64(v.length);
+        PUT64(1700000000000);
+        PUT32(32);
+        kbuf_append(&rec, "0123456789abcdef0123456789abcdef", 32);
+        PUT8(0);
+        PUT8(0);
+        PUT8(0);
+        PUT8(0);
+        PUT32(0);
+        PUT32(0);
+        PUT32(1);
+        kbuf_append(&rec, loc, sizeof loc);
+        kbuf_append(&rec, "MD5MD5MD5MD5MD5!", 16);
+        PUT64(0x42);
+#undef PUT8
+#undef PUT32
+#undef PUT64
+        obj_meta m;
+        kerr eo = rec_obj_decode(a, rec.data, rec.len, &m);
+        kbuf_free(&rec);
+        if (over) {
+            assert_int_equal(e, K_ECORRUPT);
+            assert_int_equal(eo, K_ECORRUPT);
+            continue;
+        }
+        /* at the limit: decodes, and still decodes once re-encoded */
+        assert_int_equal(e, K_OK);
+        assert_int_equal(eo, K_OK);
+        kbuf again = KBUF_INIT;
+        rec_part_encode(&again, &p);
+        part_info p2;
+        assert_int_equal(rec_part_decode(again.data, again.len, &p2), K_OK);
+        assert_true(p2.loc.length == v.length);
+        kbuf_reset(&again);
+        rec_obj_encode(&again, &m);
+        obj_meta m2;
+        assert_int_equal(rec_obj_decode(a, again.data, again.len, &m2), K_OK);
+        assert_true(m2.segs[0].loc.length == v.length);
+        kbuf_free(&again);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(legacy_v1_obj_and_part, setup, teardown),
+        cmocka_unit_test_setup_teardown(legacy_v1_location_beyond_v2_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_null_strings_encode_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_truncated, setup, teardown),
