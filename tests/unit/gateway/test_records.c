@@ -536,7 +536,7 @@ static void legacy_v1_location_beyond_v2_refused(void **state) {
         kbuf_append(&rec, loc, sizeof loc);
         PUT8(0);
         PUT64(0x42);
-        part_info p;
+        part_rec p;
         kerr e = rec_part_decode(rec.data, rec.len, &p);
         kbuf_reset(&rec);
         /* object v1 with that location as its one segment */
@@ -571,7 +571,7 @@ static void legacy_v1_location_beyond_v2_refused(void **state) {
         assert_int_equal(eo, K_OK);
         kbuf again = KBUF_INIT;
         rec_part_encode(&again, &p);
-        part_info p2;
+        part_rec p2;
         assert_int_equal(rec_part_decode(again.data, again.len, &p2), K_OK);
         assert_true(p2.loc.length == v.length);
         kbuf_reset(&again);
