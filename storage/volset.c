@@ -42,6 +42,34 @@ void vol_loc_decode(const uint8_t in[VOL_LOC_ENCODED_LEN], vol_loc *l) {
     l->length = load_le64(in + 16);
 }
 
+kerr volset_from_volumes(volume **vols, size_t n, const volset_opts *opts, volset **out) {
+    *out = NULL;
+    if (n == 0 || n > UINT32_MAX) return K_EINVAL;
+    volset *vs = calloc(1, sizeof *vs);
+    if (!vs) return K_ENOMEM;
+    vs->vols = calloc(n, sizeof *vs->vols);
+    vs->state = calloc(n, sizeof *vs->state);
+    if (!vs->vols || !vs->state) {
+        free(vs->vols);
+        free(vs->state);
+        free(vs);
+        return K_ENOMEM;
+    }
+    volset_opts o = opts ? *opts : (volset_opts){.sync = true};
+    vs->reserve = o.reserve;
+    vs->min_free_bytes = o.min_free_bytes;
+    vs->min_free_percent = o.min_free_percent;
+    for (size_t i = 0; i < n; i++) {
+        vs->vols[i] = vols[i];
+        vols[i]->id = (uint32_t)i;
+        vols[i]->set = vs;
+        vols[i]->counters = &vs->counters;
+    }
+    vs->nvols = n;
+    *out = vs;
+    return K_OK;
+}
+
 kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts *opts,
                        volset **out) {
     *out = NULL;
@@ -168,45 +196,55 @@ static void note_enospc(volset *vs, size_t i) {
     mark_full(vs, i, avail, total, "the filesystem answered ENOSPC");
 }
 
+/* Tries to start a needle of len bytes on volume i: K_ENOSPC (counted,
+ * perhaps marking the volume full) when it lacks room above its reserve. */
+static kerr begin_on(volset *vs, size_t i, uint64_t len, vol_writer **out) {
+    uint64_t need = needle_size(len);
+    volume *v = vs->vols[i];
+    uint64_t avail = 0, total = 0;
+    kerr rc = v->ops->free_space(v, false, &avail, &total);
+    /* Near the reserve a figure up to a second old is not good enough:
+     * measure again (a statvfs per write only while nearly full). */
+    if (rc == K_OK && (avail < need || avail - need < reserve_of(vs, total) + full_margin(total)))
+        rc = v->ops->free_space(v, true, &avail, &total);
+    if (rc != K_OK) return rc;
+    check_recovered(vs, i, avail, total);
+    uint64_t reserve = reserve_of(vs, total);
+    if (avail < need || avail - need < reserve) {
+        atomic_fetch_add(&vs->state[i].refusals, 1);
+        /* Near the reserve: the volume is full. Merely too small for
+         * this needle: refused, but the volume is not full. */
+        if (avail < reserve || avail - reserve < full_margin(total))
+            mark_full(vs, i, avail, total, "below the reserve");
+        return K_ENOSPC;
+    }
+    rc = v->ops->begin(v, len, out);
+    if (rc == K_ENOSPC) note_enospc(vs, i);
+    return rc;
+}
+
 kerr vol_writer_begin(volset *vs, uint64_t len, vol_writer **out) {
     *out = NULL;
     if (len > NEEDLE_MAX_LENGTH) return K_ETOOLARGE;
     uint64_t start = atomic_fetch_add(&vs->next, 1);
-    uint64_t need = needle_size(len);
     kerr last = K_ENOSPC;
     for (size_t k = 0; k < vs->nvols; k++) {
         size_t i = (size_t)((start + k) % vs->nvols);
-        volume *v = vs->vols[i];
-        uint64_t avail = 0, total = 0;
-        kerr rc = v->ops->free_space(v, false, &avail, &total);
-        /* Near the reserve a figure up to a second old is not good enough:
-         * measure again (a statvfs per write only while nearly full). */
-        if (rc == K_OK &&
-            (avail < need || avail - need < reserve_of(vs, total) + full_margin(total)))
-            rc = v->ops->free_space(v, true, &avail, &total);
-        if (rc != K_OK) {
-            last = rc;
-            continue;
-        }
-        check_recovered(vs, i, avail, total);
-        uint64_t reserve = reserve_of(vs, total);
-        if (avail < need || avail - need < reserve) {
-            atomic_fetch_add(&vs->state[i].refusals, 1);
-            /* Near the reserve: the volume is full. Merely too small for
-             * this needle: refused, but the volume is not full. */
-            if (avail < reserve || avail - reserve < full_margin(total))
-                mark_full(vs, i, avail, total, "below the reserve");
-            continue;
-        }
-        rc = v->ops->begin(v, len, out);
+        kerr rc = begin_on(vs, i, len, out);
         if (rc == K_OK) return K_OK;
-        if (rc == K_ENOSPC) note_enospc(vs, i);
         last = rc;
     }
     if (last == K_ENOSPC)
         log_debug("storage: no volume has room for a %llu-byte needle above its reserve",
                   (unsigned long long)len);
     return last;
+}
+
+kerr vol_writer_begin_on(volset *vs, uint32_t index, uint64_t len, vol_writer **out) {
+    *out = NULL;
+    if (len > NEEDLE_MAX_LENGTH) return K_ETOOLARGE;
+    if (index >= vs->nvols) return K_ENOTFOUND;
+    return begin_on(vs, index, len, out);
 }
 
 kerr vol_writer_write(vol_writer *w, const void *p, size_t n) {

@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""The storage cluster's foundation (issue 8) with real processes.
+
+    deploy/redis-local.sh shards python3 test_datanode.py KURA DNCLIENT
+
+Starts three `kura datanode` processes on loopback (one with two data
+directories, one configured through --config and --secret-file) that
+register in the Redis of KURA_META_URL, then checks:
+  * registration: `kura datanode list` shows all three up, with their zone,
+    media, address and the stable uids of their volumes (volume.id);
+  * the protocol, by raw HTTP signed here: health, a needle PUT and a ranged
+    GET; a missing or wrong signature, a tampered path and a skewed date are
+    403 and write nothing;
+  * dnclient (remote volumes + the data layer, as a gateway): needles of
+    many sizes written over the datanodes and read back byte-exact, whole
+    and by ranges (reads longer than one request's 4 MiB are split); delete;
+  * a byte flipped inside a needle on disk: reads touching that block fail
+    with ECORRUPT (never wrong bytes), reads of other blocks still work;
+  * SIGKILL of a datanode: marked down within the 5 s timeout.
+Prints 'N passed, N failed'; exit 1 on any failure.
+"""
+
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+KURA, DNCLIENT = sys.argv[1], sys.argv[2]
+META = os.environ.get("KURA_META_URL")
+if not META:
+    print("test_datanode.py: run under deploy/redis-local.sh (KURA_META_URL)")
+    sys.exit(77)
+SECRET = "cluster-secret-%016x" % random.getrandbits(64)
+TMP = tempfile.mkdtemp(prefix="kura-dn-")
+procs = []
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL:", what, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def start_datanode(name, zone, ndirs=1, media="hdd", via_config=False):
+    port = free_port()
+    dirs = [os.path.join(TMP, name, "d%d" % i) for i in range(ndirs)]
+    args = [KURA, "datanode"]
+    if via_config:
+        sf = os.path.join(TMP, name + ".secret")
+        with open(sf, "w") as f:
+            f.write(SECRET + "\n")
+        cf = os.path.join(TMP, name + ".conf")
+        with open(cf, "w") as f:
+            f.write("listen = 127.0.0.1:%d\n" % port)
+            for d in dirs:
+                f.write("data = %s\n" % d)
+            f.write("zone = %s\nmedia = %s\nsecret-file = %s\nmeta = %s\n" % (zone, media, sf, META))
+        args += ["--config", cf]
+    else:
+        args += ["--listen", "127.0.0.1:%d" % port, "--zone", zone, "--media", media,
+                 "--secret", SECRET, "--meta", META]
+        for d in dirs:
+            args += ["--data", d]
+    log = open(os.path.join(TMP, name + ".log"), "w")
+    p = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", "--"] + args, stdout=log,
+                         stderr=subprocess.STDOUT)
+    procs.append(p)
+    return {"name": name, "port": port, "dirs": dirs, "proc": p, "zone": zone, "media": media}
+
+
+def listing():
+    r = subprocess.run([KURA, "datanode", "list", "--meta", META], capture_output=True, text=True)
+    rows = {}
+    for line in r.stdout.splitlines():
+        f = line.split(" ")
+        rows[f[4]] = {"id": f[0], "state": f[1], "zone": f[2], "media": f[3], "address": f[4],
+                      "free": int(f[5]), "capacity": int(f[6]), "age": int(f[7]),
+                      "volumes": f[8].split(",") if len(f) > 8 and f[8] else []}
+    return rows
+
+
+def volume_uid(d):
+    with open(os.path.join(d, "volume", "volume.id")) as f:
+        for line in f:
+            if line.startswith("uid "):
+                return line.split()[1]
+
+
+def chunk_bytes(node):
+    total = 0
+    for d in node["dirs"]:
+        vd = os.path.join(d, "volume")
+        for n in os.listdir(vd):
+            if n.startswith("chunk-"):
+                total += os.path.getsize(os.path.join(vd, n))
+    return total
+
+
+def sign(method, pq, date, csha, secret=SECRET):
+    msg = "%s\n%s\n%s\n%s" % (method, pq, date, csha)
+    return hmac.new(secret.encode(), msg.encode(), hashlib.sha256).hexdigest()
+
+
+EMPTY = hashlib.sha256(b"").hexdigest()
+
+
+def raw(node, method, pq, body=None, date=None, secret=SECRET, auth=True, sign_pq=None,
+        headers=None):
+    date = str(int(time.time()) if date is None else date)
+    csha = "UNSIGNED-PAYLOAD" if method == "PUT" else EMPTY
+    h = dict(headers or {})
+    if auth:
+        h["X-Kura-Date"] = date
+        h["X-Kura-Content-SHA256"] = csha
+        h["Authorization"] = "KURA-HMAC-SHA256 " + sign(method, sign_pq or pq, date, csha, secret)
+    c = http.client.HTTPConnection("127.0.0.1", node["port"], timeout=30)
+    c.request(method, pq, body=body, headers=h)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+
+
+def dnc(*args):
+    return subprocess.run([DNCLIENT, META, SECRET] + [str(a) for a in args], capture_output=True,
+                          text=True)
+
+
+def main():
+    nodes = [start_datanode("dn0", "z1", ndirs=2, media="ssd"),
+             start_datanode("dn1", "z2"),
+             start_datanode("dn2", "z3", via_config=True)]
+    # --- registration and heartbeats
+    deadline = time.time() + 20
+    rows = {}
+    while time.time() < deadline:
+        rows = listing()
+        if len(rows) == 3 and all(r["state"] == "up" for r in rows.values()):
+            break
+        time.sleep(0.2)
+    check(len(rows) == 3, "three datanodes registered: %r" % rows)
+    for n in nodes:
+        addr = "127.0.0.1:%d" % n["port"]
+        r = rows.get(addr)
+        check(r is not None and r["state"] == "up", "%s up" % n["name"])
+        if not r:
+            continue
+        n["id"] = r["id"]
+        check(r["zone"] == n["zone"] and r["media"] == n["media"],
+              "%s zone/media %r" % (n["name"], r))
+        check(r["volumes"] == [volume_uid(d) for d in n["dirs"]], "%s volume uids" % n["name"])
+        check(r["capacity"] > 0 and 0 < r["free"] <= r["capacity"], "%s capacity/free" % n["name"])
+        with open(os.path.join(n["dirs"][0], "datanode.id")) as f:
+            check(f.read().strip() == r["id"], "%s id kept in datanode.id" % n["name"])
+    time.sleep(1.5)
+    later = listing()
+    check(all(later[a]["age"] < 3000 for a in later), "heartbeats keep coming: %r" % later)
+
+    # --- protocol, raw
+    n0 = nodes[0]
+    st, h, body = raw(n0, "GET", "/health")
+    check(st == 200, "health 200 (%d)" % st)
+    if st == 200:
+        health = json.loads(body)
+        check(health["id"] == n0.get("id") and health["zone"] == "z1", "health id/zone")
+        check([v["uid"] for v in health["volumes"]] == [volume_uid(d) for d in n0["dirs"]],
+              "health lists the volumes")
+        check(all(v["free"] > 0 and v["full"] is False for v in health["volumes"]),
+              "health free space")
+    st, h, _ = raw(n0, "GET", "/health", auth=False)
+    check(st == 403, "health without a signature: 403 (%d)" % st)
+    uid = volume_uid(n0["dirs"][0])
+    payload = os.urandom(150000)
+    pq = "/v1/volumes/%s/needles?len=%d" % (uid, len(payload))
+    before = chunk_bytes(n0)
+    st, h, _ = raw(n0, "PUT", pq, payload, secret="wrong-secret")
+    check(st == 403 and h.get("x-kura-error") == "ESIGNATURE", "wrong secret: 403 (%d)" % st)
+    st, _, _ = raw(n0, "PUT", pq, payload, auth=False)
+    check(st == 403, "unsigned PUT: 403 (%d)" % st)
+    st, h, _ = raw(n0, "PUT", pq, payload, date=int(time.time()) - 600)
+    check(st == 403 and h.get("x-kura-error") == "ETIMESKEW", "date 10 min old: 403 (%d)" % st)
+    st, _, _ = raw(n0, "PUT", pq, payload, date=int(time.time()) + 600)
+    check(st == 403, "date 10 min ahead: 403 (%d)" % st)
+    st, _, _ = raw(n0, "PUT", "/v1/volumes/%s/needles?len=%d" % (uid, len(payload) + 1), payload,
+                   sign_pq=pq)
+    check(st == 403, "tampered length: 403 (%d)" % st)
+    check(chunk_bytes(n0) == before, "refused PUTs wrote nothing")
+    st, h, body = raw(n0, "PUT", pq, payload)
+    check(st == 200, "signed PUT 200 (%d %r)" % (st, body))
+    if st == 200:
+        loc = json.loads(body)
+        check(loc["volume"] == uid and loc["length"] == len(payload), "PUT location %r" % loc)
+        gpq = "/v1/volumes/%s/needles/%d/%d?len=%d" % (uid, loc["chunk"], loc["offset"],
+                                                       len(payload))
+        st, h, got = raw(n0, "GET", gpq, headers={"Range": "bytes=65530-65600"})
+        check(st == 206 and got == payload[65530:65601], "raw ranged GET (%d)" % st)
+        st, h, got = raw(n0, "GET", gpq)
+        check(st == 200 and got == payload, "raw whole GET (%d)" % st)
+        other = "/v1/volumes/%s/needles/%d/%d?len=%d" % (uid, loc["chunk"], loc["offset"] + 8,
+                                                         len(payload))
+        st, _, _ = raw(n0, "GET", other, sign_pq=gpq)
+        check(st == 403, "GET with a path other than the signed one: 403 (%d)" % st)
+        st, h, _ = raw(n0, "GET", other)
+        check(st == 404 and h.get("x-kura-error") == "ENOTFOUND", "no needle there: 404 (%d)" % st)
+
+    # --- remote volumes through the data layer
+    written = []
+    nodes_used = set()
+    sizes = (0, 1, 4095, 65536, 65537, 200000, 5 * 1024 * 1024 + 3)
+    blobs = {}
+    for size in sizes:
+        blobs[size] = os.urandom(size)
+        with open(os.path.join(TMP, "in-%d" % size), "wb") as f:
+            f.write(blobs[size])
+    r = dnc("write", *[os.path.join(TMP, "in-%d" % size) for size in sizes])
+    check(r.returncode == 0, "dnclient write: %s" % r.stderr.strip())
+    lines = r.stdout.splitlines()
+    check(len(lines) == len(sizes), "one key per file")
+    for size, line in zip(sizes, lines):
+        data = blobs[size]
+        key, vuid, chunk, off, length = line.split()
+        check(int(length) == size, "key length %d" % size)
+        written.append((key, vuid, int(chunk), int(off), data))
+        for n in nodes:
+            if vuid in [volume_uid(d) for d in n["dirs"]]:
+                nodes_used.add(n["name"])
+        out = os.path.join(TMP, "out")
+        r = dnc("read", key, 0, size, out)
+        ok = r.returncode == 0 and open(out, "rb").read() == data
+        check(ok, "read back %d bytes byte-exact (%s)" % (size, r.stderr.strip()))
+        rng = random.Random(size)
+        for _ in range(4 if size else 0):
+            a = rng.randrange(size)
+            b = rng.randrange(a, min(size, a + 3 * 1024 * 1024))
+            r = dnc("read", key, a, b - a + 1, out)
+            ok = r.returncode == 0 and open(out, "rb").read() == data[a:b + 1]
+            check(ok, "range %d-%d of %d (%s)" % (a, b, size, r.stderr.strip()))
+    check(len(nodes_used) == 3, "needles spread over the datanodes: %r" % nodes_used)
+    if written:
+        key = written[1][0]
+        r = dnc("delete", key)
+        check(r.returncode == 0, "delete (%s)" % r.stderr.strip())
+
+    # --- a byte flipped on disk
+    data = os.urandom(300000)
+    path = os.path.join(TMP, "in-corrupt")
+    with open(path, "wb") as f:
+        f.write(data)
+    r = dnc("write", path)
+    check(r.returncode == 0, "write the needle to corrupt")
+    if r.returncode == 0:
+        key, vuid, chunk, off, _ = r.stdout.split()
+        vdir = [d for n in nodes for d in n["dirs"] if volume_uid(d) == vuid][0]
+        cf = os.path.join(vdir, "volume", "chunk-%08u.dat" % int(chunk))
+        nblocks = (len(data) + 65535) // 65536
+        payload_at = int(off) + 64 + (4 * nblocks + 7) // 8 * 8
+        with open(cf, "r+b") as f:
+            f.seek(payload_at + 70000)
+            b = f.read(1)
+            f.seek(payload_at + 70000)
+            f.write(bytes([b[0] ^ 0x20]))
+        out = os.path.join(TMP, "out")
+        r = dnc("read", key, 69000, 2000, out)
+        check(r.returncode == 3 and "ECORRUPT" in r.stderr,
+              "read over the flipped byte: ECORRUPT (%d %s)" % (r.returncode, r.stderr.strip()))
+        r = dnc("read", key, 0, len(data), out)
+        check(r.returncode == 3 and "ECORRUPT" in r.stderr, "whole read: ECORRUPT")
+        r = dnc("read", key, 0, 1000, out)
+        check(r.returncode == 0 and open(out, "rb").read() == data[:1000],
+              "an intact block still reads")
+
+    # --- SIGKILL -> down
+    victim = nodes[2]
+    victim["proc"].send_signal(signal.SIGKILL)
+    victim["proc"].wait()
+    killed_at = time.time()
+    addr = "127.0.0.1:%d" % victim["port"]
+    down_after = None
+    while time.time() - killed_at < 10:
+        rows = listing()
+        if rows.get(addr, {}).get("state") == "down":
+            down_after = time.time() - killed_at
+            break
+        time.sleep(0.2)
+    check(down_after is not None and down_after <= 6.5,
+          "killed datanode marked down within the timeout (%r s)" % down_after)
+    check(all(rows[a]["state"] == "up" for a in rows if a != addr), "the others stay up")
+    # new writes go to the live datanodes only
+    r = dnc("write", os.path.join(TMP, "in-4095"))
+    if r.returncode == 0:
+        vuid = r.stdout.split()[1]
+        check(vuid not in [volume_uid(d) for d in victim["dirs"]], "no write to the dead node")
+    else:
+        check(False, "write after the kill: %s" % r.stderr.strip())
+
+
+def stop_all():
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+try:
+    main()
+except Exception as e:  # a crash is a failure, with the datanodes' logs
+    import traceback
+    traceback.print_exc()
+    failed += 1
+finally:
+    stop_all()
+    for n in sorted(os.listdir(TMP)):
+        if n.endswith(".log") and failed:
+            print("---- %s" % n)
+            print(open(os.path.join(TMP, n)).read()[-3000:])
+    shutil.rmtree(TMP, ignore_errors=True)
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
