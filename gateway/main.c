@@ -155,10 +155,47 @@ static int open_meta(const char *data_dir, kv **out) {
     return 0;
 }
 
+/* --datanodes-from-meta: the volumes of the datanodes registered (and up)
+ * in the metadata store, signed with cluster_secret; NULL: local volumes. */
+static const char *cluster_secret;
+
+static int open_remote_volumes(kv *meta, volset **out) {
+    dn_info *list;
+    size_t n;
+    kerr e = dnreg_list(meta, clock_real_ms(), 5000, &list, &n);
+    if (e) {
+        fprintf(stderr, "kura: cannot read the datanode registry (%s)\n", kerr_name(e));
+        return -1;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += list[i].up ? list[i].nvolumes : 0;
+    vol_remote_spec *specs = calloc(total ? total : 1, sizeof *specs);
+    size_t ns = 0;
+    for (size_t i = 0; specs && i < n; i++)
+        for (size_t v = 0; list[i].up && v < list[i].nvolumes; v++)
+            specs[ns++] = (vol_remote_spec){.address = list[i].address, .uid = list[i].volumes[v]};
+    e = !specs    ? K_ENOMEM
+        : ns == 0 ? K_ENOTFOUND
+                  : volset_open_remote(specs, ns, cluster_secret, out);
+    if (e == K_OK)
+        log_info("storing data on %zu volume%s of the datanodes registered in the metadata store",
+                 ns, ns == 1 ? "" : "s");
+    else
+        fprintf(stderr, "kura: cannot use the registered datanodes (%s)\n",
+                e == K_ENOTFOUND ? "none is up" : kerr_name(e));
+    free(specs);
+    dnreg_list_free(list, n);
+    return e ? -1 : 0;
+}
+
 static int open_stores(char **dirs, int ndirs, const data_policy *policy, const volset_opts *vo,
                        stores *s) {
     memset(s, 0, sizeof *s);
     if (open_meta(dirs[0], &s->meta)) return -1;
+    if (cluster_secret) {
+        if (open_remote_volumes(s->meta, &s->vols)) return -1;
+        ndirs = 0;
+    }
     const char *vol_dirs[MAX_DIRS];
     char *owned[MAX_DIRS];
     for (int i = 0; i < ndirs; i++) {
@@ -171,7 +208,7 @@ static int open_stores(char **dirs, int ndirs, const data_policy *policy, const 
         owned[i] = strdup(path);
         vol_dirs[i] = owned[i];
     }
-    kerr e = volset_open_local(vol_dirs, (size_t)ndirs, vo, &s->vols);
+    kerr e = cluster_secret ? K_OK : volset_open_local(vol_dirs, (size_t)ndirs, vo, &s->vols);
     for (int i = 0; i < ndirs; i++) free(owned[i]);
     if (e) {
         fprintf(stderr, "kura: cannot open volumes (%s)\n", kerr_name(e));
@@ -402,6 +439,18 @@ static int cmd_serve(int argc, char **argv) {
     if (root_credentials(dirs[0], &ak, &sk)) return 1;
     uint64_t home;
     if (instance_id(dirs[0], &home)) return 1;
+    char *secret_text = NULL;
+    if (config_bool(cfg, "datanodes-from-meta")) {
+        const char *sf = config_str(cfg, "cluster-secret-file");
+        secret_text = sf ? read_file(sf) : strdup(config_str(cfg, "cluster-secret"));
+        if (secret_text) secret_text[strcspn(secret_text, "\r\n")] = 0;
+        if (!secret_text || !*secret_text) {
+            fprintf(stderr, "kura serve: cannot read the cluster secret from %s\n", sf);
+            return 1;
+        }
+        cluster_secret = secret_text;
+        home = 0; /* data on the datanodes: every gateway of the cluster reads it */
+    }
     stores st;
     data_policy policy = {.replicas = (uint32_t)config_int(cfg, "replicas"),
                           .ec_k = (uint32_t)config_int(cfg, "ec-data"),
@@ -471,6 +520,7 @@ static int cmd_serve(int argc, char **argv) {
     close_stores(&st);
     free(cert_pem);
     free(key_pem);
+    free(secret_text);
     free(ak);
     free(sk);
     for (int i = 0; i < ndirs; i++) free(dirs[i]);

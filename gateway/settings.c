@@ -40,6 +40,12 @@ const cfg_item settings_serve[] = {
     {"min-free-space", CFG_STR, "auto", 1, 0, "SIZE|N%",
      "free space kept on each volume's filesystem: writes below it get 507 (auto: 1G or 5%, "
      "the smaller)"},
+    {"datanodes-from-meta", CFG_BOOL, "false", 0, 0, NULL,
+     "store object data on the datanodes registered in --meta (kura datanode) instead of local "
+     "volumes"},
+    {"cluster-secret", CFG_STR, NULL, 0, 0, "SECRET",
+     "secret signing requests to datanodes (with --datanodes-from-meta)"},
+    {"cluster-secret-file", CFG_STR, NULL, 0, 0, "FILE", "read --cluster-secret from FILE"},
     {"replicas", CFG_INT, "3", 1, 16, "N", "copies of a small object (replicated chunksets)"},
     {"ec-data", CFG_INT, "6", 1, 32, "K", "data shards of an erasure-coded stripe"},
     {"ec-parity", CFG_INT, "3", 0, 16, "M", "parity shards of an erasure-coded stripe"},
@@ -194,6 +200,22 @@ kerr settings_check_serve(const config *c, char *err, size_t cap) {
                  "or auto, got '%s'",
                  config_str(c, "min-free-space"));
         return K_EINVAL;
+    }
+    if (config_bool(c, "datanodes-from-meta")) {
+        const char *meta = config_str(c, "meta");
+        if (!meta || !strncmp(meta, "lmdb:", 5)) {
+            snprintf(err, cap,
+                     "--datanodes-from-meta needs --meta redis://... (the datanodes' "
+                     "registry)");
+            return K_EINVAL;
+        }
+        if ((config_str(c, "cluster-secret") != NULL) ==
+            (config_str(c, "cluster-secret-file") != NULL)) {
+            snprintf(err, cap,
+                     "--datanodes-from-meta needs exactly one of --cluster-secret, "
+                     "--cluster-secret-file");
+            return K_EINVAL;
+        }
     }
     int64_t k = config_int(c, "ec-data"), m = config_int(c, "ec-parity");
     if (k + m > 32) {
