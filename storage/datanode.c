@@ -82,6 +82,7 @@ static unsigned status_of(kerr e) {
     case K_ENOTFOUND:
         return 404;
     case K_EINVAL:
+    case K_EINCOMPLETEBODY:
         return 400;
     case K_ENOSPC:
         return 507;

@@ -15,6 +15,7 @@ register in the Redis of KURA_META_URL, then checks:
   * dnclient (remote volumes + the data layer, as a gateway): needles of
     many sizes written over the datanodes and read back byte-exact, whole
     and by ranges (reads longer than one request's 4 MiB are split); delete;
+  * 8 threads sharing one remote volset write and read back 96 needles;
   * a byte flipped inside a needle on disk: reads touching that block fail
     with ECORRUPT (never wrong bytes), reads of other blocks still work;
   * SIGKILL of a datanode: marked down within the 5 s timeout.
@@ -262,6 +263,19 @@ def main():
         key = written[1][0]
         r = dnc("delete", key)
         check(r.returncode == 0, "delete (%s)" % r.stderr.strip())
+
+    # --- an upload abandoned half way: the datanodes carry on
+    r = dnc("abort", 3 * 1024 * 1024, 1024 * 1024)
+    check(r.returncode == 0 and r.stdout.strip() == "ok 1",
+          "aborted upload, then a write and read (%s %s)" % (r.stdout.strip(), r.stderr.strip()))
+    st, _, _ = raw(n0, "GET", "/health")
+    check(st == 200, "datanode healthy after an aborted upload")
+
+    # --- many threads sharing one remote volset (connection pools)
+    r = dnc("stress", 8, 12, 150001)
+    check(r.returncode == 0 and r.stdout.strip() == "ok 96",
+          "8 threads x 12 needles written and read back (%s %s)" % (r.stdout.strip(),
+                                                                    r.stderr.strip()))
 
     # --- a byte flipped on disk
     data = os.urandom(300000)
