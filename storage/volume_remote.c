@@ -33,6 +33,13 @@
 
 #define CONNECT_TIMEOUT_MS 3000
 #define REQUEST_TIMEOUT_MS 60000
+/* Placement asks a volume's health before each new needle (cached for a
+ * second): a datanode that does not answer within this is skipped. */
+#define HEALTH_TIMEOUT_MS 2000
+/* An upload that sends nothing for this long (or whose answer takes this
+ * long after the last byte) is given up: a hung datanode must not hold a
+ * gateway's request forever. */
+#define UPLOAD_STALL_MS 60000
 
 typedef struct xfer {
     CURL *easy;
@@ -206,9 +213,9 @@ static kerr xfer_end(remote_volume *v, xfer *x, const char *what, const char *er
     return K_OK;
 }
 
-static kerr xfer_run(remote_volume *v, xfer *x, const char *what, const char *err_name,
-                     long *status) {
-    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)REQUEST_TIMEOUT_MS);
+static kerr xfer_run(remote_volume *v, xfer *x, long timeout_ms, const char *what,
+                     const char *err_name, long *status) {
+    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_multi_add_handle(x->multi, x->easy);
     while (xfer_step(x)) {
     }
@@ -273,12 +280,21 @@ static kerr rv_begin(volume *base, uint64_t len, vol_writer **out) {
 
 /* Drives the upload until the bytes handed over are sent (or, at eof, until
  * the answer is in). false if the transfer ended early. */
-static bool writer_drive(remote_writer *w) {
+static kerr writer_drive(remote_writer *w) {
     curl_easy_pause(w->x->easy, CURLPAUSE_CONT);
+    uint64_t last = clock_mono_ns();
+    size_t left = w->left;
     while (w->eof || w->left) {
-        if (!xfer_step(w->x)) return w->eof;
+        if (!xfer_step(w->x)) return w->eof ? K_OK : K_EIO;
+        uint64_t now = clock_mono_ns();
+        if (w->left != left) {
+            left = w->left;
+            last = now;
+        } else if (now - last > (uint64_t)UPLOAD_STALL_MS * 1000000u) {
+            return K_EUNAVAILABLE;
+        }
     }
-    return true;
+    return K_OK;
 }
 
 static kerr rv_write(vol_writer *base, const void *p, size_t n) {
@@ -289,7 +305,13 @@ static kerr rv_write(vol_writer *base, const void *p, size_t n) {
     w->crc = crc32c_update(w->crc, p, n);
     w->src = p;
     w->left = n;
-    if (!writer_drive(w)) {
+    kerr d = writer_drive(w);
+    if (d == K_EUNAVAILABLE) {
+        log_warn("storage: needle upload to datanode volume %s stalled for %d s; given up",
+                 v->label, UPLOAD_STALL_MS / 1000);
+        return d;
+    }
+    if (d != K_OK) {
         long status;
         w->running = false;
         kerr e = xfer_end(v, w->x, "needle upload", w->err, &status);
@@ -326,7 +348,12 @@ static kerr rv_finish(vol_writer *base, vol_loc *loc) {
     }
     w->eof = true;
     w->left = 0;
-    writer_drive(w);
+    if (writer_drive(w) == K_EUNAVAILABLE) {
+        log_warn("storage: datanode volume %s did not answer a needle upload within %d s", v->label,
+                 UPLOAD_STALL_MS / 1000);
+        writer_free(v, w);
+        return K_EUNAVAILABLE;
+    }
     long status;
     w->running = false;
     kerr e = xfer_end(v, w->x, "needle upload", w->err, &status);
@@ -403,7 +430,7 @@ static kerr read_piece(remote_volume *v, const vol_loc *loc, uint64_t off, uint8
     curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, &h);
     long status;
-    kerr e = xfer_run(v, x, "needle read", err, &status);
+    kerr e = xfer_run(v, x, REQUEST_TIMEOUT_MS, "needle read", err, &status);
     if (e == K_OK && (status != 206 || rc.got != n || rc.overflow)) {
         log_warn("storage: datanode volume %s answered a %zu-byte read with HTTP %ld and %zu "
                  "bytes",
@@ -445,7 +472,7 @@ static kerr rv_del(volume *base, const vol_loc *loc) {
     curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, &h);
     long status;
-    kerr e = xfer_run(v, x, "needle delete", err, &status);
+    kerr e = xfer_run(v, x, REQUEST_TIMEOUT_MS, "needle delete", err, &status);
     curl_slist_free_all(hl);
     kbuf_free(&sink);
     xfer_put(v, x);
@@ -474,7 +501,7 @@ static kerr rv_free_space(volume *base, bool fresh, uint64_t *avail, uint64_t *t
     curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, &h);
     long status;
-    kerr e = xfer_run(v, x, "health check", err, &status);
+    kerr e = xfer_run(v, x, HEALTH_TIMEOUT_MS, "health check", err, &status);
     curl_slist_free_all(hl);
     xfer_put(v, x);
     uint64_t a = 0, t = 0;

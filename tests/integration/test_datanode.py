@@ -15,6 +15,7 @@ register in the Redis of KURA_META_URL, then checks:
   * dnclient (remote volumes + the data layer, as a gateway): needles of
     many sizes written over the datanodes and read back byte-exact, whole
     and by ranges (reads longer than one request's 4 MiB are split); delete;
+  * a hung datanode (SIGSTOP) is skipped for new needles;
   * 8 threads sharing one remote volset write and read back 96 needles;
   * a byte flipped inside a needle on disk: reads touching that block fail
     with ECORRUPT (never wrong bytes), reads of other blocks still work;
@@ -270,6 +271,18 @@ def main():
           "aborted upload, then a write and read (%s %s)" % (r.stdout.strip(), r.stderr.strip()))
     st, _, _ = raw(n0, "GET", "/health")
     check(st == 200, "datanode healthy after an aborted upload")
+
+    # --- a hung datanode (SIGSTOP) is skipped for new needles
+    hung = nodes[1]
+    hung["proc"].send_signal(signal.SIGSTOP)
+    t0 = time.time()
+    r = dnc("write", *[os.path.join(TMP, "in-%d" % size) for size in (1, 4095, 65536)])
+    took = time.time() - t0
+    hung["proc"].send_signal(signal.SIGCONT)
+    hung_uids = [volume_uid(d) for d in hung["dirs"]]
+    check(r.returncode == 0 and all(l.split()[1] not in hung_uids for l in r.stdout.splitlines()),
+          "writes while a datanode hangs go elsewhere (%s %s)" % (r.stdout, r.stderr.strip()))
+    check(took < 15, "within the health timeout (%.1f s)" % took)
 
     # --- many threads sharing one remote volset (connection pools)
     r = dnc("stress", 8, 12, 150001)
