@@ -150,7 +150,22 @@ def dnc(*args):
                           text=True)
 
 
+def settings_checks():
+    """kura datanode refuses unusable settings with exit 2 and a message."""
+    d = os.path.join(TMP, "bad")
+    for args, words in (
+            (["--meta", META, "--secret", "s"], "--data"),
+            (["--data", d, "--meta", META], "secret"),
+            (["--data", d, "--secret", "s"], "--meta"),
+            (["--data", d, "--meta", META, "--secret", "s", "--media", "tape"], "--media"),
+            (["--data", d, "--meta", META, "--secret", "s", "--zone", "a b"], "--zone")):
+        r = subprocess.run([KURA, "datanode"] + args, capture_output=True, text=True, timeout=30)
+        check(r.returncode == 2 and words in r.stderr, "refused %r: %d %s" % (args, r.returncode,
+                                                                             r.stderr.strip()))
+
+
 def main():
+    settings_checks()
     nodes = [start_datanode("dn0", "z1", ndirs=2, media="ssd"),
              start_datanode("dn1", "z2"),
              start_datanode("dn2", "z3", via_config=True)]
