@@ -28,7 +28,9 @@
  * - The heartbeat thread (dnreg_beat_start) calls a fill function, then
  *   publishes, every interval; failures are logged once per episode (one
  *   line when the store fails, one when it answers again) and retried at
- *   the next beat. dnreg_beat_stop joins it.
+ *   the next beat. dnreg_beat_stop joins it, then publishes the record with
+ *   heartbeat 0, so that readers see a datanode that stops cleanly down at
+ *   once (a crashed one is down after the timeout).
  */
 #ifndef KURA_STORAGE_DNREG_H
 #define KURA_STORAGE_DNREG_H

@@ -19,7 +19,8 @@ register in the Redis of KURA_META_URL, then checks:
   * 8 threads sharing one remote volset write and read back 96 needles;
   * a byte flipped inside a needle on disk: reads touching that block fail
     with ECORRUPT (never wrong bytes), reads of other blocks still work;
-  * SIGKILL of a datanode: marked down within the 5 s timeout.
+  * SIGKILL of a datanode: marked down within the 5 s timeout; SIGTERM: it
+    exits and marks itself down at once.
 Prints 'N passed, N failed'; exit 1 on any failure.
 """
 
@@ -352,6 +353,18 @@ def main():
     check(down_after is not None and down_after <= 6.5,
           "killed datanode marked down within the timeout (%r s)" % down_after)
     check(all(rows[a]["state"] == "up" for a in rows if a != addr), "the others stay up")
+    # a clean stop (SIGTERM) is down at once
+    n1 = nodes[1]
+    n1["proc"].send_signal(signal.SIGTERM)
+    try:
+        n1["proc"].wait(timeout=15)
+        exited = True
+    except subprocess.TimeoutExpired:
+        exited = False
+    check(exited and n1["proc"].returncode == 0, "SIGTERM: the datanode exits cleanly")
+    rows = listing()
+    check(rows.get("127.0.0.1:%d" % n1["port"], {}).get("state") == "down",
+          "a stopped datanode is down at once")
     # new writes go to the live datanodes only
     r = dnc("write", os.path.join(TMP, "in-4095"))
     if r.returncode == 0:

@@ -128,7 +128,6 @@ static void test_heartbeat_thread(void **state) {
     dnreg_beat *b;
     assert_int_equal(dnreg_beat_start(m, &base, 50, fill, NULL, &b), K_OK);
     clock_sleep_ms(220);
-    dnreg_beat_stop(b);
     assert_true(fills >= 3);
     dn_info *l;
     size_t n;
@@ -136,6 +135,11 @@ static void test_heartbeat_thread(void **state) {
     assert_int_equal(n, 1);
     assert_true(l[0].up);
     assert_int_equal(l[0].free_bytes, 99);
+    dnreg_list_free(l, n);
+    dnreg_beat_stop(b); /* a clean stop: down at once */
+    assert_int_equal(dnreg_list(m, clock_real_ms(), 5000, &l, &n), K_OK);
+    assert_int_equal(n, 1);
+    assert_false(l[0].up);
     dnreg_list_free(l, n);
     kv_close(m);
 }
