@@ -114,6 +114,7 @@ typedef struct stores {
     data_layer *data;
     objsvc *svc;
     users *users;
+    dnreg_watch *watch; /* --datanodes-from-meta: datanodes joining later */
 } stores;
 
 /* The metadata store: meta_url (redis://..., redis-cluster://...) when
@@ -162,7 +163,7 @@ static const char *cluster_secret;
 static int open_remote_volumes(kv *meta, volset **out) {
     dn_info *list;
     size_t n;
-    kerr e = dnreg_list(meta, clock_real_ms(), 5000, &list, &n);
+    kerr e = dnreg_list(meta, clock_real_ms(), DNREG_DOWN_AFTER_MS, &list, &n);
     if (e) {
         fprintf(stderr, "kura: cannot read the datanode registry (%s)\n", kerr_name(e));
         return -1;
@@ -194,6 +195,7 @@ static int open_stores(char **dirs, int ndirs, const data_policy *policy, const 
     if (open_meta(dirs[0], &s->meta)) return -1;
     if (cluster_secret) {
         if (open_remote_volumes(s->meta, &s->vols)) return -1;
+        if (dnreg_watch_start(s->meta, s->vols, cluster_secret, 2000, &s->watch)) return -1;
         ndirs = 0;
     }
     const char *vol_dirs[MAX_DIRS];
@@ -230,6 +232,7 @@ static int open_stores(char **dirs, int ndirs, const data_policy *policy, const 
 }
 
 static void close_stores(stores *s) {
+    dnreg_watch_stop(s->watch);
     users_close(s->users);
     objsvc_close(s->svc);
     data_close(s->data);

@@ -297,3 +297,95 @@ void dnreg_beat_stop(dnreg_beat *b) {
     pthread_cond_destroy(&b->cv);
     free(b);
 }
+
+/* ---- the gateway's watcher ---- */
+
+struct dnreg_watch {
+    kv *meta;
+    volset *vs;
+    char *secret;
+    unsigned interval_ms;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+};
+
+static void watch_once(dnreg_watch *w, bool *failing) {
+    dn_info *list;
+    size_t n;
+    kerr rc = dnreg_list(w->meta, clock_real_ms(), DNREG_DOWN_AFTER_MS, &list, &n);
+    if (rc != K_OK) {
+        if (!*failing)
+            log_warn("storage: cannot read the datanode registry (%s); retrying", kerr_name(rc));
+        *failing = true;
+        return;
+    }
+    if (*failing) log_info("storage: the datanode registry answers again");
+    *failing = false;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t v = 0; list[i].up && v < list[i].nvolumes; v++) {
+            vol_remote_spec spec = {.address = list[i].address, .uid = list[i].volumes[v]};
+            kerr e = volset_add_remote(w->vs, &spec, w->secret);
+            if (e != K_OK)
+                log_debug("storage: cannot add datanode volume %016llx (%s)",
+                          (unsigned long long)spec.uid, kerr_name(e));
+        }
+    }
+    dnreg_list_free(list, n);
+}
+
+static void *watch_main(void *p) {
+    dnreg_watch *w = p;
+    bool failing = false;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)w->interval_ms * 1000000u;
+        ts.tv_sec += (time_t)(ns / 1000000000u);
+        ts.tv_nsec = (long)(ns % 1000000000u);
+        pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+        if (w->stop) break;
+        pthread_mutex_unlock(&w->mu);
+        watch_once(w, &failing);
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+kerr dnreg_watch_start(kv *meta, volset *vs, const char *secret, unsigned interval_ms,
+                       dnreg_watch **out) {
+    *out = NULL;
+    dnreg_watch *w = calloc(1, sizeof *w);
+    if (!w) return K_ENOMEM;
+    w->meta = meta;
+    w->vs = vs;
+    w->secret = strdup(secret);
+    w->interval_ms = interval_ms ? interval_ms : 2000;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (!w->secret || pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+        free(w->secret);
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        free(w);
+        return K_ENOMEM;
+    }
+    *out = w;
+    return K_OK;
+}
+
+void dnreg_watch_stop(dnreg_watch *w) {
+    if (!w) return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    free(w->secret);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}

@@ -41,8 +41,12 @@
 
 #include "common/err.h"
 #include "meta/kv.h"
+#include "storage/volume.h"
 
 #define DNREG_MAX_VOLUMES 256
+/* The default timeout: a datanode without a heartbeat for this long is
+ * down. */
+#define DNREG_DOWN_AFTER_MS 5000
 
 typedef struct dn_info {
     uint64_t id;
@@ -73,5 +77,16 @@ typedef void (*dnreg_fill_fn)(void *arg, dn_info *info);
 kerr dnreg_beat_start(kv *meta, const dn_info *base, unsigned interval_ms, dnreg_fill_fn fill,
                       void *arg, dnreg_beat **out);
 void dnreg_beat_stop(dnreg_beat *b);
+
+/* A gateway's watcher: every interval_ms, adds to vs (a set from
+ * volset_open_remote, borrowed: it must outlive the watcher) the volumes of
+ * the datanodes that are up in the registry and not in vs yet, signed with
+ * secret (copied), so datanodes that register after the gateway started
+ * take new needles within an interval. Registry failures are logged once
+ * per episode. dnreg_watch_stop joins the thread. */
+typedef struct dnreg_watch dnreg_watch;
+kerr dnreg_watch_start(kv *meta, volset *vs, const char *secret, unsigned interval_ms,
+                       dnreg_watch **out);
+void dnreg_watch_stop(dnreg_watch *w);
 
 #endif

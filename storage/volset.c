@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* volset: a set of volumes, placement of new needles, and dispatch through
  * volume_ops. Knows nothing about files; see volume_local.c for those. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,11 @@ typedef struct vol_state {
 struct volset {
     volume **vols;
     vol_state *state; /* one per volume */
-    size_t nvols;
+    /* Grows only (volset_append): readers load it, then use vols[i] and
+     * state[i] for i below it, which are written before it is raised. */
+    _Atomic size_t nvols;
+    size_t cap; /* slots in vols and state */
+    pthread_mutex_t append_mu;
     vol_reserve_mode reserve;
     uint64_t min_free_bytes;
     uint32_t min_free_percent;
@@ -42,13 +47,17 @@ void vol_loc_decode(const uint8_t in[VOL_LOC_ENCODED_LEN], vol_loc *l) {
     l->length = load_le64(in + 16);
 }
 
-kerr volset_from_volumes(volume **vols, size_t n, const volset_opts *opts, volset **out) {
+kerr volset_from_volumes(volume **vols, size_t n, size_t cap, const volset_opts *opts,
+                         volset **out) {
     *out = NULL;
-    if (n == 0 || n > UINT32_MAX) return K_EINVAL;
+    if (n == 0 || n > UINT32_MAX || cap > UINT32_MAX) return K_EINVAL;
+    if (cap < n) cap = n;
     volset *vs = calloc(1, sizeof *vs);
     if (!vs) return K_ENOMEM;
-    vs->vols = calloc(n, sizeof *vs->vols);
-    vs->state = calloc(n, sizeof *vs->state);
+    vs->cap = cap;
+    pthread_mutex_init(&vs->append_mu, NULL);
+    vs->vols = calloc(cap, sizeof *vs->vols);
+    vs->state = calloc(cap, sizeof *vs->state);
     if (!vs->vols || !vs->state) {
         free(vs->vols);
         free(vs->state);
@@ -70,12 +79,32 @@ kerr volset_from_volumes(volume **vols, size_t n, const volset_opts *opts, volse
     return K_OK;
 }
 
+kerr volset_append(volset *vs, volume *v) {
+    pthread_mutex_lock(&vs->append_mu);
+    size_t n = atomic_load(&vs->nvols);
+    kerr rc = K_OK;
+    for (size_t i = 0; i < n && rc == K_OK; i++)
+        if (vs->vols[i]->uid == v->uid) rc = K_ECONFLICT;
+    if (rc == K_OK && n == vs->cap) rc = K_ETOOLARGE;
+    if (rc == K_OK) {
+        v->id = (uint32_t)n;
+        v->set = vs;
+        v->counters = &vs->counters;
+        vs->vols[n] = v;
+        atomic_store(&vs->nvols, n + 1);
+    }
+    pthread_mutex_unlock(&vs->append_mu);
+    return rc;
+}
+
 kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts *opts,
                        volset **out) {
     *out = NULL;
     if (ndirs == 0 || ndirs > UINT32_MAX) return K_EINVAL;
     volset *vs = calloc(1, sizeof *vs);
     if (!vs) return K_ENOMEM;
+    vs->cap = ndirs;
+    pthread_mutex_init(&vs->append_mu, NULL);
     vs->vols = calloc(ndirs, sizeof *vs->vols);
     vs->state = calloc(ndirs, sizeof *vs->state);
     if (!vs->vols || !vs->state) {
@@ -136,6 +165,7 @@ void volset_close(volset *vs) {
         for (size_t i = 0; i < vs->nvols; i++) vs->vols[i]->ops->close(vs->vols[i]);
     free(vs->vols);
     free(vs->state);
+    pthread_mutex_destroy(&vs->append_mu);
     free(vs);
 }
 

@@ -79,6 +79,14 @@ typedef struct vol_remote_spec {
  * the reserve its datanode keeps; this set keeps no reserve of its own.
  * Uids must be unique and non-zero (K_EINVAL). */
 kerr volset_open_remote(const vol_remote_spec *specs, size_t n, const char *secret, volset **out);
+/* Adds a remote volume to a set from volset_open_remote while it is in use
+ * (thread-safe with every op; new needles start going there at once).
+ * K_OK also if a volume with that uid is already in the set; K_ETOOLARGE
+ * beyond VOLSET_REMOTE_MAX volumes (and for a local set, which cannot
+ * grow). Volumes are never removed: one that stops answering is skipped by
+ * placement and its reads fail. */
+#define VOLSET_REMOTE_MAX 4096
+kerr volset_add_remote(volset *vs, const vol_remote_spec *spec, const char *secret);
 void volset_close(volset *vs);
 /* Volumes in the set; the stable id of the volume at index (0 if out of
  * range); the index of the volume with stable id uid (false if none).

@@ -561,9 +561,27 @@ static void curl_init_once(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+static remote_volume *remote_volume_new(const vol_remote_spec *spec, const char *secret) {
+    remote_volume *v = calloc(1, sizeof *v);
+    if (!v) return NULL;
+    kbuf b = KBUF_INIT;
+    kbuf_printf(&b, "http://%s", spec->address);
+    v->url = kbuf_steal(&b, NULL);
+    kbuf_printf(&b, "http://%s#%016" PRIx64, spec->address, spec->uid);
+    v->label = kbuf_steal(&b, NULL);
+    v->secret = strdup(secret);
+    pthread_mutex_init(&v->mu, NULL);
+    v->base = (volume){.ops = &remote_ops, .name = v->label, .uid = spec->uid};
+    if (!v->url || !v->label || !v->secret) {
+        rv_close(&v->base);
+        return NULL;
+    }
+    return v;
+}
+
 kerr volset_open_remote(const vol_remote_spec *specs, size_t n, const char *secret, volset **out) {
     *out = NULL;
-    if (n == 0 || !secret || !*secret) return K_EINVAL;
+    if (n == 0 || n > VOLSET_REMOTE_MAX || !secret || !*secret) return K_EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!specs[i].uid || !specs[i].address || !*specs[i].address) return K_EINVAL;
         for (size_t j = 0; j < i; j++)
@@ -575,27 +593,33 @@ kerr volset_open_remote(const vol_remote_spec *specs, size_t n, const char *secr
     kerr e = K_OK;
     size_t made = 0;
     for (; made < n; made++) {
-        remote_volume *v = calloc(1, sizeof *v);
+        remote_volume *v = remote_volume_new(&specs[made], secret);
         if (!v) {
             e = K_ENOMEM;
             break;
         }
-        kbuf b = KBUF_INIT;
-        kbuf_printf(&b, "http://%s", specs[made].address);
-        v->url = kbuf_steal(&b, NULL);
-        kbuf_printf(&b, "http://%s#%016" PRIx64, specs[made].address, specs[made].uid);
-        v->label = kbuf_steal(&b, NULL);
-        v->secret = strdup(secret);
-        pthread_mutex_init(&v->mu, NULL);
-        v->base = (volume){.ops = &remote_ops, .name = v->label, .uid = specs[made].uid};
         vols[made] = &v->base;
     }
     if (e == K_OK) {
         volset_opts o = {.sync = true, .reserve = VOL_RESERVE_BYTES, .min_free_bytes = 0};
-        e = volset_from_volumes(vols, n, &o, out);
+        e = volset_from_volumes(vols, n, VOLSET_REMOTE_MAX, &o, out);
     }
     if (e != K_OK)
         for (size_t i = 0; i < made; i++) vols[i]->ops->close(vols[i]);
     free(vols);
+    return e;
+}
+
+kerr volset_add_remote(volset *vs, const vol_remote_spec *spec, const char *secret) {
+    if (!spec->uid || !spec->address || !*spec->address || !secret || !*secret) return K_EINVAL;
+    uint32_t index;
+    if (volset_find_uid(vs, spec->uid, &index)) return K_OK;
+    remote_volume *v = remote_volume_new(spec, secret);
+    if (!v) return K_ENOMEM;
+    kerr e = volset_append(vs, &v->base);
+    if (e != K_OK) rv_close(&v->base);
+    if (e == K_ECONFLICT) return K_OK; /* added meanwhile by another thread */
+    if (e == K_OK)
+        log_info("storage: datanode volume %s joined the set as volume %u", v->label, v->base.id);
     return e;
 }

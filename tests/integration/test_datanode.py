@@ -398,7 +398,8 @@ def start_gateway(name):
 def gateway_checks(nodes):
     """kura serve --datanodes-from-meta: an object PUT through one gateway
     is read through another, whole and by range; its bytes are on the
-    datanodes, not in the gateways' directories."""
+    datanodes, not in the gateways' directories; a datanode started later
+    is picked up by both gateways."""
     try:
         import boto3
         from botocore.config import Config
@@ -427,6 +428,20 @@ def gateway_checks(nodes):
     check(after - before >= sum(len(v) for v in objs.values()), "the bytes are on the datanodes")
     for g in ("gw0", "gw1"):
         check(not os.path.exists(os.path.join(TMP, g, "volume")), "%s keeps no local volume" % g)
+    # a datanode joining later takes new data, and both gateways find it
+    late = start_datanode("dn3", "z4")
+    addr = "127.0.0.1:%d" % late["port"]
+    deadline = time.time() + 20
+    while time.time() < deadline and listing().get(addr, {}).get("state") != "up":
+        time.sleep(0.2)
+    time.sleep(3)  # the gateways' watchers look every 2 s
+    late_objs = {"late-%d" % i: os.urandom(3000 + i) for i in range(12)}
+    for k, v in late_objs.items():
+        c0.put_object(Bucket="dn-bucket", Key=k, Body=v)
+    check(chunk_bytes(late) > 0, "a datanode registered after the gateways started takes data")
+    for k, v in late_objs.items():
+        got = c1.get_object(Bucket="dn-bucket", Key=k)["Body"].read()
+        check(got == v, "%s reads through the other gateway" % k)
 
 
 def stop_all():
