@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -25,6 +26,8 @@
 #include "gateway/version.h"
 #include "meta/kv.h"
 #include "storage/data.h"
+#include "storage/datanode.h"
+#include "storage/dnreg.h"
 
 #define MAX_DIRS 256
 
@@ -38,6 +41,15 @@ static void usage(FILE *f) {
           "      the --config file as `name = value` (flags win; docs/operations.md).\n",
           f);
     config_usage(settings_serve, settings_serve_count, f);
+    fputs("  kura datanode --data DIR --meta URL --secret S|--secret-file F [options]\n"
+          "      storage-cluster datanode: serves its volumes to gateways (protocol in\n"
+          "      storage/datanode.h) and registers in the metadata store with heartbeats.\n",
+          f);
+    config_usage(settings_datanode, settings_datanode_count, f);
+    fputs("  kura datanode list --meta URL [--down-after MS]\n"
+          "      the registered datanodes, one a line: ID up|down ZONE MEDIA ADDRESS FREE\n"
+          "      CAPACITY HEARTBEAT_AGE_MS VOLUME_UIDS (comma-separated)\n",
+          f);
     fputs("  kura admin user add [--data DIR | --meta URL] ACCESS_KEY SECRET_KEY [NAME]\n"
           "  kura admin user list [--data DIR | --meta URL]\n"
           "  kura admin user remove [--data DIR | --meta URL] ACCESS_KEY\n"
@@ -102,6 +114,7 @@ typedef struct stores {
     data_layer *data;
     objsvc *svc;
     users *users;
+    dnreg_watch *watch; /* --datanodes-from-meta: datanodes joining later */
 } stores;
 
 /* The metadata store: meta_url (redis://..., redis-cluster://...) when
@@ -143,10 +156,48 @@ static int open_meta(const char *data_dir, kv **out) {
     return 0;
 }
 
+/* --datanodes-from-meta: the volumes of the datanodes registered (and up)
+ * in the metadata store, signed with cluster_secret; NULL: local volumes. */
+static const char *cluster_secret;
+
+static int open_remote_volumes(kv *meta, volset **out) {
+    dn_info *list;
+    size_t n;
+    kerr e = dnreg_list(meta, clock_real_ms(), DNREG_DOWN_AFTER_MS, &list, &n);
+    if (e) {
+        fprintf(stderr, "kura: cannot read the datanode registry (%s)\n", kerr_name(e));
+        return -1;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += list[i].up ? list[i].nvolumes : 0;
+    vol_remote_spec *specs = calloc(total ? total : 1, sizeof *specs);
+    size_t ns = 0;
+    for (size_t i = 0; specs && i < n; i++)
+        for (size_t v = 0; list[i].up && v < list[i].nvolumes; v++)
+            specs[ns++] = (vol_remote_spec){.address = list[i].address, .uid = list[i].volumes[v]};
+    e = !specs    ? K_ENOMEM
+        : ns == 0 ? K_ENOTFOUND
+                  : volset_open_remote(specs, ns, cluster_secret, out);
+    if (e == K_OK)
+        log_info("storing data on %zu volume%s of the datanodes registered in the metadata store",
+                 ns, ns == 1 ? "" : "s");
+    else
+        fprintf(stderr, "kura: cannot use the registered datanodes (%s)\n",
+                e == K_ENOTFOUND ? "none is up" : kerr_name(e));
+    free(specs);
+    dnreg_list_free(list, n);
+    return e ? -1 : 0;
+}
+
 static int open_stores(char **dirs, int ndirs, const data_policy *policy, const volset_opts *vo,
                        stores *s) {
     memset(s, 0, sizeof *s);
     if (open_meta(dirs[0], &s->meta)) return -1;
+    if (cluster_secret) {
+        if (open_remote_volumes(s->meta, &s->vols)) return -1;
+        if (dnreg_watch_start(s->meta, s->vols, cluster_secret, 2000, &s->watch)) return -1;
+        ndirs = 0;
+    }
     const char *vol_dirs[MAX_DIRS];
     char *owned[MAX_DIRS];
     for (int i = 0; i < ndirs; i++) {
@@ -159,7 +210,7 @@ static int open_stores(char **dirs, int ndirs, const data_policy *policy, const 
         owned[i] = strdup(path);
         vol_dirs[i] = owned[i];
     }
-    kerr e = volset_open_local(vol_dirs, (size_t)ndirs, vo, &s->vols);
+    kerr e = cluster_secret ? K_OK : volset_open_local(vol_dirs, (size_t)ndirs, vo, &s->vols);
     for (int i = 0; i < ndirs; i++) free(owned[i]);
     if (e) {
         fprintf(stderr, "kura: cannot open volumes (%s)\n", kerr_name(e));
@@ -181,6 +232,7 @@ static int open_stores(char **dirs, int ndirs, const data_policy *policy, const 
 }
 
 static void close_stores(stores *s) {
+    dnreg_watch_stop(s->watch);
     users_close(s->users);
     objsvc_close(s->svc);
     data_close(s->data);
@@ -390,6 +442,18 @@ static int cmd_serve(int argc, char **argv) {
     if (root_credentials(dirs[0], &ak, &sk)) return 1;
     uint64_t home;
     if (instance_id(dirs[0], &home)) return 1;
+    char *secret_text = NULL;
+    if (config_bool(cfg, "datanodes-from-meta")) {
+        const char *sf = config_str(cfg, "cluster-secret-file");
+        secret_text = sf ? read_file(sf) : strdup(config_str(cfg, "cluster-secret"));
+        if (secret_text) secret_text[strcspn(secret_text, "\r\n")] = 0;
+        if (!secret_text || !*secret_text) {
+            fprintf(stderr, "kura serve: cannot read the cluster secret from %s\n", sf);
+            return 1;
+        }
+        cluster_secret = secret_text;
+        home = 0; /* data on the datanodes: every gateway of the cluster reads it */
+    }
     stores st;
     data_policy policy = {.replicas = (uint32_t)config_int(cfg, "replicas"),
                           .ec_k = (uint32_t)config_int(cfg, "ec-data"),
@@ -459,9 +523,220 @@ static int cmd_serve(int argc, char **argv) {
     close_stores(&st);
     free(cert_pem);
     free(key_pem);
+    free(secret_text);
     free(ak);
     free(sk);
     for (int i = 0; i < ndirs; i++) free(dirs[i]);
+    config_free(cfg);
+    return rc;
+}
+
+/* ---- kura datanode ---- */
+
+typedef struct dn_fill_ctx {
+    volset *vs;
+} dn_fill_ctx;
+
+/* Refreshes capacity, free space and volumes before every heartbeat. */
+static void dn_fill(void *arg, dn_info *info) {
+    dn_fill_ctx *c = arg;
+    size_t n = volset_count(c->vs);
+    uint64_t cap = 0, avail = 0;
+    uint64_t *uids = realloc(info->volumes, (n ? n : 1) * sizeof *uids);
+    if (!uids) return;
+    info->volumes = uids;
+    info->nvolumes = n;
+    for (size_t i = 0; i < n; i++) {
+        vol_space s;
+        uids[i] = volset_volume_uid(c->vs, (uint32_t)i);
+        if (volset_space_get(c->vs, (uint32_t)i, &s) != K_OK || s.stat_failed) continue;
+        cap += s.total_bytes;
+        if (!s.full && s.free_bytes > s.reserve_bytes) avail += s.free_bytes - s.reserve_bytes;
+    }
+    info->capacity = cap;
+    info->free_bytes = avail;
+}
+
+static char *read_secret(const config *cfg) {
+    const char *s = config_str(cfg, "secret");
+    if (s) return strdup(s);
+    char *text = read_file(config_str(cfg, "secret-file"));
+    if (!text) return NULL;
+    text[strcspn(text, "\r\n")] = 0;
+    if (!*text) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static int cmd_datanode(int argc, char **argv) {
+    int rc = 0;
+    config *cfg = load_settings("datanode", settings_datanode, settings_datanode_count, argc, argv,
+                                false, &rc);
+    if (!cfg) return rc;
+    char err[512];
+    if (settings_check_datanode(cfg, err, sizeof err)) {
+        fprintf(stderr, "kura datanode: %s\n", err);
+        config_free(cfg);
+        return 2;
+    }
+    char *secret = read_secret(cfg);
+    if (!secret) {
+        fprintf(stderr, "kura datanode: cannot read the secret from %s\n",
+                config_str(cfg, "secret-file"));
+        config_free(cfg);
+        return 2;
+    }
+    meta_url = config_str(cfg, "meta");
+    meta_prefix = config_str(cfg, "meta-prefix");
+    const char *listen = config_str(cfg, "listen");
+    const char *colon = strrchr(listen, ':');
+    char host[256];
+    snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+    int port = atoi(colon + 1);
+    char *dirs[MAX_DIRS];
+    int ndirs = 0;
+    const char *const *data_args;
+    size_t ndata = config_list(cfg, "data", &data_args);
+    for (size_t i = 0; i < ndata; i++) {
+        int n = expand_pattern(data_args[i], dirs + ndirs, MAX_DIRS - ndirs);
+        if (n < 0) {
+            fprintf(stderr, "kura datanode: bad --data %s\n", data_args[i]);
+            rc = 2;
+            goto out_dirs;
+        }
+        ndirs += n;
+    }
+    const char *vol_dirs[MAX_DIRS];
+    char *owned[MAX_DIRS];
+    int nowned = 0;
+    for (int i = 0; i < ndirs; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/volume", dirs[i]);
+        if (mkdir_p(path)) {
+            fprintf(stderr, "kura datanode: cannot create %s: %s\n", path, strerror(errno));
+            rc = 1;
+            goto out_owned;
+        }
+        owned[nowned++] = strdup(path);
+        vol_dirs[i] = owned[i];
+    }
+    uint64_t id;
+    kerr e = dn_load_id(dirs[0], &id);
+    if (e) {
+        fprintf(stderr, "kura datanode: cannot read or create %s/datanode.id (%s)\n", dirs[0],
+                kerr_name(e));
+        rc = 1;
+        goto out_owned;
+    }
+    volset_opts vo = {.sync = true};
+    settings_min_free(config_str(cfg, "min-free-space"), &vo); /* checked above */
+    volset *vs = NULL;
+    e = volset_open_local(vol_dirs, (size_t)ndirs, &vo, &vs);
+    if (e) {
+        fprintf(stderr, "kura datanode: cannot open volumes (%s)\n", kerr_name(e));
+        rc = 1;
+        goto out_owned;
+    }
+    kv *meta = NULL;
+    if (open_meta(dirs[0], &meta)) {
+        rc = 1;
+        goto out_vs;
+    }
+    char idhex[17];
+    snprintf(idhex, sizeof idhex, "%016llx", (unsigned long long)id);
+    const char *adv = config_str(cfg, "advertise");
+    dn_opts o = {.host = host,
+                 .port = port,
+                 .secret = secret,
+                 .id = idhex,
+                 .zone = config_str(cfg, "zone"),
+                 .media = config_str(cfg, "media"),
+                 .max_connections = (unsigned)config_int(cfg, "max-conns")};
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* The address is known once the port is (--listen HOST:0 picks one). */
+    char address[300];
+    datanode *dn = NULL;
+    o.address = adv ? adv : listen;
+    e = dn_start(vs, &o, &dn);
+    if (e) {
+        fprintf(stderr, "kura datanode: cannot listen on %s (%s)\n", listen,
+                e == K_ECONFLICT ? "address in use" : kerr_name(e));
+        rc = 1;
+        goto out_meta;
+    }
+    if (adv)
+        snprintf(address, sizeof address, "%s", adv);
+    else
+        snprintf(address, sizeof address, "%s:%d", host, dn_port(dn));
+    dn_info base = {.id = id,
+                    .address = address,
+                    .zone = (char *)config_str(cfg, "zone"),
+                    .media = (char *)config_str(cfg, "media")};
+    dn_fill_ctx fc = {.vs = vs};
+    dnreg_beat *beat = NULL;
+    e = dnreg_beat_start(meta, &base, (unsigned)config_int(cfg, "heartbeat"), dn_fill, &fc, &beat);
+    if (e) {
+        fprintf(stderr, "kura datanode: cannot start heartbeats (%s)\n", kerr_name(e));
+        rc = 1;
+    } else {
+        fprintf(stderr, "%s: datanode %s listening on %s (http), zone %s, media %s, %d volume%s\n",
+                kura_version_line(), idhex, address, config_str(cfg, "zone"),
+                config_str(cfg, "media"), ndirs, ndirs == 1 ? "" : "s");
+        while (!stop_requested) pause();
+        log_info("stopping");
+        dnreg_beat_stop(beat);
+    }
+    dn_stop(dn);
+out_meta:
+    kv_close(meta);
+out_vs:
+    volset_close(vs);
+out_owned:
+    for (int i = 0; i < nowned; i++) free(owned[i]);
+out_dirs:
+    for (int i = 0; i < ndirs; i++) free(dirs[i]);
+    free(secret);
+    config_free(cfg);
+    return rc;
+}
+
+static int cmd_datanode_list(int argc, char **argv) {
+    int rc = 0;
+    config *cfg = load_settings("datanode list", settings_datanode_list,
+                                settings_datanode_list_count, argc, argv, false, &rc);
+    if (!cfg) return rc;
+    meta_url = config_str(cfg, "meta");
+    meta_prefix = config_str(cfg, "meta-prefix");
+    kv *meta;
+    if (open_meta(".", &meta)) {
+        config_free(cfg);
+        return 1;
+    }
+    dn_info *list;
+    size_t n;
+    int64_t now = clock_real_ms();
+    kerr e = dnreg_list(meta, now, config_int(cfg, "down-after"), &list, &n);
+    if (e) {
+        fprintf(stderr, "kura datanode list: cannot read the registry (%s)\n", kerr_name(e));
+        rc = 1;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            printf("%016llx %s %s %s %s %llu %llu %lld ", (unsigned long long)list[i].id,
+                   list[i].up ? "up" : "down", list[i].zone, list[i].media ? list[i].media : "hdd",
+                   list[i].address, (unsigned long long)list[i].free_bytes,
+                   (unsigned long long)list[i].capacity, (long long)(now - list[i].heartbeat_ms));
+            for (size_t v = 0; v < list[i].nvolumes; v++)
+                printf("%s%016llx", v ? "," : "", (unsigned long long)list[i].volumes[v]);
+            printf("\n");
+        }
+        dnreg_list_free(list, n);
+    }
+    kv_close(meta);
     config_free(cfg);
     return rc;
 }
@@ -539,6 +814,9 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
     if (!strcmp(cmd, "admin") && argc >= 3 && !strcmp(argv[2], "user"))
         return cmd_admin_user(argc - 3, argv + 3);
+    if (!strcmp(cmd, "datanode") && argc >= 3 && !strcmp(argv[2], "list"))
+        return cmd_datanode_list(argc - 3, argv + 3);
+    if (!strcmp(cmd, "datanode")) return cmd_datanode(argc - 2, argv + 2);
     if (!strcmp(cmd, "bench")) {
         return kura_bench_main(argc - 2, argv + 2);
     }

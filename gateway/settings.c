@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "gateway/settings.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,12 @@ const cfg_item settings_serve[] = {
     {"min-free-space", CFG_STR, "auto", 1, 0, "SIZE|N%",
      "free space kept on each volume's filesystem: writes below it get 507 (auto: 1G or 5%, "
      "the smaller)"},
+    {"datanodes-from-meta", CFG_BOOL, "false", 0, 0, NULL,
+     "store object data on the datanodes registered in --meta (kura datanode) instead of local "
+     "volumes"},
+    {"cluster-secret", CFG_STR, NULL, 0, 0, "SECRET",
+     "secret signing requests to datanodes (with --datanodes-from-meta)"},
+    {"cluster-secret-file", CFG_STR, NULL, 0, 0, "FILE", "read --cluster-secret from FILE"},
     {"replicas", CFG_INT, "3", 1, 16, "N", "copies of a small object (replicated chunksets)"},
     {"ec-data", CFG_INT, "6", 1, 32, "K", "data shards of an erasure-coded stripe"},
     {"ec-parity", CFG_INT, "3", 0, 16, "M", "parity shards of an erasure-coded stripe"},
@@ -54,6 +61,90 @@ const cfg_item settings_admin[] = {
     {"meta-prefix", CFG_STR, NULL, 0, 0, "STRING", "prefix of every metadata key"},
 };
 const size_t settings_admin_count = sizeof settings_admin / sizeof *settings_admin;
+
+/* clang-format off */
+const cfg_item settings_datanode[] = {
+    {"listen", CFG_STR, "127.0.0.1:9100", 1, 0, "HOST:PORT", "address to serve the volumes on"},
+    {"advertise", CFG_STR, NULL, 0, 0, "HOST:PORT",
+     "address gateways reach this datanode at (default: --listen)"},
+    {"data", CFG_LIST, NULL, 0, 0, "DIR",
+     "data directory; repeat it or give DIR{1...4} for one volume each (id in the first)"},
+    {"zone", CFG_STR, "default", 1, 0, "NAME", "failure zone (letters, digits, . _ -)"},
+    {"media", CFG_STR, "hdd", 1, 0, "ssd|hdd", "what the volumes are on (placement by size)"},
+    {"secret", CFG_STR, NULL, 0, 0, "SECRET", "cluster secret signing datanode requests"},
+    {"secret-file", CFG_STR, NULL, 0, 0, "FILE", "read the cluster secret from FILE (first line)"},
+    {"meta", CFG_STR, NULL, 0, 0, "URL",
+     "metadata store to register in: redis://H:P[,...] or redis-cluster://H:P[,...]"},
+    {"meta-prefix", CFG_STR, NULL, 0, 0, "STRING", "prefix of every metadata key"},
+    {"heartbeat", CFG_INT, "1000", 50, 60000, "MS", "registry record rewritten every MS"},
+    {"min-free-space", CFG_STR, "auto", 1, 0, "SIZE|N%",
+     "free space kept on each volume's filesystem (as kura serve)"},
+    {"max-conns", CFG_INT, "1024", 1, 100000, "N", "connections open at once"},
+};
+/* clang-format on */
+const size_t settings_datanode_count = sizeof settings_datanode / sizeof *settings_datanode;
+
+/* clang-format off */
+const cfg_item settings_datanode_list[] = {
+    {"meta", CFG_STR, NULL, 1, 0, "URL", "metadata store the datanodes register in"},
+    {"meta-prefix", CFG_STR, NULL, 0, 0, "STRING", "prefix of every metadata key"},
+    {"down-after", CFG_INT, "5000", 100, 3600000, "MS",
+     "a datanode whose last heartbeat is older is down"},
+};
+/* clang-format on */
+const size_t settings_datanode_list_count =
+    sizeof settings_datanode_list / sizeof *settings_datanode_list;
+
+static bool check_listen(const char *flag, const char *listen, char *err, size_t cap) {
+    const char *colon = strrchr(listen, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == listen || !colon[1] || *end || port < 0 || port > 65535) {
+        snprintf(err, cap, "%s wants HOST:PORT, got '%s'", flag, listen);
+        return false;
+    }
+    return true;
+}
+
+kerr settings_check_datanode(const config *c, char *err, size_t cap) {
+    if (!check_listen("--listen", config_str(c, "listen"), err, cap)) return K_EINVAL;
+    const char *adv = config_str(c, "advertise");
+    if (adv && !check_listen("--advertise", adv, err, cap)) return K_EINVAL;
+    const char *const *l;
+    if (config_list(c, "data", &l) == 0) {
+        snprintf(err, cap, "--data needs at least one directory");
+        return K_EINVAL;
+    }
+    const char *zone = config_str(c, "zone");
+    for (const char *p = zone; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '_' || *p == '-') ||
+            p - zone >= 64) {
+            snprintf(err, cap, "--zone wants up to 64 letters, digits, '.', '_' or '-', got '%s'",
+                     zone);
+            return K_EINVAL;
+        }
+    const char *media = config_str(c, "media");
+    if (strcmp(media, "ssd") && strcmp(media, "hdd")) {
+        snprintf(err, cap, "--media wants ssd or hdd, got '%s'", media);
+        return K_EINVAL;
+    }
+    if ((config_str(c, "secret") != NULL) == (config_str(c, "secret-file") != NULL)) {
+        snprintf(err, cap, "give the cluster secret with exactly one of --secret, --secret-file");
+        return K_EINVAL;
+    }
+    if (!config_str(c, "meta")) {
+        snprintf(err, cap, "--meta URL is needed: datanodes register in the metadata store");
+        return K_EINVAL;
+    }
+    volset_opts vo = {0};
+    if (settings_min_free(config_str(c, "min-free-space"), &vo) != K_OK) {
+        snprintf(err, cap, "--min-free-space wants a size, a percentage or auto, got '%s'",
+                 config_str(c, "min-free-space"));
+        return K_EINVAL;
+    }
+    return K_OK;
+}
 
 kerr settings_min_free(const char *text, volset_opts *o) {
     if (!text) return K_EINVAL;
@@ -109,6 +200,22 @@ kerr settings_check_serve(const config *c, char *err, size_t cap) {
                  "or auto, got '%s'",
                  config_str(c, "min-free-space"));
         return K_EINVAL;
+    }
+    if (config_bool(c, "datanodes-from-meta")) {
+        const char *meta = config_str(c, "meta");
+        if (!meta || !strncmp(meta, "lmdb:", 5)) {
+            snprintf(err, cap,
+                     "--datanodes-from-meta needs --meta redis://... (the datanodes' "
+                     "registry)");
+            return K_EINVAL;
+        }
+        if ((config_str(c, "cluster-secret") != NULL) ==
+            (config_str(c, "cluster-secret-file") != NULL)) {
+            snprintf(err, cap,
+                     "--datanodes-from-meta needs exactly one of --cluster-secret, "
+                     "--cluster-secret-file");
+            return K_EINVAL;
+        }
     }
     int64_t k = config_int(c, "ec-data"), m = config_int(c, "ec-parity");
     if (k + m > 32) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The settings of kura's commands, declared once (common/config.h does the
- * reading): names, defaults, bounds and help for `kura serve` and
- * `kura admin`, and the checks that span several settings.
+ * reading): names, defaults, bounds and help for `kura serve`,
+ * `kura datanode` and `kura admin`, and the checks that span several settings.
  *
  * Every serve setting is a flag (`--name VALUE`) and a config-file key
  * (`name = value`, file given by `--config FILE`); flags override the file,
@@ -30,6 +30,13 @@ extern const cfg_item settings_admin[];
 extern const size_t settings_admin_count;
 
 kerr settings_check_serve(const config *c, char *err, size_t errcap);
+
+/* `kura datanode` (storage/datanode.h) and `kura datanode list`. */
+extern const cfg_item settings_datanode[];
+extern const size_t settings_datanode_count;
+extern const cfg_item settings_datanode_list[];
+extern const size_t settings_datanode_list_count;
+kerr settings_check_datanode(const config *c, char *err, size_t errcap);
 
 /* --min-free-space: "auto" (1 GiB or 5% of each volume's filesystem, the
  * smaller), a size ("512M", "2G"; "0": no reserve, writes stop only when

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* volset: a set of volumes, placement of new needles, and dispatch through
  * volume_ops. Knows nothing about files; see volume_local.c for those. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,11 @@ typedef struct vol_state {
 struct volset {
     volume **vols;
     vol_state *state; /* one per volume */
-    size_t nvols;
+    /* Grows only (volset_append): readers load it, then use vols[i] and
+     * state[i] for i below it, which are written before it is raised. */
+    _Atomic size_t nvols;
+    size_t cap; /* slots in vols and state */
+    pthread_mutex_t append_mu;
     vol_reserve_mode reserve;
     uint64_t min_free_bytes;
     uint32_t min_free_percent;
@@ -42,12 +47,64 @@ void vol_loc_decode(const uint8_t in[VOL_LOC_ENCODED_LEN], vol_loc *l) {
     l->length = load_le64(in + 16);
 }
 
+kerr volset_from_volumes(volume **vols, size_t n, size_t cap, const volset_opts *opts,
+                         volset **out) {
+    *out = NULL;
+    if (n == 0 || n > UINT32_MAX || cap > UINT32_MAX) return K_EINVAL;
+    if (cap < n) cap = n;
+    volset *vs = calloc(1, sizeof *vs);
+    if (!vs) return K_ENOMEM;
+    vs->cap = cap;
+    pthread_mutex_init(&vs->append_mu, NULL);
+    vs->vols = calloc(cap, sizeof *vs->vols);
+    vs->state = calloc(cap, sizeof *vs->state);
+    if (!vs->vols || !vs->state) {
+        free(vs->vols);
+        free(vs->state);
+        free(vs);
+        return K_ENOMEM;
+    }
+    volset_opts o = opts ? *opts : (volset_opts){.sync = true};
+    vs->reserve = o.reserve;
+    vs->min_free_bytes = o.min_free_bytes;
+    vs->min_free_percent = o.min_free_percent;
+    for (size_t i = 0; i < n; i++) {
+        vs->vols[i] = vols[i];
+        vols[i]->id = (uint32_t)i;
+        vols[i]->set = vs;
+        vols[i]->counters = &vs->counters;
+    }
+    vs->nvols = n;
+    *out = vs;
+    return K_OK;
+}
+
+kerr volset_append(volset *vs, volume *v) {
+    pthread_mutex_lock(&vs->append_mu);
+    size_t n = atomic_load(&vs->nvols);
+    kerr rc = K_OK;
+    for (size_t i = 0; i < n && rc == K_OK; i++)
+        if (vs->vols[i]->uid == v->uid) rc = K_ECONFLICT;
+    if (rc == K_OK && n == vs->cap) rc = K_ETOOLARGE;
+    if (rc == K_OK) {
+        v->id = (uint32_t)n;
+        v->set = vs;
+        v->counters = &vs->counters;
+        vs->vols[n] = v;
+        atomic_store(&vs->nvols, n + 1);
+    }
+    pthread_mutex_unlock(&vs->append_mu);
+    return rc;
+}
+
 kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts *opts,
                        volset **out) {
     *out = NULL;
     if (ndirs == 0 || ndirs > UINT32_MAX) return K_EINVAL;
     volset *vs = calloc(1, sizeof *vs);
     if (!vs) return K_ENOMEM;
+    vs->cap = ndirs;
+    pthread_mutex_init(&vs->append_mu, NULL);
     vs->vols = calloc(ndirs, sizeof *vs->vols);
     vs->state = calloc(ndirs, sizeof *vs->state);
     if (!vs->vols || !vs->state) {
@@ -108,6 +165,7 @@ void volset_close(volset *vs) {
         for (size_t i = 0; i < vs->nvols; i++) vs->vols[i]->ops->close(vs->vols[i]);
     free(vs->vols);
     free(vs->state);
+    pthread_mutex_destroy(&vs->append_mu);
     free(vs);
 }
 
@@ -168,45 +226,55 @@ static void note_enospc(volset *vs, size_t i) {
     mark_full(vs, i, avail, total, "the filesystem answered ENOSPC");
 }
 
+/* Tries to start a needle of len bytes on volume i: K_ENOSPC (counted,
+ * perhaps marking the volume full) when it lacks room above its reserve. */
+static kerr begin_on(volset *vs, size_t i, uint64_t len, vol_writer **out) {
+    uint64_t need = needle_size(len);
+    volume *v = vs->vols[i];
+    uint64_t avail = 0, total = 0;
+    kerr rc = v->ops->free_space(v, false, &avail, &total);
+    /* Near the reserve a figure up to a second old is not good enough:
+     * measure again (a statvfs per write only while nearly full). */
+    if (rc == K_OK && (avail < need || avail - need < reserve_of(vs, total) + full_margin(total)))
+        rc = v->ops->free_space(v, true, &avail, &total);
+    if (rc != K_OK) return rc;
+    check_recovered(vs, i, avail, total);
+    uint64_t reserve = reserve_of(vs, total);
+    if (avail < need || avail - need < reserve) {
+        atomic_fetch_add(&vs->state[i].refusals, 1);
+        /* Near the reserve: the volume is full. Merely too small for
+         * this needle: refused, but the volume is not full. */
+        if (avail < reserve || avail - reserve < full_margin(total))
+            mark_full(vs, i, avail, total, "below the reserve");
+        return K_ENOSPC;
+    }
+    rc = v->ops->begin(v, len, out);
+    if (rc == K_ENOSPC) note_enospc(vs, i);
+    return rc;
+}
+
 kerr vol_writer_begin(volset *vs, uint64_t len, vol_writer **out) {
     *out = NULL;
     if (len > NEEDLE_MAX_LENGTH) return K_ETOOLARGE;
     uint64_t start = atomic_fetch_add(&vs->next, 1);
-    uint64_t need = needle_size(len);
     kerr last = K_ENOSPC;
     for (size_t k = 0; k < vs->nvols; k++) {
         size_t i = (size_t)((start + k) % vs->nvols);
-        volume *v = vs->vols[i];
-        uint64_t avail = 0, total = 0;
-        kerr rc = v->ops->free_space(v, false, &avail, &total);
-        /* Near the reserve a figure up to a second old is not good enough:
-         * measure again (a statvfs per write only while nearly full). */
-        if (rc == K_OK &&
-            (avail < need || avail - need < reserve_of(vs, total) + full_margin(total)))
-            rc = v->ops->free_space(v, true, &avail, &total);
-        if (rc != K_OK) {
-            last = rc;
-            continue;
-        }
-        check_recovered(vs, i, avail, total);
-        uint64_t reserve = reserve_of(vs, total);
-        if (avail < need || avail - need < reserve) {
-            atomic_fetch_add(&vs->state[i].refusals, 1);
-            /* Near the reserve: the volume is full. Merely too small for
-             * this needle: refused, but the volume is not full. */
-            if (avail < reserve || avail - reserve < full_margin(total))
-                mark_full(vs, i, avail, total, "below the reserve");
-            continue;
-        }
-        rc = v->ops->begin(v, len, out);
+        kerr rc = begin_on(vs, i, len, out);
         if (rc == K_OK) return K_OK;
-        if (rc == K_ENOSPC) note_enospc(vs, i);
         last = rc;
     }
     if (last == K_ENOSPC)
         log_debug("storage: no volume has room for a %llu-byte needle above its reserve",
                   (unsigned long long)len);
     return last;
+}
+
+kerr vol_writer_begin_on(volset *vs, uint32_t index, uint64_t len, vol_writer **out) {
+    *out = NULL;
+    if (len > NEEDLE_MAX_LENGTH) return K_ETOOLARGE;
+    if (index >= vs->nvols) return K_ENOTFOUND;
+    return begin_on(vs, index, len, out);
 }
 
 kerr vol_writer_write(vol_writer *w, const void *p, size_t n) {

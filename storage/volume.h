@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Object data storage: needles in append-only chunk files (seeds/000, Kage).
  *
- * A volume is one directory (local) or, later, one remote datanode; every
- * kind implements volume_ops. A volset spreads new needles over its volumes.
+ * A volume is one directory (local) or one volume of a remote datanode
+ * (volume_remote.c, over the protocol of datanode.h); every kind implements
+ * volume_ops. A volset spreads new needles over its volumes.
  * A needle is one contiguous run of object bytes plus a header carrying its
  * length, a checksum per 64 KiB block (so ranged reads verify only what they
  * touch) and a header checksum. Writing returns a location key (volume,
@@ -66,6 +67,26 @@ typedef struct volset_opts {
  * reordered command line is detected (K_EINVAL). */
 kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts *opts,
                        volset **out);
+/* A volume served by a datanode: its HOST:PORT and the volume's stable id
+ * there. */
+typedef struct vol_remote_spec {
+    const char *address;
+    uint64_t uid;
+} vol_remote_spec;
+/* Opens a set of remote volumes (no I/O: a datanode that does not answer
+ * fails the ops that reach it, K_EUNAVAILABLE). Requests are signed with
+ * secret (datanode.h). Placement skips a remote volume with no room above
+ * the reserve its datanode keeps; this set keeps no reserve of its own.
+ * Uids must be unique and non-zero (K_EINVAL). */
+kerr volset_open_remote(const vol_remote_spec *specs, size_t n, const char *secret, volset **out);
+/* Adds a remote volume to a set from volset_open_remote while it is in use
+ * (thread-safe with every op; new needles start going there at once).
+ * K_OK also if a volume with that uid is already in the set; K_ETOOLARGE
+ * beyond VOLSET_REMOTE_MAX volumes (and for a local set, which cannot
+ * grow). Volumes are never removed: one that stops answering is skipped by
+ * placement and its reads fail. */
+#define VOLSET_REMOTE_MAX 4096
+kerr volset_add_remote(volset *vs, const vol_remote_spec *spec, const char *secret);
 void volset_close(volset *vs);
 /* Volumes in the set; the stable id of the volume at index (0 if out of
  * range); the index of the volume with stable id uid (false if none).
@@ -91,6 +112,10 @@ bool volset_find_uid(const volset *vs, uint64_t uid, uint32_t *index);
  * is not near its reserve) is refused with K_ENOSPC without marking the
  * volume full. */
 kerr vol_writer_begin(volset *vs, uint64_t len, vol_writer **out);
+/* The same on the volume at index only (a datanode placing a needle where
+ * its client asked): K_ENOTFOUND if there is no such volume, K_ENOSPC if it
+ * lacks room. */
+kerr vol_writer_begin_on(volset *vs, uint32_t index, uint64_t len, vol_writer **out);
 /* Appends payload; the total must not exceed len (K_EINVAL). */
 kerr vol_writer_write(vol_writer *w, const void *p, size_t n);
 /* Completes the needle (exactly len bytes must have been written, else

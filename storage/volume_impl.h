@@ -42,7 +42,7 @@ typedef struct volset_counters {
 } volset_counters;
 
 typedef struct volume_ops {
-    const char *kind; /* "local", later "remote" */
+    const char *kind; /* "local", "remote" */
     kerr (*begin)(volume *v, uint64_t len, vol_writer **out);
     kerr (*write)(vol_writer *w, const void *p, size_t n);
     kerr (*finish)(vol_writer *w, vol_loc *loc);
@@ -68,6 +68,19 @@ struct vol_writer {
     uint64_t len;     /* declared payload length */
     uint64_t written; /* payload bytes accepted so far */
 };
+
+/* A set over already opened volumes: on success the set owns them (closed
+ * with it), on failure they stay the caller's. Fills each volume's
+ * id (its index), set and counters. Reserve settings come from opts. cap
+ * (>= n) is how many volumes the set can hold: volset_append adds up to
+ * cap - n more. */
+kerr volset_from_volumes(volume **vols, size_t n, size_t cap, const volset_opts *opts,
+                         volset **out);
+/* Adds v as the next volume (index = count so far), safely against every
+ * concurrent op (the count is published after the slot is filled). The set
+ * owns v on success; K_ECONFLICT if a volume with its uid is in the set,
+ * K_ETOOLARGE when the set is at its capacity (v stays the caller's). */
+kerr volset_append(volset *vs, volume *v);
 
 /* Opens (creating if needed) the local volume in dir as volume id. */
 kerr local_volume_open(const char *dir, uint32_t id, const volset_opts *opts,

@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The datanode's HTTP server; protocol and contract in datanode.h.
+ *
+ * libmicrohttpd with a thread per connection: handlers block on disk I/O
+ * and group commit, which is what a datanode does, and connections are few
+ * (gateways keep theirs open). Invariants:
+ * - Nothing touches a volume before the signature and date checked out.
+ * - A PUT's writer belongs to its request; it is finished on the last call
+ *   of the access handler or aborted when the request ends any other way.
+ */
+#include "storage/datanode.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/hash.h"
+#include "common/log.h"
+
+struct datanode {
+    struct MHD_Daemon *daemon;
+    volset *vs;
+    int listen_fd, port;
+    char *secret, *id, *zone, *media, *address;
+};
+
+void dn_sign(const char *secret, const char *method, const char *path_query, const char *date,
+             const char *content_sha256, char out[65]) {
+    kbuf m = KBUF_INIT;
+    kbuf_printf(&m, "%s\n%s\n%s\n%s", method, path_query, date, content_sha256);
+    uint8_t mac[32];
+    hmac_sha256(secret, strlen(secret), m.data, m.len, mac);
+    hex_encode(mac, 32, out);
+    kbuf_free(&m);
+}
+
+/* ---- requests ---- */
+
+typedef enum { RQ_PUT = 1, RQ_GET, RQ_DELETE, RQ_HEALTH, RQ_REFUSED } rq_kind;
+
+typedef struct dn_req {
+    rq_kind kind;
+    vol_writer *w;
+    uint32_t crc;
+    uint64_t uid;
+    kerr body_err; /* a write failed: the rest of the body is dropped */
+} dn_req;
+
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s) {
+    return strlen(s);
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *ctype,
+                               void *body, size_t len, bool free_body, const char *error,
+                               const char *extra_name, const char *extra_value) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, body ? body : (void *)"", free_body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
+    if (error) MHD_add_response_header(r, "X-Kura-Error", error);
+    if (extra_name) MHD_add_response_header(r, extra_name, extra_value);
+    MHD_add_response_header(r, "Server", "kura-datanode");
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static unsigned status_of(kerr e) {
+    switch (e) {
+    case K_ENOTFOUND:
+        return 404;
+    case K_EINVAL:
+    case K_EINCOMPLETEBODY:
+        return 400;
+    case K_ENOSPC:
+        return 507;
+    case K_ETOOLARGE:
+        return 413;
+    case K_EINVALIDRANGE:
+        return 416;
+    case K_EACCESSDENIED:
+    case K_ESIGNATURE:
+    case K_ETIMESKEW:
+        return 403;
+    case K_EUNAVAILABLE:
+    case K_ENOMEM:
+        return 503;
+    default:
+        return 500;
+    }
+}
+
+static enum MHD_Result respond_err(struct MHD_Connection *conn, kerr e, const char *why) {
+    char text[256];
+    int n = snprintf(text, sizeof text, "%s: %s\n", kerr_name(e), why);
+    return respond(conn, status_of(e), "text/plain", text, (size_t)n, false, kerr_name(e), NULL,
+                   NULL);
+}
+
+typedef struct query_acc {
+    kbuf *b;
+    int n;
+} query_acc;
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value) {
+    query_acc *q = cls;
+    kbuf_puts(q->b, q->n++ ? "&" : "?");
+    kbuf_puts(q->b, key);
+    if (value) {
+        kbuf_putc(q->b, '=');
+        kbuf_puts(q->b, value);
+    }
+    return MHD_YES;
+}
+
+/* Checks date and signature; K_OK or the reason for a 403. */
+static kerr authenticate(datanode *d, struct MHD_Connection *conn, const char *method,
+                         const char *url, const char **why) {
+    const char *date = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Kura-Date");
+    const char *csha = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Kura-Content-SHA256");
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    static const char scheme[] = "KURA-HMAC-SHA256 ";
+    if (!date || !csha || !auth || strncmp(auth, scheme, sizeof scheme - 1)) {
+        *why = "missing X-Kura-Date, X-Kura-Content-SHA256 or Authorization";
+        return K_EACCESSDENIED;
+    }
+    char *end;
+    errno = 0;
+    long long t = strtoll(date, &end, 10);
+    long long now = (long long)clock_real_s();
+    if (errno || *end || end == date || t - now > DN_MAX_SKEW_S || now - t > DN_MAX_SKEW_S) {
+        *why = "X-Kura-Date is malformed or too far from the datanode's clock";
+        return K_ETIMESKEW;
+    }
+    kbuf pq = KBUF_INIT;
+    kbuf_puts(&pq, url);
+    query_acc q = {&pq, 0};
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+    char want[65];
+    dn_sign(d->secret, method, pq.data, date, csha, want);
+    kbuf_free(&pq);
+    const char *got = auth + sizeof scheme - 1;
+    if (strlen(got) != 64 || CRYPTO_memcmp(got, want, 64) != 0) {
+        *why = "signature does not match";
+        return K_ESIGNATURE;
+    }
+    return K_OK;
+}
+
+static bool parse_u64(const char *s, size_t n, int base, uint64_t *out) {
+    if (n == 0 || n > 20) return false;
+    char tmp[24];
+    memcpy(tmp, s, n);
+    tmp[n] = 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(tmp, &end, base);
+    if (errno || *end || tmp[0] == '-' || tmp[0] == '+' || tmp[0] == ' ') return false;
+    *out = v;
+    return true;
+}
+
+/* "/v1/volumes/UID/needles" [ "/C/O" ]: fills uid (and chunk, offset when
+ * with_loc). */
+static bool parse_path(const char *url, bool with_loc, uint64_t *uid, uint64_t *chunk,
+                       uint64_t *offset) {
+    static const char pre[] = "/v1/volumes/";
+    if (strncmp(url, pre, sizeof pre - 1)) return false;
+    const char *p = url + sizeof pre - 1;
+    if (strlen(p) < 16 || !parse_u64(p, 16, 16, uid) || *uid == 0) return false;
+    p += 16;
+    if (strncmp(p, "/needles", 8)) return false;
+    p += 8;
+    if (!with_loc) return *p == 0;
+    if (*p++ != '/') return false;
+    const char *slash = strchr(p, '/');
+    if (!slash || !parse_u64(p, (size_t)(slash - p), 10, chunk) || *chunk > UINT32_MAX)
+        return false;
+    p = slash + 1;
+    return parse_u64(p, strlen(p), 10, offset);
+}
+
+static bool query_len(struct MHD_Connection *conn, uint64_t *len) {
+    const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "len");
+    return v && parse_u64(v, strlen(v), 10, len);
+}
+
+static enum MHD_Result do_health(datanode *d, struct MHD_Connection *conn) {
+    kbuf b = KBUF_INIT;
+    kbuf_printf(&b,
+                "{\"id\":\"%s\",\"zone\":\"%s\",\"media\":\"%s\",\"address\":\"%s\",\"volumes\":[",
+                d->id, d->zone, d->media, d->address);
+    size_t n = volset_count(d->vs);
+    for (size_t i = 0; i < n; i++) {
+        vol_space s;
+        if (volset_space_get(d->vs, (uint32_t)i, &s) != K_OK) continue;
+        uint64_t avail = s.free_bytes > s.reserve_bytes ? s.free_bytes - s.reserve_bytes : 0;
+        kbuf_printf(&b,
+                    "%s{\"uid\":\"%016" PRIx64 "\",\"free\":%" PRIu64 ",\"total\":%" PRIu64
+                    ",\"reserve\":%" PRIu64 ",\"avail\":%" PRIu64 ",\"full\":%s}",
+                    i ? "," : "", s.uid, s.free_bytes, s.total_bytes, s.reserve_bytes, avail,
+                    s.full || s.stat_failed ? "true" : "false");
+    }
+    kbuf_puts(&b, "]}\n");
+    size_t len;
+    char *body = kbuf_steal(&b, &len);
+    return respond(conn, 200, "application/json", body, len, true, NULL, NULL, NULL);
+}
+
+static enum MHD_Result do_get(datanode *d, struct MHD_Connection *conn, const char *url) {
+    uint64_t uid, chunk, offset, len;
+    if (!parse_path(url, true, &uid, &chunk, &offset) || !query_len(conn, &len))
+        return respond_err(conn, K_EINVAL, "want /v1/volumes/UID/needles/CHUNK/OFFSET?len=N");
+    uint32_t index;
+    if (!volset_find_uid(d->vs, uid, &index))
+        return respond_err(conn, K_ENOTFOUND, "no such volume here");
+    uint64_t first = 0, last = len ? len - 1 : 0;
+    bool ranged = false;
+    const char *range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Range");
+    if (range) {
+        const char *dash;
+        if (strncmp(range, "bytes=", 6) || !(dash = strchr(range + 6, '-')) ||
+            !parse_u64(range + 6, (size_t)(dash - range - 6), 10, &first))
+            return respond_err(conn, K_EINVAL, "Range wants bytes=A-B or bytes=A-");
+        if (dash[1] && !parse_u64(dash + 1, strlen(dash + 1), 10, &last))
+            return respond_err(conn, K_EINVAL, "Range wants bytes=A-B or bytes=A-");
+        if (!dash[1]) last = len ? len - 1 : 0;
+        if (last >= len) last = len - 1;
+        if (len == 0 || first > last) return respond_err(conn, K_EINVALIDRANGE, "bad range");
+        ranged = true;
+    }
+    uint64_t n = len ? last - first + 1 : 0;
+    if (n > DN_MAX_READ) return respond_err(conn, K_ETOOLARGE, "read at most 4 MiB per request");
+    void *buf = malloc(n ? n : 1);
+    if (!buf) return respond_err(conn, K_ENOMEM, "out of memory");
+    vol_loc loc = {.volume = index, .chunk = (uint32_t)chunk, .offset = offset, .length = len};
+    kerr e = vol_read(d->vs, &loc, first, buf, n);
+    if (e) {
+        free(buf);
+        if (e == K_ECORRUPT)
+            log_error("datanode: volume %016" PRIx64 " chunk %" PRIu64 " offset %" PRIu64
+                      ": a block failed its checksum",
+                      uid, chunk, offset);
+        return respond_err(conn, e,
+                           e == K_ECORRUPT ? "a block failed its checksum" : "read failed");
+    }
+    char cr[96];
+    snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, len);
+    return respond(conn, ranged ? 206 : 200, "application/octet-stream", buf, n, true, NULL,
+                   ranged ? "Content-Range" : NULL, cr);
+}
+
+static enum MHD_Result do_delete(datanode *d, struct MHD_Connection *conn, const char *url) {
+    uint64_t uid, chunk, offset, len;
+    if (!parse_path(url, true, &uid, &chunk, &offset) || !query_len(conn, &len))
+        return respond_err(conn, K_EINVAL, "want /v1/volumes/UID/needles/CHUNK/OFFSET?len=N");
+    uint32_t index;
+    if (!volset_find_uid(d->vs, uid, &index))
+        return respond_err(conn, K_ENOTFOUND, "no such volume here");
+    vol_loc loc = {.volume = index, .chunk = (uint32_t)chunk, .offset = offset, .length = len};
+    kerr e = vol_delete(d->vs, &loc);
+    if (e) return respond_err(conn, e, "delete failed");
+    return respond(conn, 204, NULL, NULL, 0, false, NULL, NULL, NULL);
+}
+
+/* First call of a PUT: starts the needle. */
+static enum MHD_Result put_begin(datanode *d, struct MHD_Connection *conn, const char *url,
+                                 dn_req *rq) {
+    uint64_t uid, len;
+    if (!parse_path(url, false, &uid, NULL, NULL) || !query_len(conn, &len)) {
+        rq->kind = RQ_REFUSED;
+        return respond_err(conn, K_EINVAL, "want PUT /v1/volumes/UID/needles?len=N");
+    }
+    const char *csha = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Kura-Content-SHA256");
+    if (!csha || strcmp(csha, DN_UNSIGNED_PAYLOAD)) {
+        rq->kind = RQ_REFUSED;
+        return respond_err(conn, K_EINVAL, "needle bodies are sent as UNSIGNED-PAYLOAD");
+    }
+    uint32_t index;
+    if (!volset_find_uid(d->vs, uid, &index)) {
+        rq->kind = RQ_REFUSED;
+        return respond_err(conn, K_ENOTFOUND, "no such volume here");
+    }
+    kerr e = vol_writer_begin_on(d->vs, index, len, &rq->w);
+    if (e) {
+        rq->kind = RQ_REFUSED;
+        return respond_err(conn, e, "cannot start the needle");
+    }
+    rq->uid = uid;
+    return MHD_YES;
+}
+
+static enum MHD_Result put_finish(datanode *d, struct MHD_Connection *conn, dn_req *rq) {
+    if (rq->body_err) return respond_err(conn, rq->body_err, "write failed");
+    vol_loc loc;
+    vol_writer *w = rq->w;
+    rq->w = NULL;
+    kerr e = vol_writer_finish(w, &loc);
+    if (e) return respond_err(conn, e, "finish failed");
+    kbuf b = KBUF_INIT;
+    kbuf_printf(&b,
+                "{\"volume\":\"%016" PRIx64 "\",\"chunk\":%u,\"offset\":%" PRIu64
+                ",\"length\":%" PRIu64 ",\"crc32c\":\"%08x\"}\n",
+                rq->uid, loc.chunk, loc.offset, loc.length, rq->crc);
+    size_t len;
+    char *body = kbuf_steal(&b, &len);
+    return respond(conn, 200, "application/json", body, len, true, NULL, NULL, NULL);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls) {
+    datanode *d = cls;
+    dn_req *rq = *con_cls;
+    if (!rq) {
+        rq = calloc(1, sizeof *rq);
+        if (!rq) return MHD_NO;
+        *con_cls = rq;
+        const char *why = NULL;
+        kerr e = authenticate(d, conn, method, url, &why);
+        if (e) {
+            rq->kind = RQ_REFUSED;
+            const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+            char addr[64] = "?";
+            if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, addr,
+                          sizeof addr);
+            log_warn("datanode: refused %s %s from %s: %s", method, url, addr, why);
+            return respond(conn, 403, "text/plain", (void *)why, strlen(why), false, kerr_name(e),
+                           NULL, NULL);
+        }
+        if (!strcmp(method, "PUT")) {
+            rq->kind = RQ_PUT;
+            return put_begin(d, conn, url, rq);
+        }
+        if (!strcmp(method, "GET") && !strcmp(url, "/health")) {
+            rq->kind = RQ_HEALTH;
+        } else if (!strcmp(method, "GET")) {
+            rq->kind = RQ_GET;
+        } else if (!strcmp(method, "DELETE")) {
+            rq->kind = RQ_DELETE;
+        } else {
+            rq->kind = RQ_REFUSED;
+            return respond_err(conn, K_EINVAL, "unknown method");
+        }
+        return MHD_YES; /* answered once the (empty) body is in */
+    }
+    if (rq->kind == RQ_REFUSED) {
+        *upload_data_size = 0; /* drop whatever follows */
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (rq->kind == RQ_PUT && rq->w && !rq->body_err) {
+            kerr e = vol_writer_write(rq->w, upload_data, *upload_data_size);
+            if (e) {
+                rq->body_err = e;
+                vol_writer_abort(rq->w);
+                rq->w = NULL;
+            } else {
+                rq->crc = crc32c_update(rq->crc, upload_data, *upload_data_size);
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    switch (rq->kind) {
+    case RQ_PUT:
+        return put_finish(d, conn, rq);
+    case RQ_HEALTH:
+        return do_health(d, conn);
+    case RQ_GET:
+        return do_get(d, conn, url);
+    case RQ_DELETE:
+        return do_delete(d, conn, url);
+    default:
+        return MHD_NO;
+    }
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    dn_req *rq = *con_cls;
+    if (!rq) return;
+    if (rq->w) vol_writer_abort(rq->w); /* the body never completed */
+    free(rq);
+    *con_cls = NULL;
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap) {
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n') msg[--n] = 0;
+    log_debug("datanode: libmicrohttpd: %s", msg);
+}
+
+static void dn_free(datanode *d) {
+    if (d->listen_fd >= 0) close(d->listen_fd);
+    free(d->secret);
+    free(d->id);
+    free(d->zone);
+    free(d->media);
+    free(d->address);
+    free(d);
+}
+
+kerr dn_start(volset *vs, const dn_opts *o, datanode **out) {
+    *out = NULL;
+    if (!o->secret || !*o->secret) return K_EINVAL;
+    datanode *d = calloc(1, sizeof *d);
+    if (!d) return K_ENOMEM;
+    d->listen_fd = -1;
+    d->vs = vs;
+    d->secret = strdup(o->secret);
+    d->id = strdup(o->id ? o->id : "");
+    d->zone = strdup(o->zone ? o->zone : "");
+    d->media = strdup(o->media ? o->media : "hdd");
+    d->address = strdup(o->address ? o->address : "");
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
+    if (inet_pton(AF_INET, o->host ? o->host : "127.0.0.1", &sa.sin_addr) != 1) {
+        log_error("datanode: listen address %s is not an IPv4 address", o->host);
+        dn_free(d);
+        return K_EINVAL;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        dn_free(d);
+        return K_EIO;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        int err = errno;
+        close(fd);
+        dn_free(d);
+        if (err == EADDRINUSE) return K_ECONFLICT;
+        log_error("datanode: bind: %s", strerror(err));
+        return K_EIO;
+    }
+    if (listen(fd, 1024) != 0) {
+        close(fd);
+        dn_free(d);
+        return K_EIO;
+    }
+    d->listen_fd = fd;
+    struct sockaddr_in bound;
+    socklen_t blen = sizeof bound;
+    d->port =
+        getsockname(fd, (struct sockaddr *)&bound, &blen) == 0 ? ntohs(bound.sin_port) : o->port;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+    d->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, d, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
+        NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
+        o->max_connections ? o->max_connections : 1024u, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+        MHD_OPTION_END);
+    if (!d->daemon) {
+        log_error("datanode: cannot start the HTTP daemon");
+        dn_free(d);
+        return K_EIO;
+    }
+    *out = d;
+    return K_OK;
+}
+
+int dn_port(const datanode *d) {
+    return d->port;
+}
+
+void dn_stop(datanode *d) {
+    if (!d) return;
+    MHD_stop_daemon(d->daemon);
+    dn_free(d);
+}
+
+kerr dn_load_id(const char *dir, uint64_t *out) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/datanode.id", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char text[40];
+        ssize_t r = read(fd, text, sizeof text - 1);
+        close(fd);
+        if (r < 16) return K_ECORRUPT;
+        uint8_t raw[8];
+        if (hex_decode(text, 16, raw, sizeof raw) != 8) return K_ECORRUPT;
+        uint64_t id = 0;
+        for (int i = 0; i < 8; i++) id = id << 8 | raw[i];
+        if (!id) return K_ECORRUPT;
+        *out = id;
+        return K_OK;
+    }
+    if (errno != ENOENT) return K_EIO;
+    uint64_t id = 0;
+    int rfd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    while (rfd >= 0 && id == 0)
+        if (read(rfd, &id, sizeof id) != (ssize_t)sizeof id) break;
+    if (rfd >= 0) close(rfd);
+    if (!id) return K_EIO;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return K_EIO;
+    char text[24];
+    int n = snprintf(text, sizeof text, "%016" PRIx64 "\n", id);
+    bool ok = write(fd, text, (size_t)n) == n && fsync(fd) == 0;
+    close(fd);
+    if (!ok || rename(tmp, path) != 0) return K_EIO;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    *out = id;
+    return K_OK;
+}
