@@ -37,6 +37,8 @@ typedef struct sw_op {
     arena *a;
     const char *user; /* NULL: anonymous */
     principal who;
+    bool foreign;        /* a user of another account than the path's: reaches only
+                            what that account's containers grant it */
     const char *account; /* from the path, without AUTH_ */
     const char *container;
     const char *obj;
@@ -453,6 +455,7 @@ static int cmp_bucket(const void *x, const void *y) {
 static void op_account(sw_op *op) {
     const char *m = op->r->http.method;
     if (!op->user) return sw_fail(op, 401, NULL);
+    if (op->foreign) return sw_fail(op, 403, NULL);
     bool get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD");
     if (!strcmp(m, "POST")) {
         for (size_t i = 0; i < op->r->http.nheaders; i++) {
@@ -560,6 +563,10 @@ static void op_account(sw_op *op) {
 static bool refuse_container_headers(sw_op *op) {
     for (size_t i = 0; i < op->r->http.nheaders; i++) {
         const char *n = op->r->http.headers[i].name;
+        if (!strncmp(n, "x-container-meta-", 17) || !strncmp(n, "x-remove-container-meta-", 24) ||
+            !strcmp(n, "x-container-read") || !strcmp(n, "x-container-write") ||
+            !strcmp(n, "x-remove-container-read") || !strcmp(n, "x-remove-container-write"))
+            continue;
         if (!strncmp(n, "x-container-", 12) || !strncmp(n, "x-remove-container-", 19) ||
             !strcmp(n, "x-versions-location") || !strcmp(n, "x-history-location") ||
             !strcmp(n, "x-remove-versions-location") || !strcmp(n, "x-remove-history-location") ||
@@ -569,6 +576,89 @@ static bool refuse_container_headers(sw_op *op) {
         }
     }
     return false;
+}
+
+/* The container metadata a PUT or POST sets: X-Container-Meta-NAME: VALUE
+ * sets NAME (an empty value removes it), X-Remove-Container-Meta-NAME
+ * removes it. false after answering a refusal (checked before anything is
+ * created). */
+typedef struct container_meta {
+    obj_attr *set;
+    uint32_t n;
+    const char *read, *write; /* X-Container-Read / -Write (NULL: unchanged) */
+} container_meta;
+
+/* The ACL header name (NULL: unchanged; X-Remove-…: none), checked by the
+ * object service, which interprets it. false after answering. */
+static bool container_acl_of(sw_op *op, const char *name, const char *remove, bool write,
+                             const char **out) {
+    const char *v = hdr(op, name);
+    if (hdr(op, remove)) v = "";
+    *out = v;
+    if (!v) return true;
+    char *norm;
+    kerr e = objsvc_grants_normalize(op->a, v, write, &norm);
+    if (e == K_ENOTIMPL) {
+        sw_not_implemented(op, "referrer rules other than .r:*");
+        return false;
+    }
+    if (e) {
+        sw_fail(op, 400, write ? "Invalid X-Container-Write" : "Invalid X-Container-Read");
+        return false;
+    }
+    return true;
+}
+
+static bool container_meta_of(sw_op *op, container_meta *cm) {
+    http_req *h = &op->r->http;
+    cm->set = arena_alloc(op->a, (h->nheaders + 1) * sizeof *cm->set);
+    cm->n = 0;
+    size_t bytes = 0;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        const char *name = h->headers[i].name, *value = h->headers[i].value;
+        if (!strncmp(name, "x-container-meta-", 17)) {
+            name += 17;
+        } else if (!strncmp(name, "x-remove-container-meta-", 24)) {
+            name += 24;
+            value = "";
+        } else {
+            continue;
+        }
+        if (!*name || strlen(name) > META_NAME_MAX || strlen(value) > META_VALUE_MAX) {
+            sw_fail(op, 400, "Metadata name or value too long, or empty name.");
+            return false;
+        }
+        bytes += strlen(name) + strlen(value);
+        cm->set[cm->n].name = (char *)name;
+        cm->set[cm->n].value = (char *)value;
+        cm->n++;
+    }
+    if (bytes > META_OVERALL || cm->n > META_COUNT_MAX) {
+        sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+        return false;
+    }
+    return container_acl_of(op, "x-container-read", "x-remove-container-read", false, &cm->read) &&
+           container_acl_of(op, "x-container-write", "x-remove-container-write", true, &cm->write);
+}
+
+/* Stores cm in the bucket record (compare-and-set, with the limits on the
+ * result). false after answering a refusal. */
+static bool apply_container_meta(sw_op *op, const container_meta *cm) {
+    kerr e = K_OK;
+    if (cm->read || cm->write)
+        e = objsvc_bucket_set_grants(op->svc, op->container, cm->read, cm->write);
+    if (!e && cm->n)
+        e = objsvc_bucket_set_attrs(op->svc, op->container, cm->set, cm->n, META_COUNT_MAX,
+                                    META_OVERALL);
+    if (e == K_EMETADATATOOLARGE) {
+        sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+        return false;
+    }
+    if (e) {
+        sw_error(op, e);
+        return false;
+    }
+    return true;
 }
 
 static void container_list(sw_op *op) {
@@ -585,7 +675,18 @@ static void container_list(sw_op *op) {
     gw_add_header(op->r, "X-Container-Bytes-Used",
                   arena_printf(op->a, "%llu", (unsigned long long)bytes));
     gw_add_header(op->r, "X-Timestamp", x_timestamp(op->a, op->b.created_ms));
-    if (op->b.acl >= ACL_PUBLIC_READ) gw_add_header(op->r, "X-Container-Read", ".r:*,.rlistings");
+    /* ACLs and TempURL keys only to the owner, as Swift's swift_owner_headers */
+    bool owner = objsvc_bucket_owned(&op->who, &op->b);
+    if (owner && *op->b.read_grants)
+        gw_add_header(op->r, "X-Container-Read", op->b.read_grants);
+    else if (owner && op->b.acl >= ACL_PUBLIC_READ)
+        gw_add_header(op->r, "X-Container-Read", ".r:*,.rlistings");
+    if (owner && *op->b.write_grants) gw_add_header(op->r, "X-Container-Write", op->b.write_grants);
+    for (uint32_t i = 0; i < op->b.nattrs; i++) {
+        const char *n = op->b.attrs[i].name;
+        if (!owner && (!strcmp(n, "temp-url-key") || !strcmp(n, "temp-url-key-2"))) continue;
+        gw_add_header(op->r, arena_printf(op->a, "X-Container-Meta-%s", n), op->b.attrs[i].value);
+    }
     list_entry *ents = NULL;
     size_t n = 0;
     bool trunc;
@@ -669,21 +770,26 @@ static void op_container(sw_op *op) {
     if (!strcmp(m, "GET") || !strcmp(m, "HEAD")) return container_list(op);
     if (!op->user) return sw_fail(op, 401, NULL);
     if (!strcmp(m, "PUT")) {
-        if (refuse_container_headers(op)) return;
+        /* containers are made in the token's own account */
+        if (op->foreign) return sw_fail(op, 403, NULL);
+        container_meta cm;
+        if (refuse_container_headers(op) || !container_meta_of(op, &cm)) return;
         if (!objsvc_bucket_name_valid(op->container))
             return sw_fail(op, 400,
                            "Container names are S3 bucket names here: 3 to 63 characters of "
                            "a-z, 0-9, '-' and '.'.");
         kerr e =
             objsvc_bucket_create(op->svc, &op->who, op->container, op->fe->o.region, ACL_PRIVATE);
-        if (e == K_EBUCKETOWNED) return sw_empty(op, 202);
-        if (e) return sw_error(op, e);
-        return sw_empty(op, 201);
+        if (e && e != K_EBUCKETOWNED) return sw_error(op, e);
+        if (!apply_container_meta(op, &cm)) return;
+        return sw_empty(op, e == K_EBUCKETOWNED ? 202 : 201);
     }
     if (!strcmp(m, "POST")) {
-        if (refuse_container_headers(op)) return;
+        container_meta cm;
+        if (refuse_container_headers(op) || !container_meta_of(op, &cm)) return;
         kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_OWNER, &op->b);
         if (e) return sw_error(op, e);
+        if (!apply_container_meta(op, &cm)) return;
         return sw_empty(op, 204);
     }
     if (!strcmp(m, "DELETE")) {
@@ -756,10 +862,61 @@ static bool has_attr(const obj_attr *attrs, uint32_t n, const char *name) {
     return false;
 }
 
+/* Sets attribute name to value in attrs (replacing one of that name), or
+ * removes it when value is NULL. attrs has room for one more. */
+static void set_attr(obj_attr *attrs, uint32_t *n, const char *name, const char *value) {
+    for (uint32_t i = 0; i < *n; i++) {
+        if (strcmp(attrs[i].name, name)) continue;
+        if (value) {
+            attrs[i].value = (char *)value;
+        } else {
+            memmove(&attrs[i], &attrs[i + 1], (*n - i - 1) * sizeof *attrs);
+            (*n)--;
+        }
+        return;
+    }
+    if (!value) return;
+    attrs[*n].name = (char *)name;
+    attrs[*n].value = (char *)value;
+    (*n)++;
+}
+
+/* The expiry a request asks for: X-Delete-At (unix seconds) or
+ * X-Delete-After (seconds from now, turned into X-Delete-At), stored as the
+ * object attribute the object service expires objects by; none given: any
+ * expiry in attrs goes (a POST replaces metadata, a copy does not carry the
+ * source's expiry), as in Swift. false after answering 400. */
+static bool delete_at_attr(sw_op *op, obj_attr *attrs, uint32_t *n) {
+    const char *at = hdr(op, "x-delete-at"), *after = hdr(op, "x-delete-after");
+    uint64_t now = (uint64_t)time(NULL), v;
+    if (after) {
+        if (after[0] == '-' && parse_u64(after + 1, strlen(after + 1), &v)) {
+            sw_fail(op, 400, "X-Delete-After in past");
+            return false;
+        }
+        if (!parse_u64(after, strlen(after), &v) || v > (uint64_t)INT64_MAX / 2000) {
+            sw_fail(op, 400, "Non-integer X-Delete-After");
+            return false;
+        }
+        at = arena_printf(op->a, "%llu", (unsigned long long)(now + v));
+    } else if (at) {
+        if (!parse_u64(at, strlen(at), &v) || v > (uint64_t)INT64_MAX / 2000) {
+            sw_fail(op, 400, "Non-integer X-Delete-At");
+            return false;
+        }
+        if (v <= now) {
+            sw_fail(op, 400, "X-Delete-At in past");
+            return false;
+        }
+        at = arena_printf(op->a, "%llu", (unsigned long long)v);
+    }
+    set_attr(attrs, n, OBJ_ATTR_DELETE_AT, at);
+    return true;
+}
+
 /* Object features kura does not implement: refused, never ignored. */
 static bool refuse_object_features(sw_op *op) {
     static const char *const hs[] = {"x-object-manifest",   "x-static-large-object",
-                                     "x-delete-at",         "x-delete-after",
                                      "x-symlink-target",    "x-symlink-target-account",
                                      "x-copy-from-account", "destination-account",
                                      "x-versions-location", "x-history-location"};
@@ -797,7 +954,9 @@ static void object_headers(sw_op *op, const obj_meta *m) {
     bool has_type = false;
     for (uint32_t i = 0; i < m->nattrs; i++) {
         const char *n = m->attrs[i].name, *v = m->attrs[i].value;
-        if (!strncmp(n, "x-amz-meta-", 11)) {
+        if (!strcmp(n, OBJ_ATTR_DELETE_AT)) {
+            gw_add_header(op->r, "X-Delete-At", v);
+        } else if (!strncmp(n, "x-amz-meta-", 11)) {
             gw_add_header(op->r, arena_printf(op->a, "X-Object-Meta-%s", n + 11), v);
         } else if (is_stored_header(n)) {
             if (!strcmp(n, "content-type")) has_type = true;
@@ -875,18 +1034,18 @@ static void do_copy(sw_op *op, const char *scont, const char *sobj, size_t solen
     http_conds c = http_conds_of(&op->r->http);
     http_cond cr = http_conditions(&c, src.etag, (time_t)(src.mtime_ms / 1000));
     if (cr != HTTP_COND_PASS) return sw_fail(op, cr == HTTP_COND_FAILED ? 412 : 304, NULL);
-    e = objsvc_bucket_open(op->svc, op->a, &op->who, dcont, BUCKET_OWNER, &db);
+    e = objsvc_bucket_open(op->svc, op->a, &op->who, dcont, BUCKET_WRITE, &db);
     if (e) return sw_error(op, e);
     if (dolen > OBJ_MAX_KEY) return sw_fail(op, 400, "Object name length too long.");
     if (!utf8_valid(dobj, dolen)) return sw_fail(op, 412, "Invalid UTF8 or contains NULL");
     bool fresh = truthy(hdr(op, "x-fresh-metadata"));
-    obj_attr *attrs = arena_alloc(op->a, (src.nattrs + op->r->http.nheaders + 1) * sizeof *attrs);
+    obj_attr *attrs = arena_alloc(op->a, (src.nattrs + op->r->http.nheaders + 2) * sizeof *attrs);
     uint32_t nattrs = 0;
     if (!fresh) {
         memcpy(attrs, src.attrs, src.nattrs * sizeof *attrs);
         nattrs = src.nattrs;
     }
-    if (!request_attrs(op, attrs, &nattrs)) return;
+    if (!request_attrs(op, attrs, &nattrs) || !delete_at_attr(op, attrs, &nattrs)) return;
     if (!has_attr(attrs, nattrs, "content-type")) {
         attrs[nattrs].name = "content-type";
         attrs[nattrs].value = (char *)content_type_of(&src);
@@ -968,7 +1127,7 @@ static void object_put(sw_op *op) {
                            "<object name>");
         return do_copy(op, sc, so, sol, op->container, op->obj, op->olen);
     }
-    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_OWNER, &op->b);
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_WRITE, &op->b);
     if (e) return sw_error(op, e);
     if (!utf8_valid(op->obj, op->olen)) return sw_fail(op, 412, "Invalid UTF8 or contains NULL");
     uint64_t len;
@@ -986,9 +1145,9 @@ static void object_put(sw_op *op) {
         if (el != 32 || !unhex(low, 32, op->etag_md5)) return sw_fail(op, 422, NULL);
         op->has_etag = true;
     }
-    obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 1) * sizeof *attrs);
+    obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 2) * sizeof *attrs);
     uint32_t nattrs = 0;
-    if (!request_attrs(op, attrs, &nattrs)) return;
+    if (!request_attrs(op, attrs, &nattrs) || !delete_at_attr(op, attrs, &nattrs)) return;
     if (!has_attr(attrs, nattrs, "content-type")) {
         attrs[nattrs].name = "content-type";
         attrs[nattrs].value = "application/octet-stream";
@@ -1006,13 +1165,13 @@ static void object_put(sw_op *op) {
 /* POST: replaces the object's metadata (X-Object-Meta-* and the stored
  * standard headers; Content-Type is kept unless given). */
 static void object_post(sw_op *op) {
-    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_OWNER, &op->b);
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_WRITE, &op->b);
     obj_meta cur;
     if (!e) e = objsvc_head(op->svc, op->a, &op->b, op->obj, op->olen, &cur);
     if (e) return sw_error(op, e);
-    obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 1) * sizeof *attrs);
+    obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 2) * sizeof *attrs);
     uint32_t nattrs = 0;
-    if (!request_attrs(op, attrs, &nattrs)) return;
+    if (!request_attrs(op, attrs, &nattrs) || !delete_at_attr(op, attrs, &nattrs)) return;
     if (!has_attr(attrs, nattrs, "content-type")) {
         attrs[nattrs].name = "content-type";
         attrs[nattrs].value = (char *)content_type_of(&cur);
@@ -1036,7 +1195,7 @@ static void op_object(sw_op *op) {
     if (!strcmp(m, "PUT")) return object_put(op);
     if (!strcmp(m, "POST")) return object_post(op);
     if (!strcmp(m, "DELETE")) {
-        kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_OWNER, &op->b);
+        kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_WRITE, &op->b);
         if (!e) e = objsvc_delete(op->svc, &op->b, op->obj, op->olen, NULL);
         if (e) return sw_error(op, e);
         return sw_empty(op, 204);
@@ -1067,8 +1226,10 @@ static bool swift_match(void *ctx, gw_req *r) {
     return is_auth_path(p) || !strcmp(p, "/info") || !strcmp(p, "/v1") || !strncmp(p, "/v1/", 4);
 }
 
-/* Who the request's token proves, for the account in its path. false after
- * answering (401 for a bad token, 403 for another account's). */
+/* Who the request's token proves, for the account in its path. A user of
+ * another account keeps its own principal (op->foreign): the object service
+ * decides what that account's container ACLs grant it. false after
+ * answering (401 for a bad token). */
 static bool authenticate(sw_op *op) {
     const char *tok = hdr(op, "x-auth-token");
     if (!tok) tok = hdr(op, "x-storage-token");
@@ -1088,10 +1249,7 @@ static bool authenticate(sw_op *op) {
         return true;
     }
     op->who = objsvc_principal(op->a, name);
-    if (strcmp(op->who.account, op->account)) {
-        sw_fail(op, 403, NULL);
-        return false;
-    }
+    op->foreign = strcmp(op->who.account, op->account) != 0;
     return true;
 }
 
