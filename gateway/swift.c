@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "common/hash.h"
 #include "common/text.h"
@@ -48,6 +50,7 @@ typedef struct sw_op {
     kerr body_error;
     uint8_t etag_md5[16];
     bool has_etag;
+    const char *disposition; /* TempURL GET: Content-Disposition to send */
 } sw_op;
 
 /* ------------------------------------------------------------- answers */
@@ -318,7 +321,11 @@ static void op_info(sw_op *op) {
                 " \"max_header_size\": 8192, \"extra_header_count\": 0,"
                 " \"allow_account_management\": false, \"account_autocreate\": true,"
                 " \"valid_api_versions\": [\"v1\"]},"
-                " \"tempauth\": {\"account_acls\": false}}",
+                " \"tempauth\": {\"account_acls\": false},"
+                " \"tempurl\": {\"methods\": [\"GET\", \"HEAD\", \"PUT\"],"
+                " \"allowed_digests\": [\"sha1\", \"sha256\", \"sha512\"],"
+                " \"incoming_remove_headers\": [], \"incoming_allow_headers\": [],"
+                " \"outgoing_remove_headers\": [], \"outgoing_allow_headers\": []}}",
                 (unsigned long long)OBJ_MAX_PUT_SIZE, OBJ_MAX_KEY, LISTING_LIMIT, LISTING_LIMIT,
                 META_NAME_MAX, META_VALUE_MAX, META_COUNT_MAX, META_OVERALL);
     gw_add_header(op->r, "Content-Type", "application/json; charset=utf-8");
@@ -928,8 +935,7 @@ static bool refuse_object_features(sw_op *op) {
     }
     /* ?symlink=get (what the CLI sends before a delete) is honoured as it
      * is: kura stores no symlinks, so every object is its own target */
-    static const char *const ps[] = {"multipart-manifest", "temp_url_sig", "temp_url_expires",
-                                     "extract-archive", "bulk-delete"};
+    static const char *const ps[] = {"multipart-manifest", "extract-archive", "bulk-delete"};
     for (size_t i = 0; i < sizeof ps / sizeof *ps; i++) {
         if (http_param_has(&op->r->http, ps[i])) {
             sw_not_implemented(op, arena_printf(op->a, "the %s parameter", ps[i]));
@@ -959,11 +965,13 @@ static void object_headers(sw_op *op, const obj_meta *m) {
         } else if (!strncmp(n, "x-amz-meta-", 11)) {
             gw_add_header(op->r, arena_printf(op->a, "X-Object-Meta-%s", n + 11), v);
         } else if (is_stored_header(n)) {
+            if (op->disposition && !strcmp(n, "content-disposition")) continue;
             if (!strcmp(n, "content-type")) has_type = true;
             gw_add_header(op->r, n, v);
         }
     }
     if (!has_type) gw_add_header(op->r, "Content-Type", "application/octet-stream");
+    if (op->disposition) gw_add_header(op->r, "Content-Disposition", op->disposition);
 }
 
 static void object_get(sw_op *op) {
@@ -1213,6 +1221,170 @@ static void op_object(sw_op *op) {
     sw_fail(op, 405, NULL);
 }
 
+/* ------------------------------------------------------------- TempURL */
+
+/* Swift's answer to a TempURL that does not check out. */
+static void tempurl_invalid(sw_op *op) {
+    gw_req *r = op->r;
+    kbuf_reset(&r->resp.body);
+    if (is_head(op))
+        r->resp.no_body = true;
+    else
+        kbuf_puts(&r->resp.body, "401 Unauthorized: Temp URL invalid\n");
+    gw_add_header(r, "Content-Type", "text/plain; charset=UTF-8");
+    gw_add_header(r, "Www-Authenticate", "Swift realm=\"kura\"");
+    gw_respond(r, 401);
+}
+
+/* temp_url_expires: unix seconds, or ISO 8601 "YYYY-MM-DDThh:mm:ssZ". */
+static bool tempurl_expiry(const char *v, int64_t *out) {
+    uint64_t u;
+    if (parse_u64(v, strlen(v), &u)) {
+        if (u > (uint64_t)INT64_MAX) return false;
+        *out = (int64_t)u;
+        return true;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end) return false;
+    *out = (int64_t)timegm(&tm);
+    return true;
+}
+
+/* The signature as bytes and its digest: hex (40 sha1, 64 sha256, 128
+ * sha512) or "sha1:"/"sha256:"/"sha512:" with base64 (URL-safe or standard,
+ * padding optional). */
+static bool tempurl_sig(arena *a, const char *sig, const EVP_MD **md, uint8_t *out, size_t *n) {
+    const char *colon = strchr(sig, ':');
+    if (!colon) {
+        size_t l = strlen(sig);
+        *md = l == 40 ? EVP_sha1() : l == 64 ? EVP_sha256() : l == 128 ? EVP_sha512() : NULL;
+        if (!*md) return false;
+        char *low = arena_strdup(a, sig);
+        for (char *c = low; *c; c++)
+            if (*c >= 'A' && *c <= 'F') *c = (char)(*c + 32);
+        *n = l / 2;
+        return unhex(low, l, out);
+    }
+    size_t al = (size_t)(colon - sig);
+    if (al == 4 && !strncmp(sig, "sha1", 4))
+        *md = EVP_sha1();
+    else if (al == 6 && !strncmp(sig, "sha256", 6))
+        *md = EVP_sha256();
+    else if (al == 6 && !strncmp(sig, "sha512", 6))
+        *md = EVP_sha512();
+    else
+        return false;
+    const char *b = colon + 1;
+    size_t bl = strlen(b);
+    if (bl > 200) return false;
+    char std[208];
+    size_t k = 0;
+    for (; k < bl; k++) std[k] = b[k] == '-' ? '+' : b[k] == '_' ? '/' : b[k];
+    while (k % 4) std[k++] = '=';
+    int got = base64_decode(std, k, out, 64);
+    if (got < 0 || (size_t)got != (size_t)EVP_MD_size(*md)) return false;
+    *n = (size_t)got;
+    return true;
+}
+
+/* Whether sig is the HMAC of "METHOD\nEXPIRES\nPATH" under key. */
+static bool tempurl_match(const EVP_MD *md, const char *key, const char *method,
+                          const char *expires, const char *path, const uint8_t *sig,
+                          size_t sig_len) {
+    kbuf body = KBUF_INIT;
+    kbuf_printf(&body, "%s\n%s\n%s", method, expires, path);
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    bool ok = HMAC(md, key, (int)strlen(key), (const uint8_t *)body.data, body.len, mac, &ml) &&
+              ml == sig_len && !CRYPTO_memcmp(mac, sig, sig_len);
+    kbuf_free(&body);
+    return ok;
+}
+
+static void disposition_value(sw_op *op, const char *kind, const char *name) {
+    kbuf q = KBUF_INIT, enc = KBUF_INIT;
+    for (const char *c = name; *c; c++) {
+        if (*c == '"' || *c == '\\') kbuf_putc(&q, '\\');
+        kbuf_putc(&q, *c);
+    }
+    url_encode(&enc, name, strlen(name), true);
+    op->disposition =
+        arena_printf(op->a, "%s; filename=\"%.*s\"; filename*=UTF-8''%.*s", kind, (int)q.len,
+                     q.data ? q.data : "", (int)enc.len, enc.data ? enc.data : "");
+    kbuf_free(&q);
+    kbuf_free(&enc);
+}
+
+/* An object request with temp_url_sig / temp_url_expires: checked against
+ * the container's TempURL keys (X-Container-Meta-Temp-URL-Key and -Key-2);
+ * a valid one acts for the container's owner on this one object, for the
+ * method it was signed for (HEAD: a GET, HEAD or PUT signature). */
+static void op_tempurl(sw_op *op) {
+    const char *m = op->r->http.method;
+    bool get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD"), put = !strcmp(m, "PUT");
+    if (!get && !head && !put)
+        return sw_not_implemented(op, arena_printf(op->a, "TempURLs for %s", m));
+    if (http_param_has(&op->r->http, "temp_url_ip_range"))
+        return sw_not_implemented(op, "TempURLs restricted to an IP range");
+    const char *sig = param(op, "temp_url_sig"), *exp = param(op, "temp_url_expires");
+    const char *prefix = param(op, "temp_url_prefix");
+    int64_t expires;
+    const EVP_MD *md;
+    uint8_t sigb[64];
+    size_t sigl;
+    if (!sig || !exp || !tempurl_expiry(exp, &expires) || expires <= (int64_t)time(NULL) ||
+        !tempurl_sig(op->a, sig, &md, sigb, &sigl))
+        return tempurl_invalid(op);
+    if (prefix && (strlen(prefix) > op->olen || strncmp(op->obj, prefix, strlen(prefix))))
+        return tempurl_invalid(op);
+    bucket_info b;
+    principal nobody = objsvc_principal(op->a, NULL);
+    if (objsvc_bucket_open(op->svc, op->a, &nobody, op->container, BUCKET_LOOKUP, &b) ||
+        strcmp(b.owner, op->account))
+        return tempurl_invalid(op);
+    const char *path = prefix ? arena_printf(op->a, "prefix:/v1/%s%s/%s/%s", ACCOUNT_PREFIX,
+                                             op->account, op->container, prefix)
+                              : arena_strndup(op->a, op->r->http.path, op->r->http.path_len);
+    /* signed as unix seconds, whichever form the URL carries */
+    const char *exp_s = arena_printf(op->a, "%lld", (long long)expires);
+    const char *methods[3] = {m, NULL, NULL};
+    if (head) methods[1] = "GET", methods[2] = "PUT";
+    bool ok = false;
+    for (uint32_t i = 0; i < b.nattrs && !ok; i++) {
+        const char *n = b.attrs[i].name;
+        if (strcmp(n, "temp-url-key") && strcmp(n, "temp-url-key-2")) continue;
+        for (int j = 0; j < 3 && methods[j] && !ok; j++)
+            ok = tempurl_match(md, b.attrs[i].value, methods[j], exp_s, path, sigb, sigl);
+    }
+    if (!ok) return tempurl_invalid(op);
+    /* the key holder's authority: the container's owner, for this object */
+    op->user = ".tempurl";
+    op->who = objsvc_principal_for(op->user, b.owner);
+    if (op->olen > OBJ_MAX_KEY) return sw_fail(op, 400, "Object name length too long.");
+    if (refuse_object_features(op)) return;
+    if (put) {
+        if (hdr(op, "x-copy-from"))
+            return sw_fail(op, 400, "X-Copy-From is not allowed with a TempURL.");
+        return object_put(op);
+    }
+    const char *filename = param(op, "filename");
+    if (http_param_has(&op->r->http, "inline")) {
+        op->disposition = "inline";
+        if (filename) disposition_value(op, "inline", filename);
+    } else {
+        const char *base = filename;
+        if (!base) {
+            const char *slash = memrchr(op->obj, '/', op->olen);
+            base = slash ? arena_strndup(op->a, slash + 1, op->olen - (size_t)(slash + 1 - op->obj))
+                         : arena_strndup(op->a, op->obj, op->olen);
+        }
+        disposition_value(op, "attachment", base);
+    }
+    object_get(op);
+}
+
 /* ------------------------------------------------------------- routing */
 
 static bool is_auth_path(const char *p) {
@@ -1278,15 +1450,19 @@ static void swift_start(void *ctx, gw_req *r) {
         return sw_fail(op, tok || hdr(op, "x-storage-token") ? 403 : 401, NULL);
     }
     op->account = arena_strndup(a, rest + pl, al - pl);
-    if (!authenticate(op)) return;
+    bool tempurl =
+        http_param_has(&r->http, "temp_url_sig") || http_param_has(&r->http, "temp_url_expires");
+    if (!tempurl && !authenticate(op)) return;
+    if (tempurl && (!slash || !slash[1])) return tempurl_invalid(op);
     if (!slash || !slash[1]) return op_account(op);
     const char *c = slash + 1;
     const char *s2 = strchr(c, '/');
     op->container = s2 ? arena_strndup(a, c, (size_t)(s2 - c)) : c;
     if (!*op->container) return sw_fail(op, 404, NULL);
-    if (!s2 || !s2[1]) return op_container(op);
+    if (!s2 || !s2[1]) return tempurl ? tempurl_invalid(op) : op_container(op);
     op->obj = s2 + 1;
     op->olen = r->http.path_len - (size_t)(op->obj - p);
+    if (tempurl) return op_tempurl(op);
     op_object(op);
 }
 

@@ -385,7 +385,8 @@ class T:
         cases = [
             ("PUT", base + "/m", {"X-Object-Manifest": "refused/seg"}, "DLO manifest"),
             ("PUT", base + "/m?multipart-manifest=put", {}, "SLO manifest"),
-            ("GET", base + "/m?temp_url_sig=x&temp_url_expires=1", {}, "TempURL"),
+            ("GET", base + "/m?temp_url_ip_range=1.2.3.4&temp_url_sig=x&temp_url_expires=1", {},
+             "TempURL IP range"),
             ("PUT", base, {"X-Container-Read": ".r:example.com"}, "referrer ACL"),
             ("POST", base, {"X-Container-Sync-To": "http://x/v1/AUTH_a/c"}, "container sync"),
             ("POST", base, {"X-Container-Meta-Color": "x", "X-Versions-Location": "v"},
@@ -500,6 +501,112 @@ class T:
         for k in ("doc", "from-bob", "blind"):
             c.delete_object("shared", k)
         c.delete_container("shared")
+
+    def curl(self, *args):
+        r = subprocess.run(["curl", "-sS", "-D", "-", "-o", os.path.join(self.tmp, "curl.out"),
+                            *args], capture_output=True, text=True, timeout=60)
+        eq(r.returncode, 0, "curl %s: %s" % (args, r.stderr))
+        # the last header block (after any 100 Continue)
+        blocks = [b for b in r.stdout.replace("\r", "").split("\n\n") if b.startswith("HTTP/")]
+        lines = blocks[-1].split("\n")
+        status = int(lines[0].split()[1])
+        hdrs = {}
+        for ln in lines[1:]:
+            if ":" in ln:
+                k, v = ln.split(":", 1)
+                hdrs[k.strip().lower()] = v.strip()
+        with open(os.path.join(self.tmp, "curl.out"), "rb") as f:
+            return status, hdrs, f.read()
+
+    def tempurl(self, *args):
+        return self.swift("tempurl", *args).stdout.strip()
+
+    def t_tempurl(self):
+        c = self.conn
+        ep = self.srv.endpoint
+        path = "/v1/AUTH_%s/tmpu/dir/file.txt" % ACCT
+        c.put_container("tmpu")
+        c.put_object("tmpu", "dir/file.txt", b"temp url bytes", content_type="text/plain")
+        c.put_object("tmpu", "other", b"other bytes")
+        # no key yet: nothing validates
+        url = self.tempurl("GET", "60", path, "secret-one")
+        eq(self.curl(ep + url)[0], 401, "no key set")
+        self.swift("post", "-m", "Temp-URL-Key:secret-one", "tmpu")
+        # GET with the CLI's default (sha256 hex), sha1 hex, sha512 base64
+        for digest in ("sha256", "sha1", "sha512"):
+            url = self.tempurl("--digest", digest, "GET", "60", path, "secret-one")
+            st, h, body = self.curl(ep + url)
+            eq((st, body), (200, b"temp url bytes"), "tempurl GET %s" % digest)
+            eq(h.get("content-disposition"),
+               "attachment; filename=\"file.txt\"; filename*=UTF-8''file.txt",
+               "default disposition")
+            eq(h.get("content-type"), "text/plain", "content type")
+        # sha256: with base64 (the prefixed form)
+        exp = int(time.time()) + 60
+        mac = hmac.new(b"secret-one", ("GET\n%d\n%s" % (exp, path)).encode(), hashlib.sha256)
+        b64 = __import__("base64").urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+        st, _, body = self.curl("%s%s?temp_url_sig=sha256:%s&temp_url_expires=%d" %
+                                (ep, path, b64, exp))
+        eq((st, body), (200, b"temp url bytes"), "sha256: base64 signature")
+        # HEAD with a GET signature; the signature binds method, path, expiry
+        url = self.tempurl("GET", "60", path, "secret-one")
+        st, h, _ = self.curl("-I", ep + url)
+        eq((st, h.get("content-length")), (200, "14"), "HEAD with a GET signature")
+        eq(self.curl("-X", "PUT", "--data-binary", "x", ep + url)[0], 401, "PUT with GET sig")
+        eq(self.curl(ep + url.replace("file.txt", "other"))[0], 401, "another object")
+        st, _, body = self.curl(ep + url.replace("temp_url_expires=", "temp_url_expires=1"))
+        eq((st, body), (401, b"401 Unauthorized: Temp URL invalid\n"), "changed expiry")
+        bad = url.replace("temp_url_sig=", "temp_url_sig=0")[:-1]
+        eq(self.curl(ep + bad)[0], 401, "bad signature")
+        # expired (absolute time in the past)
+        url = self.tempurl("--absolute", "GET", str(int(time.time()) - 5), path, "secret-one")
+        eq(self.curl(ep + url)[0], 401, "expired")
+        # ISO 8601 expiry, filename and inline
+        url = self.tempurl("--iso8601", "GET", "60", path, "secret-one")
+        check("Z" in url, "iso url %s" % url)
+        st, h, _ = self.curl(ep + url + "&filename=report%20one.txt")
+        eq((st, h.get("content-disposition")),
+           (200, "attachment; filename=\"report one.txt\"; filename*=UTF-8''report%20one.txt"),
+           "filename")
+        st, h, _ = self.curl(ep + url + "&inline")
+        eq((st, h.get("content-disposition")), (200, "inline"), "inline")
+        # PUT through a TempURL (curl -T), readable by the owner
+        up = os.path.join(self.tmp, "up.bin")
+        data = os.urandom(50000)
+        with open(up, "wb") as f:
+            f.write(data)
+        url = self.tempurl("PUT", "60", "/v1/AUTH_%s/tmpu/uploaded.bin" % ACCT, "secret-one")
+        st, h, _ = self.curl("-T", up, ep + url)
+        eq(st, 201, "tempurl PUT")
+        eq(h.get("etag"), hashlib.md5(data).hexdigest(), "tempurl PUT etag")
+        eq(c.get_object("tmpu", "uploaded.bin")[1], data, "uploaded bytes")
+        st, _, _ = self.curl("-X", "PUT", "-H", "X-Copy-From: tmpu/other", "-H",
+                             "Content-Length: 0", ep + url)
+        eq(st, 400, "no copies through a TempURL")
+        # prefix-based, with the second key
+        c.post_container("tmpu", headers={"X-Container-Meta-Temp-URL-Key-2": "secret-two"})
+        url = self.tempurl("--prefix-based", "GET", "60", "/v1/AUTH_%s/tmpu/dir/" % ACCT,
+                           "secret-two")
+        q = url.split("?", 1)[1]
+        st, _, body = self.curl("%s%s?%s" % (ep, path, q))
+        eq((st, body), (200, b"temp url bytes"), "prefix-based GET (key 2)")
+        eq(self.curl("%s/v1/AUTH_%s/tmpu/other?%s" % (ep, ACCT, q))[0], 401, "outside the prefix")
+        # a removed key stops validating
+        c.post_container("tmpu", headers={"X-Remove-Container-Meta-Temp-URL-Key-2": "x"})
+        eq(self.curl("%s%s?%s" % (ep, path, q))[0], 401, "key removed")
+        # what stays refused; the keys are the owner's secret
+        url = self.tempurl("DELETE", "60", path, "secret-one")
+        eq(self.curl("-X", "DELETE", ep + url)[0], 501, "DELETE TempURL")
+        eq(c.head_object("tmpu", "dir/file.txt")["content-length"], "14", "still there")
+        c.post_container("tmpu", headers={"X-Container-Read": "zeta:bob"})
+        c2 = sc.Connection(authurl=self.auth_url, user=OTHER, key=OTHER_KEY, retries=0)
+        _, tok2 = c2.get_auth()
+        hb = sc.Connection(preauthurl=self.url, preauthtoken=tok2, retries=0).head_container("tmpu")
+        check("x-container-meta-temp-url-key" not in hb, "key hidden from readers %r" % hb)
+        eq(c.head_container("tmpu").get("x-container-meta-temp-url-key"), "secret-one", "owner")
+        for k in ("dir/file.txt", "other", "uploaded.bin"):
+            c.delete_object("tmpu", k)
+        c.delete_container("tmpu")
 
     def t_container_meta(self):
         c = self.conn
@@ -637,8 +744,10 @@ class T:
         eq(r.status, 200, "info")
         info = json.loads(r.body)
         check("swift" in info and info["swift"]["max_file_size"] == 5 << 30, "info %r" % info)
-        for absent in ("slo", "dlo", "tempurl", "bulk_delete", "bulk_upload", "formpost"):
+        for absent in ("slo", "dlo", "bulk_delete", "bulk_upload", "formpost"):
             check(absent not in info, "/info must not claim %s" % absent)
+        eq(info["tempurl"]["methods"], ["GET", "HEAD", "PUT"], "tempurl methods")
+        eq(info["tempurl"]["allowed_digests"], ["sha1", "sha256", "sha512"], "tempurl digests")
         caps = self.conn.get_capabilities()
         eq(caps["swift"]["container_listing_limit"], 10000, "capabilities")
 
@@ -693,8 +802,8 @@ def main():
     run = Runner("swift")
     try:
         for name in ("t_auth", "t_tokens", "t_cli", "t_listings", "t_objects", "t_refusals",
-                     "t_container_meta", "t_expiry", "t_acls", "t_info", "t_cross_protocol",
-                     "t_s3_unchanged_paths"):
+                     "t_container_meta", "t_expiry", "t_acls", "t_tempurl", "t_info",
+                     "t_cross_protocol", "t_s3_unchanged_paths"):
             run.run(name, getattr(t, name))
     finally:
         t.close()
