@@ -118,6 +118,12 @@ bool objsvc_bucket_owned(const principal *p, const bucket_info *b) {
     return owns(p, b);
 }
 
+/* p acts for account: its own users, and root. */
+static bool owns_account(const principal *p, const char *account) {
+    if (p->kind == PRINCIPAL_ROOT) return true;
+    return p->kind == PRINCIPAL_USER && p->account && !strcmp(p->account, account);
+}
+
 /* Whether the grant list (comma-separated, normalized by
  * objsvc_grants_normalize) holds entry word of n bytes. */
 static bool grants_have_n(const char *grants, size_t glen, const char *word, size_t n) {
@@ -409,27 +415,25 @@ typedef struct bucket_attrs_step {
     size_t max_bytes;
 } bucket_attrs_step;
 
-static kerr step_bucket_attrs(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
-    (void)remove;
-    bucket_attrs_step *st = ctx;
-    if (!cur) return K_ENOSUCHBUCKET;
-    bucket_info b;
-    kerr e = rec_bucket_decode(st->a, cur->data, cur->len, &b);
-    if (e) return e;
-    obj_attr *attrs = arena_alloc(st->a, (b.nattrs + st->nset + 1) * sizeof *attrs);
+/* The metadata change of a set_attrs (objsvc_bucket_set_attrs) on cur: into
+ * *out (allocated in a), or K_EMETADATATOOLARGE. */
+static kerr merge_attrs(arena *a, const obj_attr *cur, uint32_t ncur, const obj_attr *set,
+                        uint32_t nset, uint32_t max_count, size_t max_bytes, obj_attr **out,
+                        uint32_t *nout) {
+    obj_attr *attrs = arena_alloc(a, (ncur + nset + 1) * sizeof *attrs);
     uint32_t n = 0;
     /* the current ones in place (the last value set for a name wins), then
      * the new names in the order given; empty values remove */
-    for (uint32_t i = 0; i < b.nattrs; i++) attrs[n++] = b.attrs[i];
-    for (uint32_t j = 0; j < st->nset; j++) {
+    for (uint32_t i = 0; i < ncur; i++) attrs[n++] = cur[i];
+    for (uint32_t j = 0; j < nset; j++) {
         bool dup = false;
         for (uint32_t i = 0; i < n && !dup; i++) {
-            if (!strcmp(attrs[i].name, st->set[j].name)) {
-                attrs[i].value = st->set[j].value ? st->set[j].value : "";
+            if (!strcmp(attrs[i].name, set[j].name)) {
+                attrs[i].value = set[j].value ? set[j].value : "";
                 dup = true;
             }
         }
-        if (!dup) attrs[n++] = st->set[j];
+        if (!dup) attrs[n++] = set[j];
     }
     uint32_t kept = 0;
     for (uint32_t i = 0; i < n; i++)
@@ -437,9 +441,22 @@ static kerr step_bucket_attrs(void *ctx, const kbuf *cur, kbuf *next, bool *remo
     n = kept;
     size_t bytes = 0;
     for (uint32_t i = 0; i < n; i++) bytes += strlen(attrs[i].name) + strlen(attrs[i].value);
-    if (n > st->max_count || bytes > st->max_bytes) return K_EMETADATATOOLARGE;
-    b.attrs = attrs;
-    b.nattrs = n;
+    if (n > max_count || bytes > max_bytes) return K_EMETADATATOOLARGE;
+    *out = attrs;
+    *nout = n;
+    return K_OK;
+}
+
+static kerr step_bucket_attrs(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
+    (void)remove;
+    bucket_attrs_step *st = ctx;
+    if (!cur) return K_ENOSUCHBUCKET;
+    bucket_info b;
+    kerr e = rec_bucket_decode(st->a, cur->data, cur->len, &b);
+    if (e) return e;
+    e = merge_attrs(st->a, b.attrs, b.nattrs, st->set, st->nset, st->max_count, st->max_bytes,
+                    &b.attrs, &b.nattrs);
+    if (e) return e;
     rec_bucket_encode(next, &b);
     return K_OK;
 }
@@ -492,6 +509,82 @@ kerr objsvc_bucket_set_grants(objsvc *s, const char *name, const char *read, con
         kbuf_free(&old);
     }
     arena_free(a);
+    return e;
+}
+
+/* ------------------------------------------------------------- accounts */
+
+static kerr account_key(keybuf *k, const char *account) {
+    size_t n = strlen(account);
+    if (!n || n > 255) return K_EINVAL;
+    kb_start(k, 'A');
+    kb_add(k, account, n);
+    return K_OK;
+}
+
+kerr objsvc_account_open(objsvc *s, arena *a, const principal *p, const char *account,
+                         account_info *out) {
+    if (p && !owns_account(p, account)) return K_EACCESSDENIED;
+    keybuf key;
+    kerr e = account_key(&key, account);
+    if (e) return e;
+    kbuf v = KBUF_INIT;
+    e = kv_get(s->reg, key.b, key.n, &v);
+    if (!e) {
+        e = rec_account_decode(a, v.data, v.len, out);
+    } else if (e == K_ENOTFOUND) {
+        out->name = arena_strdup(a, account);
+        out->nattrs = 0;
+        out->attrs = arena_alloc(a, sizeof(obj_attr));
+        e = K_OK;
+    }
+    kbuf_free(&v);
+    return e;
+}
+
+typedef struct account_attrs_step {
+    arena *a;
+    const char *account;
+    const obj_attr *set;
+    uint32_t nset, max_count;
+    size_t max_bytes;
+} account_attrs_step;
+
+static kerr step_account_attrs(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
+    account_attrs_step *st = ctx;
+    account_info ai = {.name = (char *)st->account};
+    if (cur) {
+        kerr e = rec_account_decode(st->a, cur->data, cur->len, &ai);
+        if (e) return e;
+    }
+    kerr e = merge_attrs(st->a, ai.attrs, ai.nattrs, st->set, st->nset, st->max_count,
+                         st->max_bytes, &ai.attrs, &ai.nattrs);
+    if (e) return e;
+    if (!ai.nattrs) {
+        *remove = true; /* no metadata, no record */
+        return K_OK;
+    }
+    rec_account_encode(next, &ai);
+    return K_OK;
+}
+
+kerr objsvc_account_set_attrs(objsvc *s, const principal *p, const char *account,
+                              const obj_attr *set, uint32_t nset, uint32_t max_count,
+                              size_t max_bytes) {
+    if (!owns_account(p, account)) return K_EACCESSDENIED;
+    keybuf key;
+    kerr e = account_key(&key, account);
+    if (e) return e;
+    kbuf old = KBUF_INIT;
+    account_attrs_step st = {.a = arena_new(0),
+                             .account = account,
+                             .set = set,
+                             .nset = nset,
+                             .max_count = max_count,
+                             .max_bytes = max_bytes};
+    e = record_update(s->reg, &key, step_account_attrs, &st, &old, NULL);
+    arena_free(st.a);
+    kbuf_free(&old);
     return e;
 }
 

@@ -222,6 +222,26 @@ kerr objsvc_bucket_set_attrs(objsvc *s, const char *name, const obj_attr *set, u
 kerr objsvc_bucket_list(objsvc *s, arena *a, const principal *p, bucket_info **out, size_t *n);
 bool objsvc_bucket_name_valid(const char *name);
 
+/* --- accounts ---
+ * An account's own record holds its metadata (Swift's X-Account-Meta-*,
+ * TempURL keys among them); an account without one has none. */
+typedef struct account_info {
+    char *name;
+    uint32_t nattrs; /* names lower-case, without the prefix */
+    obj_attr *attrs;
+} account_info;
+
+/* The record of account for p: its own users and root (K_EACCESSDENIED for
+ * anyone else). p NULL: no caller, for authentication only (a front end
+ * checking a signature against the account's keys). */
+kerr objsvc_account_open(objsvc *s, arena *a, const principal *p, const char *account,
+                         account_info *out);
+/* Changes the account's metadata for p (its users and root), as
+ * objsvc_bucket_set_attrs does for a bucket's. */
+kerr objsvc_account_set_attrs(objsvc *s, const principal *p, const char *account,
+                              const obj_attr *set, uint32_t nset, uint32_t max_count,
+                              size_t max_bytes);
+
 /* --- objects --- */
 /* A condition on the object a write replaces or removes (S3 conditional
  * writes: If-None-Match / If-Match), checked atomically with the

@@ -137,6 +137,20 @@ static obj_attr *get_attrs(reader *r, arena *a, uint32_t *n) {
     return attrs;
 }
 
+void rec_account_encode(kbuf *out, const account_info *ai) {
+    put_u8(out, REC_VERSION);
+    put_str(out, ai->name);
+    put_attrs(out, ai->attrs, ai->nattrs);
+}
+
+kerr rec_account_decode(arena *a, const void *p, size_t n, account_info *ai) {
+    reader r = {p, n, false};
+    if (get_u8(&r) != REC_VERSION) return K_ECORRUPT;
+    ai->name = get_str(&r, a, NULL);
+    ai->attrs = get_attrs(&r, a, &ai->nattrs);
+    return r.bad ? K_ECORRUPT : K_OK;
+}
+
 static void put_loc(kbuf *out, const data_loc *l) {
     uint8_t enc[DATA_LOC_MAX_ENCODED];
     size_t n = data_loc_encode(l, enc);

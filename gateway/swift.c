@@ -459,19 +459,52 @@ static int cmp_bucket(const void *x, const void *y) {
     return strcmp(((const bucket_info *)x)->name, ((const bucket_info *)y)->name);
 }
 
+/* POST: X-Account-Meta-NAME sets NAME (an empty value removes it),
+ * X-Remove-Account-Meta-NAME removes it; other account headers (account
+ * ACLs, quotas) are refused. */
+static void account_post(sw_op *op) {
+    http_req *h = &op->r->http;
+    obj_attr *set = arena_alloc(op->a, (h->nheaders + 1) * sizeof *set);
+    uint32_t n = 0;
+    size_t bytes = 0;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        const char *name = h->headers[i].name, *value = h->headers[i].value;
+        if (!strncmp(name, "x-account-meta-", 15)) {
+            name += 15;
+        } else if (!strncmp(name, "x-remove-account-meta-", 22)) {
+            name += 22;
+            value = "";
+        } else if (!strncmp(name, "x-account-", 10) || !strncmp(name, "x-remove-account-", 17)) {
+            return sw_not_implemented(op, arena_printf(op->a, "the %s header", name));
+        } else {
+            continue;
+        }
+        if (!strcmp(name, "quota-bytes") || !strcmp(name, "quota-count"))
+            return sw_not_implemented(op, "account quotas");
+        if (!*name || strlen(name) > META_NAME_MAX || strlen(value) > META_VALUE_MAX)
+            return sw_fail(op, 400, "Metadata name or value too long, or empty name.");
+        bytes += strlen(name) + strlen(value);
+        set[n].name = (char *)name;
+        set[n].value = (char *)value;
+        n++;
+    }
+    if (bytes > META_OVERALL || n > META_COUNT_MAX)
+        return sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+    kerr e = n ? objsvc_account_set_attrs(op->svc, &op->who, op->account, set, n, META_COUNT_MAX,
+                                          META_OVERALL)
+               : K_OK;
+    if (e == K_EMETADATATOOLARGE)
+        return sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+    if (e) return sw_error(op, e);
+    sw_empty(op, 204);
+}
+
 static void op_account(sw_op *op) {
     const char *m = op->r->http.method;
     if (!op->user) return sw_fail(op, 401, NULL);
     if (op->foreign) return sw_fail(op, 403, NULL);
     bool get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD");
-    if (!strcmp(m, "POST")) {
-        for (size_t i = 0; i < op->r->http.nheaders; i++) {
-            const char *n = op->r->http.headers[i].name;
-            if (!strncmp(n, "x-account-", 10) || !strncmp(n, "x-remove-account-", 17))
-                return sw_not_implemented(op, "account metadata");
-        }
-        return sw_empty(op, 204);
-    }
+    if (!strcmp(m, "POST")) return account_post(op);
     if (!get && !head) return sw_fail(op, 405, NULL);
     list_params lp;
     list_format fmt;
@@ -498,6 +531,12 @@ static void op_account(sw_op *op) {
     gw_add_header(op->r, "X-Account-Bytes-Used",
                   arena_printf(op->a, "%llu", (unsigned long long)tbytes));
     gw_add_header(op->r, "X-Timestamp", x_timestamp(op->a, oldest ? oldest : 0));
+    account_info ai;
+    e = objsvc_account_open(op->svc, op->a, &op->who, op->account, &ai);
+    if (e) return sw_error(op, e);
+    for (uint32_t i = 0; i < ai.nattrs; i++)
+        gw_add_header(op->r, arena_printf(op->a, "X-Account-Meta-%s", ai.attrs[i].name),
+                      ai.attrs[i].value);
     kbuf *b = &op->r->resp.body;
     if (fmt == FMT_JSON) kbuf_putc(b, '[');
     if (fmt == FMT_XML) {
@@ -1318,7 +1357,8 @@ static void disposition_value(sw_op *op, const char *kind, const char *name) {
 }
 
 /* An object request with temp_url_sig / temp_url_expires: checked against
- * the container's TempURL keys (X-Container-Meta-Temp-URL-Key and -Key-2);
+ * the container's TempURL keys (X-Container-Meta-Temp-URL-Key and -Key-2)
+ * and the account's (X-Account-Meta-Temp-URL-Key and -Key-2);
  * a valid one acts for the container's owner on this one object, for the
  * method it was signed for (HEAD: a GET, HEAD or PUT signature). */
 static void op_tempurl(sw_op *op) {
@@ -1351,12 +1391,19 @@ static void op_tempurl(sw_op *op) {
     const char *exp_s = arena_printf(op->a, "%lld", (long long)expires);
     const char *methods[3] = {m, NULL, NULL};
     if (head) methods[1] = "GET", methods[2] = "PUT";
+    /* the container's keys, then the account's */
+    account_info ai;
+    if (objsvc_account_open(op->svc, op->a, NULL, op->account, &ai)) ai.nattrs = 0;
+    const obj_attr *sets[2] = {b.attrs, ai.attrs};
+    uint32_t counts[2] = {b.nattrs, ai.nattrs};
     bool ok = false;
-    for (uint32_t i = 0; i < b.nattrs && !ok; i++) {
-        const char *n = b.attrs[i].name;
-        if (strcmp(n, "temp-url-key") && strcmp(n, "temp-url-key-2")) continue;
-        for (int j = 0; j < 3 && methods[j] && !ok; j++)
-            ok = tempurl_match(md, b.attrs[i].value, methods[j], exp_s, path, sigb, sigl);
+    for (int k = 0; k < 2 && !ok; k++) {
+        for (uint32_t i = 0; i < counts[k] && !ok; i++) {
+            const char *n = sets[k][i].name;
+            if (strcmp(n, "temp-url-key") && strcmp(n, "temp-url-key-2")) continue;
+            for (int j = 0; j < 3 && methods[j] && !ok; j++)
+                ok = tempurl_match(md, sets[k][i].value, methods[j], exp_s, path, sigb, sigl);
+        }
     }
     if (!ok) return tempurl_invalid(op);
     /* the key holder's authority: the container's owner, for this object */

@@ -391,8 +391,10 @@ class T:
             ("POST", base, {"X-Container-Sync-To": "http://x/v1/AUTH_a/c"}, "container sync"),
             ("POST", base, {"X-Container-Meta-Color": "x", "X-Versions-Location": "v"},
              "versioning beside metadata"),
-            ("POST", "/v1/AUTH_%s" % ACCT, {"X-Account-Meta-Temp-URL-Key": "k"},
-             "account metadata"),
+            ("POST", "/v1/AUTH_%s" % ACCT, {"X-Account-Access-Control": "{}"},
+             "account ACLs"),
+            ("POST", "/v1/AUTH_%s" % ACCT, {"X-Account-Meta-Quota-Bytes": "10"},
+             "account quotas"),
             ("PUT", base + "/m", {"X-Detect-Content-Type": "true"}, "content type detection"),
         ]
         for method, path, h, what in cases:
@@ -608,6 +610,52 @@ class T:
             c.delete_object("tmpu", k)
         c.delete_container("tmpu")
 
+    def t_account_meta(self):
+        c = self.conn
+        acct = "/v1/AUTH_%s" % ACCT
+        check(not any(k.startswith("x-account-meta-") for k in c.head_account()),
+              "no account metadata yet")
+        self.swift("post", "-m", "Color:Blue", "-m", "Shape:Round")
+        r = self.swift("stat")
+        check("Meta Color: Blue" in r.stdout and "Meta Shape: Round" in r.stdout,
+              "account stat %r" % r.stdout)
+        h, _ = c.get_account()
+        eq(h.get("x-account-meta-color"), "Blue", "meta on account GET")
+        c.post_account({"X-Remove-Account-Meta-Shape": "x", "X-Account-Meta-Color": "Red"})
+        h = c.head_account()
+        eq(h.get("x-account-meta-color"), "Red", "replaced")
+        check("x-account-meta-shape" not in h, "removed %r" % h)
+        eq(self.raw("POST", acct, headers={"X-Account-Meta-Color": ""}).status, 204, "empty")
+        check("x-account-meta-color" not in c.head_account(), "empty value removes")
+        eq(self.raw("POST", acct, headers={"X-Account-Meta-Big": "v" * 257}).status, 400,
+           "value too long")
+        # another account's user and anonymous callers: refused, nothing stored
+        c2 = sc.Connection(authurl=self.auth_url, user=OTHER, key=OTHER_KEY, retries=0)
+        _, tok2 = c2.get_auth()
+        eq(self.raw("POST", acct, headers={"X-Account-Meta-X": "1"}, token=tok2).status, 403,
+           "foreign account POST")
+        eq(self.raw("POST", acct, headers={"X-Account-Meta-X": "1"}, token=False).status, 401,
+           "anonymous account POST")
+        check("x-account-meta-x" not in c.head_account(), "nothing stored")
+        # zeta's metadata is zeta's own
+        c2.post_account({"X-Account-Meta-Team": "Z"})
+        eq(c2.head_account().get("x-account-meta-team"), "Z", "zeta's own")
+        check("x-account-meta-team" not in c.head_account(), "accounts apart")
+        # the account's TempURL key signs for every container of the account
+        c.put_container("acctkey")
+        c.put_object("acctkey", "o.txt", b"account key object")
+        self.swift("post", "-m", "Temp-URL-Key:account-secret")
+        url = self.tempurl("GET", "60", "/v1/AUTH_%s/acctkey/o.txt" % ACCT, "account-secret")
+        st, _, body = self.curl(self.srv.endpoint + url)
+        eq((st, body), (200, b"account key object"), "TempURL with the account key")
+        url = self.tempurl("GET", "60", "/v1/AUTH_zeta/acctkey/o.txt", "account-secret")
+        eq(self.curl(self.srv.endpoint + url)[0], 401, "another account's path")
+        c.post_account({"X-Remove-Account-Meta-Temp-URL-Key": "x"})
+        url = self.tempurl("GET", "60", "/v1/AUTH_%s/acctkey/o.txt" % ACCT, "account-secret")
+        eq(self.curl(self.srv.endpoint + url)[0], 401, "account key removed")
+        c.delete_object("acctkey", "o.txt")
+        c.delete_container("acctkey")
+
     def t_container_meta(self):
         c = self.conn
         c.put_container("metabox", headers={"X-Container-Meta-Owner": "Team A"})
@@ -802,7 +850,8 @@ def main():
     run = Runner("swift")
     try:
         for name in ("t_auth", "t_tokens", "t_cli", "t_listings", "t_objects", "t_refusals",
-                     "t_container_meta", "t_expiry", "t_acls", "t_tempurl", "t_info",
+                     "t_container_meta", "t_expiry", "t_acls", "t_tempurl", "t_account_meta",
+                     "t_info",
                      "t_cross_protocol", "t_s3_unchanged_paths"):
             run.run(name, getattr(t, name))
     finally:

@@ -585,6 +585,43 @@ static void grant_decisions(void **state) {
     assert_int_equal(objsvc_bucket_set_grants(f->svc, "nowhere", "x", NULL), K_ENOSUCHBUCKET);
 }
 
+/* Account metadata: none until set; only the account's users and root see
+ * or change it; NULL caller reads it (authentication); limits as buckets'. */
+static void account_attrs(void **state) {
+    fx *f = *state;
+    principal u1 = objsvc_principal(f->a, "acme:alice"), u2 = objsvc_principal(f->a, "acme:bob");
+    principal other = objsvc_principal(f->a, "zeta:eve"), anon = objsvc_principal(f->a, NULL);
+    principal root = objsvc_principal(f->a, "root");
+    account_info ai;
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &u1, "acme", &ai), K_OK);
+    assert_int_equal(ai.nattrs, 0);
+    obj_attr set1[] = {{"color", "blue"}, {"temp-url-key", "k1"}};
+    assert_int_equal(objsvc_account_set_attrs(f->svc, &u1, "acme", set1, 2, 90, 2048), K_OK);
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &u2, "acme", &ai), K_OK);
+    assert_int_equal(ai.nattrs, 2);
+    assert_string_equal(ai.attrs[1].name, "temp-url-key");
+    assert_string_equal(ai.attrs[1].value, "k1");
+    assert_int_equal(objsvc_account_open(f->svc, f->a, NULL, "acme", &ai), K_OK);
+    assert_int_equal(ai.nattrs, 2);
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &root, "acme", &ai), K_OK);
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &other, "acme", &ai), K_EACCESSDENIED);
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &anon, "acme", &ai), K_EACCESSDENIED);
+    assert_int_equal(objsvc_account_set_attrs(f->svc, &other, "acme", set1, 1, 90, 2048),
+                     K_EACCESSDENIED);
+    assert_int_equal(objsvc_account_set_attrs(f->svc, &anon, "acme", set1, 1, 90, 2048),
+                     K_EACCESSDENIED);
+    obj_attr big[] = {{"x", "0123456789"}};
+    assert_int_equal(objsvc_account_set_attrs(f->svc, &u1, "acme", big, 1, 90, 10),
+                     K_EMETADATATOOLARGE);
+    /* removing the last one removes the record; an account is its own */
+    obj_attr clear[] = {{"color", ""}, {"temp-url-key", ""}};
+    assert_int_equal(objsvc_account_set_attrs(f->svc, &root, "acme", clear, 2, 90, 2048), K_OK);
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &u1, "acme", &ai), K_OK);
+    assert_int_equal(ai.nattrs, 0);
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &other, "zeta", &ai), K_OK);
+    assert_int_equal(ai.nattrs, 0);
+}
+
 /* Bucket metadata: set replaces by name, an empty value removes, the rest
  * stay; limits are checked on the result. */
 static void bucket_attrs(void **state) {
@@ -685,6 +722,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(swift_accounts, setup, teardown),
         cmocka_unit_test_setup_teardown(grant_decisions, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_attrs, setup, teardown),
+        cmocka_unit_test_setup_teardown(account_attrs, setup, teardown),
         cmocka_unit_test_setup_teardown(expiry, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

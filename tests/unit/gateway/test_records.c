@@ -128,6 +128,27 @@ static void bucket_round_trip(void **state) {
     kbuf_free(&enc);
 }
 
+static kerr decode_account(arena *a, const void *p, size_t n, void *ctx) {
+    return rec_account_decode(a, p, n, ctx);
+}
+
+static void account_round_trip(void **state) {
+    arena *a = *state;
+    obj_attr attrs[] = {{"temp-url-key", "k"}, {"color", ""}};
+    account_info in = {.name = "acme", .nattrs = 2, .attrs = attrs}, out;
+    kbuf enc = KBUF_INIT;
+    rec_account_encode(&enc, &in);
+    assert_int_equal(rec_account_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_string_equal(out.name, "acme");
+    assert_int_equal(out.nattrs, 2);
+    assert_string_equal(out.attrs[0].name, "temp-url-key");
+    assert_string_equal(out.attrs[0].value, "k");
+    assert_string_equal(out.attrs[1].value, "");
+    assert_every_prefix_corrupt(a, &enc, decode_account, &out);
+    assert_bad_version_corrupt(a, &enc, decode_account, &out);
+    kbuf_free(&enc);
+}
+
 /* A bucket record of version 1 (before metadata and grants) still decodes,
  * with neither. */
 static void bucket_v1_decodes(void **state) {
@@ -562,6 +583,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(bucket_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_null_strings_encode_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_v1_decodes, setup, teardown),
+        cmocka_unit_test_setup_teardown(account_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(obj_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(obj_minimal_round_trip, setup, teardown),
