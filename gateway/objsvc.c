@@ -114,18 +114,114 @@ static bool owns(const principal *p, const bucket_info *b) {
     return p->kind == PRINCIPAL_USER && p->account && !strcmp(p->account, b->owner);
 }
 
-/* p may list b's objects: its owner, or anyone when its ACL says so. */
-static bool may_list(const principal *p, const bucket_info *b) {
-    return owns(p, b) || b->acl >= ACL_PUBLIC_READ;
+bool objsvc_bucket_owned(const principal *p, const bucket_info *b) {
+    return owns(p, b);
 }
 
-/* p may read object m of b: the bucket's owner, or anyone when the object's
- * ACL says so (the bucket's own ACL does not reach its objects, as in S3). */
+/* p acts for account: its own users, and root. */
+static bool owns_account(const principal *p, const char *account) {
+    if (p->kind == PRINCIPAL_ROOT) return true;
+    return p->kind == PRINCIPAL_USER && p->account && !strcmp(p->account, account);
+}
+
+/* Whether the grant list (comma-separated, normalized by
+ * objsvc_grants_normalize) holds entry word of n bytes. */
+static bool grants_have_n(const char *grants, size_t glen, const char *word, size_t n) {
+    if (!grants || !glen) return false;
+    const char *g = grants, *stop = grants + glen;
+    while (g < stop) {
+        const char *end = memchr(g, ',', (size_t)(stop - g));
+        size_t len = end ? (size_t)(end - g) : (size_t)(stop - g);
+        if (len == n && !memcmp(g, word, n)) return true;
+        if (!end) break;
+        g = end + 1;
+    }
+    return false;
+}
+
+static bool grants_have(const char *grants, const char *word, size_t n) {
+    return grants && grants_have_n(grants, strlen(grants), word, n);
+}
+
+/* The grant list names p: its user ("ACCOUNT:USER") or its account. */
+static bool grants_name(const char *grants, const principal *p) {
+    if (p->kind == PRINCIPAL_ANONYMOUS || !p->user) return false;
+    return grants_have(grants, p->user, strlen(p->user)) ||
+           (p->account && grants_have(grants, p->account, strlen(p->account)));
+}
+
+/* Anyone may read b's objects: ".r:*" in its read grants. */
+static bool grants_anyone(const bucket_info *b) {
+    return grants_have(b->read_grants, ".r:*", 4);
+}
+
+/* p may list b's objects: its owner, users its read grants name, and anyone
+ * when its canned ACL says so or its read grants hold both ".r:*" and
+ * ".rlistings". */
+static bool may_list(const principal *p, const bucket_info *b) {
+    return owns(p, b) || b->acl >= ACL_PUBLIC_READ || grants_name(b->read_grants, p) ||
+           (grants_anyone(b) && grants_have(b->read_grants, ".rlistings", 10));
+}
+
+/* p may read object m of b: the bucket's owner, users its read grants name,
+ * and anyone when the object's ACL says so (the bucket's canned ACL does
+ * not reach its objects, as in S3) or the bucket's read grants hold ".r:*"
+ * (Swift's public container). */
 static bool may_read(const principal *p, const bucket_info *b, const obj_meta *m) {
-    return owns(p, b) || m->acl >= ACL_PUBLIC_READ;
+    return owns(p, b) || m->acl >= ACL_PUBLIC_READ || grants_name(b->read_grants, p) ||
+           grants_anyone(b);
+}
+
+/* p may write, overwrite and delete b's objects: its owner and the users its
+ * write grants name. */
+static bool may_write(const principal *p, const bucket_info *b) {
+    return owns(p, b) || grants_name(b->write_grants, p);
+}
+
+kerr objsvc_grants_normalize(arena *a, const char *in, bool write, char **out) {
+    kbuf b = KBUF_INIT;
+    kerr e = K_OK;
+    for (const char *g = in; g && *g && !e;) {
+        const char *end = strchr(g, ',');
+        const char *stop = end ? end : g + strlen(g);
+        while (g < stop && (*g == ' ' || *g == '\t')) g++;
+        const char *last = stop;
+        while (last > g && (last[-1] == ' ' || last[-1] == '\t')) last--;
+        size_t n = (size_t)(last - g);
+        if (n) {
+            if (*g == '.') {
+                bool any = n == 4 && !memcmp(g, ".r:*", 4);
+                bool listings = n == 10 && !memcmp(g, ".rlistings", 10);
+                if (write && (any || listings || !strncmp(g, ".r:", 3)))
+                    e = K_EINVAL; /* Swift: referrers are not allowed in a write ACL */
+                else if (!any && !listings)
+                    e = n > 3 && !strncmp(g, ".r:", 3) ? K_ENOTIMPL : K_EINVAL;
+            } else if (memchr(g, '*', n) || n > 256) {
+                e = K_EINVAL;
+            } else {
+                /* ACCOUNT or ACCOUNT:USER */
+                const char *colon = memchr(g, ':', n);
+                if (colon && (colon == g || colon == last - 1 ||
+                              memchr(colon + 1, ':', (size_t)(last - colon - 1))))
+                    e = K_EINVAL;
+            }
+            if (!e && !grants_have_n(b.data, b.len, g, n)) {
+                if (b.len) kbuf_putc(&b, ',');
+                kbuf_append(&b, g, n);
+            }
+        }
+        if (!end) break;
+        g = end + 1;
+    }
+    if (!e) *out = arena_strndup(a, b.data ? b.data : "", b.len);
+    kbuf_free(&b);
+    return e;
 }
 
 static kerr bucket_get(objsvc *s, arena *a, const char *name, bucket_info *out);
+static bool obj_expired(const obj_meta *m, int64_t now_ms);
+static kerr list_objects(objsvc *s, arena *a, const bucket_info *b, const obj_list_req *req,
+                         bool with_expired, list_entry **out, size_t *n, bool *truncated);
 
 kerr objsvc_bucket_open(objsvc *s, arena *a, const principal *p, const char *name,
                         bucket_access acc, bucket_info *out) {
@@ -136,6 +232,8 @@ kerr objsvc_bucket_open(objsvc *s, arena *a, const principal *p, const char *nam
         return K_OK;
     case BUCKET_READ:
         return may_list(p, out) ? K_OK : K_EACCESSDENIED;
+    case BUCKET_WRITE:
+        return may_write(p, out) ? K_OK : K_EACCESSDENIED;
     case BUCKET_OWNER:
         return owns(p, out) ? K_OK : K_EACCESSDENIED;
     }
@@ -310,6 +408,186 @@ kerr objsvc_bucket_set_acl(objsvc *s, const char *name, uint8_t acl) {
     return e;
 }
 
+typedef struct bucket_attrs_step {
+    arena *a;
+    const obj_attr *set;
+    uint32_t nset, max_count;
+    size_t max_bytes;
+} bucket_attrs_step;
+
+/* The metadata change of a set_attrs (objsvc_bucket_set_attrs) on cur: into
+ * *out (allocated in a), or K_EMETADATATOOLARGE. */
+static kerr merge_attrs(arena *a, const obj_attr *cur, uint32_t ncur, const obj_attr *set,
+                        uint32_t nset, uint32_t max_count, size_t max_bytes, obj_attr **out,
+                        uint32_t *nout) {
+    obj_attr *attrs = arena_alloc(a, (ncur + nset + 1) * sizeof *attrs);
+    uint32_t n = 0;
+    /* the current ones in place (the last value set for a name wins), then
+     * the new names in the order given; empty values remove */
+    for (uint32_t i = 0; i < ncur; i++) attrs[n++] = cur[i];
+    for (uint32_t j = 0; j < nset; j++) {
+        bool dup = false;
+        for (uint32_t i = 0; i < n && !dup; i++) {
+            if (!strcmp(attrs[i].name, set[j].name)) {
+                attrs[i].value = set[j].value ? set[j].value : "";
+                dup = true;
+            }
+        }
+        if (!dup) attrs[n++] = set[j];
+    }
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (attrs[i].value && *attrs[i].value) attrs[kept++] = attrs[i];
+    n = kept;
+    size_t bytes = 0;
+    for (uint32_t i = 0; i < n; i++) bytes += strlen(attrs[i].name) + strlen(attrs[i].value);
+    if (n > max_count || bytes > max_bytes) return K_EMETADATATOOLARGE;
+    *out = attrs;
+    *nout = n;
+    return K_OK;
+}
+
+static kerr step_bucket_attrs(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
+    (void)remove;
+    bucket_attrs_step *st = ctx;
+    if (!cur) return K_ENOSUCHBUCKET;
+    bucket_info b;
+    kerr e = rec_bucket_decode(st->a, cur->data, cur->len, &b);
+    if (e) return e;
+    e = merge_attrs(st->a, b.attrs, b.nattrs, st->set, st->nset, st->max_count, st->max_bytes,
+                    &b.attrs, &b.nattrs);
+    if (e) return e;
+    rec_bucket_encode(next, &b);
+    return K_OK;
+}
+
+kerr objsvc_bucket_set_attrs(objsvc *s, const char *name, const obj_attr *set, uint32_t nset,
+                             uint32_t max_count, size_t max_bytes) {
+    keybuf key;
+    bucket_key(&key, name);
+    kbuf old = KBUF_INIT;
+    bucket_attrs_step st = {.a = arena_new(0),
+                            .set = set,
+                            .nset = nset,
+                            .max_count = max_count,
+                            .max_bytes = max_bytes};
+    kerr e = record_update(s->reg, &key, step_bucket_attrs, &st, &old, NULL);
+    arena_free(st.a);
+    kbuf_free(&old);
+    return e;
+}
+
+typedef struct bucket_grants_step {
+    arena *a;
+    const char *read, *write;
+} bucket_grants_step;
+
+static kerr step_bucket_grants(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
+    (void)remove;
+    bucket_grants_step *st = ctx;
+    if (!cur) return K_ENOSUCHBUCKET;
+    bucket_info b;
+    kerr e = rec_bucket_decode(st->a, cur->data, cur->len, &b);
+    if (e) return e;
+    if (st->read) b.read_grants = (char *)st->read;
+    if (st->write) b.write_grants = (char *)st->write;
+    rec_bucket_encode(next, &b);
+    return K_OK;
+}
+
+kerr objsvc_bucket_set_grants(objsvc *s, const char *name, const char *read, const char *write) {
+    arena *a = arena_new(0);
+    char *r = NULL, *w = NULL;
+    kerr e = read ? objsvc_grants_normalize(a, read, false, &r) : K_OK;
+    if (!e && write) e = objsvc_grants_normalize(a, write, true, &w);
+    if (!e) {
+        keybuf key;
+        bucket_key(&key, name);
+        kbuf old = KBUF_INIT;
+        bucket_grants_step st = {.a = a, .read = r, .write = w};
+        e = record_update(s->reg, &key, step_bucket_grants, &st, &old, NULL);
+        kbuf_free(&old);
+    }
+    arena_free(a);
+    return e;
+}
+
+/* ------------------------------------------------------------- accounts */
+
+static kerr account_key(keybuf *k, const char *account) {
+    size_t n = strlen(account);
+    if (!n || n > 255) return K_EINVAL;
+    kb_start(k, 'A');
+    kb_add(k, account, n);
+    return K_OK;
+}
+
+kerr objsvc_account_open(objsvc *s, arena *a, const principal *p, const char *account,
+                         account_info *out) {
+    if (p && !owns_account(p, account)) return K_EACCESSDENIED;
+    keybuf key;
+    kerr e = account_key(&key, account);
+    if (e) return e;
+    kbuf v = KBUF_INIT;
+    e = kv_get(s->reg, key.b, key.n, &v);
+    if (!e) {
+        e = rec_account_decode(a, v.data, v.len, out);
+    } else if (e == K_ENOTFOUND) {
+        out->name = arena_strdup(a, account);
+        out->nattrs = 0;
+        out->attrs = arena_alloc(a, sizeof(obj_attr));
+        e = K_OK;
+    }
+    kbuf_free(&v);
+    return e;
+}
+
+typedef struct account_attrs_step {
+    arena *a;
+    const char *account;
+    const obj_attr *set;
+    uint32_t nset, max_count;
+    size_t max_bytes;
+} account_attrs_step;
+
+static kerr step_account_attrs(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
+    account_attrs_step *st = ctx;
+    account_info ai = {.name = (char *)st->account};
+    if (cur) {
+        kerr e = rec_account_decode(st->a, cur->data, cur->len, &ai);
+        if (e) return e;
+    }
+    kerr e = merge_attrs(st->a, ai.attrs, ai.nattrs, st->set, st->nset, st->max_count,
+                         st->max_bytes, &ai.attrs, &ai.nattrs);
+    if (e) return e;
+    if (!ai.nattrs) {
+        *remove = true; /* no metadata, no record */
+        return K_OK;
+    }
+    rec_account_encode(next, &ai);
+    return K_OK;
+}
+
+kerr objsvc_account_set_attrs(objsvc *s, const principal *p, const char *account,
+                              const obj_attr *set, uint32_t nset, uint32_t max_count,
+                              size_t max_bytes) {
+    if (!owns_account(p, account)) return K_EACCESSDENIED;
+    keybuf key;
+    kerr e = account_key(&key, account);
+    if (e) return e;
+    kbuf old = KBUF_INIT;
+    account_attrs_step st = {.a = arena_new(0),
+                             .account = account,
+                             .set = set,
+                             .nset = nset,
+                             .max_count = max_count,
+                             .max_bytes = max_bytes};
+    e = record_update(s->reg, &key, step_account_attrs, &st, &old, NULL);
+    arena_free(st.a);
+    kbuf_free(&old);
+    return e;
+}
+
 static void obj_ns(keybuf *k, const uint8_t bid[8]) {
     kb_start(k, 'o');
     kb_add(k, bid, 8);
@@ -324,16 +602,28 @@ kerr objsvc_bucket_delete(objsvc *s, const char *name) {
     bucket_info b;
     kerr e = bucket_get(s, a, name, &b);
     if (e) goto out;
-    obj_list_req one = {.max_entries = 1};
+    /* Empty means no live object: expired ones are deleted on the way (so
+     * their records and bytes do not outlive the bucket). */
+    obj_list_req page = {.max_entries = 100};
     list_entry *ents;
     size_t n;
     bool trunc;
-    e = objsvc_list(s, a, &b, &one, &ents, &n, &trunc);
-    if (e) goto out;
-    if (n) {
-        e = K_EBUCKETNOTEMPTY;
-        goto out;
-    }
+    int64_t now = clock_real_ms();
+    do {
+        e = list_objects(s, a, &b, &page, true, &ents, &n, &trunc);
+        if (e) goto out;
+        for (size_t i = 0; i < n; i++) {
+            if (ents[i].is_prefix || !obj_expired(&ents[i].meta, now)) {
+                e = K_EBUCKETNOTEMPTY;
+                goto out;
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            e = objsvc_delete(s, &b, ents[i].key, ents[i].klen, NULL);
+            if (e && e != K_ENOSUCHKEY) goto out;
+        }
+    } while (n);
+    obj_list_req one = {.max_entries = 1};
     mpu_list_entry *ups;
     e = objsvc_mpu_list(s, a, &b, &one, &ups, &n, &trunc);
     if (e) goto out;
@@ -474,6 +764,26 @@ static void obj_key(keybuf *k, const uint8_t bid[8], const char *key, size_t kle
     kb_add(k, key, klen);
 }
 
+/* Whether object m has expired at now_ms: its OBJ_ATTR_DELETE_AT time has
+ * come. The one place the service decides it; an expired object is absent
+ * to every reader (objsvc_head, objsvc_object_open, objsvc_list) and to
+ * conditional writes, though its record and bytes stay until it is deleted
+ * (space reclamation belongs to lifecycle). */
+static bool obj_expired(const obj_meta *m, int64_t now_ms) {
+    for (uint32_t i = 0; i < m->nattrs; i++) {
+        if (strcmp(m->attrs[i].name, OBJ_ATTR_DELETE_AT)) continue;
+        const char *v = m->attrs[i].value;
+        int64_t at = 0;
+        if (!*v) return false;
+        for (; *v; v++) {
+            if (*v < '0' || *v > '9' || at > INT64_MAX / 10000) return false;
+            at = at * 10 + (*v - '0');
+        }
+        return at * 1000 <= now_ms;
+    }
+    return false;
+}
+
 static kerr get_obj_raw(objsvc *s, const uint8_t bid[8], const char *key, size_t klen, kbuf *v) {
     keybuf k;
     obj_key(&k, bid, key, klen);
@@ -488,6 +798,7 @@ kerr objsvc_head(objsvc *s, arena *a, const bucket_info *b, const char *key, siz
     kbuf v = KBUF_INIT;
     e = get_obj_raw(s, b->id, key, klen, &v);
     if (!e) e = rec_obj_decode(a, v.data, v.len, out);
+    if (!e && obj_expired(out, clock_real_ms())) e = K_ENOSUCHKEY;
     kbuf_free(&v);
     return e;
 }
@@ -592,6 +903,13 @@ void objsvc_reader_close(obj_reader *r) {
  * condition); K_ECONDCONFLICT if not. */
 static kerr cond_check(const obj_cond *cond, const kbuf *cur) {
     if (!cond) return K_OK;
+    if (cur) { /* an expired object is no object */
+        arena *a = arena_new(0);
+        obj_meta m;
+        if (!rec_obj_decode(a, cur->data, cur->len, &m) && obj_expired(&m, clock_real_ms()))
+            cur = NULL;
+        arena_free(a);
+    }
     if (cond->absent && cur) return K_ECONDCONFLICT;
     if (cond->etag) {
         if (!cur) return K_ECONDCONFLICT;
@@ -699,6 +1017,7 @@ static kerr step_object_attrs(void *ctx, const kbuf *cur, kbuf *next, bool *remo
     if (e) return e;
     e = rec_obj_decode(st->a, cur->data, cur->len, st->out);
     if (e) return e;
+    if (obj_expired(st->out, clock_real_ms())) return K_ENOSUCHKEY;
     if (st->attrs) {
         st->out->attrs = (obj_attr *)st->attrs;
         st->out->nattrs = st->nattrs;
@@ -958,8 +1277,10 @@ static radix_list_req tree_req(const obj_list_req *req) {
                             .max_entries = req->max_entries ? req->max_entries : 1000};
 }
 
-kerr objsvc_list(objsvc *s, arena *a, const bucket_info *b, const obj_list_req *req,
-                 list_entry **out, size_t *n, bool *truncated) {
+/* A listing; with_expired: expired objects too (to delete them). */
+static kerr list_objects(objsvc *s, arena *a, const bucket_info *b, const obj_list_req *req,
+                         bool with_expired, list_entry **out, size_t *n, bool *truncated) {
+    int64_t now = clock_real_ms();
     keybuf ns;
     obj_ns(&ns, b->id);
     radix_list_req r = tree_req(req);
@@ -995,6 +1316,7 @@ kerr objsvc_list(objsvc *s, arena *a, const bucket_info *b, const obj_list_req *
                 if (rr.errs[j++] == K_ENOTFOUND) continue; /* an unfinished or interrupted write */
                 e = rec_obj_decode(a, v->data, v->len, &le->meta);
                 if (e) break;
+                if (!with_expired && obj_expired(&le->meta, now)) continue;
             }
             count++;
         }
@@ -1008,6 +1330,11 @@ kerr objsvc_list(objsvc *s, arena *a, const bucket_info *b, const obj_list_req *
     *n = count;
     *truncated = trunc;
     return K_OK;
+}
+
+kerr objsvc_list(objsvc *s, arena *a, const bucket_info *b, const obj_list_req *req,
+                 list_entry **out, size_t *n, bool *truncated) {
+    return list_objects(s, a, b, req, false, out, n, truncated);
 }
 
 /* ------------------------------------------------------------ multipart */

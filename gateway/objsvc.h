@@ -59,15 +59,6 @@ typedef enum acl_canned {
     ACL_PUBLIC_READ_WRITE = 2
 } acl_canned;
 
-typedef struct bucket_info {
-    char *name;
-    char *owner;
-    char *region;
-    uint8_t id[8];
-    int64_t created_ms;
-    uint8_t acl;
-} bucket_info;
-
 /* A stored header: standard representation headers (content-type,
  * content-encoding, ...) and user metadata (x-amz-meta-*), names
  * lower-case. */
@@ -75,6 +66,29 @@ typedef struct obj_attr {
     char *name;
     char *value;
 } obj_attr;
+
+/* The object attribute that gives an object's expiry time (Swift's
+ * X-Delete-At: unix seconds, decimal). From that second on the service
+ * treats the object as absent everywhere (objsvc_head, objsvc_object_open,
+ * objsvc_list); its bytes stay until it is deleted or its bucket is. */
+#define OBJ_ATTR_DELETE_AT "x-delete-at"
+
+typedef struct bucket_info {
+    char *name;
+    char *owner;
+    char *region;
+    uint8_t id[8];
+    int64_t created_ms;
+    uint8_t acl;
+    /* Bucket metadata (Swift's X-Container-Meta-NAME): names lower-case,
+     * without the prefix. */
+    uint32_t nattrs;
+    obj_attr *attrs;
+    /* Grants beyond the canned ACL (Swift container ACLs, "" for none):
+     * comma-separated, read as objsvc_grants_normalize says. */
+    char *read_grants;
+    char *write_grants;
+} bucket_info;
 
 typedef enum cksum_type { CKTYPE_NONE = 0, CKTYPE_FULL_OBJECT, CKTYPE_COMPOSITE } cksum_type;
 
@@ -162,8 +176,11 @@ kerr objsvc_bucket_create_check(const principal *p, const char *name);
 typedef enum bucket_access {
     BUCKET_LOOKUP, /* only find it: the object decides (objsvc_object_open) */
     BUCKET_READ,   /* list its objects, versions and uploads, HEAD it: its
-                      owner and root, and anyone when its ACL is public-read
-                      or public-read-write */
+                      owner and root, users its read grants name, and anyone
+                      when its ACL is public-read or public-read-write or its
+                      read grants hold ".r:*" and ".rlistings" */
+    BUCKET_WRITE,  /* write, overwrite and delete its objects (Swift): its
+                      owner and root, and users its write grants name */
     BUCKET_OWNER   /* anything else: write, delete or overwrite objects,
                       multipart uploads (but listing them), ACLs and sub-resources, delete the
                       bucket: its owner and root */
@@ -175,13 +192,55 @@ typedef enum bucket_access {
  * for a caller cleared here (BUCKET_OWNER unless they say otherwise). */
 kerr objsvc_bucket_open(objsvc *s, arena *a, const principal *p, const char *name,
                         bucket_access acc, bucket_info *out);
+/* Whether p owns b (its account's, or root): what only owners see, such as
+ * a bucket's grants. */
+bool objsvc_bucket_owned(const principal *p, const bucket_info *b);
+/* Grants (bucket_info.read_grants / write_grants; Swift's container ACL
+ * syntax): a comma-separated list of "ACCOUNT:USER" (that user), "ACCOUNT"
+ * (every user of the account) and, in read grants only, ".r:*" (anyone may
+ * read the objects) and ".rlistings" (with ".r:*": anyone may list them).
+ * A named user may list and read (read grants) or write and delete objects
+ * (write grants); the bucket itself stays its owner's. Normalizes in
+ * (spaces and empty entries dropped, duplicates once) into *out:
+ * K_EINVAL for what Swift refuses, K_ENOTIMPL for referrer rules other than
+ * ".r:*". */
+kerr objsvc_grants_normalize(arena *a, const char *in, bool write, char **out);
+/* Replaces the bucket's read and/or write grants (NULL: unchanged; "":
+ * none), normalized as above, with compare-and-set on its record. */
+kerr objsvc_bucket_set_grants(objsvc *s, const char *name, const char *read, const char *write);
 /* K_ENOSUCHBUCKET, K_EBUCKETNOTEMPTY (objects or in-progress uploads). */
 kerr objsvc_bucket_delete(objsvc *s, const char *name);
 /* Replaces the bucket's canned ACL (compare-and-set on its record). */
 kerr objsvc_bucket_set_acl(objsvc *s, const char *name, uint8_t acl);
+/* Changes the bucket's metadata (compare-and-set on its record): each of
+ * set replaces the attribute of its name, or removes it when its value is
+ * empty; the rest stay. K_EMETADATATOOLARGE when the result would hold more than
+ * max_count attributes or max_bytes of names and values. */
+kerr objsvc_bucket_set_attrs(objsvc *s, const char *name, const obj_attr *set, uint32_t nset,
+                             uint32_t max_count, size_t max_bytes);
 /* The buckets of p's account. K_EACCESSDENIED for anonymous callers. */
 kerr objsvc_bucket_list(objsvc *s, arena *a, const principal *p, bucket_info **out, size_t *n);
 bool objsvc_bucket_name_valid(const char *name);
+
+/* --- accounts ---
+ * An account's own record holds its metadata (Swift's X-Account-Meta-*,
+ * TempURL keys among them); an account without one has none. */
+typedef struct account_info {
+    char *name;
+    uint32_t nattrs; /* names lower-case, without the prefix */
+    obj_attr *attrs;
+} account_info;
+
+/* The record of account for p: its own users and root (K_EACCESSDENIED for
+ * anyone else). p NULL: no caller, for authentication only (a front end
+ * checking a signature against the account's keys). */
+kerr objsvc_account_open(objsvc *s, arena *a, const principal *p, const char *account,
+                         account_info *out);
+/* Changes the account's metadata for p (its users and root), as
+ * objsvc_bucket_set_attrs does for a bucket's. */
+kerr objsvc_account_set_attrs(objsvc *s, const principal *p, const char *account,
+                              const obj_attr *set, uint32_t nset, uint32_t max_count,
+                              size_t max_bytes);
 
 /* --- objects --- */
 /* A condition on the object a write replaces or removes (S3 conditional
@@ -200,8 +259,9 @@ typedef struct obj_cond {
 
 /* The metadata of object key of b, for a caller that may read it: p, with b
  * from objsvc_bucket_open(BUCKET_LOOKUP) (GET, HEAD, a copy source). The
- * bucket's owner and root read every object, anyone else the objects whose
- * ACL is public-read. An absent key is K_ENOSUCHKEY only to a caller who may
+ * bucket's owner, root and the users its read grants name read every
+ * object, anyone else the objects whose ACL is public-read, or every object
+ * when the read grants hold ".r:*". An absent key is K_ENOSUCHKEY only to a caller who may
  * list the bucket (BUCKET_READ); to anyone else K_EACCESSDENIED, so that
  * strangers cannot probe which names exist. K_EKEYTOOLONG. */
 kerr objsvc_object_open(objsvc *s, arena *a, const principal *p, const bucket_info *b,

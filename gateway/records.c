@@ -8,8 +8,10 @@
 /* Record format versions. Object and part records are at 2: data locations
  * are typed, variable-length data_loc keys (storage/data.h). Version 1 of
  * those records (fixed 24-byte vol_loc naming volumes by position) is still
- * decoded, into legacy DLOC_VOLUME_INDEX keys. The other records are at 1. */
-enum { REC_VERSION = 1, REC_OBJ_VERSION = 2, REC_PART_VERSION = 2 };
+ * decoded, into legacy DLOC_VOLUME_INDEX keys. Bucket records are at 2:
+ * metadata attributes and grants follow the canned ACL; version 1 (without
+ * them) still decodes, with none. The other records are at 1. */
+enum { REC_VERSION = 1, REC_OBJ_VERSION = 2, REC_PART_VERSION = 2, REC_BUCKET_VERSION = 2 };
 
 static void put_u8(kbuf *b, uint8_t v) {
     kbuf_append(b, &v, 1);
@@ -73,25 +75,42 @@ static void get_fixed(reader *r, void *out, size_t n) {
         memset(out, 0, n);
 }
 
+static void put_attrs(kbuf *out, const obj_attr *attrs, uint32_t n);
+static obj_attr *get_attrs(reader *r, arena *a, uint32_t *n);
+
 void rec_bucket_encode(kbuf *out, const bucket_info *b) {
-    put_u8(out, REC_VERSION);
+    put_u8(out, REC_BUCKET_VERSION);
     put_str(out, b->name);
     put_str(out, b->owner);
     put_str(out, b->region);
     kbuf_append(out, b->id, 8);
     put_u64(out, (uint64_t)b->created_ms);
     put_u8(out, b->acl);
+    put_attrs(out, b->attrs, b->nattrs);
+    put_str(out, b->read_grants);
+    put_str(out, b->write_grants);
 }
 
 kerr rec_bucket_decode(arena *a, const void *p, size_t n, bucket_info *b) {
     reader r = {p, n, false};
-    if (get_u8(&r) != REC_VERSION) return K_ECORRUPT;
+    unsigned version = get_u8(&r);
+    if (version != 1 && version != REC_BUCKET_VERSION) return K_ECORRUPT;
     b->name = get_str(&r, a, NULL);
     b->owner = get_str(&r, a, NULL);
     b->region = get_str(&r, a, NULL);
     get_fixed(&r, b->id, 8);
     b->created_ms = (int64_t)get_u64(&r);
     b->acl = get_u8(&r);
+    if (version == 1) {
+        b->nattrs = 0;
+        b->attrs = arena_alloc(a, sizeof(obj_attr));
+        b->read_grants = arena_strdup(a, "");
+        b->write_grants = arena_strdup(a, "");
+    } else {
+        b->attrs = get_attrs(&r, a, &b->nattrs);
+        b->read_grants = get_str(&r, a, NULL);
+        b->write_grants = get_str(&r, a, NULL);
+    }
     return r.bad ? K_ECORRUPT : K_OK;
 }
 
@@ -116,6 +135,20 @@ static obj_attr *get_attrs(reader *r, arena *a, uint32_t *n) {
         attrs[i].value = get_str(r, a, NULL);
     }
     return attrs;
+}
+
+void rec_account_encode(kbuf *out, const account_info *ai) {
+    put_u8(out, REC_VERSION);
+    put_str(out, ai->name);
+    put_attrs(out, ai->attrs, ai->nattrs);
+}
+
+kerr rec_account_decode(arena *a, const void *p, size_t n, account_info *ai) {
+    reader r = {p, n, false};
+    if (get_u8(&r) != REC_VERSION) return K_ECORRUPT;
+    ai->name = get_str(&r, a, NULL);
+    ai->attrs = get_attrs(&r, a, &ai->nattrs);
+    return r.bad ? K_ECORRUPT : K_OK;
 }
 
 static void put_loc(kbuf *out, const data_loc *l) {

@@ -31,6 +31,9 @@ typedef struct part_rec {
 void rec_bucket_encode(kbuf *out, const bucket_info *b);
 kerr rec_bucket_decode(arena *a, const void *p, size_t n, bucket_info *b);
 
+void rec_account_encode(kbuf *out, const account_info *ai);
+kerr rec_account_decode(arena *a, const void *p, size_t n, account_info *ai);
+
 void rec_obj_encode(kbuf *out, const obj_meta *m);
 kerr rec_obj_decode(arena *a, const void *p, size_t n, obj_meta *m);
 

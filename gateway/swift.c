@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "common/hash.h"
 #include "common/text.h"
@@ -37,6 +39,8 @@ typedef struct sw_op {
     arena *a;
     const char *user; /* NULL: anonymous */
     principal who;
+    bool foreign;        /* a user of another account than the path's: reaches only
+                            what that account's containers grant it */
     const char *account; /* from the path, without AUTH_ */
     const char *container;
     const char *obj;
@@ -46,6 +50,7 @@ typedef struct sw_op {
     kerr body_error;
     uint8_t etag_md5[16];
     bool has_etag;
+    const char *disposition; /* TempURL GET: Content-Disposition to send */
 } sw_op;
 
 /* ------------------------------------------------------------- answers */
@@ -316,7 +321,11 @@ static void op_info(sw_op *op) {
                 " \"max_header_size\": 8192, \"extra_header_count\": 0,"
                 " \"allow_account_management\": false, \"account_autocreate\": true,"
                 " \"valid_api_versions\": [\"v1\"]},"
-                " \"tempauth\": {\"account_acls\": false}}",
+                " \"tempauth\": {\"account_acls\": false},"
+                " \"tempurl\": {\"methods\": [\"GET\", \"HEAD\", \"PUT\"],"
+                " \"allowed_digests\": [\"sha1\", \"sha256\", \"sha512\"],"
+                " \"incoming_remove_headers\": [], \"incoming_allow_headers\": [],"
+                " \"outgoing_remove_headers\": [], \"outgoing_allow_headers\": []}}",
                 (unsigned long long)OBJ_MAX_PUT_SIZE, OBJ_MAX_KEY, LISTING_LIMIT, LISTING_LIMIT,
                 META_NAME_MAX, META_VALUE_MAX, META_COUNT_MAX, META_OVERALL);
     gw_add_header(op->r, "Content-Type", "application/json; charset=utf-8");
@@ -450,18 +459,52 @@ static int cmp_bucket(const void *x, const void *y) {
     return strcmp(((const bucket_info *)x)->name, ((const bucket_info *)y)->name);
 }
 
+/* POST: X-Account-Meta-NAME sets NAME (an empty value removes it),
+ * X-Remove-Account-Meta-NAME removes it; other account headers (account
+ * ACLs, quotas) are refused. */
+static void account_post(sw_op *op) {
+    http_req *h = &op->r->http;
+    obj_attr *set = arena_alloc(op->a, (h->nheaders + 1) * sizeof *set);
+    uint32_t n = 0;
+    size_t bytes = 0;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        const char *name = h->headers[i].name, *value = h->headers[i].value;
+        if (!strncmp(name, "x-account-meta-", 15)) {
+            name += 15;
+        } else if (!strncmp(name, "x-remove-account-meta-", 22)) {
+            name += 22;
+            value = "";
+        } else if (!strncmp(name, "x-account-", 10) || !strncmp(name, "x-remove-account-", 17)) {
+            return sw_not_implemented(op, arena_printf(op->a, "the %s header", name));
+        } else {
+            continue;
+        }
+        if (!strcmp(name, "quota-bytes") || !strcmp(name, "quota-count"))
+            return sw_not_implemented(op, "account quotas");
+        if (!*name || strlen(name) > META_NAME_MAX || strlen(value) > META_VALUE_MAX)
+            return sw_fail(op, 400, "Metadata name or value too long, or empty name.");
+        bytes += strlen(name) + strlen(value);
+        set[n].name = (char *)name;
+        set[n].value = (char *)value;
+        n++;
+    }
+    if (bytes > META_OVERALL || n > META_COUNT_MAX)
+        return sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+    kerr e = n ? objsvc_account_set_attrs(op->svc, &op->who, op->account, set, n, META_COUNT_MAX,
+                                          META_OVERALL)
+               : K_OK;
+    if (e == K_EMETADATATOOLARGE)
+        return sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+    if (e) return sw_error(op, e);
+    sw_empty(op, 204);
+}
+
 static void op_account(sw_op *op) {
     const char *m = op->r->http.method;
     if (!op->user) return sw_fail(op, 401, NULL);
+    if (op->foreign) return sw_fail(op, 403, NULL);
     bool get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD");
-    if (!strcmp(m, "POST")) {
-        for (size_t i = 0; i < op->r->http.nheaders; i++) {
-            const char *n = op->r->http.headers[i].name;
-            if (!strncmp(n, "x-account-", 10) || !strncmp(n, "x-remove-account-", 17))
-                return sw_not_implemented(op, "account metadata");
-        }
-        return sw_empty(op, 204);
-    }
+    if (!strcmp(m, "POST")) return account_post(op);
     if (!get && !head) return sw_fail(op, 405, NULL);
     list_params lp;
     list_format fmt;
@@ -488,6 +531,12 @@ static void op_account(sw_op *op) {
     gw_add_header(op->r, "X-Account-Bytes-Used",
                   arena_printf(op->a, "%llu", (unsigned long long)tbytes));
     gw_add_header(op->r, "X-Timestamp", x_timestamp(op->a, oldest ? oldest : 0));
+    account_info ai;
+    e = objsvc_account_open(op->svc, op->a, &op->who, op->account, &ai);
+    if (e) return sw_error(op, e);
+    for (uint32_t i = 0; i < ai.nattrs; i++)
+        gw_add_header(op->r, arena_printf(op->a, "X-Account-Meta-%s", ai.attrs[i].name),
+                      ai.attrs[i].value);
     kbuf *b = &op->r->resp.body;
     if (fmt == FMT_JSON) kbuf_putc(b, '[');
     if (fmt == FMT_XML) {
@@ -560,6 +609,10 @@ static void op_account(sw_op *op) {
 static bool refuse_container_headers(sw_op *op) {
     for (size_t i = 0; i < op->r->http.nheaders; i++) {
         const char *n = op->r->http.headers[i].name;
+        if (!strncmp(n, "x-container-meta-", 17) || !strncmp(n, "x-remove-container-meta-", 24) ||
+            !strcmp(n, "x-container-read") || !strcmp(n, "x-container-write") ||
+            !strcmp(n, "x-remove-container-read") || !strcmp(n, "x-remove-container-write"))
+            continue;
         if (!strncmp(n, "x-container-", 12) || !strncmp(n, "x-remove-container-", 19) ||
             !strcmp(n, "x-versions-location") || !strcmp(n, "x-history-location") ||
             !strcmp(n, "x-remove-versions-location") || !strcmp(n, "x-remove-history-location") ||
@@ -569,6 +622,89 @@ static bool refuse_container_headers(sw_op *op) {
         }
     }
     return false;
+}
+
+/* The container metadata a PUT or POST sets: X-Container-Meta-NAME: VALUE
+ * sets NAME (an empty value removes it), X-Remove-Container-Meta-NAME
+ * removes it. false after answering a refusal (checked before anything is
+ * created). */
+typedef struct container_meta {
+    obj_attr *set;
+    uint32_t n;
+    const char *read, *write; /* X-Container-Read / -Write (NULL: unchanged) */
+} container_meta;
+
+/* The ACL header name (NULL: unchanged; X-Remove-…: none), checked by the
+ * object service, which interprets it. false after answering. */
+static bool container_acl_of(sw_op *op, const char *name, const char *remove, bool write,
+                             const char **out) {
+    const char *v = hdr(op, name);
+    if (hdr(op, remove)) v = "";
+    *out = v;
+    if (!v) return true;
+    char *norm;
+    kerr e = objsvc_grants_normalize(op->a, v, write, &norm);
+    if (e == K_ENOTIMPL) {
+        sw_not_implemented(op, "referrer rules other than .r:*");
+        return false;
+    }
+    if (e) {
+        sw_fail(op, 400, write ? "Invalid X-Container-Write" : "Invalid X-Container-Read");
+        return false;
+    }
+    return true;
+}
+
+static bool container_meta_of(sw_op *op, container_meta *cm) {
+    http_req *h = &op->r->http;
+    cm->set = arena_alloc(op->a, (h->nheaders + 1) * sizeof *cm->set);
+    cm->n = 0;
+    size_t bytes = 0;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        const char *name = h->headers[i].name, *value = h->headers[i].value;
+        if (!strncmp(name, "x-container-meta-", 17)) {
+            name += 17;
+        } else if (!strncmp(name, "x-remove-container-meta-", 24)) {
+            name += 24;
+            value = "";
+        } else {
+            continue;
+        }
+        if (!*name || strlen(name) > META_NAME_MAX || strlen(value) > META_VALUE_MAX) {
+            sw_fail(op, 400, "Metadata name or value too long, or empty name.");
+            return false;
+        }
+        bytes += strlen(name) + strlen(value);
+        cm->set[cm->n].name = (char *)name;
+        cm->set[cm->n].value = (char *)value;
+        cm->n++;
+    }
+    if (bytes > META_OVERALL || cm->n > META_COUNT_MAX) {
+        sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+        return false;
+    }
+    return container_acl_of(op, "x-container-read", "x-remove-container-read", false, &cm->read) &&
+           container_acl_of(op, "x-container-write", "x-remove-container-write", true, &cm->write);
+}
+
+/* Stores cm in the bucket record (compare-and-set, with the limits on the
+ * result). false after answering a refusal. */
+static bool apply_container_meta(sw_op *op, const container_meta *cm) {
+    kerr e = K_OK;
+    if (cm->read || cm->write)
+        e = objsvc_bucket_set_grants(op->svc, op->container, cm->read, cm->write);
+    if (!e && cm->n)
+        e = objsvc_bucket_set_attrs(op->svc, op->container, cm->set, cm->n, META_COUNT_MAX,
+                                    META_OVERALL);
+    if (e == K_EMETADATATOOLARGE) {
+        sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+        return false;
+    }
+    if (e) {
+        sw_error(op, e);
+        return false;
+    }
+    return true;
 }
 
 static void container_list(sw_op *op) {
@@ -585,7 +721,18 @@ static void container_list(sw_op *op) {
     gw_add_header(op->r, "X-Container-Bytes-Used",
                   arena_printf(op->a, "%llu", (unsigned long long)bytes));
     gw_add_header(op->r, "X-Timestamp", x_timestamp(op->a, op->b.created_ms));
-    if (op->b.acl >= ACL_PUBLIC_READ) gw_add_header(op->r, "X-Container-Read", ".r:*,.rlistings");
+    /* ACLs and TempURL keys only to the owner, as Swift's swift_owner_headers */
+    bool owner = objsvc_bucket_owned(&op->who, &op->b);
+    if (owner && *op->b.read_grants)
+        gw_add_header(op->r, "X-Container-Read", op->b.read_grants);
+    else if (owner && op->b.acl >= ACL_PUBLIC_READ)
+        gw_add_header(op->r, "X-Container-Read", ".r:*,.rlistings");
+    if (owner && *op->b.write_grants) gw_add_header(op->r, "X-Container-Write", op->b.write_grants);
+    for (uint32_t i = 0; i < op->b.nattrs; i++) {
+        const char *n = op->b.attrs[i].name;
+        if (!owner && (!strcmp(n, "temp-url-key") || !strcmp(n, "temp-url-key-2"))) continue;
+        gw_add_header(op->r, arena_printf(op->a, "X-Container-Meta-%s", n), op->b.attrs[i].value);
+    }
     list_entry *ents = NULL;
     size_t n = 0;
     bool trunc;
@@ -669,21 +816,26 @@ static void op_container(sw_op *op) {
     if (!strcmp(m, "GET") || !strcmp(m, "HEAD")) return container_list(op);
     if (!op->user) return sw_fail(op, 401, NULL);
     if (!strcmp(m, "PUT")) {
-        if (refuse_container_headers(op)) return;
+        /* containers are made in the token's own account */
+        if (op->foreign) return sw_fail(op, 403, NULL);
+        container_meta cm;
+        if (refuse_container_headers(op) || !container_meta_of(op, &cm)) return;
         if (!objsvc_bucket_name_valid(op->container))
             return sw_fail(op, 400,
                            "Container names are S3 bucket names here: 3 to 63 characters of "
                            "a-z, 0-9, '-' and '.'.");
         kerr e =
             objsvc_bucket_create(op->svc, &op->who, op->container, op->fe->o.region, ACL_PRIVATE);
-        if (e == K_EBUCKETOWNED) return sw_empty(op, 202);
-        if (e) return sw_error(op, e);
-        return sw_empty(op, 201);
+        if (e && e != K_EBUCKETOWNED) return sw_error(op, e);
+        if (!apply_container_meta(op, &cm)) return;
+        return sw_empty(op, e == K_EBUCKETOWNED ? 202 : 201);
     }
     if (!strcmp(m, "POST")) {
-        if (refuse_container_headers(op)) return;
+        container_meta cm;
+        if (refuse_container_headers(op) || !container_meta_of(op, &cm)) return;
         kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_OWNER, &op->b);
         if (e) return sw_error(op, e);
+        if (!apply_container_meta(op, &cm)) return;
         return sw_empty(op, 204);
     }
     if (!strcmp(m, "DELETE")) {
@@ -756,10 +908,61 @@ static bool has_attr(const obj_attr *attrs, uint32_t n, const char *name) {
     return false;
 }
 
+/* Sets attribute name to value in attrs (replacing one of that name), or
+ * removes it when value is NULL. attrs has room for one more. */
+static void set_attr(obj_attr *attrs, uint32_t *n, const char *name, const char *value) {
+    for (uint32_t i = 0; i < *n; i++) {
+        if (strcmp(attrs[i].name, name)) continue;
+        if (value) {
+            attrs[i].value = (char *)value;
+        } else {
+            memmove(&attrs[i], &attrs[i + 1], (*n - i - 1) * sizeof *attrs);
+            (*n)--;
+        }
+        return;
+    }
+    if (!value) return;
+    attrs[*n].name = (char *)name;
+    attrs[*n].value = (char *)value;
+    (*n)++;
+}
+
+/* The expiry a request asks for: X-Delete-At (unix seconds) or
+ * X-Delete-After (seconds from now, turned into X-Delete-At), stored as the
+ * object attribute the object service expires objects by; none given: any
+ * expiry in attrs goes (a POST replaces metadata, a copy does not carry the
+ * source's expiry), as in Swift. false after answering 400. */
+static bool delete_at_attr(sw_op *op, obj_attr *attrs, uint32_t *n) {
+    const char *at = hdr(op, "x-delete-at"), *after = hdr(op, "x-delete-after");
+    uint64_t now = (uint64_t)time(NULL), v;
+    if (after) {
+        if (after[0] == '-' && parse_u64(after + 1, strlen(after + 1), &v)) {
+            sw_fail(op, 400, "X-Delete-After in past");
+            return false;
+        }
+        if (!parse_u64(after, strlen(after), &v) || v > (uint64_t)INT64_MAX / 2000) {
+            sw_fail(op, 400, "Non-integer X-Delete-After");
+            return false;
+        }
+        at = arena_printf(op->a, "%llu", (unsigned long long)(now + v));
+    } else if (at) {
+        if (!parse_u64(at, strlen(at), &v) || v > (uint64_t)INT64_MAX / 2000) {
+            sw_fail(op, 400, "Non-integer X-Delete-At");
+            return false;
+        }
+        if (v <= now) {
+            sw_fail(op, 400, "X-Delete-At in past");
+            return false;
+        }
+        at = arena_printf(op->a, "%llu", (unsigned long long)v);
+    }
+    set_attr(attrs, n, OBJ_ATTR_DELETE_AT, at);
+    return true;
+}
+
 /* Object features kura does not implement: refused, never ignored. */
 static bool refuse_object_features(sw_op *op) {
     static const char *const hs[] = {"x-object-manifest",   "x-static-large-object",
-                                     "x-delete-at",         "x-delete-after",
                                      "x-symlink-target",    "x-symlink-target-account",
                                      "x-copy-from-account", "destination-account",
                                      "x-versions-location", "x-history-location"};
@@ -771,8 +974,7 @@ static bool refuse_object_features(sw_op *op) {
     }
     /* ?symlink=get (what the CLI sends before a delete) is honoured as it
      * is: kura stores no symlinks, so every object is its own target */
-    static const char *const ps[] = {"multipart-manifest", "temp_url_sig", "temp_url_expires",
-                                     "extract-archive", "bulk-delete"};
+    static const char *const ps[] = {"multipart-manifest", "extract-archive", "bulk-delete"};
     for (size_t i = 0; i < sizeof ps / sizeof *ps; i++) {
         if (http_param_has(&op->r->http, ps[i])) {
             sw_not_implemented(op, arena_printf(op->a, "the %s parameter", ps[i]));
@@ -797,14 +999,18 @@ static void object_headers(sw_op *op, const obj_meta *m) {
     bool has_type = false;
     for (uint32_t i = 0; i < m->nattrs; i++) {
         const char *n = m->attrs[i].name, *v = m->attrs[i].value;
-        if (!strncmp(n, "x-amz-meta-", 11)) {
+        if (!strcmp(n, OBJ_ATTR_DELETE_AT)) {
+            gw_add_header(op->r, "X-Delete-At", v);
+        } else if (!strncmp(n, "x-amz-meta-", 11)) {
             gw_add_header(op->r, arena_printf(op->a, "X-Object-Meta-%s", n + 11), v);
         } else if (is_stored_header(n)) {
+            if (op->disposition && !strcmp(n, "content-disposition")) continue;
             if (!strcmp(n, "content-type")) has_type = true;
             gw_add_header(op->r, n, v);
         }
     }
     if (!has_type) gw_add_header(op->r, "Content-Type", "application/octet-stream");
+    if (op->disposition) gw_add_header(op->r, "Content-Disposition", op->disposition);
 }
 
 static void object_get(sw_op *op) {
@@ -875,18 +1081,18 @@ static void do_copy(sw_op *op, const char *scont, const char *sobj, size_t solen
     http_conds c = http_conds_of(&op->r->http);
     http_cond cr = http_conditions(&c, src.etag, (time_t)(src.mtime_ms / 1000));
     if (cr != HTTP_COND_PASS) return sw_fail(op, cr == HTTP_COND_FAILED ? 412 : 304, NULL);
-    e = objsvc_bucket_open(op->svc, op->a, &op->who, dcont, BUCKET_OWNER, &db);
+    e = objsvc_bucket_open(op->svc, op->a, &op->who, dcont, BUCKET_WRITE, &db);
     if (e) return sw_error(op, e);
     if (dolen > OBJ_MAX_KEY) return sw_fail(op, 400, "Object name length too long.");
     if (!utf8_valid(dobj, dolen)) return sw_fail(op, 412, "Invalid UTF8 or contains NULL");
     bool fresh = truthy(hdr(op, "x-fresh-metadata"));
-    obj_attr *attrs = arena_alloc(op->a, (src.nattrs + op->r->http.nheaders + 1) * sizeof *attrs);
+    obj_attr *attrs = arena_alloc(op->a, (src.nattrs + op->r->http.nheaders + 2) * sizeof *attrs);
     uint32_t nattrs = 0;
     if (!fresh) {
         memcpy(attrs, src.attrs, src.nattrs * sizeof *attrs);
         nattrs = src.nattrs;
     }
-    if (!request_attrs(op, attrs, &nattrs)) return;
+    if (!request_attrs(op, attrs, &nattrs) || !delete_at_attr(op, attrs, &nattrs)) return;
     if (!has_attr(attrs, nattrs, "content-type")) {
         attrs[nattrs].name = "content-type";
         attrs[nattrs].value = (char *)content_type_of(&src);
@@ -968,7 +1174,7 @@ static void object_put(sw_op *op) {
                            "<object name>");
         return do_copy(op, sc, so, sol, op->container, op->obj, op->olen);
     }
-    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_OWNER, &op->b);
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_WRITE, &op->b);
     if (e) return sw_error(op, e);
     if (!utf8_valid(op->obj, op->olen)) return sw_fail(op, 412, "Invalid UTF8 or contains NULL");
     uint64_t len;
@@ -986,9 +1192,9 @@ static void object_put(sw_op *op) {
         if (el != 32 || !unhex(low, 32, op->etag_md5)) return sw_fail(op, 422, NULL);
         op->has_etag = true;
     }
-    obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 1) * sizeof *attrs);
+    obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 2) * sizeof *attrs);
     uint32_t nattrs = 0;
-    if (!request_attrs(op, attrs, &nattrs)) return;
+    if (!request_attrs(op, attrs, &nattrs) || !delete_at_attr(op, attrs, &nattrs)) return;
     if (!has_attr(attrs, nattrs, "content-type")) {
         attrs[nattrs].name = "content-type";
         attrs[nattrs].value = "application/octet-stream";
@@ -1006,13 +1212,13 @@ static void object_put(sw_op *op) {
 /* POST: replaces the object's metadata (X-Object-Meta-* and the stored
  * standard headers; Content-Type is kept unless given). */
 static void object_post(sw_op *op) {
-    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_OWNER, &op->b);
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_WRITE, &op->b);
     obj_meta cur;
     if (!e) e = objsvc_head(op->svc, op->a, &op->b, op->obj, op->olen, &cur);
     if (e) return sw_error(op, e);
-    obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 1) * sizeof *attrs);
+    obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 2) * sizeof *attrs);
     uint32_t nattrs = 0;
-    if (!request_attrs(op, attrs, &nattrs)) return;
+    if (!request_attrs(op, attrs, &nattrs) || !delete_at_attr(op, attrs, &nattrs)) return;
     if (!has_attr(attrs, nattrs, "content-type")) {
         attrs[nattrs].name = "content-type";
         attrs[nattrs].value = (char *)content_type_of(&cur);
@@ -1036,7 +1242,7 @@ static void op_object(sw_op *op) {
     if (!strcmp(m, "PUT")) return object_put(op);
     if (!strcmp(m, "POST")) return object_post(op);
     if (!strcmp(m, "DELETE")) {
-        kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_OWNER, &op->b);
+        kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_WRITE, &op->b);
         if (!e) e = objsvc_delete(op->svc, &op->b, op->obj, op->olen, NULL);
         if (e) return sw_error(op, e);
         return sw_empty(op, 204);
@@ -1054,6 +1260,178 @@ static void op_object(sw_op *op) {
     sw_fail(op, 405, NULL);
 }
 
+/* ------------------------------------------------------------- TempURL */
+
+/* Swift's answer to a TempURL that does not check out. */
+static void tempurl_invalid(sw_op *op) {
+    gw_req *r = op->r;
+    kbuf_reset(&r->resp.body);
+    if (is_head(op))
+        r->resp.no_body = true;
+    else
+        kbuf_puts(&r->resp.body, "401 Unauthorized: Temp URL invalid\n");
+    gw_add_header(r, "Content-Type", "text/plain; charset=UTF-8");
+    gw_add_header(r, "Www-Authenticate", "Swift realm=\"kura\"");
+    gw_respond(r, 401);
+}
+
+/* temp_url_expires: unix seconds, or ISO 8601 "YYYY-MM-DDThh:mm:ssZ". */
+static bool tempurl_expiry(const char *v, int64_t *out) {
+    uint64_t u;
+    if (parse_u64(v, strlen(v), &u)) {
+        if (u > (uint64_t)INT64_MAX) return false;
+        *out = (int64_t)u;
+        return true;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end) return false;
+    *out = (int64_t)timegm(&tm);
+    return true;
+}
+
+/* The signature as bytes and its digest: hex (40 sha1, 64 sha256, 128
+ * sha512) or "sha1:"/"sha256:"/"sha512:" with base64 (URL-safe or standard,
+ * padding optional). */
+static bool tempurl_sig(arena *a, const char *sig, const EVP_MD **md, uint8_t *out, size_t *n) {
+    const char *colon = strchr(sig, ':');
+    if (!colon) {
+        size_t l = strlen(sig);
+        *md = l == 40 ? EVP_sha1() : l == 64 ? EVP_sha256() : l == 128 ? EVP_sha512() : NULL;
+        if (!*md) return false;
+        char *low = arena_strdup(a, sig);
+        for (char *c = low; *c; c++)
+            if (*c >= 'A' && *c <= 'F') *c = (char)(*c + 32);
+        *n = l / 2;
+        return unhex(low, l, out);
+    }
+    size_t al = (size_t)(colon - sig);
+    if (al == 4 && !strncmp(sig, "sha1", 4))
+        *md = EVP_sha1();
+    else if (al == 6 && !strncmp(sig, "sha256", 6))
+        *md = EVP_sha256();
+    else if (al == 6 && !strncmp(sig, "sha512", 6))
+        *md = EVP_sha512();
+    else
+        return false;
+    const char *b = colon + 1;
+    size_t bl = strlen(b);
+    if (bl > 200) return false;
+    char std[208];
+    size_t k = 0;
+    for (; k < bl; k++) std[k] = b[k] == '-' ? '+' : b[k] == '_' ? '/' : b[k];
+    while (k % 4) std[k++] = '=';
+    int got = base64_decode(std, k, out, 64);
+    if (got < 0 || (size_t)got != (size_t)EVP_MD_size(*md)) return false;
+    *n = (size_t)got;
+    return true;
+}
+
+/* Whether sig is the HMAC of "METHOD\nEXPIRES\nPATH" under key. */
+static bool tempurl_match(const EVP_MD *md, const char *key, const char *method,
+                          const char *expires, const char *path, const uint8_t *sig,
+                          size_t sig_len) {
+    kbuf body = KBUF_INIT;
+    kbuf_printf(&body, "%s\n%s\n%s", method, expires, path);
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    bool ok = HMAC(md, key, (int)strlen(key), (const uint8_t *)body.data, body.len, mac, &ml) &&
+              ml == sig_len && !CRYPTO_memcmp(mac, sig, sig_len);
+    kbuf_free(&body);
+    return ok;
+}
+
+static void disposition_value(sw_op *op, const char *kind, const char *name) {
+    kbuf q = KBUF_INIT, enc = KBUF_INIT;
+    for (const char *c = name; *c; c++) {
+        if (*c == '"' || *c == '\\') kbuf_putc(&q, '\\');
+        kbuf_putc(&q, *c);
+    }
+    url_encode(&enc, name, strlen(name), true);
+    op->disposition =
+        arena_printf(op->a, "%s; filename=\"%.*s\"; filename*=UTF-8''%.*s", kind, (int)q.len,
+                     q.data ? q.data : "", (int)enc.len, enc.data ? enc.data : "");
+    kbuf_free(&q);
+    kbuf_free(&enc);
+}
+
+/* An object request with temp_url_sig / temp_url_expires: checked against
+ * the container's TempURL keys (X-Container-Meta-Temp-URL-Key and -Key-2)
+ * and the account's (X-Account-Meta-Temp-URL-Key and -Key-2);
+ * a valid one acts for the container's owner on this one object, for the
+ * method it was signed for (HEAD: a GET, HEAD or PUT signature). */
+static void op_tempurl(sw_op *op) {
+    const char *m = op->r->http.method;
+    bool get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD"), put = !strcmp(m, "PUT");
+    if (!get && !head && !put)
+        return sw_not_implemented(op, arena_printf(op->a, "TempURLs for %s", m));
+    if (http_param_has(&op->r->http, "temp_url_ip_range"))
+        return sw_not_implemented(op, "TempURLs restricted to an IP range");
+    const char *sig = param(op, "temp_url_sig"), *exp = param(op, "temp_url_expires");
+    const char *prefix = param(op, "temp_url_prefix");
+    int64_t expires;
+    const EVP_MD *md;
+    uint8_t sigb[64];
+    size_t sigl;
+    if (!sig || !exp || !tempurl_expiry(exp, &expires) || expires <= (int64_t)time(NULL) ||
+        !tempurl_sig(op->a, sig, &md, sigb, &sigl))
+        return tempurl_invalid(op);
+    if (prefix && (strlen(prefix) > op->olen || strncmp(op->obj, prefix, strlen(prefix))))
+        return tempurl_invalid(op);
+    bucket_info b;
+    principal nobody = objsvc_principal(op->a, NULL);
+    if (objsvc_bucket_open(op->svc, op->a, &nobody, op->container, BUCKET_LOOKUP, &b) ||
+        strcmp(b.owner, op->account))
+        return tempurl_invalid(op);
+    const char *path = prefix ? arena_printf(op->a, "prefix:/v1/%s%s/%s/%s", ACCOUNT_PREFIX,
+                                             op->account, op->container, prefix)
+                              : arena_strndup(op->a, op->r->http.path, op->r->http.path_len);
+    /* signed as unix seconds, whichever form the URL carries */
+    const char *exp_s = arena_printf(op->a, "%lld", (long long)expires);
+    const char *methods[3] = {m, NULL, NULL};
+    if (head) methods[1] = "GET", methods[2] = "PUT";
+    /* the container's keys, then the account's */
+    account_info ai;
+    if (objsvc_account_open(op->svc, op->a, NULL, op->account, &ai)) ai.nattrs = 0;
+    const obj_attr *sets[2] = {b.attrs, ai.attrs};
+    uint32_t counts[2] = {b.nattrs, ai.nattrs};
+    bool ok = false;
+    for (int k = 0; k < 2 && !ok; k++) {
+        for (uint32_t i = 0; i < counts[k] && !ok; i++) {
+            const char *n = sets[k][i].name;
+            if (strcmp(n, "temp-url-key") && strcmp(n, "temp-url-key-2")) continue;
+            for (int j = 0; j < 3 && methods[j] && !ok; j++)
+                ok = tempurl_match(md, sets[k][i].value, methods[j], exp_s, path, sigb, sigl);
+        }
+    }
+    if (!ok) return tempurl_invalid(op);
+    /* the key holder's authority: the container's owner, for this object */
+    op->user = ".tempurl";
+    op->who = objsvc_principal_for(op->user, b.owner);
+    if (op->olen > OBJ_MAX_KEY) return sw_fail(op, 400, "Object name length too long.");
+    if (refuse_object_features(op)) return;
+    if (put) {
+        if (hdr(op, "x-copy-from"))
+            return sw_fail(op, 400, "X-Copy-From is not allowed with a TempURL.");
+        return object_put(op);
+    }
+    const char *filename = param(op, "filename");
+    if (http_param_has(&op->r->http, "inline")) {
+        op->disposition = "inline";
+        if (filename) disposition_value(op, "inline", filename);
+    } else {
+        const char *base = filename;
+        if (!base) {
+            const char *slash = memrchr(op->obj, '/', op->olen);
+            base = slash ? arena_strndup(op->a, slash + 1, op->olen - (size_t)(slash + 1 - op->obj))
+                         : arena_strndup(op->a, op->obj, op->olen);
+        }
+        disposition_value(op, "attachment", base);
+    }
+    object_get(op);
+}
+
 /* ------------------------------------------------------------- routing */
 
 static bool is_auth_path(const char *p) {
@@ -1067,8 +1445,10 @@ static bool swift_match(void *ctx, gw_req *r) {
     return is_auth_path(p) || !strcmp(p, "/info") || !strcmp(p, "/v1") || !strncmp(p, "/v1/", 4);
 }
 
-/* Who the request's token proves, for the account in its path. false after
- * answering (401 for a bad token, 403 for another account's). */
+/* Who the request's token proves, for the account in its path. A user of
+ * another account keeps its own principal (op->foreign): the object service
+ * decides what that account's container ACLs grant it. false after
+ * answering (401 for a bad token). */
 static bool authenticate(sw_op *op) {
     const char *tok = hdr(op, "x-auth-token");
     if (!tok) tok = hdr(op, "x-storage-token");
@@ -1088,10 +1468,7 @@ static bool authenticate(sw_op *op) {
         return true;
     }
     op->who = objsvc_principal(op->a, name);
-    if (strcmp(op->who.account, op->account)) {
-        sw_fail(op, 403, NULL);
-        return false;
-    }
+    op->foreign = strcmp(op->who.account, op->account) != 0;
     return true;
 }
 
@@ -1120,15 +1497,19 @@ static void swift_start(void *ctx, gw_req *r) {
         return sw_fail(op, tok || hdr(op, "x-storage-token") ? 403 : 401, NULL);
     }
     op->account = arena_strndup(a, rest + pl, al - pl);
-    if (!authenticate(op)) return;
+    bool tempurl =
+        http_param_has(&r->http, "temp_url_sig") || http_param_has(&r->http, "temp_url_expires");
+    if (!tempurl && !authenticate(op)) return;
+    if (tempurl && (!slash || !slash[1])) return tempurl_invalid(op);
     if (!slash || !slash[1]) return op_account(op);
     const char *c = slash + 1;
     const char *s2 = strchr(c, '/');
     op->container = s2 ? arena_strndup(a, c, (size_t)(s2 - c)) : c;
     if (!*op->container) return sw_fail(op, 404, NULL);
-    if (!s2 || !s2[1]) return op_container(op);
+    if (!s2 || !s2[1]) return tempurl ? tempurl_invalid(op) : op_container(op);
     op->obj = s2 + 1;
     op->olen = r->http.path_len - (size_t)(op->obj - p);
+    if (tempurl) return op_tempurl(op);
     op_object(op);
 }
 

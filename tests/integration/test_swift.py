@@ -385,13 +385,16 @@ class T:
         cases = [
             ("PUT", base + "/m", {"X-Object-Manifest": "refused/seg"}, "DLO manifest"),
             ("PUT", base + "/m?multipart-manifest=put", {}, "SLO manifest"),
-            ("PUT", base + "/m", {"X-Delete-After": "60"}, "X-Delete-After"),
-            ("PUT", base + "/m", {"X-Delete-At": "9999999999"}, "X-Delete-At"),
-            ("GET", base + "/m?temp_url_sig=x&temp_url_expires=1", {}, "TempURL"),
-            ("PUT", base, {"X-Container-Read": ".r:*"}, "container ACL"),
-            ("POST", base, {"X-Container-Meta-Color": "x"}, "container metadata"),
-            ("POST", "/v1/AUTH_%s" % ACCT, {"X-Account-Meta-Temp-URL-Key": "k"},
-             "account metadata"),
+            ("GET", base + "/m?temp_url_ip_range=1.2.3.4&temp_url_sig=x&temp_url_expires=1", {},
+             "TempURL IP range"),
+            ("PUT", base, {"X-Container-Read": ".r:example.com"}, "referrer ACL"),
+            ("POST", base, {"X-Container-Sync-To": "http://x/v1/AUTH_a/c"}, "container sync"),
+            ("POST", base, {"X-Container-Meta-Color": "x", "X-Versions-Location": "v"},
+             "versioning beside metadata"),
+            ("POST", "/v1/AUTH_%s" % ACCT, {"X-Account-Access-Control": "{}"},
+             "account ACLs"),
+            ("POST", "/v1/AUTH_%s" % ACCT, {"X-Account-Meta-Quota-Bytes": "10"},
+             "account quotas"),
             ("PUT", base + "/m", {"X-Detect-Content-Type": "true"}, "content type detection"),
         ]
         for method, path, h, what in cases:
@@ -404,15 +407,395 @@ class T:
             eq(e.http_status, 404, "nothing stored by refusals")
         r = self.raw("GET", base + "?path=x")
         eq(r.status, 501, "path listing refused")
+        check("x-container-meta-color" not in c.head_container("refused"),
+              "a refused POST stored no metadata")
         c.delete_container("refused")
+
+    def t_acls(self):
+        c = self.conn
+        cont = "/v1/AUTH_%s/shared" % ACCT
+        c.put_container("shared")
+        c.put_object("shared", "doc", b"shared bytes", content_type="text/plain")
+        c2 = sc.Connection(authurl=self.auth_url, user=OTHER, key=OTHER_KEY, retries=0)
+        _, tok2 = c2.get_auth()
+        # bob acts on acme's container through acme's storage URL
+        bob = sc.Connection(preauthurl=self.url, preauthtoken=tok2, retries=0)
+
+        def status(fn, *a, **kw):
+            try:
+                fn(*a, **kw)
+                return 200
+            except ClientException as e:
+                return e.http_status
+        # no ACL: bob and anonymous callers get nothing
+        eq(status(bob.get_container, "shared"), 403, "bob lists before ACL")
+        eq(status(bob.get_object, "shared", "doc"), 403, "bob reads before ACL")
+        eq(self.raw("GET", cont + "/doc", token=False).status, 401, "anonymous before ACL")
+        # read ACL for a user (the CLI's post -r)
+        self.swift("post", "-r", "zeta:bob", "shared")
+        h = c.head_container("shared")
+        eq(h.get("x-container-read"), "zeta:bob", "X-Container-Read stored")
+        hb, listing = bob.get_container("shared")
+        eq([e["name"] for e in listing], ["doc"], "bob lists with read ACL")
+        check("x-container-read" not in hb, "ACLs are shown to owners only %r" % hb)
+        eq(bob.get_object("shared", "doc")[1], b"shared bytes", "bob reads with read ACL")
+        eq(status(bob.put_object, "shared", "bobs", b"x"), 403, "read ACL lets no writes")
+        eq(status(bob.delete_object, "shared", "doc"), 403, "read ACL lets no deletes")
+        eq(status(bob.post_container, "shared", {"X-Container-Meta-A": "1"}), 403,
+           "container metadata stays the owner's")
+        eq(status(bob.put_container, "shared"), 403, "bob cannot PUT in acme's account")
+        eq(status(bob.delete_container, "shared"), 403, "bob cannot delete the container")
+        eq(status(bob.head_account), 403, "bob cannot see acme's account")
+        # the same grant through S3: bob's S3 key reads (the decision is shared)
+        s3b = self.s3(OTHER, OTHER_KEY)
+        eq(s3b.get_object(Bucket="shared", Key="doc")["Body"].read(), b"shared bytes",
+           "S3 read with the Swift read grant")
+        # write ACL for the account: bob writes and deletes
+        self.swift("post", "-w", "zeta", "shared")
+        bob.put_object("shared", "from-bob", b"bob wrote this")
+        eq(c.get_object("shared", "from-bob")[1], b"bob wrote this", "alice reads bob's object")
+        bob.post_object("shared", "from-bob", headers={"X-Object-Meta-By": "bob"})
+        eq(c.head_object("shared", "from-bob").get("x-object-meta-by"), "bob", "bob's POST")
+        bob.copy_object("shared", "doc", "/shared/doc-copy")
+        eq(c.get_object("shared", "doc-copy")[1], b"shared bytes", "bob's COPY")
+        bob.delete_object("shared", "doc-copy")
+        eq(status(c.head_object, "shared", "doc-copy"), 404, "bob's DELETE")
+        eq(c.head_container("shared").get("x-container-write"), "zeta", "X-Container-Write")
+        # a writer who may not read (write ACL only)
+        c.post_container("shared", headers={"X-Remove-Container-Read": "x"})
+        check("x-container-read" not in c.head_container("shared"), "read ACL removed")
+        eq(status(bob.get_object, "shared", "doc"), 403, "write ACL lets no reads")
+        bob.put_object("shared", "blind", b"b")
+        c.post_container("shared", headers={"X-Container-Write": ""})
+        eq(status(bob.put_object, "shared", "again", b"x"), 403, "write ACL removed")
+        # public: .r:* lets anyone read objects; listing needs .rlistings
+        self.swift("post", "-r", ".r:*", "shared")
+        r = self.raw("GET", cont + "/doc", token=False)
+        eq((r.status, r.body), (200, b"shared bytes"), "anonymous GET with .r:*")
+        eq(self.raw("HEAD", cont + "/doc", token=False).status, 200, "anonymous HEAD")
+        eq(self.raw("GET", cont, token=False).status, 401, "no anonymous listing without .rlistings")
+        eq(self.raw("GET", cont + "/absent", token=False).status, 401,
+           "an absent name is no one's business without listings")
+        eq(self.raw("PUT", cont + "/anon", token=False, headers={"Content-Length": "1"},
+                    body=b"x").status, 401, "anonymous PUT")
+        r = harness.http_request(self.srv, "GET", "/shared/doc")
+        eq((r.status, r.body), (200, b"shared bytes"), "anonymous S3 GET with .r:*")
+        self.swift("post", "-r", ".r:*,.rlistings", "shared")
+        r = self.raw("GET", cont, token=False)
+        eq((r.status, sorted(r.body.decode().split())), (200, ["blind", "doc", "from-bob"]),
+           "anonymous listing with .rlistings")
+        eq(self.raw("GET", cont + "/absent", token=False).status, 404, "absent: 404 with listings")
+        eq(c.head_container("shared").get("x-container-read"), ".r:*,.rlistings", "stored")
+        # refusals: referrer rules kura lacks (501), nonsense (400); nothing changes
+        eq(self.raw("POST", cont, headers={"X-Container-Read": ".r:.example.com"}).status, 501,
+           "referrer domain rule")
+        eq(self.raw("POST", cont, headers={"X-Container-Read": ".bogus"}).status, 400, "bad ACL")
+        eq(self.raw("POST", cont, headers={"X-Container-Write": ".r:*"}).status, 400,
+           "referrer in a write ACL")
+        eq(c.head_container("shared").get("x-container-read"), ".r:*,.rlistings", "unchanged")
+        r = self.raw("PUT", "/v1/AUTH_%s/acl-new" % ACCT, headers={"X-Container-Read": ".bogus"})
+        eq(r.status, 400, "PUT with a bad ACL")
+        eq(self.raw("HEAD", "/v1/AUTH_%s/acl-new" % ACCT).status, 404, "nothing created")
+        # PUT with ACLs sets them at creation
+        c.put_container("acl-new", headers={"X-Container-Read": "zeta:bob"})
+        eq(bob.get_container("acl-new")[1], [], "read ACL set by PUT")
+        c.delete_container("acl-new")
+        for k in ("doc", "from-bob", "blind"):
+            c.delete_object("shared", k)
+        c.delete_container("shared")
+
+    def curl(self, *args):
+        r = subprocess.run(["curl", "-sS", "-D", "-", "-o", os.path.join(self.tmp, "curl.out"),
+                            *args], capture_output=True, text=True, timeout=60)
+        eq(r.returncode, 0, "curl %s: %s" % (args, r.stderr))
+        # the last header block (after any 100 Continue)
+        blocks = [b for b in r.stdout.replace("\r", "").split("\n\n") if b.startswith("HTTP/")]
+        lines = blocks[-1].split("\n")
+        status = int(lines[0].split()[1])
+        hdrs = {}
+        for ln in lines[1:]:
+            if ":" in ln:
+                k, v = ln.split(":", 1)
+                hdrs[k.strip().lower()] = v.strip()
+        with open(os.path.join(self.tmp, "curl.out"), "rb") as f:
+            return status, hdrs, f.read()
+
+    def tempurl(self, *args):
+        return self.swift("tempurl", *args).stdout.strip()
+
+    def t_tempurl(self):
+        c = self.conn
+        ep = self.srv.endpoint
+        path = "/v1/AUTH_%s/tmpu/dir/file.txt" % ACCT
+        c.put_container("tmpu")
+        c.put_object("tmpu", "dir/file.txt", b"temp url bytes", content_type="text/plain")
+        c.put_object("tmpu", "other", b"other bytes")
+        # no key yet: nothing validates
+        url = self.tempurl("GET", "60", path, "secret-one")
+        eq(self.curl(ep + url)[0], 401, "no key set")
+        self.swift("post", "-m", "Temp-URL-Key:secret-one", "tmpu")
+        # GET with the CLI's default (sha256 hex), sha1 hex, sha512 base64
+        for digest in ("sha256", "sha1", "sha512"):
+            url = self.tempurl("--digest", digest, "GET", "60", path, "secret-one")
+            st, h, body = self.curl(ep + url)
+            eq((st, body), (200, b"temp url bytes"), "tempurl GET %s" % digest)
+            eq(h.get("content-disposition"),
+               "attachment; filename=\"file.txt\"; filename*=UTF-8''file.txt",
+               "default disposition")
+            eq(h.get("content-type"), "text/plain", "content type")
+        # sha256: with base64 (the prefixed form)
+        exp = int(time.time()) + 60
+        mac = hmac.new(b"secret-one", ("GET\n%d\n%s" % (exp, path)).encode(), hashlib.sha256)
+        b64 = __import__("base64").urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+        st, _, body = self.curl("%s%s?temp_url_sig=sha256:%s&temp_url_expires=%d" %
+                                (ep, path, b64, exp))
+        eq((st, body), (200, b"temp url bytes"), "sha256: base64 signature")
+        # HEAD with a GET signature; the signature binds method, path, expiry
+        url = self.tempurl("GET", "60", path, "secret-one")
+        st, h, _ = self.curl("-I", ep + url)
+        eq((st, h.get("content-length")), (200, "14"), "HEAD with a GET signature")
+        eq(self.curl("-X", "PUT", "--data-binary", "x", ep + url)[0], 401, "PUT with GET sig")
+        eq(self.curl(ep + url.replace("file.txt", "other"))[0], 401, "another object")
+        st, _, body = self.curl(ep + url.replace("temp_url_expires=", "temp_url_expires=1"))
+        eq((st, body), (401, b"401 Unauthorized: Temp URL invalid\n"), "changed expiry")
+        bad = url.replace("temp_url_sig=", "temp_url_sig=0")[:-1]
+        eq(self.curl(ep + bad)[0], 401, "bad signature")
+        # expired (absolute time in the past)
+        url = self.tempurl("--absolute", "GET", str(int(time.time()) - 5), path, "secret-one")
+        eq(self.curl(ep + url)[0], 401, "expired")
+        # ISO 8601 expiry, filename and inline
+        url = self.tempurl("--iso8601", "GET", "60", path, "secret-one")
+        check("Z" in url, "iso url %s" % url)
+        st, h, _ = self.curl(ep + url + "&filename=report%20one.txt")
+        eq((st, h.get("content-disposition")),
+           (200, "attachment; filename=\"report one.txt\"; filename*=UTF-8''report%20one.txt"),
+           "filename")
+        st, h, _ = self.curl(ep + url + "&inline")
+        eq((st, h.get("content-disposition")), (200, "inline"), "inline")
+        # PUT through a TempURL (curl -T), readable by the owner
+        up = os.path.join(self.tmp, "up.bin")
+        data = os.urandom(50000)
+        with open(up, "wb") as f:
+            f.write(data)
+        url = self.tempurl("PUT", "60", "/v1/AUTH_%s/tmpu/uploaded.bin" % ACCT, "secret-one")
+        st, h, _ = self.curl("-T", up, ep + url)
+        eq(st, 201, "tempurl PUT")
+        eq(h.get("etag"), hashlib.md5(data).hexdigest(), "tempurl PUT etag")
+        eq(c.get_object("tmpu", "uploaded.bin")[1], data, "uploaded bytes")
+        st, _, _ = self.curl("-X", "PUT", "-H", "X-Copy-From: tmpu/other", "-H",
+                             "Content-Length: 0", ep + url)
+        eq(st, 400, "no copies through a TempURL")
+        # prefix-based, with the second key
+        c.post_container("tmpu", headers={"X-Container-Meta-Temp-URL-Key-2": "secret-two"})
+        url = self.tempurl("--prefix-based", "GET", "60", "/v1/AUTH_%s/tmpu/dir/" % ACCT,
+                           "secret-two")
+        q = url.split("?", 1)[1]
+        st, _, body = self.curl("%s%s?%s" % (ep, path, q))
+        eq((st, body), (200, b"temp url bytes"), "prefix-based GET (key 2)")
+        eq(self.curl("%s/v1/AUTH_%s/tmpu/other?%s" % (ep, ACCT, q))[0], 401, "outside the prefix")
+        # a removed key stops validating
+        c.post_container("tmpu", headers={"X-Remove-Container-Meta-Temp-URL-Key-2": "x"})
+        eq(self.curl("%s%s?%s" % (ep, path, q))[0], 401, "key removed")
+        # what stays refused; the keys are the owner's secret
+        url = self.tempurl("DELETE", "60", path, "secret-one")
+        eq(self.curl("-X", "DELETE", ep + url)[0], 501, "DELETE TempURL")
+        eq(c.head_object("tmpu", "dir/file.txt")["content-length"], "14", "still there")
+        c.post_container("tmpu", headers={"X-Container-Read": "zeta:bob"})
+        c2 = sc.Connection(authurl=self.auth_url, user=OTHER, key=OTHER_KEY, retries=0)
+        _, tok2 = c2.get_auth()
+        hb = sc.Connection(preauthurl=self.url, preauthtoken=tok2, retries=0).head_container("tmpu")
+        check("x-container-meta-temp-url-key" not in hb, "key hidden from readers %r" % hb)
+        eq(c.head_container("tmpu").get("x-container-meta-temp-url-key"), "secret-one", "owner")
+        for k in ("dir/file.txt", "other", "uploaded.bin"):
+            c.delete_object("tmpu", k)
+        c.delete_container("tmpu")
+
+    def t_account_meta(self):
+        c = self.conn
+        acct = "/v1/AUTH_%s" % ACCT
+        check(not any(k.startswith("x-account-meta-") for k in c.head_account()),
+              "no account metadata yet")
+        self.swift("post", "-m", "Color:Blue", "-m", "Shape:Round")
+        r = self.swift("stat")
+        check("Meta Color: Blue" in r.stdout and "Meta Shape: Round" in r.stdout,
+              "account stat %r" % r.stdout)
+        h, _ = c.get_account()
+        eq(h.get("x-account-meta-color"), "Blue", "meta on account GET")
+        c.post_account({"X-Remove-Account-Meta-Shape": "x", "X-Account-Meta-Color": "Red"})
+        h = c.head_account()
+        eq(h.get("x-account-meta-color"), "Red", "replaced")
+        check("x-account-meta-shape" not in h, "removed %r" % h)
+        eq(self.raw("POST", acct, headers={"X-Account-Meta-Color": ""}).status, 204, "empty")
+        check("x-account-meta-color" not in c.head_account(), "empty value removes")
+        eq(self.raw("POST", acct, headers={"X-Account-Meta-Big": "v" * 257}).status, 400,
+           "value too long")
+        # another account's user and anonymous callers: refused, nothing stored
+        c2 = sc.Connection(authurl=self.auth_url, user=OTHER, key=OTHER_KEY, retries=0)
+        _, tok2 = c2.get_auth()
+        eq(self.raw("POST", acct, headers={"X-Account-Meta-X": "1"}, token=tok2).status, 403,
+           "foreign account POST")
+        eq(self.raw("POST", acct, headers={"X-Account-Meta-X": "1"}, token=False).status, 401,
+           "anonymous account POST")
+        check("x-account-meta-x" not in c.head_account(), "nothing stored")
+        # zeta's metadata is zeta's own
+        c2.post_account({"X-Account-Meta-Team": "Z"})
+        eq(c2.head_account().get("x-account-meta-team"), "Z", "zeta's own")
+        check("x-account-meta-team" not in c.head_account(), "accounts apart")
+        # the account's TempURL key signs for every container of the account
+        c.put_container("acctkey")
+        c.put_object("acctkey", "o.txt", b"account key object")
+        self.swift("post", "-m", "Temp-URL-Key:account-secret")
+        url = self.tempurl("GET", "60", "/v1/AUTH_%s/acctkey/o.txt" % ACCT, "account-secret")
+        st, _, body = self.curl(self.srv.endpoint + url)
+        eq((st, body), (200, b"account key object"), "TempURL with the account key")
+        url = self.tempurl("GET", "60", "/v1/AUTH_zeta/acctkey/o.txt", "account-secret")
+        eq(self.curl(self.srv.endpoint + url)[0], 401, "another account's path")
+        c.post_account({"X-Remove-Account-Meta-Temp-URL-Key": "x"})
+        url = self.tempurl("GET", "60", "/v1/AUTH_%s/acctkey/o.txt" % ACCT, "account-secret")
+        eq(self.curl(self.srv.endpoint + url)[0], 401, "account key removed")
+        c.delete_object("acctkey", "o.txt")
+        c.delete_container("acctkey")
+
+    def t_container_meta(self):
+        c = self.conn
+        c.put_container("metabox", headers={"X-Container-Meta-Owner": "Team A"})
+        h = c.head_container("metabox")
+        eq(h.get("x-container-meta-owner"), "Team A", "meta set by PUT")
+        # the CLI: post -m NAME:VALUE sets, stat shows
+        self.swift("post", "-m", "Color:Blue", "-m", "Shape:Round", "metabox")
+        r = self.swift("stat", "metabox")
+        for line in ("Meta Color: Blue", "Meta Shape: Round", "Meta Owner: Team A"):
+            check(line in r.stdout, "container stat %r lacks %r" % (r.stdout, line))
+        # GET returns it too, beside the listing
+        h, _ = c.get_container("metabox")
+        eq((h.get("x-container-meta-color"), h.get("x-container-meta-shape")), ("Blue", "Round"),
+           "meta on GET")
+        # replacing, removing by X-Remove-…, removing by an empty value
+        c.post_container("metabox", headers={"X-Container-Meta-Color": "Red",
+                                             "X-Remove-Container-Meta-Shape": "x"})
+        h = c.head_container("metabox")
+        eq(h.get("x-container-meta-color"), "Red", "meta replaced")
+        check("x-container-meta-shape" not in h, "X-Remove-Container-Meta %r" % h)
+        r = self.raw("POST", "/v1/AUTH_%s/metabox" % ACCT,
+                     headers={"X-Container-Meta-Owner": ""})
+        eq(r.status, 204, "POST container")
+        h = c.head_container("metabox")
+        check("x-container-meta-owner" not in h, "empty value removes %r" % h)
+        # re-PUT of one's container updates metadata (202) and keeps the rest
+        r = self.raw("PUT", "/v1/AUTH_%s/metabox" % ACCT, headers={"X-Container-Meta-New": "1"})
+        eq(r.status, 202, "re-PUT with metadata")
+        h = c.head_container("metabox")
+        eq((h.get("x-container-meta-new"), h.get("x-container-meta-color")), ("1", "Red"),
+           "re-PUT merged")
+        # limits, as Swift: too long a value, too much in all
+        r = self.raw("POST", "/v1/AUTH_%s/metabox" % ACCT,
+                     headers={"X-Container-Meta-Big": "v" * 257})
+        eq(r.status, 400, "value over 256 bytes")
+        many = {"X-Container-Meta-K%02d" % i: "v" * 250 for i in range(8)}
+        eq(self.raw("POST", "/v1/AUTH_%s/metabox" % ACCT, headers=many).status, 204, "1.6 KiB")
+        more = {"X-Container-Meta-L%02d" % i: "v" * 250 for i in range(4)}
+        eq(self.raw("POST", "/v1/AUTH_%s/metabox" % ACCT, headers=more).status, 400,
+           "over 2 KiB in all")
+        h = c.head_container("metabox")
+        check("x-container-meta-l00" not in h, "a refused POST changed nothing %r" % h)
+        # a container PUT refused for its metadata creates nothing
+        r = self.raw("PUT", "/v1/AUTH_%s/metabox2" % ACCT,
+                     headers={"X-Container-Meta-Big": "v" * 257})
+        eq(r.status, 400, "PUT with too long a value")
+        eq(self.raw("HEAD", "/v1/AUTH_%s/metabox2" % ACCT).status, 404, "nothing created")
+        # only the owner writes it; S3 does not see it as object metadata
+        c2 = sc.Connection(authurl=self.auth_url, user=OTHER, key=OTHER_KEY, retries=0)
+        url2, tok2 = c2.get_auth()
+        r = self.raw("POST", "/v1/AUTH_zeta/metabox", headers={"X-Container-Meta-X": "1"},
+                     token=tok2)
+        eq(r.status, 403, "a stranger's container metadata POST")
+        check("x-container-meta-x" not in c.head_container("metabox"), "stranger wrote nothing")
+        self.s3().head_bucket(Bucket="metabox")
+        c.delete_container("metabox")
+
+    def t_expiry(self):
+        c, s3 = self.conn, self.s3()
+        base = "/v1/AUTH_%s/exp" % ACCT
+        c.put_container("exp")
+        # the CLI's post -H X-Delete-After (first: the CLI is slow to start)
+        c.put_object("exp", "cli", b"cli object")
+        now = int(time.time())
+        self.swift("post", "-H", "X-Delete-After:600", "exp", "cli")
+        r = self.swift("stat", "exp", "cli")
+        check("X-Delete-At:" in r.stdout or "Delete At" in r.stdout, "stat %r" % r.stdout)
+        at = int(c.head_object("exp", "cli")["x-delete-at"])
+        check(now + 600 <= at <= now + 700, "CLI X-Delete-At %d (now %d)" % (at, now))
+        now = int(time.time())
+        # X-Delete-After becomes X-Delete-At
+        c.put_object("exp", "short", b"short-lived", headers={"X-Delete-After": "3"})
+        c.put_object("exp", "long", b"long-lived", headers={"X-Delete-At": str(now + 3600)})
+        c.put_object("exp", "plain", b"no expiry")
+        h = c.head_object("exp", "short")
+        short_at = int(h["x-delete-at"])
+        check(now + 3 <= short_at <= now + 5, "X-Delete-At %r" % h)
+        eq(c.head_object("exp", "long")["x-delete-at"], str(now + 3600), "X-Delete-At kept")
+        check("x-delete-at" not in c.head_object("exp", "plain"), "no expiry, no header")
+        if time.time() < short_at - 0.5:
+            eq(c.get_object("exp", "short")[1], b"short-lived", "readable before expiry")
+        # refusals, as Swift: in the past, not an integer; nothing stored
+        for hname, v, what in (("X-Delete-At", str(now - 10), "X-Delete-At in past"),
+                               ("X-Delete-At", "soon", "Non-integer X-Delete-At"),
+                               ("X-Delete-After", "-5", "X-Delete-After in past"),
+                               ("X-Delete-After", "1.5", "Non-integer X-Delete-After")):
+            r = self.raw("PUT", base + "/bad", headers={hname: v, "Content-Length": "1"},
+                         body=b"x")
+            eq(r.status, 400, what)
+            check(what.encode() in r.body, "%s body %r" % (what, r.body))
+        eq(self.raw("HEAD", base + "/bad").status, 404, "nothing stored by a refused PUT")
+        # POST sets it, and a POST without it takes it away (metadata replaced)
+        c.post_object("exp", "plain", headers={"X-Delete-At": str(now + 7200)})
+        eq(c.head_object("exp", "plain").get("x-delete-at"), str(now + 7200), "POST sets")
+        c.post_object("exp", "plain", headers={"X-Object-Meta-A": "1"})
+        check("x-delete-at" not in c.head_object("exp", "plain"), "POST without it clears")
+        # a copy does not carry the source's expiry; the request's applies
+        c.copy_object("exp", "long", "/exp/long-copy")
+        check("x-delete-at" not in c.head_object("exp", "long-copy"), "copy drops expiry")
+        c.copy_object("exp", "plain", "/exp/copy-exp", headers={"X-Delete-After": "1"})
+        copy_at = int(c.head_object("exp", "copy-exp")["x-delete-at"])
+        time.sleep(max(0, max(short_at, copy_at) - time.time()) + 0.2)
+        # expired: absent to Swift and S3, in listings, counts and reads
+        for k in ("short", "copy-exp"):
+            try:
+                c.get_object("exp", k)
+                raise AssertionError("expired %s readable" % k)
+            except ClientException as e:
+                eq(e.http_status, 404, "expired %s" % k)
+            try:
+                s3.get_object(Bucket="exp", Key=k)
+                raise AssertionError("S3 read expired %s" % k)
+            except s3.exceptions.NoSuchKey:
+                pass
+        hdrs, listing = c.get_container("exp")
+        live = ["cli", "long", "long-copy", "plain"]
+        eq([e["name"] for e in listing], live, "listing after expiry")
+        eq(hdrs["x-container-object-count"], "4", "count after expiry")
+        eq([o["Key"] for o in s3.list_objects_v2(Bucket="exp")["Contents"]], live,
+           "S3 listing after expiry")
+        eq(self.raw("POST", base + "/short", headers={"X-Object-Meta-A": "1"}).status, 404,
+           "POST to an expired object")
+        eq(c.get_object("exp", "long")[1], b"long-lived", "unexpired still readable")
+        # a PUT over an expired name makes a fresh object
+        c.put_object("exp", "short", b"again")
+        eq(c.get_object("exp", "short")[1], b"again", "re-PUT after expiry")
+        for k in ("cli", "long", "long-copy", "plain", "short"):
+            c.delete_object("exp", k)
+        # the container holds only an expired object ("copy-exp"): empty
+        c.delete_container("exp")
 
     def t_info(self):
         r = harness.http_request(self.srv, "GET", "/info")
         eq(r.status, 200, "info")
         info = json.loads(r.body)
         check("swift" in info and info["swift"]["max_file_size"] == 5 << 30, "info %r" % info)
-        for absent in ("slo", "dlo", "tempurl", "bulk_delete", "bulk_upload", "formpost"):
+        for absent in ("slo", "dlo", "bulk_delete", "bulk_upload", "formpost"):
             check(absent not in info, "/info must not claim %s" % absent)
+        eq(info["tempurl"]["methods"], ["GET", "HEAD", "PUT"], "tempurl methods")
+        eq(info["tempurl"]["allowed_digests"], ["sha1", "sha256", "sha512"], "tempurl digests")
         caps = self.conn.get_capabilities()
         eq(caps["swift"]["container_listing_limit"], 10000, "capabilities")
 
@@ -467,7 +850,9 @@ def main():
     run = Runner("swift")
     try:
         for name in ("t_auth", "t_tokens", "t_cli", "t_listings", "t_objects", "t_refusals",
-                     "t_info", "t_cross_protocol", "t_s3_unchanged_paths"):
+                     "t_container_meta", "t_expiry", "t_acls", "t_tempurl", "t_account_meta",
+                     "t_info",
+                     "t_cross_protocol", "t_s3_unchanged_paths"):
             run.run(name, getattr(t, name))
     finally:
         t.close()

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -452,6 +453,265 @@ static void swift_accounts(void **state) {
     assert_null(objsvc_principal_for(NULL, "acme").user);
 }
 
+/* Grants (Swift container ACLs): named users and accounts read or write,
+ * ".r:*" lets anyone read objects and ".rlistings" list them; the bucket
+ * itself stays its owner's; a bucket without grants is unchanged. */
+static void grant_decisions(void **state) {
+    fx *f = *state;
+    principal who[6] = {objsvc_principal(f->a, "alice"),     objsvc_principal(f->a, "zeta:carol"),
+                        objsvc_principal(f->a, "zeta:dave"), objsvc_principal(f->a, "other:eve"),
+                        objsvc_principal(f->a, "root"),      objsvc_principal(f->a, NULL)};
+    enum { OWNER, CAROL, DAVE, EVE, ROOT, ANON };
+    bucket_info b = make_bucket(f, "granted", ACL_PRIVATE);
+    obj_meta m;
+    put_object(f, &b, "obj", "o", 1, false, &m);
+    const bucket_access accs[3] = {BUCKET_READ, BUCKET_WRITE, BUCKET_OWNER};
+    struct {
+        const char *read, *write;
+        kerr want[6][3]; /* per caller: READ, WRITE, OWNER */
+        kerr open[6];    /* objsvc_object_open of "obj" */
+        kerr missing[6]; /* ... of an absent key */
+    } rows[] = {
+        /* no grants: as before */
+        {"",
+         "",
+         {[OWNER] = {K_OK, K_OK, K_OK},
+          [CAROL] = {K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED},
+          [DAVE] = {K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED},
+          [EVE] = {K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED},
+          [ROOT] = {K_OK, K_OK, K_OK},
+          [ANON] = {K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED}},
+         {K_OK, K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED, K_OK, K_EACCESSDENIED},
+         {K_ENOSUCHKEY, K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED, K_ENOSUCHKEY,
+          K_EACCESSDENIED}},
+        /* carol reads, all of zeta writes (writing does not let dave read) */
+        {"zeta:carol",
+         "zeta",
+         {[OWNER] = {K_OK, K_OK, K_OK},
+          [CAROL] = {K_OK, K_OK, K_EACCESSDENIED},
+          [DAVE] = {K_EACCESSDENIED, K_OK, K_EACCESSDENIED},
+          [EVE] = {K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED},
+          [ROOT] = {K_OK, K_OK, K_OK},
+          [ANON] = {K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED}},
+         {K_OK, K_OK, K_EACCESSDENIED, K_EACCESSDENIED, K_OK, K_EACCESSDENIED},
+         {K_ENOSUCHKEY, K_ENOSUCHKEY, K_EACCESSDENIED, K_EACCESSDENIED, K_ENOSUCHKEY,
+          K_EACCESSDENIED}},
+        /* .r:* : anyone reads objects, but lists nothing */
+        {".r:*",
+         "",
+         {[OWNER] = {K_OK, K_OK, K_OK},
+          [CAROL] = {K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED},
+          [DAVE] = {K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED},
+          [EVE] = {K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED},
+          [ROOT] = {K_OK, K_OK, K_OK},
+          [ANON] = {K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED}},
+         {K_OK, K_OK, K_OK, K_OK, K_OK, K_OK},
+         {K_ENOSUCHKEY, K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED, K_ENOSUCHKEY,
+          K_EACCESSDENIED}},
+        /* .r:*,.rlistings : anyone lists too; writing stays the owner's */
+        {".r:*,.rlistings",
+         "",
+         {[OWNER] = {K_OK, K_OK, K_OK},
+          [CAROL] = {K_OK, K_EACCESSDENIED, K_EACCESSDENIED},
+          [DAVE] = {K_OK, K_EACCESSDENIED, K_EACCESSDENIED},
+          [EVE] = {K_OK, K_EACCESSDENIED, K_EACCESSDENIED},
+          [ROOT] = {K_OK, K_OK, K_OK},
+          [ANON] = {K_OK, K_EACCESSDENIED, K_EACCESSDENIED}},
+         {K_OK, K_OK, K_OK, K_OK, K_OK, K_OK},
+         {K_ENOSUCHKEY, K_ENOSUCHKEY, K_ENOSUCHKEY, K_ENOSUCHKEY, K_ENOSUCHKEY, K_ENOSUCHKEY}},
+        /* .rlistings alone is nothing (Swift needs a referrer rule with it) */
+        {".rlistings,other:eve",
+         "",
+         {[OWNER] = {K_OK, K_OK, K_OK},
+          [CAROL] = {K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED},
+          [DAVE] = {K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED},
+          [EVE] = {K_OK, K_EACCESSDENIED, K_EACCESSDENIED},
+          [ROOT] = {K_OK, K_OK, K_OK},
+          [ANON] = {K_EACCESSDENIED, K_EACCESSDENIED, K_EACCESSDENIED}},
+         {K_OK, K_EACCESSDENIED, K_EACCESSDENIED, K_OK, K_OK, K_EACCESSDENIED},
+         {K_ENOSUCHKEY, K_EACCESSDENIED, K_EACCESSDENIED, K_ENOSUCHKEY, K_ENOSUCHKEY,
+          K_EACCESSDENIED}},
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof *rows; r++) {
+        assert_int_equal(objsvc_bucket_set_grants(f->svc, "granted", rows[r].read, rows[r].write),
+                         K_OK);
+        bucket_info cur;
+        assert_int_equal(
+            objsvc_bucket_open(f->svc, f->a, &who[OWNER], "granted", BUCKET_LOOKUP, &cur), K_OK);
+        assert_string_equal(cur.read_grants, rows[r].read);
+        assert_string_equal(cur.write_grants, rows[r].write);
+        for (int w = 0; w < 6; w++) {
+            for (int k = 0; k < 3; k++) {
+                bucket_info got;
+                kerr e = objsvc_bucket_open(f->svc, f->a, &who[w], "granted", accs[k], &got);
+                if (e != rows[r].want[w][k])
+                    fail_msg("row %zu caller %d access %d: %s, want %s", r, w, k, kerr_name(e),
+                             kerr_name(rows[r].want[w][k]));
+            }
+            kerr e = objsvc_object_open(f->svc, f->a, &who[w], &cur, "obj", 3, &m);
+            if (e != rows[r].open[w])
+                fail_msg("row %zu caller %d open: %s, want %s", r, w, kerr_name(e),
+                         kerr_name(rows[r].open[w]));
+            e = objsvc_object_open(f->svc, f->a, &who[w], &cur, "nope", 4, &m);
+            if (e != rows[r].missing[w])
+                fail_msg("row %zu caller %d missing: %s, want %s", r, w, kerr_name(e),
+                         kerr_name(rows[r].missing[w]));
+        }
+        assert_true(objsvc_bucket_owned(&who[OWNER], &cur));
+        assert_true(objsvc_bucket_owned(&who[ROOT], &cur));
+        assert_false(objsvc_bucket_owned(&who[CAROL], &cur));
+        assert_false(objsvc_bucket_owned(&who[ANON], &cur));
+    }
+    /* NULL leaves a grant list as it is; normalization */
+    assert_int_equal(
+        objsvc_bucket_set_grants(f->svc, "granted", " zeta:carol , ,zeta:carol,x ", NULL), K_OK);
+    bucket_info cur;
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, &who[OWNER], "granted", BUCKET_LOOKUP, &cur),
+                     K_OK);
+    assert_string_equal(cur.read_grants, "zeta:carol,x");
+    assert_string_equal(cur.write_grants, "");
+    char *out;
+    assert_int_equal(objsvc_grants_normalize(f->a, ".r:example.com", false, &out), K_ENOTIMPL);
+    const char *bad_read[] = {".bogus", "*", "a:b:c", ":b", "a:", ".r:"};
+    for (size_t i = 0; i < sizeof bad_read / sizeof *bad_read; i++)
+        if (objsvc_grants_normalize(f->a, bad_read[i], false, &out) != K_EINVAL)
+            fail_msg("read grant %s accepted", bad_read[i]);
+    const char *bad_write[] = {".r:*", ".rlistings", ".r:example.com"};
+    for (size_t i = 0; i < sizeof bad_write / sizeof *bad_write; i++)
+        assert_int_equal(objsvc_grants_normalize(f->a, bad_write[i], true, &out), K_EINVAL);
+    assert_int_equal(objsvc_grants_normalize(f->a, "", true, &out), K_OK);
+    assert_string_equal(out, "");
+    assert_int_equal(objsvc_bucket_set_grants(f->svc, "granted", ".bogus", NULL), K_EINVAL);
+    assert_int_equal(objsvc_bucket_set_grants(f->svc, "nowhere", "x", NULL), K_ENOSUCHBUCKET);
+}
+
+/* Account metadata: none until set; only the account's users and root see
+ * or change it; NULL caller reads it (authentication); limits as buckets'. */
+static void account_attrs(void **state) {
+    fx *f = *state;
+    principal u1 = objsvc_principal(f->a, "acme:alice"), u2 = objsvc_principal(f->a, "acme:bob");
+    principal other = objsvc_principal(f->a, "zeta:eve"), anon = objsvc_principal(f->a, NULL);
+    principal root = objsvc_principal(f->a, "root");
+    account_info ai;
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &u1, "acme", &ai), K_OK);
+    assert_int_equal(ai.nattrs, 0);
+    obj_attr set1[] = {{"color", "blue"}, {"temp-url-key", "k1"}};
+    assert_int_equal(objsvc_account_set_attrs(f->svc, &u1, "acme", set1, 2, 90, 2048), K_OK);
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &u2, "acme", &ai), K_OK);
+    assert_int_equal(ai.nattrs, 2);
+    assert_string_equal(ai.attrs[1].name, "temp-url-key");
+    assert_string_equal(ai.attrs[1].value, "k1");
+    assert_int_equal(objsvc_account_open(f->svc, f->a, NULL, "acme", &ai), K_OK);
+    assert_int_equal(ai.nattrs, 2);
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &root, "acme", &ai), K_OK);
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &other, "acme", &ai), K_EACCESSDENIED);
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &anon, "acme", &ai), K_EACCESSDENIED);
+    assert_int_equal(objsvc_account_set_attrs(f->svc, &other, "acme", set1, 1, 90, 2048),
+                     K_EACCESSDENIED);
+    assert_int_equal(objsvc_account_set_attrs(f->svc, &anon, "acme", set1, 1, 90, 2048),
+                     K_EACCESSDENIED);
+    obj_attr big[] = {{"x", "0123456789"}};
+    assert_int_equal(objsvc_account_set_attrs(f->svc, &u1, "acme", big, 1, 90, 10),
+                     K_EMETADATATOOLARGE);
+    /* removing the last one removes the record; an account is its own */
+    obj_attr clear[] = {{"color", ""}, {"temp-url-key", ""}};
+    assert_int_equal(objsvc_account_set_attrs(f->svc, &root, "acme", clear, 2, 90, 2048), K_OK);
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &u1, "acme", &ai), K_OK);
+    assert_int_equal(ai.nattrs, 0);
+    assert_int_equal(objsvc_account_open(f->svc, f->a, &other, "zeta", &ai), K_OK);
+    assert_int_equal(ai.nattrs, 0);
+}
+
+/* Bucket metadata: set replaces by name, an empty value removes, the rest
+ * stay; limits are checked on the result. */
+static void bucket_attrs(void **state) {
+    fx *f = *state;
+    make_bucket(f, "meta-box", ACL_PRIVATE);
+    obj_attr set1[] = {{"color", "blue"}, {"size", "big"}};
+    assert_int_equal(objsvc_bucket_set_attrs(f->svc, "meta-box", set1, 2, 90, 2048), K_OK);
+    obj_attr set2[] = {{"size", ""}, {"shape", "round"}, {"color", "red"}};
+    assert_int_equal(objsvc_bucket_set_attrs(f->svc, "meta-box", set2, 3, 90, 2048), K_OK);
+    bucket_info b;
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, alice(), "meta-box", BUCKET_READ, &b), K_OK);
+    assert_int_equal(b.nattrs, 2);
+    assert_string_equal(b.attrs[0].name, "color");
+    assert_string_equal(b.attrs[0].value, "red");
+    assert_string_equal(b.attrs[1].name, "shape");
+    assert_string_equal(b.attrs[1].value, "round");
+    /* over the count limit: nothing changes */
+    obj_attr set3[] = {{"a", "1"}};
+    assert_int_equal(objsvc_bucket_set_attrs(f->svc, "meta-box", set3, 1, 2, 2048),
+                     K_EMETADATATOOLARGE);
+    assert_int_equal(objsvc_bucket_set_attrs(f->svc, "meta-box", set3, 1, 90, 10),
+                     K_EMETADATATOOLARGE);
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, alice(), "meta-box", BUCKET_READ, &b), K_OK);
+    assert_int_equal(b.nattrs, 2);
+    /* the canned ACL and the metadata do not disturb each other */
+    assert_int_equal(objsvc_bucket_set_acl(f->svc, "meta-box", ACL_PUBLIC_READ), K_OK);
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, alice(), "meta-box", BUCKET_READ, &b), K_OK);
+    assert_int_equal(b.nattrs, 2);
+    assert_int_equal(b.acl, ACL_PUBLIC_READ);
+    assert_int_equal(objsvc_bucket_set_attrs(f->svc, "nowhere", set3, 1, 90, 2048),
+                     K_ENOSUCHBUCKET);
+}
+
+static void put_with_attrs(fx *f, const bucket_info *b, const char *key, const obj_attr *attrs,
+                           uint32_t n) {
+    obj_put_opts o = {.size = 3, .attrs = attrs, .nattrs = n};
+    obj_put *p;
+    assert_int_equal(objsvc_put_begin(f->svc, f->a, b, key, strlen(key), &o, &p), K_OK);
+    assert_int_equal(objsvc_put_write(p, "abc", 3), K_OK);
+    assert_int_equal(objsvc_put_finish(p, NULL, NULL), K_OK);
+}
+
+/* An object whose x-delete-at time has passed is absent to every reader
+ * (head, open, listing, attribute updates, conditional writes); one whose
+ * time is still ahead is there. Deleting the bucket removes expired
+ * objects, which no longer keep it from being empty. */
+static void expiry(void **state) {
+    fx *f = *state;
+    bucket_info b = make_bucket(f, "expiring", ACL_PRIVATE);
+    char future[32];
+    snprintf(future, sizeof future, "%lld", (long long)time(NULL) + 3600);
+    obj_attr past_at[] = {{OBJ_ATTR_DELETE_AT, "1000000000"}};
+    obj_attr future_at[] = {{OBJ_ATTR_DELETE_AT, future}};
+    put_with_attrs(f, &b, "gone", past_at, 1);
+    put_with_attrs(f, &b, "later", future_at, 1);
+    put_with_attrs(f, &b, "plain", NULL, 0);
+    obj_meta m;
+    assert_int_equal(objsvc_head(f->svc, f->a, &b, "gone", 4, &m), K_ENOSUCHKEY);
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &b, "gone", 4, &m), K_ENOSUCHKEY);
+    assert_int_equal(objsvc_head(f->svc, f->a, &b, "later", 5, &m), K_OK);
+    assert_int_equal(m.nattrs, 1);
+    assert_string_equal(m.attrs[0].value, future);
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &b, "later", 5, &m), K_OK);
+    assert_int_equal(objsvc_update_attrs(f->svc, f->a, &b, "gone", 4, NULL, 0, 0, NULL, &m),
+                     K_ENOSUCHKEY);
+    obj_list_req all = {0};
+    list_entry *ents;
+    size_t n;
+    bool trunc;
+    assert_int_equal(objsvc_list(f->svc, f->a, &b, &all, &ents, &n, &trunc), K_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(ents[0].key, "later", 5);
+    assert_memory_equal(ents[1].key, "plain", 5);
+    /* If-None-Match: * succeeds over an expired object */
+    obj_cond absent = {.absent = true};
+    obj_put_opts o = {.size = 1, .cond = &absent};
+    obj_put *p;
+    assert_int_equal(objsvc_put_begin(f->svc, f->a, &b, "gone", 4, &o, &p), K_OK);
+    assert_int_equal(objsvc_put_write(p, "x", 1), K_OK);
+    assert_int_equal(objsvc_put_finish(p, NULL, &m), K_OK);
+    assert_int_equal(objsvc_head(f->svc, f->a, &b, "gone", 4, &m), K_OK);
+    assert_true(m.size == 1);
+    /* a bucket holding only expired objects is empty */
+    put_with_attrs(f, &b, "gone", past_at, 1);
+    assert_int_equal(objsvc_delete(f->svc, &b, "later", 5, NULL), K_OK);
+    assert_int_equal(objsvc_bucket_delete(f->svc, "expiring"), K_EBUCKETNOTEMPTY);
+    assert_int_equal(objsvc_delete(f->svc, &b, "plain", 5, NULL), K_OK);
+    assert_int_equal(objsvc_bucket_delete(f->svc, "expiring"), K_OK);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(records_land_in_their_store, setup, teardown),
@@ -460,6 +720,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(copies, setup, teardown),
         cmocka_unit_test_setup_teardown(access_decisions, setup, teardown),
         cmocka_unit_test_setup_teardown(swift_accounts, setup, teardown),
+        cmocka_unit_test_setup_teardown(grant_decisions, setup, teardown),
+        cmocka_unit_test_setup_teardown(bucket_attrs, setup, teardown),
+        cmocka_unit_test_setup_teardown(account_attrs, setup, teardown),
+        cmocka_unit_test_setup_teardown(expiry, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,7 +57,8 @@ static void assert_bad_version_corrupt(arena *a, const kbuf *enc, decode_fn deco
     assert_non_null(copy);
     memcpy(copy, enc->data, enc->len);
     /* every version byte but the record's own (object and part records are
-     * at 2 since data locations became typed keys; the others at 1) */
+     * at 2 since data locations became typed keys, bucket records since
+     * metadata and grants; the others at 1) */
     const uint8_t versions[] = {0, 2, 3, 0xff};
     for (size_t i = 0; i < sizeof versions; i++) {
         if (versions[i] == (uint8_t)enc->data[0]) continue;
@@ -96,6 +97,11 @@ static bucket_info sample_bucket(void) {
                      .id = {1, 2, 3, 4, 0xfd, 0xfe, 0xff, 0},
                      .created_ms = 1700000000123,
                      .acl = ACL_PUBLIC_READ};
+    static obj_attr attrs[] = {{"color", "blue"}, {"temp-url-key", "s3cr\x01t"}};
+    b.attrs = attrs;
+    b.nattrs = 2;
+    b.read_grants = ".r:*,.rlistings";
+    b.write_grants = "bob:carol,dave";
     return b;
 }
 
@@ -112,6 +118,59 @@ static void bucket_round_trip(void **state) {
     assert_memory_equal(out.id, in.id, 8);
     assert_true(out.created_ms == in.created_ms);
     assert_int_equal(out.acl, in.acl);
+    assert_int_equal(out.nattrs, 2);
+    for (uint32_t i = 0; i < 2; i++) {
+        assert_string_equal(out.attrs[i].name, in.attrs[i].name);
+        assert_string_equal(out.attrs[i].value, in.attrs[i].value);
+    }
+    assert_string_equal(out.read_grants, in.read_grants);
+    assert_string_equal(out.write_grants, in.write_grants);
+    kbuf_free(&enc);
+}
+
+static kerr decode_account(arena *a, const void *p, size_t n, void *ctx) {
+    return rec_account_decode(a, p, n, ctx);
+}
+
+static void account_round_trip(void **state) {
+    arena *a = *state;
+    obj_attr attrs[] = {{"temp-url-key", "k"}, {"color", ""}};
+    account_info in = {.name = "acme", .nattrs = 2, .attrs = attrs}, out;
+    kbuf enc = KBUF_INIT;
+    rec_account_encode(&enc, &in);
+    assert_int_equal(rec_account_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_string_equal(out.name, "acme");
+    assert_int_equal(out.nattrs, 2);
+    assert_string_equal(out.attrs[0].name, "temp-url-key");
+    assert_string_equal(out.attrs[0].value, "k");
+    assert_string_equal(out.attrs[1].value, "");
+    assert_every_prefix_corrupt(a, &enc, decode_account, &out);
+    assert_bad_version_corrupt(a, &enc, decode_account, &out);
+    kbuf_free(&enc);
+}
+
+/* A bucket record of version 1 (before metadata and grants) still decodes,
+ * with neither. */
+static void bucket_v1_decodes(void **state) {
+    arena *a = *state;
+    kbuf enc = KBUF_INIT;
+    const uint8_t v1[] = {1,   3,   0,   0,    0, 'b', 'k', 't', 5, 0, 0, 0, 'a',
+                          'l', 'i', 'c', 'e',  0, 0,   0,   0,   1, 2, 3, 4, 5,
+                          6,   7,   8,   0x7b, 0, 0,   0,   0,   0, 0, 0, 1};
+    kbuf_append(&enc, v1, sizeof v1);
+    bucket_info out;
+    memset(&out, 0xa5, sizeof out);
+    assert_int_equal(decode_exact_copy(a, enc.data, enc.len, decode_bucket, &out), K_OK);
+    assert_string_equal(out.name, "bkt");
+    assert_string_equal(out.owner, "alice");
+    assert_string_equal(out.region, "");
+    assert_int_equal(out.id[7], 8);
+    assert_true(out.created_ms == 123);
+    assert_int_equal(out.acl, ACL_PUBLIC_READ);
+    assert_int_equal(out.nattrs, 0);
+    assert_string_equal(out.read_grants, "");
+    assert_string_equal(out.write_grants, "");
+    assert_every_prefix_corrupt(a, &enc, decode_bucket, &out);
     kbuf_free(&enc);
 }
 
@@ -120,11 +179,18 @@ static void bucket_null_strings_encode_empty(void **state) {
     bucket_info in = sample_bucket(), out;
     in.region = NULL;
     in.owner = NULL;
+    in.attrs = NULL;
+    in.nattrs = 0;
+    in.read_grants = NULL;
+    in.write_grants = NULL;
     kbuf enc = KBUF_INIT;
     rec_bucket_encode(&enc, &in);
     assert_int_equal(rec_bucket_decode(a, enc.data, enc.len, &out), K_OK);
     assert_string_equal(out.region, "");
     assert_string_equal(out.owner, "");
+    assert_int_equal(out.nattrs, 0);
+    assert_string_equal(out.read_grants, "");
+    assert_string_equal(out.write_grants, "");
     kbuf_free(&enc);
 }
 
@@ -589,6 +655,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(legacy_v1_location_beyond_v2_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_null_strings_encode_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(bucket_v1_decodes, setup, teardown),
+        cmocka_unit_test_setup_teardown(account_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(obj_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(obj_minimal_round_trip, setup, teardown),
