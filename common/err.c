@@ -69,6 +69,7 @@ static const char *const names[K__COUNT] = {
     [K_ENOREPLICATION] = "ENOREPLICATION",
     [K_ENOOWNERSHIPCONTROLS] = "ENOOWNERSHIPCONTROLS",
     [K_ENOPUBLICACCESSBLOCK] = "ENOPUBLICACCESSBLOCK",
+    [K_ENOAUTH] = "ENOAUTH",
 };
 
 const char *kerr_name(kerr e) {

@@ -84,6 +84,7 @@ typedef enum kerr {
     K_ENOREPLICATION,
     K_ENOOWNERSHIPCONTROLS,
     K_ENOPUBLICACCESSBLOCK,
+    K_ENOAUTH, /* no valid credentials: Swift 401 Unauthorized (S3 callers get AccessDenied) */
     K__COUNT
 } kerr;
 

@@ -166,6 +166,7 @@ static const kerr_info table[K__COUNT] = {
                                 "The bucket ownership controls were not found", 404},
     [K_ENOPUBLICACCESSBLOCK] = {404, "NoSuchPublicAccessBlockConfiguration",
                                 "The public access block configuration was not found", 404},
+    [K_ENOAUTH] = {403, "AccessDenied", "Access Denied", 401},
 };
 
 const kerr_info *kerr_lookup(kerr e) {

@@ -107,7 +107,7 @@ static bool is_head(const sw_op *op) {
 /* An error answer: status with Swift's HTML body (text NULL: Swift's own
  * words for the status). Ends the request (an unfinished upload is
  * released: neither on_done nor on_abort runs after an early answer). */
-static void sw_fail(sw_op *op, int status, const char *text) {
+static void sw_answer(sw_op *op, int status, const char *text) {
     gw_req *r = op->r;
     release_put(op);
     kbuf *b = &r->resp.body;
@@ -132,11 +132,17 @@ static void sw_fail(sw_op *op, int status, const char *text) {
 static void sw_error(sw_op *op, kerr e) {
     int status = kerr_lookup(e)->swift_status;
     if (e == K_EACCESSDENIED && !op->user) status = 401;
-    sw_fail(op, status, NULL);
+    sw_answer(op, status, NULL);
+}
+
+/* Answers e with the Swift status of the error table (gateway/errors.c)
+ * and a text of its own (NULL: the status' usual words). */
+static void sw_error_msg(sw_op *op, kerr e, const char *text) {
+    sw_answer(op, kerr_lookup(e)->swift_status, text);
 }
 
 static void sw_not_implemented(sw_op *op, const char *what) {
-    sw_fail(op, 501, arena_printf(op->a, "kura does not implement %s.", what));
+    sw_error_msg(op, K_ENOTIMPL, arena_printf(op->a, "kura does not implement %s.", what));
 }
 
 /* A success without a body. */
@@ -276,7 +282,7 @@ static void trans_headers(gw_req *r) {
 
 /* GET /auth/v1.0: TempAuth v1. */
 static void op_auth(sw_op *op) {
-    if (strcmp(op->r->http.method, "GET")) return sw_fail(op, 405, NULL);
+    if (strcmp(op->r->http.method, "GET")) return sw_error_msg(op, K_EMETHODNOTALLOWED, NULL);
     const char *u = hdr(op, "x-auth-user");
     if (!u) u = hdr(op, "x-storage-user");
     const char *key = hdr(op, "x-auth-key");
@@ -284,7 +290,7 @@ static void op_auth(sw_op *op) {
     const char *secret, *name;
     if (!u || !key || lookup_secret(op->fe, op->a, u, &secret, &name) ||
         strlen(secret) != strlen(key) || CRYPTO_memcmp(secret, key, strlen(key)))
-        return sw_fail(op, 401, NULL);
+        return sw_error_msg(op, K_ENOAUTH, NULL);
     principal p = objsvc_principal(op->a, name);
     uint64_t ttl = op->fe->o.token_ttl_s ? op->fe->o.token_ttl_s : SWIFT_DEFAULT_TOKEN_TTL_S;
     const char *tok = token_make(op->a, u, secret, (uint64_t)time(NULL) + ttl);
@@ -307,7 +313,7 @@ static void op_auth(sw_op *op) {
 /* GET /info: what kura's Swift API supports (no middleware it lacks). */
 static void op_info(sw_op *op) {
     const char *m = op->r->http.method;
-    if (strcmp(m, "GET") && strcmp(m, "HEAD")) return sw_fail(op, 405, NULL);
+    if (strcmp(m, "GET") && strcmp(m, "HEAD")) return sw_error_msg(op, K_EMETHODNOTALLOWED, NULL);
     kbuf *b = &op->r->resp.body;
     kbuf_puts(b, "{\"swift\": {\"version\": ");
     const char *v = kura_version();
@@ -366,7 +372,7 @@ typedef struct list_params {
 static bool list_params_of(sw_op *op, list_params *lp, list_format *fmt) {
     memset(lp, 0, sizeof *lp);
     if (!list_format_of(op, fmt)) {
-        sw_fail(op, 400, "Invalid format.");
+        sw_error_msg(op, K_EINVAL, "Invalid format.");
         return false;
     }
     if (http_param_has(&op->r->http, "path")) {
@@ -390,11 +396,11 @@ static bool list_params_of(sw_op *op, list_params *lp, list_format *fmt) {
     if (l) {
         uint64_t v;
         if (!parse_u64(l, strlen(l), &v)) {
-            sw_fail(op, 412, "Value of limit must be a positive integer");
+            sw_error_msg(op, K_EPRECONDITION, "Value of limit must be a positive integer");
             return false;
         }
         if (v > LISTING_LIMIT) {
-            sw_fail(op, 412, "Maximum limit is 10000");
+            sw_error_msg(op, K_EPRECONDITION, "Maximum limit is 10000");
             return false;
         }
         lp->limit = (size_t)v;
@@ -482,30 +488,32 @@ static void account_post(sw_op *op) {
         if (!strcmp(name, "quota-bytes") || !strcmp(name, "quota-count"))
             return sw_not_implemented(op, "account quotas");
         if (!*name || strlen(name) > META_NAME_MAX || strlen(value) > META_VALUE_MAX)
-            return sw_fail(op, 400, "Metadata name or value too long, or empty name.");
+            return sw_error_msg(op, K_EINVAL, "Metadata name or value too long, or empty name.");
         bytes += strlen(name) + strlen(value);
         set[n].name = (char *)name;
         set[n].value = (char *)value;
         n++;
     }
     if (bytes > META_OVERALL || n > META_COUNT_MAX)
-        return sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+        return sw_error_msg(op, K_EINVAL,
+                            "Total metadata too large; kura keeps at most 2048 bytes.");
     kerr e = n ? objsvc_account_set_attrs(op->svc, &op->who, op->account, set, n, META_COUNT_MAX,
                                           META_OVERALL)
                : K_OK;
     if (e == K_EMETADATATOOLARGE)
-        return sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+        return sw_error_msg(op, K_EINVAL,
+                            "Total metadata too large; kura keeps at most 2048 bytes.");
     if (e) return sw_error(op, e);
     sw_empty(op, 204);
 }
 
 static void op_account(sw_op *op) {
     const char *m = op->r->http.method;
-    if (!op->user) return sw_fail(op, 401, NULL);
-    if (op->foreign) return sw_fail(op, 403, NULL);
+    if (!op->user) return sw_error_msg(op, K_ENOAUTH, NULL);
+    if (op->foreign) return sw_error_msg(op, K_EACCESSDENIED, NULL);
     bool get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD");
     if (!strcmp(m, "POST")) return account_post(op);
-    if (!get && !head) return sw_fail(op, 405, NULL);
+    if (!get && !head) return sw_error_msg(op, K_EMETHODNOTALLOWED, NULL);
     list_params lp;
     list_format fmt;
     if (!list_params_of(op, &lp, &fmt)) return;
@@ -649,7 +657,8 @@ static bool container_acl_of(sw_op *op, const char *name, const char *remove, bo
         return false;
     }
     if (e) {
-        sw_fail(op, 400, write ? "Invalid X-Container-Write" : "Invalid X-Container-Read");
+        sw_error_msg(op, K_EINVAL,
+                     write ? "Invalid X-Container-Write" : "Invalid X-Container-Read");
         return false;
     }
     return true;
@@ -671,7 +680,7 @@ static bool container_meta_of(sw_op *op, container_meta *cm) {
             continue;
         }
         if (!*name || strlen(name) > META_NAME_MAX || strlen(value) > META_VALUE_MAX) {
-            sw_fail(op, 400, "Metadata name or value too long, or empty name.");
+            sw_error_msg(op, K_EINVAL, "Metadata name or value too long, or empty name.");
             return false;
         }
         bytes += strlen(name) + strlen(value);
@@ -680,7 +689,7 @@ static bool container_meta_of(sw_op *op, container_meta *cm) {
         cm->n++;
     }
     if (bytes > META_OVERALL || cm->n > META_COUNT_MAX) {
-        sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+        sw_error_msg(op, K_EINVAL, "Total metadata too large; kura keeps at most 2048 bytes.");
         return false;
     }
     return container_acl_of(op, "x-container-read", "x-remove-container-read", false, &cm->read) &&
@@ -697,7 +706,7 @@ static bool apply_container_meta(sw_op *op, const container_meta *cm) {
         e = objsvc_bucket_set_attrs(op->svc, op->container, cm->set, cm->n, META_COUNT_MAX,
                                     META_OVERALL);
     if (e == K_EMETADATATOOLARGE) {
-        sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+        sw_error_msg(op, K_EINVAL, "Total metadata too large; kura keeps at most 2048 bytes.");
         return false;
     }
     if (e) {
@@ -814,16 +823,16 @@ static void container_list(sw_op *op) {
 static void op_container(sw_op *op) {
     const char *m = op->r->http.method;
     if (!strcmp(m, "GET") || !strcmp(m, "HEAD")) return container_list(op);
-    if (!op->user) return sw_fail(op, 401, NULL);
+    if (!op->user) return sw_error_msg(op, K_ENOAUTH, NULL);
     if (!strcmp(m, "PUT")) {
         /* containers are made in the token's own account */
-        if (op->foreign) return sw_fail(op, 403, NULL);
+        if (op->foreign) return sw_error_msg(op, K_EACCESSDENIED, NULL);
         container_meta cm;
         if (refuse_container_headers(op) || !container_meta_of(op, &cm)) return;
         if (!objsvc_bucket_name_valid(op->container))
-            return sw_fail(op, 400,
-                           "Container names are S3 bucket names here: 3 to 63 characters of "
-                           "a-z, 0-9, '-' and '.'.");
+            return sw_error_msg(op, K_EINVAL,
+                                "Container names are S3 bucket names here: 3 to 63 characters of "
+                                "a-z, 0-9, '-' and '.'.");
         kerr e =
             objsvc_bucket_create(op->svc, &op->who, op->container, op->fe->o.region, ACL_PRIVATE);
         if (e && e != K_EBUCKETOWNED) return sw_error(op, e);
@@ -844,7 +853,7 @@ static void op_container(sw_op *op) {
         if (e) return sw_error(op, e);
         return sw_empty(op, 204);
     }
-    sw_fail(op, 405, NULL);
+    sw_error_msg(op, K_EMETHODNOTALLOWED, NULL);
 }
 
 /* -------------------------------------------------------------- object */
@@ -872,7 +881,7 @@ static bool request_attrs(sw_op *op, obj_attr *attrs, uint32_t *n) {
         if (!strncmp(name, "x-object-meta-", 14)) {
             size_t nl = strlen(name) - 14, vl = strlen(value);
             if (!nl || nl > META_NAME_MAX || vl > META_VALUE_MAX) {
-                sw_fail(op, 400, "Metadata name or value too long, or empty name.");
+                sw_error_msg(op, K_EINVAL, "Metadata name or value too long, or empty name.");
                 return false;
             }
             meta_bytes += nl + vl;
@@ -896,7 +905,7 @@ static bool request_attrs(sw_op *op, obj_attr *attrs, uint32_t *n) {
         (*n)++;
     }
     if (meta_bytes > META_OVERALL || meta_count > META_COUNT_MAX) {
-        sw_fail(op, 400, "Total metadata too large; kura keeps at most 2048 bytes.");
+        sw_error_msg(op, K_EINVAL, "Total metadata too large; kura keeps at most 2048 bytes.");
         return false;
     }
     return true;
@@ -937,21 +946,21 @@ static bool delete_at_attr(sw_op *op, obj_attr *attrs, uint32_t *n) {
     uint64_t now = (uint64_t)time(NULL), v;
     if (after) {
         if (after[0] == '-' && parse_u64(after + 1, strlen(after + 1), &v)) {
-            sw_fail(op, 400, "X-Delete-After in past");
+            sw_error_msg(op, K_EINVAL, "X-Delete-After in past");
             return false;
         }
         if (!parse_u64(after, strlen(after), &v) || v > (uint64_t)INT64_MAX / 2000) {
-            sw_fail(op, 400, "Non-integer X-Delete-After");
+            sw_error_msg(op, K_EINVAL, "Non-integer X-Delete-After");
             return false;
         }
         at = arena_printf(op->a, "%llu", (unsigned long long)(now + v));
     } else if (at) {
         if (!parse_u64(at, strlen(at), &v) || v > (uint64_t)INT64_MAX / 2000) {
-            sw_fail(op, 400, "Non-integer X-Delete-At");
+            sw_error_msg(op, K_EINVAL, "Non-integer X-Delete-At");
             return false;
         }
         if (v <= now) {
-            sw_fail(op, 400, "X-Delete-At in past");
+            sw_error_msg(op, K_EINVAL, "X-Delete-At in past");
             return false;
         }
         at = arena_printf(op->a, "%llu", (unsigned long long)v);
@@ -1020,10 +1029,10 @@ static void object_get(sw_op *op) {
     if (e) return sw_error(op, e);
     http_conds c = http_conds_of(&op->r->http);
     http_cond cr = http_conditions(&c, m.etag, (time_t)(m.mtime_ms / 1000));
-    if (cr == HTTP_COND_FAILED) return sw_fail(op, 412, NULL);
+    if (cr == HTTP_COND_FAILED) return sw_error_msg(op, K_EPRECONDITION, NULL);
     if (cr == HTTP_COND_NOT_MODIFIED) {
         gw_add_header(op->r, "ETag", m.etag);
-        return sw_fail(op, 304, NULL);
+        return sw_error_msg(op, K_ENOTMODIFIED, NULL);
     }
     uint64_t first = 0, last = m.size ? m.size - 1 : 0;
     bool partial = false;
@@ -1035,7 +1044,7 @@ static void object_get(sw_op *op) {
         if (pr == HTTP_RANGE_UNSATISFIABLE) {
             gw_add_header(op->r, "Content-Range",
                           arena_printf(op->a, "bytes */%llu", (unsigned long long)m.size));
-            return sw_fail(op, 416, NULL);
+            return sw_error_msg(op, K_EINVALIDRANGE, NULL);
         }
         partial = pr == HTTP_RANGE_OK;
         if (!partial) first = 0, last = m.size ? m.size - 1 : 0;
@@ -1072,7 +1081,7 @@ static void do_copy(sw_op *op, const char *scont, const char *sobj, size_t solen
                     const char *dobj, size_t dolen) {
     uint64_t blen = 0;
     if (gw_body_frame(op->r, &blen) != GW_BODY_NONE && blen != 0)
-        return sw_fail(op, 400, "A copy request takes no body.");
+        return sw_error_msg(op, K_EINVAL, "A copy request takes no body.");
     bucket_info sb, db;
     obj_meta src;
     kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, scont, BUCKET_LOOKUP, &sb);
@@ -1080,11 +1089,13 @@ static void do_copy(sw_op *op, const char *scont, const char *sobj, size_t solen
     if (e) return sw_error(op, e);
     http_conds c = http_conds_of(&op->r->http);
     http_cond cr = http_conditions(&c, src.etag, (time_t)(src.mtime_ms / 1000));
-    if (cr != HTTP_COND_PASS) return sw_fail(op, cr == HTTP_COND_FAILED ? 412 : 304, NULL);
+    if (cr != HTTP_COND_PASS)
+        return sw_error_msg(op, cr == HTTP_COND_FAILED ? K_EPRECONDITION : K_ENOTMODIFIED, NULL);
     e = objsvc_bucket_open(op->svc, op->a, &op->who, dcont, BUCKET_WRITE, &db);
     if (e) return sw_error(op, e);
-    if (dolen > OBJ_MAX_KEY) return sw_fail(op, 400, "Object name length too long.");
-    if (!utf8_valid(dobj, dolen)) return sw_fail(op, 412, "Invalid UTF8 or contains NULL");
+    if (dolen > OBJ_MAX_KEY) return sw_error_msg(op, K_EINVAL, "Object name length too long.");
+    if (!utf8_valid(dobj, dolen))
+        return sw_error_msg(op, K_EPRECONDITION, "Invalid UTF8 or contains NULL");
     bool fresh = truthy(hdr(op, "x-fresh-metadata"));
     obj_attr *attrs = arena_alloc(op->a, (src.nattrs + op->r->http.nheaders + 2) * sizeof *attrs);
     uint32_t nattrs = 0;
@@ -1149,7 +1160,7 @@ static void on_abort(gw_req *r) {
 static void on_done(gw_req *r) {
     sw_op *op = r->fe;
     if (op->body_error) return sw_error(op, op->body_error);
-    if (!gw_body_complete(r)) return sw_fail(op, 499, NULL);
+    if (!gw_body_complete(r)) return sw_error_msg(op, K_EINCOMPLETEBODY, NULL);
     obj_put_expect ex = {.md5 = op->has_etag ? op->etag_md5 : NULL};
     obj_put *put = op->put;
     op->put = NULL;
@@ -1169,19 +1180,21 @@ static void object_put(sw_op *op) {
         const char *sc, *so;
         size_t sol;
         if (!split_target(op, copy_from, &sc, &so, &sol))
-            return sw_fail(op, 412,
-                           "X-Copy-From header must be of the form <container name>/"
-                           "<object name>");
+            return sw_error_msg(op, K_EPRECONDITION,
+                                "X-Copy-From header must be of the form <container name>/"
+                                "<object name>");
         return do_copy(op, sc, so, sol, op->container, op->obj, op->olen);
     }
     kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_WRITE, &op->b);
     if (e) return sw_error(op, e);
-    if (!utf8_valid(op->obj, op->olen)) return sw_fail(op, 412, "Invalid UTF8 or contains NULL");
+    if (!utf8_valid(op->obj, op->olen))
+        return sw_error_msg(op, K_EPRECONDITION, "Invalid UTF8 or contains NULL");
     uint64_t len;
     gw_body_framing fr = gw_body_frame(op->r, &len);
-    if (fr == GW_BODY_NONE) return sw_fail(op, 411, NULL);
+    if (fr == GW_BODY_NONE) return sw_error_msg(op, K_EMISSINGLENGTH, NULL);
     if (fr == GW_BODY_CHUNKED) len = OBJ_SIZE_UNKNOWN;
-    if (fr == GW_BODY_SIZED && len > OBJ_MAX_PUT_SIZE) return sw_fail(op, 413, NULL);
+    if (fr == GW_BODY_SIZED && len > OBJ_MAX_PUT_SIZE)
+        return sw_error_msg(op, K_EENTITYTOOLARGE, NULL);
     const char *etag = hdr(op, "etag");
     if (etag) {
         size_t el = strlen(etag);
@@ -1189,7 +1202,7 @@ static void object_put(sw_op *op) {
         char low[33];
         for (size_t i = 0; i < el && i < 32; i++)
             low[i] = (char)(etag[i] >= 'A' && etag[i] <= 'F' ? etag[i] + 32 : etag[i]);
-        if (el != 32 || !unhex(low, 32, op->etag_md5)) return sw_fail(op, 422, NULL);
+        if (el != 32 || !unhex(low, 32, op->etag_md5)) return sw_error_msg(op, K_EBADDIGEST, NULL);
         op->has_etag = true;
     }
     obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 2) * sizeof *attrs);
@@ -1235,10 +1248,10 @@ static void object_post(sw_op *op) {
 
 static void op_object(sw_op *op) {
     const char *m = op->r->http.method;
-    if (op->olen > OBJ_MAX_KEY) return sw_fail(op, 400, "Object name length too long.");
+    if (op->olen > OBJ_MAX_KEY) return sw_error_msg(op, K_EINVAL, "Object name length too long.");
     if (refuse_object_features(op)) return;
     if (!strcmp(m, "GET") || !strcmp(m, "HEAD")) return object_get(op);
-    if (!op->user) return sw_fail(op, 401, NULL);
+    if (!op->user) return sw_error_msg(op, K_ENOAUTH, NULL);
     if (!strcmp(m, "PUT")) return object_put(op);
     if (!strcmp(m, "POST")) return object_post(op);
     if (!strcmp(m, "DELETE")) {
@@ -1252,12 +1265,12 @@ static void op_object(sw_op *op) {
         const char *dc, *dob;
         size_t dol;
         if (!dest || !split_target(op, dest, &dc, &dob, &dol))
-            return sw_fail(op, 412,
-                           "Destination header must be of the form <container name>/"
-                           "<object name>");
+            return sw_error_msg(op, K_EPRECONDITION,
+                                "Destination header must be of the form <container name>/"
+                                "<object name>");
         return do_copy(op, op->container, op->obj, op->olen, dc, dob, dol);
     }
-    sw_fail(op, 405, NULL);
+    sw_error_msg(op, K_EMETHODNOTALLOWED, NULL);
 }
 
 /* ------------------------------------------------------------- TempURL */
@@ -1409,11 +1422,11 @@ static void op_tempurl(sw_op *op) {
     /* the key holder's authority: the container's owner, for this object */
     op->user = ".tempurl";
     op->who = objsvc_principal_for(op->user, b.owner);
-    if (op->olen > OBJ_MAX_KEY) return sw_fail(op, 400, "Object name length too long.");
+    if (op->olen > OBJ_MAX_KEY) return sw_error_msg(op, K_EINVAL, "Object name length too long.");
     if (refuse_object_features(op)) return;
     if (put) {
         if (hdr(op, "x-copy-from"))
-            return sw_fail(op, 400, "X-Copy-From is not allowed with a TempURL.");
+            return sw_error_msg(op, K_EINVAL, "X-Copy-From is not allowed with a TempURL.");
         return object_put(op);
     }
     const char *filename = param(op, "filename");
@@ -1459,7 +1472,7 @@ static bool authenticate(sw_op *op) {
     const char *name;
     kerr e = token_check(op->fe, op->a, tok, &name);
     if (e) {
-        sw_fail(op, 401, e == K_EEXPIRED ? "The token has expired." : NULL);
+        sw_error_msg(op, K_ENOAUTH, e == K_EEXPIRED ? "The token has expired." : NULL);
         return false;
     }
     op->user = name;
@@ -1494,7 +1507,8 @@ static void swift_start(void *ctx, gw_req *r) {
     if (al <= pl || strncmp(rest, ACCOUNT_PREFIX, pl)) {
         /* no account of kura's (reseller prefix AUTH_): TempAuth's answer */
         const char *tok = hdr(op, "x-auth-token");
-        return sw_fail(op, tok || hdr(op, "x-storage-token") ? 403 : 401, NULL);
+        return sw_error_msg(op, tok || hdr(op, "x-storage-token") ? K_EACCESSDENIED : K_ENOAUTH,
+                            NULL);
     }
     op->account = arena_strndup(a, rest + pl, al - pl);
     bool tempurl =
@@ -1505,7 +1519,7 @@ static void swift_start(void *ctx, gw_req *r) {
     const char *c = slash + 1;
     const char *s2 = strchr(c, '/');
     op->container = s2 ? arena_strndup(a, c, (size_t)(s2 - c)) : c;
-    if (!*op->container) return sw_fail(op, 404, NULL);
+    if (!*op->container) return sw_error_msg(op, K_ENOSUCHBUCKET, NULL);
     if (!s2 || !s2[1]) return tempurl ? tempurl_invalid(op) : op_container(op);
     op->obj = s2 + 1;
     op->olen = r->http.path_len - (size_t)(op->obj - p);
