@@ -22,7 +22,9 @@ usage: python3 test_disk_full.py PATH/TO/kura
             metadata-only writes then fail in LMDB (ENOSPC at commit) -> 507
             too (never 500/503), one LMDB log line; reads and listings keep
             working; space back -> PUT and CreateMultipartUpload succeed,
-            listings agree with what was acknowledged
+            listings agree with what was acknowledged; while LMDB cannot
+            commit, /health/ready is 503 "metadata store full" and
+            kura_metadata_full is 1; space back -> ready 200, full 0
 
 Deleting objects does not free space yet (no compaction): space comes back
 here by removing a filler file placed on the same filesystem.
@@ -324,9 +326,10 @@ def t_space_back(st):
 
 def t_restart_without_reserve(st):
     st.srv.stop()
-    st.srv.extra_args = ["--min-free-space", "0"]
+    st.srv.extra_args = ["--min-free-space", "0", "--admin-listen", "127.0.0.1:%d" % st.admin_port]
     st.mark_log()
     st.srv.start()
+    check(harness.wait_port(st.admin_port, 20), "admin listener did not open after the restart")
     check_everything_readable(st, "restart")
 
 
@@ -386,6 +389,10 @@ def t_metadata_full(st):
     print("   CreateMultipartUpload on a full disk: %s" % statuses, flush=True)
     check(set(statuses) <= {200, 507}, "statuses other than 200/507: %s" % statuses)
     check(statuses.get(507, 0) > 0, "LMDB never ran out of space: %s" % statuses)
+    status, _, reason = admin_get(st.admin_port, "/health/ready")
+    eq(status, 503, "/health/ready with the metadata disk full (%r)" % reason)
+    check(reason.startswith("metadata store full"), "readiness reason %r" % reason)
+    eq(series(scrape(st.admin_port), "kura_metadata_full"), 1.0, "kura_metadata_full")
     check_full(put(st, "refused-metadata-full", os.urandom(4096)), "PUT on a full disk")
     check(srv.alive(), "kura died: " + srv.log_tail())
     check_everything_readable(st, "metadata disk full")
@@ -408,6 +415,11 @@ def t_enospc_space_back(st):
     eq(r.status, 200, "PUT once space is back (%r)" % r)
     r = send(srv, "POST", "/%s/after-enospc-mpu" % B, [("uploads", "")])
     eq(r.status, 200, "CreateMultipartUpload once space is back (%r)" % r)
+    eq(admin_get(st.admin_port, "/health/ready")[::2], (200, "ready\n"),
+       "/health/ready once space is back")
+    m = scrape(st.admin_port)
+    eq(series(m, "kura_metadata_full"), 0.0, "kura_metadata_full once space is back")
+    eq(series(m, "kura_volume_full", volume=st.volume), 0.0, "kura_volume_full once space is back")
     check_everything_readable(st, "space back after ENOSPC")
     log = st.log_since_mark()
     eq(count(log, LMDB_BACK), 1, "LMDB log lines for space back:\n" + log[-3000:])
