@@ -185,7 +185,7 @@ kerr settings_check_serve(const config *c, char *err, size_t cap) {
     const char *admin = config_str(c, "admin-listen");
     if (strcmp(admin, "off")) {
         if (!check_listen("--admin-listen", admin, err, cap)) {
-            snprintf(err + strlen(err), cap - strlen(err), " (or off)");
+            snprintf(err, cap, "--admin-listen wants HOST:PORT or off, got '%s'", admin);
             return K_EINVAL;
         }
         /* same port on the same or a wildcard host: the S3 port (no bucket
