@@ -218,10 +218,10 @@ kerr gw_admin_start(const gw_admin_opts *o, gw_admin **out) {
                   ? ntohs(bound.sin_port)
                   : o->port;
     a->daemon =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                         on_access, a, MHD_OPTION_LISTEN_SOCKET, a->listen_fd,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)64, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
+        MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_access,
+                         a, MHD_OPTION_LISTEN_SOCKET, a->listen_fd, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+                         MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
     if (!a->daemon) {
         log_error("cannot start the admin listener on %s:%d", o->host, a->port);
         close(a->listen_fd);

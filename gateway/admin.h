@@ -17,9 +17,10 @@
  * away from meta/ and storage/: the state comes through the callbacks of
  * gw_admin_opts, which main.c (the wiring) fills.
  *
- * Threads: libmicrohttpd's internal polling thread runs every request, one
- * at a time; the callbacks are called on it and must be thread-safe with
- * respect to the S3 listener's threads. gw_admin_start/stop from one thread.
+ * Threads: libmicrohttpd's internal polling thread (epoll on Linux, so
+ * descriptors above FD_SETSIZE are fine) runs every request, one at a time; the callbacks are
+ * called on it and must be thread-safe with respect to the S3 listener's threads.
+ * gw_admin_start/stop from one thread.
  *
  * Errors: gw_admin_start answers K_ECONFLICT when the address is in use,
  * K_EINVAL for a host that is not an IPv4 address, K_EIO otherwise (logged).
