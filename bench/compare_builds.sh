@@ -34,7 +34,7 @@ for w in A B; do
   [ $w = B ] && bin=$b
   mkdir -p "$dir/$w"
   port[$w]=$(free_port)
-  "$bin" serve --listen "127.0.0.1:${port[$w]}" --data "$dir/$w" >"$dir/$w.log" 2>&1 &
+  "$bin" serve --listen "127.0.0.1:${port[$w]}" --data "$dir/$w" --admin-listen off >"$dir/$w.log" 2>&1 &
   pid[$w]=$!
   pids+=("${pid[$w]}")
   for _ in $(seq 100); do

@@ -24,7 +24,7 @@ one_run() { # inside redis-local.sh: KURA_META_URL, KURA_REDIS_PORTS set
     data=$(mktemp -d)
     port=$((20000 + RANDOM % 20000))
     for p in $KURA_REDIS_PORTS; do rpids+=("$(redis-cli -p "$p" info server | awk -F: '/^process_id/{print $2}' | tr -d '\r')"); done
-    "$kura" serve --listen "127.0.0.1:$port" --data "$data" --meta "$KURA_META_URL" >"$data.log" 2>&1 &
+    "$kura" serve --listen "127.0.0.1:$port" --data "$data" --meta "$KURA_META_URL" --admin-listen off >"$data.log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
     # warm-up: bucket, connections, tree

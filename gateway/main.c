@@ -16,6 +16,7 @@
 #include "common/config.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "gateway/admin.h"
 #include "gateway/objsvc.h"
 #include "gateway/s3.h"
 #include "gateway/server.h"
@@ -35,7 +36,8 @@ static void usage(FILE *f) {
     fputs("usage:\n"
           "  kura serve [--config FILE] [options]\n"
           "      S3 gateway. With no options: LMDB metadata and a local volume in ./data,\n"
-          "      listening on 127.0.0.1:9000. Root credentials come from\n"
+          "      listening on 127.0.0.1:9000 (metrics and health on 127.0.0.1:9001).\n"
+          "      Root credentials come from\n"
           "      KURA_ROOT_ACCESS_KEY / KURA_ROOT_SECRET_KEY, else are generated on first\n"
           "      start and kept in DIR/root-credentials. Every option can also be set in\n"
           "      the --config file as `name = value` (flags win; docs/operations.md).\n",
@@ -388,6 +390,52 @@ static config *load_settings(const char *cmd, const cfg_item *items, size_t n, i
     return c;
 }
 
+/* The admin listener's view of the stores (gateway/admin.h). */
+/* Reads 64 keys that do not exist in one kv_mget: with Redis shards or a
+ * cluster they fall on every shard (one round trip each), so a shard that
+ * does not answer fails the probe; a missing key is an answer. */
+enum { PROBE_KEYS = 64 };
+static kerr admin_meta_check(void *ctx) {
+    stores *st = ctx;
+    char names[PROBE_KEYS][24];
+    const void *keys[PROBE_KEYS];
+    size_t klens[PROBE_KEYS];
+    kbuf vals[PROBE_KEYS];
+    kerr errs[PROBE_KEYS];
+    for (int i = 0; i < PROBE_KEYS; i++) {
+        int n = snprintf(names[i], sizeof names[i], "~health-probe-%d", i);
+        keys[i] = names[i];
+        klens[i] = (size_t)n;
+        vals[i] = (kbuf)KBUF_INIT;
+    }
+    kerr e = kv_mget(st->meta, PROBE_KEYS, keys, klens, vals, errs);
+    for (int i = 0; i < PROBE_KEYS; i++) kbuf_free(&vals[i]);
+    return e;
+}
+
+static bool admin_meta_full(void *ctx) {
+    stores *st = ctx;
+    return kv_lmdb_full(st->meta);
+}
+
+static size_t admin_volumes(void *ctx, gw_admin_volume *out, size_t max) {
+    stores *st = ctx;
+    size_t n = data_space(st->data, NULL, 0);
+    vol_space *vs = calloc(n ? n : 1, sizeof *vs);
+    if (!vs) return 0;
+    n = data_space(st->data, vs, n);
+    for (size_t i = 0; i < n && i < max; i++)
+        out[i] = (gw_admin_volume){.name = vs[i].name,
+                                   .free_bytes = vs[i].free_bytes,
+                                   .total_bytes = vs[i].total_bytes,
+                                   .reserve_bytes = vs[i].reserve_bytes,
+                                   .refusals = vs[i].refusals,
+                                   .full = vs[i].full,
+                                   .stat_failed = vs[i].stat_failed};
+    free(vs);
+    return n;
+}
+
 static int cmd_serve(int argc, char **argv) {
     int rc = 0;
     config *cfg =
@@ -514,8 +562,36 @@ static int cmd_serve(int argc, char **argv) {
     } else {
         fprintf(stderr, "%s: listening on %s:%d (%s), data in %s\n", kura_version_line(), host,
                 gw_server_port(srv), cert ? "https" : "http", dirs[0]);
-        while (!stop_requested) pause();
+        gw_admin *adm = NULL;
+        const char *admin_listen = config_str(cfg, "admin-listen");
+        if (strcmp(admin_listen, "off")) {
+            const char *ac = strrchr(admin_listen, ':');
+            char ahost[256];
+            snprintf(ahost, sizeof ahost, "%.*s", (int)(ac - admin_listen), admin_listen);
+            gw_admin_opts ao = {.host = ahost,
+                                .port = atoi(ac + 1),
+                                .version = kura_version(),
+                                .build_type = kura_build_type(),
+                                .ctx = &st,
+                                .meta_check = admin_meta_check,
+                                .meta_full = admin_meta_full,
+                                .volumes = admin_volumes};
+            kerr ae = gw_admin_start(&ao, &adm);
+            if (ae == K_ECONFLICT)
+                fprintf(stderr, "kura serve: admin address %s is already in use\n", admin_listen);
+            else if (ae)
+                fprintf(stderr,
+                        "kura serve: cannot listen on admin address %s (%s; the log above says "
+                        "why)\n",
+                        admin_listen, kerr_name(ae));
+            else
+                fprintf(stderr, "kura serve: admin listener (metrics, health) on %s:%d\n", ahost,
+                        gw_admin_port(adm));
+            if (ae) rc = 1;
+        }
+        while (!rc && !stop_requested) pause();
         log_info("stopping");
+        gw_admin_stop(adm);
         gw_server_stop(srv);
     }
     s3_frontend_free(s3);

@@ -13,6 +13,7 @@
 #include "gateway/auth.h"
 #include "gateway/awschunked.h"
 #include "gateway/errors.h"
+#include "gateway/metrics.h"
 #include "gateway/objhttp.h"
 #include "gateway/s3_bodies.h"
 #include "gateway/s3_rules.h"
@@ -2189,6 +2190,30 @@ static void auth_error(s3_op *op, kerr e) {
     s3_error(op, e);
 }
 
+/* Metrics operation of each route (gateway/metrics.h), interned once at
+ * s3_frontend_new; ListObjects with list-type=2 counts as ListObjectsV2. */
+static uint16_t route_ops[sizeof routes / sizeof *routes];
+static uint16_t op_list_v2;
+
+static void intern_ops(void) {
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        route_ops[i] = gw_metrics_op(GW_API_S3, routes[i].name);
+    op_list_v2 = gw_metrics_op(GW_API_S3, "ListObjectsV2");
+}
+
+static void set_metrics_op(s3_op *op, const s3_route *rt) {
+    op->r->op_api = GW_API_S3;
+    if (!rt) return; /* Unknown */
+    if (rt->handler == op_list_objects) {
+        const char *lt = param(op, "list-type");
+        if (lt && !strcmp(lt, "2")) {
+            op->r->op_index = op_list_v2;
+            return;
+        }
+    }
+    op->r->op_index = route_ops[rt - routes];
+}
+
 static bool s3_match(void *ctx, gw_req *r) {
     return true; /* S3 is the default protocol on the listener */
 }
@@ -2227,12 +2252,15 @@ static void s3_start(void *ctx, gw_req *r) {
             op->klen = plen - (size_t)(slash - path) - 1;
         }
     }
-    kerr e = auth_verify(&r->http, op->vhost_bucket, &fe->auth, lookup_secret, fe, time(NULL),
-                         &op->auth);
-    if (e) return auth_error(op, e);
+    /* the operation is known before authentication, so refusals count
+     * under it in the metrics */
     bool known;
     const char *sub = s3_subresource(&r->http, &known);
     const s3_route *rt = find_route(op, sub);
+    set_metrics_op(op, rt);
+    kerr e = auth_verify(&r->http, op->vhost_bucket, &fe->auth, lookup_secret, fe, time(NULL),
+                         &op->auth);
+    if (e) return auth_error(op, e);
     if (op->auth.body_hash_deferred && !checks_body_first(op, rt))
         return s3_error(op, K_EMISSINGCONTENTSHA);
     if (op->auth.kind != AUTH_ANONYMOUS) op->user = op->auth.user;
@@ -2258,6 +2286,7 @@ s3_frontend *s3_frontend_new(const s3_opts *o) {
     if (!f->o.region) f->o.region = "us-east-1";
     f->auth.region = f->o.region;
     f->auth.allow_missing_content_sha256 = o->allow_missing_content_sha256;
+    intern_ops();
     return f;
 }
 

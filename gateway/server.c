@@ -19,6 +19,7 @@
 #include "common/text.h"
 #include "gateway/connguard.h"
 #include "gateway/errors.h"
+#include "gateway/metrics.h"
 
 struct gw_server {
     struct MHD_Daemon *daemon;
@@ -63,6 +64,7 @@ typedef struct conn_ctx {
     bool done_ran; /* on_done has run */
     uint64_t discarded;
     uint64_t body_read; /* body bytes received, given to on_body or dropped */
+    uint64_t start_ns;  /* headers in (for the duration metric) */
     /* hand-off to the workers */
     job_kind job;
     struct conn_ctx *qnext;
@@ -245,6 +247,8 @@ static void fill_request(gw_server *srv, conn_ctx *cc, struct MHD_Connection *co
     new_request_id(r->request_id);
     r->resp.status = 200;
     cc->srv = srv;
+    cc->start_ns = clock_mono_ns();
+    gw_metrics_request_begin();
 }
 
 /* ------------------------------------------------------------ framing */
@@ -533,6 +537,20 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     return send_response(conn, cc, false);
 }
 
+/* Counts cc in the metrics: an answer queued counts under its status with
+ * the body bytes sent (none when the connection failed while sending);
+ * otherwise it is an aborted request. */
+static void count_request(conn_ctx *cc, enum MHD_RequestTerminationCode toe) {
+    gw_req *r = &cc->req;
+    const gw_response *rs = &r->resp;
+    uint64_t sent = 0;
+    if (cc->done && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !rs->no_body &&
+        !rs->length_only && strcmp(r->http.method, "HEAD"))
+        sent = rs->stream ? rs->stream_len : rs->body.len;
+    gw_metrics_request_end(r->op_api, r->op_index, rs->status, cc->done, cc->body_read, sent,
+                           clock_mono_ns() - cc->start_ns);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     gw_server *srv = cls;
@@ -543,6 +561,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!cc) return;
     *con_cls = NULL;
     gw_req *r = &cc->req;
+    count_request(cc, toe);
     if ((!cc->done || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) && r->on_abort)
         submit(srv, cc, JOB_FINISH); /* on_abort may block (deletes what was written) */
     else
@@ -556,7 +575,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         *socket_context = ci ? cg_conn_open(srv->guard, ci->connect_fd) : NULL;
+        gw_metrics_connection(1);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        gw_metrics_connection(-1);
         cg_conn_close(srv->guard, *socket_context);
         *socket_context = NULL;
     }

@@ -116,6 +116,11 @@ struct gw_req {
     uint64_t body_received;
     bool has_content_length;
     uint64_t content_length;
+    /* Set by the front end for the metrics (gateway/metrics.h): the API
+     * (GW_API_*, default S3) and the index of the operation from
+     * gw_metrics_op (default 0, "Unknown"). */
+    uint8_t op_api;
+    uint16_t op_index;
     void *server_priv;
 };
 

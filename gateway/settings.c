@@ -9,6 +9,8 @@
 /* clang-format off */
 const cfg_item settings_serve[] = {
     {"listen", CFG_STR, "127.0.0.1:9000", 1, 0, "HOST:PORT", "address to listen on"},
+    {"admin-listen", CFG_STR, "127.0.0.1:9001", 1, 0, "HOST:PORT|off",
+     "admin listener: /metrics, /health/live, /health/ready (off: none)"},
     {"data", CFG_LIST, "./data", 0, 0, "DIR",
      "data directory; repeat it or give DIR{1...4} for one volume each (metadata in the first)"},
     {"tls-cert", CFG_STR, NULL, 0, 0, "FILE", "PEM certificate: serve HTTPS on the same port"},
@@ -179,6 +181,26 @@ kerr settings_check_serve(const config *c, char *err, size_t cap) {
     if (!colon || colon == listen || !colon[1] || *end || port < 0 || port > 65535) {
         snprintf(err, cap, "--listen wants HOST:PORT, got '%s'", listen);
         return K_EINVAL;
+    }
+    const char *admin = config_str(c, "admin-listen");
+    if (strcmp(admin, "off")) {
+        if (!check_listen("--admin-listen", admin, err, cap)) {
+            snprintf(err, cap, "--admin-listen wants HOST:PORT or off, got '%s'", admin);
+            return K_EINVAL;
+        }
+        /* same port on the same or a wildcard host: the S3 port (no bucket
+         * name may be shadowed) */
+        const char *ac = strrchr(admin, ':');
+        long aport = strtol(ac + 1, NULL, 10);
+        size_t hl = (size_t)(colon - listen), al = (size_t)(ac - admin);
+        bool same_host = (hl == al && !strncmp(listen, admin, hl)) ||
+                         (hl == 7 && !strncmp(listen, "0.0.0.0", 7)) ||
+                         (al == 7 && !strncmp(admin, "0.0.0.0", 7));
+        if (aport != 0 && aport == port && same_host) {
+            snprintf(err, cap, "--admin-listen %s is the --listen address: give it its own port",
+                     admin);
+            return K_EINVAL;
+        }
     }
     if ((config_str(c, "tls-cert") == NULL) != (config_str(c, "tls-key") == NULL)) {
         snprintf(err, cap, "--tls-cert and --tls-key go together");

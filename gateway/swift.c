@@ -14,6 +14,7 @@
 #include "common/hash.h"
 #include "common/text.h"
 #include "gateway/errors.h"
+#include "gateway/metrics.h"
 #include "gateway/objhttp.h"
 #include "gateway/version.h"
 
@@ -1485,6 +1486,36 @@ static bool authenticate(sw_op *op) {
     return true;
 }
 
+/* Metrics operations (gateway/metrics.h): one per level and method, interned
+ * once at swift_frontend_new; any other method counts as Unknown. */
+enum { SW_AUTH, SW_INFO, SW_ACCOUNT, SW_CONTAINER, SW_OBJECT, SW_LEVELS };
+static const char *const sw_methods[] = {"GET", "HEAD", "PUT", "POST", "DELETE", "COPY"};
+enum { SW_METHODS = sizeof sw_methods / sizeof *sw_methods };
+/* clang-format off */
+static const char *const sw_op_names[SW_LEVELS][SW_METHODS] = {
+    [SW_AUTH] = {"Auth"},
+    [SW_INFO] = {"Info", "Info"},
+    [SW_ACCOUNT] = {"AccountGet", "AccountHead", NULL, "AccountPost"},
+    [SW_CONTAINER] = {"ContainerList", "ContainerHead", "ContainerPut", "ContainerPost",
+                      "ContainerDelete"},
+    [SW_OBJECT] = {"ObjectGet", "ObjectHead", "ObjectPut", "ObjectPost", "ObjectDelete",
+                   "ObjectCopy"},
+};
+/* clang-format on */
+static uint16_t sw_ops[SW_LEVELS][SW_METHODS];
+
+static void intern_ops(void) {
+    for (int l = 0; l < SW_LEVELS; l++)
+        for (int m = 0; m < SW_METHODS; m++)
+            if (sw_op_names[l][m]) sw_ops[l][m] = gw_metrics_op(GW_API_SWIFT, sw_op_names[l][m]);
+}
+
+static void set_metrics_op(gw_req *r, int level) {
+    r->op_api = GW_API_SWIFT;
+    for (int m = 0; m < SW_METHODS; m++)
+        if (!strcmp(r->http.method, sw_methods[m])) r->op_index = sw_ops[level][m];
+}
+
 static void swift_start(void *ctx, gw_req *r) {
     swift_frontend *fe = ctx;
     arena *a = r->http.a;
@@ -1496,8 +1527,15 @@ static void swift_start(void *ctx, gw_req *r) {
     r->fe = op;
     trans_headers(r);
     const char *p = r->http.path;
-    if (is_auth_path(p)) return op_auth(op);
-    if (!strcmp(p, "/info")) return op_info(op);
+    r->op_api = GW_API_SWIFT;
+    if (is_auth_path(p)) {
+        set_metrics_op(r, SW_AUTH);
+        return op_auth(op);
+    }
+    if (!strcmp(p, "/info")) {
+        set_metrics_op(r, SW_INFO);
+        return op_info(op);
+    }
     /* /v1/AUTH_<account>[/<container>[/<object>]] */
     const char *rest = p + 3;
     if (*rest == '/') rest++;
@@ -1511,13 +1549,14 @@ static void swift_start(void *ctx, gw_req *r) {
                             NULL);
     }
     op->account = arena_strndup(a, rest + pl, al - pl);
+    const char *c = slash ? slash + 1 : NULL;
+    const char *s2 = c ? strchr(c, '/') : NULL;
+    set_metrics_op(r, !c || !*c ? SW_ACCOUNT : !s2 || !s2[1] ? SW_CONTAINER : SW_OBJECT);
     bool tempurl =
         http_param_has(&r->http, "temp_url_sig") || http_param_has(&r->http, "temp_url_expires");
     if (!tempurl && !authenticate(op)) return;
     if (tempurl && (!slash || !slash[1])) return tempurl_invalid(op);
     if (!slash || !slash[1]) return op_account(op);
-    const char *c = slash + 1;
-    const char *s2 = strchr(c, '/');
     op->container = s2 ? arena_strndup(a, c, (size_t)(s2 - c)) : c;
     if (!*op->container) return sw_error_msg(op, K_ENOSUCHBUCKET, NULL);
     if (!s2 || !s2[1]) return tempurl ? tempurl_invalid(op) : op_container(op);
@@ -1534,6 +1573,7 @@ static void swift_refuse(void *ctx, gw_req *r, kerr e) {
     op->a = r->http.a;
     op->user = "";
     r->fe = op;
+    r->op_api = GW_API_SWIFT;
     trans_headers(r);
     sw_error(op, e);
 }
@@ -1543,6 +1583,7 @@ swift_frontend *swift_frontend_new(const swift_opts *o) {
     if (!f) return NULL;
     f->o = *o;
     if (!f->o.region) f->o.region = "us-east-1";
+    intern_ops();
     return f;
 }
 

@@ -204,6 +204,10 @@ class Kura:
         # a shared metadata store (KURA_IT_SERVE_ARGS="--meta ..."): this
         # server's keys under its own prefix, stable across its restarts
         cmd += self.store_args()[2:]
+        # no admin listener unless a test asks for one: servers run in
+        # parallel and the default admin port (9001) is one for all
+        if "--admin-listen" not in self.extra_args:
+            cmd += ["--admin-listen", "off"]
         return cmd + self.extra_args
 
     def store_args(self):

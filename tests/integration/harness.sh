@@ -216,7 +216,8 @@ kura_start() {
         esac
         shift
     done
-    local args=(serve --listen "127.0.0.1:$KURA_PORT" --data "$KURA_DATA")
+    # no admin listener: servers run in parallel, the default port is one for all
+    local args=(serve --listen "127.0.0.1:$KURA_PORT" --data "$KURA_DATA" --admin-listen off)
     # extra serve flags for a whole run, e.g. "--meta redis://..." (deploy/redis-local.sh)
     # shellcheck disable=SC2206
     [ -n "${KURA_IT_SERVE_ARGS:-}" ] && args+=($KURA_IT_SERVE_ARGS --meta-prefix "$KURA_TMP:")

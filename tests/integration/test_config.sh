@@ -27,7 +27,7 @@ export KURA_ROOT_ACCESS_KEY=configtest KURA_ROOT_SECRET_KEY=configtestsecret
 start_and_wait() {
   local log=$1
   shift
-  "$kura" serve "$@" 2>"$log" &
+  "$kura" serve "$@" --admin-listen off 2>"$log" &
   pids+=($!)
   for _ in $(seq 100); do
     grep -q 'listening on' "$log" && return 0

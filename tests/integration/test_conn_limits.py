@@ -158,7 +158,7 @@ def t_port_in_use(srv):
     env = dict(os.environ, KURA_ROOT_ACCESS_KEY=srv.access_key,
                KURA_ROOT_SECRET_KEY=srv.secret_key)
     p = subprocess.run([srv.kura_bin, "serve", "--listen", "127.0.0.1:%d" % srv.port,
-                        "--data", other], env=env, stdin=subprocess.DEVNULL,
+                        "--data", other, "--admin-listen", "off"], env=env, stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=60)
     err = p.stderr.decode("utf-8", "replace")
     eq(p.returncode, 1, "exit status of a second server on the port (stderr: %s)" % err[-300:])

@@ -391,7 +391,7 @@ def start_gateway(name):
     p = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", "--", KURA, "serve", "--listen",
                           "127.0.0.1:%d" % port, "--data", os.path.join(TMP, name), "--meta", META,
                           "--datanodes-from-meta", "--cluster-secret",
-                          SECRET], stdout=log, stderr=subprocess.STDOUT, env=env)
+                          SECRET, "--admin-listen", "off"], stdout=log, stderr=subprocess.STDOUT, env=env)
     procs.append(p)
     deadline = time.time() + 20
     while time.time() < deadline:

@@ -13,13 +13,18 @@ usage: python3 test_disk_full.py PATH/TO/kura
             (byte-exact), HEADs, listings, DELETE and DeleteObjects, and
             metadata-only writes (CreateBucket) live on the reserve; one log
             line for the episode; a filler file removed -> writes succeed
-            again without a restart, one log line saying so
+            again without a restart, one log line saying so; while full, the
+            admin listener's /health/ready is 503 naming the volume,
+            kura_volume_full is 1 and kura_volume_write_refusals_total grew;
+            space back -> ready 200, full 0
   enospc    --min-free-space 0: the filesystem fills under an upload that was
             admitted (pwrite answers ENOSPC mid-body) -> 507, one log line;
             metadata-only writes then fail in LMDB (ENOSPC at commit) -> 507
             too (never 500/503), one LMDB log line; reads and listings keep
             working; space back -> PUT and CreateMultipartUpload succeed,
-            listings agree with what was acknowledged
+            listings agree with what was acknowledged; while LMDB cannot
+            commit, /health/ready is 503 "metadata store full" and
+            kura_metadata_full is 1; space back -> ready 200, full 0
 
 Deleting objects does not free space yet (no compaction): space comes back
 here by removing a filler file placed on the same filesystem.
@@ -36,6 +41,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Kura, Runner, check, eq  # noqa: E402
+from test_admin import admin_get, scrape, series  # noqa: E402
 from test_auth_rules import err, send, sign  # noqa: E402
 
 try:
@@ -94,9 +100,10 @@ def write_filler(path, size=None):
 
 
 class State:
-    def __init__(self, srv, data):
+    def __init__(self, srv, data, admin_port):
         self.srv = srv
         self.data = data
+        self.admin_port = admin_port
         self.objects = {}  # key -> sha256 of acknowledged content
         self.log_mark = 0
 
@@ -175,6 +182,12 @@ def t_setup(st):
     # case, tested with --min-free-space 0)
     time.sleep(1.2)
     st.mark_log()
+    eq(admin_get(st.admin_port, "/health/ready")[::2], (200, "ready\n"), "ready before the fill")
+    m = scrape(st.admin_port)
+    st.volume = [dict(k[1])["volume"] for k in m if k[0] == "kura_volume_full"][0]
+    check(st.volume.startswith(st.data), "volume label %r" % st.volume)
+    eq(series(m, "kura_volume_full", volume=st.volume), 0.0, "kura_volume_full before the fill")
+    st.refusals0 = series(m, "kura_volume_write_refusals_total", volume=st.volume)
 
 
 def t_fill_to_reserve(st):
@@ -261,6 +274,20 @@ def t_still_serving(st):
           "the log line names the directory")
     eq(count(log, BACK_LINE), 0, "space reported back while still full")
     eq(count(log, LMDB_FULL), 0, "metadata ran out of space despite the reserve")
+    # health and metrics say so
+    status, _, reason = admin_get(st.admin_port, "/health/ready")
+    eq(status, 503, "/health/ready on a full volume (%r)" % reason)
+    check(reason.startswith("storage full: " + st.volume + " free ") and "reserve" in reason
+          and reason.count("\n") == 1, "readiness reason %r" % reason)
+    eq(admin_get(st.admin_port, "/health/live")[0], 200, "/health/live on a full volume")
+    m = scrape(st.admin_port)
+    eq(series(m, "kura_volume_full", volume=st.volume), 1.0, "kura_volume_full while full")
+    refusals = series(m, "kura_volume_write_refusals_total", volume=st.volume)
+    check(refusals > st.refusals0, "write refusals %d, %d before the fill"
+          % (refusals, st.refusals0))
+    eq(series(m, "kura_metadata_full"), 0.0, "kura_metadata_full (metadata on the reserve)")
+    print("   ready 503: %s   %d refusals" % (reason.strip(), refusals - st.refusals0),
+          flush=True)
 
 
 def t_space_back(st):
@@ -284,6 +311,10 @@ def t_space_back(st):
     eq(r.status, 200, "CompleteMultipartUpload (%r)" % r)
     st.objects["mpu"] = sha(body)
     check_everything_readable(st, "space back")
+    status, _, reason = admin_get(st.admin_port, "/health/ready")
+    eq((status, reason), (200, "ready\n"), "/health/ready once space is back")
+    m = scrape(st.admin_port)
+    eq(series(m, "kura_volume_full", volume=st.volume), 0.0, "kura_volume_full once space is back")
     log = st.log_since_mark()
     eq(count(log, FULL_LINE), 1, "log lines for the full episode:\n" + log[-3000:])
     eq(count(log, BACK_LINE), 1, "log lines for space back:\n" + log[-3000:])
@@ -295,9 +326,10 @@ def t_space_back(st):
 
 def t_restart_without_reserve(st):
     st.srv.stop()
-    st.srv.extra_args = ["--min-free-space", "0"]
+    st.srv.extra_args = ["--min-free-space", "0", "--admin-listen", "127.0.0.1:%d" % st.admin_port]
     st.mark_log()
     st.srv.start()
+    check(harness.wait_port(st.admin_port, 20), "admin listener did not open after the restart")
     check_everything_readable(st, "restart")
 
 
@@ -357,6 +389,10 @@ def t_metadata_full(st):
     print("   CreateMultipartUpload on a full disk: %s" % statuses, flush=True)
     check(set(statuses) <= {200, 507}, "statuses other than 200/507: %s" % statuses)
     check(statuses.get(507, 0) > 0, "LMDB never ran out of space: %s" % statuses)
+    status, _, reason = admin_get(st.admin_port, "/health/ready")
+    eq(status, 503, "/health/ready with the metadata disk full (%r)" % reason)
+    check(reason.startswith("metadata store full"), "readiness reason %r" % reason)
+    eq(series(scrape(st.admin_port), "kura_metadata_full"), 1.0, "kura_metadata_full")
     check_full(put(st, "refused-metadata-full", os.urandom(4096)), "PUT on a full disk")
     check(srv.alive(), "kura died: " + srv.log_tail())
     check_everything_readable(st, "metadata disk full")
@@ -379,6 +415,11 @@ def t_enospc_space_back(st):
     eq(r.status, 200, "PUT once space is back (%r)" % r)
     r = send(srv, "POST", "/%s/after-enospc-mpu" % B, [("uploads", "")])
     eq(r.status, 200, "CreateMultipartUpload once space is back (%r)" % r)
+    eq(admin_get(st.admin_port, "/health/ready")[::2], (200, "ready\n"),
+       "/health/ready once space is back")
+    m = scrape(st.admin_port)
+    eq(series(m, "kura_metadata_full"), 0.0, "kura_metadata_full once space is back")
+    eq(series(m, "kura_volume_full", volume=st.volume), 0.0, "kura_volume_full once space is back")
     check_everything_readable(st, "space back after ENOSPC")
     log = st.log_since_mark()
     eq(count(log, LMDB_BACK), 1, "LMDB log lines for space back:\n" + log[-3000:])
@@ -409,9 +450,13 @@ def main():
     runner = Runner()
     srv = None
     try:
-        srv = Kura(sys.argv[1], workdir=workdir, extra_args=["--min-free-space", "6M"])
+        admin_port = harness.free_port()
+        srv = Kura(sys.argv[1], workdir=workdir,
+                   extra_args=["--min-free-space", "6M",
+                               "--admin-listen", "127.0.0.1:%d" % admin_port])
         srv.start()
-        st = State(srv, data)
+        check(harness.wait_port(admin_port, 20), "admin listener did not open")
+        st = State(srv, data, admin_port)
         runner.run("setup: objects, a multipart upload, a 16 MiB filler", t_setup, st)
         runner.run("reserve: PUTs refused with 507 at the reserve", t_fill_to_reserve, st)
         runner.run("reserve: PUT, UploadPart, chunked PUT, CopyObject refused; boto3 does not "

@@ -16,7 +16,9 @@ of the kill (the replica takes over; kura refreshes its slot map).
 shards: one shard is stopped; requests needing it get 503 with S3 XML
 (ServiceUnavailable) quickly and the gateway stays up; the shard is
 restarted on the same port and data directory (AOF) and everything acked
-before is still there and new writes succeed.
+before is still there and new writes succeed. The admin listener's
+/health/ready is 503 "metadata store unavailable" while the shard is down
+and 200 once it is back (issue 15).
 """
 import hashlib
 import os
@@ -27,7 +29,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Kura, Runner, check, eq, s3_request  # noqa: E402
+from harness import Kura, Runner, check, eq, free_port, s3_request  # noqa: E402
+from test_admin import admin_get  # noqa: E402
 
 FAILOVER_LIMIT_S = 10.0
 
@@ -152,6 +155,16 @@ def cluster_failover(srv, ports):
     verify_acked(srv, bucket, w.acked)
 
 
+def wait_ready(srv, status, what):
+    deadline = time.time() + 60
+    while True:
+        got, _, reason = admin_get(srv.admin_port, "/health/ready")
+        if got == status or time.time() > deadline:
+            eq(got, status, "/health/ready %s (%r)" % (what, reason))
+            return reason
+        time.sleep(0.2)
+
+
 def shard_outage(srv, ports):
     bucket = "outage"
     eq(s3_request(srv, "PUT", "/" + bucket).status, 200, "create bucket")
@@ -175,6 +188,9 @@ def shard_outage(srv, ports):
     check(503 in statuses, "some requests needed the stopped shard")
     check(elapsed < 30, "unavailable requests answer quickly")
     check(srv.died() is None, "gateway still running")
+    reason = wait_ready(srv, 503, "with a shard down")
+    check(reason.startswith("metadata store unavailable"), "readiness reason %r" % reason)
+    eq(admin_get(srv.admin_port, "/health/live")[0], 200, "/health/live with a shard down")
     # restart the shard on the same port and directory: AOF brings the data back
     # deploy/redis-local.sh keeps shard i (1-based, URL order) in shard<i>
     d = os.path.join(os.environ["KURA_REDIS_DIR"], "shard2")
@@ -196,6 +212,7 @@ def shard_outage(srv, ports):
             if r.status == 200 or time.time() > deadline:
                 break
             time.sleep(0.2)
+        wait_ready(srv, 200, "once the shard is back")
         for k in keys:
             r = s3_request(srv, "GET", "/%s/%s" % (bucket, k))
             eq(r.status, 200, "GET %s after the shard is back" % k)
@@ -240,7 +257,9 @@ def main():
     ports = [int(p) for p in os.environ["KURA_REDIS_PORTS"].split()]
     cluster = "redis-cluster://" in os.environ.get("KURA_IT_SERVE_ARGS", "")
     R = Runner("redis-faults-" + ("cluster" if cluster else "shards"))
-    with Kura(sys.argv[1]) as srv:
+    admin_port = free_port()
+    with Kura(sys.argv[1], extra_args=["--admin-listen", "127.0.0.1:%d" % admin_port]) as srv:
+        srv.admin_port = admin_port
         if cluster:
             R.run("master killed while writing: no acked write lost, serving within %.0fs"
                   % FAILOVER_LIMIT_S, cluster_failover, srv, ports)

@@ -39,7 +39,7 @@ rc=$?
 # The start line of `kura serve` (port 0: any free port).
 tmp=$(mktemp -d)
 KURA_ROOT_ACCESS_KEY=versiontest KURA_ROOT_SECRET_KEY=versiontestsecret \
-  "$kura" serve --listen 127.0.0.1:0 --data "$tmp/data" 2>"$tmp/log" &
+  "$kura" serve --listen 127.0.0.1:0 --data "$tmp/data" --admin-listen off 2>"$tmp/log" &
 pid=$!
 for _ in $(seq 100); do
   grep -q 'listening on' "$tmp/log" && break
