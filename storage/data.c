@@ -98,7 +98,7 @@ void data_loc_from_legacy(const vol_loc *v, data_loc *out) {
 static kerr to_vol_loc(const data_layer *d, const data_loc *l, vol_loc *out) {
     uint32_t index;
     if (l->kind == DLOC_VOLUME) {
-        if (!volset_find_uid(d->vs, l->volume, &index)) return K_ENOTFOUND;
+        if (!volset_resolve_uid(d->vs, l->volume, &index)) return K_ENOTFOUND;
     } else if (l->kind == DLOC_VOLUME_INDEX) {
         if (l->volume >= volset_count(d->vs)) return K_ENOTFOUND;
         index = (uint32_t)l->volume;
@@ -349,6 +349,18 @@ kerr data_reader_open(data_layer *d, const data_loc *run, uint32_t nrun, uint64_
     uint64_t total = 0;
     for (uint32_t i = 0; i < nrun; i++) total += run[i].length;
     if (off > total || len > total - off) return K_EINVAL;
+    /* every volume the range touches must be known before the caller
+     * answers (a GET's headers go out before the first read) */
+    for (uint32_t i = 0; i < nrun && len; i++) {
+        vol_loc vl;
+        kerr e = to_vol_loc(d, &run[i], &vl);
+        if (e == K_ENOTFOUND) {
+            log_error("data: location names volume %016llx, which this gateway does not know",
+                      (unsigned long long)run[i].volume);
+            return K_EUNAVAILABLE;
+        }
+        if (e) return e;
+    }
     data_reader *r = calloc(1, sizeof *r);
     if (!r) return K_ENOMEM;
     r->run = nrun ? malloc(nrun * sizeof *run) : NULL;

@@ -309,6 +309,10 @@ struct dnreg_watch {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;
+    /* on-demand refreshes (a record names a volume not known yet) */
+    pthread_mutex_t miss_mu;
+    int64_t miss_last_ms;
+    bool miss_failing;
 };
 
 static void watch_once(dnreg_watch *w, bool *failing) {
@@ -355,6 +359,20 @@ static void *watch_main(void *p) {
     return NULL;
 }
 
+/* The volset's miss hook: read the registry now rather than at the next
+ * tick, at most every 200 ms however many requests miss at once (they wait
+ * for the one refresh in progress, then look again). */
+static void watch_miss(void *ctx) {
+    dnreg_watch *w = ctx;
+    pthread_mutex_lock(&w->miss_mu);
+    int64_t now = (int64_t)(clock_mono_ns() / 1000000u);
+    if (now - w->miss_last_ms >= 200) {
+        watch_once(w, &w->miss_failing);
+        w->miss_last_ms = (int64_t)(clock_mono_ns() / 1000000u);
+    }
+    pthread_mutex_unlock(&w->miss_mu);
+}
+
 kerr dnreg_watch_start(kv *meta, volset *vs, const char *secret, unsigned interval_ms,
                        dnreg_watch **out) {
     *out = NULL;
@@ -366,13 +384,17 @@ kerr dnreg_watch_start(kv *meta, volset *vs, const char *secret, unsigned interv
     w->interval_ms = interval_ms ? interval_ms : 2000;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    pthread_mutex_init(&w->miss_mu, NULL);
+    w->miss_last_ms = INT64_MIN / 2;
     if (!w->secret || pthread_create(&w->thread, NULL, watch_main, w) != 0) {
         free(w->secret);
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->miss_mu);
         free(w);
         return K_ENOMEM;
     }
+    volset_set_miss_hook(vs, watch_miss, w);
     *out = w;
     return K_OK;
 }
@@ -384,8 +406,10 @@ void dnreg_watch_stop(dnreg_watch *w) {
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
+    volset_set_miss_hook(w->vs, NULL, NULL);
     free(w->secret);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->miss_mu);
     free(w);
 }

@@ -82,8 +82,11 @@ void dnreg_beat_stop(dnreg_beat *b);
  * volset_open_remote, borrowed: it must outlive the watcher) the volumes of
  * the datanodes that are up in the registry and not in vs yet, signed with
  * secret (copied), so datanodes that register after the gateway started
- * take new needles within an interval. Registry failures are logged once
- * per episode. dnreg_watch_stop joins the thread. */
+ * take new needles within an interval. It also becomes vs's miss hook
+ * (volume.h volset_resolve_uid): a read of a volume not known yet reads the
+ * registry at once (at most every 200 ms). Registry failures are logged
+ * once per episode. dnreg_watch_stop joins the thread and removes the
+ * hook. */
 typedef struct dnreg_watch dnreg_watch;
 kerr dnreg_watch_start(kv *meta, volset *vs, const char *secret, unsigned interval_ms,
                        dnreg_watch **out);

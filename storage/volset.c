@@ -31,6 +31,8 @@ struct volset {
     uint32_t min_free_percent;
     _Atomic uint64_t next; /* round-robin cursor */
     volset_counters counters;
+    void (*miss_hook)(void *ctx); /* volset_resolve_uid */
+    void *miss_ctx;
 };
 
 void vol_loc_encode(const vol_loc *l, uint8_t out[VOL_LOC_ENCODED_LEN]) {
@@ -157,6 +159,18 @@ bool volset_find_uid(const volset *vs, uint64_t uid, uint32_t *index) {
         }
     }
     return false;
+}
+
+bool volset_resolve_uid(volset *vs, uint64_t uid, uint32_t *index) {
+    if (volset_find_uid(vs, uid, index)) return true;
+    if (!vs->miss_hook) return false;
+    vs->miss_hook(vs->miss_ctx);
+    return volset_find_uid(vs, uid, index);
+}
+
+void volset_set_miss_hook(volset *vs, void (*fn)(void *ctx), void *ctx) {
+    vs->miss_hook = fn;
+    vs->miss_ctx = ctx;
 }
 
 void volset_close(volset *vs) {

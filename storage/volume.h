@@ -95,6 +95,14 @@ void volset_close(volset *vs);
 size_t volset_count(const volset *vs);
 uint64_t volset_volume_uid(const volset *vs, uint32_t index);
 bool volset_find_uid(const volset *vs, uint64_t uid, uint32_t *index);
+/* The same, for a location a record names: on a miss it calls the set's
+ * miss hook (if any) once and looks again, so a set of datanode volumes
+ * learns a volume that another gateway already writes to before its own
+ * registry watcher gets there. Thread-safe as volset_find_uid. */
+bool volset_resolve_uid(volset *vs, uint64_t uid, uint32_t *index);
+/* Sets the miss hook (NULL: none). Called before the set is shared. The
+ * hook may block (a registry read) and may add volumes (volset_append). */
+void volset_set_miss_hook(volset *vs, void (*fn)(void *ctx), void *ctx);
 
 /* Starts a needle of exactly len payload bytes (len may be 0) on the next
  * volume (round-robin) with enough free space above its reserve; K_ENOSPC
