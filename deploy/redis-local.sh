@@ -66,12 +66,31 @@ start_redis() { # port dir extra-args...
     disown $!
 }
 
-wait_ping() { # port
-    for _ in $(seq 100); do
-        [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ] && return 0
-        sleep 0.1
+# Starts redis-server on a free port and waits until it answers; sets
+# launched_port (no subshell: the server's pid must reach the cleanup list).
+# When the server exits at once (another process took the port between
+# free_port and the bind: several test runs share the machine) it tries
+# again on another port. The wait is generous (60 s): a loaded machine may
+# be slow to start a process, and that is no failure.
+launch_redis() { # dir extra-args...
+    local dir=$1 port pid t0
+    shift
+    for _ in $(seq 10); do
+        port=$(free_port)
+        start_redis "$port" "$dir" "$@"
+        pid=${pids[-1]}
+        t0=$(date +%s)
+        while [ $(($(date +%s) - t0)) -lt 60 ]; do
+            if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
+                launched_port=$port
+                return 0
+            fi
+            kill -0 "$pid" 2>/dev/null || break # exited: port taken, try another
+            sleep 0.1
+        done
+        kill -9 "$pid" 2>/dev/null
     done
-    echo "redis-local.sh: redis on port $1 did not start" >&2
+    echo "redis-local.sh: redis did not start in $dir (see $dir/redis.log)" >&2
     return 1
 }
 
@@ -79,26 +98,23 @@ ports=()
 case "$mode" in
 shards)
     for i in 1 2 3; do
-        p=$(free_port)
-        ports+=("$p")
-        start_redis "$p" "$tmp/shard$i"
+        launch_redis "$tmp/shard$i" || exit 1
+        ports+=("$launched_port")
     done
-    for p in "${ports[@]}"; do wait_ping "$p" || exit 1; done
     url="redis://$(printf '127.0.0.1:%s,' "${ports[@]}")"
     url=${url%,}$url_opts
     ;;
 cluster)
     for i in 1 2 3 4 5 6; do
-        p=$(free_port)
-        ports+=("$p")
-        start_redis "$p" "$tmp/node$i" --cluster-enabled yes --cluster-config-file nodes.conf \
-            --cluster-node-timeout 3000 --repl-ping-replica-period 1 --repl-diskless-sync-delay 0
+        launch_redis "$tmp/node$i" --cluster-enabled yes --cluster-config-file nodes.conf \
+            --cluster-node-timeout 3000 --repl-ping-replica-period 1 \
+            --repl-diskless-sync-delay 0 || exit 1
+        ports+=("$launched_port")
     done
-    for p in "${ports[@]}"; do wait_ping "$p" || exit 1; done
     redis-cli --cluster create $(printf '127.0.0.1:%s ' "${ports[@]}") --cluster-replicas 1 \
         --cluster-yes >"$tmp/cluster-create.log" 2>&1 || { cat "$tmp/cluster-create.log" >&2; exit 1; }
     ok=0
-    for _ in $(seq 200); do
+    for _ in $(seq 1200); do
         if redis-cli -p "${ports[0]}" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
             ok=1
             break
@@ -108,7 +124,7 @@ cluster)
     [ $ok = 1 ] || { echo "redis-local.sh: cluster did not become ready" >&2; exit 1; }
     # a replica that never synced cannot take over: wait for every link
     for p in "${ports[@]}"; do
-        for _ in $(seq 200); do
+        for _ in $(seq 1200); do
             role=$(redis-cli -p "$p" info replication 2>/dev/null)
             case "$role" in
             *role:master*) break ;;
