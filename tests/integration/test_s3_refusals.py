@@ -674,15 +674,26 @@ def t_conditional_race(srv):
 
 
 def slow_put(srv, key, data, headers):
-    """A signed PUT whose body is held back: returns (send_rest, conn) where
-    send_rest() sends the body and returns the response."""
+    """A signed PUT whose body is held back: returns send_rest, which sends
+    the rest of the body and returns the response. It returns only once the
+    server has checked the request's conditions on arrival: the request asks
+    for `Expect: 100-continue`, and the server sends `100 Continue` after
+    its start handler ran. (Returning earlier let the write "in between"
+    overtake the arrival check itself on a loaded machine.)"""
     path_enc, h = sign(srv, "PUT", "/%s/%s" % (B, key), body=data, headers=headers)
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
     conn.putrequest("PUT", path_enc, skip_host=True, skip_accept_encoding=True)
     for k, v in h.items():
         conn.putheader(k, v)
     conn.putheader("Content-Length", str(len(data)))
+    conn.putheader("Expect", "100-continue")
     conn.endheaders()
+    interim = b""
+    while not interim.endswith(b"\r\n\r\n"):  # byte by byte: leave the final answer
+        c = conn.sock.recv(1)
+        check(c != b"", "connection closed before 100 Continue (%r)" % interim)
+        interim += c
+    check(interim.startswith(b"HTTP/1.1 100"), "100 Continue first, got %r" % interim)
     conn.send(data[:len(data) // 2])
 
     def send_rest():
