@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "gateway/records.h"
 #include "meta/kv.h"
 #include "meta/radix.h"
@@ -289,10 +290,32 @@ kerr objsvc_bucket_create_check(const principal *p, const char *name) {
     return objsvc_bucket_name_valid(name) ? K_OK : K_EINVALIDBUCKETNAME;
 }
 
+static kerr bucket_create(objsvc *s, const principal *p, const char *name, const char *region,
+                          uint8_t acl);
+
 kerr objsvc_bucket_create(objsvc *s, const principal *p, const char *name, const char *region,
                           uint8_t acl) {
     kerr e = objsvc_bucket_create_check(p, name);
-    if (e) return e;
+    return e ? e : bucket_create(s, p, name, region, acl);
+}
+
+bool objsvc_container_name_valid(const char *name) {
+    size_t n = strlen(name);
+    if (!n || n > OBJ_MAX_CONTAINER_NAME || !utf8_valid(name, n)) return false;
+    for (size_t i = 0; i < n; i++)
+        if (name[i] == '/' || (unsigned char)name[i] < 0x20 || name[i] == 0x7f) return false;
+    return true;
+}
+
+kerr objsvc_container_create(objsvc *s, const principal *p, const char *name, const char *region) {
+    if (p->kind == PRINCIPAL_ANONYMOUS || !p->account) return K_EACCESSDENIED;
+    if (!objsvc_container_name_valid(name)) return K_EINVALIDBUCKETNAME;
+    return bucket_create(s, p, name, region, ACL_PRIVATE);
+}
+
+static kerr bucket_create(objsvc *s, const principal *p, const char *name, const char *region,
+                          uint8_t acl) {
+    kerr e;
     const char *owner = p->account;
     bucket_info b = {.name = (char *)name,
                      .owner = (char *)owner,
@@ -803,12 +826,21 @@ kerr objsvc_head(objsvc *s, arena *a, const bucket_info *b, const char *key, siz
     return e;
 }
 
-kerr objsvc_object_open(objsvc *s, arena *a, const principal *p, const bucket_info *b,
-                        const char *key, size_t klen, obj_meta *out) {
+kerr objsvc_object_open_manifest(objsvc *s, arena *a, const principal *p, const bucket_info *b,
+                                 const char *key, size_t klen, obj_meta *out) {
     kerr e = objsvc_head(s, a, b, key, klen, out);
     if (e == K_ENOSUCHKEY && !may_list(p, b)) return K_EACCESSDENIED;
     if (e) return e;
     return may_read(p, b, out) ? K_OK : K_EACCESSDENIED;
+}
+
+static kerr large_resolve(objsvc *s, arena *a, const principal *p, obj_meta *m);
+
+kerr objsvc_object_open(objsvc *s, arena *a, const principal *p, const bucket_info *b,
+                        const char *key, size_t klen, obj_meta *out) {
+    kerr e = objsvc_object_open_manifest(s, a, p, b, key, klen, out);
+    if (!e && out->large) e = large_resolve(s, a, p, out);
+    return e;
 }
 
 /* Whether this gateway can read m's data (see obj_meta.home). */
@@ -817,9 +849,13 @@ static bool data_local(const objsvc *s, const obj_meta *m) {
 }
 
 /* Reads n bytes at object offset off (across parts). */
+static kerr read_pieces(objsvc *s, const obj_meta *m, uint64_t off, void *buf, size_t n);
+
 static kerr read_range(objsvc *s, const obj_meta *m, uint64_t off, void *buf, size_t n) {
     if (off > m->size || n > m->size - off) return K_EINVALIDRANGE;
     if (!n) return K_OK;
+    if (m->pieces) return read_pieces(s, m, off, buf, n);
+    if (m->large == OBJ_LARGE_SLO) return K_EINVAL; /* a manifest has no data: resolve it */
     if (!data_local(s, m)) {
         log_error("object data lives on gateway %016llx, this is %016llx",
                   (unsigned long long)m->home, (unsigned long long)s->home);
@@ -854,14 +890,30 @@ void objsvc_part_range(const obj_meta *m, uint32_t part, uint64_t *off, uint64_t
     *len = part >= 1 && part <= m->nsegs ? m->segs[part - 1].loc.length : 0;
 }
 
+/* One stretch of a large object's range: bytes [off, off+len) of a run. */
+typedef struct piece_run {
+    data_loc *run;
+    uint32_t nrun;
+    uint64_t off, len;
+} piece_run;
+
 struct obj_reader {
-    data_reader *r;
+    data_reader *r; /* an ordinary object; for a large one, the current piece's */
+    data_layer *data;
+    piece_run *pr; /* a large object: the pieces the range crosses, in order */
+    uint32_t npr, cur;
+    uint64_t cur_start; /* range offset where piece cur starts */
 };
+
+static kerr pieces_reader_open(objsvc *s, const obj_meta *m, uint64_t off, uint64_t len,
+                               obj_reader **out);
 
 kerr objsvc_reader_open(objsvc *s, const obj_meta *m, uint64_t off, uint64_t len,
                         obj_reader **out) {
     *out = NULL;
     if (off > m->size || len > m->size - off) return K_EINVALIDRANGE;
+    if (m->pieces) return pieces_reader_open(s, m, off, len, out);
+    if (m->large == OBJ_LARGE_SLO && len) return K_EINVAL; /* a manifest has no data */
     if (len && !data_local(s, m)) {
         log_error("object data lives on gateway %016llx, this is %016llx",
                   (unsigned long long)m->home, (unsigned long long)s->home);
@@ -885,7 +937,10 @@ kerr objsvc_reader_open(objsvc *s, const obj_meta *m, uint64_t off, uint64_t len
     return K_OK;
 }
 
+static ssize_t pieces_reader_read(obj_reader *r, uint64_t pos, void *buf, size_t max);
+
 ssize_t objsvc_reader_read(obj_reader *r, uint64_t pos, void *buf, size_t max) {
+    if (r->pr) return pieces_reader_read(r, pos, buf, max);
     ssize_t n = data_reader_read(r->r, pos, buf, max);
     if (n < 0)
         log_error("read failed at range offset %llu: %s", (unsigned long long)pos,
@@ -895,7 +950,9 @@ ssize_t objsvc_reader_read(obj_reader *r, uint64_t pos, void *buf, size_t max) {
 
 void objsvc_reader_close(obj_reader *r) {
     if (!r) return;
-    data_reader_close(r->r);
+    if (r->r) data_reader_close(r->r);
+    for (uint32_t i = 0; i < r->npr; i++) free(r->pr[i].run);
+    free(r->pr);
     free(r);
 }
 
@@ -1038,6 +1095,397 @@ kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *
         .a = a, .attrs = attrs, .nattrs = nattrs, .acl = acl, .cond = cond, .out = out};
     kerr e = record_update(s->meta, &k, step_object_attrs, &st, &old, NULL);
     kbuf_free(&old);
+    return e;
+}
+
+/* --------------------------------------------------------- large objects */
+
+struct obj_piece {
+    obj_meta m; /* an ordinary object */
+    uint64_t off, len;
+};
+
+/* A resolution in progress: the pieces so far, and the last bucket looked
+ * up (segments mostly share one). */
+typedef struct lo_ctx {
+    objsvc *s;
+    arena *a;
+    const principal *p;
+    obj_piece *pieces;
+    uint32_t n, cap;
+    const char *bname;
+    bucket_info b;
+    kerr be;
+} lo_ctx;
+
+static kerr lo_add(lo_ctx *c, const obj_meta *m, uint64_t off, uint64_t len) {
+    if (!len) return K_OK;
+    if (c->n >= OBJ_LO_MAX_SEGMENTS) {
+        log_warn("large object of more than %u segments refused", OBJ_LO_MAX_SEGMENTS);
+        return K_ECONFLICT;
+    }
+    if (c->n == c->cap) {
+        uint32_t cap = c->cap ? c->cap * 2 : 16;
+        obj_piece *np = arena_alloc(c->a, cap * sizeof *np);
+        if (c->n) memcpy(np, c->pieces, c->n * sizeof *np);
+        c->pieces = np;
+        c->cap = cap;
+    }
+    c->pieces[c->n++] = (obj_piece){.m = *m, .off = off, .len = len};
+    return K_OK;
+}
+
+static kerr lo_bucket(lo_ctx *c, const char *name, const bucket_info **out) {
+    if (!c->bname || strcmp(c->bname, name)) {
+        c->bname = arena_strdup(c->a, name);
+        c->be = objsvc_bucket_open(c->s, c->a, c->p, name, BUCKET_LOOKUP, &c->b);
+    }
+    *out = &c->b;
+    return c->be;
+}
+
+/* Adds the pieces of bytes [woff, woff+wlen) of SLO m's content. */
+static kerr slo_pieces(lo_ctx *c, const obj_meta *m, int depth, uint64_t woff, uint64_t wlen) {
+    if (depth > OBJ_SLO_MAX_DEPTH) {
+        log_warn("SLO nested more than %d deep refused", OBJ_SLO_MAX_DEPTH);
+        return K_ECONFLICT;
+    }
+    uint64_t pos = 0, wend = woff + wlen;
+    for (uint32_t i = 0; i < m->nslo && pos < wend; i++) {
+        const obj_slo_seg *g = &m->slo[i];
+        uint64_t base = g->has_range ? g->first : 0;
+        uint64_t glen = g->has_range ? g->last - g->first + 1 : g->size;
+        uint64_t from = pos > woff ? pos : woff, to = pos + glen < wend ? pos + glen : wend;
+        pos += glen;
+        if (from >= to) continue;
+        const bucket_info *b;
+        obj_meta sm;
+        kerr e = lo_bucket(c, g->bucket, &b);
+        if (!e) e = objsvc_object_open_manifest(c->s, c->a, c->p, b, g->key, g->klen, &sm);
+        if (e == K_ENOSUCHBUCKET || e == K_ENOSUCHKEY ||
+            (!e && (strcmp(sm.etag, g->etag) || sm.size != g->size ||
+                    (sm.large == OBJ_LARGE_SLO) != g->sub_slo))) {
+            log_warn("SLO segment %s/%.*s gone or changed since the manifest was written",
+                     g->bucket, (int)g->klen, g->key);
+            return K_ECONFLICT;
+        }
+        if (e) return e;
+        uint64_t soff = base + (from - (pos - glen)), slen = to - from;
+        e = g->sub_slo ? slo_pieces(c, &sm, depth + 1, soff, slen) : lo_add(c, &sm, soff, slen);
+        if (e) return e;
+    }
+    return K_OK;
+}
+
+/* The DLO m's segments as listed now: pieces, content size and ETag. */
+static kerr dlo_pieces(lo_ctx *c, const obj_meta *m, uint64_t *size, char etag[48]) {
+    const char *v = NULL;
+    for (uint32_t i = 0; i < m->nattrs; i++)
+        if (!strcmp(m->attrs[i].name, OBJ_ATTR_DLO)) v = m->attrs[i].value;
+    char *cont = arena_strdup(c->a, v ? v : "");
+    long dn = url_decode_inplace(cont, strlen(cont), false);
+    char *slash = dn > 0 ? memchr(cont, '/', (size_t)dn) : NULL;
+    if (!slash || slash == cont) return K_ECONFLICT; /* checked when written */
+    cont[dn] = 0;
+    *slash = 0;
+    const char *prefix = slash + 1;
+    khash *h = khash_new(KH_MD5);
+    if (!h) return K_ENOMEM;
+    *size = 0;
+    const bucket_info *b;
+    kerr e = lo_bucket(c, cont, &b);
+    if (e == K_ENOSUCHBUCKET) e = K_OK, b = NULL; /* no segments (yet): empty */
+    obj_list_req req = {.prefix = prefix, .prefix_len = strlen(prefix), .max_entries = 1000};
+    for (bool more = b && !e; more && !e;) {
+        list_entry *le;
+        size_t n;
+        e = list_objects(c->s, c->a, b, &req, false, &le, &n, &more);
+        for (size_t i = 0; !e && i < n; i++) {
+            if (le[i].is_prefix) continue;
+            obj_meta *sm = &le[i].meta;
+            if (!may_read(c->p, b, sm)) {
+                e = K_EACCESSDENIED;
+                break;
+            }
+            khash_update(h, sm->etag, strlen(sm->etag));
+            *size += sm->size;
+            e = sm->large == OBJ_LARGE_SLO ? slo_pieces(c, sm, 1, 0, sm->size)
+                                           : lo_add(c, sm, 0, sm->size);
+        }
+        if (n) {
+            req.start_after = le[n - 1].key;
+            req.start_after_len = le[n - 1].klen;
+        } else {
+            more = false;
+        }
+    }
+    uint8_t md5[32];
+    khash_final(h, md5);
+    khash_free(h);
+    hex_encode(md5, 16, etag);
+    return e;
+}
+
+/* Turns m (a large object's manifest, p allowed to read it) into its
+ * content: size, etag and pieces. */
+static kerr large_resolve(objsvc *s, arena *a, const principal *p, obj_meta *m) {
+    lo_ctx c = {.s = s, .a = a, .p = p};
+    kerr e;
+    if (m->large == OBJ_LARGE_SLO) {
+        e = slo_pieces(&c, m, 1, 0, m->size);
+    } else {
+        uint64_t size;
+        char etag[48];
+        e = dlo_pieces(&c, m, &size, etag);
+        if (!e) {
+            m->size = size;
+            memcpy(m->etag, etag, sizeof etag);
+        }
+    }
+    if (e) return e;
+    m->nsegs = 0;
+    m->segs = NULL;
+    m->nparts = 0;
+    m->ck_alg = CK_NONE;
+    m->ck_type = CKTYPE_NONE;
+    m->ck_len = 0;
+    m->npieces = c.n;
+    m->pieces = c.pieces ? c.pieces : arena_zalloc(a, sizeof(obj_piece));
+    return K_OK;
+}
+
+static kerr read_pieces(objsvc *s, const obj_meta *m, uint64_t off, void *buf, size_t n) {
+    uint8_t *dst = buf;
+    uint64_t start = 0;
+    for (uint32_t i = 0; i < m->npieces && n; i++) {
+        const obj_piece *pc = &m->pieces[i];
+        if (off < start + pc->len) {
+            uint64_t in = off - start;
+            size_t take = (size_t)(pc->len - in < n ? pc->len - in : n);
+            kerr e = read_range(s, &pc->m, pc->off + in, dst, take);
+            if (e) return e;
+            dst += take;
+            off += take;
+            n -= take;
+        }
+        start += pc->len;
+    }
+    return n ? K_ECORRUPT : K_OK;
+}
+
+static kerr pieces_reader_open(objsvc *s, const obj_meta *m, uint64_t off, uint64_t len,
+                               obj_reader **out) {
+    obj_reader *r = calloc(1, sizeof *r);
+    if (!r) return K_ENOMEM;
+    r->data = s->data;
+    r->pr = calloc(m->npieces ? m->npieces : 1, sizeof *r->pr);
+    if (!r->pr) {
+        free(r);
+        return K_ENOMEM;
+    }
+    kerr e = K_OK;
+    uint64_t start = 0, end = off + len;
+    for (uint32_t i = 0; i < m->npieces && start < end && !e; i++) {
+        const obj_piece *pc = &m->pieces[i];
+        uint64_t from = start > off ? start : off;
+        uint64_t to = start + pc->len < end ? start + pc->len : end;
+        start += pc->len;
+        if (from >= to) continue;
+        if (!data_local(s, &pc->m)) {
+            log_error("segment data lives on gateway %016llx, this is %016llx",
+                      (unsigned long long)pc->m.home, (unsigned long long)s->home);
+            e = K_EUNAVAILABLE;
+            break;
+        }
+        piece_run *p = &r->pr[r->npr++];
+        p->nrun = pc->m.nsegs;
+        p->run = malloc((p->nrun ? p->nrun : 1) * sizeof *p->run);
+        if (!p->run) {
+            e = K_ENOMEM;
+            break;
+        }
+        for (uint32_t j = 0; j < p->nrun; j++) p->run[j] = pc->m.segs[j].loc;
+        p->off = pc->off + (from - (start - pc->len));
+        p->len = to - from;
+    }
+    /* the first piece is opened now, so that unreachable data is answered
+     * before any header */
+    if (!e && r->npr)
+        e = data_reader_open(s->data, r->pr[0].run, r->pr[0].nrun, r->pr[0].off, r->pr[0].len,
+                             &r->r);
+    if (e) {
+        objsvc_reader_close(r);
+        return e;
+    }
+    *out = r;
+    return K_OK;
+}
+
+static ssize_t pieces_reader_read(obj_reader *r, uint64_t pos, void *buf, size_t max) {
+    if (pos < r->cur_start) { /* backwards: find the piece from the start */
+        if (r->r) data_reader_close(r->r);
+        r->r = NULL;
+        r->cur = 0;
+        r->cur_start = 0;
+    }
+    while (r->cur < r->npr && pos >= r->cur_start + r->pr[r->cur].len) {
+        r->cur_start += r->pr[r->cur].len;
+        r->cur++;
+        if (r->r) data_reader_close(r->r);
+        r->r = NULL;
+    }
+    if (r->cur >= r->npr) return 0;
+    piece_run *p = &r->pr[r->cur];
+    if (!r->r) {
+        kerr e = data_reader_open(r->data, p->run, p->nrun, p->off, p->len, &r->r);
+        if (e) {
+            log_error("large object segment unreadable: %s", kerr_name(e));
+            return -1;
+        }
+    }
+    uint64_t in = pos - r->cur_start, left = p->len - in;
+    ssize_t n = data_reader_read(r->r, in, buf, max < left ? max : (size_t)left);
+    if (n < 0)
+        log_error("read failed at range offset %llu: %s", (unsigned long long)pos,
+                  kerr_name(data_reader_error(r->r)));
+    return n;
+}
+
+/* Parses Swift's SLO segment "range" against a segment of size bytes:
+ * "A-B", "A-" or "-N" (RFC 7233 byte-range-spec without "bytes="). */
+static bool slo_range(const char *v, uint64_t size, uint64_t *first, uint64_t *last) {
+    const char *dash = strchr(v, '-');
+    if (!dash || strchr(dash + 1, '-')) return false;
+    uint64_t a = 0, b = 0;
+    bool ha = dash > v, hb = dash[1] != 0;
+    for (const char *q = v; q < dash; q++) {
+        if (*q < '0' || *q > '9' || a > UINT64_MAX / 10 - 10) return false;
+        a = a * 10 + (uint64_t)(*q - '0');
+    }
+    for (const char *q = dash + 1; *q; q++) {
+        if (*q < '0' || *q > '9' || b > UINT64_MAX / 10 - 10) return false;
+        b = b * 10 + (uint64_t)(*q - '0');
+    }
+    if (!ha && !hb) return false;
+    if (!ha) { /* the last b bytes */
+        if (!b || !size) return false;
+        *first = b >= size ? 0 : size - b;
+        *last = size - 1;
+        return true;
+    }
+    if (hb && b < a) return false;
+    if (a >= size) return false;
+    *first = a;
+    *last = hb && b < size ? b : size - 1;
+    return true;
+}
+
+static const char *attr_of(const obj_meta *m, const char *name) {
+    for (uint32_t i = 0; i < m->nattrs; i++)
+        if (!strcmp(m->attrs[i].name, name)) return m->attrs[i].value;
+    return NULL;
+}
+
+kerr objsvc_slo_put(objsvc *s, arena *a, const principal *p, const bucket_info *b, const char *key,
+                    size_t klen, const obj_slo_in *in, uint32_t n, const obj_attr *attrs,
+                    uint32_t nattrs, uint8_t acl, const char *want_etag, obj_meta *out,
+                    obj_slo_problem **errs) {
+    *errs = NULL;
+    kerr e = key_check(key, klen);
+    if (e) return e;
+    if (n > OBJ_SLO_MAX_SEGMENTS) return K_EINVAL;
+    obj_slo_problem *pr = arena_zalloc(a, (n ? n : 1) * sizeof *pr);
+    obj_slo_seg *segs = arena_zalloc(a, (n ? n : 1) * sizeof *segs);
+    lo_ctx c = {.s = s, .a = a, .p = p};
+    khash *h = khash_new(KH_MD5);
+    if (!h) return K_ENOMEM;
+    bool bad = false;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < n && !e; i++) {
+        const bucket_info *sb;
+        obj_meta sm;
+        kerr se = lo_bucket(&c, in[i].bucket, &sb);
+        if (!se) se = objsvc_object_open_manifest(s, a, p, sb, in[i].key, in[i].klen, &sm);
+        if (se == K_ENOSUCHBUCKET || se == K_ENOSUCHKEY || se == K_EINVALIDBUCKETNAME) {
+            pr[i] = SLO_SEG_NOT_FOUND;
+        } else if (se == K_EACCESSDENIED) {
+            pr[i] = SLO_SEG_FORBIDDEN;
+        } else if (se) {
+            pr[i] = SLO_SEG_ERROR;
+            e = se;
+        } else if (sm.large == OBJ_LARGE_DLO) {
+            pr[i] = SLO_SEG_NOT_FOUND; /* kura keeps DLOs out of SLOs */
+        } else if (in[i].etag && strcasecmp(in[i].etag, sm.etag)) {
+            pr[i] = SLO_SEG_ETAG_MISMATCH;
+        } else if (in[i].size != UINT64_MAX && in[i].size != sm.size) {
+            pr[i] = SLO_SEG_SIZE_MISMATCH;
+        } else {
+            obj_slo_seg *g = &segs[i];
+            g->bucket = arena_strdup(a, in[i].bucket);
+            g->key = arena_strndup(a, in[i].key, in[i].klen);
+            g->klen = in[i].klen;
+            memcpy(g->etag, sm.etag, sizeof g->etag);
+            g->size = sm.size;
+            g->sub_slo = sm.large == OBJ_LARGE_SLO;
+            const char *ct = attr_of(&sm, "content-type");
+            g->content_type = arena_strdup(a, ct ? ct : "application/octet-stream");
+            g->mtime_ms = sm.mtime_ms;
+            if (in[i].range) {
+                if (!slo_range(in[i].range, sm.size, &g->first, &g->last)) {
+                    pr[i] = SLO_SEG_BAD_RANGE;
+                    bad = true;
+                    continue;
+                }
+                /* a range of the whole segment is no range (as Swift) */
+                g->has_range = g->first || g->last + 1 != sm.size;
+            }
+            uint64_t glen = g->has_range ? g->last - g->first + 1 : g->size;
+            if (!glen && i + 1 < n) {
+                pr[i] = SLO_SEG_TOO_SMALL;
+                bad = true;
+                continue;
+            }
+            total += glen;
+            khash_update(h, g->etag, strlen(g->etag));
+            if (g->has_range) {
+                char rs[48];
+                int rn = snprintf(rs, sizeof rs, ":%llu-%llu;", (unsigned long long)g->first,
+                                  (unsigned long long)g->last);
+                khash_update(h, rs, (size_t)rn);
+            }
+            continue;
+        }
+        bad = true;
+    }
+    uint8_t md5[32];
+    khash_final(h, md5);
+    khash_free(h);
+    *errs = pr;
+    if (e) return e;
+    if (bad) return K_EINVAL;
+    if (total > OBJ_MAX_SIZE) return K_EENTITYTOOLARGE;
+    char etag[48];
+    hex_encode(md5, 16, etag);
+    if (want_etag) {
+        size_t wl = strlen(want_etag);
+        if (wl >= 2 && want_etag[0] == '"' && want_etag[wl - 1] == '"') want_etag++, wl -= 2;
+        if (wl != 32 || strncasecmp(want_etag, etag, 32)) return K_EBADDIGEST;
+    }
+    obj_meta m = {.size = total,
+                  .mtime_ms = clock_real_ms(),
+                  .acl = acl,
+                  .nattrs = nattrs,
+                  .attrs = (obj_attr *)attrs,
+                  .home = s->home,
+                  .large = OBJ_LARGE_SLO,
+                  .nslo = n,
+                  .slo = segs};
+    memcpy(m.etag, etag, sizeof etag);
+    keybuf ns;
+    obj_ns(&ns, b->id);
+    e = radix_insert(s->tree, ns.b, ns.n, key, klen);
+    if (!e) e = replace_obj_record(s, b->id, key, klen, &m, NULL);
+    if (!e && out) *out = m;
     return e;
 }
 

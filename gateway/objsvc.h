@@ -96,6 +96,53 @@ typedef enum cksum_type { CKTYPE_NONE = 0, CKTYPE_FULL_OBJECT, CKTYPE_COMPOSITE 
  * PUT): opaque outside the service. */
 typedef struct obj_part_loc obj_part_loc;
 
+/* --- large objects (Swift's DLO and SLO) ---
+ * A large object is a manifest whose content is other objects (segments)
+ * end to end, in Swift's two kinds:
+ * - DLO (dynamic): an object with attribute OBJ_ATTR_DLO = "container/prefix"
+ *   (percent-encoding allowed). Its content is every object of that
+ *   container whose name starts with prefix, in name order, as listed when
+ *   it is read; the manifest's own bytes are not part of it.
+ * - SLO (static): written by objsvc_slo_put from an explicit list of
+ *   segments (whole objects, byte ranges of objects, or other SLOs), each
+ *   checked when the manifest is written. Its record keeps the list, the
+ *   content size and the content ETag (hex MD5 of the segments' ETags, each
+ *   followed by ":FIRST-LAST;" for a range, as Swift computes it).
+ * objsvc_object_open answers the content: obj_meta.size and .etag are the
+ * content's (a DLO's ETag: hex MD5 of its segments' ETags), and the
+ * readers (objsvc_reader_open, objsvc_put_copy) stream the segments. The
+ * caller's right to read is checked on every segment, which may live in
+ * other buckets: a segment the caller may not read is K_EACCESSDENIED, an
+ * SLO segment gone or changed since the manifest was written K_ECONFLICT
+ * (nothing is streamed; Swift's 409). SLOs nest at most OBJ_SLO_MAX_DEPTH
+ * deep; a large object has at most OBJ_LO_MAX_SEGMENTS segments once
+ * flattened (K_ECONFLICT beyond). objsvc_head and
+ * objsvc_object_open_manifest answer the manifest itself (an SLO's record
+ * still tells the content size and ETag). */
+#define OBJ_ATTR_DLO "x-object-manifest"
+#define OBJ_SLO_MAX_SEGMENTS 1000
+#define OBJ_SLO_MAX_DEPTH 10
+#define OBJ_LO_MAX_SEGMENTS 10000
+
+typedef enum obj_large { OBJ_LARGE_NONE = 0, OBJ_LARGE_DLO = 1, OBJ_LARGE_SLO = 2 } obj_large;
+
+/* One segment of an SLO as its record keeps it. */
+typedef struct obj_slo_seg {
+    char *bucket;
+    char *key;
+    size_t klen;
+    char etag[48];        /* the segment's content ETag when the SLO was written */
+    uint64_t size;        /* the segment's content size then */
+    bool has_range;       /* only bytes [first, last] of the segment */
+    uint64_t first, last; /* inclusive */
+    bool sub_slo;         /* the segment is itself an SLO */
+    char *content_type;
+    int64_t mtime_ms;
+} obj_slo_seg;
+
+/* The resolved pieces of a large object (opaque: objsvc_object_open). */
+typedef struct obj_piece obj_piece;
+
 typedef struct obj_meta {
     uint64_t size;
     int64_t mtime_ms;
@@ -114,6 +161,16 @@ typedef struct obj_meta {
      * Locations are only meaningful there: another gateway sharing the
      * metadata store must not read them as its own. */
     uint64_t home;
+    /* Large objects (above). large: what the record is (a DLO is an object
+     * with OBJ_ATTR_DLO). An SLO's record holds its segment list (nslo,
+     * slo) and no data of its own. npieces/pieces: set by
+     * objsvc_object_open for a large object's content (size and etag are
+     * then the content's); 0/NULL otherwise. */
+    uint8_t large;
+    uint32_t nslo;
+    obj_slo_seg *slo;
+    uint32_t npieces;
+    obj_piece *pieces;
 } obj_meta;
 
 typedef struct objsvc objsvc;
@@ -221,6 +278,14 @@ kerr objsvc_bucket_set_attrs(objsvc *s, const char *name, const obj_attr *set, u
 /* The buckets of p's account. K_EACCESSDENIED for anonymous callers. */
 kerr objsvc_bucket_list(objsvc *s, arena *a, const principal *p, bucket_info **out, size_t *n);
 bool objsvc_bucket_name_valid(const char *name);
+/* Swift's container names are wider than S3's bucket names: 1 to
+ * OBJ_MAX_CONTAINER_NAME bytes of UTF-8 without '/' or control characters
+ * (the swift client's "NAME_segments", for one). S3 clients reach such a
+ * bucket path-style, as AWS's legacy us-east-1 names. */
+#define OBJ_MAX_CONTAINER_NAME 256
+bool objsvc_container_name_valid(const char *name);
+/* objsvc_bucket_create for a Swift container (private, names as above). */
+kerr objsvc_container_create(objsvc *s, const principal *p, const char *name, const char *region);
 
 /* --- accounts ---
  * An account's own record holds its metadata (Swift's X-Account-Meta-*,
@@ -266,7 +331,12 @@ typedef struct obj_cond {
  * strangers cannot probe which names exist. K_EKEYTOOLONG. */
 kerr objsvc_object_open(objsvc *s, arena *a, const principal *p, const bucket_info *b,
                         const char *key, size_t klen, obj_meta *out);
-/* The same without a decision, for a caller cleared with BUCKET_OWNER. */
+/* The same for the manifest of a large object itself, not its content
+ * (Swift's ?multipart-manifest=get). */
+kerr objsvc_object_open_manifest(objsvc *s, arena *a, const principal *p, const bucket_info *b,
+                                 const char *key, size_t klen, obj_meta *out);
+/* The same without a decision, for a caller cleared with BUCKET_OWNER
+ * (the manifest of a large object, not its content). */
 kerr objsvc_head(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
                  obj_meta *out);
 /* Streams the byte range [off, off+len) of an object for a response body:
@@ -329,6 +399,43 @@ size_t objsvc_put_cksum(const obj_put *p, uint8_t out[32]);
  * on a mismatch (nothing stored). */
 kerr objsvc_put_finish(obj_put *p, const obj_put_expect *e, obj_meta *out);
 void objsvc_put_abort(obj_put *p);
+
+/* An SLO segment as a client names it (Swift's ?multipart-manifest=put):
+ * etag NULL and size UINT64_MAX when not given (not checked). */
+typedef struct obj_slo_in {
+    const char *bucket;
+    const char *key;
+    size_t klen;
+    const char *etag; /* unquoted hex */
+    uint64_t size;
+    const char *range; /* Swift's "range" ("A-B", "A-", "-N"), or NULL: all */
+} obj_slo_in;
+
+/* Why a segment was refused (errs[i] of objsvc_slo_put). */
+typedef enum obj_slo_problem {
+    SLO_SEG_OK = 0,
+    SLO_SEG_NOT_FOUND,     /* no such object (or bucket) */
+    SLO_SEG_FORBIDDEN,     /* p may not read it */
+    SLO_SEG_ETAG_MISMATCH, /* etag given and different */
+    SLO_SEG_SIZE_MISMATCH, /* size given and different */
+    SLO_SEG_BAD_RANGE,     /* range malformed or outside the segment */
+    SLO_SEG_TOO_SMALL,     /* an empty segment (or range) */
+    SLO_SEG_ERROR          /* the store failed (the call's error says why) */
+} obj_slo_problem;
+
+/* Writes key of b (cleared with BUCKET_WRITE for p) as an SLO of the n
+ * segments in (0..OBJ_SLO_MAX_SEGMENTS), each of which p must be able to
+ * read; every segment but the last must hold at least one byte. With any
+ * segment refused, nothing is written: K_EINVAL and errs[i] (n entries,
+ * allocated in a) tells each one's problem. want_etag (quotes allowed, or
+ * NULL): the content ETag the client expects, K_EBADDIGEST (nothing
+ * written) when it differs. attrs/nattrs/acl as obj_put_opts; the content
+ * type of the manifest is among attrs. On success out is the record
+ * written (size and etag: the content's). */
+kerr objsvc_slo_put(objsvc *s, arena *a, const principal *p, const bucket_info *b, const char *key,
+                    size_t klen, const obj_slo_in *in, uint32_t n, const obj_attr *attrs,
+                    uint32_t nattrs, uint8_t acl, const char *want_etag, obj_meta *out,
+                    obj_slo_problem **errs);
 
 /* --- multipart --- */
 typedef struct upload_info {

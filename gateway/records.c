@@ -11,7 +11,16 @@
  * decoded, into legacy DLOC_VOLUME_INDEX keys. Bucket records are at 2:
  * metadata attributes and grants follow the canned ACL; version 1 (without
  * them) still decodes, with none. The other records are at 1. */
-enum { REC_VERSION = 1, REC_OBJ_VERSION = 2, REC_PART_VERSION = 2, REC_BUCKET_VERSION = 2 };
+/* Object records: version 2, or 3 for an SLO (version 2 followed by its
+ * segment list), so that a gateway too old to know SLOs refuses the record
+ * instead of serving the manifest's empty data as the object. */
+enum {
+    REC_VERSION = 1,
+    REC_OBJ_VERSION = 2,
+    REC_OBJ_SLO_VERSION = 3,
+    REC_PART_VERSION = 2,
+    REC_BUCKET_VERSION = 2
+};
 
 static void put_u8(kbuf *b, uint8_t v) {
     kbuf_append(b, &v, 1);
@@ -186,7 +195,8 @@ static void get_loc(reader *r, unsigned version, data_loc *l) {
 }
 
 void rec_obj_encode(kbuf *out, const obj_meta *m) {
-    put_u8(out, REC_OBJ_VERSION);
+    bool slo = m->large == OBJ_LARGE_SLO;
+    put_u8(out, slo ? REC_OBJ_SLO_VERSION : REC_OBJ_VERSION);
     put_u64(out, m->size);
     put_u64(out, (uint64_t)m->mtime_ms);
     put_str(out, m->etag);
@@ -203,13 +213,30 @@ void rec_obj_encode(kbuf *out, const obj_meta *m) {
         kbuf_append(out, m->segs[i].md5, 16);
     }
     put_u64(out, m->home);
+    if (!slo) return;
+    put_u32(out, m->nslo);
+    for (uint32_t i = 0; i < m->nslo; i++) {
+        const obj_slo_seg *g = &m->slo[i];
+        put_str(out, g->bucket);
+        put_bytes(out, g->key, g->klen);
+        put_str(out, g->etag);
+        put_u64(out, g->size);
+        put_u8(out, (uint8_t)(g->has_range | g->sub_slo << 1));
+        if (g->has_range) {
+            put_u64(out, g->first);
+            put_u64(out, g->last);
+        }
+        put_str(out, g->content_type);
+        put_u64(out, (uint64_t)g->mtime_ms);
+    }
 }
 
 kerr rec_obj_decode(arena *a, const void *p, size_t n, obj_meta *m) {
     reader r = {p, n, false};
     memset(m, 0, sizeof *m);
     unsigned version = get_u8(&r);
-    if (version != 1 && version != REC_OBJ_VERSION) return K_ECORRUPT;
+    if (version != 1 && version != REC_OBJ_VERSION && version != REC_OBJ_SLO_VERSION)
+        return K_ECORRUPT;
     m->size = get_u64(&r);
     m->mtime_ms = (int64_t)get_u64(&r);
     size_t elen;
@@ -234,6 +261,34 @@ kerr rec_obj_decode(arena *a, const void *p, size_t n, obj_meta *m) {
         get_fixed(&r, m->segs[i].md5, 16);
     }
     m->home = get_u64(&r);
+    for (uint32_t i = 0; i < m->nattrs; i++)
+        if (!strcmp(m->attrs[i].name, OBJ_ATTR_DLO)) m->large = OBJ_LARGE_DLO;
+    if (version != REC_OBJ_SLO_VERSION) return r.bad ? K_ECORRUPT : K_OK;
+    m->large = OBJ_LARGE_SLO;
+    m->nslo = get_u32(&r);
+    /* a segment takes at least 4+4+4+8+1+4+8 bytes */
+    if (r.bad || m->nslo > r.n / 33) return K_ECORRUPT;
+    m->slo = arena_zalloc(a, sizeof *m->slo * (m->nslo ? m->nslo : 1));
+    for (uint32_t i = 0; i < m->nslo && !r.bad; i++) {
+        obj_slo_seg *g = &m->slo[i];
+        g->bucket = get_str(&r, a, NULL);
+        g->key = get_str(&r, a, &g->klen);
+        size_t el;
+        char *et = get_str(&r, a, &el);
+        if (el >= sizeof g->etag) return K_ECORRUPT;
+        memcpy(g->etag, et, el + 1);
+        g->size = get_u64(&r);
+        uint8_t fl = get_u8(&r);
+        g->has_range = fl & 1;
+        g->sub_slo = (fl >> 1) & 1;
+        if (g->has_range) {
+            g->first = get_u64(&r);
+            g->last = get_u64(&r);
+            if (g->first > g->last) return K_ECORRUPT;
+        }
+        g->content_type = get_str(&r, a, NULL);
+        g->mtime_ms = (int64_t)get_u64(&r);
+    }
     return r.bad ? K_ECORRUPT : K_OK;
 }
 

@@ -12,6 +12,7 @@
 #include <openssl/hmac.h>
 
 #include "common/hash.h"
+#include "common/json.h"
 #include "common/text.h"
 #include "gateway/errors.h"
 #include "gateway/metrics.h"
@@ -28,6 +29,8 @@ enum {
 
 static const char TOKEN_PREFIX[] = "AUTH_tk";
 static const char ACCOUNT_PREFIX[] = "AUTH_";
+/* Swift's limit for an SLO manifest body (slo.py's default). */
+#define SLO_MAX_MANIFEST_SIZE (8u << 20)
 
 struct swift_frontend {
     swift_opts o;
@@ -52,6 +55,12 @@ typedef struct sw_op {
     uint8_t etag_md5[16];
     bool has_etag;
     const char *disposition; /* TempURL GET: Content-Disposition to send */
+    /* a request body read whole (an SLO manifest, a bulk delete list):
+     * collected up to body_max, then handed to collect */
+    void (*collect)(struct sw_op *op);
+    kbuf body;
+    size_t body_max;
+    bool body_big;
 } sw_op;
 
 /* ------------------------------------------------------------- answers */
@@ -62,6 +71,8 @@ static void reason(int status, const char **title, const char **text) {
         int status;
         const char *title, *text;
     } t[] = {
+        {200, "OK", ""},
+        {201, "Created", ""},
         {202, "Accepted", "The request is accepted for processing."},
         {400, "Bad Request",
          "The server could not comply with the request since it is either malformed or "
@@ -99,6 +110,7 @@ static void reason(int status, const char **title, const char **text) {
 static void release_put(sw_op *op) {
     if (op->put) objsvc_put_abort(op->put);
     op->put = NULL;
+    kbuf_free(&op->body);
 }
 
 static bool is_head(const sw_op *op) {
@@ -144,6 +156,20 @@ static void sw_error_msg(sw_op *op, kerr e, const char *text) {
 
 static void sw_not_implemented(sw_op *op, const char *what) {
     sw_error_msg(op, K_ENOTIMPL, arena_printf(op->a, "kura does not implement %s.", what));
+}
+
+/* An answer with a plain-text body (Swift's middlewares answer so, not in
+ * HTML). */
+static void sw_text(sw_op *op, int status, const char *text) {
+    gw_req *r = op->r;
+    release_put(op);
+    kbuf_reset(&r->resp.body);
+    if (is_head(op))
+        r->resp.no_body = true;
+    else
+        kbuf_puts(&r->resp.body, text);
+    gw_add_header(r, "Content-Type", "text/plain; charset=utf-8");
+    gw_respond(r, status);
 }
 
 /* A success without a body. */
@@ -321,7 +347,7 @@ static void op_info(sw_op *op) {
     json_str(b, v, strlen(v));
     kbuf_printf(b,
                 ", \"max_file_size\": %llu, \"max_object_name_length\": %d,"
-                " \"max_container_name_length\": 63, \"max_account_name_length\": 256,"
+                " \"max_container_name_length\": 256, \"max_account_name_length\": 256,"
                 " \"container_listing_limit\": %d, \"account_listing_limit\": %d,"
                 " \"max_meta_name_length\": %d, \"max_meta_value_length\": %d,"
                 " \"max_meta_count\": %d, \"max_meta_overall_size\": %d,"
@@ -329,12 +355,15 @@ static void op_info(sw_op *op) {
                 " \"allow_account_management\": false, \"account_autocreate\": true,"
                 " \"valid_api_versions\": [\"v1\"]},"
                 " \"tempauth\": {\"account_acls\": false},"
+                " \"slo\": {\"max_manifest_segments\": %d, \"max_manifest_size\": %u,"
+                " \"yield_frequency\": 10, \"min_segment_size\": 1, \"allow_async_delete\": false},"
                 " \"tempurl\": {\"methods\": [\"GET\", \"HEAD\", \"PUT\"],"
                 " \"allowed_digests\": [\"sha1\", \"sha256\", \"sha512\"],"
                 " \"incoming_remove_headers\": [], \"incoming_allow_headers\": [],"
                 " \"outgoing_remove_headers\": [], \"outgoing_allow_headers\": []}}",
                 (unsigned long long)OBJ_MAX_PUT_SIZE, OBJ_MAX_KEY, LISTING_LIMIT, LISTING_LIMIT,
-                META_NAME_MAX, META_VALUE_MAX, META_COUNT_MAX, META_OVERALL);
+                META_NAME_MAX, META_VALUE_MAX, META_COUNT_MAX, META_OVERALL, OBJ_SLO_MAX_SEGMENTS,
+                SLO_MAX_MANIFEST_SIZE);
     gw_add_header(op->r, "Content-Type", "application/json; charset=utf-8");
     if (is_head(op)) op->r->resp.no_body = true;
     gw_respond(op->r, 200);
@@ -830,12 +859,13 @@ static void op_container(sw_op *op) {
         if (op->foreign) return sw_error_msg(op, K_EACCESSDENIED, NULL);
         container_meta cm;
         if (refuse_container_headers(op) || !container_meta_of(op, &cm)) return;
-        if (!objsvc_bucket_name_valid(op->container))
+        if (strlen(op->container) > OBJ_MAX_CONTAINER_NAME)
             return sw_error_msg(op, K_EINVAL,
-                                "Container names are S3 bucket names here: 3 to 63 characters of "
-                                "a-z, 0-9, '-' and '.'.");
-        kerr e =
-            objsvc_bucket_create(op->svc, &op->who, op->container, op->fe->o.region, ACL_PRIVATE);
+                                arena_printf(op->a, "Container name length of %zu longer than %d",
+                                             strlen(op->container), OBJ_MAX_CONTAINER_NAME));
+        if (!objsvc_container_name_valid(op->container))
+            return sw_error_msg(op, K_EPRECONDITION, "Invalid UTF8 or contains NULL");
+        kerr e = objsvc_container_create(op->svc, &op->who, op->container, op->fe->o.region);
         if (e && e != K_EBUCKETOWNED) return sw_error(op, e);
         if (!apply_container_meta(op, &cm)) return;
         return sw_empty(op, e == K_EBUCKETOWNED ? 202 : 201);
@@ -860,8 +890,19 @@ static void op_container(sw_op *op) {
 /* -------------------------------------------------------------- object */
 
 static const char *const stored_headers[] = {
-    "content-type",  "content-encoding", "content-disposition",
-    "cache-control", "expires",          "content-language"};
+    "content-type", "content-encoding", "content-disposition", "cache-control",
+    "expires",      "content-language", OBJ_ATTR_DLO};
+
+/* X-Object-Manifest as Swift's dlo.py accepts it: "container/prefix",
+ * both non-empty once percent-decoded, no '?' or '&', the prefix not
+ * starting with '/'. */
+static bool dlo_value_ok(sw_op *op, const char *v) {
+    char *d = arena_strdup(op->a, v);
+    long n = url_decode_inplace(d, strlen(d), false);
+    if (n <= 0 || strpbrk(d, "?&")) return false;
+    char *slash = strchr(d, '/');
+    return slash && slash != d && slash[1] && slash[1] != '/';
+}
 
 static bool is_stored_header(const char *n) {
     for (size_t j = 0; j < sizeof stored_headers / sizeof *stored_headers; j++)
@@ -892,6 +933,9 @@ static bool request_attrs(sw_op *op, obj_attr *attrs, uint32_t *n) {
             continue;
         } else if (!strcmp(name, "content-type") && !*value) {
             continue;
+        } else if (!strcmp(name, OBJ_ATTR_DLO) && !dlo_value_ok(op, value)) {
+            sw_text(op, 400, "X-Object-Manifest must be in the format container/prefix");
+            return false;
         }
         bool dup = false;
         for (uint32_t j = 0; j < *n && !dup; j++) {
@@ -972,8 +1016,7 @@ static bool delete_at_attr(sw_op *op, obj_attr *attrs, uint32_t *n) {
 
 /* Object features kura does not implement: refused, never ignored. */
 static bool refuse_object_features(sw_op *op) {
-    static const char *const hs[] = {"x-object-manifest",   "x-static-large-object",
-                                     "x-symlink-target",    "x-symlink-target-account",
+    static const char *const hs[] = {"x-symlink-target",    "x-symlink-target-account",
                                      "x-copy-from-account", "destination-account",
                                      "x-versions-location", "x-history-location"};
     for (size_t i = 0; i < sizeof hs / sizeof *hs; i++) {
@@ -984,7 +1027,7 @@ static bool refuse_object_features(sw_op *op) {
     }
     /* ?symlink=get (what the CLI sends before a delete) is honoured as it
      * is: kura stores no symlinks, so every object is its own target */
-    static const char *const ps[] = {"multipart-manifest", "extract-archive", "bulk-delete"};
+    static const char *const ps[] = {"extract-archive", "bulk-delete"};
     for (size_t i = 0; i < sizeof ps / sizeof *ps; i++) {
         if (http_param_has(&op->r->http, ps[i])) {
             sw_not_implemented(op, arena_printf(op->a, "the %s parameter", ps[i]));
@@ -995,14 +1038,31 @@ static bool refuse_object_features(sw_op *op) {
         sw_not_implemented(op, "content type detection");
         return true;
     }
+    const char *mm = param(op, "multipart-manifest");
+    if (hdr(op, "x-static-large-object") &&
+        (!strcmp(op->r->http.method, "POST") ||
+         (!strcmp(op->r->http.method, "PUT") && !(mm && !strcmp(mm, "put"))))) {
+        sw_text(op, 400,
+                "X-Static-Large-Object is a reserved header. To create a static large object "
+                "add query param multipart-manifest=put.");
+        return true;
+    }
     return false;
 }
 
-static void object_headers(sw_op *op, const obj_meta *m) {
+/* etag, ctype: what to send instead of the object's (NULL: its own). */
+static void object_headers_as(sw_op *op, const obj_meta *m, const char *etag, const char *ctype) {
     char date[30];
     fmt_http_date((time_t)(m->mtime_ms / 1000), date);
-    /* unquoted, as Swift sends it (its etag_quoter middleware is opt-in) */
-    gw_add_header(op->r, "ETag", m->etag);
+    /* unquoted, as Swift sends it (its etag_quoter middleware is opt-in),
+     * but a large object's content ETag quoted, as slo.py and dlo.py do */
+    if (etag)
+        gw_add_header(op->r, "ETag", etag);
+    else if (m->pieces)
+        gw_add_header(op->r, "ETag", arena_printf(op->a, "\"%s\"", m->etag));
+    else
+        gw_add_header(op->r, "ETag", m->etag);
+    if (m->large == OBJ_LARGE_SLO) gw_add_header(op->r, "X-Static-Large-Object", "True");
     gw_add_header(op->r, "Last-Modified", date);
     gw_add_header(op->r, "X-Timestamp", x_timestamp(op->a, m->mtime_ms));
     gw_add_header(op->r, "Accept-Ranges", "bytes");
@@ -1015,19 +1075,465 @@ static void object_headers(sw_op *op, const obj_meta *m) {
             gw_add_header(op->r, arena_printf(op->a, "X-Object-Meta-%s", n + 11), v);
         } else if (is_stored_header(n)) {
             if (op->disposition && !strcmp(n, "content-disposition")) continue;
-            if (!strcmp(n, "content-type")) has_type = true;
+            if (!strcmp(n, "content-type")) {
+                has_type = true;
+                if (ctype) v = ctype;
+            }
             gw_add_header(op->r, n, v);
         }
     }
-    if (!has_type) gw_add_header(op->r, "Content-Type", "application/octet-stream");
+    if (!has_type) gw_add_header(op->r, "Content-Type", ctype ? ctype : "application/octet-stream");
     if (op->disposition) gw_add_header(op->r, "Content-Disposition", op->disposition);
 }
 
+static void object_headers(sw_op *op, const obj_meta *m) {
+    object_headers_as(op, m, NULL, NULL);
+}
+
+/* -------------------------------------------------------- large objects */
+
+/* "/container/object" percent-encoded as Swift's quote() does (keeps '/'). */
+static const char *quoted_path(sw_op *op, const char *cont, const char *key, size_t klen) {
+    kbuf q = KBUF_INIT;
+    kbuf_putc(&q, '/');
+    url_encode(&q, cont, strlen(cont), true);
+    kbuf_putc(&q, '/');
+    url_encode(&q, key, klen, true);
+    const char *r = arena_strndup(op->a, q.data, q.len);
+    kbuf_free(&q);
+    return r;
+}
+
+/* Accept: which format a bulk-style answer takes (bulk.py). */
+typedef enum { BULK_PLAIN, BULK_JSON, BULK_XML } bulk_format;
+
+static bulk_format bulk_format_of(sw_op *op) {
+    const char *acc = hdr(op, "accept");
+    if (acc && strstr(acc, "application/json")) return BULK_JSON;
+    if (acc && (strstr(acc, "application/xml") || strstr(acc, "text/xml"))) return BULK_XML;
+    return BULK_PLAIN;
+}
+
+/* The outcome of a bulk operation (bulk delete, SLO delete). */
+typedef struct bulk_result {
+    uint64_t deleted, not_found;
+    int status;  /* of the whole: 200, or the first failure's */
+    kbuf errors; /* JSON array items: ["path", "status"] */
+    kbuf errors_plain;
+    uint32_t nerrors;
+} bulk_result;
+
+static void bulk_error(sw_op *op, bulk_result *br, const char *path, size_t plen, int status) {
+    const char *title, *text;
+    reason(status, &title, &text);
+    const char *st = arena_printf(op->a, "%d %s", status, title);
+    kbuf_puts(&br->errors, br->nerrors ? ", [" : "[");
+    json_str(&br->errors, path, plen);
+    kbuf_puts(&br->errors, ", ");
+    json_str(&br->errors, st, strlen(st));
+    kbuf_puts(&br->errors, "]");
+    kbuf_append(&br->errors_plain, path, plen);
+    kbuf_printf(&br->errors_plain, ", %s\n", st);
+    br->nerrors++;
+}
+
+/* Answers 200 with the outcome in the caller's format (bulk.py's
+ * get_response_body). */
+static void bulk_answer(sw_op *op, bulk_result *br) {
+    int st = br->status ? br->status : br->nerrors ? 400 : 200;
+    const char *title, *text;
+    reason(st, &title, &text);
+    kbuf *b = &op->r->resp.body;
+    kbuf_reset(b);
+    switch (bulk_format_of(op)) {
+    case BULK_JSON:
+        kbuf_printf(b,
+                    "{\"Number Deleted\": %llu, \"Number Not Found\": %llu, "
+                    "\"Response Body\": \"\", \"Response Status\": \"%d %s\", \"Errors\": [",
+                    (unsigned long long)br->deleted, (unsigned long long)br->not_found, st, title);
+        kbuf_append(b, br->errors.data, br->errors.len);
+        kbuf_puts(b, "]}");
+        gw_add_header(op->r, "Content-Type", "application/json; charset=utf-8");
+        break;
+    case BULK_XML:
+        kbuf_printf(b,
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<delete>"
+                    "<number_deleted>%llu</number_deleted><number_not_found>%llu"
+                    "</number_not_found><response_body></response_body><response_status>%d %s"
+                    "</response_status><errors>",
+                    (unsigned long long)br->deleted, (unsigned long long)br->not_found, st, title);
+        /* errors as name/status pairs */
+        for (const char *q = br->errors_plain.data, *e = q ? q + br->errors_plain.len : q;
+             q && q < e;) {
+            const char *nl = memchr(q, '\n', (size_t)(e - q));
+            const char *comma = nl ? q : NULL;
+            for (const char *t = nl - 1; t && t > q; t--)
+                if (*t == ',') {
+                    comma = t;
+                    break;
+                }
+            kbuf_puts(b, "<object><name>");
+            kbuf_xml_escape(b, q, (size_t)(comma - q));
+            kbuf_puts(b, "</name><status>");
+            kbuf_xml_escape(b, comma + 2, (size_t)(nl - comma - 2));
+            kbuf_puts(b, "</status></object>");
+            q = nl + 1;
+        }
+        kbuf_puts(b, "</errors></delete>\n");
+        gw_add_header(op->r, "Content-Type", "application/xml; charset=utf-8");
+        break;
+    default:
+        kbuf_printf(b,
+                    "Number Deleted: %llu\nNumber Not Found: %llu\nResponse Body: \n"
+                    "Response Status: %d %s\nErrors:\n",
+                    (unsigned long long)br->deleted, (unsigned long long)br->not_found, st, title);
+        kbuf_append(b, br->errors_plain.data, br->errors_plain.len);
+        gw_add_header(op->r, "Content-Type", "text/plain; charset=utf-8");
+    }
+    kbuf_free(&br->errors);
+    kbuf_free(&br->errors_plain);
+    gw_respond(op->r, 200);
+}
+
+/* Deletes object key of container cont for the caller, counting the
+ * outcome in br. */
+static void bulk_delete_object(sw_op *op, bulk_result *br, const char *cont, const char *key,
+                               size_t klen) {
+    bucket_info b;
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, cont, BUCKET_WRITE, &b);
+    if (!e) e = objsvc_delete(op->svc, &b, key, klen, NULL);
+    const char *path = quoted_path(op, cont, key, klen);
+    if (!e) {
+        br->deleted++;
+    } else if (e == K_ENOSUCHKEY || e == K_ENOSUCHBUCKET) {
+        br->not_found++;
+    } else {
+        int st = kerr_lookup(e)->swift_status;
+        if (e == K_EACCESSDENIED && !op->user) st = 401;
+        if (st >= 500) br->status = 502;
+        bulk_error(op, br, path, strlen(path), st);
+    }
+}
+
+/* The segments of SLO m (and of the SLOs it nests) for a manifest delete. */
+static void slo_delete_segments(sw_op *op, bulk_result *br, const obj_meta *m, int depth) {
+    for (uint32_t i = 0; i < m->nslo; i++) {
+        const obj_slo_seg *g = &m->slo[i];
+        if (g->sub_slo && depth < OBJ_SLO_MAX_DEPTH) {
+            bucket_info b;
+            obj_meta sm;
+            kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, g->bucket, BUCKET_LOOKUP, &b);
+            if (!e)
+                e = objsvc_object_open_manifest(op->svc, op->a, &op->who, &b, g->key, g->klen, &sm);
+            if (!e && sm.large == OBJ_LARGE_SLO) slo_delete_segments(op, br, &sm, depth + 1);
+        }
+        bulk_delete_object(op, br, g->bucket, g->key, g->klen);
+    }
+}
+
+/* DELETE ?multipart-manifest=delete: an SLO with its segments; any other
+ * object alone. */
+static void slo_delete(sw_op *op) {
+    bucket_info b;
+    obj_meta m;
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_WRITE, &b);
+    if (!e) e = objsvc_object_open_manifest(op->svc, op->a, &op->who, &b, op->obj, op->olen, &m);
+    bulk_result br = {.errors = KBUF_INIT, .errors_plain = KBUF_INIT};
+    if (e == K_ENOSUCHKEY) {
+        br.not_found++;
+        return bulk_answer(op, &br);
+    }
+    if (e) return sw_error(op, e);
+    if (m.large != OBJ_LARGE_SLO) {
+        const char *path = quoted_path(op, op->container, op->obj, op->olen);
+        kbuf_puts(&br.errors, "[");
+        json_str(&br.errors, path, strlen(path));
+        kbuf_puts(&br.errors, ", \"Not an SLO manifest\"]");
+        kbuf_printf(&br.errors_plain, "%s, Not an SLO manifest\n", path);
+        br.nerrors++;
+        return bulk_answer(op, &br);
+    }
+    slo_delete_segments(op, &br, &m, 1);
+    bulk_delete_object(op, &br, op->container, op->obj, op->olen);
+    bulk_answer(op, &br);
+}
+
+/* "/container/object" of an SLO segment (Swift's "path"), not encoded. */
+static bool slo_path(sw_op *op, const char *p, size_t n, const char **cont, const char **obj,
+                     size_t *olen) {
+    while (n && *p == '/') p++, n--;
+    const char *slash = memchr(p, '/', n);
+    if (!slash || slash == p || slash + 1 == p + n) return false;
+    *cont = arena_strndup(op->a, p, (size_t)(slash - p));
+    *obj = slash + 1;
+    *olen = (size_t)(p + n - slash - 1);
+    return true;
+}
+
+static const char *slo_problem_text(obj_slo_problem pr) {
+    switch (pr) {
+    case SLO_SEG_NOT_FOUND:
+        return "404 Not Found";
+    case SLO_SEG_FORBIDDEN:
+        return "403 Forbidden";
+    case SLO_SEG_ETAG_MISMATCH:
+        return "Etag Mismatch";
+    case SLO_SEG_SIZE_MISMATCH:
+        return "Size Mismatch";
+    case SLO_SEG_BAD_RANGE:
+        return "Unsatisfiable Range";
+    case SLO_SEG_TOO_SMALL:
+        return "Too small; each segment must be at least 1 byte.";
+    default:
+        return "500 Internal Error";
+    }
+}
+
+/* The 400 of an SLO PUT whose segments did not check out, in the format
+ * Accept asks for (Swift's get_response_body for 'upload'). */
+static void slo_problems_answer(sw_op *op, const obj_slo_in *in, const obj_slo_problem *pr,
+                                size_t n) {
+    kbuf *b = &op->r->resp.body;
+    kbuf_reset(b);
+    bulk_format f = bulk_format_of(op);
+    const char *ct = "text/plain; charset=utf-8";
+    if (f == BULK_JSON) {
+        kbuf_puts(b, "{\"Errors\": [");
+        ct = "application/json; charset=utf-8";
+    } else if (f == BULK_XML) {
+        kbuf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<upload>\n<errors>\n");
+        ct = "application/xml; charset=utf-8";
+    } else {
+        kbuf_puts(b, "Errors:\n");
+    }
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        if (pr[i] == SLO_SEG_OK) continue;
+        const char *path = quoted_path(op, in[i].bucket, in[i].key, in[i].klen);
+        const char *why = slo_problem_text(pr[i]);
+        if (f == BULK_JSON) {
+            kbuf_puts(b, first ? "[" : ", [");
+            json_str(b, path, strlen(path));
+            kbuf_puts(b, ", ");
+            json_str(b, why, strlen(why));
+            kbuf_putc(b, ']');
+        } else if (f == BULK_XML) {
+            kbuf_puts(b, "<object><name>");
+            kbuf_xml_escape(b, path, strlen(path));
+            kbuf_puts(b, "</name><status>");
+            kbuf_xml_escape(b, why, strlen(why));
+            kbuf_puts(b, "</status></object>\n");
+        } else {
+            kbuf_printf(b, "%s, %s\n", path, why);
+        }
+        first = false;
+    }
+    if (f == BULK_JSON) kbuf_puts(b, "]}");
+    if (f == BULK_XML) kbuf_puts(b, "</errors>\n</upload>\n");
+    gw_add_header(op->r, "Content-Type", ct);
+    gw_respond(op->r, 400);
+}
+
+/* Checks a segment's "range" as Swift's Range('bytes=' + range) would,
+ * against size (UINT64_MAX: not given): NULL when fine, else the reason. */
+static const char *slo_range_check(sw_op *op, const char *r, uint64_t size) {
+    if (strchr(r, ',')) return "multiple ranges (only one allowed)";
+    uint64_t first, last;
+    http_range_result pr =
+        http_range_parse(arena_printf(op->a, "bytes=%s", r), size, &first, &last);
+    if (pr == HTTP_RANGE_NONE) return "invalid range";
+    if (pr == HTTP_RANGE_UNSATISFIABLE && size != UINT64_MAX) return "unsatisfiable range";
+    return NULL;
+}
+
+/* PUT ?multipart-manifest=put, once the manifest is in. */
+static void slo_put_done(sw_op *op) {
+    if (op->body_big)
+        return sw_text(op, 413,
+                       arena_printf(op->a, "Manifest File > %u bytes", SLO_MAX_MANIFEST_SIZE));
+    json *j = json_parse(op->a, op->body.data ? op->body.data : "", op->body.len, NULL);
+    if (!j) return sw_text(op, 400, "Manifest must be valid JSON.\n");
+    if (j->type != JSON_ARRAY) return sw_text(op, 400, "Manifest must be a list.\n");
+    obj_slo_in *in = arena_zalloc(op->a, (j->n ? j->n : 1) * sizeof *in);
+    kbuf bad = KBUF_INIT;
+    for (size_t i = 0; i < j->n; i++) {
+        const json *it = j->items[i];
+        if (it->type != JSON_OBJECT) {
+            kbuf_printf(&bad, "Index %zu: not a JSON object\n", i);
+            continue;
+        }
+        const json *path = json_get(it, "path"), *etag = json_get(it, "etag"),
+                   *size = json_get(it, "size_bytes"), *range = json_get(it, "range");
+        if (json_get(it, "data")) {
+            kbuf_printf(&bad, "Index %zu: kura does not implement inline data segments\n", i);
+            continue;
+        }
+        if (!path) {
+            kbuf_printf(&bad, "Index %zu: expected keys to include one of 'data' or 'path'\n", i);
+            continue;
+        }
+        kbuf extra = KBUF_INIT;
+        for (size_t k = 0; k < it->n; k++) {
+            const char *kn = it->keys[k];
+            if (strcmp(kn, "path") && strcmp(kn, "etag") && strcmp(kn, "size_bytes") &&
+                strcmp(kn, "range"))
+                kbuf_printf(&extra, "%s\"%s\"", extra.len ? ", " : "", kn);
+        }
+        if (extra.len) {
+            kbuf_printf(&bad, "Index %zu: extraneous keys %.*s\n", i, (int)extra.len, extra.data);
+            kbuf_free(&extra);
+            continue;
+        }
+        if (path->type != JSON_STRING) {
+            kbuf_printf(&bad, "Index %zu: \"path\" must be a string\n", i);
+            continue;
+        }
+        if (etag && etag->type != JSON_NULL && etag->type != JSON_STRING) {
+            kbuf_printf(&bad, "Index %zu: \"etag\" must be a string or null (if provided)\n", i);
+            continue;
+        }
+        if (!slo_path(op, path->s, path->len, &in[i].bucket, &in[i].key, &in[i].klen) ||
+            in[i].klen > OBJ_MAX_KEY) {
+            kbuf_printf(&bad,
+                        "Index %zu: path does not refer to an object. Path must be of the form "
+                        "/container/object.\n",
+                        i);
+            continue;
+        }
+        in[i].size = UINT64_MAX;
+        if (size && size->type != JSON_NULL) {
+            uint64_t v = 0;
+            bool ok = json_u64(size, &v);
+            if (size->type == JSON_STRING) {
+                ok = size->len > 0 && size->len <= 19;
+                for (size_t k = 0; ok && k < size->len; k++)
+                    ok = size->s[k] >= '0' && size->s[k] <= '9';
+                if (ok) v = strtoull(size->s, NULL, 10);
+            }
+            if (!ok) {
+                kbuf_printf(&bad, "Index %zu: invalid size_bytes\n", i);
+                continue;
+            }
+            if (v < 1 && i + 1 < j->n) {
+                kbuf_printf(&bad, "Index %zu: too small; each segment must be at least 1 byte.\n",
+                            i);
+                continue;
+            }
+            in[i].size = v;
+        }
+        if (!strcmp(in[i].bucket, op->container) && in[i].klen == op->olen &&
+            !memcmp(in[i].key, op->obj, op->olen)) {
+            kbuf_printf(&bad, "Index %zu: manifest must not include itself as a segment\n", i);
+            continue;
+        }
+        if (etag && etag->type == JSON_STRING) {
+            const char *e = etag->s;
+            size_t el = etag->len;
+            if (el >= 2 && e[0] == '"' && e[el - 1] == '"') e = arena_strndup(op->a, e + 1, el - 2);
+            in[i].etag = e;
+        }
+        if (range && range->type != JSON_NULL) {
+            const char *why = range->type != JSON_STRING
+                                  ? "invalid range"
+                                  : slo_range_check(op, range->s, in[i].size);
+            if (why) {
+                kbuf_printf(&bad, "Index %zu: %s\n", i, why);
+                continue;
+            }
+            in[i].range = range->s;
+        }
+    }
+    if (bad.len) {
+        const char *t = arena_strndup(op->a, bad.data, bad.len);
+        kbuf_free(&bad);
+        return sw_text(op, 400, t);
+    }
+    if (j->n > OBJ_SLO_MAX_SEGMENTS)
+        return sw_text(op, 413,
+                       arena_printf(op->a, "Number of object-backed segments must be <= %d",
+                                    OBJ_SLO_MAX_SEGMENTS));
+    obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 2) * sizeof *attrs);
+    uint32_t nattrs = 0;
+    if (!request_attrs(op, attrs, &nattrs) || !delete_at_attr(op, attrs, &nattrs)) return;
+    if (!has_attr(attrs, nattrs, "content-type")) {
+        attrs[nattrs].name = "content-type";
+        attrs[nattrs].value = "application/octet-stream";
+        nattrs++;
+    }
+    /* Swift checks a client's Etag before it writes: so does kura, from
+     * what the segments are now (objsvc_slo_put checks them again) */
+    obj_meta m;
+    obj_slo_problem *pr;
+    kerr e = objsvc_slo_put(op->svc, op->a, &op->who, &op->b, op->obj, op->olen, in, (uint32_t)j->n,
+                            attrs, nattrs, ACL_PRIVATE, hdr(op, "etag"), &m, &pr);
+    if (e == K_EINVAL && pr) return slo_problems_answer(op, in, pr, j->n);
+    if (e) return sw_error(op, e);
+    char date[30];
+    fmt_http_date((time_t)(m.mtime_ms / 1000), date);
+    gw_add_header(op->r, "ETag", arena_printf(op->a, "\"%s\"", m.etag));
+    gw_add_header(op->r, "Last-Modified", date);
+    sw_empty(op, 201);
+}
+
+/* GET/HEAD ?multipart-manifest=get of an SLO: its manifest as JSON (Swift's
+ * stored form, or with format=raw the form a PUT takes, keys sorted). */
+static void slo_manifest_get(sw_op *op, const obj_meta *m) {
+    const char *fmt = param(op, "format");
+    bool raw = fmt && !strcmp(fmt, "raw");
+    kbuf *b = &op->r->resp.body;
+    kbuf_reset(b);
+    kbuf_putc(b, '[');
+    for (uint32_t i = 0; i < m->nslo; i++) {
+        const obj_slo_seg *g = &m->slo[i];
+        const char *path = arena_printf(op->a, "/%s/%.*s", g->bucket, (int)g->klen, g->key);
+        const char *range = g->has_range
+                                ? arena_printf(op->a, "%llu-%llu", (unsigned long long)g->first,
+                                               (unsigned long long)g->last)
+                                : NULL;
+        if (i) kbuf_puts(b, ", ");
+        if (raw) {
+            kbuf_printf(b, "{\"etag\": \"%s\", \"path\": ", g->etag);
+            json_str(b, path, strlen(path));
+            if (range) kbuf_printf(b, ", \"range\": \"%s\"", range);
+            kbuf_printf(b, ", \"size_bytes\": %llu}", (unsigned long long)g->size);
+            continue;
+        }
+        char lm[64];
+        iso_micro(g->mtime_ms, lm);
+        kbuf_puts(b, "{\"name\": ");
+        json_str(b, path, strlen(path));
+        kbuf_printf(b, ", \"bytes\": %llu, \"hash\": \"%s\", \"content_type\": ",
+                    (unsigned long long)g->size, g->etag);
+        json_str(b, g->content_type, strlen(g->content_type));
+        kbuf_printf(b, ", \"last_modified\": \"%s\"", lm);
+        if (range) kbuf_printf(b, ", \"range\": \"%s\"", range);
+        if (g->sub_slo) kbuf_puts(b, ", \"sub_slo\": true");
+        kbuf_putc(b, '}');
+    }
+    kbuf_putc(b, ']');
+    uint8_t md5[32];
+    char hex[33];
+    khash *h = khash_new(KH_MD5);
+    khash_update(h, b->data, b->len);
+    khash_final(h, md5);
+    khash_free(h);
+    hex_encode(md5, 16, hex);
+    object_headers_as(op, m, hex, raw ? NULL : "application/json; charset=utf-8");
+    if (is_head(op)) op->r->resp.no_body = true;
+    gw_respond(op->r, 200);
+}
+
 static void object_get(sw_op *op) {
+    const char *mm = param(op, "multipart-manifest");
+    bool manifest = mm && !strcmp(mm, "get");
     kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_LOOKUP, &op->b);
     obj_meta m;
-    if (!e) e = objsvc_object_open(op->svc, op->a, &op->who, &op->b, op->obj, op->olen, &m);
+    if (!e && manifest)
+        e = objsvc_object_open_manifest(op->svc, op->a, &op->who, &op->b, op->obj, op->olen, &m);
+    else if (!e)
+        e = objsvc_object_open(op->svc, op->a, &op->who, &op->b, op->obj, op->olen, &m);
     if (e) return sw_error(op, e);
+    if (manifest && m.large == OBJ_LARGE_SLO) return slo_manifest_get(op, &m);
     http_conds c = http_conds_of(&op->r->http);
     http_cond cr = http_conditions(&c, m.etag, (time_t)(m.mtime_ms / 1000));
     if (cr == HTTP_COND_FAILED) return sw_error_msg(op, K_EPRECONDITION, NULL);
@@ -1038,6 +1544,8 @@ static void object_get(sw_op *op) {
     uint64_t first = 0, last = m.size ? m.size - 1 : 0;
     bool partial = false;
     const char *range = hdr(op, "range");
+    /* dlo.py honours a single range only: several give the whole body */
+    if (range && m.pieces && m.large == OBJ_LARGE_DLO && strchr(range, ',')) range = NULL;
     if (range && strchr(range, ','))
         return sw_not_implemented(op, "several ranges in one request (multipart/byteranges)");
     if (range) {
@@ -1085,8 +1593,15 @@ static void do_copy(sw_op *op, const char *scont, const char *sobj, size_t solen
         return sw_error_msg(op, K_EINVAL, "A copy request takes no body.");
     bucket_info sb, db;
     obj_meta src;
+    /* ?multipart-manifest=get copies a large object's manifest, else its
+     * content becomes an ordinary object */
+    const char *mm = param(op, "multipart-manifest");
+    bool manifest = mm && !strcmp(mm, "get");
     kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, scont, BUCKET_LOOKUP, &sb);
-    if (!e) e = objsvc_object_open(op->svc, op->a, &op->who, &sb, sobj, solen, &src);
+    if (!e && manifest)
+        e = objsvc_object_open_manifest(op->svc, op->a, &op->who, &sb, sobj, solen, &src);
+    else if (!e)
+        e = objsvc_object_open(op->svc, op->a, &op->who, &sb, sobj, solen, &src);
     if (e) return sw_error(op, e);
     http_conds c = http_conds_of(&op->r->http);
     http_cond cr = http_conditions(&c, src.etag, (time_t)(src.mtime_ms / 1000));
@@ -1100,10 +1615,8 @@ static void do_copy(sw_op *op, const char *scont, const char *sobj, size_t solen
     bool fresh = truthy(hdr(op, "x-fresh-metadata"));
     obj_attr *attrs = arena_alloc(op->a, (src.nattrs + op->r->http.nheaders + 2) * sizeof *attrs);
     uint32_t nattrs = 0;
-    if (!fresh) {
-        memcpy(attrs, src.attrs, src.nattrs * sizeof *attrs);
-        nattrs = src.nattrs;
-    }
+    for (uint32_t i = 0; !fresh && i < src.nattrs; i++)
+        if (!src.pieces || strcmp(src.attrs[i].name, OBJ_ATTR_DLO)) attrs[nattrs++] = src.attrs[i];
     if (!request_attrs(op, attrs, &nattrs) || !delete_at_attr(op, attrs, &nattrs)) return;
     if (!has_attr(attrs, nattrs, "content-type")) {
         attrs[nattrs].name = "content-type";
@@ -1112,7 +1625,24 @@ static void do_copy(sw_op *op, const char *scont, const char *sobj, size_t solen
     }
     obj_meta m;
     bool same = !strcmp(scont, dcont) && solen == dolen && !memcmp(sobj, dobj, dolen);
-    if (same) {
+    if (src.large == OBJ_LARGE_SLO && !src.pieces) { /* a manifest copied as one */
+        obj_slo_in *in = arena_zalloc(op->a, (src.nslo ? src.nslo : 1) * sizeof *in);
+        for (uint32_t i = 0; i < src.nslo; i++) {
+            const obj_slo_seg *g = &src.slo[i];
+            in[i] = (obj_slo_in){.bucket = g->bucket,
+                                 .key = g->key,
+                                 .klen = g->klen,
+                                 .etag = g->etag,
+                                 .size = g->size};
+            if (g->has_range)
+                in[i].range = arena_printf(op->a, "%llu-%llu", (unsigned long long)g->first,
+                                           (unsigned long long)g->last);
+        }
+        obj_slo_problem *pr;
+        e = objsvc_slo_put(op->svc, op->a, &op->who, &db, dobj, dolen, in, src.nslo, attrs, nattrs,
+                           ACL_PRIVATE, NULL, &m, &pr);
+        if (e == K_EINVAL && pr) e = K_ECONFLICT; /* a segment changed since */
+    } else if (same && !src.pieces) {
         e = objsvc_update_attrs(op->svc, op->a, &db, dobj, dolen, attrs, nattrs, src.acl, NULL, &m);
     } else {
         obj_put_opts o = {.size = src.size,
@@ -1148,6 +1678,13 @@ static void do_copy(sw_op *op, const char *scont, const char *sobj, size_t solen
 
 static kerr on_body(gw_req *r, const char *data, size_t n) {
     sw_op *op = r->fe;
+    if (op->collect) {
+        if (op->body_big || n > op->body_max - op->body.len)
+            op->body_big = true;
+        else
+            kbuf_append(&op->body, data, n);
+        return K_OK;
+    }
     if (op->body_error || !op->put) return K_OK;
     kerr e = objsvc_put_write(op->put, data, n);
     if (e) op->body_error = e;
@@ -1162,6 +1699,11 @@ static void on_done(gw_req *r) {
     sw_op *op = r->fe;
     if (op->body_error) return sw_error(op, op->body_error);
     if (!gw_body_complete(r)) return sw_error_msg(op, K_EINCOMPLETEBODY, NULL);
+    if (op->collect) {
+        op->collect(op);
+        kbuf_free(&op->body);
+        return;
+    }
     obj_put_expect ex = {.md5 = op->has_etag ? op->etag_md5 : NULL};
     obj_put *put = op->put;
     op->put = NULL;
@@ -1177,6 +1719,10 @@ static void on_done(gw_req *r) {
 
 static void object_put(sw_op *op) {
     const char *copy_from = hdr(op, "x-copy-from");
+    const char *mm = param(op, "multipart-manifest");
+    bool slo = mm && !strcmp(mm, "put");
+    if (slo && copy_from)
+        return sw_text(op, 405, "Multipart Manifest PUTs cannot be COPY requests");
     if (copy_from) {
         const char *sc, *so;
         size_t sol;
@@ -1196,6 +1742,18 @@ static void object_put(sw_op *op) {
     if (fr == GW_BODY_CHUNKED) len = OBJ_SIZE_UNKNOWN;
     if (fr == GW_BODY_SIZED && len > OBJ_MAX_PUT_SIZE)
         return sw_error_msg(op, K_EENTITYTOOLARGE, NULL);
+    if (slo) { /* the manifest is read whole, then checked and written */
+        if (fr == GW_BODY_SIZED && len > SLO_MAX_MANIFEST_SIZE)
+            return sw_text(op, 413,
+                           arena_printf(op->a, "Manifest File > %u bytes", SLO_MAX_MANIFEST_SIZE));
+        op->collect = slo_put_done;
+        op->body_max = SLO_MAX_MANIFEST_SIZE;
+        op->r->fe = op;
+        op->r->on_body = on_body;
+        op->r->on_done = on_done;
+        op->r->on_abort = on_abort;
+        return;
+    }
     const char *etag = hdr(op, "etag");
     if (etag) {
         size_t el = strlen(etag);
@@ -1238,6 +1796,10 @@ static void object_post(sw_op *op) {
         attrs[nattrs].value = (char *)content_type_of(&cur);
         nattrs++;
     }
+    /* a DLO stays one unless the POST names another manifest */
+    for (uint32_t i = 0; i < cur.nattrs; i++)
+        if (!strcmp(cur.attrs[i].name, OBJ_ATTR_DLO) && !has_attr(attrs, nattrs, OBJ_ATTR_DLO))
+            attrs[nattrs++] = cur.attrs[i];
     obj_cond cond = {.etag = cur.etag};
     obj_meta m;
     e = objsvc_update_attrs(op->svc, op->a, &op->b, op->obj, op->olen, attrs, nattrs, cur.acl,
@@ -1256,6 +1818,8 @@ static void op_object(sw_op *op) {
     if (!strcmp(m, "PUT")) return object_put(op);
     if (!strcmp(m, "POST")) return object_post(op);
     if (!strcmp(m, "DELETE")) {
+        const char *mm = param(op, "multipart-manifest");
+        if (mm && !strcmp(mm, "delete")) return slo_delete(op);
         kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_WRITE, &op->b);
         if (!e) e = objsvc_delete(op->svc, &op->b, op->obj, op->olen, NULL);
         if (e) return sw_error(op, e);

@@ -274,11 +274,22 @@ class T:
         for k in objs:
             c.delete_object("lists", k)
         c.delete_container("lists")
+        # Swift's container names are wider than S3's (the CLI's NAME_segments)
+        c.put_container("Odd_Name")
+        c.put_object("Odd_Name", "k", b"odd")
+        eq(c.get_object("Odd_Name", "k")[1], b"odd", "object in a wide-named container")
+        eq(self.s3().get_object(Bucket="Odd_Name", Key="k")["Body"].read(), b"odd",
+           "S3 path-style reaches it")
+        c.delete_object("Odd_Name", "k")
+        c.delete_container("Odd_Name")
+        c.put_container("ünï côdé")
+        eq([x["name"] for x in c.get_account(prefix="ün")[1]], ["ünï côdé"], "UTF-8 container")
+        c.delete_container("ünï côdé")
         try:
-            c.put_container("Bad_Name")
-            raise AssertionError("invalid container name accepted")
+            c.put_container("x" * 257)
+            raise AssertionError("a 257-byte container name was accepted")
         except ClientException as e:
-            eq(e.http_status, 400, "invalid container name")
+            eq(e.http_status, 400, "container name too long")
 
     def t_objects(self):
         c = self.conn
@@ -383,8 +394,6 @@ class T:
         c.put_container("refused")
         base = "/v1/AUTH_%s/refused" % ACCT
         cases = [
-            ("PUT", base + "/m", {"X-Object-Manifest": "refused/seg"}, "DLO manifest"),
-            ("PUT", base + "/m?multipart-manifest=put", {}, "SLO manifest"),
             ("GET", base + "/m?temp_url_ip_range=1.2.3.4&temp_url_sig=x&temp_url_expires=1", {},
              "TempURL IP range"),
             ("PUT", base, {"X-Container-Read": ".r:example.com"}, "referrer ACL"),
@@ -792,12 +801,230 @@ class T:
         eq(r.status, 200, "info")
         info = json.loads(r.body)
         check("swift" in info and info["swift"]["max_file_size"] == 5 << 30, "info %r" % info)
-        for absent in ("slo", "dlo", "bulk_delete", "bulk_upload", "formpost"):
+        eq(info["slo"]["max_manifest_segments"], 1000, "slo limits")
+        eq(info["slo"]["min_segment_size"], 1, "slo minimum segment")
+        for absent in ("dlo", "bulk_upload", "formpost"):
             check(absent not in info, "/info must not claim %s" % absent)
         eq(info["tempurl"]["methods"], ["GET", "HEAD", "PUT"], "tempurl methods")
         eq(info["tempurl"]["allowed_digests"], ["sha1", "sha256", "sha512"], "tempurl digests")
         caps = self.conn.get_capabilities()
         eq(caps["swift"]["container_listing_limit"], 10000, "capabilities")
+
+    def t_slo(self):
+        c = self.conn
+        c.put_container("slo")
+        c.put_container("slo-segs")
+        segs = [os.urandom(1000 + 37 * i) for i in range(3)]
+        etags = [c.put_object("slo-segs", "s%d" % i, d) for i, d in enumerate(segs)]
+        manifest = [{"path": "/slo-segs/s0", "etag": etags[0], "size_bytes": len(segs[0])},
+                    {"path": "slo-segs/s1", "etag": None, "size_bytes": None},
+                    {"path": "/slo-segs/s2", "range": "10-99"}]
+        want = segs[0] + segs[1] + segs[2][10:100]
+        slo_etag = hashlib.md5((etags[0] + etags[1] + etags[2] + ":10-99;").encode()).hexdigest()
+        base = "/v1/AUTH_%s/slo" % ACCT
+        r = self.raw("PUT", base + "/big?multipart-manifest=put",
+                     headers={"Content-Type": "text/x-big", "X-Object-Meta-Kind": "slo"},
+                     body=json.dumps(manifest).encode())
+        eq(r.status, 201, "SLO PUT: %r" % r.body)
+        eq(r.header("etag"), '"%s"' % slo_etag, "SLO PUT etag (quoted SLO etag)")
+        h, body = c.get_object("slo", "big")
+        eq(body, want, "SLO content")
+        eq(h["etag"], '"%s"' % slo_etag, "SLO GET etag")
+        eq(h["x-static-large-object"], "True", "X-Static-Large-Object")
+        eq(int(h["content-length"]), len(want), "SLO length")
+        eq(h["content-type"], "text/x-big", "manifest content type")
+        eq(h["x-object-meta-kind"], "slo", "manifest metadata")
+        # ranges across segment boundaries
+        h, body = c.get_object("slo", "big", headers={"Range": "bytes=990-2100"})
+        eq(body, want[990:2101], "range across segments")
+        eq(h["content-range"], "bytes 990-2100/%d" % len(want), "content-range")
+        h, body = c.get_object("slo", "big", headers={"Range": "bytes=-50"})
+        eq(body, want[-50:], "suffix range in a ranged segment")
+        # conditionals against the SLO etag
+        r = self.raw("GET", base + "/big", headers={"If-None-Match": '"%s"' % slo_etag})
+        eq(r.status, 304, "If-None-Match on the SLO etag")
+        r = self.raw("GET", base + "/big", headers={"If-Match": etags[0]})
+        eq(r.status, 412, "If-Match with a segment etag")
+        # listing shows the content size
+        listing = {o["name"]: o for o in c.get_container("slo")[1]}
+        eq(listing["big"]["bytes"], len(want), "listing bytes")
+        # the manifest itself
+        r = self.raw("GET", base + "/big?multipart-manifest=get")
+        eq(r.status, 200, "manifest get")
+        got = json.loads(r.body)
+        eq([g["name"] for g in got], ["/slo-segs/s0", "/slo-segs/s1", "/slo-segs/s2"], "names")
+        eq([g["hash"] for g in got], etags, "hashes")
+        eq([g["bytes"] for g in got], [len(d) for d in segs], "bytes")
+        eq(got[2]["range"], "10-99", "range kept")
+        check("range" not in got[0], "a whole segment has no range")
+        eq(r.header("content-type"), "application/json; charset=utf-8", "manifest type")
+        eq(r.header("etag"), hashlib.md5(r.body).hexdigest(), "manifest etag")
+        r = self.raw("GET", base + "/big?multipart-manifest=get&format=raw")
+        raw = json.loads(r.body)
+        eq(raw[0], {"path": "/slo-segs/s0", "etag": etags[0], "size_bytes": len(segs[0])}, "raw")
+        eq(raw[2]["range"], "10-99", "raw range")
+        # the raw form PUTs back as an equal SLO
+        r = self.raw("PUT", base + "/again?multipart-manifest=put", body=r.body)
+        eq(r.status, 201, "raw manifest re-PUT: %r" % r.body)
+        eq(c.get_object("slo", "again")[1], want, "re-PUT SLO content")
+        # nested: an SLO of an SLO and a plain segment, with a range into the inner one
+        nested = [{"path": "/slo/big", "range": "900-1100"}, {"path": "/slo-segs/s0"}]
+        r = self.raw("PUT", base + "/nested?multipart-manifest=put",
+                     body=json.dumps(nested).encode())
+        eq(r.status, 201, "nested SLO PUT: %r" % r.body)
+        eq(c.get_object("slo", "nested")[1], want[900:1101] + segs[0], "nested content")
+        r = self.raw("GET", base + "/nested?multipart-manifest=get")
+        eq(json.loads(r.body)[0].get("sub_slo"), True, "sub_slo marked")
+        # S3 reads the SLO as one object
+        s3 = self.s3()
+        o = s3.get_object(Bucket="slo", Key="big")
+        eq(o["Body"].read(), want, "SLO through S3")
+        eq(o["ContentLength"], len(want), "S3 length")
+        o = s3.get_object(Bucket="slo", Key="big", Range="bytes=995-1005")
+        eq(o["Body"].read(), want[995:1006], "S3 range over an SLO")
+        # COPY makes an ordinary object of the content; ?multipart-manifest=get copies the manifest
+        c.copy_object("slo", "big", "/slo/flat")
+        h, body = c.get_object("slo", "flat")
+        eq(body, want, "copied content")
+        check("x-static-large-object" not in h, "a content copy is not an SLO")
+        eq(h["etag"], hashlib.md5(want).hexdigest(), "copy etag is the md5")
+        r = self.raw("COPY", base + "/big?multipart-manifest=get",
+                     headers={"Destination": "slo/big2"})
+        eq(r.status, 201, "manifest copy")
+        h = c.head_object("slo", "big2")
+        eq(h.get("x-static-large-object"), "True", "manifest copy is an SLO")
+        # validation: every problem of every segment, nothing written
+        bad = [{"path": "/slo-segs/nope"}, {"path": "/slo-segs/s0", "etag": "0" * 32},
+               {"path": "/slo-segs/s1", "size_bytes": 1}, {"path": "/slo-segs/s2"}]
+        r = self.raw("PUT", base + "/bad?multipart-manifest=put", body=json.dumps(bad).encode())
+        eq(r.status, 400, "bad segments")
+        text = r.body.decode()
+        check(text.startswith("Errors:\n"), "errors body %r" % text)
+        check("/slo-segs/nope, 404 Not Found" in text, "missing segment %r" % text)
+        check("/slo-segs/s0, Etag Mismatch" in text, "etag mismatch %r" % text)
+        check("/slo-segs/s1, Size Mismatch" in text, "size mismatch %r" % text)
+        check("/slo-segs/s2" not in text, "a good segment is not reported")
+        r = self.raw("PUT", base + "/bad?multipart-manifest=put", body=json.dumps(bad).encode(),
+                     headers={"Accept": "application/json"})
+        errs = json.loads(r.body)["Errors"]
+        eq(sorted(e[1] for e in errs), ["404 Not Found", "Etag Mismatch", "Size Mismatch"], "json")
+        for body, words in ((b"{", "valid JSON"), (b"{}", "must be a list"),
+                            (b'[{"path": "/slo-segs/s0", "foo": 1}]', 'extraneous keys "foo"'),
+                            (b'[{"etag": "x"}]', "'data' or 'path'"),
+                            (b'[{"path": "nocontainer"}]', "/container/object"),
+                            (b'[{"path": "/slo/bad"}]', "must not include itself"),
+                            (b'[{"path": "/slo-segs/s0", "range": "1-2,4-5"}]', "multiple ranges"),
+                            (b'[{"path": "/slo-segs/s0", "size_bytes": 0}, {"path": "/slo-segs/s1"}]',
+                             "too small")):
+            r = self.raw("PUT", base + "/bad?multipart-manifest=put", body=body)
+            eq(r.status, 400, "manifest %r" % body)
+            check(words in r.body.decode(), "manifest %r: %r" % (body, r.body))
+        r = self.raw("PUT", base + "/bad?multipart-manifest=put", headers={"Etag": "0" * 32},
+                     body=json.dumps(manifest).encode())
+        eq(r.status, 422, "client Etag differs from the SLO etag")
+        r = self.raw("PUT", base + "/bad", headers={"X-Static-Large-Object": "True"}, body=b"x")
+        eq(r.status, 400, "X-Static-Large-Object is reserved")
+        r = self.raw("PUT", base + "/bad?multipart-manifest=put",
+                     body=json.dumps([{"path": "/slo-segs/s0"}] * 1001).encode())
+        eq(r.status, 413, "more than 1000 segments")
+        try:
+            c.head_object("slo", "bad")
+            raise AssertionError("a refused manifest was stored")
+        except ClientException as e:
+            eq(e.http_status, 404, "nothing stored")
+        # a segment changed after the manifest was written: 409, nothing streamed
+        c.put_object("slo-segs", "s1", b"changed")
+        r = self.raw("GET", base + "/big")
+        eq(r.status, 409, "changed segment")
+        c.put_object("slo-segs", "s1", segs[1])  # same bytes, same etag and size: valid again
+        eq(c.get_object("slo", "big")[1], want, "restored segment")
+        # ?multipart-manifest=delete removes the segments too
+        r = self.raw("DELETE", base + "/big2?multipart-manifest=delete",
+                     headers={"Accept": "application/json"})
+        eq(r.status, 200, "manifest delete")
+        res = json.loads(r.body)
+        eq(res["Number Deleted"], 4, "3 segments and the manifest: %r" % res)
+        eq(res["Response Status"], "200 OK", "delete status")
+        names = [o["name"] for o in c.get_container("slo-segs")[1]]
+        eq(names, [], "segments deleted")
+        try:
+            c.get_object("slo", "big")
+            raise AssertionError("an SLO whose segments are gone was served")
+        except ClientException as e:
+            eq(e.http_status, 409, "SLO without segments")
+        r = self.raw("DELETE", base + "/flat?multipart-manifest=delete")
+        check("Not an SLO manifest" in r.body.decode() and "400 Bad Request" in r.body.decode(),
+              "not an SLO: %r" % r.body)
+        c.head_object("slo", "flat")  # still there
+        r = self.raw("DELETE", base + "/big")  # a plain DELETE removes the manifest only
+        eq(r.status, 204, "manifest delete")
+
+    def t_dlo(self):
+        c = self.conn
+        c.put_container("dlo")
+        c.put_container("dlo-segs")
+        parts = [os.urandom(700 + i) for i in range(4)]
+        for i, d in enumerate(parts):
+            c.put_object("dlo-segs", "file/%04d" % i, d)
+        c.put_object("dlo-segs", "other/0000", b"not mine")
+        base = "/v1/AUTH_%s/dlo" % ACCT
+        r = self.raw("PUT", base + "/m", headers={"X-Object-Manifest": "dlo-segs/file/"}, body=b"")
+        eq(r.status, 201, "DLO manifest PUT")
+        want = b"".join(parts)
+        h, body = c.get_object("dlo", "m")
+        eq(body, want, "DLO content")
+        eq(h["x-object-manifest"], "dlo-segs/file/", "X-Object-Manifest shown")
+        seg_etags = "".join(hashlib.md5(d).hexdigest() for d in parts)
+        eq(h["etag"], '"%s"' % hashlib.md5(seg_etags.encode()).hexdigest(), "DLO etag")
+        eq(int(h["content-length"]), len(want), "DLO length")
+        h, body = c.get_object("dlo", "m", headers={"Range": "bytes=690-1500"})
+        eq(body, want[690:1501], "DLO range")
+        r = self.raw("GET", base + "/m", headers={"Range": "bytes=0-1,5-6"})
+        eq((r.status, r.body), (200, want), "DLO multi-range: the whole body, as dlo.py")
+        # segments are listed when read: a new one shows up
+        c.put_object("dlo-segs", "file/0004", b"tail")
+        eq(c.get_object("dlo", "m")[1], want + b"tail", "DLO grows")
+        r = self.raw("GET", base + "/m?multipart-manifest=get")
+        eq((r.status, r.body), (200, b""), "the manifest itself")
+        # S3 sees the content
+        eq(self.s3().get_object(Bucket="dlo", Key="m")["Body"].read(), want + b"tail", "S3 DLO")
+        # copying makes an ordinary object of the content
+        c.copy_object("dlo", "m", "/dlo/copy")
+        h, body = c.get_object("dlo", "copy")
+        eq(body, want + b"tail", "copied DLO content")
+        check("x-object-manifest" not in h, "the copy is no DLO")
+        # a POST keeps the manifest
+        c.post_object("dlo", "m", headers={"X-Object-Meta-A": "1"})
+        eq(c.head_object("dlo", "m")["x-object-manifest"], "dlo-segs/file/", "POST keeps DLO")
+        for bad in ("nocontainer", "/prefix", "c/", "c/p?x"):
+            r = self.raw("PUT", base + "/bad", headers={"X-Object-Manifest": bad}, body=b"")
+            eq(r.status, 400, "X-Object-Manifest %r" % bad)
+        # a reader who may not read the segments' container reads nothing
+        c.put_container("dlo-pub", headers={"X-Container-Read": ".r:*"})
+        c.put_object("dlo-pub", "m", b"", headers={"X-Object-Manifest": "dlo-segs/file/"})
+        r = self.raw("GET", "/v1/AUTH_%s/dlo-pub/m" % ACCT, token=False)
+        eq(r.status, 401, "segments of a private container stay private")
+
+    def t_cli_large(self):
+        path = os.path.join(self.tmp, "large.bin")
+        data = os.urandom(3 * 1024 * 1024 + 12345)
+        with open(path, "wb") as f:
+            f.write(data)
+        for flag, cont in (([], "cli-dlo"), (["--use-slo"], "cli-slo")):
+            self.swift("upload", cont, "large.bin", "--segment-size", "1048576",
+                       "--object-threads", "4", *flag)
+            h = self.conn.head_object(cont, "large.bin")
+            eq(int(h["content-length"]), len(data), "%s length" % cont)
+            check(("x-static-large-object" in h) == bool(flag), "%s kind %r" % (cont, h))
+            check(("x-object-manifest" in h) != bool(flag), "%s kind %r" % (cont, h))
+            out = os.path.join(self.tmp, "out-" + cont)
+            self.swift("download", cont, "large.bin", "-o", out)
+            with open(out, "rb") as f:
+                eq(f.read(), data, "%s downloaded bytes" % cont)
+            segs = self.conn.get_container(cont + "_segments")[1]
+            eq(len(segs), 4, "%s segments" % cont)
+            self.swift("delete", cont, "large.bin")
+            eq(self.conn.get_container(cont + "_segments")[1], [], "%s segments deleted" % cont)
 
     def t_cross_protocol(self):
         c = self.conn
@@ -851,8 +1078,10 @@ def main():
     try:
         for name in ("t_auth", "t_tokens", "t_cli", "t_listings", "t_objects", "t_refusals",
                      "t_container_meta", "t_expiry", "t_acls", "t_tempurl", "t_account_meta",
-                     "t_info",
+                     "t_info", "t_slo", "t_dlo", "t_cli_large",
                      "t_cross_protocol", "t_s3_unchanged_paths"):
+            if len(sys.argv) > 2 and name not in sys.argv[2:]:
+                continue
             run.run(name, getattr(t, name))
     finally:
         t.close()
