@@ -81,6 +81,7 @@ static void reason(int status, const char **title, const char **text) {
         {403, "Forbidden", "Access was denied to this resource."},
         {404, "Not Found", "The resource could not be found."},
         {405, "Method Not Allowed", "The method is not allowed for this resource."},
+        {406, "Not Acceptable", "The request is not acceptable."},
         {409, "Conflict", "There was a conflict when trying to complete your request."},
         {411, "Length Required", "Length Required"},
         {412, "Precondition Failed", "A precondition for this request was not met."},
@@ -89,6 +90,7 @@ static void reason(int status, const char **title, const char **text) {
         {416, "Requested Range Not Satisfiable", "The Range requested is not available."},
         {422, "Unprocessable Entity", "Unable to process the contained instructions"},
         {499, "Client Disconnect", "The client was disconnected during request."},
+        {502, "Bad Gateway", "Bad gateway."},
         {500, "Internal Error",
          "The server has either erred or is incapable of performing the requested operation."},
         {501, "Not Implemented", "The requested method is not implemented by this server."},
@@ -345,25 +347,27 @@ static void op_info(sw_op *op) {
     kbuf_puts(b, "{\"swift\": {\"version\": ");
     const char *v = kura_version();
     json_str(b, v, strlen(v));
-    kbuf_printf(b,
-                ", \"max_file_size\": %llu, \"max_object_name_length\": %d,"
-                " \"max_container_name_length\": 256, \"max_account_name_length\": 256,"
-                " \"container_listing_limit\": %d, \"account_listing_limit\": %d,"
-                " \"max_meta_name_length\": %d, \"max_meta_value_length\": %d,"
-                " \"max_meta_count\": %d, \"max_meta_overall_size\": %d,"
-                " \"max_header_size\": 8192, \"extra_header_count\": 0,"
-                " \"allow_account_management\": false, \"account_autocreate\": true,"
-                " \"valid_api_versions\": [\"v1\"]},"
-                " \"tempauth\": {\"account_acls\": false},"
-                " \"slo\": {\"max_manifest_segments\": %d, \"max_manifest_size\": %u,"
-                " \"yield_frequency\": 10, \"min_segment_size\": 1, \"allow_async_delete\": false},"
-                " \"tempurl\": {\"methods\": [\"GET\", \"HEAD\", \"PUT\"],"
-                " \"allowed_digests\": [\"sha1\", \"sha256\", \"sha512\"],"
-                " \"incoming_remove_headers\": [], \"incoming_allow_headers\": [],"
-                " \"outgoing_remove_headers\": [], \"outgoing_allow_headers\": []}}",
-                (unsigned long long)OBJ_MAX_PUT_SIZE, OBJ_MAX_KEY, LISTING_LIMIT, LISTING_LIMIT,
-                META_NAME_MAX, META_VALUE_MAX, META_COUNT_MAX, META_OVERALL, OBJ_SLO_MAX_SEGMENTS,
-                SLO_MAX_MANIFEST_SIZE);
+    kbuf_printf(
+        b,
+        ", \"max_file_size\": %llu, \"max_object_name_length\": %d,"
+        " \"max_container_name_length\": 256, \"max_account_name_length\": 256,"
+        " \"container_listing_limit\": %d, \"account_listing_limit\": %d,"
+        " \"max_meta_name_length\": %d, \"max_meta_value_length\": %d,"
+        " \"max_meta_count\": %d, \"max_meta_overall_size\": %d,"
+        " \"max_header_size\": 8192, \"extra_header_count\": 0,"
+        " \"allow_account_management\": false, \"account_autocreate\": true,"
+        " \"valid_api_versions\": [\"v1\"]},"
+        " \"tempauth\": {\"account_acls\": false},"
+        " \"slo\": {\"max_manifest_segments\": %d, \"max_manifest_size\": %u,"
+        " \"yield_frequency\": 10, \"min_segment_size\": 1, \"allow_async_delete\": false},"
+        " \"bulk_delete\": {\"max_deletes_per_request\": 10000, \"max_failed_deletes\": 1000},"
+        " \"tempurl\": {\"methods\": [\"GET\", \"HEAD\", \"PUT\"],"
+        " \"allowed_digests\": [\"sha1\", \"sha256\", \"sha512\"],"
+        " \"incoming_remove_headers\": [], \"incoming_allow_headers\": [],"
+        " \"outgoing_remove_headers\": [], \"outgoing_allow_headers\": []}}",
+        (unsigned long long)OBJ_MAX_PUT_SIZE, OBJ_MAX_KEY, LISTING_LIMIT, LISTING_LIMIT,
+        META_NAME_MAX, META_VALUE_MAX, META_COUNT_MAX, META_OVERALL, OBJ_SLO_MAX_SEGMENTS,
+        SLO_MAX_MANIFEST_SIZE);
     gw_add_header(op->r, "Content-Type", "application/json; charset=utf-8");
     if (is_head(op)) op->r->resp.no_body = true;
     gw_respond(op->r, 200);
@@ -1027,7 +1031,7 @@ static bool refuse_object_features(sw_op *op) {
     }
     /* ?symlink=get (what the CLI sends before a delete) is honoured as it
      * is: kura stores no symlinks, so every object is its own target */
-    static const char *const ps[] = {"extract-archive", "bulk-delete"};
+    static const char *const ps[] = {"extract-archive"};
     for (size_t i = 0; i < sizeof ps / sizeof *ps; i++) {
         if (http_param_has(&op->r->http, ps[i])) {
             sw_not_implemented(op, arena_printf(op->a, "the %s parameter", ps[i]));
@@ -1121,6 +1125,7 @@ typedef struct bulk_result {
     kbuf errors; /* JSON array items: ["path", "status"] */
     kbuf errors_plain;
     uint32_t nerrors;
+    const char *body; /* "Response Body": why the whole request failed, or NULL */
 } bulk_result;
 
 static void bulk_error(sw_op *op, bulk_result *br, const char *path, size_t plen, int status) {
@@ -1143,14 +1148,17 @@ static void bulk_answer(sw_op *op, bulk_result *br) {
     int st = br->status ? br->status : br->nerrors ? 400 : 200;
     const char *title, *text;
     reason(st, &title, &text);
+    const char *rb = br->body ? br->body : "";
     kbuf *b = &op->r->resp.body;
     kbuf_reset(b);
     switch (bulk_format_of(op)) {
     case BULK_JSON:
         kbuf_printf(b,
                     "{\"Number Deleted\": %llu, \"Number Not Found\": %llu, "
-                    "\"Response Body\": \"\", \"Response Status\": \"%d %s\", \"Errors\": [",
-                    (unsigned long long)br->deleted, (unsigned long long)br->not_found, st, title);
+                    "\"Response Body\": ",
+                    (unsigned long long)br->deleted, (unsigned long long)br->not_found);
+        json_str(b, rb, strlen(rb));
+        kbuf_printf(b, ", \"Response Status\": \"%d %s\", \"Errors\": [", st, title);
         kbuf_append(b, br->errors.data, br->errors.len);
         kbuf_puts(b, "]}");
         gw_add_header(op->r, "Content-Type", "application/json; charset=utf-8");
@@ -1159,9 +1167,11 @@ static void bulk_answer(sw_op *op, bulk_result *br) {
         kbuf_printf(b,
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<delete>"
                     "<number_deleted>%llu</number_deleted><number_not_found>%llu"
-                    "</number_not_found><response_body></response_body><response_status>%d %s"
-                    "</response_status><errors>",
-                    (unsigned long long)br->deleted, (unsigned long long)br->not_found, st, title);
+                    "</number_not_found><response_body>",
+                    (unsigned long long)br->deleted, (unsigned long long)br->not_found);
+        kbuf_xml_escape(b, rb, strlen(rb));
+        kbuf_printf(b, "</response_body><response_status>%d %s</response_status><errors>", st,
+                    title);
         /* errors as name/status pairs */
         for (const char *q = br->errors_plain.data, *e = q ? q + br->errors_plain.len : q;
              q && q < e;) {
@@ -1184,9 +1194,10 @@ static void bulk_answer(sw_op *op, bulk_result *br) {
         break;
     default:
         kbuf_printf(b,
-                    "Number Deleted: %llu\nNumber Not Found: %llu\nResponse Body: \n"
+                    "Number Deleted: %llu\nNumber Not Found: %llu\nResponse Body: %s\n"
                     "Response Status: %d %s\nErrors:\n",
-                    (unsigned long long)br->deleted, (unsigned long long)br->not_found, st, title);
+                    (unsigned long long)br->deleted, (unsigned long long)br->not_found, rb, st,
+                    title);
         kbuf_append(b, br->errors_plain.data, br->errors_plain.len);
         gw_add_header(op->r, "Content-Type", "text/plain; charset=utf-8");
     }
@@ -1256,6 +1267,130 @@ static void slo_delete(sw_op *op) {
     slo_delete_segments(op, &br, &m, 1);
     bulk_delete_object(op, &br, op->container, op->obj, op->olen);
     bulk_answer(op, &br);
+}
+
+/* ---------------------------------------------------------- bulk delete */
+
+#define BULK_MAX_DELETES 10000
+#define BULK_MAX_FAILED 1000
+#define BULK_MAX_PATH (2 * (OBJ_MAX_KEY + 256 + 2))
+
+/* Deletes container cont (empty) for the caller, counting in br. */
+static void bulk_delete_container(sw_op *op, bulk_result *br, const char *cont) {
+    bucket_info b;
+    kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, cont, BUCKET_OWNER, &b);
+    if (!e) e = objsvc_bucket_delete(op->svc, cont);
+    if (!e) {
+        br->deleted++;
+    } else if (e == K_ENOSUCHBUCKET) {
+        br->not_found++;
+    } else {
+        const char *path = quoted_path(op, cont, "", 0);
+        int st = kerr_lookup(e)->swift_status;
+        if (e == K_EACCESSDENIED && !op->user) st = 401;
+        if (st >= 500) br->status = 502;
+        bulk_error(op, br, path, strlen(path) - 1, st);
+    }
+}
+
+/* POST or DELETE ?bulk-delete, once the list is in: newline-separated,
+ * percent-encoded "/container/object" and "/container" paths of the
+ * request's account; objects go first, then containers. The answer is
+ * always 200, the outcome in the body (bulk.py). */
+static void bulk_delete_done(sw_op *op) {
+    bulk_result br = {.errors = KBUF_INIT, .errors_plain = KBUF_INIT};
+    if (op->body_big) {
+        br.status = 413;
+        br.body = "Maximum Bulk Deletes: 10000 per request";
+        return bulk_answer(op, &br);
+    }
+    typedef struct item {
+        const char *cont, *obj;
+        size_t olen;
+        const char *raw;
+        size_t rawlen;
+    } item;
+    item *items = arena_alloc(op->a, (BULK_MAX_DELETES + 1) * sizeof *items);
+    size_t n = 0;
+    const char *p = op->body.data ? op->body.data : "", *end = p + op->body.len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        size_t len = (size_t)(le - p);
+        const char *t = str_trim(p, &len);
+        p = nl ? nl + 1 : end;
+        if (!len) continue;
+        if (len > BULK_MAX_PATH) {
+            br.status = 400;
+            br.body = "Invalid File Name";
+            return bulk_answer(op, &br);
+        }
+        if (n == BULK_MAX_DELETES) {
+            br.status = 413;
+            br.body = "Maximum Bulk Deletes: 10000 per request";
+            return bulk_answer(op, &br);
+        }
+        char *d = arena_strndup(op->a, t, len);
+        long dl = url_decode_inplace(d, len, false);
+        item *it = &items[n++];
+        it->raw = t;
+        it->rawlen = len;
+        it->cont = NULL;
+        if (dl < 0 || !utf8_valid(d, (size_t)dl) || memchr(d, 0, (size_t)dl)) continue;
+        while (*d == '/') d++;
+        char *slash = strchr(d, '/');
+        if (slash) *slash = 0;
+        if (!*d) continue;
+        it->cont = d;
+        it->obj = slash && slash[1] ? slash + 1 : NULL;
+        it->olen = it->obj ? strlen(it->obj) : 0;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            item *it = &items[i];
+            if (br.nerrors >= BULK_MAX_FAILED) {
+                br.status = 400;
+                br.body = "Max delete failures exceeded";
+                return bulk_answer(op, &br);
+            }
+            if (!it->cont) { /* not a path of UTF-8 */
+                if (pass == 0) bulk_error(op, &br, it->raw, it->rawlen, 412);
+                continue;
+            }
+            if (pass == 0 && it->obj) bulk_delete_object(op, &br, it->cont, it->obj, it->olen);
+            if (pass == 1 && !it->obj) bulk_delete_container(op, &br, it->cont);
+        }
+    }
+    if (!br.deleted && !br.not_found && !br.nerrors) {
+        br.status = 400;
+        br.body = "Invalid bulk delete.";
+    }
+    bulk_answer(op, &br);
+}
+
+static kerr on_body(gw_req *r, const char *data, size_t n);
+static void on_done(gw_req *r);
+static void on_abort(gw_req *r);
+
+static void bulk_delete(sw_op *op) {
+    if (!op->user) return sw_error_msg(op, K_ENOAUTH, NULL);
+    bulk_result br = {.errors = KBUF_INIT, .errors_plain = KBUF_INIT};
+    const char *ct = hdr(op, "content-type");
+    if (ct && strncasecmp(ct, "text/plain", 10)) {
+        br.status = 406;
+        return bulk_answer(op, &br);
+    }
+    uint64_t len;
+    if (gw_body_frame(op->r, &len) == GW_BODY_NONE) {
+        br.status = 411;
+        return bulk_answer(op, &br);
+    }
+    op->collect = bulk_delete_done;
+    op->body_max = (size_t)BULK_MAX_DELETES * (BULK_MAX_PATH + 1);
+    op->r->fe = op;
+    op->r->on_body = on_body;
+    op->r->on_done = on_done;
+    op->r->on_abort = on_abort;
 }
 
 /* "/container/object" of an SLO segment (Swift's "path"), not encoded. */
@@ -2119,6 +2254,9 @@ static void swift_start(void *ctx, gw_req *r) {
     bool tempurl =
         http_param_has(&r->http, "temp_url_sig") || http_param_has(&r->http, "temp_url_expires");
     if (!tempurl && !authenticate(op)) return;
+    if (!tempurl && http_param_has(&r->http, "bulk-delete") &&
+        (!strcmp(r->http.method, "POST") || !strcmp(r->http.method, "DELETE")))
+        return bulk_delete(op);
     if (tempurl && (!slash || !slash[1])) return tempurl_invalid(op);
     if (!slash || !slash[1]) return op_account(op);
     op->container = s2 ? arena_strndup(a, c, (size_t)(s2 - c)) : c;

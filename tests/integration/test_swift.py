@@ -803,6 +803,7 @@ class T:
         check("swift" in info and info["swift"]["max_file_size"] == 5 << 30, "info %r" % info)
         eq(info["slo"]["max_manifest_segments"], 1000, "slo limits")
         eq(info["slo"]["min_segment_size"], 1, "slo minimum segment")
+        eq(info["bulk_delete"]["max_deletes_per_request"], 10000, "bulk delete limits")
         for absent in ("dlo", "bulk_upload", "formpost"):
             check(absent not in info, "/info must not claim %s" % absent)
         eq(info["tempurl"]["methods"], ["GET", "HEAD", "PUT"], "tempurl methods")
@@ -1005,6 +1006,62 @@ class T:
         r = self.raw("GET", "/v1/AUTH_%s/dlo-pub/m" % ACCT, token=False)
         eq(r.status, 401, "segments of a private container stay private")
 
+    def t_bulk_delete(self):
+        c = self.conn
+        for cont in ("bulk-a", "bulk-b", "bulk-full"):
+            c.put_container(cont)
+        for k in ("x", "y/z", "sp ace"):
+            c.put_object("bulk-a", k, b"1")
+        c.put_object("bulk-full", "keep", b"1")
+        c.put_container("bulk-other-acct-denied")
+        acct = "/v1/AUTH_%s" % ACCT
+        body = "\n".join(["/bulk-a/x", "/bulk-a/y/z", "/bulk-a/sp%20ace", "/bulk-a/missing",
+                          "/bulk-a", "/bulk-b", "/bulk-full", "", "/nosuch-container"]) + "\n"
+        r = self.raw("POST", acct + "?bulk-delete", body=body.encode(),
+                     headers={"Accept": "application/json", "Content-Type": "text/plain"})
+        eq(r.status, 200, "bulk delete answers 200")
+        res = json.loads(r.body)
+        eq(res["Number Deleted"], 5, "3 objects and 2 emptied containers: %r" % res)
+        eq(res["Number Not Found"], 2, "a missing object and container")
+        eq(res["Errors"], [["/bulk-full", "409 Conflict"]], "a non-empty container")
+        eq(res["Response Status"], "400 Bad Request", "errors make the status 400")
+        names = [x["name"] for x in c.get_account()[1]]
+        check("bulk-a" not in names and "bulk-b" not in names, "containers gone %r" % names)
+        check("bulk-full" in names, "the non-empty container stays")
+        # DELETE ?bulk-delete=1 as docker-registry sends it; text/plain answer by default
+        c.put_object("bulk-full", "more", b"2")
+        r = self.raw("DELETE", acct + "?bulk-delete=1",
+                     body=b"/bulk-full/keep\n/bulk-full/more\n/bulk-full\n")
+        text = r.body.decode()
+        check("Number Deleted: 3\n" in text and "Response Status: 200 OK\n" in text
+              and text.endswith("Errors:\n"), "text answer %r" % text)
+        # the other user of another account may not delete here
+        c.put_container("bulk-priv")
+        c.put_object("bulk-priv", "o", b"1")
+        other = sc.Connection(authurl=self.auth_url, user=OTHER, key=OTHER_KEY, retries=0)
+        ourl, otok = other.get_auth()
+        r = self.raw("POST", acct + "?bulk-delete", token=otok, body=b"/bulk-priv/o\n",
+                     headers={"Accept": "application/json"})
+        eq(json.loads(r.body)["Errors"], [["/bulk-priv/o", "403 Forbidden"]], "no grant, no delete")
+        c.head_object("bulk-priv", "o")
+        r = self.raw("POST", acct + "?bulk-delete", body=b"/bulk-priv/o\n",
+                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+        eq(json.loads(r.body)["Response Status"], "406 Not Acceptable", "list must be text/plain")
+        r = self.raw("POST", acct + "?bulk-delete", body=b"\n\n",
+                     headers={"Accept": "application/json"})
+        res = json.loads(r.body)
+        eq((res["Response Status"], res["Response Body"]), ("400 Bad Request",
+                                                            "Invalid bulk delete."), "empty list")
+        r = self.raw("POST", acct + "?bulk-delete", token=False, body=b"/bulk-priv/o\n")
+        eq(r.status, 401, "anonymous bulk delete")
+        r = self.raw("POST", acct + "?bulk-delete",
+                     body=("/bulk-priv/o\n" * 10001).encode(), headers={"Accept": "application/json"})
+        eq(json.loads(r.body)["Response Status"], "413 Request Entity Too Large", "10001 deletes")
+        c.head_object("bulk-priv", "o")
+        c.delete_object("bulk-priv", "o")
+        c.delete_container("bulk-priv")
+        c.delete_container("bulk-other-acct-denied")
+
     def t_cli_large(self):
         path = os.path.join(self.tmp, "large.bin")
         data = os.urandom(3 * 1024 * 1024 + 12345)
@@ -1078,7 +1135,7 @@ def main():
     try:
         for name in ("t_auth", "t_tokens", "t_cli", "t_listings", "t_objects", "t_refusals",
                      "t_container_meta", "t_expiry", "t_acls", "t_tempurl", "t_account_meta",
-                     "t_info", "t_slo", "t_dlo", "t_cli_large",
+                     "t_info", "t_slo", "t_dlo", "t_cli_large", "t_bulk_delete",
                      "t_cross_protocol", "t_s3_unchanged_paths"):
             if len(sys.argv) > 2 and name not in sys.argv[2:]:
                 continue
