@@ -688,7 +688,7 @@ def check(cond, what):
 def run_proxy(listen_port, target_port, log_path, lifetime=900):
     """A transparent HTTP/1.1 proxy 127.0.0.1:listen_port -> 127.0.0.1:target_port
     that logs one line per request: METHOD PATH?QUERY STATUS [range=..]
-    [copy-source] [copy-range]. Host is forwarded unchanged, so signatures hold.
+    [copy-source] [copy-range] [destination=..] [x-object-manifest=..]. Host is forwarded unchanged, so signatures hold.
     Bodies are buffered per request (test-sized objects only)."""
     import http.server
     import threading
@@ -761,13 +761,14 @@ def run_proxy(listen_port, target_port, log_path, lifetime=900):
             finally:
                 conn.close()
             extra = []
-            for h in ("Range", "x-amz-copy-source", "x-amz-copy-source-range"):
+            for h in ("Range", "x-amz-copy-source", "x-amz-copy-source-range", "Destination",
+                      "X-Object-Manifest"):
                 if self.headers.get(h):
                     extra.append("%s=%s" % (h.lower(), self.headers.get(h)))
             with lock:
                 logf.write("%s %s %s %s\n" % (self.command, self.path, status, " ".join(extra)))
 
-        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_COPY = _any
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", listen_port), H)
     srv.daemon_threads = True
