@@ -67,6 +67,180 @@ http_range_result http_range_parse(const char *v, uint64_t size, uint64_t *first
     return HTTP_RANGE_OK;
 }
 
+/* ---- several ranges, as Swift reads them (swob.Range) */
+
+/* The whitespace Python's int() strips, among the bytes a header holds
+ * (read as latin-1, as WSGI does). */
+static bool py_space(unsigned char c) {
+    return (c >= '\t' && c <= '\r') || c == ' ' || c == 0x85 || c == 0xa0;
+}
+
+/* A position of a spec: its value saturated at UINT64_MAX and, when it
+ * saturated, its text for an exact comparison. */
+typedef struct spec_pos {
+    uint64_t v;
+    bool huge;
+    const char *s;
+    size_t n;
+} spec_pos;
+
+static void pos_digit(spec_pos *p, unsigned d) {
+    if (p->v > (UINT64_MAX - d) / 10) {
+        p->v = UINT64_MAX;
+        p->huge = true;
+    } else {
+        p->v = p->v * 10 + d;
+    }
+}
+
+/* s[0..n) with its ' ' removed, read by Python's int(): whitespace,
+ * an optional '+', digits with single '_' between them, whitespace. */
+static bool py_int(const char *s, size_t n, spec_pos *out) {
+    *out = (spec_pos){.s = s, .n = n};
+    size_t i = 0;
+    while (i < n && py_space((unsigned char)s[i])) i++;
+    if (i < n && s[i] == '+') i++;
+    while (i < n && s[i] == ' ') i++;
+    if (i >= n || s[i] < '0' || s[i] > '9') return false;
+    for (;;) {
+        pos_digit(out, (unsigned)(s[i++] - '0'));
+        while (i < n && s[i] == ' ') i++;
+        if (i < n && s[i] == '_') {
+            i++;
+            while (i < n && s[i] == ' ') i++;
+            if (i >= n || s[i] < '0' || s[i] > '9') return false;
+        } else if (i >= n || s[i] < '0' || s[i] > '9') {
+            break;
+        }
+    }
+    while (i < n && py_space((unsigned char)s[i])) i++;
+    return i == n;
+}
+
+/* s[0..n) with its ' ' removed: digits only (str.isdigit; the non-ASCII
+ * digits it also takes make int() fail, so they are junk as well). */
+static bool digits_only(const char *s, size_t n, spec_pos *out) {
+    *out = (spec_pos){.s = s, .n = n};
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == ' ') continue;
+        if (s[i] < '0' || s[i] > '9') return false;
+        pos_digit(out, (unsigned)(s[i] - '0'));
+        any = true;
+    }
+    return any;
+}
+
+static bool all_spaces(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ') return false;
+    return true;
+}
+
+/* The significant digits of a position's text (no leading zeros, no
+ * '_', '+', whitespace): the next one from *i, or -1 at the end. */
+static int next_digit(const spec_pos *p, size_t *i, bool *leading) {
+    while (*i < p->n) {
+        char c = p->s[(*i)++];
+        if (c < '0' || c > '9') continue;
+        if (*leading && c == '0') continue;
+        *leading = false;
+        return c - '0';
+    }
+    return -1;
+}
+
+/* Is a < b, exactly (both huge: compare their digits)? */
+static bool pos_less(const spec_pos *a, const spec_pos *b) {
+    if (a->huge != b->huge) return b->huge;
+    if (!a->huge) return a->v < b->v;
+    size_t na = 0, nb = 0, i = 0;
+    bool lead = true;
+    while (next_digit(a, &i, &lead) >= 0) na++;
+    i = 0, lead = true;
+    while (next_digit(b, &i, &lead) >= 0) nb++;
+    if (na != nb) return na < nb;
+    size_t ia = 0, ib = 0;
+    bool la = true, lb = true;
+    for (;;) {
+        int da = next_digit(a, &ia, &la), db = next_digit(b, &ib, &lb);
+        if (da < 0) return false;
+        if (da != db) return da < db;
+    }
+}
+
+http_range_result http_ranges_parse(const char *v, uint64_t size, http_byte_range *out, size_t *n) {
+    *n = 0;
+    static const char prefix[] = "bytes=";
+    const char *p = v;
+    for (size_t k = 0; k < 6; k++) {
+        while (*p == ' ') p++;
+        char c = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+        if (c != prefix[k]) return HTTP_RANGE_NONE;
+        p++;
+    }
+    /* half-open [start, end), as swob resolves them; end <= size */
+    struct {
+        uint64_t start, end;
+    } all[HTTP_MAX_RANGES];
+    size_t count = 0; /* satisfiable ones, also beyond HTTP_MAX_RANGES */
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const char *dash = memchr(p, '-', len);
+        if (!dash) return HTTP_RANGE_NONE;
+        size_t an = (size_t)(dash - p), bn = len - an - 1;
+        bool has_a = !all_spaces(p, an), has_b = !all_spaces(dash + 1, bn);
+        spec_pos a = {0}, b = {0};
+        if (has_a && !py_int(p, an, &a)) return HTTP_RANGE_NONE;
+        if (has_b && !digits_only(dash + 1, bn, &b)) return HTTP_RANGE_NONE;
+        if (!has_a && !has_b) return HTTP_RANGE_NONE;
+        if (has_a && has_b && pos_less(&b, &a)) return HTTP_RANGE_NONE;
+        uint64_t s = 0, e = 0;
+        bool ok = true;
+        if (!has_a) { /* suffix */
+            if (b.v == 0)
+                ok = false;
+            else
+                s = b.v > size ? 0 : size - b.v, e = size;
+        } else if (a.v >= size) { /* a saturated start is beyond any size */
+            ok = false;
+        } else {
+            s = a.v;
+            e = has_b && b.v < size ? b.v + 1 : size;
+        }
+        if (ok) {
+            if (count < HTTP_MAX_RANGES) all[count].start = s, all[count].end = e;
+            count++;
+        }
+        if (!comma) break;
+        p = comma + 1;
+    }
+    if (count == 0 || count > HTTP_MAX_RANGES) return HTTP_RANGE_UNSATISFIABLE;
+    unsigned overlaps = 0;
+    for (size_t i = 0; i < count; i++) {
+        for (size_t j = i + 1; j < count; j++) {
+            uint64_t s1 = all[i].start, e1 = all[i].end, s2 = all[j].start, e2 = all[j].end;
+            if ((s1 < s2 && s2 < e1) || (s1 < e2 && e2 < e1) || (s2 < s1 && s1 < e2) ||
+                (s2 < e1 && e1 < e2)) {
+                if (++overlaps > HTTP_MAX_RANGE_OVERLAPS) return HTTP_RANGE_UNSATISFIABLE;
+            }
+        }
+    }
+    bool ascending = true;
+    for (size_t i = 0; i + 1 < count && ascending; i++) {
+        if (all[i].start > all[i + 1].start ||
+            (all[i].start == all[i + 1].start && all[i].end > all[i + 1].end))
+            ascending = false;
+    }
+    if (!ascending && count >= HTTP_MAX_NONASCENDING_RANGES) return HTTP_RANGE_UNSATISFIABLE;
+    if (size == 0) return HTTP_RANGE_NONE;
+    for (size_t i = 0; i < count; i++)
+        out[i] = (http_byte_range){.first = all[i].start, .last = all[i].end - 1};
+    *n = count;
+    return HTTP_RANGE_OK;
+}
+
 bool http_etag_list_matches(const char *list, const char *etag) {
     size_t el = strlen(etag);
     const char *p = list;

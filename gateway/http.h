@@ -73,6 +73,37 @@ typedef enum http_range_result {
 } http_range_result;
 http_range_result http_range_parse(const char *v, uint64_t size, uint64_t *first, uint64_t *last);
 
+/* A Range header with one or more byte-range-specs ("bytes=0-1,5-9,-3,10-")
+ * as OpenStack Swift reads it (swob.Range and Range.ranges_for_length), for
+ * the Swift front end (S3 keeps http_range_parse):
+ * - every ' ' is removed first, then the value must start with "bytes="
+ *   (any case) and each comma-separated spec have a '-'. A first position
+ *   is read as Python's int() reads it (surrounding whitespace, a leading
+ *   '+', '_' between digits); a last position is digits only. A spec
+ *   without '-', with neither position, with last < first or with junk
+ *   makes the whole header syntactically invalid: HTTP_RANGE_NONE, serve
+ *   the whole body (200);
+ * - each spec is resolved against size: "a-b" is bytes a..min(b, size-1),
+ *   "a-" is a..size-1, "-n" the last n bytes (the whole body when n >=
+ *   size); one that starts at or beyond size, or "-0", is unsatisfiable and
+ *   dropped;
+ * - HTTP_RANGE_UNSATISFIABLE (416 with an unsatisfied-range Content-Range) when none
+ *   is left, or when what is left is egregious (RFC 9110 section 14.3):
+ *   more than HTTP_MAX_RANGES ranges, more than HTTP_MAX_RANGE_OVERLAPS
+ *   overlapping pairs (half-open ranges overlapping strictly; equal ranges
+ *   do not count), or at least HTTP_MAX_NONASCENDING_RANGES ranges not in
+ *   ascending (first, last) order;
+ * - HTTP_RANGE_NONE as well for an empty body with something left (a
+ *   suffix "-n", n > 0): Swift then serves the whole, empty, body (200);
+ * - HTTP_RANGE_OK: out[0..*n) (1 <= *n <= HTTP_MAX_RANGES) are the ranges
+ *   left, inclusive, in the order given (overlaps and repeats kept).
+ * Positions beyond 64 bits compare exactly (as Python's integers). */
+enum { HTTP_MAX_RANGES = 50, HTTP_MAX_RANGE_OVERLAPS = 2, HTTP_MAX_NONASCENDING_RANGES = 8 };
+typedef struct http_byte_range {
+    uint64_t first, last; /* inclusive */
+} http_byte_range;
+http_range_result http_ranges_parse(const char *v, uint64_t size, http_byte_range *out, size_t *n);
+
 /* Does a comma-separated If-Match / If-None-Match list name etag (given
  * without quotes)? Entries may be quoted or bare; "*" matches any
  * representation. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Answering with a stored object's bytes, for every front end (S3 today,
- * Swift next): the part of a GET or HEAD that is plain HTTP once the front
+/* Answering with a stored object's bytes, for every front end (S3 and
+ * Swift): the part of a GET or HEAD that is plain HTTP once the front
  * end has decided what to send (which object, which range, which headers).
  *
  * Contract:
@@ -27,5 +27,21 @@
  * of m as the body; headers added before stay. */
 kerr gw_respond_object(gw_req *r, objsvc *svc, const obj_meta *m, uint64_t off, uint64_t len,
                        int status);
+
+/* Answers r with 206 and bytes ranges[0..n) (inclusive, within m, n >= 2,
+ * in that order, overlaps and repeats as given) of m as a
+ * multipart/byteranges body framed as OpenStack Swift frames it
+ * (swob.multi_range_iterator): for each range
+ *   "--B\r\nContent-Type: T\r\nContent-Range: bytes F-L/SIZE\r\n\r\n"
+ *   + the bytes + "\r\n",
+ * then "--B--" (no CRLF after it), where B is 32 random hex digits and T the
+ * Content-Type header added before (application/octet-stream without one),
+ * which becomes "multipart/byteranges;boundary=B". Content-Length is the
+ * exact total, known before the first byte (no chunked encoding). One range
+ * reader spans the lowest to the highest byte asked and each part reads its
+ * own positions from it (never the whole object in memory). HEAD answers
+ * the length only, as gw_respond_object does. */
+kerr gw_respond_object_ranges(gw_req *r, objsvc *svc, const obj_meta *m,
+                              const http_byte_range *ranges, size_t n);
 
 #endif

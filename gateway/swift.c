@@ -1676,24 +1676,28 @@ static void object_get(sw_op *op) {
         gw_add_header(op->r, "ETag", m.etag);
         return sw_error_msg(op, K_ENOTMODIFIED, NULL);
     }
-    uint64_t first = 0, last = m.size ? m.size - 1 : 0;
-    bool partial = false;
-    const char *range = hdr(op, "range");
+    /* Range as swob reads it (http.h); a HEAD answers before swob looks at
+     * Range, so it ignores it (200, the whole length) */
+    const char *range = is_head(op) ? NULL : hdr(op, "range");
     /* dlo.py honours a single range only: several give the whole body */
     if (range && m.pieces && m.large == OBJ_LARGE_DLO && strchr(range, ',')) range = NULL;
-    if (range && strchr(range, ','))
-        return sw_not_implemented(op, "several ranges in one request (multipart/byteranges)");
-    if (range) {
-        http_range_result pr = http_range_parse(range, m.size, &first, &last);
-        if (pr == HTTP_RANGE_UNSATISFIABLE) {
-            gw_add_header(op->r, "Content-Range",
-                          arena_printf(op->a, "bytes */%llu", (unsigned long long)m.size));
-            return sw_error_msg(op, K_EINVALIDRANGE, NULL);
-        }
-        partial = pr == HTTP_RANGE_OK;
-        if (!partial) first = 0, last = m.size ? m.size - 1 : 0;
+    http_byte_range rs[HTTP_MAX_RANGES];
+    size_t nr = 0;
+    http_range_result pr = range ? http_ranges_parse(range, m.size, rs, &nr) : HTTP_RANGE_NONE;
+    if (pr == HTTP_RANGE_UNSATISFIABLE) {
+        gw_add_header(op->r, "Content-Range",
+                      arena_printf(op->a, "bytes */%llu", (unsigned long long)m.size));
+        return sw_error_msg(op, K_EINVALIDRANGE, NULL);
     }
     object_headers(op, &m);
+    if (pr == HTTP_RANGE_OK && nr > 1) {
+        e = gw_respond_object_ranges(op->r, op->svc, &m, rs, nr);
+        if (e) sw_error(op, e);
+        return;
+    }
+    bool partial = pr == HTTP_RANGE_OK;
+    uint64_t first = partial ? rs[0].first : 0;
+    uint64_t last = partial ? rs[0].last : m.size ? m.size - 1 : 0;
     if (partial)
         gw_add_header(op->r, "Content-Range",
                       arena_printf(op->a, "bytes %llu-%llu/%llu", (unsigned long long)first,

@@ -23,9 +23,12 @@
  * the error table's swift_status (gateway/errors.h) and a short HTML body as
  * Swift words it; every response carries X-Trans-Id and
  * X-Openstack-Request-Id. Requests for features kura does not have (large
- * object manifests, TempURL, expiry, container ACLs and metadata, bulk
- * operations, several ranges) are refused (501 or Swift's own code), never
- * answered with a success that ignores them.
+ * object manifests, bulk operations, and the others docs/compatibility.md
+ * lists) are refused (501 or Swift's own code), never answered with a
+ * success that ignores them. An object GET reads Range as swob does
+ * (http_ranges_parse): several satisfiable ranges answer 206
+ * multipart/byteranges (gw_respond_object_ranges), one a plain 206; a HEAD
+ * ignores Range.
  */
 #ifndef KURA_GATEWAY_SWIFT_H
 #define KURA_GATEWAY_SWIFT_H

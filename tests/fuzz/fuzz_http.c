@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for the Range and conditional request headers: the
- * Range parser (gateway/http.c http_range_parse), HTTP and ISO 8601 dates
+ * Range parsers (gateway/http.c http_range_parse, and http_ranges_parse,
+ * Swift's reading of several ranges), HTTP and ISO 8601 dates
  * (common/text.c parse_http_date, parse_iso8601_basic), ETag lists and the
  * If-* evaluation (gateway/http.c http_etag_list_matches,
  * http_conditions; S3's 304-or-412 mapping as gateway/s3.c makes it). See
@@ -14,6 +15,9 @@
  * - Range: on each of several sizes (0, 1, 10, 1000, 2^64-1 and line 1), a
  *   served range lies within the body (first <= last < size), and the
  *   result equals a reference written from the contract in http.h;
+ *   the same for several ranges (http_ranges_parse) against a reference
+ *   written from swob.Range / ranges_for_length (positions compared as
+ *   digit strings, as Python's integers are);
  * - dates: a parsed date formats (fmt_http_date) and parses back to the
  *   same time; an ISO 8601 basic date formats back to the same text unless
  *   it names a leap second;
@@ -99,6 +103,140 @@ static void check_range(const char *v, uint64_t size) {
     if (r == HTTP_RANGE_OK) {
         CHECK(size > 0 && f <= l && l < size);
         CHECK(f == rf && l == rl);
+    }
+}
+
+/* ---- several ranges, as Swift reads them: a reference written from
+ * swob.Range and Range.ranges_for_length ---------------------------------------- */
+
+/* Python int() of a start (spaces already removed): digits to *d (no '_',
+ * no leading zeros) */
+static bool ref_py_int(const char *s, size_t n, char *d, size_t *dn) {
+    while (n && ((*s >= '\t' && *s <= '\r') || *s == ' ' || *s == '\x85' || *s == '\xa0')) s++, n--;
+    while (n && ((s[n - 1] >= '\t' && s[n - 1] <= '\r') || s[n - 1] == ' ' || s[n - 1] == '\x85' ||
+                 s[n - 1] == '\xa0'))
+        n--;
+    if (n && *s == '+') s++, n--;
+    if (!n || s[0] == '_' || s[n - 1] == '_') return false;
+    *dn = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '_') {
+            if (s[i + 1] == '_') return false;
+            continue;
+        }
+        if (s[i] < '0' || s[i] > '9') return false;
+        if (*dn || s[i] != '0') d[(*dn)++] = s[i];
+    }
+    return true;
+}
+
+static bool ref_isdigit(const char *s, size_t n, char *d, size_t *dn) {
+    if (!n) return false;
+    *dn = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        if (*dn || s[i] != '0') d[(*dn)++] = s[i];
+    }
+    return true;
+}
+
+/* the number of digits d[0..n) (no leading zeros), saturated at 2^64 */
+static unsigned __int128 ref_val(const char *d, size_t n) {
+    unsigned __int128 v = 0, cap = (unsigned __int128)UINT64_MAX + 1;
+    for (size_t i = 0; i < n && v < cap; i++) v = v * 10 + (unsigned)(d[i] - '0');
+    return v > cap ? cap : v;
+}
+
+static int ref_cmp(const char *a, size_t an, const char *b, size_t bn) {
+    if (an != bn) return an < bn ? -1 : 1;
+    return memcmp(a, b, an);
+}
+
+static http_range_result ref_ranges(arena *a, const char *v, uint64_t size, uint64_t *rs,
+                                    size_t *n) {
+    size_t len = strlen(v), k = 0;
+    char *c = arena_alloc(a, len + 1);
+    for (size_t i = 0; i < len; i++)
+        if (v[i] != ' ') c[k++] = v[i];
+    c[k] = 0;
+    if (k < 6 || strncasecmp(c, "bytes=", 6)) return HTTP_RANGE_NONE;
+    char *da = arena_alloc(a, k + 1), *db = arena_alloc(a, k + 1);
+    unsigned __int128 all[2 * 1000];
+    size_t cnt = 0;
+    const char *p = c + 6;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t sl = comma ? (size_t)(comma - p) : strlen(p);
+        const char *dash = memchr(p, '-', sl);
+        if (!dash) return HTTP_RANGE_NONE;
+        size_t an = (size_t)(dash - p), bn = sl - an - 1, dan = 0, dbn = 0;
+        if (an && !ref_py_int(p, an, da, &dan)) return HTTP_RANGE_NONE;
+        if (bn && !ref_isdigit(dash + 1, bn, db, &dbn)) return HTTP_RANGE_NONE;
+        if (!an && !bn) return HTTP_RANGE_NONE;
+        if (an && bn && ref_cmp(db, dbn, da, dan) < 0) return HTTP_RANGE_NONE;
+        unsigned __int128 sa = ref_val(da, dan), sb = ref_val(db, dbn), L = size;
+        bool keep = true;
+        unsigned __int128 s0 = 0, e0 = 0;
+        if (!an) {
+            if (sb == 0)
+                keep = false;
+            else if (sb > L)
+                s0 = 0, e0 = L;
+            else
+                s0 = L - sb, e0 = L;
+        } else if (!bn) {
+            if (sa < L)
+                s0 = sa, e0 = L;
+            else
+                keep = false;
+        } else if (sa < L) {
+            s0 = sa, e0 = sb + 1 < L ? sb + 1 : L;
+        } else {
+            keep = false;
+        }
+        if (keep && cnt < 1000) all[2 * cnt] = s0, all[2 * cnt + 1] = e0;
+        if (keep) cnt++;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    if (!cnt || cnt > 50) return HTTP_RANGE_UNSATISFIABLE;
+    int ov = 0;
+    for (size_t i = 0; i < cnt; i++)
+        for (size_t j = i + 1; j < cnt; j++) {
+            unsigned __int128 s1 = all[2 * i], e1 = all[2 * i + 1], s2 = all[2 * j],
+                              e2 = all[2 * j + 1];
+            if ((s1 < s2 && s2 < e1) || (s1 < e2 && e2 < e1) || (s2 < s1 && s1 < e2) ||
+                (s2 < e1 && e1 < e2))
+                ov++;
+        }
+    if (ov > 2) return HTTP_RANGE_UNSATISFIABLE;
+    bool asc = true;
+    for (size_t i = 0; i + 1 < cnt; i++)
+        if (all[2 * i] > all[2 * i + 2] ||
+            (all[2 * i] == all[2 * i + 2] && all[2 * i + 1] > all[2 * i + 3]))
+            asc = false;
+    if (!asc && cnt >= 8) return HTTP_RANGE_UNSATISFIABLE;
+    if (size == 0) return HTTP_RANGE_NONE;
+    for (size_t i = 0; i < cnt; i++)
+        rs[2 * i] = (uint64_t)all[2 * i], rs[2 * i + 1] = (uint64_t)all[2 * i + 1] - 1;
+    *n = cnt;
+    return HTTP_RANGE_OK;
+}
+
+static void check_ranges(arena *a, const char *v, uint64_t size) {
+    http_byte_range got[HTTP_MAX_RANGES];
+    uint64_t want[2 * HTTP_MAX_RANGES];
+    size_t n = 77, wn = 0;
+    http_range_result r = http_ranges_parse(v, size, got, &n);
+    CHECK(r == ref_ranges(a, v, size, want, &wn));
+    if (r != HTTP_RANGE_OK) {
+        CHECK(n == 0);
+        return;
+    }
+    CHECK(n >= 1 && n <= HTTP_MAX_RANGES && n == wn);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(got[i].first <= got[i].last && got[i].last < size);
+        CHECK(got[i].first == want[2 * i] && got[i].last == want[2 * i + 1]);
     }
 }
 
@@ -208,7 +346,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint64_t sizes[6] = {0, 1, 10, 1000, UINT64_MAX, 0};
     size_t nsizes = 5;
     if (parse_u64(size_line, size_len, &sizes[5])) nsizes = 6;
-    for (size_t i = 0; i < nsizes; i++) check_range(v, sizes[i]);
+    for (size_t i = 0; i < nsizes; i++) {
+        check_range(v, sizes[i]);
+        check_ranges(a, v, sizes[i]);
+    }
     check_dates(v);
     check_conditions(v, etag);
     check_conditions(v, "d41d8cd98f00b204e9800998ecf8427e");

@@ -8,8 +8,10 @@ data (cross-protocol) and raw HTTP for the answers clients hide.
 """
 import hashlib
 import hmac
+import email.parser
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -318,7 +320,9 @@ class T:
                      headers={"Range": "bytes=%d-" % len(data)})
         eq(r.status, 416, "unsatisfiable range")
         r = self.raw("GET", "/v1/AUTH_%s/objs/o" % ACCT, headers={"Range": "bytes=0-1,5-6"})
-        eq(r.status, 501, "multiple ranges refused")
+        eq(r.status, 206, "multiple ranges (t_multirange has the details)")
+        check(r.header("Content-Type", "").startswith("multipart/byteranges;boundary="),
+              "multipart/byteranges %r" % r.header("Content-Type"))
         # conditionals
         r = self.raw("GET", "/v1/AUTH_%s/objs/o" % ACCT, headers={"If-None-Match": '"%s"' % etag})
         eq(r.status, 304, "If-None-Match")
@@ -1116,6 +1120,119 @@ class T:
             s3.delete_object(Bucket="xproto", Key=k)
         c.delete_container("xproto")
 
+    def t_multirange(self):
+        """Several ranges in one GET: multipart/byteranges framed as swob
+        frames it, and swob's rules for dropped, unsatisfiable and egregious
+        ranges."""
+        c = self.conn
+        c.put_container("ranges")
+        size = 300000  # parts beyond the first read window of the range reader
+        data = os.urandom(size)
+        ctype = "lovecraft/rugose; squamous=true"
+        etag = c.put_object("ranges", "o", data, headers={"Content-Type": ctype})
+        path = "/v1/AUTH_%s/ranges/o" % ACCT
+
+        def get(rng, method="GET", **kw):
+            h = {"Range": rng}
+            h.update(kw)
+            return self.raw(method, path, headers=h)
+
+        def multipart(r, spans, what):
+            """Checks a multipart/byteranges answer part by part and byte
+            for byte against spans [(first, last)]; returns the boundary."""
+            eq(r.status, 206, what + ": status")
+            m = re.fullmatch(r"multipart/byteranges;boundary=([0-9a-f]{32})",
+                             r.header("Content-Type", ""))
+            check(m, what + ": Content-Type %r" % r.header("Content-Type"))
+            b = m.group(1).encode()
+            eq(r.header("Content-Length"), str(len(r.body)), what + ": Content-Length")
+            eq(r.header("Content-Range"), None, what + ": no Content-Range on the whole")
+            eq(r.header("ETag"), etag, what + ": ETag")
+            check(r.body.endswith(b"\r\n--" + b + b"--"), what + ": closing boundary, no CRLF")
+            parts = r.body[:-len(b"\r\n--" + b + b"--")].split(b"\r\n--" + b + b"\r\n")
+            check(parts[0].startswith(b"--" + b + b"\r\n"), what + ": first boundary")
+            parts[0] = parts[0][len(b"--" + b + b"\r\n"):]
+            eq(len(parts), len(spans), what + ": part count")
+            for i, ((f, last), p) in enumerate(zip(spans, parts)):
+                head, sep, body = p.partition(b"\r\n\r\n")
+                eq(sep, b"\r\n\r\n", "%s: part %d headers end" % (what, i))
+                eq(head.split(b"\r\n"), [b"Content-Type: " + ctype.encode(),
+                                         b"Content-Range: bytes %d-%d/%d" % (f, last, size)],
+                   "%s: part %d headers" % (what, i))
+                eq(body, data[f:last + 1], "%s: part %d bytes" % (what, i))
+            # and the whole, byte for byte
+            want = b"".join(b"--%s\r\nContent-Type: %s\r\nContent-Range: bytes %d-%d/%d\r\n\r\n"
+                            % (b, ctype.encode(), f, last, size) + data[f:last + 1] + b"\r\n"
+                            for f, last in spans) + b"--" + b + b"--"
+            eq(r.body, want, what + ": exact body")
+            return b
+
+        r = get("bytes=0-1,5-9,-3,10-")
+        b1 = multipart(r, [(0, 1), (5, 9), (size - 3, size - 1), (10, size - 1)], "four ranges")
+        # out of order, overlapping, across read windows, spaces as Swift allows
+        b2 = multipart(get("bytes = 250000-299999, 0-99999,100-200 "),
+                       [(250000, 299999), (0, 99999), (100, 200)], "unordered")
+        check(b1 != b2, "a boundary per answer")
+        multipart(get("bytes=0-0,0-0"), [(0, 0), (0, 0)], "repeated range")
+        # some unsatisfiable: dropped; two left stay multipart
+        multipart(get("bytes=0-9,%d-,20-29,-0" % size), [(0, 9), (20, 29)], "some unsatisfiable")
+        # one left: a plain 206, as swob answers a single range
+        r = get("bytes=0-9,%d-%d" % (size, size + 10))
+        eq((r.status, r.body), (206, data[:10]), "one satisfiable range left")
+        eq(r.header("Content-Range"), "bytes 0-9/%d" % size, "its Content-Range")
+        eq(r.header("Content-Type"), ctype, "its Content-Type")
+        # none satisfiable: 416 with the size
+        r = get("bytes=%d-,%d-%d,-0" % (size, size + 100, size + 102))
+        eq(r.status, 416, "all unsatisfiable")
+        eq(r.header("Content-Range"), "bytes */%d" % size, "416 Content-Range")
+        # swob's limits: egregious requests are 416 as well
+        fifty = ",".join("%d-%d" % (2 * i, 2 * i) for i in range(50))
+        multipart(get("bytes=" + fifty), [(2 * i, 2 * i) for i in range(50)], "50 ranges")
+        multipart(get("bytes=%s,%d-" % (fifty, size)), [(2 * i, 2 * i) for i in range(50)],
+                  "50 ranges and an unsatisfiable one")
+        for rng, what in (("bytes=%s,100-100" % fifty, "51 ranges"),
+                          ("bytes=0-9,5-14,8-20", "3 overlapping pairs"),
+                          ("bytes=" + ",".join("%d-%d" % (2 * i, 2 * i)
+                                               for i in range(7, -1, -1)), "8 not ascending")):
+            r = get(rng)
+            eq((r.status, r.header("Content-Range")), (416, "bytes */%d" % size), what)
+        multipart(get("bytes=0-9,5-14,12-20"), [(0, 9), (5, 14), (12, 20)], "2 overlapping")
+        multipart(get("bytes=" + ",".join("%d-%d" % (2 * i, 2 * i) for i in range(6, -1, -1))),
+                  [(2 * i, 2 * i) for i in range(6, -1, -1)], "7 not ascending")
+        # syntactically invalid: the header is ignored (200, whole body)
+        for rng in ("bytes=0-1,x", "bytes=0-1,", "bytes=0-1,5-3", "bytes=0-1,-", "items=0-1,2-3"):
+            r = get(rng)
+            eq((r.status, r.body == data, r.header("Content-Type")), (200, True, ctype),
+               "ignored %r" % rng)
+        # HEAD answers before swob reads Range: 200, the whole length
+        r = get("bytes=0-1,4-5", method="HEAD")
+        eq((r.status, r.header("Content-Length"), r.body), (200, str(size), b""), "HEAD")
+        # conditionals come first
+        r = get("bytes=0-1,4-5", **{"If-None-Match": etag})
+        eq(r.status, 304, "If-None-Match before the ranges")
+        r = get("bytes=0-1,4-5", **{"If-Match": "nope"})
+        eq(r.status, 412, "If-Match before the ranges")
+        # an empty object: a suffix asks for up to n bytes, so the whole
+        # (empty) body (200), as swob answers; other ranges are 416
+        c.put_object("ranges", "empty", b"")
+        r = self.raw("GET", "/v1/AUTH_%s/ranges/empty" % ACCT, headers={"Range": "bytes=-5,-3"})
+        eq((r.status, r.body), (200, b""), "suffixes of an empty object")
+        r = self.raw("GET", "/v1/AUTH_%s/ranges/empty" % ACCT, headers={"Range": "bytes=0-,1-2"})
+        eq((r.status, r.header("Content-Range")), (416, "bytes */0"), "ranges of an empty object")
+        # python-swiftclient, the body read as MIME by the email module
+        h, body = c.get_object("ranges", "o", headers={"Range": "bytes=0-1,4-5"})
+        check(h["content-type"].startswith("multipart/byteranges"), "swiftclient content type")
+        eq(int(h["content-length"]), len(body), "swiftclient length")
+        p = email.parser.BytesFeedParser()
+        p.feed(b"Content-Type: %s\r\n\r\n" % h["content-type"].encode())
+        p.feed(body)
+        msg = p.close()
+        check(msg.is_multipart(), "email: multipart")
+        got = [(m["Content-Type"], m["Content-Range"], m.get_payload(decode=True))
+               for m in msg.get_payload()]
+        eq(got, [(ctype, "bytes 0-1/%d" % size, data[0:2]),
+                 (ctype, "bytes 4-5/%d" % size, data[4:6])], "email: parts")
+
     def t_s3_unchanged_paths(self):
         # S3 still owns everything else on the listener
         r = harness.s3_request(self.srv, "GET", "/")
@@ -1135,7 +1252,7 @@ def main():
     try:
         for name in ("t_auth", "t_tokens", "t_cli", "t_listings", "t_objects", "t_refusals",
                      "t_container_meta", "t_expiry", "t_acls", "t_tempurl", "t_account_meta",
-                     "t_info", "t_slo", "t_dlo", "t_cli_large", "t_bulk_delete",
+                     "t_info", "t_multirange", "t_slo", "t_dlo", "t_cli_large", "t_bulk_delete",
                      "t_cross_protocol", "t_s3_unchanged_paths"):
             if len(sys.argv) > 2 and name not in sys.argv[2:]:
                 continue
