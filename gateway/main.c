@@ -52,12 +52,16 @@ static void usage(FILE *f) {
           "      the registered datanodes, one a line: ID up|down ZONE MEDIA ADDRESS FREE\n"
           "      CAPACITY HEARTBEAT_AGE_MS VOLUME_UIDS (comma-separated)\n",
           f);
-    fputs("  kura admin user add [--data DIR | --meta URL] ACCESS_KEY SECRET_KEY [NAME]\n"
+    fputs("  kura admin user add [--data DIR | --meta URL] [--admin] [--reseller-admin]\n"
+          "                       ACCESS_KEY SECRET_KEY [NAME]\n"
           "  kura admin user list [--data DIR | --meta URL]\n"
           "  kura admin user remove [--data DIR | --meta URL] ACCESS_KEY\n"
           "      (also --config FILE and --meta-prefix STRING, as for serve)\n"
           "      ACCESS_KEY ACCOUNT:USER makes a Swift (TempAuth) user acting for ACCOUNT;\n"
-          "      the same key and secret sign S3 requests\n"
+          "      the same key and secret sign S3 requests. --admin: it owns ACCOUNT\n"
+          "      (without, it reaches only what container ACLs grant it); --reseller-admin:\n"
+          "      it may act as the admin of any account. A name without ':' is its own\n"
+          "      account and owns it.\n"
           "  kura bench --endpoint URL [options]   (kura bench --help)\n"
           "  kura version   (or kura --version)\n"
           "      kura's version and build type, and the versions of the libraries it links.\n",
@@ -851,7 +855,10 @@ static int cmd_admin_user(int argc, char **argv) {
         if (!strcmp(name, "root")) {
             fprintf(stderr, "kura: the name root is reserved\n");
             rc = 2;
-        } else if (users_put(us, pos[0], pos[1], name)) {
+        } else if (users_put_roles(
+                       us, pos[0], pos[1], name,
+                       (config_bool(cfg, "admin") ? USER_ROLE_ADMIN : 0u) |
+                           (config_bool(cfg, "reseller-admin") ? USER_ROLE_RESELLER : 0u))) {
             fprintf(stderr, "kura: could not add user\n");
             rc = 1;
         } else {
@@ -864,7 +871,14 @@ static int cmd_admin_user(int argc, char **argv) {
         if (users_list(us, a, &aks, &names, &n))
             rc = 1;
         else
-            for (size_t i = 0; i < n; i++) printf("%s\t%s\n", aks[i], names[i]);
+            for (size_t i = 0; i < n; i++) {
+                const char *secret, *nm;
+                unsigned roles = 0;
+                users_get_roles(us, a, aks[i], &secret, &nm, &roles);
+                printf("%s\t%s%s%s\n", aks[i], names[i],
+                       roles & USER_ROLE_ADMIN && strchr(names[i], ':') ? "\tadmin" : "",
+                       roles & USER_ROLE_RESELLER ? "\treseller-admin" : "");
+            }
         arena_free(a);
     } else if (!strcmp(sub, "remove") && npos == 1) {
         kerr e = users_delete(us, pos[0]);

@@ -89,15 +89,23 @@ void objsvc_set_home(objsvc *s, uint64_t home) {
  * Every decision about who may do what is made in this section, so that the
  * S3 and Swift front ends share it rather than copy it. */
 
-principal objsvc_principal(arena *a, const char *user) {
+principal objsvc_principal_roles(arena *a, const char *user, bool admin) {
     principal p = {.kind = PRINCIPAL_ANONYMOUS};
     if (!user) return p;
     p.kind = !strcmp(user, "root") ? PRINCIPAL_ROOT : PRINCIPAL_USER;
     p.user = user;
     p.account = user;
+    p.admin = true;
     const char *colon = strchr(user, ':');
-    if (colon && colon > user && a) p.account = arena_strndup(a, user, (size_t)(colon - user));
+    if (colon && colon > user && a) {
+        p.account = arena_strndup(a, user, (size_t)(colon - user));
+        p.admin = admin || p.kind == PRINCIPAL_ROOT;
+    }
     return p;
+}
+
+principal objsvc_principal(arena *a, const char *user) {
+    return objsvc_principal_roles(a, user, true);
 }
 
 principal objsvc_principal_for(const char *user, const char *account) {
@@ -106,13 +114,14 @@ principal objsvc_principal_for(const char *user, const char *account) {
     p.kind = !strcmp(user, "root") ? PRINCIPAL_ROOT : PRINCIPAL_USER;
     p.user = user;
     p.account = account;
+    p.admin = true;
     return p;
 }
 
 /* p owns b: root owns everything, a user the buckets of its account. */
 static bool owns(const principal *p, const bucket_info *b) {
     if (p->kind == PRINCIPAL_ROOT) return true;
-    return p->kind == PRINCIPAL_USER && p->account && !strcmp(p->account, b->owner);
+    return p->kind == PRINCIPAL_USER && p->admin && p->account && !strcmp(p->account, b->owner);
 }
 
 bool objsvc_bucket_owned(const principal *p, const bucket_info *b) {
@@ -122,7 +131,7 @@ bool objsvc_bucket_owned(const principal *p, const bucket_info *b) {
 /* p acts for account: its own users, and root. */
 static bool owns_account(const principal *p, const char *account) {
     if (p->kind == PRINCIPAL_ROOT) return true;
-    return p->kind == PRINCIPAL_USER && p->account && !strcmp(p->account, account);
+    return p->kind == PRINCIPAL_USER && p->admin && p->account && !strcmp(p->account, account);
 }
 
 /* Whether the grant list (comma-separated, normalized by
@@ -286,7 +295,7 @@ static void owner_ns(keybuf *k, const char *owner) {
 }
 
 kerr objsvc_bucket_create_check(const principal *p, const char *name) {
-    if (p->kind == PRINCIPAL_ANONYMOUS || !p->account) return K_EACCESSDENIED;
+    if (p->kind == PRINCIPAL_ANONYMOUS || !p->account || !p->admin) return K_EACCESSDENIED;
     return objsvc_bucket_name_valid(name) ? K_OK : K_EINVALIDBUCKETNAME;
 }
 
@@ -308,7 +317,7 @@ bool objsvc_container_name_valid(const char *name) {
 }
 
 kerr objsvc_container_create(objsvc *s, const principal *p, const char *name, const char *region) {
-    if (p->kind == PRINCIPAL_ANONYMOUS || !p->account) return K_EACCESSDENIED;
+    if (p->kind == PRINCIPAL_ANONYMOUS || !p->account || !p->admin) return K_EACCESSDENIED;
     if (!objsvc_container_name_valid(name)) return K_EINVALIDBUCKETNAME;
     return bucket_create(s, p, name, region, ACL_PRIVATE);
 }
@@ -736,7 +745,7 @@ static void rr_free(rec_reads *r) {
 }
 
 kerr objsvc_bucket_list(objsvc *s, arena *a, const principal *p, bucket_info **out, size_t *n) {
-    if (p->kind == PRINCIPAL_ANONYMOUS || !p->account) return K_EACCESSDENIED;
+    if (p->kind == PRINCIPAL_ANONYMOUS || !p->account || !p->admin) return K_EACCESSDENIED;
     const char *owner = p->account;
     keybuf ns;
     owner_ns(&ns, owner);

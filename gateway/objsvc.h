@@ -190,7 +190,9 @@ typedef struct principal {
     principal_kind kind;
     const char *user;    /* user name; NULL when anonymous */
     const char *account; /* whose buckets it acts on and creates (the owner id
-                            of buckets): today every user is its own account */
+                            of buckets) */
+    bool admin;          /* owns account (Swift's account admin); a user that
+                            is not reaches only what grants give it */
 } principal;
 
 /* The principal of an authenticated user name (NULL: anonymous). The user
@@ -201,8 +203,13 @@ typedef struct principal {
  * only for names without ':'; with one, such a name is then its own
  * account). Borrows user. */
 principal objsvc_principal(arena *a, const char *user);
-/* The principal of user acting for account (root acting on an account's
- * behalf: Swift's /v1/AUTH_<account> as root). Borrows both. */
+/* The same for a user whose record says whether it is its account's admin
+ * (router/users.h roles): a name without ':' is its own account and always
+ * owns it; objsvc_principal is this with admin true. */
+principal objsvc_principal_roles(arena *a, const char *user, bool admin);
+/* The principal of user acting for account as its admin (root or a
+ * reseller admin acting on an account's behalf: Swift's
+ * /v1/AUTH_<account>). Borrows both. */
 principal objsvc_principal_for(const char *user, const char *account);
 
 /* registry: the store of global records (buckets, their per-owner trees);

@@ -36,6 +36,7 @@ struct s3_op {
     arena *a;
     auth_result auth;
     const char *user;   /* NULL when anonymous */
+    unsigned roles;     /* the user's (router/users.h), from the secret lookup */
     principal who;      /* what the object service decides access by */
     const char *bucket; /* NULL for service-level requests */
     const char *key;    /* NULL for bucket-level requests */
@@ -2149,13 +2150,14 @@ static void route(s3_op *op, const s3_route *rt, const char *sub, bool known) {
 
 static kerr lookup_secret(void *ctx, const char *access_key, arena *a, const char **secret,
                           const char **user) {
-    s3_frontend *fe = ctx;
+    s3_op *op = ctx;
+    s3_frontend *fe = op->fe;
     if (fe->o.root_access_key && !strcmp(access_key, fe->o.root_access_key)) {
         *secret = fe->o.root_secret_key;
         *user = "root";
         return K_OK;
     }
-    return users_get(fe->o.users, a, access_key, secret, user);
+    return users_get_roles(fe->o.users, a, access_key, secret, user, &op->roles);
 }
 
 /* Splits Host into a virtual-host bucket when it is "<bucket>.<domain>". */
@@ -2258,13 +2260,14 @@ static void s3_start(void *ctx, gw_req *r) {
     const char *sub = s3_subresource(&r->http, &known);
     const s3_route *rt = find_route(op, sub);
     set_metrics_op(op, rt);
-    kerr e = auth_verify(&r->http, op->vhost_bucket, &fe->auth, lookup_secret, fe, time(NULL),
+    kerr e = auth_verify(&r->http, op->vhost_bucket, &fe->auth, lookup_secret, op, time(NULL),
                          &op->auth);
     if (e) return auth_error(op, e);
     if (op->auth.body_hash_deferred && !checks_body_first(op, rt))
         return s3_error(op, K_EMISSINGCONTENTSHA);
     if (op->auth.kind != AUTH_ANONYMOUS) op->user = op->auth.user;
-    op->who = objsvc_principal(a, op->user);
+    op->who =
+        objsvc_principal_roles(a, op->user, op->roles & (USER_ROLE_ADMIN | USER_ROLE_RESELLER));
     route(op, rt, sub, known);
 }
 

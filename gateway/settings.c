@@ -61,6 +61,10 @@ const cfg_item settings_admin[] = {
     {"data", CFG_STR, "./data", 1, 0, "DIR", "data directory holding the LMDB metadata"},
     {"meta", CFG_STR, NULL, 0, 0, "URL", "metadata on Redis instead (as kura serve --meta)"},
     {"meta-prefix", CFG_STR, NULL, 0, 0, "STRING", "prefix of every metadata key"},
+    {"admin", CFG_BOOL, "false", 0, 0, NULL,
+     "user add: an ACCOUNT:USER that owns its account (others reach what container ACLs grant)"},
+    {"reseller-admin", CFG_BOOL, "false", 0, 0, NULL,
+     "user add: may act as the admin of any account (Swift)"},
 };
 const size_t settings_admin_count = sizeof settings_admin / sizeof *settings_admin;
 

@@ -226,13 +226,14 @@ static void json_str(kbuf *b, const char *s, size_t n) {
 /* ------------------------------------------------------------- tokens */
 
 static kerr lookup_secret(swift_frontend *fe, arena *a, const char *ak, const char **secret,
-                          const char **name) {
+                          const char **name, unsigned *roles) {
     if (fe->o.root_access_key && !strcmp(ak, fe->o.root_access_key)) {
         *secret = fe->o.root_secret_key;
         *name = "root";
+        *roles = USER_ROLES_ALL;
         return K_OK;
     }
-    return users_get(fe->o.users, a, ak, secret, name);
+    return users_get_roles(fe->o.users, a, ak, secret, name, roles);
 }
 
 static void token_mac(const char *secret, const char *ak, const char *exp_hex, uint8_t mac[32]) {
@@ -276,7 +277,8 @@ static bool unhex(const char *s, size_t n, uint8_t *out) {
 
 /* The user name a token proves, or K_ESIGNATURE (malformed, unknown user,
  * wrong MAC) / K_EEXPIRED. */
-static kerr token_check(swift_frontend *fe, arena *a, const char *tok, const char **name) {
+static kerr token_check(swift_frontend *fe, arena *a, const char *tok, const char **name,
+                        unsigned *roles) {
     size_t pl = sizeof TOKEN_PREFIX - 1, n = strlen(tok);
     if (n < pl + 16 + 64 + 2 || strncmp(tok, TOKEN_PREFIX, pl) || n > pl + 80 + 256)
         return K_ESIGNATURE;
@@ -292,7 +294,7 @@ static kerr token_check(swift_frontend *fe, arena *a, const char *tok, const cha
     uint64_t expiry = 0;
     for (int i = 0; i < 8; i++) expiry = expiry << 8 | expb[i];
     const char *secret;
-    if (lookup_secret(fe, a, ak, &secret, name)) return K_ESIGNATURE;
+    if (lookup_secret(fe, a, ak, &secret, name, roles)) return K_ESIGNATURE;
     char exp_copy[17];
     memcpy(exp_copy, exp_hex, 16);
     exp_copy[16] = 0;
@@ -317,7 +319,8 @@ static void op_auth(sw_op *op) {
     const char *key = hdr(op, "x-auth-key");
     if (!key) key = hdr(op, "x-storage-pass");
     const char *secret, *name;
-    if (!u || !key || lookup_secret(op->fe, op->a, u, &secret, &name) ||
+    unsigned roles;
+    if (!u || !key || lookup_secret(op->fe, op->a, u, &secret, &name, &roles) ||
         strlen(secret) != strlen(key) || CRYPTO_memcmp(secret, key, strlen(key)))
         return sw_error_msg(op, K_ENOAUTH, NULL);
     principal p = objsvc_principal(op->a, name);
@@ -2174,7 +2177,8 @@ static bool authenticate(sw_op *op) {
         return true;
     }
     const char *name;
-    kerr e = token_check(op->fe, op->a, tok, &name);
+    unsigned roles = 0;
+    kerr e = token_check(op->fe, op->a, tok, &name, &roles);
     if (e) {
         sw_error_msg(op, K_ENOAUTH, e == K_EEXPIRED ? "The token has expired." : NULL);
         return false;
@@ -2184,7 +2188,10 @@ static bool authenticate(sw_op *op) {
         op->who = objsvc_principal_for(name, op->account);
         return true;
     }
-    op->who = objsvc_principal(op->a, name);
+    op->who = objsvc_principal_roles(op->a, name, roles & (USER_ROLE_ADMIN | USER_ROLE_RESELLER));
+    /* a reseller admin acts as the admin of any account it names */
+    if ((roles & USER_ROLE_RESELLER) && strcmp(op->who.account, op->account))
+        op->who = objsvc_principal_for(name, op->account);
     op->foreign = strcmp(op->who.account, op->account) != 0;
     return true;
 }

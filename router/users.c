@@ -20,7 +20,11 @@ static const char users_ns[] = "s";
 
 /* ------------------------------------------------------------ the record */
 
-enum { USER_REC_VERSION = 1 };
+/* Version 1: secret and name (its user is an account admin, as every user
+ * was before roles); version 2 adds the roles byte. A record whose roles
+ * are exactly USER_ROLE_ADMIN is still written as version 1, so a gateway
+ * that predates roles reads it unchanged. */
+enum { USER_REC_VERSION = 1, USER_REC_ROLES_VERSION = 2 };
 
 static void put_str(kbuf *b, const char *s) {
     uint8_t n[4];
@@ -41,22 +45,45 @@ static const char *get_str(arena *a, const uint8_t **p, size_t *left) {
     return s;
 }
 
-void users_record_encode(kbuf *out, const char *secret, const char *name) {
-    uint8_t v = USER_REC_VERSION;
+void users_record_encode_roles(kbuf *out, const char *secret, const char *name, unsigned roles) {
+    uint8_t v = roles == USER_ROLE_ADMIN ? USER_REC_VERSION : USER_REC_ROLES_VERSION;
     kbuf_append(out, &v, 1);
     put_str(out, secret);
     put_str(out, name);
+    if (v == USER_REC_ROLES_VERSION) {
+        uint8_t r = (uint8_t)(roles & USER_ROLES_ALL);
+        kbuf_append(out, &r, 1);
+    }
 }
 
-kerr users_record_decode(arena *a, const void *p, size_t n, const char **secret,
-                         const char **name) {
+void users_record_encode(kbuf *out, const char *secret, const char *name) {
+    users_record_encode_roles(out, secret, name, USER_ROLE_ADMIN);
+}
+
+kerr users_record_decode_roles(arena *a, const void *p, size_t n, const char **secret,
+                               const char **name, unsigned *roles) {
     const uint8_t *c = p;
-    if (n < 1 || c[0] != USER_REC_VERSION) return K_ECORRUPT;
+    if (n < 1 || (c[0] != USER_REC_VERSION && c[0] != USER_REC_ROLES_VERSION)) return K_ECORRUPT;
+    uint8_t v = c[0];
     c++;
     n--;
     *secret = get_str(a, &c, &n);
     *name = *secret ? get_str(a, &c, &n) : NULL;
-    return *secret && *name ? K_OK : K_ECORRUPT;
+    if (!*secret || !*name) return K_ECORRUPT;
+    unsigned r = USER_ROLE_ADMIN;
+    if (v == USER_REC_ROLES_VERSION) {
+        if (n < 1 || (c[0] & ~USER_ROLES_ALL)) return K_ECORRUPT;
+        r = c[0];
+        c++;
+        n--;
+    }
+    if (roles) *roles = r;
+    return n ? K_ECORRUPT : K_OK;
+}
+
+kerr users_record_decode(arena *a, const void *p, size_t n, const char **secret,
+                         const char **name) {
+    return users_record_decode_roles(a, p, n, secret, name, NULL);
 }
 
 /* ---------------------------------------------------------------- users */
@@ -91,6 +118,11 @@ static size_t user_key(uint8_t out[1 + ACCESS_KEY_MAX], const char *access_key) 
 }
 
 kerr users_put(users *u, const char *access_key, const char *secret, const char *name) {
+    return users_put_roles(u, access_key, secret, name, USER_ROLE_ADMIN);
+}
+
+kerr users_put_roles(users *u, const char *access_key, const char *secret, const char *name,
+                     unsigned roles) {
     size_t n = strlen(access_key);
     if (n == 0 || n > ACCESS_KEY_MAX) return K_EINVAL;
     kerr e = radix_insert(u->tree, users_ns, 1, access_key, n);
@@ -98,20 +130,25 @@ kerr users_put(users *u, const char *access_key, const char *secret, const char 
     uint8_t k[1 + ACCESS_KEY_MAX];
     size_t kn = user_key(k, access_key);
     kbuf rec = KBUF_INIT;
-    users_record_encode(&rec, secret, name);
+    users_record_encode_roles(&rec, secret, name, roles);
     e = kv_put(u->store, k, kn, rec.data, rec.len);
     kbuf_free(&rec);
     return e;
 }
 
 kerr users_get(users *u, arena *a, const char *access_key, const char **secret, const char **name) {
+    return users_get_roles(u, a, access_key, secret, name, NULL);
+}
+
+kerr users_get_roles(users *u, arena *a, const char *access_key, const char **secret,
+                     const char **name, unsigned *roles) {
     if (strlen(access_key) > ACCESS_KEY_MAX) return K_EINVALIDACCESSKEY;
     uint8_t k[1 + ACCESS_KEY_MAX];
     size_t kn = user_key(k, access_key);
     kbuf v = KBUF_INIT;
     kerr e = kv_get(u->store, k, kn, &v);
     if (!e)
-        e = users_record_decode(a, v.data, v.len, secret, name);
+        e = users_record_decode_roles(a, v.data, v.len, secret, name, roles);
     else if (e == K_ENOTFOUND)
         e = K_EINVALIDACCESSKEY;
     kbuf_free(&v);

@@ -29,7 +29,7 @@ json() { "$KURA_IT_PY" -c 'import json,sys; d=json.load(sys.stdin); r=eval(sys.a
 STORE=(--data "$KURA_DATA")
 # shellcheck disable=SC2206
 [ -n "${KURA_IT_SERVE_ARGS:-}" ] && STORE=($KURA_IT_SERVE_ARGS --meta-prefix "$KURA_TMP:")
-run_ok "kura admin user add reg:pusher" "$KURA_BIN" admin user add "${STORE[@]}" reg:pusher reg-secret-key-1
+run_ok "kura admin user add reg:pusher" "$KURA_BIN" admin user add "${STORE[@]}" --admin reg:pusher reg-secret-key-1
 # A recording proxy between the registry and kura, to check the driver's
 # call set below (kura builds the storage URL from Host: the proxy's).
 PROXYPORT=$("$KURA_IT_PY" "$HARNESS_DIR/harness.py" free-port)

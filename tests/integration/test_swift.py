@@ -41,8 +41,11 @@ class T:
         self.kura = kura
         self.srv = harness.Kura(kura).start()
         self.tmp = tempfile.mkdtemp(prefix="kura-swift.")
-        for ak, sk in (("%s:%s" % (ACCT, USER), KEY), (OTHER, OTHER_KEY)):
-            r = subprocess.run([kura, "admin", "user", "add", *self.srv.store_args(), ak, sk],
+        for ak, sk, roles in (("%s:%s" % (ACCT, USER), KEY, ["--admin"]),
+                              (OTHER, OTHER_KEY, ["--admin"]),
+                              ("%s:carol" % ACCT, "carol-secret-key-789", []),
+                              ("ops:reseller", "reseller-secret-key-0", ["--reseller-admin"])):
+            r = subprocess.run([kura, "admin", "user", "add", *self.srv.store_args(), *roles, ak, sk],
                                capture_output=True, text=True)
             eq(r.returncode, 0, "kura admin user add (stderr: %s)" % r.stderr.strip())
         self.auth_url = self.srv.endpoint + "/auth/v1.0"
@@ -1066,6 +1069,76 @@ class T:
         c.delete_container("bulk-priv")
         c.delete_container("bulk-other-acct-denied")
 
+    def t_roles(self):
+        """--admin owns the account; a plain ACCOUNT:USER reaches only what
+        container ACLs grant; a reseller admin acts on any account."""
+        c = self.conn
+        c.put_container("roles-priv")
+        c.put_object("roles-priv", "o", b"secret")
+        c.put_container("roles-shared", headers={"X-Container-Read": "%s:carol" % ACCT,
+                                                 "X-Container-Write": "%s:carol" % ACCT})
+        c.put_object("roles-shared", "o", b"shared")
+        carol = sc.Connection(authurl=self.auth_url, user="%s:carol" % ACCT,
+                              key="carol-secret-key-789", retries=0)
+        curl, ctok = carol.get_auth()
+        eq(curl, self.url, "carol's storage URL is her account's")
+        acct = "/v1/AUTH_%s" % ACCT
+        eq(self.raw("GET", acct, token=ctok).status, 403, "a non-admin may not list the account")
+        eq(self.raw("PUT", acct + "/roles-carol", token=ctok).status, 403,
+           "a non-admin may not create containers")
+        eq(self.raw("POST", acct, token=ctok, headers={"X-Account-Meta-X": "1"}).status, 403,
+           "a non-admin may not set account metadata")
+        eq(self.raw("GET", acct + "/roles-priv/o", token=ctok).status, 403, "no grant, no read")
+        eq(self.raw("GET", acct + "/roles-priv", token=ctok).status, 403, "no grant, no listing")
+        eq(self.raw("DELETE", acct + "/roles-priv/o", token=ctok).status, 403, "no grant, no delete")
+        eq(carol.get_object("roles-shared", "o")[1], b"shared", "read through a grant")
+        carol.put_object("roles-shared", "mine", b"by carol")
+        eq(c.get_object("roles-shared", "mine")[1], b"by carol", "write through a grant")
+        eq(self.raw("POST", acct + "/roles-shared", token=ctok,
+                    headers={"X-Container-Read": ""}).status, 403,
+           "a non-admin may not change the container's ACLs")
+        # the same rules through S3 with the same key and secret
+        s3c = self.s3("%s:carol" % ACCT, "carol-secret-key-789")
+        try:
+            s3c.list_buckets()
+            raise AssertionError("a non-admin listed the account's buckets over S3")
+        except Exception as e:  # botocore ClientError
+            check("AccessDenied" in str(e), "S3 ListBuckets: %s" % e)
+        eq(s3c.get_object(Bucket="roles-shared", Key="o")["Body"].read(), b"shared", "S3 grant")
+        try:
+            s3c.get_object(Bucket="roles-priv", Key="o")
+            raise AssertionError("a non-admin read a private object over S3")
+        except Exception as e:
+            check("AccessDenied" in str(e), "S3 GetObject: %s" % e)
+        # a reseller admin: any account, as its admin
+        res = sc.Connection(authurl=self.auth_url, user="ops:reseller",
+                            key="reseller-secret-key-0", retries=0)
+        rurl, rtok = res.get_auth()
+        r = self.raw("GET", acct + "?format=json", token=rtok)
+        eq(r.status, 200, "a reseller lists another account")
+        check("roles-priv" in [x["name"] for x in json.loads(r.body)], "reseller sees containers")
+        eq(self.raw("GET", acct + "/roles-priv/o", token=rtok).body, b"secret", "reseller reads")
+        eq(self.raw("PUT", acct + "/roles-by-reseller", token=rtok).status, 201,
+           "a reseller creates a container in another account")
+        check("roles-by-reseller" in [x["name"] for x in c.get_account()[1]],
+              "owned by the account, listed to its admin")
+        c.delete_container("roles-by-reseller")
+        # the admin of another account stays out
+        other = sc.Connection(authurl=self.auth_url, user=OTHER, key=OTHER_KEY, retries=0)
+        _, otok = other.get_auth()
+        eq(self.raw("GET", acct, token=otok).status, 403, "another account's admin")
+        r = subprocess.run([self.kura, "admin", "user", "list", *self.srv.store_args()],
+                           capture_output=True, text=True)
+        lines = dict((l.split("\t")[0], l.split("\t")[1:]) for l in r.stdout.splitlines())
+        eq(lines.get("%s:carol" % ACCT), ["%s:carol" % ACCT], "carol has no role")
+        eq(lines.get("%s:%s" % (ACCT, USER)), ["%s:%s" % (ACCT, USER), "admin"], "alice is admin")
+        eq(lines.get("ops:reseller"), ["ops:reseller", "reseller-admin"], "reseller listed")
+        for k in ("o", "mine"):
+            c.delete_object("roles-shared", k)
+        c.delete_object("roles-priv", "o")
+        c.delete_container("roles-shared")
+        c.delete_container("roles-priv")
+
     def t_cli_large(self):
         path = os.path.join(self.tmp, "large.bin")
         data = os.urandom(3 * 1024 * 1024 + 12345)
@@ -1252,7 +1325,7 @@ def main():
     try:
         for name in ("t_auth", "t_tokens", "t_cli", "t_listings", "t_objects", "t_refusals",
                      "t_container_meta", "t_expiry", "t_acls", "t_tempurl", "t_account_meta",
-                     "t_info", "t_multirange", "t_slo", "t_dlo", "t_cli_large", "t_bulk_delete",
+                     "t_info", "t_multirange", "t_slo", "t_dlo", "t_cli_large", "t_bulk_delete", "t_roles",
                      "t_cross_protocol", "t_s3_unchanged_paths"):
             if len(sys.argv) > 2 and name not in sys.argv[2:]:
                 continue
