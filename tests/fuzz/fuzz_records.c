@@ -44,6 +44,7 @@ typedef union rec {
     part_rec p;
     struct {
         const char *secret, *user;
+        unsigned roles;
     } user;
 } rec;
 
@@ -59,7 +60,7 @@ static kerr decode(int kind, arena *a, const void *p, size_t n, rec *r) {
     case K_PART:
         return rec_part_decode(p, n, &r->p);
     default:
-        return users_record_decode(a, p, n, &r->user.secret, &r->user.user);
+        return users_record_decode_roles(a, p, n, &r->user.secret, &r->user.user, &r->user.roles);
     }
 }
 
@@ -78,7 +79,7 @@ static void encode(int kind, const rec *r, kbuf *out) {
         rec_part_encode(out, &r->p);
         break;
     default:
-        users_record_encode(out, r->user.secret, r->user.user);
+        users_record_encode_roles(out, r->user.secret, r->user.user, r->user.roles);
         break;
     }
 }
@@ -135,7 +136,8 @@ static bool same(int kind, const rec *x, const rec *y) {
                x->p.info.ck_len == y->p.info.ck_len &&
                !memcmp(x->p.info.ck, y->p.info.ck, x->p.info.ck_len) && x->p.home == y->p.home;
     default:
-        return same_str(x->user.secret, y->user.secret) && same_str(x->user.user, y->user.user);
+        return same_str(x->user.secret, y->user.secret) && same_str(x->user.user, y->user.user) &&
+               x->user.roles == y->user.roles;
     }
 }
 
