@@ -73,7 +73,9 @@ static size_t put_utf8(char *o, uint32_t cp) {
 static bool string(parser *ps, char **out, size_t *olen) {
     ps->p++;
     const char *q = ps->p;
-    while (q < ps->end && *q != '"') q += *q == '\\' ? 2 : 1;
+    /* an escape's second byte is skipped, never past the end (a '\\' as
+     * the last byte would put q two past it) */
+    while (q < ps->end && *q != '"') q += *q == '\\' && ps->end - q > 1 ? 2 : 1;
     if (q >= ps->end) return fail(ps, "unterminated string"), false;
     char *o = arena_alloc(ps->a, (size_t)(q - ps->p) + 1);
     size_t n = 0;

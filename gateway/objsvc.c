@@ -355,7 +355,7 @@ static kerr bucket_create(objsvc *s, const principal *p, const char *name, const
 }
 
 static kerr bucket_get(objsvc *s, arena *a, const char *name, bucket_info *out) {
-    if (strlen(name) > 255) return K_ENOSUCHBUCKET;
+    if (strlen(name) > OBJ_MAX_CONTAINER_NAME) return K_ENOSUCHBUCKET;
     keybuf key;
     bucket_key(&key, name);
     kbuf v = KBUF_INIT;
@@ -1204,6 +1204,10 @@ static kerr dlo_pieces(lo_ctx *c, const obj_meta *m, uint64_t *size, char etag[4
     const bucket_info *b;
     kerr e = lo_bucket(c, cont, &b);
     if (e == K_ENOSUCHBUCKET) e = K_OK, b = NULL; /* no segments (yet): empty */
+    /* a copy: an SLO segment's own segments reuse lo_bucket's slot, and the
+     * listing and every later may_read must still see the DLO's container */
+    bucket_info cb;
+    if (b && !e) cb = *b, b = &cb;
     obj_list_req req = {.prefix = prefix, .prefix_len = strlen(prefix), .max_entries = 1000};
     for (bool more = b && !e; more && !e;) {
         list_entry *le;

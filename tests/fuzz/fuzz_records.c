@@ -11,7 +11,10 @@
  * Oracles besides memory safety:
  * - a record that decodes encodes again, and that encoding decodes to the
  *   same values and encodes to the same bytes (decode -> encode -> decode
- *   round trip; old record versions come back in the current one);
+ *   round trip; old record versions come back in the current one). Object
+ *   records include an SLO's (version 3): its kind and segment list (bucket,
+ *   binary key, ETag, size, range, nesting, content type, time) compare
+ *   too, and a DLO's kind, which comes from its attribute;
  * - every proper prefix of an encoding is refused (K_ECORRUPT): a
  *   truncated record is never taken for a shorter valid one;
  * - a location key decodes from exactly the bytes it encodes to (one
@@ -112,6 +115,17 @@ static bool same_obj(const obj_meta *x, const obj_meta *y) {
         if (!same_loc(&x->segs[i].loc, &y->segs[i].loc) ||
             memcmp(x->segs[i].md5, y->segs[i].md5, 16))
             return false;
+    if (x->large != y->large || x->nslo != y->nslo) return false;
+    for (uint32_t i = 0; i < x->nslo; i++) {
+        const obj_slo_seg *g = &x->slo[i], *h = &y->slo[i];
+        if (!same_str(g->bucket, h->bucket) || g->klen != h->klen ||
+            memcmp(g->key, h->key, g->klen) || strcmp(g->etag, h->etag) || g->size != h->size ||
+            g->has_range != h->has_range || g->sub_slo != h->sub_slo ||
+            !same_str(g->content_type, h->content_type) || g->mtime_ms != h->mtime_ms)
+            return false;
+        if (g->has_range && (g->first != h->first || g->last != h->last || g->first > g->last))
+            return false;
+    }
     return true;
 }
 

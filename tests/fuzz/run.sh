@@ -42,6 +42,7 @@ harness_src() {
   records) echo "gateway/records.c router/users.c meta/kv.c meta/radix.c storage/data.c storage/volset.c storage/volume_local.c
     storage/chunk.c" ;;
   radix_node) echo "meta/kv.c" ;; # the harness includes meta/radix.c itself
+  json) echo "common/json.c" ;;
   *) return 1 ;;
   esac
 }
@@ -54,7 +55,7 @@ harness_max_len() {
   *) echo 1024 ;;
   esac
 }
-all="awschunked sigv4 s3_xml http text records radix_node"
+all="awschunked sigv4 s3_xml http text records radix_node json"
 read -r -a harnesses <<<"${*:-$all}"
 nh=${#harnesses[@]}
 for h in "${harnesses[@]}"; do

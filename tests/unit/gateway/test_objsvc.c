@@ -6,6 +6,7 @@
  * / copy / multipart / list / delete; every access decision for the bucket's
  * owner, another user, root and an anonymous caller; users on the registry
  * store. */
+#include <ctype.h>
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -712,6 +713,566 @@ static void expiry(void **state) {
     assert_int_equal(objsvc_bucket_delete(f->svc, "expiring"), K_OK);
 }
 
+/* ---- large objects (Swift's SLO and DLO) --------------------------------- */
+
+/* Hex MD5 of the n strings parts, concatenated. */
+static void md5_hex_of(const char *const *parts, size_t n, char out[33]) {
+    khash *h = khash_new(KH_MD5);
+    assert_non_null(h);
+    for (size_t i = 0; i < n; i++) khash_update(h, parts[i], strlen(parts[i]));
+    uint8_t d[32];
+    khash_final(h, d);
+    khash_free(h);
+    hex_encode(d, 16, out);
+    out[32] = 0;
+}
+
+/* The whole content of m (resolved), read through the range reader. */
+static uint8_t *read_all(fx *f, const obj_meta *m) {
+    uint8_t *got = malloc(m->size ? m->size : 1);
+    read_range(f, m, 0, m->size, got);
+    return got;
+}
+
+static void put_acl(fx *f, const bucket_info *b, const char *key, const void *body, size_t n,
+                    uint8_t acl, const obj_attr *attrs, uint32_t nattrs, obj_meta *out) {
+    obj_put_opts o = {.size = n, .acl = acl, .attrs = attrs, .nattrs = nattrs};
+    obj_put *p;
+    assert_int_equal(objsvc_put_begin(f->svc, f->a, b, key, strlen(key), &o, &p), K_OK);
+    if (n) assert_int_equal(objsvc_put_write(p, body, n), K_OK);
+    assert_int_equal(objsvc_put_finish(p, NULL, out), K_OK);
+}
+
+static kerr slo_put(fx *f, const principal *p, const bucket_info *b, const char *key,
+                    const obj_slo_in *in, uint32_t n, const char *want, obj_meta *out,
+                    obj_slo_problem **errs) {
+    obj_attr ct = {"content-type", "video/mp4"};
+    return objsvc_slo_put(f->svc, f->a, p, b, key, strlen(key), in, n, &ct, 1, ACL_PRIVATE, want,
+                          out, errs);
+}
+
+static void open_as(fx *f, const principal *p, const char *bucket, const char *key, kerr want,
+                    obj_meta *out) {
+    bucket_info b;
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, p, bucket, BUCKET_LOOKUP, &b), K_OK);
+    assert_int_equal(objsvc_object_open(f->svc, f->a, p, &b, key, strlen(key), out), want);
+}
+
+/* Segments in two buckets (one with a Swift-only name), a ranged one; the
+ * content read whole and by ranges across pieces; a nested SLO with a
+ * range into the inner one; copies of resolved SLOs. */
+static void slo_put_read_copy(void **state) {
+    fx *f = *state;
+    bucket_info sa = make_bucket(f, "segs-a", ACL_PRIVATE);
+    assert_int_equal(objsvc_container_create(f->svc, alice(), "lo segments_2", NULL), K_OK);
+    bucket_info sb;
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, alice(), "lo segments_2", BUCKET_OWNER, &sb),
+                     K_OK);
+    bucket_info lo = make_bucket(f, "los", ACL_PRIVATE);
+    const size_t na = 70000, nb = 100, nc = 300000, nd = 1, ne = 10;
+    uint8_t *A = pattern(na, 1), *B = pattern(nb, 2), *C = pattern(nc, 3), *D = pattern(nd, 4),
+            *E = pattern(ne, 5);
+    obj_meta ma, mb, mc, md, me;
+    put_object(f, &sa, "s1", A, na, false, &ma);
+    put_object(f, &sb, "s2", B, nb, false, &mb);
+    put_object(f, &sa, "s3", C, nc, true, &mc); /* unknown length: several storage segments */
+    put_object(f, &sb, "s4", D, nd, false, &md);
+    put_object(f, &sa, "e", E, ne, false, &me);
+
+    obj_slo_in in[4] = {
+        {.bucket = "segs-a", .key = "s1", .klen = 2, .etag = ma.etag, .size = na},
+        {.bucket = "lo segments_2", .key = "s2", .klen = 2, .size = UINT64_MAX},
+        {.bucket = "segs-a", .key = "s3", .klen = 2, .size = nc, .range = "1000-199999"},
+        {.bucket = "lo segments_2", .key = "s4", .klen = 2, .etag = md.etag, .size = UINT64_MAX},
+    };
+    obj_meta big;
+    obj_slo_problem *errs = NULL;
+    assert_int_equal(slo_put(f, alice(), &lo, "big", in, 4, NULL, &big, &errs), K_OK);
+    assert_non_null(errs);
+    for (int i = 0; i < 4; i++) assert_int_equal(errs[i], SLO_SEG_OK);
+    const size_t nbig = na + nb + 199000 + nd;
+    char want[33];
+    const char *parts[] = {ma.etag, mb.etag, mc.etag, ":1000-199999;", md.etag};
+    md5_hex_of(parts, 5, want);
+    assert_string_equal(big.etag, want);
+    assert_true(big.size == nbig);
+    assert_int_equal(big.large, OBJ_LARGE_SLO);
+    uint8_t *content = malloc(nbig);
+    memcpy(content, A, na);
+    memcpy(content + na, B, nb);
+    memcpy(content + na + nb, C + 1000, 199000);
+    memcpy(content + na + nb + 199000, D, nd);
+
+    /* the manifest itself: its record keeps the list and the content's
+     * size and ETag */
+    obj_meta h;
+    assert_int_equal(objsvc_head(f->svc, f->a, &lo, "big", 3, &h), K_OK);
+    assert_int_equal(h.large, OBJ_LARGE_SLO);
+    assert_int_equal(h.nslo, 4);
+    assert_true(h.size == nbig);
+    assert_string_equal(h.etag, want);
+    assert_string_equal(h.slo[1].bucket, "lo segments_2");
+    assert_true(h.slo[2].has_range && h.slo[2].first == 1000 && h.slo[2].last == 199999);
+    assert_false(h.slo[0].has_range);
+    assert_int_equal(h.npieces, 0);
+    obj_meta man;
+    assert_int_equal(objsvc_object_open_manifest(f->svc, f->a, alice(), &lo, "big", 3, &man), K_OK);
+    assert_int_equal(man.large, OBJ_LARGE_SLO);
+    assert_int_equal(man.npieces, 0);
+    obj_reader *r;
+    assert_int_equal(objsvc_reader_open(f->svc, &man, 0, 1, &r), K_EINVAL);
+
+    /* the content */
+    obj_meta m;
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "big", 3, &m), K_OK);
+    assert_true(m.size == nbig);
+    assert_string_equal(m.etag, want);
+    assert_true(m.npieces >= 4);
+    uint8_t *got = read_all(f, &m);
+    assert_memory_equal(got, content, nbig);
+    /* ranges across each boundary between pieces, inside the ranged
+     * segment, and the last byte alone */
+    const uint64_t bounds[] = {na, na + nb, na + nb + 199000};
+    for (size_t i = 0; i < 3; i++) {
+        for (uint64_t before = 1; before <= 7; before += 6) {
+            uint64_t off = bounds[i] - before, len = before + 3;
+            if (off + len > nbig) len = nbig - off;
+            memset(got, 0, nbig);
+            read_range(f, &m, off, len, got);
+            assert_memory_equal(got, content + off, len);
+        }
+    }
+    read_range(f, &m, na + nb + 5, 150000, got);
+    assert_memory_equal(got, content + na + nb + 5, 150000);
+    read_range(f, &m, 10, nbig - 11, got);
+    assert_memory_equal(got, content + 10, nbig - 11);
+    read_range(f, &m, nbig - 1, 1, got);
+    assert_int_equal(got[0], D[0]);
+    assert_int_equal(objsvc_reader_open(f->svc, &m, nbig, 1, &r), K_EINVALIDRANGE);
+    /* a reader read forwards past a piece, then backwards into it again */
+    assert_int_equal(objsvc_reader_open(f->svc, &m, 0, nbig, &r), K_OK);
+    uint8_t buf[64];
+    assert_int_equal(objsvc_reader_read(r, na + nb + 10, buf, 20), 20);
+    assert_memory_equal(buf, content + na + nb + 10, 20);
+    assert_int_equal(objsvc_reader_read(r, na - 4, buf, 4), 4);
+    assert_memory_equal(buf, content + na - 4, 4);
+    assert_int_equal(objsvc_reader_read(r, 3, buf, 5), 5);
+    assert_memory_equal(buf, content + 3, 5);
+    objsvc_reader_close(r);
+
+    /* a nested SLO: a small object, then a range of "big" across three of
+     * its segments (A's end, all of B, C's start) */
+    obj_slo_in in2[2] = {
+        {.bucket = "segs-a", .key = "e", .klen = 1, .size = UINT64_MAX},
+        {.bucket = "los",
+         .key = "big",
+         .klen = 3,
+         .etag = want,
+         .size = nbig,
+         .range = "69990-70209"},
+    };
+    obj_meta outer;
+    assert_int_equal(slo_put(f, alice(), &lo, "outer", in2, 2, NULL, &outer, &errs), K_OK);
+    const char *parts2[] = {me.etag, want, ":69990-70209;"};
+    char want2[33];
+    md5_hex_of(parts2, 3, want2);
+    assert_string_equal(outer.etag, want2);
+    assert_true(outer.size == ne + 220);
+    assert_int_equal(objsvc_head(f->svc, f->a, &lo, "outer", 5, &h), K_OK);
+    assert_true(h.slo[1].sub_slo);
+    assert_false(h.slo[0].sub_slo);
+    obj_meta mo;
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "outer", 5, &mo), K_OK);
+    assert_true(mo.size == ne + 220);
+    uint8_t *ocontent = malloc(ne + 220);
+    memcpy(ocontent, E, ne);
+    memcpy(ocontent + ne, content + 69990, 220);
+    uint8_t *ogot = read_all(f, &mo);
+    assert_memory_equal(ogot, ocontent, ne + 220);
+    read_range(f, &mo, ne + 5, 120, ogot);
+    assert_memory_equal(ogot, ocontent + ne + 5, 120);
+
+    /* copies of resolved SLOs are ordinary objects with the same bytes */
+    obj_put_opts o = {.size = mo.size};
+    obj_put *p;
+    assert_int_equal(objsvc_put_begin(f->svc, f->a, &lo, "outer-copy", 10, &o, &p), K_OK);
+    assert_int_equal(objsvc_put_copy(p, &mo, 0, mo.size), K_OK);
+    obj_meta cm;
+    assert_int_equal(objsvc_put_finish(p, NULL, &cm), K_OK);
+    assert_int_equal(cm.large, OBJ_LARGE_NONE);
+    obj_meta cm2;
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "outer-copy", 10, &cm2), K_OK);
+    assert_true(cm2.size == ne + 220);
+    assert_int_equal(cm2.npieces, 0);
+    uint8_t *cgot = read_all(f, &cm2);
+    assert_memory_equal(cgot, ocontent, ne + 220);
+    free(cgot);
+    /* a part of big across pieces */
+    const uint64_t coff = na - 100, clen = 300 + 150000;
+    o.size = clen;
+    assert_int_equal(objsvc_put_begin(f->svc, f->a, &lo, "big-part", 8, &o, &p), K_OK);
+    assert_int_equal(objsvc_put_copy(p, &m, coff, clen), K_OK);
+    assert_int_equal(objsvc_put_finish(p, NULL, &cm), K_OK);
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "big-part", 8, &cm2), K_OK);
+    cgot = read_all(f, &cm2);
+    assert_memory_equal(cgot, content + coff, clen);
+    free(cgot);
+    /* and the whole of big */
+    o.size = nbig;
+    assert_int_equal(objsvc_put_begin(f->svc, f->a, &lo, "big-copy", 8, &o, &p), K_OK);
+    assert_int_equal(objsvc_put_copy(p, &m, 0, nbig), K_OK);
+    assert_int_equal(objsvc_put_finish(p, NULL, &cm), K_OK);
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "big-copy", 8, &cm2), K_OK);
+    cgot = read_all(f, &cm2);
+    assert_memory_equal(cgot, content, nbig);
+    free(cgot);
+    assert_int_equal(objsvc_put_begin(f->svc, f->a, &lo, "bad-copy", 8, &o, &p), K_OK);
+    assert_int_equal(objsvc_put_copy(p, &m, 1, nbig), K_EINVALIDRANGE);
+    objsvc_put_abort(p);
+
+    /* a segment changed (or gone) after the put: 409, nothing streamed */
+    put_object(f, &sb, "s2", C, nb, false, &mb);
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "big", 3, &m), K_ECONFLICT);
+    /* the nested one reaches the changed segment through its range */
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "outer", 5, &m), K_ECONFLICT);
+    /* the manifest itself is still there */
+    assert_int_equal(objsvc_object_open_manifest(f->svc, f->a, alice(), &lo, "big", 3, &m), K_OK);
+    put_object(f, &sb, "s2", B, nb, false, &mb); /* the same bytes again: the same ETag */
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "big", 3, &m), K_OK);
+    free(got);
+    got = read_all(f, &m);
+    assert_memory_equal(got, content, nbig);
+    assert_int_equal(objsvc_delete(f->svc, &sb, "s4", 2, NULL), K_OK);
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "big", 3, &m), K_ECONFLICT);
+    /* a range that does not reach the gone segment is still fine */
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "outer", 5, &m), K_OK);
+
+    free(ogot);
+    free(ocontent);
+    free(got);
+    free(content);
+    free(A);
+    free(B);
+    free(C);
+    free(D);
+    free(E);
+}
+
+/* What objsvc_slo_put refuses, segment by segment, and that nothing is
+ * written then. */
+static void slo_refusals(void **state) {
+    fx *f = *state;
+    bucket_info sa = make_bucket(f, "segs-a", ACL_PRIVATE);
+    bucket_info lo = make_bucket(f, "los", ACL_PRIVATE);
+    obj_meta m1, mz;
+    uint8_t *body = pattern(5000, 9);
+    put_object(f, &sa, "one", body, 5000, false, &m1);
+    put_object(f, &sa, "zero", "", 0, false, &mz);
+    obj_meta dlo;
+    obj_attr dattr = {OBJ_ATTR_DLO, "segs-a/o"};
+    put_acl(f, &sa, "a-dlo", "", 0, ACL_PRIVATE, &dattr, 1, &dlo);
+    const obj_slo_in in[] = {
+        {.bucket = "segs-a", .key = "one", .klen = 3, .size = UINT64_MAX},
+        {.bucket = "segs-a", .key = "nope", .klen = 4, .size = UINT64_MAX},
+        {.bucket = "no-such-bucket", .key = "one", .klen = 3, .size = UINT64_MAX},
+        {.bucket = "segs-a",
+         .key = "one",
+         .klen = 3,
+         .etag = "0123456789abcdef0123456789abcdef",
+         .size = UINT64_MAX},
+        {.bucket = "segs-a", .key = "one", .klen = 3, .size = 4999},
+        {.bucket = "segs-a", .key = "one", .klen = 3, .size = UINT64_MAX, .range = "5000-"},
+        {.bucket = "segs-a", .key = "one", .klen = 3, .size = UINT64_MAX, .range = "20-10"},
+        {.bucket = "segs-a", .key = "one", .klen = 3, .size = UINT64_MAX, .range = "x-1"},
+        {.bucket = "segs-a", .key = "one", .klen = 3, .size = UINT64_MAX, .range = "-0"},
+        {.bucket = "segs-a", .key = "zero", .klen = 4, .size = UINT64_MAX},
+        {.bucket = "segs-a", .key = "a-dlo", .klen = 5, .size = UINT64_MAX},
+        {.bucket = "segs-a",
+         .key = "one",
+         .klen = 3,
+         .etag = m1.etag,
+         .size = 5000,
+         .range = "-10"},
+    };
+    const obj_slo_problem want[] = {SLO_SEG_OK,
+                                    SLO_SEG_NOT_FOUND,
+                                    SLO_SEG_NOT_FOUND,
+                                    SLO_SEG_ETAG_MISMATCH,
+                                    SLO_SEG_SIZE_MISMATCH,
+                                    SLO_SEG_BAD_RANGE,
+                                    SLO_SEG_BAD_RANGE,
+                                    SLO_SEG_BAD_RANGE,
+                                    SLO_SEG_BAD_RANGE,
+                                    SLO_SEG_TOO_SMALL,
+                                    SLO_SEG_NOT_FOUND,
+                                    SLO_SEG_OK};
+    const uint32_t n = sizeof in / sizeof *in;
+    obj_slo_problem *errs = NULL;
+    obj_meta out;
+    assert_int_equal(slo_put(f, alice(), &lo, "m", in, n, NULL, &out, &errs), K_EINVAL);
+    assert_non_null(errs);
+    for (uint32_t i = 0; i < n; i++)
+        if (errs[i] != want[i]) fail_msg("segment %u: problem %d, want %d", i, errs[i], want[i]);
+    obj_meta h;
+    assert_int_equal(objsvc_head(f->svc, f->a, &lo, "m", 1, &h), K_ENOSUCHKEY);
+
+    /* a zero-byte segment may end the list, and is then no content */
+    const obj_slo_in tail[] = {in[0], in[9]};
+    assert_int_equal(slo_put(f, alice(), &lo, "m", tail, 2, NULL, &out, &errs), K_OK);
+    assert_true(out.size == 5000);
+    const char *parts[] = {m1.etag, mz.etag};
+    char etag[33];
+    md5_hex_of(parts, 2, etag);
+    assert_string_equal(out.etag, etag);
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "m", 1, &h), K_OK);
+    uint8_t *got = read_all(f, &h);
+    assert_memory_equal(got, body, 5000);
+    free(got);
+
+    /* the ETag the client expects: quoted or not, any case; else nothing
+     * is written (the earlier "m" stays) */
+    const obj_slo_in last10[] = {in[11]};
+    const char *p10[] = {m1.etag, ":4990-4999;"};
+    md5_hex_of(p10, 2, etag);
+    assert_int_equal(
+        slo_put(f, alice(), &lo, "m", last10, 1, "0123456789abcdef0123456789abcdef", &out, &errs),
+        K_EBADDIGEST);
+    assert_int_equal(objsvc_head(f->svc, f->a, &lo, "m", 1, &h), K_OK);
+    assert_true(h.size == 5000);
+    assert_int_equal(slo_put(f, alice(), &lo, "new", last10, 1, "nonsense", &out, &errs),
+                     K_EBADDIGEST);
+    assert_int_equal(objsvc_head(f->svc, f->a, &lo, "new", 3, &h), K_ENOSUCHKEY);
+    char quoted[40], upper[33];
+    snprintf(quoted, sizeof quoted, "\"%s\"", etag);
+    for (int i = 0; i < 33; i++) upper[i] = (char)toupper((unsigned char)etag[i]);
+    assert_int_equal(slo_put(f, alice(), &lo, "new", last10, 1, quoted, &out, &errs), K_OK);
+    assert_string_equal(out.etag, etag);
+    assert_true(out.size == 10);
+    assert_int_equal(slo_put(f, alice(), &lo, "new2", last10, 1, upper, &out, &errs), K_OK);
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "new", 3, &h), K_OK);
+    got = read_all(f, &h);
+    assert_memory_equal(got, body + 4990, 10);
+    free(got);
+
+    /* segments another user may not read */
+    principal bob = objsvc_principal(NULL, "bob");
+    assert_int_equal(objsvc_bucket_create(f->svc, &bob, "bobs", NULL, ACL_PRIVATE), K_OK);
+    bucket_info bb;
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, &bob, "bobs", BUCKET_WRITE, &bb), K_OK);
+    assert_int_equal(slo_put(f, &bob, &bb, "m", in, 2, NULL, &out, &errs), K_EINVAL);
+    assert_int_equal(errs[0], SLO_SEG_FORBIDDEN);
+    assert_int_equal(errs[1], SLO_SEG_FORBIDDEN); /* bob may not even know it is absent */
+    assert_int_equal(objsvc_head(f->svc, f->a, &bb, "m", 1, &h), K_ENOSUCHKEY);
+    free(body);
+}
+
+/* Reading a large object needs the right to read every segment, wherever
+ * it lives. */
+static void lo_segment_access(void **state) {
+    fx *f = *state;
+    bucket_info sa = make_bucket(f, "segs-a", ACL_PRIVATE);
+    bucket_info lo = make_bucket(f, "los", ACL_PRIVATE);
+    obj_meta m1, m;
+    put_object(f, &sa, "one", "hello", 5, false, &m1);
+    put_object(f, &lo, "plain", "x", 1, false, &m);
+    const obj_slo_in in[] = {{.bucket = "segs-a", .key = "one", .klen = 3, .size = UINT64_MAX}};
+    obj_slo_problem *errs;
+    assert_int_equal(slo_put(f, alice(), &lo, "slo", in, 1, NULL, &m, &errs), K_OK);
+    obj_attr dattr = {OBJ_ATTR_DLO, "segs-a/on"};
+    put_acl(f, &lo, "dlo", "", 0, ACL_PRIVATE, &dattr, 1, &m);
+    assert_int_equal(objsvc_bucket_set_grants(f->svc, "los", "bob", NULL), K_OK);
+    principal bob = objsvc_principal(NULL, "bob");
+    /* bob reads lo's objects (the grant works) and the manifests */
+    open_as(f, &bob, "los", "plain", K_OK, &m);
+    bucket_info blo;
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, &bob, "los", BUCKET_LOOKUP, &blo), K_OK);
+    assert_int_equal(objsvc_object_open_manifest(f->svc, f->a, &bob, &blo, "slo", 3, &m), K_OK);
+    assert_int_equal(objsvc_object_open_manifest(f->svc, f->a, &bob, &blo, "dlo", 3, &m), K_OK);
+    /* but not the segments in segs-a */
+    open_as(f, &bob, "los", "slo", K_EACCESSDENIED, &m);
+    open_as(f, &bob, "los", "dlo", K_EACCESSDENIED, &m);
+    /* nor does an anonymous caller */
+    principal anon = objsvc_principal(NULL, NULL);
+    open_as(f, &anon, "los", "slo", K_EACCESSDENIED, &m);
+    /* alice does */
+    open_as(f, alice(), "los", "slo", K_OK, &m);
+    assert_true(m.size == 5);
+    open_as(f, alice(), "los", "dlo", K_OK, &m);
+    assert_true(m.size == 5);
+    /* once segs-a's objects are readable to bob, so are the large ones */
+    assert_int_equal(objsvc_bucket_set_grants(f->svc, "segs-a", "bob", NULL), K_OK);
+    open_as(f, &bob, "los", "slo", K_OK, &m);
+    uint8_t buf[5];
+    read_range(f, &m, 0, 5, buf);
+    assert_memory_equal(buf, "hello", 5);
+    open_as(f, &bob, "los", "dlo", K_OK, &m);
+    read_range(f, &m, 0, 5, buf);
+    assert_memory_equal(buf, "hello", 5);
+}
+
+static void dlo_listed_segments(void **state) {
+    fx *f = *state;
+    bucket_info ds = make_bucket(f, "dlo-segs", ACL_PRIVATE);
+    bucket_info lo = make_bucket(f, "los", ACL_PRIVATE);
+    const char *names[] = {"part/010", "part/002", "part/001", "other/1", "part", "parts/1"};
+    uint8_t *bodies[6];
+    obj_meta ms[6];
+    for (int i = 0; i < 6; i++) {
+        size_t n = 1000 + (size_t)i * 70001;
+        bodies[i] = pattern(n, (unsigned)(20 + i));
+        put_object(f, &ds, names[i], bodies[i], n, false, &ms[i]);
+    }
+    const size_t n001 = 1000 + 2 * 70001, n002 = 1000 + 70001, n010 = 1000;
+    obj_attr dattr[] = {{"content-type", "text/plain"}, {OBJ_ATTR_DLO, "dlo-segs/part/"}};
+    obj_meta man;
+    put_acl(f, &lo, "movie", "manifest bytes", 14, ACL_PRIVATE, dattr, 2, &man);
+    obj_attr dattr2 = {OBJ_ATTR_DLO, "dlo%2Dsegs/part%2F"}; /* percent-encoded */
+    put_acl(f, &lo, "movie2", "", 0, ACL_PRIVATE, &dattr2, 1, &man);
+    assert_int_equal(objsvc_head(f->svc, f->a, &lo, "movie2", 6, &man), K_OK);
+    assert_int_equal(man.large, OBJ_LARGE_DLO);
+
+    const char *parts[] = {ms[2].etag, ms[1].etag, ms[0].etag};
+    char etag[33];
+    md5_hex_of(parts, 3, etag);
+    size_t total = n001 + n002 + n010;
+    uint8_t *content = malloc(total + 5000);
+    memcpy(content, bodies[2], n001);
+    memcpy(content + n001, bodies[1], n002);
+    memcpy(content + n001 + n002, bodies[0], n010);
+    for (int k = 0; k < 2; k++) {
+        const char *key = k ? "movie2" : "movie";
+        obj_meta m;
+        assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, key, strlen(key), &m),
+                         K_OK);
+        assert_int_equal(m.large, OBJ_LARGE_DLO);
+        assert_true(m.size == total);
+        assert_string_equal(m.etag, etag);
+        uint8_t *got = read_all(f, &m);
+        assert_memory_equal(got, content, total);
+        read_range(f, &m, n001 - 3, 6, got);
+        assert_memory_equal(got, content + n001 - 3, 6);
+        free(got);
+    }
+    /* the manifest alone: its own bytes */
+    obj_meta h;
+    assert_int_equal(objsvc_object_open_manifest(f->svc, f->a, alice(), &lo, "movie", 5, &h), K_OK);
+    assert_true(h.size == 14);
+    assert_int_equal(h.npieces, 0);
+    uint8_t mb[14];
+    read_range(f, &h, 0, 14, mb);
+    assert_memory_equal(mb, "manifest bytes", 14);
+
+    /* a new segment appears at the next open, in its place by name */
+    uint8_t *b005 = pattern(5000, 77);
+    obj_meta m005;
+    put_object(f, &ds, "part/005", b005, 5000, false, &m005);
+    memmove(content + n001 + n002 + 5000, content + n001 + n002, n010);
+    memcpy(content + n001 + n002, b005, 5000);
+    total += 5000;
+    const char *parts2[] = {ms[2].etag, ms[1].etag, m005.etag, ms[0].etag};
+    md5_hex_of(parts2, 4, etag);
+    obj_meta m;
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "movie", 5, &m), K_OK);
+    assert_true(m.size == total);
+    assert_string_equal(m.etag, etag);
+    uint8_t *got = read_all(f, &m);
+    assert_memory_equal(got, content, total);
+    free(got);
+
+    /* no segment at all: empty content, the MD5 of nothing */
+    obj_attr none = {OBJ_ATTR_DLO, "dlo-segs/zzz"};
+    put_acl(f, &lo, "empty", "", 0, ACL_PRIVATE, &none, 1, &man);
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "empty", 5, &m), K_OK);
+    assert_true(m.size == 0);
+    assert_string_equal(m.etag, "d41d8cd98f00b204e9800998ecf8427e");
+    obj_reader *r;
+    assert_int_equal(objsvc_reader_open(f->svc, &m, 0, 0, &r), K_OK);
+    uint8_t one;
+    assert_int_equal(objsvc_reader_read(r, 0, &one, 1), 0);
+    objsvc_reader_close(r);
+
+    free(b005);
+    free(content);
+    for (int i = 0; i < 6; i++) free(bodies[i]);
+}
+
+/* A DLO whose segments include an SLO whose own segments live in another
+ * owner's bucket: every segment after it is still judged against the DLO's
+ * container. */
+static void dlo_with_slo_segment(void **state) {
+    fx *f = *state;
+    bucket_info ds = make_bucket(f, "dlo-segs", ACL_PRIVATE);
+    bucket_info lo = make_bucket(f, "los", ACL_PRIVATE);
+    principal bob = objsvc_principal(NULL, "bob");
+    assert_int_equal(objsvc_bucket_create(f->svc, &bob, "bob-segs", NULL, ACL_PRIVATE), K_OK);
+    bucket_info bs;
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, &bob, "bob-segs", BUCKET_OWNER, &bs), K_OK);
+    obj_meta x, m1, m3, s2;
+    put_acl(f, &bs, "x", "bobs bytes", 10, ACL_PUBLIC_READ, NULL, 0, &x);
+    put_object(f, &ds, "p/1", "first ", 6, false, &m1);
+    const obj_slo_in in[] = {{.bucket = "bob-segs", .key = "x", .klen = 1, .size = UINT64_MAX}};
+    obj_slo_problem *errs;
+    assert_int_equal(slo_put(f, alice(), &ds, "p/2", in, 1, NULL, &s2, &errs), K_OK);
+    put_object(f, &ds, "p/3", " last", 5, false, &m3); /* private: alice's own */
+    obj_attr dattr = {OBJ_ATTR_DLO, "dlo-segs/p/"};
+    obj_meta man, m;
+    put_acl(f, &lo, "d", "", 0, ACL_PRIVATE, &dattr, 1, &man);
+    assert_int_equal(objsvc_object_open(f->svc, f->a, alice(), &lo, "d", 1, &m), K_OK);
+    assert_true(m.size == 21);
+    const char *parts[] = {m1.etag, s2.etag, m3.etag};
+    char etag[33];
+    md5_hex_of(parts, 3, etag);
+    assert_string_equal(m.etag, etag);
+    uint8_t got[21];
+    read_range(f, &m, 0, 21, got);
+    assert_memory_equal(got, "first bobs bytes last", 21);
+}
+
+static void container_names(void **state) {
+    fx *f = *state;
+    char n256[258], n257[258];
+    memset(n256, 'c', 256);
+    n256[256] = 0;
+    memset(n257, 'c', 257);
+    n257[257] = 0;
+    assert_true(objsvc_container_name_valid(n256));
+    assert_false(objsvc_container_name_valid(n257));
+    const char *ok[] = {"a_b C",       "a",       "NAME_segments",
+                        "caf\xc3\xa9", "x.y-z~!", "\xf0\x9f\x98\x80"};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        if (!objsvc_container_name_valid(ok[i])) fail_msg("'%s' refused", ok[i]);
+    const char *bad[] = {"",      "a/b",  "/",       "a\tb",     "a\nb",        "\x01",
+                         "x\x7f", "\xff", "caf\xc3", "\xc0\xaf", "\xed\xa0\x80"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (objsvc_container_name_valid(bad[i])) fail_msg("'%s' accepted", bad[i]);
+    /* 256 bytes of multi-byte UTF-8 count by bytes */
+    char u[260];
+    for (int i = 0; i < 128; i++) memcpy(u + 2 * i, "\xc3\xa9", 2);
+    u[256] = 0;
+    assert_true(objsvc_container_name_valid(u));
+    memcpy(u + 254, "\xe2\x82\xac", 3); /* 257 bytes */
+    u[257] = 0;
+    assert_false(objsvc_container_name_valid(u));
+
+    principal anon = objsvc_principal(NULL, NULL);
+    assert_int_equal(objsvc_container_create(f->svc, &anon, "a_b C", NULL), K_EACCESSDENIED);
+    assert_int_equal(objsvc_container_create(f->svc, alice(), n257, NULL), K_EINVALIDBUCKETNAME);
+    assert_int_equal(objsvc_container_create(f->svc, alice(), "a/b", NULL), K_EINVALIDBUCKETNAME);
+    assert_int_equal(objsvc_container_create(f->svc, alice(), "a_b C", NULL), K_OK);
+    assert_int_equal(objsvc_container_create(f->svc, alice(), n256, NULL), K_OK);
+    bucket_info b;
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, alice(), "a_b C", BUCKET_OWNER, &b), K_OK);
+    assert_string_equal(b.owner, "alice");
+    assert_int_equal(b.acl, ACL_PRIVATE);
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, alice(), n256, BUCKET_OWNER, &b), K_OK);
+    /* taken names answer as for buckets */
+    principal bob = objsvc_principal(NULL, "bob");
+    assert_int_equal(objsvc_container_create(f->svc, &bob, "a_b C", NULL), K_EBUCKETEXISTS);
+    assert_int_equal(objsvc_container_create(f->svc, alice(), "a_b C", NULL), K_EBUCKETOWNED);
+    /* S3's rules stay S3's */
+    assert_false(objsvc_bucket_name_valid("a_b C"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(records_land_in_their_store, setup, teardown),
@@ -724,6 +1285,12 @@ int main(void) {
         cmocka_unit_test_setup_teardown(bucket_attrs, setup, teardown),
         cmocka_unit_test_setup_teardown(account_attrs, setup, teardown),
         cmocka_unit_test_setup_teardown(expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(slo_put_read_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(slo_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(lo_segment_access, setup, teardown),
+        cmocka_unit_test_setup_teardown(dlo_listed_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(dlo_with_slo_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(container_names, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

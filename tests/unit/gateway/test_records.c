@@ -344,6 +344,226 @@ static void obj_oversized_fields_rejected(void **state) {
     kbuf_free(&enc);
 }
 
+/* ---- large objects (SLO records at version 3, DLOs by attribute) ---------- */
+
+static const char slo_key0[] = "video/part\0with-nul/0001";
+
+static obj_slo_seg sample_slo_segs[4];
+
+static obj_attr slo_attrs[] = {{"content-type", "video/mp4"}, {"x-object-meta-color", "red"}};
+
+/* An SLO of four segments: a whole object (binary key), a range of one in
+ * another bucket, a whole nested SLO, a range of another nested SLO. */
+static obj_meta sample_slo(void) {
+    obj_meta m = {0};
+    m.size = 1048576 + 95 + 3000000 + 1;
+    m.mtime_ms = 1733333333333;
+    snprintf(m.etag, sizeof m.etag, "%s", "fedcba9876543210fedcba9876543210");
+    m.acl = ACL_PUBLIC_READ;
+    m.nattrs = sizeof slo_attrs / sizeof *slo_attrs;
+    m.attrs = slo_attrs;
+    m.home = 0x0102030405060708ull;
+    m.large = OBJ_LARGE_SLO;
+    m.nslo = 4;
+    m.slo = sample_slo_segs;
+    obj_slo_seg *g = sample_slo_segs;
+    g[0] = (obj_slo_seg){.bucket = "segments",
+                         .key = (char *)slo_key0,
+                         .klen = sizeof slo_key0 - 1,
+                         .size = 1048576,
+                         .content_type = "application/octet-stream",
+                         .mtime_ms = 1733333333000};
+    snprintf(g[0].etag, sizeof g[0].etag, "%s", "00112233445566778899aabbccddeeff");
+    g[1] = (obj_slo_seg){.bucket = "other segments \xc3\xa9",
+                         .key = "k",
+                         .klen = 1,
+                         .size = 1000,
+                         .has_range = true,
+                         .first = 5,
+                         .last = 99,
+                         .content_type = "text/plain",
+                         .mtime_ms = -1};
+    snprintf(g[1].etag, sizeof g[1].etag, "%s", "0123456789abcdef0123456789abcdef-2");
+    g[2] = (obj_slo_seg){.bucket = "segments",
+                         .key = "inner.slo",
+                         .klen = 9,
+                         .size = 3000000,
+                         .sub_slo = true,
+                         .content_type = "",
+                         .mtime_ms = 1};
+    snprintf(g[2].etag, sizeof g[2].etag, "%s", "ffeeddccbbaa99887766554433221100");
+    g[3] = (obj_slo_seg){.bucket = "b",
+                         .key = "inner2",
+                         .klen = 6,
+                         .size = UINT64_MAX,
+                         .has_range = true,
+                         .first = UINT64_MAX - 1,
+                         .last = UINT64_MAX - 1,
+                         .sub_slo = true,
+                         .content_type = "x/y",
+                         .mtime_ms = INT64_MAX};
+    snprintf(g[3].etag, sizeof g[3].etag, "%s", "");
+    return m;
+}
+
+static void assert_slo_equal(const obj_meta *out, const obj_meta *in) {
+    assert_obj_equal(out, in);
+    assert_int_equal(out->large, in->large);
+    assert_int_equal(out->nslo, in->nslo);
+    for (uint32_t i = 0; i < in->nslo; i++) {
+        const obj_slo_seg *x = &out->slo[i], *y = &in->slo[i];
+        assert_string_equal(x->bucket, y->bucket);
+        assert_int_equal(x->klen, y->klen);
+        assert_memory_equal(x->key, y->key, y->klen);
+        assert_string_equal(x->etag, y->etag);
+        assert_true(x->size == y->size);
+        assert_int_equal(x->has_range, y->has_range);
+        if (y->has_range) {
+            assert_true(x->first == y->first);
+            assert_true(x->last == y->last);
+        }
+        assert_int_equal(x->sub_slo, y->sub_slo);
+        assert_string_equal(x->content_type, y->content_type);
+        assert_true(x->mtime_ms == y->mtime_ms);
+    }
+    assert_int_equal(out->npieces, 0);
+    assert_null(out->pieces);
+}
+
+static void slo_round_trip(void **state) {
+    arena *a = *state;
+    obj_meta in = sample_slo(), out;
+    kbuf enc = KBUF_INIT, again = KBUF_INIT;
+    rec_obj_encode(&enc, &in);
+    assert_int_equal((uint8_t)enc.data[0], 3);
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_slo_equal(&out, &in);
+    /* and the decoded record encodes to the same bytes */
+    rec_obj_encode(&again, &out);
+    assert_int_equal(again.len, enc.len);
+    assert_memory_equal(again.data, enc.data, enc.len);
+    /* the SLO keeps its data locations too, should it have any */
+    in.nsegs = 1;
+    obj_part_loc seg = {.loc = sample_loc(4), .md5 = {9}};
+    in.segs = &seg;
+    kbuf_reset(&enc);
+    rec_obj_encode(&enc, &in);
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_slo_equal(&out, &in);
+    /* an SLO of no segments is still an SLO */
+    in.nslo = 0;
+    kbuf_reset(&enc);
+    rec_obj_encode(&enc, &in);
+    assert_int_equal((uint8_t)enc.data[0], 3);
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_int_equal(out.large, OBJ_LARGE_SLO);
+    assert_int_equal(out.nslo, 0);
+    kbuf_free(&enc);
+    kbuf_free(&again);
+}
+
+static void slo_truncated(void **state) {
+    arena *a = *state;
+    obj_meta in = sample_slo(), out;
+    kbuf enc = KBUF_INIT;
+    rec_obj_encode(&enc, &in);
+    assert_every_prefix_corrupt(a, &enc, decode_obj, &out);
+    /* unknown versions (2 would read the record as an ordinary object
+     * followed by bytes it does not look at) */
+    const uint8_t versions[] = {0, 4, 0x83, 0xff};
+    for (size_t i = 0; i < sizeof versions; i++) {
+        enc.data[0] = (char)versions[i];
+        assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_ECORRUPT);
+    }
+    kbuf_free(&enc);
+}
+
+/* Damage inside the segment list is refused. */
+static void slo_damage_refused(void **state) {
+    arena *a = *state;
+    obj_meta in = sample_slo(), out;
+    in.nslo = 1;
+    in.slo[0].has_range = true;
+    in.slo[0].first = 10;
+    in.slo[0].last = 20;
+    kbuf enc = KBUF_INIT;
+    rec_obj_encode(&enc, &in);
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    /* the record ends: ... flags(1) first(8) last(8) ct_len(4) ct mtime(8) */
+    size_t ct = strlen(in.slo[0].content_type);
+    size_t first_at = enc.len - 8 - ct - 4 - 8 - 8;
+    assert_int_equal((uint8_t)enc.data[first_at - 1], 1); /* flags: a range */
+    assert_int_equal((uint8_t)enc.data[first_at], 10);
+    enc.data[first_at] = 21; /* first > last */
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_ECORRUPT);
+    enc.data[first_at] = 20; /* first == last: one byte */
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_true(out.slo[0].first == 20 && out.slo[0].last == 20);
+    /* a segment count beyond what the bytes can hold */
+    in.nslo = 0;
+    kbuf_reset(&enc);
+    rec_obj_encode(&enc, &in);
+    memset(enc.data + enc.len - 4, 0xff, 4);
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_ECORRUPT);
+    /* a segment ETag longer than obj_slo_seg.etag holds */
+    in = sample_slo();
+    in.nslo = 1;
+    kbuf_reset(&enc);
+    rec_obj_encode(&enc, &in);
+    size_t etag_at = enc.len - (4 + 32 + 8 + 1 + 4 + strlen(in.slo[0].content_type) + 8);
+    assert_int_equal((uint8_t)enc.data[etag_at], 32);
+    kbuf big = KBUF_INIT;
+    kbuf_append(&big, enc.data, etag_at);
+    uint8_t len48[4] = {48, 0, 0, 0};
+    kbuf_append(&big, len48, 4);
+    for (int i = 0; i < 48; i++) kbuf_putc(&big, 'e');
+    kbuf_append(&big, enc.data + etag_at + 4 + 32, enc.len - etag_at - 4 - 32);
+    assert_int_equal(rec_obj_decode(a, big.data, big.len, &out), K_ECORRUPT);
+    kbuf_free(&big);
+    kbuf_free(&enc);
+}
+
+/* Which kind a record is: an SLO by its version, a DLO by its attribute,
+ * anything else none; ordinary records stay at version 2. */
+static void large_kinds(void **state) {
+    arena *a = *state;
+    obj_meta in = sample_obj(), out;
+    kbuf enc = KBUF_INIT;
+    rec_obj_encode(&enc, &in);
+    assert_int_equal((uint8_t)enc.data[0], 2);
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_int_equal(out.large, OBJ_LARGE_NONE);
+    assert_int_equal(out.nslo, 0);
+    obj_attr dlo_attrs[] = {{"content-type", "text/plain"}, {OBJ_ATTR_DLO, "segs/prefix%20x"}};
+    in.attrs = dlo_attrs;
+    in.nattrs = 2;
+    in.nsegs = 0;
+    in.large = OBJ_LARGE_DLO;
+    kbuf_reset(&enc);
+    rec_obj_encode(&enc, &in);
+    assert_int_equal((uint8_t)enc.data[0], 2); /* a DLO is an ordinary record */
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_int_equal(out.large, OBJ_LARGE_DLO);
+    assert_int_equal(out.nslo, 0);
+    assert_string_equal(out.attrs[1].value, "segs/prefix%20x");
+    assert_every_prefix_corrupt(a, &enc, decode_obj, &out);
+    /* the kind comes from the attribute, not from what the encoder was told */
+    in.large = OBJ_LARGE_NONE;
+    kbuf_reset(&enc);
+    rec_obj_encode(&enc, &in);
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_int_equal(out.large, OBJ_LARGE_DLO);
+    /* a name that only resembles it is no DLO */
+    obj_attr near[] = {{"x-object-manifest-x", "segs/p"}};
+    in.attrs = near;
+    in.nattrs = 1;
+    kbuf_reset(&enc);
+    rec_obj_encode(&enc, &in);
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_int_equal(out.large, OBJ_LARGE_NONE);
+    kbuf_free(&enc);
+}
+
 /* ---- multipart upload ---------------------------------------------------- */
 
 static kerr decode_upload(arena *a, const void *p, size_t n, void *ctx) {
@@ -663,6 +883,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(obj_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(obj_huge_counts_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(obj_oversized_fields_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(slo_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(slo_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(slo_damage_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(large_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(upload_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(upload_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(part_round_trip, setup, teardown),
