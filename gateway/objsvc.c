@@ -1672,6 +1672,8 @@ static kerr commit_object(obj_put *p, obj_meta *m, const uint8_t md5[16]) {
     m->ck_len = (uint8_t)p->ck_out_len;
     memcpy(m->ck, p->ck_out, p->ck_out_len);
     m->home = p->s->home;
+    for (uint32_t i = 0; i < m->nattrs; i++)
+        if (!strcmp(m->attrs[i].name, OBJ_ATTR_DLO)) m->large = OBJ_LARGE_DLO;
     hex_encode(md5, 16, m->etag);
     keybuf ns;
     obj_ns(&ns, p->b->id);
