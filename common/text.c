@@ -376,3 +376,89 @@ const char *str_trim(const char *s, size_t *n) {
     *n = b - a;
     return s + a;
 }
+
+const char *mime_type_guess(const char *name, size_t n) {
+    static const struct {
+        const char *ext, *type;
+    } t[] = {
+        {"7z", "application/x-7z-compressed"},
+        {"aac", "audio/aac"},
+        {"avi", "video/x-msvideo"},
+        {"bin", "application/octet-stream"},
+        {"bmp", "image/bmp"},
+        {"bz2", "application/x-bzip2"},
+        {"c", "text/plain"},
+        {"css", "text/css"},
+        {"csv", "text/csv"},
+        {"doc", "application/msword"},
+        {"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+        {"epub", "application/epub+zip"},
+        {"flac", "audio/flac"},
+        {"gif", "image/gif"},
+        {"gz", "application/gzip"},
+        {"h", "text/plain"},
+        {"heic", "image/heic"},
+        {"htm", "text/html"},
+        {"html", "text/html"},
+        {"ico", "image/vnd.microsoft.icon"},
+        {"ics", "text/calendar"},
+        {"jpeg", "image/jpeg"},
+        {"jpg", "image/jpeg"},
+        {"js", "text/javascript"},
+        {"json", "application/json"},
+        {"m4a", "audio/mp4"},
+        {"md", "text/markdown"},
+        {"mjs", "text/javascript"},
+        {"mkv", "video/x-matroska"},
+        {"mov", "video/quicktime"},
+        {"mp3", "audio/mpeg"},
+        {"mp4", "video/mp4"},
+        {"mpeg", "video/mpeg"},
+        {"mpg", "video/mpeg"},
+        {"oga", "audio/ogg"},
+        {"ogg", "audio/ogg"},
+        {"ogv", "video/ogg"},
+        {"otf", "font/otf"},
+        {"pdf", "application/pdf"},
+        {"png", "image/png"},
+        {"ppt", "application/vnd.ms-powerpoint"},
+        {"pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"},
+        {"py", "text/x-python"},
+        {"rar", "application/vnd.rar"},
+        {"rtf", "application/rtf"},
+        {"sh", "application/x-sh"},
+        {"svg", "image/svg+xml"},
+        {"tar", "application/x-tar"},
+        {"tgz", "application/gzip"},
+        {"tif", "image/tiff"},
+        {"tiff", "image/tiff"},
+        {"ttf", "font/ttf"},
+        {"txt", "text/plain"},
+        {"wasm", "application/wasm"},
+        {"wav", "audio/x-wav"},
+        {"webm", "video/webm"},
+        {"webp", "image/webp"},
+        {"woff", "font/woff"},
+        {"woff2", "font/woff2"},
+        {"xls", "application/vnd.ms-excel"},
+        {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+        {"xml", "text/xml"},
+        {"yaml", "application/yaml"},
+        {"yml", "application/yaml"},
+        {"zip", "application/zip"},
+    };
+    size_t i = n;
+    while (i && name[i - 1] != '.' && name[i - 1] != '/') i--;
+    if (!i || name[i - 1] != '.' || i == n) return NULL;
+    size_t el = n - i;
+    if (el > 8) return NULL;
+    char ext[9];
+    for (size_t k = 0; k < el; k++) {
+        char c = name[i + k];
+        ext[k] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+    }
+    ext[el] = 0;
+    for (size_t k = 0; k < sizeof t / sizeof *t; k++)
+        if (!strcmp(t[k].ext, ext)) return t[k].type;
+    return NULL;
+}

@@ -52,4 +52,9 @@ bool parse_u64(const char *s, size_t n, uint64_t *out);
 /* Strips ASCII whitespace at both ends: returns pointer into s, sets *n. */
 const char *str_trim(const char *s, size_t *n);
 
+/* The media type of a file name by its extension (case-insensitive), as
+ * Python's mimetypes (what Swift's proxy uses when a PUT names no
+ * Content-Type) maps the common ones; NULL when the extension is unknown. */
+const char *mime_type_guess(const char *name, size_t n);
+
 #endif

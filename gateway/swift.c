@@ -17,6 +17,7 @@
 #include "gateway/errors.h"
 #include "gateway/metrics.h"
 #include "gateway/objhttp.h"
+#include "gateway/tarx.h"
 #include "gateway/version.h"
 
 enum {
@@ -58,6 +59,8 @@ typedef struct sw_op {
     /* a request body read whole (an SLO manifest, a bulk delete list):
      * collected up to body_max, then handed to collect */
     void (*collect)(struct sw_op *op);
+    struct extract *ex; /* ?extract-archive in progress */
+    bool meta_only;     /* request_attrs: only X-Object-Meta-* */
     kbuf body;
     size_t body_max;
     bool body_big;
@@ -109,10 +112,13 @@ static void reason(int status, const char **title, const char **text) {
     *text = "The request failed.";
 }
 
+static void extract_release(sw_op *op);
+
 static void release_put(sw_op *op) {
     if (op->put) objsvc_put_abort(op->put);
     op->put = NULL;
     kbuf_free(&op->body);
+    extract_release(op);
 }
 
 static bool is_head(const sw_op *op) {
@@ -364,6 +370,8 @@ static void op_info(sw_op *op) {
         " \"slo\": {\"max_manifest_segments\": %d, \"max_manifest_size\": %u,"
         " \"yield_frequency\": 10, \"min_segment_size\": 1, \"allow_async_delete\": false},"
         " \"bulk_delete\": {\"max_deletes_per_request\": 10000, \"max_failed_deletes\": 1000},"
+        " \"bulk_upload\": {\"max_containers_per_extraction\": 10000,"
+        " \"max_failed_extractions\": 1000},"
         " \"tempurl\": {\"methods\": [\"GET\", \"HEAD\", \"PUT\"],"
         " \"allowed_digests\": [\"sha1\", \"sha256\", \"sha512\"],"
         " \"incoming_remove_headers\": [], \"incoming_allow_headers\": [],"
@@ -936,7 +944,7 @@ static bool request_attrs(sw_op *op, obj_attr *attrs, uint32_t *n) {
             meta_bytes += nl + vl;
             meta_count++;
             name = arena_printf(op->a, "x-amz-meta-%s", name + 14);
-        } else if (!is_stored_header(name)) {
+        } else if (!is_stored_header(name) || op->meta_only) {
             continue;
         } else if (!strcmp(name, "content-type") && !*value) {
             continue;
@@ -993,6 +1001,19 @@ static void set_attr(obj_attr *attrs, uint32_t *n, const char *name, const char 
  * object attribute the object service expires objects by; none given: any
  * expiry in attrs goes (a POST replaces metadata, a copy does not carry the
  * source's expiry), as in Swift. false after answering 400. */
+/* The Content-Type of a new object (attrs has room for one more): the
+ * request's, else (or with X-Detect-Content-Type: true, instead) the one
+ * the name's extension gives, else application/octet-stream: what Swift's
+ * proxy does. */
+static void put_content_type(sw_op *op, const char *name, size_t nlen, obj_attr *attrs,
+                             uint32_t *n) {
+    bool detect = truthy(hdr(op, "x-detect-content-type"));
+    if (!detect && has_attr(attrs, *n, "content-type")) return;
+    const char *t = mime_type_guess(name, nlen);
+    if (detect && !t && has_attr(attrs, *n, "content-type")) return;
+    set_attr(attrs, n, "content-type", t ? t : "application/octet-stream");
+}
+
 static bool delete_at_attr(sw_op *op, obj_attr *attrs, uint32_t *n) {
     const char *at = hdr(op, "x-delete-at"), *after = hdr(op, "x-delete-after");
     uint64_t now = (uint64_t)time(NULL), v;
@@ -1034,17 +1055,6 @@ static bool refuse_object_features(sw_op *op) {
     }
     /* ?symlink=get (what the CLI sends before a delete) is honoured as it
      * is: kura stores no symlinks, so every object is its own target */
-    static const char *const ps[] = {"extract-archive"};
-    for (size_t i = 0; i < sizeof ps / sizeof *ps; i++) {
-        if (http_param_has(&op->r->http, ps[i])) {
-            sw_not_implemented(op, arena_printf(op->a, "the %s parameter", ps[i]));
-            return true;
-        }
-    }
-    if (truthy(hdr(op, "x-detect-content-type"))) {
-        sw_not_implemented(op, "content type detection");
-        return true;
-    }
     const char *mm = param(op, "multipart-manifest");
     if (hdr(op, "x-static-large-object") &&
         (!strcmp(op->r->http.method, "POST") ||
@@ -1121,34 +1131,44 @@ static bulk_format bulk_format_of(sw_op *op) {
     return BULK_PLAIN;
 }
 
-/* The outcome of a bulk operation (bulk delete, SLO delete). */
+/* The outcome of a bulk operation (bulk delete, SLO delete, extract). */
+typedef struct bulk_err {
+    const char *path; /* quoted, as Swift reports it */
+    const char *status;
+} bulk_err;
+
 typedef struct bulk_result {
-    uint64_t deleted, not_found;
-    int status;  /* of the whole: 200, or the first failure's */
-    kbuf errors; /* JSON array items: ["path", "status"] */
-    kbuf errors_plain;
-    uint32_t nerrors;
+    bool extract; /* an extract-archive answer, else a delete answer */
+    uint64_t deleted, not_found, created;
+    int status;     /* of the whole when not derived from the errors */
+    bulk_err *errs; /* in op->a */
+    uint32_t nerrors, cap;
     const char *body; /* "Response Body": why the whole request failed, or NULL */
 } bulk_result;
+
+static void bulk_error_text(sw_op *op, bulk_result *br, const char *path, const char *status) {
+    if (br->nerrors == br->cap) {
+        uint32_t cap = br->cap ? br->cap * 2 : 16;
+        bulk_err *n = arena_alloc(op->a, cap * sizeof *n);
+        if (br->nerrors) memcpy(n, br->errs, br->nerrors * sizeof *n);
+        br->errs = n;
+        br->cap = cap;
+    }
+    br->errs[br->nerrors++] = (bulk_err){path, status};
+}
 
 static void bulk_error(sw_op *op, bulk_result *br, const char *path, size_t plen, int status) {
     const char *title, *text;
     reason(status, &title, &text);
-    const char *st = arena_printf(op->a, "%d %s", status, title);
-    kbuf_puts(&br->errors, br->nerrors ? ", [" : "[");
-    json_str(&br->errors, path, plen);
-    kbuf_puts(&br->errors, ", ");
-    json_str(&br->errors, st, strlen(st));
-    kbuf_puts(&br->errors, "]");
-    kbuf_append(&br->errors_plain, path, plen);
-    kbuf_printf(&br->errors_plain, ", %s\n", st);
-    br->nerrors++;
+    bulk_error_text(op, br, arena_strndup(op->a, path, plen),
+                    arena_printf(op->a, "%d %s", status, title));
 }
 
 /* Answers 200 with the outcome in the caller's format (bulk.py's
- * get_response_body). */
+ * get_response_body): keys sorted in text, lower_snake_case elements
+ * under <delete> or <extract> in XML. */
 static void bulk_answer(sw_op *op, bulk_result *br) {
-    int st = br->status ? br->status : br->nerrors ? 400 : 200;
+    int st = br->status ? br->status : br->nerrors ? 400 : br->extract ? 201 : 200;
     const char *title, *text;
     reason(st, &title, &text);
     const char *rb = br->body ? br->body : "";
@@ -1156,56 +1176,63 @@ static void bulk_answer(sw_op *op, bulk_result *br) {
     kbuf_reset(b);
     switch (bulk_format_of(op)) {
     case BULK_JSON:
-        kbuf_printf(b,
-                    "{\"Number Deleted\": %llu, \"Number Not Found\": %llu, "
-                    "\"Response Body\": ",
-                    (unsigned long long)br->deleted, (unsigned long long)br->not_found);
+        if (br->extract)
+            kbuf_printf(b, "{\"Number Files Created\": %llu, \"Response Body\": ",
+                        (unsigned long long)br->created);
+        else
+            kbuf_printf(b,
+                        "{\"Number Deleted\": %llu, \"Number Not Found\": %llu, "
+                        "\"Response Body\": ",
+                        (unsigned long long)br->deleted, (unsigned long long)br->not_found);
         json_str(b, rb, strlen(rb));
         kbuf_printf(b, ", \"Response Status\": \"%d %s\", \"Errors\": [", st, title);
-        kbuf_append(b, br->errors.data, br->errors.len);
+        for (uint32_t i = 0; i < br->nerrors; i++) {
+            kbuf_puts(b, i ? ", [" : "[");
+            json_str(b, br->errs[i].path, strlen(br->errs[i].path));
+            kbuf_puts(b, ", ");
+            json_str(b, br->errs[i].status, strlen(br->errs[i].status));
+            kbuf_putc(b, ']');
+        }
         kbuf_puts(b, "]}");
         gw_add_header(op->r, "Content-Type", "application/json; charset=utf-8");
         break;
-    case BULK_XML:
-        kbuf_printf(b,
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<delete>"
-                    "<number_deleted>%llu</number_deleted><number_not_found>%llu"
-                    "</number_not_found><response_body>",
-                    (unsigned long long)br->deleted, (unsigned long long)br->not_found);
+    case BULK_XML: {
+        const char *root = br->extract ? "extract" : "delete";
+        kbuf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s>", root);
+        if (br->extract)
+            kbuf_printf(b, "<number_files_created>%llu</number_files_created>",
+                        (unsigned long long)br->created);
+        else
+            kbuf_printf(b,
+                        "<number_deleted>%llu</number_deleted><number_not_found>%llu"
+                        "</number_not_found>",
+                        (unsigned long long)br->deleted, (unsigned long long)br->not_found);
+        kbuf_puts(b, "<response_body>");
         kbuf_xml_escape(b, rb, strlen(rb));
         kbuf_printf(b, "</response_body><response_status>%d %s</response_status><errors>", st,
                     title);
-        /* errors as name/status pairs */
-        for (const char *q = br->errors_plain.data, *e = q ? q + br->errors_plain.len : q;
-             q && q < e;) {
-            const char *nl = memchr(q, '\n', (size_t)(e - q));
-            const char *comma = nl ? q : NULL;
-            for (const char *t = nl - 1; t && t > q; t--)
-                if (*t == ',') {
-                    comma = t;
-                    break;
-                }
+        for (uint32_t i = 0; i < br->nerrors; i++) {
             kbuf_puts(b, "<object><name>");
-            kbuf_xml_escape(b, q, (size_t)(comma - q));
+            kbuf_xml_escape(b, br->errs[i].path, strlen(br->errs[i].path));
             kbuf_puts(b, "</name><status>");
-            kbuf_xml_escape(b, comma + 2, (size_t)(nl - comma - 2));
+            kbuf_xml_escape(b, br->errs[i].status, strlen(br->errs[i].status));
             kbuf_puts(b, "</status></object>");
-            q = nl + 1;
         }
-        kbuf_puts(b, "</errors></delete>\n");
+        kbuf_printf(b, "</errors></%s>\n", root);
         gw_add_header(op->r, "Content-Type", "application/xml; charset=utf-8");
         break;
+    }
     default:
-        kbuf_printf(b,
-                    "Number Deleted: %llu\nNumber Not Found: %llu\nResponse Body: %s\n"
-                    "Response Status: %d %s\nErrors:\n",
-                    (unsigned long long)br->deleted, (unsigned long long)br->not_found, rb, st,
-                    title);
-        kbuf_append(b, br->errors_plain.data, br->errors_plain.len);
+        if (br->extract)
+            kbuf_printf(b, "Number Files Created: %llu\n", (unsigned long long)br->created);
+        else
+            kbuf_printf(b, "Number Deleted: %llu\nNumber Not Found: %llu\n",
+                        (unsigned long long)br->deleted, (unsigned long long)br->not_found);
+        kbuf_printf(b, "Response Body: %s\nResponse Status: %d %s\nErrors:\n", rb, st, title);
+        for (uint32_t i = 0; i < br->nerrors; i++)
+            kbuf_printf(b, "%s, %s\n", br->errs[i].path, br->errs[i].status);
         gw_add_header(op->r, "Content-Type", "text/plain; charset=utf-8");
     }
-    kbuf_free(&br->errors);
-    kbuf_free(&br->errors_plain);
     gw_respond(op->r, 200);
 }
 
@@ -1252,19 +1279,15 @@ static void slo_delete(sw_op *op) {
     obj_meta m;
     kerr e = objsvc_bucket_open(op->svc, op->a, &op->who, op->container, BUCKET_WRITE, &b);
     if (!e) e = objsvc_object_open_manifest(op->svc, op->a, &op->who, &b, op->obj, op->olen, &m);
-    bulk_result br = {.errors = KBUF_INIT, .errors_plain = KBUF_INIT};
+    bulk_result br = {0};
     if (e == K_ENOSUCHKEY) {
         br.not_found++;
         return bulk_answer(op, &br);
     }
     if (e) return sw_error(op, e);
     if (m.large != OBJ_LARGE_SLO) {
-        const char *path = quoted_path(op, op->container, op->obj, op->olen);
-        kbuf_puts(&br.errors, "[");
-        json_str(&br.errors, path, strlen(path));
-        kbuf_puts(&br.errors, ", \"Not an SLO manifest\"]");
-        kbuf_printf(&br.errors_plain, "%s, Not an SLO manifest\n", path);
-        br.nerrors++;
+        bulk_error_text(op, &br, quoted_path(op, op->container, op->obj, op->olen),
+                        "Not an SLO manifest");
         return bulk_answer(op, &br);
     }
     slo_delete_segments(op, &br, &m, 1);
@@ -1301,7 +1324,7 @@ static void bulk_delete_container(sw_op *op, bulk_result *br, const char *cont) 
  * request's account; objects go first, then containers. The answer is
  * always 200, the outcome in the body (bulk.py). */
 static void bulk_delete_done(sw_op *op) {
-    bulk_result br = {.errors = KBUF_INIT, .errors_plain = KBUF_INIT};
+    bulk_result br = {0};
     if (op->body_big) {
         br.status = 413;
         br.body = "Maximum Bulk Deletes: 10000 per request";
@@ -1377,7 +1400,7 @@ static void on_abort(gw_req *r);
 
 static void bulk_delete(sw_op *op) {
     if (!op->user) return sw_error_msg(op, K_ENOAUTH, NULL);
-    bulk_result br = {.errors = KBUF_INIT, .errors_plain = KBUF_INIT};
+    bulk_result br = {0};
     const char *ct = hdr(op, "content-type");
     if (ct && strncasecmp(ct, "text/plain", 10)) {
         br.status = 406;
@@ -1390,6 +1413,205 @@ static void bulk_delete(sw_op *op) {
     }
     op->collect = bulk_delete_done;
     op->body_max = (size_t)BULK_MAX_DELETES * (BULK_MAX_PATH + 1);
+    op->r->fe = op;
+    op->r->on_body = on_body;
+    op->r->on_done = on_done;
+    op->r->on_abort = on_abort;
+}
+
+/* ------------------------------------------------------ extract archive */
+
+#define EXTRACT_MAX_CONTAINERS 10000
+#define EXTRACT_MAX_FAILED 1000
+
+/* PUT ?extract-archive=tar|tar.gz|tar.bz2 in progress: the archive streams
+ * through tarx into one object upload at a time (bulk.py's
+ * handle_extract_iter). */
+typedef struct extract {
+    sw_op *op;
+    tarx *t;
+    const char *base_cont;   /* the URL's container, or NULL at account level */
+    const char *base_prefix; /* the URL's object part + '/', or "" */
+    obj_attr *base;          /* metadata the request gives every object */
+    uint32_t nbase;
+    bulk_result br;
+    uint32_t made; /* containers created */
+    bool stop;     /* the run is over (a failure that ends it) */
+    /* the file being written */
+    obj_put *put;
+    const char *path;
+    /* the bucket of the last file */
+    const char *bname;
+    bucket_info b;
+    kerr be;
+} extract;
+
+static const char *pax_get(const tarx_attr *a, size_t n, const char *k1, const char *k2) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(a[i].key, k1) || !strcmp(a[i].key, k2)) return a[i].value;
+    return NULL;
+}
+
+static void extract_fail(extract *x, const char *path, int status) {
+    bulk_error(x->op, &x->br, path, strlen(path), status);
+    if (status >= 500) x->br.status = 502;
+    if (x->br.nerrors >= EXTRACT_MAX_FAILED) {
+        x->br.status = 400;
+        x->br.body = "Max extraction failures exceeded";
+        x->stop = true;
+    }
+}
+
+static int extract_begin(void *ctx, const char *name, uint64_t size, const tarx_attr *attrs,
+                         size_t nattrs) {
+    extract *x = ctx;
+    sw_op *op = x->op;
+    if (x->stop) return TARX_ABORT;
+    while (!strncmp(name, "./", 2)) name += 2;
+    while (*name == '/') name++;
+    if (!*name) return TARX_SKIP;
+    const char *cont, *obj;
+    if (x->base_cont) {
+        cont = x->base_cont;
+        obj = arena_printf(op->a, "%s%s", x->base_prefix, name);
+    } else { /* account level: the first component is the container */
+        const char *slash = strchr(name, '/');
+        if (!slash || !slash[1]) return TARX_SKIP; /* files at the top are ignored */
+        cont = arena_strndup(op->a, name, (size_t)(slash - name));
+        obj = arena_strdup(op->a, slash + 1); /* name lives only during this call */
+    }
+    size_t olen = strlen(obj);
+    x->path = quoted_path(op, cont, obj, olen);
+    if (size > OBJ_MAX_PUT_SIZE) return extract_fail(x, x->path, 413), TARX_SKIP;
+    if (olen > OBJ_MAX_KEY || !utf8_valid(obj, olen))
+        return extract_fail(x, x->path, 400), TARX_SKIP;
+    if (!x->bname || strcmp(x->bname, cont)) {
+        x->bname = cont;
+        x->be = objsvc_bucket_open(op->svc, op->a, &op->who, cont, BUCKET_WRITE, &x->b);
+        if (x->be == K_ENOSUCHBUCKET && !x->base_cont) {
+            if (x->made >= EXTRACT_MAX_CONTAINERS) {
+                x->br.status = 400;
+                x->br.body = "More than 10000 containers to create from tar.";
+                x->stop = true;
+                return TARX_ABORT;
+            }
+            kerr ce = objsvc_container_create(op->svc, &op->who, cont, op->fe->o.region);
+            if (!ce) x->made++;
+            x->be = ce && ce != K_EBUCKETOWNED
+                        ? ce
+                        : objsvc_bucket_open(op->svc, op->a, &op->who, cont, BUCKET_WRITE, &x->b);
+        }
+    }
+    if (x->be) {
+        int st = kerr_lookup(x->be)->swift_status;
+        if (x->be == K_EACCESSDENIED && !op->user) st = 401;
+        if (x->be == K_EINVALIDBUCKETNAME) st = 400;
+        return extract_fail(x, x->path, st), TARX_SKIP;
+    }
+    obj_attr *a = arena_alloc(op->a, (x->nbase + nattrs + 2) * sizeof *a);
+    uint32_t n = x->nbase;
+    memcpy(a, x->base, x->nbase * sizeof *a);
+    const char *mt =
+        pax_get(attrs, nattrs, "SCHILY.xattr.user.mime_type", "LIBARCHIVE.xattr.user.mime_type");
+    if (mt) set_attr(a, &n, "content-type", mt);
+    for (size_t i = 0; i < nattrs; i++) {
+        const char *k = attrs[i].key;
+        const char *m = !strncmp(k, "SCHILY.xattr.user.meta.", 23)       ? k + 23
+                        : !strncmp(k, "LIBARCHIVE.xattr.user.meta.", 27) ? k + 27
+                                                                         : NULL;
+        if (m && *m && strlen(m) <= META_NAME_MAX && strlen(attrs[i].value) <= META_VALUE_MAX)
+            set_attr(a, &n, arena_printf(op->a, "x-amz-meta-%s", m),
+                     arena_strdup(op->a, attrs[i].value));
+    }
+    put_content_type(op, obj, olen, a, &n);
+    obj_put_opts o = {.size = size, .attrs = a, .nattrs = n, .acl = ACL_PRIVATE};
+    kerr e = objsvc_put_begin(op->svc, op->a, &x->b, obj, olen, &o, &x->put);
+    if (e) return extract_fail(x, x->path, kerr_lookup(e)->swift_status), TARX_SKIP;
+    return TARX_CONTINUE;
+}
+
+static int extract_data(void *ctx, const void *p, size_t n) {
+    extract *x = ctx;
+    kerr e = objsvc_put_write(x->put, p, n);
+    if (!e) return TARX_CONTINUE;
+    objsvc_put_abort(x->put);
+    x->put = NULL;
+    extract_fail(x, x->path, kerr_lookup(e)->swift_status);
+    return TARX_SKIP;
+}
+
+static int extract_end(void *ctx) {
+    extract *x = ctx;
+    if (!x->put) return TARX_CONTINUE; /* failed under way: counted */
+    obj_meta m;
+    kerr e = objsvc_put_finish(x->put, NULL, &m);
+    x->put = NULL;
+    if (e)
+        extract_fail(x, x->path, kerr_lookup(e)->swift_status);
+    else
+        x->br.created++;
+    return x->stop ? TARX_ABORT : TARX_CONTINUE;
+}
+
+static const tarx_cb extract_cb = {extract_begin, extract_data, extract_end};
+
+static void extract_release(sw_op *op) {
+    extract *x = op->ex;
+    if (!x) return;
+    if (x->put) objsvc_put_abort(x->put);
+    x->put = NULL;
+    tarx_free(x->t);
+    x->t = NULL;
+    op->ex = NULL;
+}
+
+/* The body is all in: the outcome. */
+static void extract_done(sw_op *op) {
+    extract *x = op->ex;
+    kerr e = x->stop ? K_OK : tarx_finish(x->t);
+    if (e == K_EINVAL) {
+        x->br.status = 400;
+        x->br.body = arena_printf(op->a, "Invalid Tar File: %s", tarx_error(x->t));
+    } else if (e && !x->stop) {
+        x->br.status = 500;
+    } else if (!x->stop && !x->br.created && !x->br.nerrors) {
+        x->br.status = 400;
+        x->br.body = "Invalid Tar File: No Valid Files";
+    }
+    bulk_result br = x->br;
+    extract_release(op);
+    bulk_answer(op, &br);
+}
+
+static void extract_start(sw_op *op) {
+    if (!op->user) return sw_error_msg(op, K_ENOAUTH, NULL);
+    const char *fmt = param(op, "extract-archive");
+    if (fmt && *fmt == '.') fmt++;
+    tarx_compression c;
+    if (fmt && !strcmp(fmt, "tar"))
+        c = TARX_PLAIN;
+    else if (fmt && (!strcmp(fmt, "tar.gz") || !strcmp(fmt, "tgz")))
+        c = TARX_GZIP;
+    else if (fmt && (!strcmp(fmt, "tar.bz2") || !strcmp(fmt, "tbz2")))
+        c = TARX_BZIP2;
+    else
+        return sw_text(op, 400, "Unsupported archive format");
+    uint64_t len;
+    if (gw_body_frame(op->r, &len) == GW_BODY_NONE) return sw_error_msg(op, K_EMISSINGLENGTH, NULL);
+    extract *x = arena_zalloc(op->a, sizeof *x);
+    x->op = op;
+    x->br.extract = true;
+    if (op->container) {
+        x->base_cont = op->container;
+        x->base_prefix =
+            op->obj && op->olen ? arena_printf(op->a, "%.*s/", (int)op->olen, op->obj) : "";
+    }
+    x->base = arena_alloc(op->a, (op->r->http.nheaders + 2) * sizeof *x->base);
+    /* only metadata and expiry travel to each object (bulk.py) */
+    op->meta_only = true;
+    if (!request_attrs(op, x->base, &x->nbase) || !delete_at_attr(op, x->base, &x->nbase)) return;
+    if (tarx_new(c, &extract_cb, x, &x->t)) return sw_error_msg(op, K_ENOMEM, NULL);
+    op->ex = x;
     op->r->fe = op;
     op->r->on_body = on_body;
     op->r->on_done = on_done;
@@ -1593,11 +1815,7 @@ static void slo_put_done(sw_op *op) {
     obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 2) * sizeof *attrs);
     uint32_t nattrs = 0;
     if (!request_attrs(op, attrs, &nattrs) || !delete_at_attr(op, attrs, &nattrs)) return;
-    if (!has_attr(attrs, nattrs, "content-type")) {
-        attrs[nattrs].name = "content-type";
-        attrs[nattrs].value = "application/octet-stream";
-        nattrs++;
-    }
+    put_content_type(op, op->obj, op->olen, attrs, &nattrs);
     /* Swift checks a client's Etag before it writes: so does kura, from
      * what the segments are now (objsvc_slo_put checks them again) */
     obj_meta m;
@@ -1820,6 +2038,10 @@ static void do_copy(sw_op *op, const char *scont, const char *sobj, size_t solen
 
 static kerr on_body(gw_req *r, const char *data, size_t n) {
     sw_op *op = r->fe;
+    if (op->ex) { /* a malformed archive is answered at the end */
+        if (!op->ex->stop) tarx_feed(op->ex->t, data, n);
+        return K_OK;
+    }
     if (op->collect) {
         if (op->body_big || n > op->body_max - op->body.len)
             op->body_big = true;
@@ -1841,6 +2063,7 @@ static void on_done(gw_req *r) {
     sw_op *op = r->fe;
     if (op->body_error) return sw_error(op, op->body_error);
     if (!gw_body_complete(r)) return sw_error_msg(op, K_EINCOMPLETEBODY, NULL);
+    if (op->ex) return extract_done(op);
     if (op->collect) {
         op->collect(op);
         kbuf_free(&op->body);
@@ -1909,11 +2132,7 @@ static void object_put(sw_op *op) {
     obj_attr *attrs = arena_alloc(op->a, (op->r->http.nheaders + 2) * sizeof *attrs);
     uint32_t nattrs = 0;
     if (!request_attrs(op, attrs, &nattrs) || !delete_at_attr(op, attrs, &nattrs)) return;
-    if (!has_attr(attrs, nattrs, "content-type")) {
-        attrs[nattrs].name = "content-type";
-        attrs[nattrs].value = "application/octet-stream";
-        nattrs++;
-    }
+    put_content_type(op, op->obj, op->olen, attrs, &nattrs);
     obj_put_opts o = {.size = len, .attrs = attrs, .nattrs = nattrs, .acl = ACL_PRIVATE};
     e = objsvc_put_begin(op->svc, op->a, &op->b, op->obj, op->olen, &o, &op->put);
     if (e) return sw_error(op, e);
@@ -2265,6 +2484,16 @@ static void swift_start(void *ctx, gw_req *r) {
     bool tempurl =
         http_param_has(&r->http, "temp_url_sig") || http_param_has(&r->http, "temp_url_expires");
     if (!tempurl && !authenticate(op)) return;
+    if (!tempurl && http_param_has(&r->http, "extract-archive") && !strcmp(r->http.method, "PUT")) {
+        if (slash && slash[1]) {
+            op->container = s2 ? arena_strndup(a, c, (size_t)(s2 - c)) : c;
+            if (s2 && s2[1]) {
+                op->obj = s2 + 1;
+                op->olen = r->http.path_len - (size_t)(op->obj - p);
+            }
+        }
+        return extract_start(op);
+    }
     if (!tempurl && http_param_has(&r->http, "bulk-delete") &&
         (!strcmp(r->http.method, "POST") || !strcmp(r->http.method, "DELETE")))
         return bulk_delete(op);

@@ -411,7 +411,6 @@ class T:
              "account ACLs"),
             ("POST", "/v1/AUTH_%s" % ACCT, {"X-Account-Meta-Quota-Bytes": "10"},
              "account quotas"),
-            ("PUT", base + "/m", {"X-Detect-Content-Type": "true"}, "content type detection"),
         ]
         for method, path, h, what in cases:
             r = self.raw(method, path, headers=dict(h, **{"Content-Length": "1"}), body=b"x")
@@ -811,7 +810,8 @@ class T:
         eq(info["slo"]["max_manifest_segments"], 1000, "slo limits")
         eq(info["slo"]["min_segment_size"], 1, "slo minimum segment")
         eq(info["bulk_delete"]["max_deletes_per_request"], 10000, "bulk delete limits")
-        for absent in ("dlo", "bulk_upload", "formpost"):
+        eq(info["bulk_upload"]["max_containers_per_extraction"], 10000, "bulk upload limits")
+        for absent in ("dlo", "formpost"):
             check(absent not in info, "/info must not claim %s" % absent)
         eq(info["tempurl"]["methods"], ["GET", "HEAD", "PUT"], "tempurl methods")
         eq(info["tempurl"]["allowed_digests"], ["sha1", "sha256", "sha512"], "tempurl digests")
@@ -1139,6 +1139,111 @@ class T:
         c.delete_container("roles-shared")
         c.delete_container("roles-priv")
 
+    def t_content_type(self):
+        c = self.conn
+        c.put_container("ctype")
+        base = "/v1/AUTH_%s/ctype" % ACCT
+        for name, want in (("a.jpg", "image/jpeg"), ("b.TXT", "text/plain"),
+                           ("c.tar.gz", "application/gzip"), ("noext", "application/octet-stream"),
+                           ("d.unknownext", "application/octet-stream")):
+            eq(self.raw("PUT", base + "/" + name, body=b"x").status, 201, "PUT " + name)
+            eq(c.head_object("ctype", name)["content-type"], want, "guessed type of " + name)
+        self.raw("PUT", base + "/e.png", body=b"x", headers={"Content-Type": "text/x-given"})
+        eq(c.head_object("ctype", "e.png")["content-type"], "text/x-given", "given type kept")
+        self.raw("PUT", base + "/f.png", body=b"x",
+                 headers={"Content-Type": "text/x-given", "X-Detect-Content-Type": "true"})
+        eq(c.head_object("ctype", "f.png")["content-type"], "image/png", "detection overrides")
+        for k in ("a.jpg", "b.TXT", "c.tar.gz", "noext", "d.unknownext", "e.png", "f.png"):
+            c.delete_object("ctype", k)
+        c.delete_container("ctype")
+
+    def t_extract(self):
+        import io
+        import tarfile
+
+        def tarball(files, mode="w", fmt=tarfile.PAX_FORMAT, extra=None):
+            bio = io.BytesIO()
+            with tarfile.open(fileobj=bio, mode=mode, format=fmt) as tf:
+                for name, data, pax in files:
+                    ti = tarfile.TarInfo(name)
+                    ti.size = len(data)
+                    if pax:
+                        ti.pax_headers = pax
+                    tf.addfile(ti, io.BytesIO(data))
+                for ti in extra or ():
+                    tf.addfile(ti)
+            return bio.getvalue()
+
+        c = self.conn
+        big = os.urandom(3 * 1024 * 1024 + 77)
+        d = tarfile.TarInfo("ex-a/dir")
+        d.type = tarfile.DIRTYPE
+        ln = tarfile.TarInfo("ex-a/link")
+        ln.type = tarfile.SYMTYPE
+        ln.linkname = "x.txt"
+        files = [("ex-a/x.txt", b"hello", None),
+                 ("./ex-a/sub/big.bin", big, None),
+                 ("ex-b/" + "n" * 150 + "/deep.dat", b"long name", None),
+                 ("ex-b/meta.bin", b"m", {"SCHILY.xattr.user.mime_type": "text/x-kura",
+                                          "SCHILY.xattr.user.meta.color": "red"}),
+                 ("top-level-file", b"ignored", None)]
+        acct = "/v1/AUTH_%s" % ACCT
+        for mode, fmt in (("w", "tar"), ("w:gz", "tar.gz"), ("w:bz2", "tar.bz2")):
+            body = tarball(files, mode, extra=[d, ln])
+            r = self.raw("PUT", acct + "?extract-archive=" + fmt, body=body,
+                         headers={"Accept": "application/json", "X-Object-Meta-Batch": "7"})
+            eq(r.status, 200, "extract %s" % fmt)
+            res = json.loads(r.body)
+            eq((res["Number Files Created"], res["Response Status"], res["Errors"]),
+               (4, "201 Created", []), "extract %s: %r" % (fmt, res))
+            eq(c.get_object("ex-a", "sub/big.bin")[1], big, "big file byte-exact (%s)" % fmt)
+            h, body = c.get_object("ex-a", "x.txt")
+            eq((body, h["content-type"], h["x-object-meta-batch"]),
+               (b"hello", "text/plain", "7"), "small file, guessed type, request metadata")
+            eq(c.get_object("ex-b", "n" * 150 + "/deep.dat")[1], b"long name", "pax long name")
+            h = c.head_object("ex-b", "meta.bin")
+            eq((h["content-type"], h["x-object-meta-color"]), ("text/x-kura", "red"), "pax xattrs")
+            names = sorted(o["name"] for o in c.get_container("ex-a")[1])
+            eq(names, ["sub/big.bin", "x.txt"], "directories and links are not objects")
+        # into a container, under a prefix
+        r = self.raw("PUT", acct + "/ex-a/pre?extract-archive=tar",
+                     body=tarball([("one", b"1", None), ("two/three", b"3", None)]))
+        text = r.body.decode()
+        check("Number Files Created: 2\n" in text and "Response Status: 201 Created" in text,
+              "text answer %r" % text)
+        eq(c.get_object("ex-a", "pre/two/three")[1], b"3", "prefixed object")
+        # XML answer, a corrupt archive, nothing valid, a format kura does not read
+        body = bytearray(tarball([("ex-a/z", b"z" * 600, None)]))
+        body[148:156] = b"0000000\0"  # bad checksum
+        r = self.raw("PUT", acct + "?extract-archive=tar", body=bytes(body),
+                     headers={"Accept": "application/xml"})
+        root = ET.fromstring(r.body)
+        eq(root.tag, "extract", "xml root")
+        eq(root.findtext("response_status"), "400 Bad Request", "corrupt archive status")
+        check(root.findtext("response_body").startswith("Invalid Tar File: "), "corrupt archive")
+        r = self.raw("PUT", acct + "?extract-archive=tar", body=tarball([("only-top", b"x", None)]),
+                     headers={"Accept": "application/json"})
+        eq(json.loads(r.body)["Response Body"], "Invalid Tar File: No Valid Files", "no files")
+        r = self.raw("PUT", acct + "?extract-archive=zip", body=b"PK")
+        eq(r.status, 400, "unsupported archive format")
+        r = self.raw("PUT", acct + "?extract-archive=tar.gz", body=b"not gzip at all",
+                     headers={"Accept": "application/json"})
+        check(json.loads(r.body)["Response Body"].startswith("Invalid Tar File"), "bad gzip")
+        # another account's admin: every file refused, nothing written
+        other = sc.Connection(authurl=self.auth_url, user=OTHER, key=OTHER_KEY, retries=0)
+        _, otok = other.get_auth()
+        r = self.raw("PUT", acct + "/ex-a?extract-archive=tar", token=otok,
+                     body=tarball([("intruder", b"x", None)]), headers={"Accept": "application/json"})
+        res = json.loads(r.body)
+        eq((res["Number Files Created"], res["Errors"]), (0, [["/ex-a/intruder", "403 Forbidden"]]),
+           "a stranger extracts nothing: %r" % res)
+        r = self.raw("PUT", acct + "?extract-archive=tar", token=False, body=b"x")
+        eq(r.status, 401, "anonymous extract")
+        for cont in ("ex-a", "ex-b"):
+            for o in c.get_container(cont)[1]:
+                c.delete_object(cont, o["name"])
+            c.delete_container(cont)
+
     def t_cli_large(self):
         path = os.path.join(self.tmp, "large.bin")
         data = os.urandom(3 * 1024 * 1024 + 12345)
@@ -1325,7 +1430,7 @@ def main():
     try:
         for name in ("t_auth", "t_tokens", "t_cli", "t_listings", "t_objects", "t_refusals",
                      "t_container_meta", "t_expiry", "t_acls", "t_tempurl", "t_account_meta",
-                     "t_info", "t_multirange", "t_slo", "t_dlo", "t_cli_large", "t_bulk_delete", "t_roles",
+                     "t_info", "t_multirange", "t_slo", "t_dlo", "t_cli_large", "t_bulk_delete", "t_roles", "t_content_type", "t_extract",
                      "t_cross_protocol", "t_s3_unchanged_paths"):
             if len(sys.argv) > 2 and name not in sys.argv[2:]:
                 continue
