@@ -411,6 +411,7 @@ static bool list_format_of(sw_op *op, list_format *f) {
 typedef struct list_params {
     const char *prefix, *marker, *end_marker, *delim;
     size_t limit;
+    bool reverse; /* descending: marker bounds from above, end_marker from below */
 } list_params;
 
 /* The listing query; false after answering a refusal. */
@@ -424,10 +425,7 @@ static bool list_params_of(sw_op *op, list_params *lp, list_format *fmt) {
         sw_not_implemented(op, "the path listing parameter");
         return false;
     }
-    if (truthy(param(op, "reverse"))) {
-        sw_not_implemented(op, "reverse listings");
-        return false;
-    }
+    lp->reverse = truthy(param(op, "reverse"));
     lp->prefix = param(op, "prefix");
     lp->marker = param(op, "marker");
     lp->end_marker = param(op, "end_marker");
@@ -601,17 +599,23 @@ static void op_account(sw_op *op) {
     size_t out = 0;
     const char *last_sub = NULL;
     size_t plen = lp.prefix ? strlen(lp.prefix) : 0;
-    for (size_t i = 0; i < n && out < lp.limit; i++) {
+    /* reverse: descending, marker bounds from above and end_marker from below */
+    for (size_t j = 0; j < n && out < lp.limit; j++) {
+        size_t i = lp.reverse ? n - 1 - j : j;
         const char *name = bs[i].name;
         if (lp.prefix && strncmp(name, lp.prefix, plen)) continue;
-        if (lp.marker && strcmp(name, lp.marker) <= 0) continue;
-        if (lp.end_marker && strcmp(name, lp.end_marker) >= 0) break;
+        if (!lp.reverse && lp.marker && strcmp(name, lp.marker) <= 0) continue;
+        if (!lp.reverse && lp.end_marker && strcmp(name, lp.end_marker) >= 0) break;
+        if (lp.reverse && lp.marker && strcmp(name, lp.marker) >= 0) continue;
+        if (lp.reverse && lp.end_marker && strcmp(name, lp.end_marker) <= 0) break;
         if (lp.delim) {
             const char *d = strstr(name + plen, lp.delim);
             if (d) {
                 const char *sub = arena_strndup(op->a, name, (size_t)(d - name) + strlen(lp.delim));
                 if (last_sub && !strcmp(sub, last_sub)) continue;
-                if (lp.marker && strcmp(sub, lp.marker) <= 0) continue;
+                if (lp.marker &&
+                    (lp.reverse ? strcmp(sub, lp.marker) >= 0 : strcmp(sub, lp.marker) <= 0))
+                    continue;
                 last_sub = sub;
                 if (fmt == FMT_JSON) {
                     if (out) kbuf_putc(b, ',');
@@ -761,6 +765,175 @@ static bool apply_container_meta(sw_op *op, const container_meta *cm) {
     return true;
 }
 
+/* Whether key sorts at or after bound (bytewise). */
+static bool at_or_after(const char *key, size_t klen, const char *bound) {
+    size_t bl = strlen(bound), k = klen < bl ? klen : bl;
+    int c = memcmp(key, bound, k);
+    return c > 0 || (c == 0 && klen >= bl);
+}
+
+/* One entry of a container listing in fmt; i: how many came before. */
+static void emit_object(sw_op *op, list_format fmt, const list_entry *le, size_t i) {
+    kbuf *b = &op->r->resp.body;
+    if (le->is_prefix) {
+        if (fmt == FMT_JSON) {
+            if (i) kbuf_putc(b, ',');
+            kbuf_puts(b, "{\"subdir\": ");
+            json_str(b, le->key, le->klen);
+            kbuf_putc(b, '}');
+        } else if (fmt == FMT_XML) {
+            kbuf_puts(b, "<subdir name=\"");
+            kbuf_xml_escape(b, le->key, le->klen);
+            kbuf_puts(b, "\"><name>");
+            kbuf_xml_escape(b, le->key, le->klen);
+            kbuf_puts(b, "</name></subdir>");
+        } else {
+            kbuf_append(b, le->key, le->klen);
+            kbuf_putc(b, '\n');
+        }
+        return;
+    }
+    char when[64];
+    iso_micro(le->meta.mtime_ms, when);
+    const char *ct = content_type_of(&le->meta);
+    if (fmt == FMT_JSON) {
+        if (i) kbuf_putc(b, ',');
+        kbuf_puts(b, "{\"name\": ");
+        json_str(b, le->key, le->klen);
+        kbuf_printf(b, ", \"hash\": \"%s\", \"bytes\": %llu, \"content_type\": ", le->meta.etag,
+                    (unsigned long long)le->meta.size);
+        json_str(b, ct, strlen(ct));
+        kbuf_printf(b, ", \"last_modified\": \"%s\"}", when);
+    } else if (fmt == FMT_XML) {
+        kbuf_puts(b, "<object><name>");
+        kbuf_xml_escape(b, le->key, le->klen);
+        kbuf_printf(b, "</name><hash>%s</hash><bytes>%llu</bytes><content_type>", le->meta.etag,
+                    (unsigned long long)le->meta.size);
+        kbuf_xml_escape(b, ct, strlen(ct));
+        kbuf_printf(b, "</content_type><last_modified>%s</last_modified></object>", when);
+    } else {
+        kbuf_append(b, le->key, le->klen);
+        kbuf_putc(b, '\n');
+    }
+}
+
+static obj_list_req list_req_of(const list_params *lp, const char *after, size_t after_len,
+                                size_t max) {
+    return (obj_list_req){.prefix = lp->prefix,
+                          .prefix_len = lp->prefix ? strlen(lp->prefix) : 0,
+                          .start_after = after,
+                          .start_after_len = after_len,
+                          .delim = lp->delim,
+                          .delim_len = lp->delim ? strlen(lp->delim) : 0,
+                          .max_entries = max};
+}
+
+/* Ascending: names after marker and before end_marker, at most limit. */
+static kerr list_forward(sw_op *op, const list_params *lp, list_entry **out, size_t *n) {
+    obj_list_req req = list_req_of(lp, lp->marker, lp->marker ? strlen(lp->marker) : 0, lp->limit);
+    bool trunc;
+    kerr e = objsvc_list(op->svc, op->a, &op->b, &req, out, n, &trunc);
+    if (e || !lp->end_marker) return e;
+    for (size_t i = 0; i < *n; i++)
+        if (at_or_after((*out)[i].key, (*out)[i].klen, lp->end_marker)) *n = i;
+    return K_OK;
+}
+
+/* Descending (?reverse=true, as Swift's container server): names after
+ * end_marker and before marker, the last limit of them, last first. The
+ * range is walked in ascending pages of their own arena, keeping copies of
+ * the last limit entries only: memory stays bounded by limit, time grows
+ * with the range. */
+typedef struct rev_item {
+    char *key; /* malloc'd */
+    size_t klen;
+    bool is_prefix;
+    char etag[48];
+    uint64_t size;
+    int64_t mtime_ms;
+    char *ctype; /* malloc'd */
+} rev_item;
+
+static kerr list_reverse(sw_op *op, const list_params *lp, list_entry **out, size_t *n) {
+    size_t cap = lp->limit, count = 0, head = 0;
+    rev_item *ring = calloc(cap, sizeof *ring);
+    if (!ring) return K_ENOMEM;
+    char *after = lp->end_marker ? strdup(lp->end_marker) : NULL;
+    size_t after_len = after ? strlen(after) : 0;
+    kerr e = K_OK;
+    for (bool more = true; more && !e;) {
+        arena *pa = arena_new(0);
+        list_entry *ents;
+        size_t m = 0;
+        obj_list_req req = list_req_of(lp, after, after_len, 1000);
+        e = objsvc_list(op->svc, pa, &op->b, &req, &ents, &m, &more);
+        for (size_t i = 0; !e && i < m; i++) {
+            const list_entry *le = &ents[i];
+            if (lp->marker && at_or_after(le->key, le->klen, lp->marker)) {
+                more = false;
+                break;
+            }
+            rev_item *it = &ring[count < cap ? count : head];
+            if (count < cap)
+                count++;
+            else
+                head = (head + 1) % cap;
+            free(it->key);
+            free(it->ctype);
+            it->key = malloc(le->klen + 1);
+            it->ctype = strdup(le->is_prefix ? "" : content_type_of(&le->meta));
+            if (!it->key || !it->ctype) {
+                e = K_ENOMEM;
+                break;
+            }
+            memcpy(it->key, le->key, le->klen);
+            it->key[le->klen] = 0;
+            it->klen = le->klen;
+            it->is_prefix = le->is_prefix;
+            memcpy(it->etag, le->meta.etag, sizeof it->etag);
+            it->size = le->meta.size;
+            it->mtime_ms = le->meta.mtime_ms;
+        }
+        if (!e && m) {
+            free(after);
+            after = malloc(ents[m - 1].klen + 1);
+            if (!after) {
+                e = K_ENOMEM;
+            } else {
+                memcpy(after, ents[m - 1].key, ents[m - 1].klen);
+                after[ents[m - 1].klen] = 0;
+                after_len = ents[m - 1].klen;
+            }
+        }
+        if (!m) more = false;
+        arena_free(pa);
+    }
+    list_entry *res = arena_zalloc(op->a, (count ? count : 1) * sizeof *res);
+    for (size_t k = 0; !e && k < count; k++) { /* newest first */
+        const rev_item *it = &ring[(head + count - 1 - k) % count];
+        list_entry *le = &res[k];
+        le->key = arena_strndup(op->a, it->key, it->klen);
+        le->klen = it->klen;
+        le->is_prefix = it->is_prefix;
+        memcpy(le->meta.etag, it->etag, sizeof it->etag);
+        le->meta.size = it->size;
+        le->meta.mtime_ms = it->mtime_ms;
+        le->meta.nattrs = 1;
+        le->meta.attrs = arena_alloc(op->a, sizeof *le->meta.attrs);
+        le->meta.attrs[0].name = "content-type";
+        le->meta.attrs[0].value = arena_strdup(op->a, it->ctype);
+    }
+    for (size_t k = 0; k < count; k++) {
+        free(ring[k].key);
+        free(ring[k].ctype);
+    }
+    free(ring);
+    free(after);
+    *out = res;
+    *n = e ? 0 : count;
+    return e;
+}
+
 static void container_list(sw_op *op) {
     list_params lp;
     list_format fmt;
@@ -787,20 +960,6 @@ static void container_list(sw_op *op) {
         if (!owner && (!strcmp(n, "temp-url-key") || !strcmp(n, "temp-url-key-2"))) continue;
         gw_add_header(op->r, arena_printf(op->a, "X-Container-Meta-%s", n), op->b.attrs[i].value);
     }
-    list_entry *ents = NULL;
-    size_t n = 0;
-    bool trunc;
-    if (lp.limit && !is_head(op)) {
-        obj_list_req req = {.prefix = lp.prefix,
-                            .prefix_len = lp.prefix ? strlen(lp.prefix) : 0,
-                            .start_after = lp.marker,
-                            .start_after_len = lp.marker ? strlen(lp.marker) : 0,
-                            .delim = lp.delim,
-                            .delim_len = lp.delim ? strlen(lp.delim) : 0,
-                            .max_entries = lp.limit};
-        e = objsvc_list(op->svc, op->a, &op->b, &req, &ents, &n, &trunc);
-        if (e) return sw_error(op, e);
-    }
     kbuf *b = &op->r->resp.body;
     if (fmt == FMT_JSON) kbuf_putc(b, '[');
     if (fmt == FMT_XML) {
@@ -809,56 +968,12 @@ static void container_list(sw_op *op) {
         kbuf_puts(b, "\">");
     }
     size_t out = 0;
-    size_t eml = lp.end_marker ? strlen(lp.end_marker) : 0;
-    for (size_t i = 0; i < n; i++) {
-        list_entry *le = &ents[i];
-        if (lp.end_marker) {
-            size_t k = le->klen < eml ? le->klen : eml;
-            int c = memcmp(le->key, lp.end_marker, k);
-            if (c > 0 || (c == 0 && le->klen >= eml)) break;
-        }
-        if (le->is_prefix) {
-            if (fmt == FMT_JSON) {
-                if (out) kbuf_putc(b, ',');
-                kbuf_puts(b, "{\"subdir\": ");
-                json_str(b, le->key, le->klen);
-                kbuf_putc(b, '}');
-            } else if (fmt == FMT_XML) {
-                kbuf_puts(b, "<subdir name=\"");
-                kbuf_xml_escape(b, le->key, le->klen);
-                kbuf_puts(b, "\"><name>");
-                kbuf_xml_escape(b, le->key, le->klen);
-                kbuf_puts(b, "</name></subdir>");
-            } else {
-                kbuf_append(b, le->key, le->klen);
-                kbuf_putc(b, '\n');
-            }
-            out++;
-            continue;
-        }
-        char when[64];
-        iso_micro(le->meta.mtime_ms, when);
-        const char *ct = content_type_of(&le->meta);
-        if (fmt == FMT_JSON) {
-            if (out) kbuf_putc(b, ',');
-            kbuf_puts(b, "{\"name\": ");
-            json_str(b, le->key, le->klen);
-            kbuf_printf(b, ", \"hash\": \"%s\", \"bytes\": %llu, \"content_type\": ", le->meta.etag,
-                        (unsigned long long)le->meta.size);
-            json_str(b, ct, strlen(ct));
-            kbuf_printf(b, ", \"last_modified\": \"%s\"}", when);
-        } else if (fmt == FMT_XML) {
-            kbuf_puts(b, "<object><name>");
-            kbuf_xml_escape(b, le->key, le->klen);
-            kbuf_printf(b, "</name><hash>%s</hash><bytes>%llu</bytes><content_type>", le->meta.etag,
-                        (unsigned long long)le->meta.size);
-            kbuf_xml_escape(b, ct, strlen(ct));
-            kbuf_printf(b, "</content_type><last_modified>%s</last_modified></object>", when);
-        } else {
-            kbuf_append(b, le->key, le->klen);
-            kbuf_putc(b, '\n');
-        }
-        out++;
+    if (lp.limit && !is_head(op)) {
+        list_entry *ents;
+        size_t n;
+        e = lp.reverse ? list_reverse(op, &lp, &ents, &n) : list_forward(op, &lp, &ents, &n);
+        if (e) return sw_error(op, e);
+        for (size_t i = 0; i < n; i++) emit_object(op, fmt, &ents[i], out++);
     }
     if (fmt == FMT_JSON) kbuf_putc(b, ']');
     if (fmt == FMT_XML) kbuf_puts(b, "</container>");

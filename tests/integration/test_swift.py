@@ -1139,6 +1139,59 @@ class T:
         c.delete_container("roles-shared")
         c.delete_container("roles-priv")
 
+    def t_reverse(self):
+        c = self.conn
+        c.put_container("rev")
+        # more names than a page of the object service (1000), put in parallel
+        names = ["a", "b/1", "b/2", "c", "d/x/y", "e"] + ["p%04d" % i for i in range(1100)]
+        from concurrent.futures import ThreadPoolExecutor
+        conns = [sc.Connection(preauthurl=self.url, preauthtoken=self.token, retries=0)
+                 for _ in range(8)]
+        with ThreadPoolExecutor(8) as ex:
+            list(ex.map(lambda i: conns[i % 8].put_object("rev", names[i], b""), range(len(names))))
+        srt = sorted(names)
+
+        def lst(**q):
+            q = dict(q, format="json")
+            qs = "&".join("%s=%s" % (k, str(v).lower() if isinstance(v, bool) else v)
+                          for k, v in q.items())
+            r = self.raw("GET", "/v1/AUTH_%s/rev?%s" % (ACCT, qs))
+            eq(r.status, 200, "listing %s" % qs)
+            return [o.get("name", o.get("subdir")) for o in json.loads(r.body)]
+
+        eq(lst(reverse=True, limit=10000), srt[::-1], "whole container reversed")
+        eq(lst(reverse=True, limit=3), srt[::-1][:3], "limit takes the last names")
+        eq(lst(reverse=True, marker="c", limit=10), ["b/2", "b/1", "a"], "marker bounds above")
+        eq(lst(reverse=True, end_marker="p1096"), ["p1099", "p1098", "p1097"], "end_marker below")
+        eq(lst(reverse=True, marker="p0003", end_marker="c"),
+           ["p0002", "p0001", "p0000", "e", "d/x/y"], "both bounds")
+        eq(lst(reverse=True, delimiter="/", limit=4), ["p1099", "p1098", "p1097", "p1096"],
+           "delimiter, reversed")
+        eq(lst(reverse=True, delimiter="/", marker="p0000"), ["e", "d/", "c", "b/", "a"],
+           "subdirs reversed")
+        eq(lst(reverse=True, prefix="b/"), ["b/2", "b/1"], "prefix reversed")
+        # paging backwards with marker, as a client walks a reversed listing
+        got, marker = [], None
+        while True:
+            page = lst(reverse=True, limit=400, **({"marker": marker} if marker else {}))
+            if not page:
+                break
+            got += page
+            marker = page[-1]
+        eq(got, srt[::-1], "paged reversed listing")
+        r = self.raw("GET", "/v1/AUTH_%s?reverse=true&prefix=re" % ACCT)
+        check(r.body.decode().split("\n")[0] == "rev", "account listing reversed %r" % r.body)
+        c.put_container("rew")
+        r = self.raw("GET", "/v1/AUTH_%s?reverse=true&prefix=re" % ACCT)
+        eq(r.body.decode().split("\n")[:2], ["rew", "rev"], "account reversed")
+        r = self.raw("GET", "/v1/AUTH_%s?reverse=true&prefix=re&marker=rew" % ACCT)
+        eq(r.body.decode().split("\n")[:1], ["rev"], "account reversed with marker")
+        c.delete_container("rew")
+        r = self.raw("POST", "/v1/AUTH_%s?bulk-delete" % ACCT,
+                     body="".join("/rev/%s\n" % k for k in names).encode() + b"/rev\n",
+                     headers={"Accept": "application/json"})
+        eq(json.loads(r.body)["Number Deleted"], len(names) + 1, "cleanup by bulk delete")
+
     def t_content_type(self):
         c = self.conn
         c.put_container("ctype")
@@ -1430,7 +1483,7 @@ def main():
     try:
         for name in ("t_auth", "t_tokens", "t_cli", "t_listings", "t_objects", "t_refusals",
                      "t_container_meta", "t_expiry", "t_acls", "t_tempurl", "t_account_meta",
-                     "t_info", "t_multirange", "t_slo", "t_dlo", "t_cli_large", "t_bulk_delete", "t_roles", "t_content_type", "t_extract",
+                     "t_info", "t_multirange", "t_slo", "t_dlo", "t_cli_large", "t_bulk_delete", "t_roles", "t_reverse", "t_content_type", "t_extract",
                      "t_cross_protocol", "t_s3_unchanged_paths"):
             if len(sys.argv) > 2 and name not in sys.argv[2:]:
                 continue
