@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* kura: one binary, several roles (see `kura help`). */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <signal.h>
@@ -440,6 +441,62 @@ static size_t admin_volumes(void *ctx, gw_admin_volume *out, size_t max) {
     return n;
 }
 
+/* The expiry sweeper (objsvc_expire): a thread waking every interval
+ * seconds, stopped with the server. */
+typedef struct sweeper {
+    objsvc *svc;
+    unsigned interval_s;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop, started;
+} sweeper;
+
+static void *sweep_main(void *arg) {
+    sweeper *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += w->interval_s;
+        while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT) {
+        }
+        if (w->stop) break;
+        pthread_mutex_unlock(&w->mu);
+        size_t total = 0, n = 0;
+        kerr e;
+        do { /* in batches, until a batch finds less than it could take */
+            e = objsvc_expire(w->svc, clock_real_ms(), 1000, &n);
+            total += n;
+        } while (!e && n == 1000 && !w->stop);
+        if (e) log_warn("expiry sweep: %s (again in %u s)", kerr_name(e), w->interval_s);
+        if (total)
+            log_info("expiry sweep: %zu expired object%s reclaimed", total, total == 1 ? "" : "s");
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void sweeper_start(sweeper *w, objsvc *svc, unsigned interval_s) {
+    memset(w, 0, sizeof *w);
+    w->svc = svc;
+    w->interval_s = interval_s;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (interval_s && !pthread_create(&w->thread, NULL, sweep_main, w)) w->started = true;
+}
+
+static void sweeper_stop(sweeper *w) {
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    if (w->started) pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+}
+
 static int cmd_serve(int argc, char **argv) {
     int rc = 0;
     config *cfg =
@@ -593,8 +650,11 @@ static int cmd_serve(int argc, char **argv) {
                         gw_admin_port(adm));
             if (ae) rc = 1;
         }
+        sweeper sw;
+        sweeper_start(&sw, st.svc, (unsigned)config_int(cfg, "expiry-interval"));
         while (!rc && !stop_requested) pause();
         log_info("stopping");
+        sweeper_stop(&sw);
         gw_admin_stop(adm);
         gw_server_stop(srv);
     }

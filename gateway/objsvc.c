@@ -1006,18 +1006,23 @@ static kerr step_store_object(void *ctx, const kbuf *cur, kbuf *next, bool *remo
     return K_OK;
 }
 
+static kerr expiry_note(objsvc *s, const uint8_t bid[8], const char *key, size_t klen,
+                        const obj_attr *attrs, uint32_t nattrs);
+
 /* Writes the record of key with compare-and-set against whatever is there
  * (and only if that satisfies cond), then releases the data of the record
  * it replaced. */
 static kerr replace_obj_record(objsvc *s, const uint8_t bid[8], const char *key, size_t klen,
                                const obj_meta *m, const obj_cond *cond) {
+    kerr e = expiry_note(s, bid, key, klen, m->attrs, m->nattrs);
+    if (e) return e;
     keybuf k;
     obj_key(&k, bid, key, klen);
     kbuf rec = KBUF_INIT, old = KBUF_INIT;
     rec_obj_encode(&rec, m);
     bool absent = true;
     store_obj_step st = {.value = &rec, .cond = cond};
-    kerr e = record_update(s->meta, &k, step_store_object, &st, &old, &absent);
+    e = record_update(s->meta, &k, step_store_object, &st, &old, &absent);
     if (!e && !absent) {
         arena *a = arena_new(0);
         obj_meta prev;
@@ -1097,13 +1102,143 @@ static kerr step_object_attrs(void *ctx, const kbuf *cur, kbuf *next, bool *remo
 kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
                          const obj_attr *attrs, uint32_t nattrs, uint8_t acl, const obj_cond *cond,
                          obj_meta *out) {
+    kerr e = expiry_note(s, b->id, key, klen, attrs, nattrs);
+    if (e) return e;
     keybuf k;
     obj_key(&k, b->id, key, klen);
     kbuf old = KBUF_INIT;
     attrs_step st = {
         .a = a, .attrs = attrs, .nattrs = nattrs, .acl = acl, .cond = cond, .out = out};
-    kerr e = record_update(s->meta, &k, step_object_attrs, &st, &old, NULL);
+    e = record_update(s->meta, &k, step_object_attrs, &st, &old, NULL);
     kbuf_free(&old);
+    return e;
+}
+
+/* ---------------------------------------------------------------- expiry
+ * Objects with OBJ_ATTR_DELETE_AT are indexed by expiry time so that their
+ * space can be reclaimed without scanning buckets: radix tree "x" holds one
+ * 32-byte name per (time, object): be64(unix seconds) + bucket id + MD5 of
+ * the key (names must stay short; keys may be 1024 bytes), in time order;
+ * record "X" + that name holds the key. An entry is written before the
+ * object record that needs it (a crash leaves at most a stale entry, which
+ * the sweeper drops), and it is only a hint: the sweeper deletes an object
+ * only if its record, read in the same compare-and-set, still expires at
+ * that second. */
+
+enum { EXPIRY_NAME_LEN = 32 };
+static const char expiry_ns[] = "x";
+
+static bool delete_at_of(const obj_attr *attrs, uint32_t n, int64_t *at) {
+    for (uint32_t i = 0; i < n; i++) {
+        if (strcmp(attrs[i].name, OBJ_ATTR_DELETE_AT)) continue;
+        const char *v = attrs[i].value;
+        int64_t x = 0;
+        if (!*v) return false;
+        for (; *v; v++) {
+            if (*v < '0' || *v > '9' || x > INT64_MAX / 10000) return false;
+            x = x * 10 + (*v - '0');
+        }
+        *at = x;
+        return true;
+    }
+    return false;
+}
+
+static void expiry_name(uint8_t out[EXPIRY_NAME_LEN], int64_t at, const uint8_t bid[8],
+                        const char *key, size_t klen) {
+    for (int i = 0; i < 8; i++) out[i] = (uint8_t)((uint64_t)at >> (56 - 8 * i));
+    memcpy(out + 8, bid, 8);
+    uint8_t md5[32];
+    khash *h = khash_new(KH_MD5);
+    if (!h) abort();
+    khash_update(h, key, klen);
+    khash_final(h, md5);
+    khash_free(h);
+    memcpy(out + 16, md5, 16);
+}
+
+/* Indexes object key of bucket bid when its attributes give an expiry. */
+static kerr expiry_note(objsvc *s, const uint8_t bid[8], const char *key, size_t klen,
+                        const obj_attr *attrs, uint32_t nattrs) {
+    int64_t at;
+    if (!attrs || !delete_at_of(attrs, nattrs, &at)) return K_OK;
+    uint8_t name[EXPIRY_NAME_LEN];
+    expiry_name(name, at, bid, key, klen);
+    keybuf k;
+    kb_start(&k, 'X');
+    kb_add(&k, name, sizeof name);
+    kerr e = kv_put(s->meta, k.b, k.n, key, klen);
+    if (!e) e = radix_insert(s->tree, expiry_ns, 1, name, sizeof name);
+    return e;
+}
+
+typedef struct expire_step {
+    int64_t at, now_ms;
+    arena *a;
+} expire_step;
+
+/* Removes the record if it still expires at st->at and that time has come. */
+static kerr step_expire(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
+    (void)next;
+    expire_step *st = ctx;
+    if (!cur) return K_ENOSUCHKEY;
+    obj_meta m;
+    int64_t at;
+    if (rec_obj_decode(st->a, cur->data, cur->len, &m) || !delete_at_of(m.attrs, m.nattrs, &at) ||
+        at != st->at || !obj_expired(&m, st->now_ms))
+        return K_ECONDCONFLICT;
+    *remove = true;
+    return K_OK;
+}
+
+kerr objsvc_expire(objsvc *s, int64_t now_ms, size_t max, size_t *removed) {
+    *removed = 0;
+    arena *a = arena_new(0);
+    collect_ctx c = {.a = a};
+    radix_list_req req = {.max_entries = max ? max : 1000};
+    bool trunc;
+    kerr e = radix_list(s->tree, expiry_ns, 1, &req, collect_emit, &c, &trunc);
+    for (size_t i = 0; !e && i < c.n; i++) {
+        const uint8_t *name = (const uint8_t *)c.items[i].p;
+        if (c.items[i].len != EXPIRY_NAME_LEN) continue;
+        int64_t at = 0;
+        for (int j = 0; j < 8; j++) at = at << 8 | name[j];
+        if (at > now_ms / 1000) break; /* in time order: the rest is later */
+        keybuf xk;
+        kb_start(&xk, 'X');
+        kb_add(&xk, name, EXPIRY_NAME_LEN);
+        kbuf key = KBUF_INIT, old = KBUF_INIT;
+        kerr ge = kv_get(s->meta, xk.b, xk.n, &key);
+        if (!ge && key.len && key.len <= OBJ_MAX_KEY) {
+            keybuf ok;
+            obj_key(&ok, name + 8, (const char *)key.data, key.len);
+            expire_step st = {.at = at, .now_ms = now_ms, .a = a};
+            kerr de = record_update(s->meta, &ok, step_expire, &st, &old, NULL);
+            if (!de) {
+                obj_meta prev;
+                if (!rec_obj_decode(a, old.data, old.len, &prev)) release_segments(s, &prev);
+                keybuf ns;
+                obj_ns(&ns, name + 8);
+                radix_remove(s->tree, ns.b, ns.n, key.data, key.len);
+                kbuf again = KBUF_INIT; /* a PUT racing with us keeps its name */
+                if (kv_get(s->meta, ok.b, ok.n, &again) == K_OK)
+                    radix_insert(s->tree, ns.b, ns.n, key.data, key.len);
+                kbuf_free(&again);
+                (*removed)++;
+            } else if (de != K_ENOSUCHKEY && de != K_ECONDCONFLICT) {
+                e = de; /* the store failed: try again next time */
+            }
+        } else if (ge && ge != K_ENOTFOUND) {
+            e = ge;
+        }
+        if (!e) {
+            kv_del(s->meta, xk.b, xk.n);
+            radix_remove(s->tree, expiry_ns, 1, name, EXPIRY_NAME_LEN);
+        }
+        kbuf_free(&key);
+        kbuf_free(&old);
+    }
+    arena_free(a);
     return e;
 }
 

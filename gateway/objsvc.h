@@ -70,7 +70,7 @@ typedef struct obj_attr {
 /* The object attribute that gives an object's expiry time (Swift's
  * X-Delete-At: unix seconds, decimal). From that second on the service
  * treats the object as absent everywhere (objsvc_head, objsvc_object_open,
- * objsvc_list); its bytes stay until it is deleted or its bucket is. */
+ * objsvc_list); objsvc_expire then deletes it and releases its bytes. */
 #define OBJ_ATTR_DELETE_AT "x-delete-at"
 
 typedef struct bucket_info {
@@ -313,6 +313,14 @@ kerr objsvc_account_open(objsvc *s, arena *a, const principal *p, const char *ac
 kerr objsvc_account_set_attrs(objsvc *s, const principal *p, const char *account,
                               const obj_attr *set, uint32_t nset, uint32_t max_count,
                               size_t max_bytes);
+
+/* Reclaims expired objects (OBJ_ATTR_DELETE_AT at or before now_ms): up
+ * to max of the earliest expiry entries are looked at; each object whose
+ * record still expires then is deleted and its data released. *removed
+ * counts the objects deleted. Safe to run from several gateways at once
+ * (every deletion is a compare-and-set); a gateway runs it periodically
+ * (kura serve --expiry-interval). */
+kerr objsvc_expire(objsvc *s, int64_t now_ms, size_t max, size_t *removed);
 
 /* --- objects --- */
 /* A condition on the object a write replaces or removes (S3 conditional

@@ -25,6 +25,8 @@ const cfg_item settings_serve[] = {
      "lifetime of a Swift TempAuth token (GET /auth/v1.0)"},
     {"allow-missing-content-sha256", CFG_BOOL, "false", 0, 0, NULL,
      "accept SigV4 without x-amz-content-sha256 when the signature covers the body (curl < 8.1)"},
+    {"expiry-interval", CFG_INT, "60", 0, 86400, "SECS",
+     "reclaim expired objects (Swift X-Delete-At) every SECS seconds; 0: never"},
     {"workers", CFG_INT, "64", 1, 4096, "N",
      "worker threads: requests worked on at once (more wait in a queue)"},
     {"event-threads", CFG_INT, "2", 1, 64, "N", "epoll threads that accept, read and write"},

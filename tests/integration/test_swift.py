@@ -12,6 +12,7 @@ import email.parser
 import json
 import os
 import re
+import re
 import shutil
 import subprocess
 import sys
@@ -39,7 +40,8 @@ OTHER, OTHER_KEY = "zeta:bob", "bob-secret-key-456"
 class T:
     def __init__(self, kura):
         self.kura = kura
-        self.srv = harness.Kura(kura).start()
+        # a sweeper every second, so that t_expiry sees expired objects reclaimed
+        self.srv = harness.Kura(kura, extra_args=["--expiry-interval", "1"]).start()
         self.tmp = tempfile.mkdtemp(prefix="kura-swift.")
         for ak, sk, roles in (("%s:%s" % (ACCT, USER), KEY, ["--admin"]),
                               (OTHER, OTHER_KEY, ["--admin"]),
@@ -785,6 +787,14 @@ class T:
                 raise AssertionError("S3 read expired %s" % k)
             except s3.exceptions.NoSuchKey:
                 pass
+        # the sweeper reclaims them: its log line counts both (one sweep or two)
+        deadline, reclaimed = time.time() + 15, 0
+        while time.time() < deadline and reclaimed < 2:
+            with open(self.srv.log, errors="replace") as f:
+                reclaimed = sum(int(m) for m in re.findall(
+                    r"expiry sweep: (\d+) expired objects? reclaimed", f.read()))
+            time.sleep(0.2)
+        eq(reclaimed, 2, "expired objects reclaimed by the sweeper (server log)")
         hdrs, listing = c.get_container("exp")
         live = ["cli", "long", "long-copy", "plain"]
         eq([e["name"] for e in listing], live, "listing after expiry")

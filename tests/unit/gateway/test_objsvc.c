@@ -713,6 +713,73 @@ static void expiry(void **state) {
     assert_int_equal(objsvc_bucket_delete(f->svc, "expiring"), K_OK);
 }
 
+/* Whether bucket b's record of key is still in the member store (expired
+ * or not). */
+static bool record_present(fx *f, const bucket_info *b, const char *key) {
+    uint8_t k[1 + 8 + 64];
+    size_t kl = strlen(key);
+    k[0] = 'O';
+    memcpy(k + 1, b->id, 8);
+    memcpy(k + 9, key, kl);
+    kbuf v = KBUF_INIT;
+    kerr e = kv_get(f->member, k, 9 + kl, &v);
+    kbuf_free(&v);
+    return e == K_OK;
+}
+
+/* objsvc_expire reclaims an expired object once its time has come, only
+ * while its record still expires then, and forgets stale entries. */
+static void expiry_sweep(void **state) {
+    fx *f = *state;
+    bucket_info b = make_bucket(f, "sweeping", ACL_PRIVATE);
+    int64_t now = (int64_t)time(NULL);
+    char at1[32], at2[32], later[32];
+    snprintf(at1, sizeof at1, "%lld", (long long)now + 100);
+    snprintf(at2, sizeof at2, "%lld", (long long)now + 200);
+    snprintf(later, sizeof later, "%lld", (long long)now + 5000);
+    obj_attr a1[] = {{OBJ_ATTR_DELETE_AT, at1}}, a2[] = {{OBJ_ATTR_DELETE_AT, at2}},
+             al[] = {{OBJ_ATTR_DELETE_AT, later}};
+    put_with_attrs(f, &b, "one", a1, 1);
+    put_with_attrs(f, &b, "two", a2, 1);
+    put_with_attrs(f, &b, "rewritten", a1, 1);
+    put_with_attrs(f, &b, "rewritten", NULL, 0); /* no expiry any more */
+    put_with_attrs(f, &b, "moved", a1, 1);
+    obj_meta m;
+    assert_int_equal(objsvc_update_attrs(f->svc, f->a, &b, "moved", 5, al, 1, 0, NULL, &m), K_OK);
+    size_t n = 99;
+    /* nothing is due yet */
+    assert_int_equal(objsvc_expire(f->svc, now * 1000, 1000, &n), K_OK);
+    assert_int_equal(n, 0);
+    assert_true(record_present(f, &b, "one"));
+    /* at +150 s: "one" is due; "rewritten" and "moved" no longer expire then */
+    assert_int_equal(objsvc_expire(f->svc, (now + 150) * 1000, 1000, &n), K_OK);
+    assert_int_equal(n, 1);
+    assert_false(record_present(f, &b, "one"));
+    assert_true(record_present(f, &b, "two"));
+    assert_true(record_present(f, &b, "rewritten"));
+    assert_true(record_present(f, &b, "moved"));
+    assert_int_equal(objsvc_head(f->svc, f->a, &b, "rewritten", 9, &m), K_OK);
+    /* the entries of that second are gone: sweeping again finds nothing */
+    assert_int_equal(objsvc_expire(f->svc, (now + 150) * 1000, 1000, &n), K_OK);
+    assert_int_equal(n, 0);
+    /* batches: max 1 takes the earliest entry only */
+    assert_int_equal(objsvc_expire(f->svc, (now + 6000) * 1000, 1, &n), K_OK);
+    assert_int_equal(n, 1);
+    assert_false(record_present(f, &b, "two"));
+    assert_int_equal(objsvc_expire(f->svc, (now + 6000) * 1000, 1000, &n), K_OK);
+    assert_int_equal(n, 1);
+    assert_false(record_present(f, &b, "moved"));
+    /* the listing shows what is left, and the bucket empties */
+    obj_list_req all = {0};
+    list_entry *ents;
+    bool trunc;
+    assert_int_equal(objsvc_list(f->svc, f->a, &b, &all, &ents, &n, &trunc), K_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(ents[0].key, "rewritten", 9);
+    assert_int_equal(objsvc_delete(f->svc, &b, "rewritten", 9, NULL), K_OK);
+    assert_int_equal(objsvc_bucket_delete(f->svc, "sweeping"), K_OK);
+}
+
 /* ---- large objects (Swift's SLO and DLO) --------------------------------- */
 
 /* Hex MD5 of the n strings parts, concatenated. */
@@ -1285,6 +1352,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(bucket_attrs, setup, teardown),
         cmocka_unit_test_setup_teardown(account_attrs, setup, teardown),
         cmocka_unit_test_setup_teardown(expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(expiry_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(slo_put_read_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(slo_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(lo_segment_access, setup, teardown),
