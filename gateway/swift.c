@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "gateway/swift.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "gateway/errors.h"
 #include "gateway/metrics.h"
 #include "gateway/objhttp.h"
+#include "gateway/formdata.h"
 #include "gateway/tarx.h"
 #include "gateway/version.h"
 
@@ -59,8 +61,9 @@ typedef struct sw_op {
     /* a request body read whole (an SLO manifest, a bulk delete list):
      * collected up to body_max, then handed to collect */
     void (*collect)(struct sw_op *op);
-    struct extract *ex; /* ?extract-archive in progress */
-    bool meta_only;     /* request_attrs: only X-Object-Meta-* */
+    struct extract *ex;  /* ?extract-archive in progress */
+    struct formpost *fp; /* a FormPost in progress */
+    bool meta_only;      /* request_attrs: only X-Object-Meta-* */
     kbuf body;
     size_t body_max;
     bool body_big;
@@ -113,12 +116,14 @@ static void reason(int status, const char **title, const char **text) {
 }
 
 static void extract_release(sw_op *op);
+static void formpost_release(sw_op *op);
 
 static void release_put(sw_op *op) {
     if (op->put) objsvc_put_abort(op->put);
     op->put = NULL;
     kbuf_free(&op->body);
     extract_release(op);
+    formpost_release(op);
 }
 
 static bool is_head(const sw_op *op) {
@@ -370,6 +375,7 @@ static void op_info(sw_op *op) {
         " \"slo\": {\"max_manifest_segments\": %d, \"max_manifest_size\": %u,"
         " \"yield_frequency\": 10, \"min_segment_size\": 1, \"allow_async_delete\": false},"
         " \"bulk_delete\": {\"max_deletes_per_request\": 10000, \"max_failed_deletes\": 1000},"
+        " \"formpost\": {\"allowed_digests\": [\"sha1\", \"sha256\", \"sha512\"]},"
         " \"bulk_upload\": {\"max_containers_per_extraction\": 10000,"
         " \"max_failed_extractions\": 1000},"
         " \"tempurl\": {\"methods\": [\"GET\", \"HEAD\", \"PUT\"],"
@@ -1733,6 +1739,285 @@ static void extract_start(sw_op *op) {
     op->r->on_abort = on_abort;
 }
 
+/* ------------------------------------------------------------ FormPost */
+
+static bool tempurl_sig(arena *a, const char *sig, const EVP_MD **md, uint8_t *out, size_t *n);
+
+#define FORMPOST_MAX_VALUE 4096 /* formpost.py's MAX_VALUE_LENGTH */
+
+/* POST of an HTML form (multipart/form-data) to a container or a prefix in
+ * it, signed with a TempURL key over the form's own fields: each file part
+ * streams into one object (formpost.py). */
+typedef struct formpost {
+    sw_op *op;
+    formdata *fd;
+    bucket_info b;
+    const char *path; /* the request path, as signed */
+    obj_attr *fields; /* the form's fields so far, names lower-case */
+    uint32_t nfields;
+    kbuf value; /* the field being read */
+    char *name;
+    bool in_file, checked;
+    uint64_t files, max_size, written;
+    obj_put *put;
+    char *obj;
+    int status; /* 0 while all is well */
+    const char *message;
+    bool unauthorized, invalid;
+} formpost;
+
+static const char *fp_field(const formpost *f, const char *name) {
+    for (uint32_t i = 0; i < f->nfields; i++)
+        if (!strcmp(f->fields[i].name, name)) return f->fields[i].value;
+    return NULL;
+}
+
+static bool fp_int(const char *v, int64_t *out) {
+    if (!v || !*v) return *out = 0, true;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (*end || errno) return false;
+    *out = x;
+    return true;
+}
+
+/* Checks expiry and signature, once, at the first file (formpost.py). */
+static bool fp_check(formpost *f) {
+    sw_op *op = f->op;
+    int64_t expires, max_size, max_count;
+    if (!fp_int(fp_field(f, "max_file_size"), &max_size))
+        return f->invalid = true, f->message = "max_file_size not an integer", false;
+    if (!fp_int(fp_field(f, "max_file_count"), &max_count))
+        return f->invalid = true, f->message = "max_file_count not an integer", false;
+    if (!fp_int(fp_field(f, "expires"), &expires))
+        return f->invalid = true, f->message = "expired not an integer", false;
+    if (expires < (int64_t)time(NULL))
+        return f->unauthorized = true, f->message = "Form Expired", false;
+    const char *sig = fp_field(f, "signature");
+    const EVP_MD *md;
+    uint8_t sigb[64];
+    size_t sigl;
+    if (!sig || !tempurl_sig(op->a, sig, &md, sigb, &sigl))
+        return f->unauthorized = true, f->message = "Invalid Signature", false;
+    const char *r = fp_field(f, "redirect"), *ms = fp_field(f, "max_file_size"),
+               *mc = fp_field(f, "max_file_count"), *ex = fp_field(f, "expires");
+    kbuf body = KBUF_INIT;
+    kbuf_printf(&body, "%s\n%s\n%s\n%s\n%s", f->path, r ? r : "", ms && *ms ? ms : "0",
+                mc && *mc ? mc : "0", ex && *ex ? ex : "0");
+    account_info ai;
+    if (objsvc_account_open(op->svc, op->a, NULL, op->account, &ai)) ai.nattrs = 0;
+    const obj_attr *sets[2] = {f->b.attrs, ai.attrs};
+    uint32_t counts[2] = {f->b.nattrs, ai.nattrs};
+    bool ok = false;
+    for (int k = 0; k < 2 && !ok; k++) {
+        for (uint32_t i = 0; i < counts[k] && !ok; i++) {
+            const char *n = sets[k][i].name, *key = sets[k][i].value;
+            if (strcmp(n, "temp-url-key") && strcmp(n, "temp-url-key-2")) continue;
+            uint8_t mac[EVP_MAX_MD_SIZE];
+            unsigned int ml = 0;
+            ok = HMAC(md, key, (int)strlen(key), (const uint8_t *)body.data, body.len, mac, &ml) &&
+                 ml == sigl && !CRYPTO_memcmp(mac, sigb, sigl);
+        }
+    }
+    kbuf_free(&body);
+    if (!ok) return f->unauthorized = true, f->message = "Invalid Signature", false;
+    f->max_size = (uint64_t)(max_size > 0 ? max_size : 0);
+    f->checked = true;
+    (void)max_count;
+    return true;
+}
+
+static int fp_begin(void *ctx, const char *name, const char *filename, const char *ctype) {
+    formpost *f = ctx;
+    sw_op *op = f->op;
+    if (f->status || f->unauthorized || f->invalid) return FORMDATA_ABORT;
+    if (!filename || !*filename) { /* a field (a file input left empty is one too) */
+        f->in_file = false;
+        f->name = arena_strdup(op->a, name);
+        kbuf_reset(&f->value);
+        return FORMDATA_CONTINUE;
+    }
+    f->files++;
+    int64_t max_count = 0;
+    if (!fp_int(fp_field(f, "max_file_count"), &max_count))
+        return f->invalid = true, f->message = "max_file_count not an integer", FORMDATA_ABORT;
+    if ((int64_t)f->files > max_count) {
+        f->status = 400;
+        f->message = "max file count exceeded";
+        return FORMDATA_ABORT;
+    }
+    if (!f->checked && !fp_check(f)) return FORMDATA_ABORT;
+    obj_attr *a = arena_alloc(op->a, 6 * sizeof *a);
+    uint32_t n = 0;
+    const char *t = fp_field(f, "content-type");
+    if (!t) t = ctype && *ctype ? ctype : "application/octet-stream";
+    set_attr(a, &n, "content-type", arena_strdup(op->a, t));
+    const char *enc = fp_field(f, "content-encoding");
+    if (enc) set_attr(a, &n, "content-encoding", enc);
+    int64_t at = 0, after = 0;
+    const char *da = fp_field(f, "x_delete_at"), *dafter = fp_field(f, "x_delete_after");
+    if (da && (!fp_int(da, &at) || !*da))
+        return f->invalid = true,
+               f->message = "x_delete_at not an integer: Unix timestamp required.", FORMDATA_ABORT;
+    if (dafter && (!fp_int(dafter, &after) || !*dafter))
+        return f->invalid = true,
+               f->message = "x_delete_after not an integer: Number of seconds required.",
+               FORMDATA_ABORT;
+    if (dafter) at = (int64_t)time(NULL) + after;
+    if (da || dafter) {
+        if (at <= (int64_t)time(NULL)) {
+            f->status = 400;
+            f->message = "X-Delete-At in past";
+            return FORMDATA_ABORT;
+        }
+        set_attr(a, &n, OBJ_ATTR_DELETE_AT, arena_printf(op->a, "%lld", (long long)at));
+    }
+    /* the object: the URL's object part (or the container) and the file name */
+    f->obj = arena_printf(op->a, "%.*s%s", (int)op->olen, op->obj ? op->obj : "", filename);
+    size_t olen = strlen(f->obj);
+    if (olen > OBJ_MAX_KEY || !utf8_valid(f->obj, olen)) {
+        f->status = 400;
+        f->message = "invalid object name";
+        return FORMDATA_ABORT;
+    }
+    obj_put_opts o = {.size = OBJ_SIZE_UNKNOWN, .attrs = a, .nattrs = n, .acl = ACL_PRIVATE};
+    kerr e = objsvc_put_begin(op->svc, op->a, &f->b, f->obj, olen, &o, &f->put);
+    if (e) {
+        f->status = kerr_lookup(e)->swift_status;
+        return FORMDATA_ABORT;
+    }
+    f->in_file = true;
+    f->written = 0;
+    return FORMDATA_CONTINUE;
+}
+
+static int fp_data(void *ctx, const void *p, size_t n) {
+    formpost *f = ctx;
+    if (!f->in_file) {
+        if (f->value.len + n <= FORMPOST_MAX_VALUE) kbuf_append(&f->value, p, n);
+        return FORMDATA_CONTINUE;
+    }
+    if (n > f->max_size - f->written) { /* formpost.py's capped body */
+        f->invalid = true;
+        f->message = "max_file_size exceeded";
+        return FORMDATA_ABORT;
+    }
+    kerr e = objsvc_put_write(f->put, p, n);
+    if (e) {
+        f->status = kerr_lookup(e)->swift_status;
+        return FORMDATA_ABORT;
+    }
+    f->written += n;
+    return FORMDATA_CONTINUE;
+}
+
+static int fp_end(void *ctx) {
+    formpost *f = ctx;
+    sw_op *op = f->op;
+    if (!f->in_file) {
+        if (f->name && *f->name) {
+            size_t l = f->value.len;
+            const char *v = f->value.data ? f->value.data : "";
+            while (l && strchr("\r\n-", v[l - 1])) l--; /* rstrip('\r\n--') */
+            char *lname = arena_strdup(op->a, f->name);
+            for (char *c = lname; *c; c++)
+                if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
+            obj_attr *na = arena_alloc(op->a, (f->nfields + 1) * sizeof *na);
+            if (f->nfields) memcpy(na, f->fields, f->nfields * sizeof *na);
+            f->fields = na;
+            uint32_t n = f->nfields;
+            set_attr(f->fields, &n, lname, arena_strndup(op->a, v, l));
+            f->nfields = n;
+        }
+        return FORMDATA_CONTINUE;
+    }
+    obj_put *put = f->put;
+    f->put = NULL;
+    f->in_file = false;
+    obj_meta m;
+    kerr e = objsvc_put_finish(put, NULL, &m);
+    if (e) {
+        f->status = kerr_lookup(e)->swift_status;
+        return FORMDATA_ABORT;
+    }
+    return FORMDATA_CONTINUE;
+}
+
+static const formdata_cb formpost_cb = {fp_begin, fp_data, fp_end};
+
+static void formpost_release(sw_op *op) {
+    formpost *f = op->fp;
+    if (!f) return;
+    if (f->put) objsvc_put_abort(f->put);
+    f->put = NULL;
+    formdata_free(f->fd);
+    kbuf_free(&f->value);
+    op->fp = NULL;
+}
+
+static void formpost_done(sw_op *op) {
+    formpost *f = op->fp;
+    kerr e = f->status || f->unauthorized || f->invalid ? K_OK : formdata_finish(f->fd);
+    if (e == K_EINVAL) f->invalid = true, f->message = formdata_error(f->fd);
+    formpost ff = *f;
+    formpost_release(op);
+    if (ff.unauthorized) return sw_answer(op, 401, arena_printf(op->a, "FormPost: %s", ff.message));
+    if (ff.invalid) return sw_text(op, 400, arena_printf(op->a, "FormPost: %s", ff.message));
+    int status = ff.status;
+    const char *message = ff.message ? ff.message : "";
+    if (!status && !ff.files) status = 400, message = "no files to process";
+    if (!status) status = 201;
+    const char *redirect = fp_field(&ff, "redirect");
+    if (redirect && *redirect) {
+        kbuf q = KBUF_INIT;
+        url_encode(&q, message, strlen(message), false);
+        const char *loc = arena_printf(op->a, "%s%cstatus=%d&message=%.*s", redirect,
+                                       strchr(redirect, '?') ? '&' : '?', status, (int)q.len,
+                                       q.data ? q.data : "");
+        kbuf_free(&q);
+        kbuf *b = &op->r->resp.body;
+        kbuf_reset(b);
+        kbuf_puts(b, "<html><body><p><a href=\"");
+        kbuf_xml_escape(b, loc, strlen(loc));
+        kbuf_puts(b, "\">Click to continue...</a></p></body></html>");
+        gw_add_header(op->r, "Location", loc);
+        gw_add_header(op->r, "Content-Type", "text/html; charset=UTF-8");
+        return gw_respond(op->r, 303);
+    }
+    const char *title, *text;
+    reason(status, &title, &text);
+    char *word = arena_strdup(op->a, message); /* message.title() */
+    for (char *c = word, prev = ' '; *c; prev = *c++)
+        if (prev == ' ' && *c >= 'a' && *c <= 'z') *c = (char)(*c - 32);
+    sw_text(op, status,
+            *message ? arena_printf(op->a, "%d %s\r\nFormPost: %s", status, title, word)
+                     : arena_printf(op->a, "%d %s", status, title));
+}
+
+/* POST multipart/form-data to a container (or a prefix in it): FormPost,
+ * before any token is looked at (the form carries its signature). */
+static void formpost_start(sw_op *op) {
+    formpost *f = arena_zalloc(op->a, sizeof *f);
+    f->op = op;
+    kbuf_init(&f->value);
+    principal nobody = objsvc_principal(op->a, NULL);
+    if (objsvc_bucket_open(op->svc, op->a, &nobody, op->container, BUCKET_LOOKUP, &f->b) ||
+        strcmp(f->b.owner, op->account))
+        return sw_answer(op, 401, "FormPost: Invalid Signature");
+    f->path = arena_strndup(op->a, op->r->http.path, op->r->http.path_len);
+    if (formdata_new(hdr(op, "content-type"), &formpost_cb, f, &f->fd))
+        return sw_text(op, 400, "FormPost: invalid starting boundary");
+    /* the files are written with the authority of the key's holder */
+    op->user = ".formpost";
+    op->who = objsvc_principal_for(op->user, f->b.owner);
+    op->fp = f;
+    op->r->fe = op;
+    op->r->on_body = on_body;
+    op->r->on_done = on_done;
+    op->r->on_abort = on_abort;
+}
+
 /* "/container/object" of an SLO segment (Swift's "path"), not encoded. */
 static bool slo_path(sw_op *op, const char *p, size_t n, const char **cont, const char **obj,
                      size_t *olen) {
@@ -2157,6 +2442,11 @@ static kerr on_body(gw_req *r, const char *data, size_t n) {
         if (!op->ex->stop) tarx_feed(op->ex->t, data, n);
         return K_OK;
     }
+    if (op->fp) { /* so is a form that went wrong: the rest is read and dropped */
+        formpost *f = op->fp;
+        if (!f->status && !f->unauthorized && !f->invalid) formdata_feed(f->fd, data, n);
+        return K_OK;
+    }
     if (op->collect) {
         if (op->body_big || n > op->body_max - op->body.len)
             op->body_big = true;
@@ -2179,6 +2469,7 @@ static void on_done(gw_req *r) {
     if (op->body_error) return sw_error(op, op->body_error);
     if (!gw_body_complete(r)) return sw_error_msg(op, K_EINCOMPLETEBODY, NULL);
     if (op->ex) return extract_done(op);
+    if (op->fp) return formpost_done(op);
     if (op->collect) {
         op->collect(op);
         kbuf_free(&op->body);
@@ -2598,6 +2889,16 @@ static void swift_start(void *ctx, gw_req *r) {
     set_metrics_op(r, !c || !*c ? SW_ACCOUNT : !s2 || !s2[1] ? SW_CONTAINER : SW_OBJECT);
     bool tempurl =
         http_param_has(&r->http, "temp_url_sig") || http_param_has(&r->http, "temp_url_expires");
+    const char *ctype = hdr(op, "content-type");
+    if (!strcmp(r->http.method, "POST") && c && *c && ctype &&
+        !strncasecmp(ctype, "multipart/form-data", 19)) {
+        op->container = s2 ? arena_strndup(a, c, (size_t)(s2 - c)) : c;
+        if (s2 && s2[1]) {
+            op->obj = s2 + 1;
+            op->olen = r->http.path_len - (size_t)(op->obj - p);
+        }
+        return formpost_start(op);
+    }
     if (!tempurl && !authenticate(op)) return;
     if (!tempurl && http_param_has(&r->http, "extract-archive") && !strcmp(r->http.method, "PUT")) {
         if (slash && slash[1]) {

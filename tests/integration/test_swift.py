@@ -821,7 +821,8 @@ class T:
         eq(info["slo"]["min_segment_size"], 1, "slo minimum segment")
         eq(info["bulk_delete"]["max_deletes_per_request"], 10000, "bulk delete limits")
         eq(info["bulk_upload"]["max_containers_per_extraction"], 10000, "bulk upload limits")
-        for absent in ("dlo", "formpost"):
+        eq(info["formpost"]["allowed_digests"], ["sha1", "sha256", "sha512"], "formpost")
+        for absent in ("dlo",):
             check(absent not in info, "/info must not claim %s" % absent)
         eq(info["tempurl"]["methods"], ["GET", "HEAD", "PUT"], "tempurl methods")
         eq(info["tempurl"]["allowed_digests"], ["sha1", "sha256", "sha512"], "tempurl digests")
@@ -1202,6 +1203,81 @@ class T:
                      headers={"Accept": "application/json"})
         eq(json.loads(r.body)["Number Deleted"], len(names) + 1, "cleanup by bulk delete")
 
+    def t_formpost(self):
+        import base64
+        c = self.conn
+        c.put_container("fp", headers={"X-Container-Meta-Temp-URL-Key": "fp-key"})
+        path = "/v1/AUTH_%s/fp/up/" % ACCT
+
+        def form(fields, files, boundary="kuraFormBoundary7MA4YWxkTrZu0gW"):
+            out = b""
+            for k, v in fields:
+                out += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+                        % (boundary, k, v)).encode()
+            for name, fname, ctype, data in files:
+                out += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                        % (boundary, name, fname)).encode()
+                if ctype:
+                    out += ("Content-Type: %s\r\n" % ctype).encode()
+                out += b"\r\n" + data + b"\r\n"
+            out += ("--%s--\r\n" % boundary).encode()
+            return out, "multipart/form-data; boundary=%s" % boundary
+
+        def signed(redirect="", max_size=4 << 20, max_count=5, expires=None, key="fp-key",
+                   digest="sha1", p=path):
+            expires = expires or int(time.time()) + 600
+            msg = "%s\n%s\n%s\n%s\n%s" % (p, redirect, max_size, max_count, expires)
+            mac = hmac.new(key.encode(), msg.encode(), getattr(hashlib, digest))
+            sig = mac.hexdigest() if digest == "sha1" else "%s:%s" % (
+                digest, base64.urlsafe_b64encode(mac.digest()).decode().rstrip("="))
+            return [("redirect", redirect), ("max_file_size", max_size),
+                    ("max_file_count", max_count), ("expires", expires), ("signature", sig)]
+
+        big = os.urandom(2 * 1024 * 1024 + 5)
+        body, ct = form(signed(), [("file1", "a.txt", None, b"alpha"),
+                                   ("file2", "b.bin", "image/png", big),
+                                   ("file3", "", None, b"")])
+        r = self.raw("POST", path, token=False, body=body, headers={"Content-Type": ct})
+        eq((r.status, r.body), (201, b"201 Created"), "FormPost upload")
+        h, got = c.get_object("fp", "up/a.txt")
+        eq((got, h["content-type"]), (b"alpha", "application/octet-stream"), "first file")
+        h, got = c.get_object("fp", "up/b.bin")
+        eq((got, h["content-type"]), (big, "image/png"), "second file, streamed, its type")
+        # a redirect carries the outcome; SHA-256 in Swift's prefixed base64 form
+        body, ct = form(signed(redirect="https://example.com/done?x=1", digest="sha256"),
+                        [("f", "c.txt", "text/plain", b"charlie")])
+        r = self.raw("POST", path, token=False, body=body, headers={"Content-Type": ct})
+        eq(r.status, 303, "redirect")
+        eq(r.header("location"), "https://example.com/done?x=1&status=201&message=", "location")
+        eq(c.get_object("fp", "up/c.txt")[1], b"charlie", "third file")
+        # refusals: signature, expiry, counts, sizes; nothing written by them
+        for fields, files, status, words, what in (
+                (signed(key="wrong"), [("f", "x1", None, b"x")], 401, b"Invalid Signature",
+                 "wrong key"),
+                (signed(expires=int(time.time()) - 5), [("f", "x2", None, b"x")], 401,
+                 b"Form Expired", "expired"),
+                (signed(p="/v1/AUTH_%s/fp/" % ACCT), [("f", "x3", None, b"x")], 401,
+                 b"Invalid Signature", "signed for another path"),
+                (signed(max_size=3), [("f", "x4", None, b"four")], 400,
+                 b"max_file_size exceeded", "too big"),
+                (signed(), [], 400, b"No Files To Process", "no file")):
+            body, ct = form(fields, files)
+            r = self.raw("POST", path, token=False, body=body, headers={"Content-Type": ct})
+            eq(r.status, status, what)
+            check(words in r.body, "%s: %r" % (what, r.body))
+        body, ct = form(signed(max_count=1), [("f", "y1", None, b"1"), ("g", "y2", None, b"2")])
+        r = self.raw("POST", path, token=False, body=body, headers={"Content-Type": ct})
+        eq(r.status, 400, "too many files")
+        check(b"Max File Count Exceeded" in r.body, "count message %r" % r.body)
+        names = sorted(o["name"] for o in c.get_container("fp")[1])
+        eq(names, ["up/a.txt", "up/b.bin", "up/c.txt", "up/y1"], "only the allowed files")
+        r = self.raw("POST", path, token=False, body=b"junk",
+                     headers={"Content-Type": "multipart/form-data"})
+        eq(r.status, 400, "no boundary")
+        for o in names:
+            c.delete_object("fp", o)
+        c.delete_container("fp")
+
     def t_content_type(self):
         c = self.conn
         c.put_container("ctype")
@@ -1510,7 +1586,7 @@ def main():
     try:
         for name in ("t_auth", "t_tokens", "t_cli", "t_listings", "t_objects", "t_refusals",
                      "t_container_meta", "t_expiry", "t_acls", "t_tempurl", "t_account_meta",
-                     "t_info", "t_multirange", "t_slo", "t_dlo", "t_cli_large", "t_bulk_delete", "t_roles", "t_reverse", "t_content_type", "t_extract",
+                     "t_info", "t_multirange", "t_slo", "t_dlo", "t_cli_large", "t_bulk_delete", "t_roles", "t_reverse", "t_formpost", "t_content_type", "t_extract",
                      "t_cross_protocol", "t_s3_unchanged_paths"):
             if len(sys.argv) > 2 and name not in sys.argv[2:]:
                 continue
