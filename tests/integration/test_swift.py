@@ -1278,6 +1278,62 @@ class T:
             c.delete_object("fp", o)
         c.delete_container("fp")
 
+    def aws(self, *args):
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="%s:%s" % (ACCT, USER), AWS_SECRET_ACCESS_KEY=KEY,
+                   AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true",
+                   AWS_CONFIG_FILE=os.path.join(self.tmp, "no-aws-config"),
+                   AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.tmp, "no-aws-credentials"))
+        for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY"):
+            env.pop(k, None)
+        r = subprocess.run(["/usr/bin/aws", "--endpoint-url", self.srv.endpoint, *args],
+                           capture_output=True, env=env, cwd=self.tmp, timeout=120)
+        eq(r.returncode, 0, "aws %s (stderr %r)" % (" ".join(args), r.stderr[-400:]))
+        return r.stdout
+
+    def t_awscli_cross(self):
+        """aws-cli v2 on what Swift wrote (an object, an SLO, a DLO) and the reverse."""
+        if not os.path.exists("/usr/bin/aws"):
+            harness.fail("aws-cli v2 is required (Debian package: awscli)")
+        c = self.conn
+        c.put_container("awsx")
+        c.put_container("awsx-segs")
+        plain = os.urandom(3000)
+        c.put_object("awsx", "plain.bin", plain, headers={"X-Object-Meta-Color": "green"})
+        segs = [os.urandom(1500), os.urandom(700)]
+        for i, d in enumerate(segs):
+            c.put_object("awsx-segs", "dlo/%02d" % i, d)
+        c.put_object("awsx", "dlo.bin", b"", headers={"X-Object-Manifest": "awsx-segs/dlo/"})
+        manifest = [{"path": "/awsx-segs/dlo/00"}, {"path": "/awsx-segs/dlo/01"}]
+        r = self.raw("PUT", "/v1/AUTH_%s/awsx/slo.bin?multipart-manifest=put" % ACCT,
+                     body=json.dumps(manifest).encode())
+        eq(r.status, 201, "SLO for aws-cli")
+        listing = self.aws("s3", "ls", "s3://awsx/").decode()
+        for name, size in (("plain.bin", 3000), ("slo.bin", 2200)):
+            check(any(l.split()[-1] == name and l.split()[-2] == str(size)
+                      for l in listing.splitlines()), "aws s3 ls %s %d: %r" % (name, size, listing))
+        for name, want in (("plain.bin", plain), ("slo.bin", segs[0] + segs[1]),
+                           ("dlo.bin", segs[0] + segs[1])):
+            self.aws("s3", "cp", "s3://awsx/" + name, os.path.join(self.tmp, "aws-" + name))
+            with open(os.path.join(self.tmp, "aws-" + name), "rb") as f:
+                eq(f.read(), want, "aws s3 cp %s" % name)
+        head = json.loads(self.aws("s3api", "head-object", "--bucket", "awsx", "--key", "plain.bin"))
+        eq(head["Metadata"], {"color": "green"}, "Swift metadata through aws-cli")
+        eq(head["ETag"].strip('"'), hashlib.md5(plain).hexdigest(), "same ETag")
+        # aws-cli writes (a multipart upload above its 8 MiB threshold too), Swift reads
+        big = os.urandom(9 * 1024 * 1024 + 11)
+        with open(os.path.join(self.tmp, "up.bin"), "wb") as f:
+            f.write(big)
+        self.aws("s3", "cp", os.path.join(self.tmp, "up.bin"), "s3://awsx/from-aws.bin",
+                 "--metadata", "origin=aws-cli", "--content-type", "text/x-aws")
+        h, got = c.get_object("awsx", "from-aws.bin")
+        eq(got, big, "aws-cli multipart upload read through Swift")
+        eq((h["x-object-meta-origin"], h["content-type"]), ("aws-cli", "text/x-aws"), "metadata")
+        r = self.raw("POST", "/v1/AUTH_%s?bulk-delete" % ACCT,
+                     body=b"/awsx/plain.bin\n/awsx/slo.bin\n/awsx/dlo.bin\n/awsx/from-aws.bin\n"
+                          b"/awsx-segs/dlo/00\n/awsx-segs/dlo/01\n/awsx\n/awsx-segs\n",
+                     headers={"Accept": "application/json"})
+        eq(json.loads(r.body)["Number Deleted"], 8, "cleanup")
+
     def t_content_type(self):
         c = self.conn
         c.put_container("ctype")
@@ -1586,7 +1642,7 @@ def main():
     try:
         for name in ("t_auth", "t_tokens", "t_cli", "t_listings", "t_objects", "t_refusals",
                      "t_container_meta", "t_expiry", "t_acls", "t_tempurl", "t_account_meta",
-                     "t_info", "t_multirange", "t_slo", "t_dlo", "t_cli_large", "t_bulk_delete", "t_roles", "t_reverse", "t_formpost", "t_content_type", "t_extract",
+                     "t_info", "t_multirange", "t_slo", "t_dlo", "t_cli_large", "t_bulk_delete", "t_roles", "t_reverse", "t_formpost", "t_awscli_cross", "t_content_type", "t_extract",
                      "t_cross_protocol", "t_s3_unchanged_paths"):
             if len(sys.argv) > 2 and name not in sys.argv[2:]:
                 continue
