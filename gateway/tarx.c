@@ -2,6 +2,8 @@
 #include "gateway/tarx.h"
 
 #include <bzlib.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,10 +135,13 @@ static bool checksum_ok(const uint8_t *h) {
 }
 
 /* Parses the pax records of pax[0..n) into attrs (pointers into pax, whose
- * '\n' and '=' are overwritten with NULs). */
-static bool pax_parse(char *pax, size_t n, tarx_attr *attrs, size_t *nattrs) {
+ * '\n' and '=' are overwritten with NULs; the first MAX_ATTRS) and the last
+ * "path" and "size" values, of whichever record (NULL when absent). */
+static bool pax_parse(char *pax, size_t n, tarx_attr *attrs, size_t *nattrs, const char **path,
+                      const char **size) {
     size_t i = 0;
     *nattrs = 0;
+    *path = *size = NULL;
     while (i < n) {
         size_t len = 0, j = i;
         while (j < n && pax[j] >= '0' && pax[j] <= '9') {
@@ -151,6 +156,8 @@ static bool pax_parse(char *pax, size_t n, tarx_attr *attrs, size_t *nattrs) {
         if (!eq || eq == rec) return false;
         *eq = 0;
         *end = 0;
+        if (!strcmp(rec, "path")) *path = eq + 1;
+        if (!strcmp(rec, "size")) *size = eq + 1;
         if (*nattrs < MAX_ATTRS) {
             attrs[*nattrs].key = rec;
             attrs[*nattrs].value = eq + 1;
@@ -160,6 +167,8 @@ static bool pax_parse(char *pax, size_t n, tarx_attr *attrs, size_t *nattrs) {
     }
     return true;
 }
+
+static kerr data_done(tarx *t);
 
 /* A complete header is in t->hdr. */
 static kerr on_header(tarx *t) {
@@ -202,18 +211,19 @@ static kerr on_header(tarx *t) {
         size_t nattrs = 0;
         const char *fname = t->long_name ? t->long_name : name;
         if (t->pax) {
-            if (!pax_parse(t->pax, t->pax_len, attrs, &nattrs))
+            const char *ppath, *psize;
+            if (!pax_parse(t->pax, t->pax_len, attrs, &nattrs, &ppath, &psize))
                 return fail(t, "invalid pax extended header");
-            for (size_t i = 0; i < nattrs; i++) {
-                if (!strcmp(attrs[i].key, "path")) fname = attrs[i].value;
-                if (!strcmp(attrs[i].key, "size")) {
-                    char *end;
-                    unsigned long long v = strtoull(attrs[i].value, &end, 10);
-                    if (!*attrs[i].value || *end) return fail(t, "invalid pax size");
-                    size = v;
-                    t->data_left = size;
-                    t->pad_left = (BLOCK - size % BLOCK) % BLOCK;
-                }
+            if (ppath) fname = ppath;
+            if (psize) { /* decimal digits only: strtoull would take " -1" */
+                char *end;
+                errno = 0;
+                unsigned long long v = strtoull(psize, &end, 10);
+                if (*psize < '0' || *psize > '9' || *end || errno)
+                    return fail(t, "invalid pax size");
+                size = v;
+                t->data_left = size;
+                t->pad_left = (BLOCK - size % BLOCK) % BLOCK;
             }
         }
         int r = t->cb->file_begin(t->ctx, fname, size, attrs, nattrs);
@@ -233,15 +243,8 @@ static kerr on_header(tarx *t) {
         t->long_name = t->pax = NULL;
     }
     if (!t->data_left && !t->pad_left) {
-        if (t->mode == D_PAX || t->mode == D_LONGNAME) { /* an empty one */
-            t->meta[0] = 0;
-            if (t->mode == D_PAX) {
-                t->pax = t->meta, t->pax_len = 0;
-            } else {
-                t->long_name = t->meta;
-            }
-            t->meta = NULL;
-        }
+        /* an empty one: replaces a pending one as a non-empty one does */
+        if (t->mode == D_PAX || t->mode == D_LONGNAME) data_done(t);
         t->st = ST_HEADER;
     }
     return K_OK;
@@ -317,8 +320,13 @@ static kerr tar_bytes(tarx *t, const uint8_t *p, size_t n) {
     return K_OK;
 }
 
-kerr tarx_feed(tarx *t, const void *p, size_t n) {
+/* What the decompressors produce is handed on before their verdict, and
+ * nothing after the end of the archive is looked at (Python's tarfile, behind
+ * Swift, does not either): then the result and the callbacks do not depend
+ * on how the input was cut into pieces. */
+static kerr feed(tarx *t, const void *p, size_t n) {
     if (t->st == ST_FAILED) return t->err;
+    if (t->st == ST_END) return K_OK; /* whatever follows the end is ignored */
     if (t->comp == TARX_PLAIN) return tar_bytes(t, p, n);
     if (t->comp == TARX_GZIP) {
         t->z.next_in = (Bytef *)p;
@@ -331,10 +339,10 @@ kerr tarx_feed(tarx *t, const void *p, size_t n) {
             t->z.next_out = t->out;
             t->z.avail_out = OUT_CHUNK;
             int r = inflate(&t->z, Z_NO_FLUSH);
+            kerr e = tar_bytes(t, t->out, OUT_CHUNK - t->z.avail_out);
+            if (e || t->st == ST_END) return e;
             if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
                 return fail(t, "not a valid gzip stream");
-            kerr e = tar_bytes(t, t->out, OUT_CHUNK - t->z.avail_out);
-            if (e) return e;
             if (r == Z_STREAM_END) t->zdone = true;
             if (r == Z_BUF_ERROR) break; /* needs more input */
         }
@@ -347,9 +355,9 @@ kerr tarx_feed(tarx *t, const void *p, size_t n) {
         t->bz.next_out = (char *)t->out;
         t->bz.avail_out = OUT_CHUNK;
         int r = BZ2_bzDecompress(&t->bz);
-        if (r != BZ_OK && r != BZ_STREAM_END) return fail(t, "not a valid bzip2 stream");
         kerr e = tar_bytes(t, t->out, OUT_CHUNK - t->bz.avail_out);
-        if (e) return e;
+        if (e || t->st == ST_END) return e;
+        if (r != BZ_OK && r != BZ_STREAM_END) return fail(t, "not a valid bzip2 stream");
         if (r == BZ_STREAM_END) {
             t->zdone = true;
             break;
@@ -358,9 +366,20 @@ kerr tarx_feed(tarx *t, const void *p, size_t n) {
     return K_OK;
 }
 
+kerr tarx_feed(tarx *t, const void *p, size_t n) {
+    const uint8_t *b = p;
+    while (n > UINT_MAX / 2) { /* zlib and libbz2 count their input in unsigned ints */
+        kerr e = feed(t, b, UINT_MAX / 2);
+        if (e) return e;
+        b += UINT_MAX / 2;
+        n -= UINT_MAX / 2;
+    }
+    return feed(t, b, n);
+}
+
 kerr tarx_finish(tarx *t) {
     if (t->st == ST_FAILED) return t->err;
-    if (t->comp == TARX_GZIP && !t->zdone) {
+    if (t->comp == TARX_GZIP && !t->zdone && t->st != ST_END) {
         /* drain what inflate still holds */
         for (;;) {
             t->z.next_in = NULL;
@@ -370,12 +389,13 @@ kerr tarx_finish(tarx *t) {
             int r = inflate(&t->z, Z_FINISH);
             kerr e = tar_bytes(t, t->out, OUT_CHUNK - t->z.avail_out);
             if (e) return e;
-            if (r == Z_STREAM_END) break;
+            if (r == Z_STREAM_END || t->st == ST_END) break;
             if (r != Z_OK && r != Z_BUF_ERROR) return fail(t, "not a valid gzip stream");
             if (t->z.avail_out) return fail(t, "unexpected end of data");
         }
     }
-    if (t->comp == TARX_BZIP2 && !t->zdone) return fail(t, "unexpected end of data");
+    if (t->comp == TARX_BZIP2 && !t->zdone && t->st != ST_END)
+        return fail(t, "unexpected end of data");
     if (t->st == ST_END || (t->st == ST_HEADER && !t->hlen)) return K_OK;
     return fail(t, t->st == ST_HEADER ? "truncated header" : "unexpected end of data");
 }

@@ -53,7 +53,9 @@ typedef struct tarx tarx;
 kerr tarx_new(tarx_compression c, const tarx_cb *cb, void *ctx, tarx **out);
 kerr tarx_feed(tarx *t, const void *p, size_t n);
 /* The input ended: K_EINVAL unless it ended where an archive may end (after
- * the end-of-archive blocks, or at a header boundary). */
+ * the end-of-archive blocks, or at a header boundary). Nothing after the
+ * first end-of-archive block is read, not even the rest of a compressed
+ * stream (its gzip CRC, say), as Python's tarfile behind Swift does not. */
 kerr tarx_finish(tarx *t);
 const char *tarx_error(const tarx *t);
 void tarx_free(tarx *t);

@@ -43,19 +43,20 @@ harness_src() {
     storage/chunk.c" ;;
   radix_node) echo "meta/kv.c" ;; # the harness includes meta/radix.c itself
   json) echo "common/json.c" ;;
+  tarx) echo "gateway/tarx.c" ;;
   *) return 1 ;;
   esac
 }
 # Longest input libFuzzer generates for each.
 harness_max_len() {
   case "$1" in
-  s3_xml | sigv4) echo 4096 ;;
+  s3_xml | sigv4 | tarx) echo 4096 ;;
   awschunked) echo 8192 ;;
   radix_node) echo 8192 ;;
   *) echo 1024 ;;
   esac
 }
-all="awschunked sigv4 s3_xml http text records radix_node json"
+all="awschunked sigv4 s3_xml http text records radix_node json tarx"
 read -r -a harnesses <<<"${*:-$all}"
 nh=${#harnesses[@]}
 for h in "${harnesses[@]}"; do
@@ -91,7 +92,7 @@ printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { re
 cflags=(-g -O1 -std=c17 -D_GNU_SOURCE -I"$root" -fno-omit-frame-pointer
   -fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link
   -Wall -Wextra -Wno-unused-parameter -Wno-unused-function)
-libs=(-lcrypto -lisal -lpthread -lm)
+libs=(-lcrypto -lisal -lz -lbz2 -lpthread -lm)
 
 # ---- build: each source once, then one link per harness --------------------
 t0=$(date +%s)
