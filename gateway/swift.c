@@ -1634,7 +1634,7 @@ static int extract_begin(void *ctx, const char *name, uint64_t size, const tarx_
     memcpy(a, x->base, x->nbase * sizeof *a);
     const char *mt =
         pax_get(attrs, nattrs, "SCHILY.xattr.user.mime_type", "LIBARCHIVE.xattr.user.mime_type");
-    if (mt) set_attr(a, &n, "content-type", mt);
+    if (mt) set_attr(a, &n, "content-type", arena_strdup(op->a, mt)); /* attrs die with the call */
     for (size_t i = 0; i < nattrs; i++) {
         const char *k = attrs[i].key;
         const char *m = !strncmp(k, "SCHILY.xattr.user.meta.", 23)       ? k + 23
