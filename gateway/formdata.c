@@ -19,8 +19,8 @@ struct formdata {
     void *ctx;
     char delim[4 + MAX_BOUNDARY + 1]; /* "\r\n--" boundary */
     size_t dlen;
-    kbuf buf; /* bytes not consumed yet */
-    size_t preamble;
+    kbuf buf;        /* bytes not consumed yet */
+    size_t preamble; /* bytes consumed looking for the first delimiter */
     state st;
     bool deliver; /* the current part's data goes to part_data */
     const char *error;
@@ -44,29 +44,34 @@ static kerr aborted(formdata *f) {
 }
 
 /* The value of parameter name in a header value ("form-data; name=x;
- * filename=\"a b\""), unquoted, in out (size cap); false when absent. */
+ * filename=\"a b\""), unquoted, in out (size cap); false when absent. A
+ * quoted value is skipped whole: a ';' inside it starts no parameter. */
 static bool header_param(const char *v, const char *name, char *out, size_t cap) {
     size_t nl = strlen(name);
     const char *p = strchr(v, ';');
     while (p) {
         p++;
         while (*p == ' ' || *p == '\t') p++;
-        if (!strncasecmp(p, name, nl) && p[nl] == '=') {
-            const char *s = p + nl + 1;
-            size_t n = 0;
+        bool match = !strncasecmp(p, name, nl) && p[nl] == '=';
+        const char *s = p + strcspn(p, "=;");
+        size_t n = 0;
+        if (*s == '=') {
+            s++;
             if (*s == '"') {
                 for (s++; *s && *s != '"'; s++) {
                     if (*s == '\\' && s[1]) s++;
-                    if (n + 1 < cap) out[n++] = *s;
+                    if (match && n + 1 < cap) out[n++] = *s;
                 }
             } else {
                 for (; *s && *s != ';' && *s != ' ' && *s != '\t'; s++)
-                    if (n + 1 < cap) out[n++] = *s;
+                    if (match && n + 1 < cap) out[n++] = *s;
             }
+        }
+        if (match) {
             out[n] = 0;
             return true;
         }
-        p = strchr(p, ';');
+        p = strchr(s, ';');
     }
     return false;
 }
@@ -129,7 +134,8 @@ static kerr part_headers(formdata *f, size_t n) {
             char *v = colon + 1;
             while (*v == ' ' || *v == '\t') v++;
             if (!strcasecmp(line, "content-disposition")) {
-                if (strncasecmp(v, "form-data", 9)) return fail(f, "a part is not form-data");
+                if (strncasecmp(v, "form-data", 9) || (v[9] && !strchr("; \t", v[9])))
+                    return fail(f, "a part is not form-data");
                 header_param(v, "name", name, sizeof name);
                 has_file = header_param(v, "filename", filename, sizeof filename);
             } else if (!strcasecmp(line, "content-type")) {
@@ -176,13 +182,17 @@ static kerr run(formdata *f) {
                 if (f->st == ST_BODY) {
                     kerr e = deliver(f, f->buf.data, avail);
                     if (e) return e;
-                } else if ((f->preamble += avail) > FORMDATA_MAX_PREAMBLE) {
+                } else if ((f->preamble += avail) > FORMDATA_MAX_PREAMBLE + 2) {
+                    /* + 2: the CRLF formdata_new put first */
                     return fail(f, "no boundary where the form begins");
                 }
                 consume(f, avail);
                 return K_OK;
             }
             size_t before = (size_t)(hit - f->buf.data);
+            /* the same limit whether the delimiter came in this feed or later */
+            if (f->st == ST_SEEK && f->preamble + before > FORMDATA_MAX_PREAMBLE + 2)
+                return fail(f, "no boundary where the form begins");
             if (f->st == ST_BODY) {
                 kerr e = deliver(f, f->buf.data, before);
                 if (!e) e = part_done(f);
@@ -205,6 +215,7 @@ static kerr run(formdata *f) {
                     if (f->buf.len > 256) return fail(f, "junk after a boundary");
                     return K_OK;
                 }
+                if (nl - f->buf.data > 256) return fail(f, "junk after a boundary");
                 for (char *c = f->buf.data; c < nl; c++)
                     if (*c != ' ' && *c != '\t' && *c != '\r')
                         return fail(f, "junk after a boundary");
@@ -219,8 +230,9 @@ static kerr run(formdata *f) {
                 consume(f, 2);
             } else {
                 char *end = memmem(f->buf.data, f->buf.len, "\r\n\r\n", 4);
-                if (!end) {
-                    if (f->buf.len > FORMDATA_MAX_HEADERS) return fail(f, "part headers too large");
+                if (!end) { /* up to 3 bytes may begin the blank line */
+                    if (f->buf.len > FORMDATA_MAX_HEADERS + 3)
+                        return fail(f, "part headers too large");
                     return K_OK;
                 }
                 size_t hl = (size_t)(end - f->buf.data);

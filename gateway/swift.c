@@ -1895,7 +1895,9 @@ static int fp_begin(void *ctx, const char *name, const char *filename, const cha
 static int fp_data(void *ctx, const void *p, size_t n) {
     formpost *f = ctx;
     if (!f->in_file) {
-        if (f->value.len + n <= FORMPOST_MAX_VALUE) kbuf_append(&f->value, p, n);
+        /* the first FORMPOST_MAX_VALUE bytes, however the body was split */
+        size_t room = FORMPOST_MAX_VALUE - f->value.len;
+        kbuf_append(&f->value, p, n < room ? n : room);
         return FORMDATA_CONTINUE;
     }
     if (n > f->max_size - f->written) { /* formpost.py's capped body */

@@ -44,19 +44,20 @@ harness_src() {
   radix_node) echo "meta/kv.c" ;; # the harness includes meta/radix.c itself
   json) echo "common/json.c" ;;
   tarx) echo "gateway/tarx.c" ;;
+  formdata) echo "gateway/formdata.c" ;;
   *) return 1 ;;
   esac
 }
 # Longest input libFuzzer generates for each.
 harness_max_len() {
   case "$1" in
-  s3_xml | sigv4 | tarx) echo 4096 ;;
+  s3_xml | sigv4 | tarx | formdata) echo 4096 ;;
   awschunked) echo 8192 ;;
   radix_node) echo 8192 ;;
   *) echo 1024 ;;
   esac
 }
-all="awschunked sigv4 s3_xml http text records radix_node json tarx"
+all="awschunked sigv4 s3_xml http text records radix_node json tarx formdata"
 read -r -a harnesses <<<"${*:-$all}"
 nh=${#harnesses[@]}
 for h in "${harnesses[@]}"; do
