@@ -300,3 +300,19 @@ bool json_u64(const json *v, uint64_t *out) {
     *out = x;
     return true;
 }
+
+void json_write_str(kbuf *b, const char *s, size_t n) {
+    kbuf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            kbuf_putc(b, '\\');
+            kbuf_putc(b, (char)c);
+        } else if (c < 0x20) {
+            kbuf_printf(b, "\\u%04x", c);
+        } else {
+            kbuf_putc(b, (char)c);
+        }
+    }
+    kbuf_putc(b, '"');
+}

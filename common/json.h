@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "common/arena.h"
+#include "common/buf.h"
 
 #define JSON_MAX_DEPTH 64
 
@@ -51,5 +52,8 @@ const json *json_get(const json *o, const char *name);
 /* A number that is a non-negative integer without fraction or exponent
  * that fits 64 bits. */
 bool json_u64(const json *v, uint64_t *out);
+/* Appends s[0..n) as a JSON string (quotes, escapes for '"', '\\' and
+ * control characters; other bytes as they are). */
+void json_write_str(kbuf *b, const char *s, size_t n);
 
 #endif

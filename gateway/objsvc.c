@@ -801,19 +801,27 @@ static void obj_key(keybuf *k, const uint8_t bid[8], const char *key, size_t kle
  * to every reader (objsvc_head, objsvc_object_open, objsvc_list) and to
  * conditional writes, though its record and bytes stay until it is deleted
  * (space reclamation belongs to lifecycle). */
-static bool obj_expired(const obj_meta *m, int64_t now_ms) {
-    for (uint32_t i = 0; i < m->nattrs; i++) {
-        if (strcmp(m->attrs[i].name, OBJ_ATTR_DELETE_AT)) continue;
-        const char *v = m->attrs[i].value;
-        int64_t at = 0;
+/* The expiry time in attrs (OBJ_ATTR_DELETE_AT, unix seconds), when there
+ * is a well-formed one. */
+static bool delete_at_of(const obj_attr *attrs, uint32_t n, int64_t *at) {
+    for (uint32_t i = 0; i < n; i++) {
+        if (strcmp(attrs[i].name, OBJ_ATTR_DELETE_AT)) continue;
+        const char *v = attrs[i].value;
+        int64_t x = 0;
         if (!*v) return false;
         for (; *v; v++) {
-            if (*v < '0' || *v > '9' || at > INT64_MAX / 10000) return false;
-            at = at * 10 + (*v - '0');
+            if (*v < '0' || *v > '9' || x > INT64_MAX / 10000) return false;
+            x = x * 10 + (*v - '0');
         }
-        return at * 1000 <= now_ms;
+        *at = x;
+        return true;
     }
     return false;
+}
+
+static bool obj_expired(const obj_meta *m, int64_t now_ms) {
+    int64_t at;
+    return delete_at_of(m->attrs, m->nattrs, &at) && at * 1000 <= now_ms;
 }
 
 static kerr get_obj_raw(objsvc *s, const uint8_t bid[8], const char *key, size_t klen, kbuf *v) {
@@ -1127,22 +1135,6 @@ kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *
 
 enum { EXPIRY_NAME_LEN = 32 };
 static const char expiry_ns[] = "x";
-
-static bool delete_at_of(const obj_attr *attrs, uint32_t n, int64_t *at) {
-    for (uint32_t i = 0; i < n; i++) {
-        if (strcmp(attrs[i].name, OBJ_ATTR_DELETE_AT)) continue;
-        const char *v = attrs[i].value;
-        int64_t x = 0;
-        if (!*v) return false;
-        for (; *v; v++) {
-            if (*v < '0' || *v > '9' || x > INT64_MAX / 10000) return false;
-            x = x * 10 + (*v - '0');
-        }
-        *at = x;
-        return true;
-    }
-    return false;
-}
 
 static void expiry_name(uint8_t out[EXPIRY_NAME_LEN], int64_t at, const uint8_t bid[8],
                         const char *key, size_t klen) {

@@ -218,22 +218,6 @@ static void iso_micro(int64_t ms, char out[64]) {
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000) * 1000);
 }
 
-static void json_str(kbuf *b, const char *s, size_t n) {
-    kbuf_putc(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            kbuf_putc(b, '\\');
-            kbuf_putc(b, (char)c);
-        } else if (c < 0x20) {
-            kbuf_printf(b, "\\u%04x", c);
-        } else {
-            kbuf_putc(b, (char)c);
-        }
-    }
-    kbuf_putc(b, '"');
-}
-
 /* ------------------------------------------------------------- tokens */
 
 static kerr lookup_secret(swift_frontend *fe, arena *a, const char *ak, const char **secret,
@@ -360,7 +344,7 @@ static void op_info(sw_op *op) {
     kbuf *b = &op->r->resp.body;
     kbuf_puts(b, "{\"swift\": {\"version\": ");
     const char *v = kura_version();
-    json_str(b, v, strlen(v));
+    json_write_str(b, v, strlen(v));
     kbuf_printf(
         b,
         ", \"max_file_size\": %llu, \"max_object_name_length\": %d,"
@@ -626,7 +610,7 @@ static void op_account(sw_op *op) {
                 if (fmt == FMT_JSON) {
                     if (out) kbuf_putc(b, ',');
                     kbuf_puts(b, "{\"subdir\": ");
-                    json_str(b, sub, strlen(sub));
+                    json_write_str(b, sub, strlen(sub));
                     kbuf_putc(b, '}');
                 } else if (fmt == FMT_XML) {
                     kbuf_puts(b, "<subdir name=\"");
@@ -646,7 +630,7 @@ static void op_account(sw_op *op) {
         if (fmt == FMT_JSON) {
             if (out) kbuf_putc(b, ',');
             kbuf_puts(b, "{\"name\": ");
-            json_str(b, name, strlen(name));
+            json_write_str(b, name, strlen(name));
             kbuf_printf(b, ", \"count\": %llu, \"bytes\": %llu, \"last_modified\": \"%s\"}",
                         (unsigned long long)counts[i], (unsigned long long)bytes[i], when);
         } else if (fmt == FMT_XML) {
@@ -785,7 +769,7 @@ static void emit_object(sw_op *op, list_format fmt, const list_entry *le, size_t
         if (fmt == FMT_JSON) {
             if (i) kbuf_putc(b, ',');
             kbuf_puts(b, "{\"subdir\": ");
-            json_str(b, le->key, le->klen);
+            json_write_str(b, le->key, le->klen);
             kbuf_putc(b, '}');
         } else if (fmt == FMT_XML) {
             kbuf_puts(b, "<subdir name=\"");
@@ -805,10 +789,10 @@ static void emit_object(sw_op *op, list_format fmt, const list_entry *le, size_t
     if (fmt == FMT_JSON) {
         if (i) kbuf_putc(b, ',');
         kbuf_puts(b, "{\"name\": ");
-        json_str(b, le->key, le->klen);
+        json_write_str(b, le->key, le->klen);
         kbuf_printf(b, ", \"hash\": \"%s\", \"bytes\": %llu, \"content_type\": ", le->meta.etag,
                     (unsigned long long)le->meta.size);
-        json_str(b, ct, strlen(ct));
+        json_write_str(b, ct, strlen(ct));
         kbuf_printf(b, ", \"last_modified\": \"%s\"}", when);
     } else if (fmt == FMT_XML) {
         kbuf_puts(b, "<object><name>");
@@ -1305,13 +1289,13 @@ static void bulk_answer(sw_op *op, bulk_result *br) {
                         "{\"Number Deleted\": %llu, \"Number Not Found\": %llu, "
                         "\"Response Body\": ",
                         (unsigned long long)br->deleted, (unsigned long long)br->not_found);
-        json_str(b, rb, strlen(rb));
+        json_write_str(b, rb, strlen(rb));
         kbuf_printf(b, ", \"Response Status\": \"%d %s\", \"Errors\": [", st, title);
         for (uint32_t i = 0; i < br->nerrors; i++) {
             kbuf_puts(b, i ? ", [" : "[");
-            json_str(b, br->errs[i].path, strlen(br->errs[i].path));
+            json_write_str(b, br->errs[i].path, strlen(br->errs[i].path));
             kbuf_puts(b, ", ");
-            json_str(b, br->errs[i].status, strlen(br->errs[i].status));
+            json_write_str(b, br->errs[i].status, strlen(br->errs[i].status));
             kbuf_putc(b, ']');
         }
         kbuf_puts(b, "]}");
@@ -2075,9 +2059,9 @@ static void slo_problems_answer(sw_op *op, const obj_slo_in *in, const obj_slo_p
         const char *why = slo_problem_text(pr[i]);
         if (f == BULK_JSON) {
             kbuf_puts(b, first ? "[" : ", [");
-            json_str(b, path, strlen(path));
+            json_write_str(b, path, strlen(path));
             kbuf_puts(b, ", ");
-            json_str(b, why, strlen(why));
+            json_write_str(b, why, strlen(why));
             kbuf_putc(b, ']');
         } else if (f == BULK_XML) {
             kbuf_puts(b, "<object><name>");
@@ -2251,7 +2235,7 @@ static void slo_manifest_get(sw_op *op, const obj_meta *m) {
         if (i) kbuf_puts(b, ", ");
         if (raw) {
             kbuf_printf(b, "{\"etag\": \"%s\", \"path\": ", g->etag);
-            json_str(b, path, strlen(path));
+            json_write_str(b, path, strlen(path));
             if (range) kbuf_printf(b, ", \"range\": \"%s\"", range);
             kbuf_printf(b, ", \"size_bytes\": %llu}", (unsigned long long)g->size);
             continue;
@@ -2259,10 +2243,10 @@ static void slo_manifest_get(sw_op *op, const obj_meta *m) {
         char lm[64];
         iso_micro(g->mtime_ms, lm);
         kbuf_puts(b, "{\"name\": ");
-        json_str(b, path, strlen(path));
+        json_write_str(b, path, strlen(path));
         kbuf_printf(b, ", \"bytes\": %llu, \"hash\": \"%s\", \"content_type\": ",
                     (unsigned long long)g->size, g->etag);
-        json_str(b, g->content_type, strlen(g->content_type));
+        json_write_str(b, g->content_type, strlen(g->content_type));
         kbuf_printf(b, ", \"last_modified\": \"%s\"", lm);
         if (range) kbuf_printf(b, ", \"range\": \"%s\"", range);
         if (g->sub_slo) kbuf_puts(b, ", \"sub_slo\": true");

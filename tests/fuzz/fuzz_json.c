@@ -118,24 +118,6 @@ static bool same_tree(const json *x, const json *y) {
     }
 }
 
-static void write_string(kbuf *out, const char *s, size_t n) {
-    kbuf_putc(out, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            kbuf_putc(out, '\\');
-            kbuf_putc(out, (char)c);
-        } else if (c < 0x20) {
-            char esc[8];
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            kbuf_append(out, esc, 6);
-        } else {
-            kbuf_putc(out, (char)c);
-        }
-    }
-    kbuf_putc(out, '"');
-}
-
 /* The tree as JSON, compact. */
 static void write_json(kbuf *out, const json *v) {
     switch (v->type) {
@@ -152,7 +134,7 @@ static void write_json(kbuf *out, const json *v) {
         kbuf_append(out, v->s, v->len);
         break;
     case JSON_STRING:
-        write_string(out, v->s, v->len);
+        json_write_str(out, v->s, v->len);
         break;
     case JSON_ARRAY:
     case JSON_OBJECT:
@@ -160,7 +142,7 @@ static void write_json(kbuf *out, const json *v) {
         for (size_t i = 0; i < v->n; i++) {
             if (i) kbuf_putc(out, ',');
             if (v->type == JSON_OBJECT) {
-                write_string(out, v->keys[i], v->klens[i]);
+                json_write_str(out, v->keys[i], v->klens[i]);
                 kbuf_putc(out, ':');
             }
             write_json(out, v->items[i]);
