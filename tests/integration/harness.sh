@@ -344,3 +344,42 @@ unset_ca_env() {
         NIX_SSL_CERT_FILE HTTPLIB2_CA_CERTS GIT_SSL_CAINFO NODE_EXTRA_CA_CERTS PIP_CERT \
         GRPC_DEFAULT_SSL_ROOTS_FILE_PATH CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE
 }
+
+# ------------------------------------------------------------ OCI images
+# oci_image DIR LAYER2_MIB: a 3-layer OCI image "img" built with umoci in
+# DIR/oci (small files, a random LAYER2_MIB MiB + 4321 bytes file, a 300 kB
+# blob): the image the docker-registry tests push and pull.
+oci_image() {
+    local w=$1 oci=$1/oci
+    run_ok "umoci init" umoci init --layout "$oci"
+    run_ok "umoci new" umoci new --image "$oci:img"
+    mkdir -p "$w/l1/etc" "$w/l2/data" "$w/l3/app/sub"
+    echo "kura layer one" >"$w/l1/etc/motd"
+    printf 'a=1\nb=2\n' >"$w/l1/etc/conf"
+    head -c $(($2 * 1024 * 1024 + 4321)) /dev/urandom >"$w/l2/data/random.bin"
+    echo '#!/bin/sh' >"$w/l3/app/run.sh"
+    head -c 300000 /dev/urandom >"$w/l3/app/sub/blob"
+    run_ok "umoci insert layer 1" umoci insert --image "$oci:img" "$w/l1/etc" /etc
+    run_ok "umoci insert layer 2 ($2 MiB)" umoci insert --image "$oci:img" "$w/l2/data" /data
+    run_ok "umoci insert layer 3" umoci insert --image "$oci:img" "$w/l3/app" /app
+    run_ok "umoci config" umoci config --image "$oci:img" --config.cmd /app/run.sh
+}
+
+# oci_manifest_of OCI_DIR TAG -> the manifest digest (hex)
+oci_manifest_of() {
+    "$KURA_IT_PY" -c '
+import json,sys
+idx=json.load(open(sys.argv[1]+"/index.json"))
+for m in idx["manifests"]:
+    if m.get("annotations",{}).get("org.opencontainers.image.ref.name")==sys.argv[2]:
+        print(m["digest"].split(":")[1]); break' "$1" "$2"
+}
+
+# oci_blobs_of OCI_DIR MANIFEST_DIGEST -> config + layer digests, one a line
+oci_blobs_of() {
+    "$KURA_IT_PY" -c '
+import json,sys
+m=json.load(open(sys.argv[1]+"/blobs/sha256/"+sys.argv[2]))
+print(m["config"]["digest"].split(":")[1])
+for l in m["layers"]: print(l["digest"].split(":")[1])' "$1" "$2"
+}

@@ -81,35 +81,9 @@ expect_eq "registry /v2/ answers" 200 "$(curl -s -o /dev/null -w '%{http_code}' 
 
 # --------------------------------------------------------- build image
 OCI=$W/oci
-run_ok "umoci init" umoci init --layout "$OCI"
-run_ok "umoci new" umoci new --image "$OCI:img"
-mkdir -p "$W/l1/etc" "$W/l2/data" "$W/l3/app/sub"
-echo "kura layer one" >"$W/l1/etc/motd"
-head -c $((5 * 1024 * 1024 + 4321)) /dev/urandom >"$W/l2/data/random.bin"
-echo '#!/bin/sh' >"$W/l3/app/run.sh"
-head -c 300000 /dev/urandom >"$W/l3/app/sub/blob"
-run_ok "umoci insert layer 1" umoci insert --image "$OCI:img" "$W/l1/etc" /etc
-run_ok "umoci insert layer 2 (5 MiB)" umoci insert --image "$OCI:img" "$W/l2/data" /data
-run_ok "umoci insert layer 3" umoci insert --image "$OCI:img" "$W/l3/app" /app
-run_ok "umoci config" umoci config --image "$OCI:img" --config.cmd /app/run.sh
-
-manifest_of() { # OCI_DIR TAG -> manifest digest
-    "$KURA_IT_PY" -c '
-import json,sys
-idx=json.load(open(sys.argv[1]+"/index.json"))
-for m in idx["manifests"]:
-    if m.get("annotations",{}).get("org.opencontainers.image.ref.name")==sys.argv[2]:
-        print(m["digest"].split(":")[1]); break' "$1" "$2"
-}
-blobs_of() { # OCI_DIR MANIFEST_DIGEST -> config + layer digests, one per line
-    "$KURA_IT_PY" -c '
-import json,sys
-m=json.load(open(sys.argv[1]+"/blobs/sha256/"+sys.argv[2]))
-print(m["config"]["digest"].split(":")[1])
-for l in m["layers"]: print(l["digest"].split(":")[1])' "$1" "$2"
-}
-MD=$(manifest_of "$OCI" img)
-BLOBS=$(blobs_of "$OCI" "$MD")
+oci_image "$W" 5
+MD=$(oci_manifest_of "$OCI" img)
+BLOBS=$(oci_blobs_of "$OCI" "$MD")
 
 # -------------------------------------------------------------- push
 SK=(skopeo --insecure-policy)
@@ -147,7 +121,7 @@ nseg=$(curl -s -H "X-Auth-Token: $TOK" "$KURA_ENDPOINT/v1/AUTH_reg/registry?pref
 # ---------------------------------------------------------------- pull
 OUT=$W/pulled
 run_ok "skopeo copy registry -> oci" "${SK[@]}" copy --src-tls-verify=false "docker://$REG/kura/swift:1" "oci:$OUT:pulled"
-PMD=$(manifest_of "$OUT" pulled)
+PMD=$(oci_manifest_of "$OUT" pulled)
 expect_eq "pulled manifest digest" "$MD" "$PMD"
 for d in $MD $BLOBS; do
     expect_file_eq "pulled blob ${d:0:12}" "$OCI/blobs/sha256/$d" "$OUT/blobs/sha256/$d"
