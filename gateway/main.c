@@ -568,8 +568,8 @@ static int cmd_serve(int argc, char **argv) {
                           .ec_k = (uint32_t)config_int(cfg, "ec-data"),
                           .ec_m = (uint32_t)config_int(cfg, "ec-parity"),
                           .ec_threshold = config_size(cfg, "ec-threshold")};
-    volset_opts vo = {.sync = true};
-    settings_min_free(config_str(cfg, "min-free-space"), &vo); /* checked above */
+    volset_opts vo;
+    settings_volset(cfg, &vo); /* checked above */
     if (open_stores(dirs, ndirs, &policy, &vo, &st)) return 1;
     objsvc_set_home(st.svc, home);
     s3_opts so = {.svc = st.svc,
@@ -770,8 +770,8 @@ static int cmd_datanode(int argc, char **argv) {
         rc = 1;
         goto out_owned;
     }
-    volset_opts vo = {.sync = true};
-    settings_min_free(config_str(cfg, "min-free-space"), &vo); /* checked above */
+    volset_opts vo;
+    settings_volset(cfg, &vo); /* checked above */
     volset *vs = NULL;
     e = volset_open_local(vol_dirs, (size_t)ndirs, &vo, &vs);
     if (e) {

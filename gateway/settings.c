@@ -6,6 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Chunk files and compaction: the same for kura serve and kura datanode
+ * (storage/volume.h, volset_opts; settings_volset fills them in). */
+/* clang-format off */
+#define VOLUME_SETTINGS                                                                           \
+    {"chunk-size", CFG_SIZE, "1G", 1 << 20, 1ll << 40, "SIZE",                                    \
+     "chunk files grow to about SIZE before a new one is started"},                               \
+    {"compact-threshold", CFG_INT, "30", 0, 100, "PCT",                                           \
+     "rewrite a chunk file once PCT percent of it is reclaimable (deleted needles); 0: never"},  \
+    {"compact-grace", CFG_INT, "900", 0, 604800, "SECS",                                          \
+     "keep deleted needles SECS seconds, so that reads begun before a delete finish"},            \
+    {"compact-interval", CFG_INT, "60", 0, 86400, "SECS",                                         \
+     "compaction pass every SECS seconds, and soon after a volume fills up; 0: no compaction"},
+/* clang-format on */
+
 /* clang-format off */
 const cfg_item settings_serve[] = {
     {"listen", CFG_STR, "127.0.0.1:9000", 1, 0, "HOST:PORT", "address to listen on"},
@@ -44,6 +58,7 @@ const cfg_item settings_serve[] = {
     {"min-free-space", CFG_STR, "auto", 1, 0, "SIZE|N%",
      "free space kept on each volume's filesystem: writes below it get 507 (auto: 1G or 5%, "
      "the smaller)"},
+    VOLUME_SETTINGS
     {"datanodes-from-meta", CFG_BOOL, "false", 0, 0, NULL,
      "store object data on the datanodes registered in --meta (kura datanode) instead of local "
      "volumes"},
@@ -87,6 +102,7 @@ const cfg_item settings_datanode[] = {
     {"heartbeat", CFG_INT, "1000", 50, 60000, "MS", "registry record rewritten every MS"},
     {"min-free-space", CFG_STR, "auto", 1, 0, "SIZE|N%",
      "free space kept on each volume's filesystem (as kura serve)"},
+    VOLUME_SETTINGS
     {"max-conns", CFG_INT, "1024", 1, 100000, "N", "connections open at once"},
 };
 /* clang-format on */
@@ -152,6 +168,15 @@ kerr settings_check_datanode(const config *c, char *err, size_t cap) {
         return K_EINVAL;
     }
     return K_OK;
+}
+
+void settings_volset(const config *c, volset_opts *o) {
+    *o = (volset_opts){.sync = true};
+    (void)settings_min_free(config_str(c, "min-free-space"), o);
+    o->chunk_size = (uint64_t)config_size(c, "chunk-size");
+    o->compact_threshold = (uint32_t)config_int(c, "compact-threshold");
+    o->compact_grace_s = (uint32_t)config_int(c, "compact-grace");
+    o->compact_interval_s = (uint32_t)config_int(c, "compact-interval");
 }
 
 kerr settings_min_free(const char *text, volset_opts *o) {

@@ -43,5 +43,8 @@ kerr settings_check_datanode(const config *c, char *err, size_t errcap);
  * the filesystem answers ENOSPC) or a percentage of each volume's
  * filesystem ("1%" to "99%"). Sets o's reserve fields; K_EINVAL otherwise. */
 kerr settings_min_free(const char *text, volset_opts *o);
+/* The volume options of kura serve and kura datanode from c (checked by
+ * settings_check_*): reserve, chunk size, compaction; sync on. */
+void settings_volset(const config *c, volset_opts *o);
 
 #endif

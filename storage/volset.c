@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "storage/chunk.h"
@@ -33,7 +34,82 @@ struct volset {
     volset_counters counters;
     void (*miss_hook)(void *ctx); /* volset_resolve_uid */
     void *miss_ctx;
+
+    /* Compaction (volset_compact and the background thread). */
+    uint32_t compact_threshold, compact_grace_s, compact_interval_s;
+    pthread_mutex_t cmu;
+    pthread_cond_t ccond;
+    pthread_t cthread;
+    bool cthread_on, cstop;
+    _Atomic bool ckick;
 };
+
+static uint64_t reserve_of(const volset *vs, uint64_t total);
+
+/* A volume refused a write for lack of space, or something was deleted on
+ * a full volume: ask the compactor for a pass soon (it leaves at least a
+ * second between passes). */
+static void compact_kick(volset *vs) {
+    if (!vs->cthread_on || atomic_exchange(&vs->ckick, true)) return;
+    pthread_mutex_lock(&vs->cmu);
+    pthread_cond_signal(&vs->ccond);
+    pthread_mutex_unlock(&vs->cmu);
+}
+
+/* Waits on the compactor's condition until the absolute time until, a
+ * stop, or (if kicks) a kick. Lock held. */
+static void compactor_wait(volset *vs, const struct timespec *until, bool kicks) {
+    while (!vs->cstop && !(kicks && atomic_load(&vs->ckick)))
+        if (pthread_cond_timedwait(&vs->ccond, &vs->cmu, until) != 0) break;
+}
+
+static void *compactor_main(void *arg) {
+    volset *vs = arg;
+    pthread_mutex_lock(&vs->cmu);
+    while (!vs->cstop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += vs->compact_interval_s;
+        compactor_wait(vs, &until, true);
+        if (vs->cstop) break;
+        atomic_store(&vs->ckick, false);
+        pthread_mutex_unlock(&vs->cmu);
+        (void)volset_compact(vs, NULL);
+        pthread_mutex_lock(&vs->cmu);
+        /* a breather: kicks that arrive meanwhile are served after it */
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        compactor_wait(vs, &until, false);
+    }
+    pthread_mutex_unlock(&vs->cmu);
+    return NULL;
+}
+
+kerr volset_compact(volset *vs, vol_compact_stats *out) {
+    kerr first = K_OK;
+    vol_compact_stats st = {0};
+    size_t n = atomic_load(&vs->nvols);
+    for (size_t i = 0; i < n; i++) {
+        volume *v = vs->vols[i];
+        if (!v->ops->compact) continue;
+        uint64_t avail = 0, total = 0;
+        (void)v->ops->free_space(v, true, &avail, &total);
+        vol_compact_params p = {.threshold = vs->compact_threshold ? vs->compact_threshold : 30,
+                                .grace_s = vs->compact_grace_s,
+                                .pressed = atomic_load(&vs->state[i].full),
+                                .copy_room = reserve_of(vs, total) / 2};
+        kerr rc = v->ops->compact(v, &p, &st);
+        if (rc != K_OK && first == K_OK) first = rc;
+    }
+    if (out) {
+        out->chunks_scanned += st.chunks_scanned;
+        out->chunks_compacted += st.chunks_compacted;
+        out->chunks_removed += st.chunks_removed;
+        out->needles_kept += st.needles_kept;
+        out->bytes_reclaimed += st.bytes_reclaimed;
+    }
+    return first;
+}
 
 void vol_loc_encode(const vol_loc *l, uint8_t out[VOL_LOC_ENCODED_LEN]) {
     store_le32(out, l->volume);
@@ -58,6 +134,8 @@ kerr volset_from_volumes(volume **vols, size_t n, size_t cap, const volset_opts 
     if (!vs) return K_ENOMEM;
     vs->cap = cap;
     pthread_mutex_init(&vs->append_mu, NULL);
+    pthread_mutex_init(&vs->cmu, NULL);
+    pthread_cond_init(&vs->ccond, NULL);
     vs->vols = calloc(cap, sizeof *vs->vols);
     vs->state = calloc(cap, sizeof *vs->state);
     if (!vs->vols || !vs->state) {
@@ -107,6 +185,8 @@ kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts 
     if (!vs) return K_ENOMEM;
     vs->cap = ndirs;
     pthread_mutex_init(&vs->append_mu, NULL);
+    pthread_mutex_init(&vs->cmu, NULL);
+    pthread_cond_init(&vs->ccond, NULL);
     vs->vols = calloc(ndirs, sizeof *vs->vols);
     vs->state = calloc(ndirs, sizeof *vs->state);
     if (!vs->vols || !vs->state) {
@@ -121,6 +201,9 @@ kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts 
     vs->reserve = o.reserve;
     vs->min_free_bytes = o.min_free_bytes;
     vs->min_free_percent = o.min_free_percent;
+    vs->compact_threshold = o.compact_threshold > 100 ? 100 : o.compact_threshold;
+    vs->compact_grace_s = o.compact_grace_s;
+    vs->compact_interval_s = o.compact_interval_s;
     for (size_t i = 0; i < ndirs; i++) {
         kerr rc = local_volume_open(dirs[i], (uint32_t)i, &o, &vs->counters, &vs->vols[i]);
         if (rc != K_OK) {
@@ -138,6 +221,13 @@ kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts 
                 return K_EINVAL;
             }
         }
+    }
+    if (vs->compact_threshold && vs->compact_interval_s) {
+        if (pthread_create(&vs->cthread, NULL, compactor_main, vs) != 0) {
+            volset_close(vs);
+            return K_ENOMEM;
+        }
+        vs->cthread_on = true;
     }
     *out = vs;
     return K_OK;
@@ -175,11 +265,20 @@ void volset_set_miss_hook(volset *vs, void (*fn)(void *ctx), void *ctx) {
 
 void volset_close(volset *vs) {
     if (!vs) return;
+    if (vs->cthread_on) {
+        pthread_mutex_lock(&vs->cmu);
+        vs->cstop = true;
+        pthread_cond_signal(&vs->ccond);
+        pthread_mutex_unlock(&vs->cmu);
+        pthread_join(vs->cthread, NULL);
+    }
     if (vs->vols)
         for (size_t i = 0; i < vs->nvols; i++) vs->vols[i]->ops->close(vs->vols[i]);
     free(vs->vols);
     free(vs->state);
     pthread_mutex_destroy(&vs->append_mu);
+    pthread_mutex_destroy(&vs->cmu);
+    pthread_cond_destroy(&vs->ccond);
     free(vs);
 }
 
@@ -238,6 +337,7 @@ static void note_enospc(volset *vs, size_t i) {
     uint64_t avail = 0, total = 0;
     (void)v->ops->free_space(v, true, &avail, &total);
     mark_full(vs, i, avail, total, "the filesystem answered ENOSPC");
+    compact_kick(vs);
 }
 
 /* Tries to start a needle of len bytes on volume i: K_ENOSPC (counted,
@@ -258,8 +358,10 @@ static kerr begin_on(volset *vs, size_t i, uint64_t len, vol_writer **out) {
         atomic_fetch_add(&vs->state[i].refusals, 1);
         /* Near the reserve: the volume is full. Merely too small for
          * this needle: refused, but the volume is not full. */
-        if (avail < reserve || avail - reserve < full_margin(total))
+        if (avail < reserve || avail - reserve < full_margin(total)) {
             mark_full(vs, i, avail, total, "below the reserve");
+            compact_kick(vs);
+        }
         return K_ENOSPC;
     }
     rc = v->ops->begin(v, len, out);
@@ -324,7 +426,10 @@ kerr vol_read(volset *vs, const vol_loc *loc, uint64_t off, void *buf, size_t n)
 kerr vol_delete(volset *vs, const vol_loc *loc) {
     if (loc->volume >= vs->nvols) return K_ENOTFOUND;
     volume *v = vs->vols[loc->volume];
-    return v->ops->del(v, loc);
+    kerr rc = v->ops->del(v, loc);
+    /* Deleting to make room: a full volume gets a pass soon. */
+    if (rc == K_OK && atomic_load(&vs->state[loc->volume].full)) compact_kick(vs);
+    return rc;
 }
 
 kerr volset_space_get(volset *vs, uint32_t index, vol_space *out) {
@@ -349,4 +454,6 @@ void volset_stats_get(volset *vs, volset_stats *out) {
     out->needles_written = atomic_load(&vs->counters.needles_written);
     out->fsyncs = atomic_load(&vs->counters.fsyncs);
     out->bytes_read = atomic_load(&vs->counters.bytes_read);
+    out->chunks_compacted = atomic_load(&vs->counters.chunks_compacted);
+    out->bytes_reclaimed = atomic_load(&vs->counters.bytes_reclaimed);
 }

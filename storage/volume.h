@@ -60,6 +60,17 @@ typedef struct volset_opts {
     vol_reserve_mode reserve;
     uint64_t min_free_bytes;   /* VOL_RESERVE_BYTES */
     uint32_t min_free_percent; /* VOL_RESERVE_PERCENT: 1..99 */
+    /* Compaction of local volumes (see volset_compact): a chunk whose
+     * reclaimable bytes reach compact_threshold percent of its file is
+     * rewritten without them (0: never). Deleted needles younger than
+     * compact_grace_s seconds are kept, so a reader that loaded a record
+     * just before a DELETE or an overwrite finishes its stream. A
+     * background thread runs a pass every compact_interval_s seconds (0:
+     * no thread), and soon after a volume refuses a write for lack of
+     * space. */
+    uint32_t compact_threshold;
+    uint32_t compact_grace_s;
+    uint32_t compact_interval_s;
 } volset_opts;
 
 /* Opens (creating if needed) one local volume per directory. Volume ids are
@@ -167,7 +178,39 @@ kerr volset_space_get(volset *vs, uint32_t index, vol_space *out);
 
 typedef struct volset_stats {
     uint64_t bytes_written, needles_written, fsyncs, bytes_read;
+    uint64_t chunks_compacted; /* rewritten without their dead needles, or removed */
+    uint64_t bytes_reclaimed;  /* file bytes given back to the filesystem by compaction */
 } volset_stats;
 void volset_stats_get(volset *vs, volset_stats *out);
+
+/* Compaction (local volumes; a datanode compacts its own).
+ *
+ * Deleted needles, needles left incomplete by a crash or an abandoned
+ * upload, and torn bytes are garbage. A pass scans every chunk whose
+ * garbage may have crossed the threshold and rewrites it: the surviving
+ * needles are copied into a new file that starts with a forwarding table
+ * (logical offset -> file offset, see chunk.h), fsynced, and renamed over
+ * the old file, so every location key stays valid and no metadata changes;
+ * a chunk left with no needle is removed. Reads and deletes proceed during
+ * the copy; a delete that lands meanwhile is carried over before the swap.
+ * The active chunk is sealed (new needles go to a new chunk) and compacted
+ * only when its garbage crosses the threshold and it is large (a quarter of
+ * the chunk size) or its volume is full. A crash at any point leaves the
+ * old or the new file, both complete (a leftover temporary file is removed
+ * at open).
+ *
+ * volset_compact runs one pass over every local volume now (on the calling
+ * thread; passes of one volume never overlap) with the set's threshold and
+ * grace (threshold 0 is taken as 30 here), and adds what it did to *out (may
+ * be NULL). Errors of one chunk are logged and the pass goes on; it returns
+ * the first error met (K_OK if none). */
+typedef struct vol_compact_stats {
+    uint64_t chunks_scanned;   /* chunks whose needles were walked */
+    uint64_t chunks_compacted; /* rewritten, or removed (all garbage) */
+    uint64_t chunks_removed;
+    uint64_t needles_kept;    /* copied into rewritten chunks */
+    uint64_t bytes_reclaimed; /* file bytes freed */
+} vol_compact_stats;
+kerr volset_compact(volset *vs, vol_compact_stats *out);
 
 #endif

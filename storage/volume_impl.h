@@ -39,7 +39,16 @@ typedef struct volume volume;
 
 typedef struct volset_counters {
     _Atomic uint64_t bytes_written, needles_written, fsyncs, bytes_read;
+    _Atomic uint64_t chunks_compacted, bytes_reclaimed;
 } volset_counters;
+
+/* What one compaction pass of a volume is asked to do (volset_compact). */
+typedef struct vol_compact_params {
+    uint32_t threshold; /* percent of a chunk's file that must be reclaimable */
+    uint32_t grace_s;   /* keep needles deleted less than this long ago */
+    bool pressed;       /* the volume is full: seal and compact the active chunk too */
+    uint64_t copy_room; /* free bytes a rewrite must leave on the filesystem */
+} vol_compact_params;
 
 typedef struct volume_ops {
     const char *kind; /* "local", "remote" */
@@ -50,6 +59,10 @@ typedef struct volume_ops {
     kerr (*read)(volume *v, const vol_loc *loc, uint64_t off, void *buf, size_t n);
     kerr (*del)(volume *v, const vol_loc *loc);
     kerr (*free_space)(volume *v, bool fresh, uint64_t *avail, uint64_t *total);
+    /* Optional (NULL: the volume is compacted elsewhere, e.g. by its
+     * datanode). One pass; adds to *st. Never called concurrently for the
+     * same volume. */
+    kerr (*compact)(volume *v, const vol_compact_params *p, vol_compact_stats *st);
     void (*close)(volume *v);
 } volume_ops;
 

@@ -10,8 +10,13 @@
  *   take a ticket after their pwrites are complete; one of them (the leader)
  *   runs fdatasync covering every ticket handed out before it started, the
  *   others wait and are woken when covered.
- * - Chunk structs and fds live until the volume closes (no compaction yet),
- *   so a chunk pointer obtained under the lock stays valid without it.
+ * - Chunk structs live until the volume closes, so a chunk pointer obtained
+ *   under the lock stays valid without it. A chunk's file, fd and
+ *   forwarding table change only when compaction swaps them (see
+ *   "Compaction" below): every read and delete holds the chunk's swap lock
+ *   for reading while it uses them, the swap takes it for writing. Writers
+ *   never meet a swap: compaction takes only sealed chunks (not active)
+ *   whose writer count has dropped to zero.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
@@ -75,6 +81,30 @@ typedef struct chunk {
      * here. */
     _Atomic bool sync_failed;
     _Atomic int sync_errno;
+
+    /* Writers holding a reservation in this chunk (begin to finish/abort). */
+    _Atomic uint32_t writers;
+    /* Swap lock: read by lv_read/lv_del around every use of fd, fwd and
+     * gone; written by compaction to replace them. */
+    pthread_rwlock_t swap;
+    bool sealed;        /* never active again (compaction sealed it); volume lock */
+    bool gone;          /* compaction removed the file: it held no needle */
+    bool broken;        /* a compacted file whose table is unreadable: reads fail */
+    const uint8_t *fwd; /* compacted: forwarding table (in fwd_map), else NULL */
+    uint64_t nfwd;      /* entries in fwd */
+    void *fwd_map;      /* mmap of the file's header and table */
+    size_t fwd_map_len;
+    /* Deletes that arrive while compaction copies the chunk (del_mu). */
+    pthread_mutex_t del_mu;
+    bool compacting;
+    uint64_t *dels;
+    size_t ndels, dels_cap;
+    /* Garbage bookkeeping: bytes deleted since the last scan (lv_del), and
+     * the compactor's own view (compactor only). */
+    _Atomic uint64_t dead_since;
+    bool scanned;
+    uint64_t known_dead; /* dead bytes the last scan left in place */
+    int64_t young_until; /* unix s when the oldest kept deleted needle comes of age */
 } chunk;
 
 typedef struct local_volume {
@@ -95,6 +125,8 @@ typedef struct local_volume {
     _Atomic uint64_t space_avail, space_total;
     _Atomic int64_t space_checked_ns;
     _Atomic uint64_t pending;
+
+    pthread_mutex_t compact_mu; /* one compaction pass at a time */
 } local_volume;
 
 typedef struct local_writer {
@@ -217,8 +249,12 @@ static chunk *chunk_new(uint32_t id, uint64_t tail, int fd, bool dir_synced) {
     c->dir_synced = dir_synced;
     atomic_init(&c->sync_failed, false);
     atomic_init(&c->sync_errno, 0);
+    atomic_init(&c->writers, 0);
+    atomic_init(&c->dead_since, 0);
     pthread_mutex_init(&c->sync_lock, NULL);
     pthread_cond_init(&c->sync_cond, NULL);
+    pthread_rwlock_init(&c->swap, NULL);
+    pthread_mutex_init(&c->del_mu, NULL);
     return c;
 }
 
@@ -226,8 +262,12 @@ static void chunk_free(chunk *c) {
     if (!c) return;
     int fd = atomic_load(&c->fd);
     if (fd >= 0) close(fd);
+    if (c->fwd_map) munmap(c->fwd_map, c->fwd_map_len);
     pthread_mutex_destroy(&c->sync_lock);
     pthread_cond_destroy(&c->sync_cond);
+    pthread_rwlock_destroy(&c->swap);
+    pthread_mutex_destroy(&c->del_mu);
+    free(c->dels);
     free(c);
 }
 
@@ -325,6 +365,7 @@ static kerr reserve(local_volume *v, uint64_t size, chunk **out, uint64_t *off) 
         *off = c->tail;
         c->tail += size;
         *out = c;
+        atomic_fetch_add(&c->writers, 1);
     }
     pthread_mutex_unlock(&v->lock);
     if (rc != K_OK) return rc;
@@ -470,6 +511,7 @@ static kerr flush_payload(local_writer *w, const void *p, size_t n) {
 static void writer_free(local_writer *w) {
     if (!w) return;
     settle(w, w->unwritten);
+    if (w->chunk) atomic_fetch_sub(&w->chunk->writers, 1);
     if (!w->whole) free(w->crcs);
     free(w->buf);
     free(w);
@@ -629,6 +671,35 @@ static void lv_abort(vol_writer *base) {
 
 /* ---- read / delete ---- */
 
+/* Where the needle at logical offset off of c starts in c's file: the same
+ * offset, or for a compacted chunk what its forwarding table says. False
+ * if c holds no needle there (any more). Swap lock held. */
+static bool chunk_locate(const chunk *c, uint64_t off, uint64_t *at) {
+    if (c->gone) return false;
+    if (!c->fwd) {
+        *at = off;
+        return true;
+    }
+    uint64_t lo = 0, hi = c->nfwd;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        uint64_t key = load_le64(c->fwd + CHUNK_COMPACT_ENTRY_SIZE * mid);
+        if (key == off) {
+            *at = load_le64(c->fwd + CHUNK_COMPACT_ENTRY_SIZE * mid + 8);
+            return true;
+        }
+        if (key < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static kerr read_locked(local_volume *v, chunk *c, const vol_loc *loc, uint64_t off, void *buf,
+                        size_t n);
+static kerr del_locked(local_volume *v, chunk *c, const vol_loc *loc);
+
 typedef struct read_seg {
     uint64_t off;
     size_t len;
@@ -675,7 +746,7 @@ static kerr check_header(const local_volume *v, const uint8_t raw[NEEDLE_HEADER_
     if (h->length != loc->length || h->block_size != NEEDLE_BLOCK_SIZE || h->volume != v->base.id ||
         h->chunk != loc->chunk || h->offset != loc->offset)
         return K_ENOTFOUND;
-    if (!(h->flags & NEEDLE_F_COMPLETE)) return K_ENOTFOUND;
+    if (!(h->flags & NEEDLE_F_COMPLETE) || (h->flags & NEEDLE_F_RECLAIMED)) return K_ENOTFOUND;
     return K_OK;
 }
 
@@ -724,13 +795,25 @@ static kerr lv_read(volume *base, const vol_loc *loc, uint64_t off, void *buf, s
     if (off > len || n > len - off) return K_EINVAL;
     chunk *c = chunk_get(v, loc->chunk);
     if (!c) return K_ENOTFOUND;
+    pthread_rwlock_rdlock(&c->swap);
+    kerr rc = read_locked(v, c, loc, off, buf, n);
+    pthread_rwlock_unlock(&c->swap);
+    return rc;
+}
+
+/* lv_read with c's swap lock held for reading. */
+static kerr read_locked(local_volume *v, chunk *c, const vol_loc *loc, uint64_t off, void *buf,
+                        size_t n) {
+    uint64_t len = loc->length, at;
+    if (c->broken) return K_ECORRUPT;
+    if (!chunk_locate(c, loc->offset, &at)) return K_ENOTFOUND;
     int fd = chunk_fd(v, c);
     if (fd < 0) return kerr_from_errno(-fd);
 
     uint8_t raw[NEEDLE_HEADER_SIZE];
     read_seg segs[5];
     int nsegs = 0;
-    segs[nsegs++] = (read_seg){loc->offset, sizeof raw, raw};
+    segs[nsegs++] = (read_seg){at, sizeof raw, raw};
 
     /* Whole blocks are read around the requested range so each can be
      * verified; the slack before and after lands in a side buffer and the
@@ -759,8 +842,8 @@ static kerr lv_read(volume *base, const vol_loc *loc, uint64_t off, void *buf, s
                 return K_ENOMEM;
             }
         }
-        uint64_t payload = loc->offset + needle_payload_start(len);
-        segs[nsegs++] = (read_seg){loc->offset + NEEDLE_HEADER_SIZE + NEEDLE_CRC_SIZE * first_block,
+        uint64_t payload = at + needle_payload_start(len);
+        segs[nsegs++] = (read_seg){at + NEEDLE_HEADER_SIZE + NEEDLE_CRC_SIZE * first_block,
                                    (size_t)(NEEDLE_CRC_SIZE * nblocks), crcs};
         if (head) segs[nsegs++] = (read_seg){payload + off - head, head, slack};
         segs[nsegs++] = (read_seg){payload + off, n, buf};
@@ -779,7 +862,7 @@ static kerr lv_read(volume *base, const vol_loc *loc, uint64_t off, void *buf, s
         /* EOF somewhere: a valid header over a truncated body is damage;
          * anything else is simply not a needle. */
         uint8_t again[NEEDLE_HEADER_SIZE];
-        read_seg hs = {loc->offset, sizeof again, again};
+        read_seg hs = {at, sizeof again, again};
         bool hdr_complete;
         rc = K_ENOTFOUND;
         if (read_segments(fd, &hs, 1, gap_buf, &hdr_complete) == 0 && hdr_complete &&
@@ -807,11 +890,22 @@ static kerr lv_del(volume *base, const vol_loc *loc) {
     if (loc->length > NEEDLE_MAX_LENGTH || loc->offset % NEEDLE_ALIGN != 0) return K_ENOTFOUND;
     chunk *c = chunk_get(v, loc->chunk);
     if (!c) return K_ENOTFOUND;
+    pthread_rwlock_rdlock(&c->swap);
+    kerr rc = del_locked(v, c, loc);
+    pthread_rwlock_unlock(&c->swap);
+    return rc;
+}
+
+/* lv_del with c's swap lock held for reading. */
+static kerr del_locked(local_volume *v, chunk *c, const vol_loc *loc) {
+    uint64_t at;
+    if (c->broken) return K_ECORRUPT;
+    if (!chunk_locate(c, loc->offset, &at)) return K_ENOTFOUND;
     int fd = chunk_fd(v, c);
     if (fd < 0) return kerr_from_errno(-fd);
     uint8_t raw[NEEDLE_HEADER_SIZE];
     ssize_t r;
-    do r = pread(fd, raw, sizeof raw, (off_t)loc->offset);
+    do r = pread(fd, raw, sizeof raw, (off_t)at);
     while (r < 0 && errno == EINTR);
     if (r < 0) return kerr_from_errno(errno);
     if ((size_t)r < sizeof raw) return K_ENOTFOUND;
@@ -821,13 +915,31 @@ static kerr lv_del(volume *base, const vol_loc *loc) {
     if (h.flags & NEEDLE_F_DELETED) return K_OK;
     /* No fsync (see vol_delete): the flag is a compaction hint. */
     h.flags |= NEEDLE_F_DELETED;
+    h.deleted = (uint64_t)time(NULL);
     needle_header_encode(&h, raw);
-    int e = pwrite_full(fd, raw, sizeof raw, loc->offset);
+    int e = pwrite_full(fd, raw, sizeof raw, at);
     if (e) {
         log_error("storage: delete %s chunk %u @%llu: %s", v->dir, loc->chunk,
                   (unsigned long long)loc->offset, strerror(e));
         return kerr_from_errno(e);
     }
+    atomic_fetch_add(&c->dead_since, needle_size(h.length));
+    pthread_mutex_lock(&c->del_mu);
+    if (c->compacting) {
+        /* Compaction may have copied the needle before this flag: it
+         * carries the delete over before it swaps files. Without memory
+         * the delete is lost there, which leaks space, never data. */
+        if (c->ndels == c->dels_cap) {
+            size_t cap = c->dels_cap ? 2 * c->dels_cap : 64;
+            uint64_t *d = realloc(c->dels, cap * sizeof *d);
+            if (d) {
+                c->dels = d;
+                c->dels_cap = cap;
+            }
+        }
+        if (c->ndels < c->dels_cap) c->dels[c->ndels++] = loc->offset;
+    }
+    pthread_mutex_unlock(&c->del_mu);
     return K_OK;
 }
 
@@ -851,6 +963,507 @@ static kerr lv_free_space(volume *base, bool fresh, uint64_t *avail, uint64_t *t
     return K_OK;
 }
 
+/* ---- compaction ----
+ *
+ * Invariants:
+ * - Only the compactor (one pass per volume at a time: compact_mu) swaps a
+ *   chunk's fd, table, gone and broken, and only under the chunk's swap lock
+ *   held for writing; so the compactor itself may use them without the
+ *   lock.
+ * - A chunk is compacted only once sealed (not active, and never active
+ *   again) with no writer holding a reservation in it: its needles do not
+ *   change under the copy except for delete flags, which lv_del also
+ *   records in dels while compacting is set.
+ * - A surviving needle keeps its header byte for byte (its offset field is
+ *   its logical offset, the one location keys carry); the forwarding table
+ *   maps that offset to where the needle now sits in the file.
+ * - The new file is complete and fsynced before it is renamed over the old
+ *   one: a crash leaves one or the other, never a mix.
+ */
+
+#define COMPACT_TMP_SUFFIX ".tmp"
+/* Not worth a rewrite below this much garbage (a page). */
+#define COMPACT_MIN_RECLAIM 4096u
+#define COMPACT_COPY_BUF (1u << 20)
+
+typedef struct found_needle {
+    uint64_t logical, at, size; /* size: needle_size (aligned) */
+    uint64_t used;              /* bytes written: header, table, payload */
+} found_needle;
+
+typedef struct needle_list {
+    found_needle *v;
+    size_t n, cap;
+} needle_list;
+
+static bool list_push(needle_list *l, found_needle f) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        found_needle *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv) return false;
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = f;
+    return true;
+}
+
+static int pread_full(int fd, void *p, size_t n, uint64_t off, size_t *got) {
+    uint8_t *d = p;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, d + done, n - done, (off_t)(off + done));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        if (r == 0) break;
+        done += (size_t)r;
+    }
+    *got = done;
+    return 0;
+}
+
+/* The next offset >= from (aligned) where a needle header may start, or
+ * size if none: bytes between needles (a torn write) are skipped by
+ * looking for the magic. */
+static int next_magic(int fd, uint64_t from, uint64_t size, uint8_t *buf, uint64_t *out) {
+    while (from < size) {
+        size_t want = size - from < 65536 ? (size_t)(size - from) : 65536;
+        size_t got;
+        int e = pread_full(fd, buf, want, from, &got);
+        if (e) return e;
+        for (size_t i = 0; i + 4 <= got; i += NEEDLE_ALIGN) {
+            if (load_le32(buf + i) == NEEDLE_MAGIC) {
+                *out = from + i;
+                return 0;
+            }
+        }
+        if (got < want) break;
+        from += got;
+    }
+    *out = size;
+    return 0;
+}
+
+typedef struct scan_result {
+    needle_list keep; /* needles to carry over, in file order */
+    needle_list dead; /* deleted needles past their grace, pages not yet given back */
+    uint64_t file_size;
+    uint64_t alloc; /* bytes the file occupies on the filesystem */
+    uint64_t kept;  /* bytes of the kept needles (aligned sizes) */
+    uint64_t young; /* of which deleted, kept for the grace period */
+    int64_t young_until;
+} scan_result;
+
+/* Decides for the needle with header h at file offset at (size bytes). */
+static bool scan_take(scan_result *r, const needle_header *h, uint64_t logical, uint64_t at,
+                      uint64_t grace_s, int64_t now) {
+    uint64_t size = needle_size(h->length);
+    uint64_t used = needle_payload_start(h->length) + h->length;
+    if (!(h->flags & NEEDLE_F_COMPLETE) || used > r->file_size - at) return true; /* garbage */
+    if (h->flags & NEEDLE_F_DELETED) {
+        if (h->deleted == 0 || (int64_t)(h->deleted + grace_s) <= now)
+            return (h->flags & NEEDLE_F_RECLAIMED) ||
+                   list_push(&r->dead, (found_needle){logical, at, size, used});
+        r->young += size;
+        int64_t until = (int64_t)(h->deleted + grace_s);
+        if (r->young_until == 0 || until < r->young_until) r->young_until = until;
+    }
+    r->kept += size;
+    return list_push(&r->keep, (found_needle){logical, at, size, used});
+}
+
+/* Walks the needles of c. Compactor only. */
+static kerr scan_chunk(local_volume *v, chunk *c, int fd, uint64_t grace_s, scan_result *r) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return kerr_from_errno(errno);
+    r->file_size = (uint64_t)st.st_size;
+    r->alloc = (uint64_t)st.st_blocks * 512;
+    int64_t now = (int64_t)time(NULL);
+    uint8_t raw[NEEDLE_HEADER_SIZE];
+    needle_header h;
+    size_t got;
+    if (c->fwd) {
+        for (uint64_t i = 0; i < c->nfwd; i++) {
+            uint64_t logical = load_le64(c->fwd + CHUNK_COMPACT_ENTRY_SIZE * i);
+            uint64_t at = load_le64(c->fwd + CHUNK_COMPACT_ENTRY_SIZE * i + 8);
+            int e = pread_full(fd, raw, sizeof raw, at, &got);
+            if (e) return kerr_from_errno(e);
+            if (got < sizeof raw || needle_header_decode(raw, &h) != K_OK || h.offset != logical ||
+                h.chunk != c->id || h.length > NEEDLE_MAX_LENGTH)
+                continue; /* damaged: nothing can read it anyway */
+            if (!scan_take(r, &h, logical, at, grace_s, now)) return K_ENOMEM;
+        }
+        return K_OK;
+    }
+    uint8_t *buf = malloc(65536);
+    if (!buf) return K_ENOMEM;
+    kerr rc = K_OK;
+    uint64_t p = 0;
+    while (rc == K_OK && p < r->file_size && r->file_size - p >= NEEDLE_HEADER_SIZE) {
+        int e = pread_full(fd, raw, sizeof raw, p, &got);
+        if (e) {
+            rc = kerr_from_errno(e);
+            break;
+        }
+        if (got == sizeof raw && needle_header_decode(raw, &h) == K_OK && h.offset == p &&
+            h.chunk == c->id && h.volume == v->base.id && h.length <= NEEDLE_MAX_LENGTH) {
+            if (!scan_take(r, &h, p, p, grace_s, now)) rc = K_ENOMEM;
+            p += needle_size(h.length);
+            continue;
+        }
+        e = next_magic(fd, p + NEEDLE_ALIGN, r->file_size, buf, &p);
+        if (e) rc = kerr_from_errno(e);
+    }
+    free(buf);
+    return rc;
+}
+
+static int copy_range(int from, uint64_t off_in, int to, uint64_t off_out, uint64_t n,
+                      uint8_t **buf) {
+    while (n > 0) {
+        loff_t i = (loff_t)off_in, o = (loff_t)off_out;
+        ssize_t w = copy_file_range(from, &i, to, &o, (size_t)n, 0);
+        if (w > 0) {
+            off_in += (uint64_t)w;
+            off_out += (uint64_t)w;
+            n -= (uint64_t)w;
+            continue;
+        }
+        if (w == 0) return EIO; /* the source ended early */
+        if (errno == EINTR) continue;
+        if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+            return errno;
+        /* No kernel copy here: through a buffer. */
+        if (!*buf && !(*buf = malloc(COMPACT_COPY_BUF))) return ENOMEM;
+        size_t take = n < COMPACT_COPY_BUF ? (size_t)n : COMPACT_COPY_BUF, got;
+        int e = pread_full(from, *buf, take, off_in, &got);
+        if (e) return e;
+        if (got < take) return EIO;
+        e = pwrite_full(to, *buf, take, off_out);
+        if (e) return e;
+        off_in += take;
+        off_out += take;
+        n -= take;
+    }
+    return 0;
+}
+
+/* Sets the deleted flag of the needle at file offset at of fd (a delete
+ * that landed while its chunk was being copied). */
+static void carry_delete(int fd, uint64_t at) {
+    uint8_t raw[NEEDLE_HEADER_SIZE];
+    size_t got;
+    needle_header h;
+    if (pread_full(fd, raw, sizeof raw, at, &got) != 0 || got < sizeof raw ||
+        needle_header_decode(raw, &h) != K_OK || (h.flags & NEEDLE_F_DELETED))
+        return;
+    h.flags |= NEEDLE_F_DELETED;
+    h.deleted = (uint64_t)time(NULL);
+    needle_header_encode(&h, raw);
+    (void)pwrite_full(fd, raw, sizeof raw, at);
+}
+
+/* Flags the (deleted) needle at file offset at as reclaimed. */
+static void carry_reclaimed(int fd, uint64_t at) {
+    uint8_t raw[NEEDLE_HEADER_SIZE];
+    size_t got;
+    needle_header h;
+    if (pread_full(fd, raw, sizeof raw, at, &got) != 0 || got < sizeof raw ||
+        needle_header_decode(raw, &h) != K_OK)
+        return;
+    h.flags |= NEEDLE_F_DELETED | NEEDLE_F_RECLAIMED;
+    needle_header_encode(&h, raw);
+    (void)pwrite_full(fd, raw, sizeof raw, at);
+}
+
+/* Maps the header and forwarding table of a compacted chunk file. */
+static kerr map_table(int fd, uint64_t entries, void **map, size_t *len) {
+    *map = NULL;
+    *len = 0;
+    if (entries == 0) return K_OK;
+    size_t n = CHUNK_COMPACT_HEADER_SIZE + (size_t)entries * CHUNK_COMPACT_ENTRY_SIZE;
+    void *m = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) return kerr_from_errno(errno);
+    *map = m;
+    *len = n;
+    return K_OK;
+}
+
+/* Writes the kept needles of c into a new file and swaps it in (or removes
+ * the file when nothing is kept). */
+static kerr rewrite_chunk(local_volume *v, chunk *c, int fd, scan_result *r,
+                          vol_compact_stats *st) {
+    char name[32], tmp[48];
+    chunk_file_name(c->id, name);
+    snprintf(tmp, sizeof tmp, "%s" COMPACT_TMP_SUFFIX, name);
+    uint64_t n = r->keep.n;
+    int nfd = -1;
+    uint8_t *table = NULL, *copybuf = NULL;
+    void *map = NULL;
+    size_t map_len = 0;
+    uint64_t new_size = 0;
+    kerr rc = K_OK;
+    int e = 0;
+    if (n > 0) {
+        uint64_t table_len = CHUNK_COMPACT_ENTRY_SIZE * n;
+        uint64_t data_start = (CHUNK_COMPACT_HEADER_SIZE + table_len + 4095) & ~UINT64_C(4095);
+        table = malloc(CHUNK_COMPACT_HEADER_SIZE + (size_t)table_len);
+        if (!table) return K_ENOMEM;
+        nfd = openat(v->dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (nfd < 0) {
+            e = errno;
+            goto fail;
+        }
+        uint64_t pos = data_start;
+        for (uint64_t i = 0; i < n; i++) {
+            found_needle *f = &r->keep.v[i];
+            e = copy_range(fd, f->at, nfd, pos, f->used, &copybuf);
+            if (e) goto fail;
+            store_le64(table + CHUNK_COMPACT_HEADER_SIZE + CHUNK_COMPACT_ENTRY_SIZE * i,
+                       f->logical);
+            store_le64(table + CHUNK_COMPACT_HEADER_SIZE + CHUNK_COMPACT_ENTRY_SIZE * i + 8, pos);
+            pos += f->size;
+        }
+        found_needle *last = &r->keep.v[n - 1];
+        new_size = pos - last->size + last->used; /* the last padding is not written */
+        chunk_compact_header hh = {
+            .volume = v->base.id,
+            .chunk = c->id,
+            .entries = n,
+            .data_start = data_start,
+            .compacted = (uint64_t)time(NULL),
+            .table_crc = crc32c_chain(0, table + CHUNK_COMPACT_HEADER_SIZE, (size_t)table_len)};
+        chunk_compact_header_encode(&hh, table);
+        e = pwrite_full(nfd, table, CHUNK_COMPACT_HEADER_SIZE + (size_t)table_len, 0);
+        if (e) goto fail;
+        if (fdatasync(nfd) != 0) {
+            e = errno;
+            goto fail;
+        }
+        atomic_fetch_add(&v->base.counters->fsyncs, 1);
+        rc = map_table(nfd, n, &map, &map_len);
+        if (rc != K_OK) goto fail_rc;
+    }
+
+    /* The swap: no reader or deleter is inside the chunk from here on. */
+    pthread_rwlock_wrlock(&c->swap);
+    pthread_mutex_lock(&c->del_mu);
+    if (n > 0) {
+        const uint8_t *fwd = (const uint8_t *)map + CHUNK_COMPACT_HEADER_SIZE;
+        chunk probe = {.fwd = fwd, .nfwd = n};
+        for (size_t i = 0; i < c->ndels; i++) {
+            uint64_t at;
+            if (chunk_locate(&probe, c->dels[i], &at)) carry_delete(nfd, at);
+        }
+    }
+    c->compacting = false;
+    c->ndels = 0;
+    pthread_mutex_unlock(&c->del_mu);
+    int ren = n > 0 ? renameat(v->dirfd, tmp, v->dirfd, name) : unlinkat(v->dirfd, name, 0);
+    if (ren != 0) {
+        e = errno;
+        pthread_rwlock_unlock(&c->swap);
+        goto fail;
+    }
+    void *old_map = c->fwd_map;
+    size_t old_map_len = c->fwd_map_len;
+    int old_fd = atomic_load(&c->fd);
+    atomic_store(&c->fd, nfd);
+    c->fwd_map = map;
+    c->fwd_map_len = map_len;
+    c->fwd = map ? (const uint8_t *)map + CHUNK_COMPACT_HEADER_SIZE : NULL;
+    c->nfwd = n;
+    c->gone = n == 0;
+    pthread_rwlock_unlock(&c->swap);
+
+    if (fsync(v->dirfd) != 0)
+        log_warn("storage: fsync %s after compacting chunk %u: %s", v->dir, c->id, strerror(errno));
+    atomic_fetch_add(&v->base.counters->fsyncs, 1);
+    if (old_fd >= 0) close(old_fd);
+    if (old_map) munmap(old_map, old_map_len);
+    free(table);
+    free(copybuf);
+    uint64_t freed = r->file_size > new_size ? r->file_size - new_size : 0;
+    st->chunks_compacted++;
+    if (n == 0) st->chunks_removed++;
+    st->needles_kept += n;
+    st->bytes_reclaimed += freed;
+    atomic_fetch_add(&v->base.counters->chunks_compacted, 1);
+    atomic_fetch_add(&v->base.counters->bytes_reclaimed, freed);
+    space_stale(v);
+    log_info("storage: volume %u (%s): chunk %u compacted: %llu needles kept, %llu bytes freed%s",
+             v->base.id, v->dir, c->id, (unsigned long long)n, (unsigned long long)freed,
+             n == 0 ? " (file removed)" : "");
+    return K_OK;
+
+fail:
+    rc = kerr_from_errno(e);
+    if (no_space(e))
+        log_warn("storage: compacting %s chunk %u: no room for the copy (%s); retried later",
+                 v->dir, c->id, strerror(e));
+    else
+        log_error("storage: compacting %s chunk %u: %s", v->dir, c->id, strerror(e));
+fail_rc:
+    pthread_mutex_lock(&c->del_mu);
+    c->compacting = false;
+    c->ndels = 0;
+    pthread_mutex_unlock(&c->del_mu);
+    if (map) munmap(map, map_len);
+    if (nfd >= 0) {
+        close(nfd);
+        unlinkat(v->dirfd, tmp, 0);
+    }
+    free(table);
+    free(copybuf);
+    return rc;
+}
+
+/* Gives the pages of the dead needles back to the filesystem in place (a
+ * hole punched through each run of them): for a volume too full to hold a
+ * rewritten copy. Offsets do not move and nothing is copied; each needle is
+ * flagged reclaimed first (reads then answer K_ENOTFOUND), and bytes on
+ * pages shared with a live neighbour stay until a rewrite. */
+static kerr punch_chunk(local_volume *v, chunk *c, int fd, scan_result *r, vol_compact_stats *st) {
+    uint64_t before = r->alloc;
+    size_t i = 0;
+    while (i < r->dead.n) {
+        /* a run of dead needles that follow each other in the file */
+        size_t j = i;
+        while (j + 1 < r->dead.n && r->dead.v[j + 1].at == r->dead.v[j].at + r->dead.v[j].size) j++;
+        for (size_t k = i; k <= j; k++) carry_reclaimed(fd, r->dead.v[k].at);
+        uint64_t from = (r->dead.v[i].at + NEEDLE_HEADER_SIZE + 4095) & ~UINT64_C(4095);
+        uint64_t to = (r->dead.v[j].at + r->dead.v[j].size) & ~UINT64_C(4095);
+        if (to > from && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from,
+                                   (off_t)(to - from)) != 0) {
+            int e = errno;
+            log_error("storage: punching a hole in %s chunk %u: %s", v->dir, c->id, strerror(e));
+            return kerr_from_errno(e);
+        }
+        i = j + 1;
+    }
+    struct stat sb;
+    uint64_t after = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_blocks * 512 : before;
+    uint64_t freed = before > after ? before - after : 0;
+    st->chunks_compacted++;
+    st->bytes_reclaimed += freed;
+    atomic_fetch_add(&v->base.counters->chunks_compacted, 1);
+    atomic_fetch_add(&v->base.counters->bytes_reclaimed, freed);
+    space_stale(v);
+    log_info("storage: volume %u (%s): chunk %u: %zu deleted needles given back in place (no "
+             "room for a rewrite), %llu bytes freed",
+             v->base.id, v->dir, c->id, r->dead.n, (unsigned long long)freed);
+    return K_OK;
+}
+
+/* Seals c (if active) and waits a little for its writers to finish; false
+ * if some are still writing (the chunk is retried at the next pass). */
+static bool seal_chunk(local_volume *v, chunk *c) {
+    pthread_mutex_lock(&v->lock);
+    if (v->active == c) v->active = NULL;
+    c->sealed = true;
+    pthread_mutex_unlock(&v->lock);
+    for (int i = 0; i < 200 && atomic_load(&c->writers) > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&c->writers) == 0;
+}
+
+static kerr compact_chunk(local_volume *v, chunk *c, const vol_compact_params *p,
+                          vol_compact_stats *st) {
+    int fd = chunk_fd(v, c);
+    if (fd < 0) return kerr_from_errno(-fd);
+    pthread_mutex_lock(&c->del_mu);
+    c->compacting = true;
+    c->ndels = 0;
+    pthread_mutex_unlock(&c->del_mu);
+    uint64_t since = atomic_exchange(&c->dead_since, 0);
+    scan_result r = {0};
+    kerr rc = scan_chunk(v, c, fd, p->grace_s, &r);
+    st->chunks_scanned++;
+    if (rc != K_OK) {
+        atomic_fetch_add(&c->dead_since, since);
+        goto out;
+    }
+    uint64_t overhead =
+        r.keep.n ? CHUNK_COMPACT_HEADER_SIZE + CHUNK_COMPACT_ENTRY_SIZE * r.keep.n + 4096 : 0;
+    /* What the file holds on disk beyond its kept needles (holes punched
+     * earlier no longer count). */
+    uint64_t size = r.alloc < r.file_size ? r.alloc : r.file_size;
+    uint64_t dead = size > r.kept ? size - r.kept : 0;
+    uint64_t reclaim = dead > overhead ? dead - overhead : 0;
+    c->scanned = true;
+    c->young_until = r.young_until;
+    if (reclaim < COMPACT_MIN_RECLAIM || reclaim * 100 < (uint64_t)p->threshold * size) {
+        c->known_dead = dead;
+        goto out;
+    }
+    struct statvfs fs;
+    uint64_t room = fstatvfs(v->dirfd, &fs) == 0 ? (uint64_t)fs.f_bavail * fs.f_frsize : 0;
+    if (r.keep.n == 0 || room >= r.kept + p->copy_room + (1u << 20)) {
+        rc = rewrite_chunk(v, c, fd, &r, st);
+        c->known_dead = rc == K_OK ? r.young : dead;
+    } else if (r.dead.n > 0) {
+        rc = punch_chunk(v, c, fd, &r, st);
+        c->known_dead = 0; /* what is left are slivers; new deletes count from here */
+    } else {
+        c->known_dead = dead;
+    }
+out:
+    pthread_mutex_lock(&c->del_mu);
+    c->compacting = false;
+    c->ndels = 0;
+    pthread_mutex_unlock(&c->del_mu);
+    free(r.keep.v);
+    free(r.dead.v);
+    return rc;
+}
+
+static kerr lv_compact(volume *base, const vol_compact_params *p, vol_compact_stats *st) {
+    local_volume *v = (local_volume *)base;
+    pthread_mutex_lock(&v->compact_mu);
+    kerr first = K_OK;
+    int64_t now = (int64_t)time(NULL);
+    pthread_mutex_lock(&v->lock);
+    uint32_t n = v->nchunks;
+    pthread_mutex_unlock(&v->lock);
+    for (uint32_t id = 0; id < n; id++) {
+        chunk *c = chunk_get(v, id);
+        if (!c || c->gone || c->broken) continue;
+        pthread_mutex_lock(&v->lock);
+        bool active = v->active == c;
+        uint64_t size = c->tail;
+        pthread_mutex_unlock(&v->lock);
+        if (c->fwd) {
+            struct stat sb;
+            int fd = atomic_load(&c->fd);
+            if (fd >= 0 && fstat(fd, &sb) == 0) size = (uint64_t)sb.st_size;
+        }
+        if (size == 0) continue;
+        /* Worth a scan? Unknown chunks always; known ones when their
+         * garbage may have crossed the threshold (new deletes, or kept
+         * young needles coming of age). */
+        uint64_t since = atomic_load(&c->dead_since);
+        if (c->scanned) {
+            uint64_t est = c->known_dead + since;
+            if (est < COMPACT_MIN_RECLAIM || est * 100 < (uint64_t)p->threshold * size) continue;
+            if (since == 0 && (c->young_until == 0 || now < c->young_until)) continue;
+        }
+        if (active) {
+            /* The active chunk: only when it is worth sealing. */
+            if (!p->pressed && size < v->chunk_size / 4) continue;
+            if (!c->scanned && !p->pressed && since * 100 < (uint64_t)p->threshold * size) continue;
+        }
+        if (!seal_chunk(v, c)) continue;
+        kerr rc = compact_chunk(v, c, p, st);
+        if (rc != K_OK && first == K_OK) first = rc;
+    }
+    pthread_mutex_unlock(&v->compact_mu);
+    return first;
+}
+
 static void lv_close(volume *base) {
     local_volume *v = (local_volume *)base;
     if (!v) return;
@@ -858,6 +1471,7 @@ static void lv_close(volume *base) {
     free(v->chunks);
     if (v->dirfd >= 0) close(v->dirfd);
     pthread_mutex_destroy(&v->lock);
+    pthread_mutex_destroy(&v->compact_mu);
     free(v->dir);
     free(v);
 }
@@ -871,6 +1485,7 @@ static const volume_ops local_ops = {
     .read = lv_read,
     .del = lv_del,
     .free_space = lv_free_space,
+    .compact = lv_compact,
     .close = lv_close,
 };
 
@@ -977,6 +1592,47 @@ static kerr check_volume_id(local_volume *v, uint32_t id, bool has_chunks) {
     return write_volume_id(v, id, v->base.uid);
 }
 
+/* If the chunk file name is a compacted chunk, maps its forwarding table
+ * (the chunk is sealed for good). A damaged header or table leaves the
+ * chunk broken (its reads fail with K_ECORRUPT) rather than refusing the
+ * volume. */
+static kerr open_compacted(local_volume *v, chunk *c, const char *name) {
+    int fd = openat(v->dirfd, name, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        log_error("storage: open %s/%s: %s", v->dir, name, strerror(errno));
+        return kerr_from_errno(errno);
+    }
+    uint8_t raw[CHUNK_COMPACT_HEADER_SIZE];
+    size_t got;
+    int e = pread_full(fd, raw, sizeof raw, 0, &got);
+    if (e || got < 4 || load_le32(raw) != CHUNK_COMPACT_MAGIC) {
+        close(fd); /* a plain chunk: opened lazily on first use */
+        return e ? kerr_from_errno(e) : K_OK;
+    }
+    atomic_store(&c->fd, fd);
+    c->sealed = true;
+    chunk_compact_header h;
+    struct stat st;
+    if (got < sizeof raw || chunk_compact_header_decode(raw, &h) != K_OK || h.chunk != c->id ||
+        fstat(fd, &st) != 0 || h.entries > (uint64_t)st.st_size / CHUNK_COMPACT_ENTRY_SIZE) {
+        log_error("storage: %s/%s: damaged compacted chunk header; its needles cannot be read",
+                  v->dir, name);
+        c->broken = true;
+        return K_OK;
+    }
+    kerr rc = map_table(fd, h.entries, &c->fwd_map, &c->fwd_map_len);
+    if (rc != K_OK) return rc;
+    c->fwd = c->fwd_map ? (const uint8_t *)c->fwd_map + CHUNK_COMPACT_HEADER_SIZE : NULL;
+    c->nfwd = h.entries;
+    if (h.entries == 0 ||
+        crc32c_chain(0, c->fwd, (size_t)(h.entries * CHUNK_COMPACT_ENTRY_SIZE)) != h.table_crc) {
+        log_error("storage: %s/%s: damaged forwarding table; its needles cannot be read", v->dir,
+                  name);
+        c->broken = true;
+    }
+    return K_OK;
+}
+
 /* Finds existing chunk files; append positions come from file sizes. */
 static kerr scan_chunks(local_volume *v) {
     int dfd = dup(v->dirfd);
@@ -990,6 +1646,16 @@ static kerr scan_chunks(local_volume *v) {
     struct dirent *de;
     while (rc == K_OK && (de = readdir(d)) != NULL) {
         uint32_t id;
+        size_t nl = strlen(de->d_name);
+        if (strncmp(de->d_name, "chunk-", 6) == 0 && nl > strlen(COMPACT_TMP_SUFFIX) &&
+            strcmp(de->d_name + nl - strlen(COMPACT_TMP_SUFFIX), COMPACT_TMP_SUFFIX) == 0) {
+            /* A compaction that did not reach its rename: the chunk file
+             * it was replacing is still whole. */
+            log_info("storage: %s: removing %s, left by an interrupted compaction", v->dir,
+                     de->d_name);
+            unlinkat(v->dirfd, de->d_name, 0);
+            continue;
+        }
         if (!parse_chunk_file_name(de->d_name, &id)) continue;
         if (id >= MAX_CHUNKS) {
             log_error("storage: %s/%s: chunk id beyond %u", v->dir, de->d_name, MAX_CHUNKS);
@@ -1012,6 +1678,8 @@ static kerr scan_chunks(local_volume *v) {
             break;
         }
         v->chunks[id] = c;
+        rc = open_compacted(v, c, de->d_name);
+        if (rc != K_OK) break;
         if (id + 1 > v->nchunks) v->nchunks = id + 1;
     }
     closedir(d);
@@ -1032,6 +1700,7 @@ kerr local_volume_open(const char *dir, uint32_t id, const volset_opts *opts,
     v->sync = opts->sync;
     atomic_init(&v->space_checked_ns, INT64_MIN / 2); /* stale: first use refreshes */
     pthread_mutex_init(&v->lock, NULL);
+    pthread_mutex_init(&v->compact_mu, NULL);
     if (!v->dir) {
         lv_close(&v->base);
         return K_ENOMEM;
@@ -1061,10 +1730,11 @@ kerr local_volume_open(const char *dir, uint32_t id, const volset_opts *opts,
     if (rc != K_OK) goto out;
     rc = check_volume_id(v, id, v->nchunks > 0);
     if (rc != K_OK) goto out;
-    if (v->nchunks > 0) {
-        chunk *newest = v->chunks[v->nchunks - 1];
-        if (newest->tail < v->chunk_size) v->active = newest;
-    }
+    /* No chunk is active after an open: the first needle starts a new
+     * chunk. Appending after whatever a crash left at the newest chunk's
+     * tail would put new needles inside the region an unfinished needle
+     * claims (its header, written first, carries its full length), where a
+     * scan stepping by lengths (compaction) would never see them. */
     log_debug("storage: volume %u at %s: %u chunks", id, dir, v->nchunks);
 out:
     if (rc != K_OK) {

@@ -6,7 +6,7 @@ for byte, every acknowledged DELETE must stay deleted, and listings must
 agree with both.
 
 usage: python3 kill9_cycles.py PATH/TO/kura [--cycles N] [--threads N]
-           [--keys N] [--min-run S] [--max-run S] [--seed N]
+           [--keys N] [--min-run S] [--max-run S] [--seed N] [--compaction]
 
 Each cycle: client threads run mixed load (PUT of new keys and overwrites,
 multipart uploads of one or two parts, DELETE, and GETs checked against the
@@ -334,6 +334,9 @@ def main():
     ap.add_argument("--min-run", type=float, default=1.0, help="seconds of load before a kill")
     ap.add_argument("--max-run", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--compaction", action="store_true",
+                    help="1 MiB chunks compacted every second with no grace period, so that "
+                    "kills also land inside compaction passes")
     a = ap.parse_args()
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -341,7 +344,9 @@ def main():
           % (a.cycles, a.threads, a.keys, a.min_run, a.max_run, seed), flush=True)
 
     workdir = tempfile.mkdtemp(prefix="kura-robust.")
-    srv = Kura(a.kura, workdir=workdir, watchdog=3600)
+    extra = (["--chunk-size", "1M", "--compact-grace", "0", "--compact-interval", "1",
+              "--compact-threshold", "10"] if a.compaction else [])
+    srv = Kura(a.kura, workdir=workdir, watchdog=3600, extra_args=extra)
     stats = Stats()
     ctl = Control(a.threads)
     keys = [[Key("t%d/k%03d" % (t, i)) for i in range(a.keys)] for t in range(a.threads)]

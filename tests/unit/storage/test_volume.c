@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Local volumes: needle round trips, chunk rollover, restart, crash tails,
- * corruption, deletion, length checks, group commit, volume identity. */
+ * corruption, deletion, length checks, group commit, volume identity,
+ * compaction. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -283,7 +286,7 @@ static void test_chunk_rollover_and_reopen(void **state) {
     rm_rf(dir);
 }
 
-static void test_reopen_keeps_appending_same_chunk(void **state) {
+static void test_reopen_starts_a_new_chunk(void **state) {
     (void)state;
     char *dir = make_tmpdir();
     volset *vs = open1(dir, 0, false);
@@ -294,9 +297,10 @@ static void test_reopen_keeps_appending_same_chunk(void **state) {
     volset_close(vs);
     vs = open1(dir, 0, false);
     write_needle(vs, b, 70000, 4096, &rng, &lb);
-    /* The newest chunk had room, so it stays active. */
-    assert_int_equal(lb.chunk, la.chunk);
-    assert_int_equal(lb.offset, needle_size(5000));
+    /* The newest chunk had room, but what follows a restart goes to a new
+     * chunk: never after a tail a crash may have left. */
+    assert_int_equal(lb.chunk, la.chunk + 1);
+    assert_int_equal(lb.offset, 0);
     assert_reads_back(vs, &la, a);
     assert_reads_back(vs, &lb, b);
     volset_close(vs);
@@ -384,9 +388,9 @@ static void test_crash_tail_recovery(void **state) {
     uint8_t *fresh = random_bytes(77, 150000);
     vol_loc lf;
     write_needle(vs, fresh, 150000, 70000, &rng, &lf);
-    assert_int_equal(lf.chunk, l[3].chunk);
-    assert_true(lf.offset >= size_after_crash);
-    assert_int_equal(lf.offset % NEEDLE_ALIGN, 0);
+    assert_int_equal(lf.chunk, l[3].chunk + 1); /* never after a torn tail */
+    assert_int_equal(lf.offset, 0);
+    assert_int_equal(file_size(cp), size_after_crash);
     assert_reads_back(vs, &lf, fresh);
     for (int i = 0; i < 3; i++) assert_reads_back(vs, &l[i], d[i]);
 
@@ -404,6 +408,14 @@ static void test_crash_tail_recovery(void **state) {
     assert_int_equal(vol_read(vs, &l[1], 0, buf, 10), K_ENOTFOUND);
     assert_reads_back(vs, &l[0], d[0]);
     assert_reads_back(vs, &l[2], d[2]);
+    /* Compaction takes the torn and the unfinished needles, nothing else. */
+    vol_compact_stats st = {0};
+    assert_int_equal(volset_compact(vs, &st), K_OK);
+    assert_int_equal(st.chunks_compacted, 1);
+    assert_int_equal(vol_read(vs, &l[1], 0, buf, 10), K_ENOTFOUND);
+    assert_reads_back(vs, &l[0], d[0]);
+    assert_reads_back(vs, &l[2], d[2]);
+    assert_reads_back(vs, &lf, fresh);
     volset_close(vs);
 
     for (int i = 0; i < 4; i++) free(d[i]);
@@ -767,6 +779,436 @@ static void test_streaming_memory_is_bounded(void **state) {
     rm_rf(dir);
 }
 
+/* ---- compaction ---- */
+
+static volset *open_compacting(const char *dir, uint64_t chunk_size, uint32_t grace_s) {
+    volset_opts o = {.chunk_size = chunk_size,
+                     .sync = true,
+                     .reserve = VOL_RESERVE_BYTES,
+                     .compact_threshold = 30,
+                     .compact_grace_s = grace_s};
+    volset *vs = NULL;
+    const char *dirs[] = {dir};
+    assert_int_equal(volset_open_local(dirs, 1, &o, &vs), K_OK);
+    return vs;
+}
+
+static uint64_t dir_bytes(const char *dir) {
+    uint64_t total = 0;
+    for (unsigned c = 0; c < 64; c++) {
+        char *p = chunk_path(dir, c);
+        struct stat st;
+        if (stat(p, &st) == 0) total += (uint64_t)st.st_size;
+        free(p);
+    }
+    return total;
+}
+
+#define CN 48
+
+typedef struct cset {
+    const char *dir;
+    uint8_t *d[CN];
+    vol_loc l[CN];
+    bool live[CN];
+    bool gone[CN]; /* deleted and reclaimed */
+} cset;
+
+static size_t cset_len(int i) {
+    /* mostly small needles, a few spanning several 64 KiB blocks */
+    return i % 11 == 5 ? 150 * KiB + (size_t)i : 1 + (size_t)(i * 977) % (20 * KiB);
+}
+
+static void cset_write(volset *vs, cset *s, const char *dir, uint64_t seed) {
+    uint64_t rng = seed;
+    s->dir = dir;
+    for (int i = 0; i < CN; i++) {
+        s->d[i] = random_bytes(seed * 100 + (uint64_t)i, cset_len(i));
+        write_needle(vs, s->d[i], cset_len(i), 7000, &rng, &s->l[i]);
+        s->live[i] = true;
+        s->gone[i] = false;
+    }
+}
+
+static void cset_check(volset *vs, const cset *s) {
+    for (int i = 0; i < CN; i++) {
+        if (s->live[i]) {
+            assert_reads_back(vs, &s->l[i], s->d[i]);
+            /* a range inside, across a block boundary when there is one */
+            size_t len = (size_t)s->l[i].length;
+            if (len > 2) {
+                size_t off = len > BS + 10 ? BS - 5 : len / 3, n = len - off - 1;
+                uint8_t *got = malloc(n);
+                assert_int_equal(vol_read(vs, &s->l[i], off, got, n), K_OK);
+                assert_memory_equal(got, s->d[i] + off, n);
+                free(got);
+            }
+        } else {
+            /* Deleted: gone once a pass rewrote its chunk, readable until. */
+            uint8_t b;
+            assert_int_equal(vol_read(vs, &s->l[i], 0, &b, 1), s->gone[i] ? K_ENOTFOUND : K_OK);
+        }
+    }
+}
+
+/* Identity of each chunk file (0: none), to tell which a pass rewrote. */
+static void chunk_inodes(const char *dir, uint64_t ino[64]) {
+    for (unsigned c = 0; c < 64; c++) {
+        char *p = chunk_path(dir, c);
+        struct stat st;
+        ino[c] = stat(p, &st) == 0 ? (uint64_t)st.st_ino : 0;
+        free(p);
+    }
+}
+
+/* One compaction pass: deleted needles of the chunks it rewrote or removed
+ * are gone from then on. */
+static void cset_compact(volset *vs, cset *s, vol_compact_stats *st) {
+    uint64_t before[64], after[64];
+    chunk_inodes(s->dir, before);
+    assert_int_equal(volset_compact(vs, st), K_OK);
+    chunk_inodes(s->dir, after);
+    for (int i = 0; i < CN; i++) {
+        uint32_t c = s->l[i].chunk;
+        assert_true(c < 64);
+        if (!s->live[i] && before[c] != after[c]) s->gone[i] = true;
+    }
+}
+
+static void cset_free(cset *s) {
+    for (int i = 0; i < CN; i++) free(s->d[i]);
+}
+
+static void test_compact_reclaims(void **state) {
+    (void)state;
+    char *dir = make_tmpdir();
+    volset *vs = open_compacting(dir, 256 * KiB, 0);
+    cset s;
+    cset_write(vs, &s, dir, 7);
+    /* One more needle so that the last chunk of the set is not the active
+     * one (the active chunk is compacted only when large or full). */
+    uint64_t rng = 1;
+    uint8_t *tail = random_bytes(99, 250 * KiB);
+    vol_loc tail_loc;
+    write_needle(vs, tail, 250 * KiB, 9000, &rng, &tail_loc);
+    uint64_t before = dir_bytes(dir);
+    for (int i = 0; i < CN; i++)
+        if (i % 3 != 0) {
+            assert_int_equal(vol_delete(vs, &s.l[i]), K_OK);
+            s.live[i] = false;
+        }
+    vol_compact_stats st = {0};
+    cset_compact(vs, &s, &st);
+    assert_true(st.chunks_compacted >= 2);
+    assert_true(st.bytes_reclaimed > 0);
+    uint64_t after = dir_bytes(dir);
+    assert_true(after < before);
+    assert_int_equal(before - after, st.bytes_reclaimed);
+    volset_stats vst;
+    volset_stats_get(vs, &vst);
+    assert_int_equal(vst.bytes_reclaimed, st.bytes_reclaimed);
+    cset_check(vs, &s);
+    assert_reads_back(vs, &tail_loc, tail);
+    /* A second pass finds nothing worth doing. */
+    vol_compact_stats st2 = {0};
+    cset_compact(vs, &s, &st2);
+    assert_int_equal(st2.chunks_compacted, 0);
+
+    /* Restart: compacted chunks are found and read through their tables. */
+    volset_close(vs);
+    vs = open_compacting(dir, 256 * KiB, 0);
+    cset_check(vs, &s);
+    /* Compacting a compacted chunk; deleting a survivor reaches it. */
+    for (int i = 0; i < CN; i += 3)
+        if (i % 2 == 0) {
+            assert_int_equal(vol_delete(vs, &s.l[i]), K_OK);
+            s.live[i] = false;
+        }
+    memset(&st, 0, sizeof st);
+    cset_compact(vs, &s, &st);
+    assert_true(st.chunks_compacted >= 1);
+    cset_check(vs, &s);
+    /* Everything deleted: chunk files are removed, not rewritten. */
+    for (int i = 0; i < CN; i++)
+        if (s.live[i]) {
+            assert_int_equal(vol_delete(vs, &s.l[i]), K_OK);
+            s.live[i] = false;
+        }
+    memset(&st, 0, sizeof st);
+    cset_compact(vs, &s, &st);
+    assert_true(st.chunks_removed >= 1);
+    cset_check(vs, &s);
+    assert_int_equal(vol_delete(vs, &s.l[0]), K_ENOTFOUND);
+    /* New writes still work after chunks went away, and survive a restart. */
+    cset s2;
+    cset_write(vs, &s2, dir, 8);
+    volset_close(vs);
+    vs = open_compacting(dir, 256 * KiB, 0);
+    cset_check(vs, &s2);
+    assert_reads_back(vs, &tail_loc, tail);
+    volset_close(vs);
+    cset_free(&s);
+    cset_free(&s2);
+    free(tail);
+    rm_rf(dir);
+}
+
+static void test_compact_grace_keeps_recent(void **state) {
+    (void)state;
+    char *dir = make_tmpdir();
+    volset *vs = open_compacting(dir, 128 * KiB, 3600);
+    cset s;
+    cset_write(vs, &s, dir, 9);
+    for (int i = 0; i < CN; i++)
+        if (i % 2) assert_int_equal(vol_delete(vs, &s.l[i]), K_OK);
+    vol_compact_stats st = {0};
+    cset_compact(vs, &s, &st);
+    /* Deleted within the grace period: a reader holding an old record
+     * still gets its bytes, so nothing is reclaimed. */
+    assert_int_equal(st.bytes_reclaimed, 0);
+    cset_check(vs, &s); /* every needle, deleted or not, still reads */
+    volset_close(vs);
+    /* Without grace they go. */
+    vs = open_compacting(dir, 128 * KiB, 0);
+    for (int i = 0; i < CN; i++)
+        if (i % 2) s.live[i] = false;
+    memset(&st, 0, sizeof st);
+    cset_compact(vs, &s, &st);
+    assert_true(st.bytes_reclaimed > 0);
+    cset_check(vs, &s);
+    volset_close(vs);
+    cset_free(&s);
+    rm_rf(dir);
+}
+
+static void test_compact_leftovers_and_damage(void **state) {
+    (void)state;
+    char *dir = make_tmpdir();
+    volset *vs = open_compacting(dir, 128 * KiB, 0);
+    cset s;
+    cset_write(vs, &s, dir, 10);
+    for (int i = 0; i < CN; i++)
+        if (i % 4) {
+            assert_int_equal(vol_delete(vs, &s.l[i]), K_OK);
+            s.live[i] = false;
+        }
+    vol_compact_stats st = {0};
+    cset_compact(vs, &s, &st);
+    assert_true(st.chunks_compacted >= 1);
+    volset_close(vs);
+    /* An interrupted compaction leaves a temporary file: removed at open,
+     * the chunk it was replacing is intact. */
+    char *tmp = path_in(dir, "chunk-%08u.dat.tmp", 0);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs("half a compaction", f);
+    fclose(f);
+    vs = open_compacting(dir, 128 * KiB, 0);
+    struct stat sb;
+    assert_int_equal(stat(tmp, &sb), -1);
+    cset_check(vs, &s);
+    volset_close(vs);
+    /* A damaged forwarding table: that chunk's reads fail as corrupt, the
+     * volume still opens and the other chunks read. */
+    int victim = -1;
+    for (int i = 0; i < CN && victim < 0; i++)
+        if (s.live[i]) {
+            char *p = chunk_path(dir, s.l[i].chunk);
+            uint8_t magic[4];
+            FILE *cf = fopen(p, "r");
+            if (cf && fread(magic, 1, 4, cf) == 4 && memcmp(magic, "KCMP", 4) == 0) victim = i;
+            if (cf) fclose(cf);
+            if (victim >= 0) flip_byte(p, CHUNK_COMPACT_HEADER_SIZE + 3);
+            free(p);
+        }
+    assert_true(victim >= 0);
+    vs = open_compacting(dir, 128 * KiB, 0);
+    uint8_t b;
+    assert_int_equal(vol_read(vs, &s.l[victim], 0, &b, 1), K_ECORRUPT);
+    for (int i = 0; i < CN; i++)
+        if (s.live[i] && s.l[i].chunk != s.l[victim].chunk) assert_reads_back(vs, &s.l[i], s.d[i]);
+    volset_close(vs);
+    free(tmp);
+    cset_free(&s);
+    rm_rf(dir);
+}
+
+/* A volume too full for a rewritten copy gets the pages of its deleted
+ * needles back in place (holes), offsets unchanged. */
+static void test_compact_punch_when_no_room(void **state) {
+    (void)state;
+    char *dir = make_tmpdir();
+    volset *vs = open_compacting(dir, 0, 0); /* one 1 GiB chunk: the active one */
+    cset s;
+    cset_write(vs, &s, dir, 12);
+    for (int i = 0; i < CN; i++)
+        if (i % 3) {
+            assert_int_equal(vol_delete(vs, &s.l[i]), K_OK);
+            s.live[i] = false;
+        }
+    volset_close(vs);
+    char *c0 = chunk_path(dir, 0);
+    struct stat before, after;
+    assert_int_equal(stat(c0, &before), 0);
+    /* A reserve larger than the disk: every write is refused (the volume
+     * is full), and no rewrite fits. */
+    volset_opts o = {.sync = true,
+                     .reserve = VOL_RESERVE_BYTES,
+                     .min_free_bytes = UINT64_C(1) << 60,
+                     .compact_threshold = 30};
+    const char *dirs[] = {dir};
+    assert_int_equal(volset_open_local(dirs, 1, &o, &vs), K_OK);
+    vol_writer *w = NULL;
+    assert_int_equal(vol_writer_begin(vs, 10, &w), K_ENOSPC);
+    vol_compact_stats st = {0};
+    assert_int_equal(volset_compact(vs, &st), K_OK);
+    assert_int_equal(st.chunks_compacted, 1);
+    assert_true(st.bytes_reclaimed > 0);
+    assert_int_equal(stat(c0, &after), 0);
+    assert_int_equal(after.st_size, before.st_size); /* in place */
+    assert_int_equal(after.st_ino, before.st_ino);
+    assert_int_equal((uint64_t)(before.st_blocks - after.st_blocks) * 512, st.bytes_reclaimed);
+    for (int i = 0; i < CN; i++) s.gone[i] = !s.live[i];
+    cset_check(vs, &s);
+    volset_close(vs);
+    /* With room again, a rewrite takes the slivers; survivors still read. */
+    vs = open_compacting(dir, 0, 0);
+    cset_check(vs, &s);
+    volset_close(vs);
+    free(c0);
+    cset_free(&s);
+    rm_rf(dir);
+}
+
+/* Flags of the needle loc names, read from its chunk file as chunk.h lays
+ * it out (through the forwarding table of a compacted chunk); -1 if the
+ * file or the needle is not there. */
+static int needle_flags_on_disk(const char *dir, const vol_loc *loc) {
+    char *p = chunk_path(dir, loc->chunk);
+    int fd = open(p, O_RDONLY);
+    free(p);
+    if (fd < 0) return -1;
+    uint8_t raw[CHUNK_COMPACT_HEADER_SIZE];
+    uint64_t at = loc->offset;
+    int flags = -1;
+    assert_int_equal(pread(fd, raw, sizeof raw, 0), (ssize_t)sizeof raw);
+    chunk_compact_header ch;
+    if (chunk_compact_header_decode(raw, &ch) == K_OK) {
+        bool found = false;
+        for (uint64_t i = 0; i < ch.entries && !found; i++) {
+            uint8_t e[CHUNK_COMPACT_ENTRY_SIZE];
+            off_t eo = (off_t)(CHUNK_COMPACT_HEADER_SIZE + i * CHUNK_COMPACT_ENTRY_SIZE);
+            assert_int_equal(pread(fd, e, sizeof e, eo), (ssize_t)sizeof e);
+            if (load_le64(e) == loc->offset) {
+                at = load_le64(e + 8);
+                found = true;
+            }
+        }
+        if (!found) goto out;
+    }
+    needle_header h;
+    if (pread(fd, raw, NEEDLE_HEADER_SIZE, (off_t)at) == NEEDLE_HEADER_SIZE &&
+        needle_header_decode(raw, &h) == K_OK && h.offset == loc->offset)
+        flags = h.flags;
+out:
+    close(fd);
+    return flags;
+}
+
+/* Readers and deleters run while passes compact the same chunks: a live
+ * needle always reads byte-exact, and a delete that lands during a copy is
+ * carried into the new file (checked on disk at the end). */
+#define RN 3000
+
+typedef struct race {
+    volset *vs;
+    uint8_t *d[RN];
+    vol_loc l[RN];
+    _Atomic bool stop, deleting_done;
+    int failures;
+} race;
+
+static size_t race_len(int i) {
+    return 512 + (size_t)(i * 131) % 3000;
+}
+
+static void *race_reader(void *p) {
+    race *r = p;
+    uint64_t rng = 5;
+    uint8_t buf[4096];
+    while (!atomic_load(&r->stop)) {
+        int i = 2 * (int)rng_below(&rng, RN / 2); /* even needles are never deleted */
+        kerr e = vol_read(r->vs, &r->l[i], 0, buf, r->l[i].length);
+        if (e != K_OK || memcmp(buf, r->d[i], r->l[i].length) != 0) r->failures++;
+    }
+    return NULL;
+}
+
+static void *race_deleter(void *p) {
+    race *r = p;
+    uint64_t rng = 77;
+    int order[RN / 2];
+    for (int k = 0; k < RN / 2; k++) order[k] = 2 * k + 1;
+    for (int k = RN / 2 - 1; k > 0; k--) {
+        int j = (int)rng_below(&rng, (uint64_t)k + 1), t = order[k];
+        order[k] = order[j];
+        order[j] = t;
+    }
+    for (int k = 0; k < RN / 2; k++) {
+        if (vol_delete(r->vs, &r->l[order[k]]) != K_OK) r->failures++;
+        if (k % 16 == 0) {
+            struct timespec ts = {0, 50 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    atomic_store(&r->deleting_done, true);
+    return NULL;
+}
+
+static void test_compact_concurrent(void **state) {
+    (void)state;
+    char *dir = make_tmpdir();
+    volset *vs = open_compacting(dir, 512 * KiB, 0);
+    race *r = calloc(1, sizeof *r);
+    r->vs = vs;
+    uint64_t rng = 3;
+    for (int i = 0; i < RN; i++) {
+        r->d[i] = random_bytes(1000 + (uint64_t)i, race_len(i));
+        write_needle(vs, r->d[i], race_len(i), 4096, &rng, &r->l[i]);
+    }
+    uint8_t *tail = random_bytes(98, 400 * KiB);
+    vol_loc tail_loc;
+    write_needle(vs, tail, 400 * KiB, 90000, &rng, &tail_loc); /* seals the last set chunk */
+    pthread_t rd[2], del;
+    for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&rd[i], NULL, race_reader, r), 0);
+    assert_int_equal(pthread_create(&del, NULL, race_deleter, r), 0);
+    vol_compact_stats st = {0};
+    while (!atomic_load(&r->deleting_done)) assert_int_equal(volset_compact(vs, &st), K_OK);
+    pthread_join(del, NULL);
+    atomic_store(&r->stop, true);
+    for (int i = 0; i < 2; i++) pthread_join(rd[i], NULL);
+    assert_int_equal(r->failures, 0);
+    assert_true(st.chunks_compacted > 0);
+    volset_close(vs);
+    /* No delete was lost: each odd needle is gone from its chunk file or
+     * still there flagged deleted. */
+    int flagged = 0;
+    for (int i = 1; i < RN; i += 2) {
+        int flags = needle_flags_on_disk(dir, &r->l[i]);
+        assert_true(flags < 0 || (flags & NEEDLE_F_DELETED));
+        if (flags >= 0) flagged++;
+    }
+    vs = open_compacting(dir, 512 * KiB, 0);
+    for (int i = 0; i < RN; i += 2) assert_reads_back(vs, &r->l[i], r->d[i]);
+    assert_reads_back(vs, &tail_loc, tail);
+    assert_true(flagged < RN / 2); /* most were reclaimed under way */
+    volset_close(vs);
+    free(tail);
+    for (int i = 0; i < RN; i++) free(r->d[i]);
+    free(r);
+    rm_rf(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c_check_value),
@@ -774,7 +1216,7 @@ int main(void) {
         cmocka_unit_test(test_header_roundtrip),
         cmocka_unit_test(test_roundtrip_sizes),
         cmocka_unit_test(test_chunk_rollover_and_reopen),
-        cmocka_unit_test(test_reopen_keeps_appending_same_chunk),
+        cmocka_unit_test(test_reopen_starts_a_new_chunk),
         cmocka_unit_test(test_abort_mid_write),
         cmocka_unit_test(test_crash_tail_recovery),
         cmocka_unit_test(test_corruption_is_block_local),
@@ -784,6 +1226,11 @@ int main(void) {
         cmocka_unit_test(test_volume_order_and_placement),
         cmocka_unit_test(test_free_space_floor),
         cmocka_unit_test(test_streaming_memory_is_bounded),
+        cmocka_unit_test(test_compact_reclaims),
+        cmocka_unit_test(test_compact_grace_keeps_recent),
+        cmocka_unit_test(test_compact_leftovers_and_damage),
+        cmocka_unit_test(test_compact_punch_when_no_room),
+        cmocka_unit_test(test_compact_concurrent),
     };
     return cmocka_run_group_tests_name("storage/volume", tests, NULL, NULL);
 }
