@@ -50,6 +50,7 @@ typedef enum kerr {
     K_EMETHODNOTALLOWED,
     K_EMISSINGLENGTH, /* 411 */
     K_EBADFRAMING,    /* ambiguous message framing (request smuggling): 400 */
+    K_ETOOMANYPARAMS, /* more query parameters than the server takes: 400 */
     /* auth */
     K_EACCESSDENIED,
     K_EINVALIDACCESSKEY,

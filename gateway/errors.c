@@ -89,6 +89,8 @@ static const kerr_info table[K__COUNT] = {
                        "Transfer-Encoding, differing Content-Length values, a Transfer-Encoding "
                        "other than chunked, or whitespace in a header name.",
                        400},
+    [K_ETOOMANYPARAMS] = {400, "InvalidArgument",
+                          "Too many query parameters (at most 1000 are accepted).", 400},
     [K_EACCESSDENIED] = {403, "AccessDenied", "Access Denied", 403},
     [K_EINVALIDACCESSKEY] = {403, "InvalidAccessKeyId",
                              "The AWS Access Key Id you provided does not exist in our records.",
