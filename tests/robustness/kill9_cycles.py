@@ -395,12 +395,19 @@ def main():
         with open("/proc/loadavg") as f:
             load = f.read().split()[:3]
         elapsed = time.time() - t0
-        errors = 0
+        errors = rewrites = removals = holes = 0
         try:
             with open(srv.log, "rb") as f:
-                errors = sum(1 for line in f if b" ERROR " in line)
+                for line in f:
+                    errors += b" ERROR " in line
+                    rewrites += b" compacted: " in line
+                    removals += b"(file removed)" in line
+                    holes += b"given back in place" in line
         except OSError:
             pass
+        if a.compaction:
+            print("compaction: %d chunk files rewritten (%d of them removed), %d punched in place"
+                  % (rewrites, removals, holes), flush=True)
         w = stats.acked
         print("kill9-cycles: %d cycles in %.0fs; acknowledged: %d PUT, %d multipart, %d DELETE, "
               "%d GET checked under load; %d operations in flight at a kill; %d objects verified "
