@@ -54,7 +54,9 @@ static void volume_series(kbuf *b, const gw_admin_volume *v, size_t n, const cha
                                : which == 1 ? v[i].total_bytes
                                : which == 2 ? v[i].reserve_bytes
                                : which == 3 ? v[i].full
-                                            : v[i].refusals;
+                               : which == 4 ? v[i].refusals
+                               : which == 5 ? v[i].chunks_compacted
+                                            : v[i].bytes_reclaimed;
         kbuf_printf(b, "%s{volume=\"", name);
         label(b, v[i].name);
         kbuf_printf(b, "\"} %llu\n", x);
@@ -81,6 +83,10 @@ static void render_metrics(gw_admin *a, kbuf *b) {
                   "1 while writes to the volume are refused for lack of space.", 3);
     volume_series(b, v, n, "kura_volume_write_refusals_total", "counter",
                   "Writes refused on the volume for lack of space.", 4);
+    volume_series(b, v, n, "kura_volume_compacted_chunks_total", "counter",
+                  "Chunk files of the volume rewritten or removed by compaction.", 5);
+    volume_series(b, v, n, "kura_volume_reclaimed_bytes_total", "counter",
+                  "Bytes compaction gave back to the volume's filesystem.", 6);
     free(v);
     kbuf_printf(b,
                 "# HELP kura_metadata_full 1 while metadata writes fail for lack of space "

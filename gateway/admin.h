@@ -38,9 +38,10 @@
 typedef struct gw_admin_volume {
     const char *name; /* its directory (or datanode address) */
     uint64_t free_bytes, total_bytes, reserve_bytes;
-    uint64_t refusals; /* writes refused for lack of space since start */
-    bool full;         /* writes are being refused for lack of space */
-    bool stat_failed;  /* the free-space check failed: the values are 0 */
+    uint64_t refusals;                          /* writes refused for lack of space since start */
+    uint64_t chunks_compacted, bytes_reclaimed; /* compaction since start */
+    bool full;                                  /* writes are being refused for lack of space */
+    bool stat_failed;                           /* the free-space check failed: the values are 0 */
 } gw_admin_volume;
 
 typedef struct gw_admin_opts {

@@ -435,6 +435,8 @@ static size_t admin_volumes(void *ctx, gw_admin_volume *out, size_t max) {
                                    .total_bytes = vs[i].total_bytes,
                                    .reserve_bytes = vs[i].reserve_bytes,
                                    .refusals = vs[i].refusals,
+                                   .chunks_compacted = vs[i].chunks_compacted,
+                                   .bytes_reclaimed = vs[i].bytes_reclaimed,
                                    .full = vs[i].full,
                                    .stat_failed = vs[i].stat_failed};
     free(vs);

@@ -17,6 +17,7 @@
 typedef struct vol_state {
     _Atomic bool full;
     _Atomic uint64_t refusals;
+    _Atomic uint64_t chunks_compacted, bytes_reclaimed; /* by volset_compact */
 } vol_state;
 
 struct volset {
@@ -98,8 +99,16 @@ kerr volset_compact(volset *vs, vol_compact_stats *out) {
                                 .grace_s = vs->compact_grace_s,
                                 .pressed = atomic_load(&vs->state[i].full),
                                 .copy_room = reserve_of(vs, total) / 2};
-        kerr rc = v->ops->compact(v, &p, &st);
+        vol_compact_stats one = {0};
+        kerr rc = v->ops->compact(v, &p, &one);
         if (rc != K_OK && first == K_OK) first = rc;
+        atomic_fetch_add(&vs->state[i].chunks_compacted, one.chunks_compacted);
+        atomic_fetch_add(&vs->state[i].bytes_reclaimed, one.bytes_reclaimed);
+        st.chunks_scanned += one.chunks_scanned;
+        st.chunks_compacted += one.chunks_compacted;
+        st.chunks_removed += one.chunks_removed;
+        st.needles_kept += one.needles_kept;
+        st.bytes_reclaimed += one.bytes_reclaimed;
     }
     if (out) {
         out->chunks_scanned += st.chunks_scanned;
@@ -445,7 +454,9 @@ kerr volset_space_get(volset *vs, uint32_t index, vol_space *out) {
                        .reserve_bytes = failed ? 0 : reserve_of(vs, total),
                        .full = atomic_load(&vs->state[index].full),
                        .stat_failed = failed,
-                       .refusals = atomic_load(&vs->state[index].refusals)};
+                       .refusals = atomic_load(&vs->state[index].refusals),
+                       .chunks_compacted = atomic_load(&vs->state[index].chunks_compacted),
+                       .bytes_reclaimed = atomic_load(&vs->state[index].bytes_reclaimed)};
     return K_OK;
 }
 

@@ -163,14 +163,16 @@ kerr vol_delete(volset *vs, const vol_loc *loc);
  * second stale (it is refreshed by statvfs at most once a second and kept
  * roughly honest between refreshes by subtracting the space reserved). */
 typedef struct vol_space {
-    uint64_t uid;           /* stable id */
-    const char *name;       /* the volume's directory (valid while the set is open) */
-    uint64_t free_bytes;    /* writable bytes on its filesystem (statvfs f_bavail) */
-    uint64_t total_bytes;   /* size of its filesystem */
-    uint64_t reserve_bytes; /* the free-space reserve in force for that size */
-    bool full;              /* writes are being refused for lack of space (see above) */
-    bool stat_failed;       /* the free-space check itself failed (K_EIO): values are 0 */
-    uint64_t refusals;      /* needles refused for lack of space since the set opened */
+    uint64_t uid;              /* stable id */
+    const char *name;          /* the volume's directory (valid while the set is open) */
+    uint64_t free_bytes;       /* writable bytes on its filesystem (statvfs f_bavail) */
+    uint64_t total_bytes;      /* size of its filesystem */
+    uint64_t reserve_bytes;    /* the free-space reserve in force for that size */
+    bool full;                 /* writes are being refused for lack of space (see above) */
+    bool stat_failed;          /* the free-space check itself failed (K_EIO): values are 0 */
+    uint64_t refusals;         /* needles refused for lack of space since the set opened */
+    uint64_t chunks_compacted; /* chunk files rewritten or removed by compaction (set open) */
+    uint64_t bytes_reclaimed;  /* bytes compaction gave back to the filesystem (set open) */
 } vol_space;
 /* Fills *out for the volume at index (refreshing free space if stale, which
  * may also end a full episode). K_EINVAL if index is out of range. */

@@ -486,6 +486,11 @@ def t_delete_to_make_room(st):
     log = st.log_since_mark()
     check("compacted:" in log or "given back in place" in log,
           "no compaction in the log:\n" + log[-3000:])
+    m = scrape(st.admin_port)
+    reclaimed = series(m, "kura_volume_reclaimed_bytes_total", volume=st.volume)
+    check(reclaimed >= (stored - 2) * MiB, "kura_volume_reclaimed_bytes_total %d" % reclaimed)
+    check(series(m, "kura_volume_compacted_chunks_total", volume=st.volume) >= 1,
+          "kura_volume_compacted_chunks_total")
     check_everything_readable(st, "after deleting to make room")
     deadline = time.time() + 5
     while admin_get(st.admin_port, "/health/ready")[0] != 200 and time.time() < deadline:
