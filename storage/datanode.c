@@ -48,7 +48,7 @@ void dn_sign(const char *secret, const char *method, const char *path_query, con
 
 /* ---- requests ---- */
 
-typedef enum { RQ_PUT = 1, RQ_GET, RQ_DELETE, RQ_HEALTH, RQ_REFUSED } rq_kind;
+typedef enum { RQ_PUT = 1, RQ_GET, RQ_DELETE, RQ_HEALTH, RQ_COMPACT, RQ_REFUSED } rq_kind;
 
 typedef struct dn_req {
     rq_kind kind;
@@ -198,6 +198,22 @@ static bool query_len(struct MHD_Connection *conn, uint64_t *len) {
     return v && parse_u64(v, strlen(v), 10, len);
 }
 
+/* POST /v1/compact: a compaction pass now, active chunks included. */
+static enum MHD_Result do_compact(datanode *d, struct MHD_Connection *conn) {
+    vol_compact_stats st = {0};
+    kerr e = volset_compact(d->vs, true, &st);
+    if (e) return respond_err(conn, e, "compaction failed (see the datanode's log)");
+    kbuf b = KBUF_INIT;
+    kbuf_printf(&b,
+                "{\"scanned\":%" PRIu64 ",\"compacted\":%" PRIu64 ",\"removed\":%" PRIu64
+                ",\"kept\":%" PRIu64 ",\"reclaimed\":%" PRIu64 "}\n",
+                st.chunks_scanned, st.chunks_compacted, st.chunks_removed, st.needles_kept,
+                st.bytes_reclaimed);
+    size_t len;
+    char *body = kbuf_steal(&b, &len);
+    return respond(conn, 200, "application/json", body, len, true, NULL, NULL, NULL);
+}
+
 static enum MHD_Result do_health(datanode *d, struct MHD_Connection *conn) {
     kbuf b = KBUF_INIT;
     kbuf_printf(&b,
@@ -210,9 +226,11 @@ static enum MHD_Result do_health(datanode *d, struct MHD_Connection *conn) {
         uint64_t avail = s.free_bytes > s.reserve_bytes ? s.free_bytes - s.reserve_bytes : 0;
         kbuf_printf(&b,
                     "%s{\"uid\":\"%016" PRIx64 "\",\"free\":%" PRIu64 ",\"total\":%" PRIu64
-                    ",\"reserve\":%" PRIu64 ",\"avail\":%" PRIu64 ",\"full\":%s}",
+                    ",\"reserve\":%" PRIu64 ",\"avail\":%" PRIu64 ",\"full\":%s"
+                    ",\"compacted\":%" PRIu64 ",\"reclaimed\":%" PRIu64 "}",
                     i ? "," : "", s.uid, s.free_bytes, s.total_bytes, s.reserve_bytes, avail,
-                    s.full || s.stat_failed ? "true" : "false");
+                    s.full || s.stat_failed ? "true" : "false", s.chunks_compacted,
+                    s.bytes_reclaimed);
     }
     kbuf_puts(&b, "]}\n");
     size_t len;
@@ -349,6 +367,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         }
         if (!strcmp(method, "GET") && !strcmp(url, "/health")) {
             rq->kind = RQ_HEALTH;
+        } else if (!strcmp(method, "POST") && !strcmp(url, "/v1/compact")) {
+            rq->kind = RQ_COMPACT;
         } else if (!strcmp(method, "GET")) {
             rq->kind = RQ_GET;
         } else if (!strcmp(method, "DELETE")) {
@@ -382,6 +402,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return put_finish(d, conn, rq);
     case RQ_HEALTH:
         return do_health(d, conn);
+    case RQ_COMPACT:
+        return do_compact(d, conn);
     case RQ_GET:
         return do_get(d, conn, url);
     case RQ_DELETE:

@@ -22,12 +22,19 @@
  *          longer ones): the answer is read and verified whole, then sent,
  *          so a corrupt block is an error status, never wrong bytes.
  *   DELETE /v1/volumes/UID/needles/C/O?len=N    -> 204 (idempotent)
+ *   POST   /v1/compact
+ *          -> 200 {"scanned":N,"compacted":N,"removed":N,"kept":N,
+ *                  "reclaimed":BYTES}
+ *          A compaction pass now (volume.h, volset_compact with
+ *          seal_active): what the datanode's own compactor does on its
+ *          interval, on demand. Location keys stay valid.
  *   GET    /health
  *          -> 200 {"id":"ID","zone":Z,"media":M,"address":A,"volumes":[
  *                  {"uid":"UID","free":F,"total":T,"reserve":R,"avail":V,
- *                   "full":false}...]}
+ *                   "full":false,"compacted":N,"reclaimed":BYTES}...]}
  *          avail = free space above the volume's reserve (what a client may
- *          still place there); full as in volume.h.
+ *          still place there); full as in volume.h; compacted and reclaimed
+ *          count compaction's work since the datanode started.
  *
  * Errors: a status and `X-Kura-Error: NAME` (kerr_name, e.g. ECORRUPT,
  * ENOTFOUND, ENOSPC) with a one-line text body: 403 authentication, 404 no

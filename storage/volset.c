@@ -75,7 +75,7 @@ static void *compactor_main(void *arg) {
         if (vs->cstop) break;
         atomic_store(&vs->ckick, false);
         pthread_mutex_unlock(&vs->cmu);
-        (void)volset_compact(vs, NULL);
+        (void)volset_compact(vs, false, NULL);
         pthread_mutex_lock(&vs->cmu);
         /* a breather: kicks that arrive meanwhile are served after it */
         clock_gettime(CLOCK_REALTIME, &until);
@@ -86,7 +86,7 @@ static void *compactor_main(void *arg) {
     return NULL;
 }
 
-kerr volset_compact(volset *vs, vol_compact_stats *out) {
+kerr volset_compact(volset *vs, bool seal_active, vol_compact_stats *out) {
     kerr first = K_OK;
     vol_compact_stats st = {0};
     size_t n = atomic_load(&vs->nvols);
@@ -97,7 +97,7 @@ kerr volset_compact(volset *vs, vol_compact_stats *out) {
         (void)v->ops->free_space(v, true, &avail, &total);
         vol_compact_params p = {.threshold = vs->compact_threshold ? vs->compact_threshold : 30,
                                 .grace_s = vs->compact_grace_s,
-                                .pressed = atomic_load(&vs->state[i].full),
+                                .pressed = seal_active || atomic_load(&vs->state[i].full),
                                 .copy_room = reserve_of(vs, total) / 2};
         vol_compact_stats one = {0};
         kerr rc = v->ops->compact(v, &p, &one);

@@ -204,8 +204,9 @@ void volset_stats_get(volset *vs, volset_stats *out);
  * volset_compact runs one pass over every local volume now (on the calling
  * thread; passes of one volume never overlap) with the set's threshold and
  * grace (threshold 0 is taken as 30 here), and adds what it did to *out (may
- * be NULL). Errors of one chunk are logged and the pass goes on; it returns
- * the first error met (K_OK if none). */
+ * be NULL). seal_active: treat every volume as full (its active chunk is
+ * sealed and compacted too when worth it), for an operator's "compact now". Errors of one chunk are
+ * logged and the pass goes on; it returns the first error met (K_OK if none). */
 typedef struct vol_compact_stats {
     uint64_t chunks_scanned;   /* chunks whose needles were walked */
     uint64_t chunks_compacted; /* rewritten, or removed (all garbage) */
@@ -213,6 +214,6 @@ typedef struct vol_compact_stats {
     uint64_t needles_kept;    /* copied into rewritten chunks */
     uint64_t bytes_reclaimed; /* file bytes freed */
 } vol_compact_stats;
-kerr volset_compact(volset *vs, vol_compact_stats *out);
+kerr volset_compact(volset *vs, bool seal_active, vol_compact_stats *out);
 
 #endif

@@ -80,10 +80,13 @@ def start_datanode(name, zone, ndirs=1, media="hdd", via_config=False):
             for d in dirs:
                 f.write("data = %s\n" % d)
             f.write("zone = %s\nmedia = %s\nsecret-file = %s\nmeta = %s\n" % (zone, media, sf, META))
+            f.write("compact-grace = 0\ncompact-interval = 0\n")
         args += ["--config", cf]
     else:
         args += ["--listen", "127.0.0.1:%d" % port, "--zone", zone, "--media", media,
                  "--secret", SECRET, "--meta", META]
+        # compaction only when asked (POST /v1/compact), deleted data at once
+        args += ["--compact-grace", "0", "--compact-interval", "0"]
         for d in dirs:
             args += ["--data", d]
     log = open(os.path.join(TMP, name + ".log"), "w")
@@ -242,6 +245,33 @@ def main():
         check(st == 403, "GET with a path other than the signed one: 403 (%d)" % st)
         st, h, _ = raw(n0, "GET", other)
         check(st == 404 and h.get("x-kura-error") == "ENOTFOUND", "no needle there: 404 (%d)" % st)
+        # compaction on demand: the deleted needle's space comes back, the
+        # other needle still reads at its old location key
+        keep = os.urandom(100000)
+        st, _, body = raw(n0, "PUT", "/v1/volumes/%s/needles?len=%d" % (uid, len(keep)), keep)
+        check(st == 200, "second PUT (%d)" % st)
+        kloc = json.loads(body) if st == 200 else {"chunk": 0, "offset": 0}
+        kpq = "/v1/volumes/%s/needles/%d/%d?len=%d" % (uid, kloc["chunk"], kloc["offset"],
+                                                       len(keep))
+        st, _, _ = raw(n0, "DELETE", gpq)
+        check(st == 204, "DELETE needle (%d)" % st)
+        st, _, _ = raw(n0, "POST", "/v1/compact", auth=False)
+        check(st == 403, "unsigned compact: 403 (%d)" % st)
+        st, _, body = raw(n0, "POST", "/v1/compact")
+        check(st == 200, "POST /v1/compact (%d %r)" % (st, body))
+        if st == 200:
+            c = json.loads(body)
+            check(c["compacted"] >= 1 and c["reclaimed"] >= len(payload) - 8192,
+                  "compaction gave the deleted needle's space back: %r" % c)
+        st, _, got = raw(n0, "GET", kpq)
+        check(st == 200 and got == keep, "needle kept through compaction (%d)" % st)
+        st, h, _ = raw(n0, "GET", gpq)
+        check(st == 404, "deleted needle gone after compaction (%d)" % st)
+        st, _, body = raw(n0, "GET", "/health")
+        if st == 200:
+            v0 = [v for v in json.loads(body)["volumes"] if v["uid"] == uid][0]
+            check(v0["compacted"] >= 1 and v0["reclaimed"] >= len(payload) - 8192,
+                  "health counts compaction: %r" % v0)
 
     # --- remote volumes through the data layer
     written = []

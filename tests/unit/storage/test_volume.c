@@ -410,7 +410,7 @@ static void test_crash_tail_recovery(void **state) {
     assert_reads_back(vs, &l[2], d[2]);
     /* Compaction takes the torn and the unfinished needles, nothing else. */
     vol_compact_stats st = {0};
-    assert_int_equal(volset_compact(vs, &st), K_OK);
+    assert_int_equal(volset_compact(vs, false, &st), K_OK);
     assert_int_equal(st.chunks_compacted, 1);
     assert_int_equal(vol_read(vs, &l[1], 0, buf, 10), K_ENOTFOUND);
     assert_reads_back(vs, &l[0], d[0]);
@@ -866,7 +866,7 @@ static void chunk_inodes(const char *dir, uint64_t ino[64]) {
 static void cset_compact(volset *vs, cset *s, vol_compact_stats *st) {
     uint64_t before[64], after[64];
     chunk_inodes(s->dir, before);
-    assert_int_equal(volset_compact(vs, st), K_OK);
+    assert_int_equal(volset_compact(vs, false, st), K_OK);
     chunk_inodes(s->dir, after);
     for (int i = 0; i < CN; i++) {
         uint32_t c = s->l[i].chunk;
@@ -1061,7 +1061,7 @@ static void test_compact_punch_when_no_room(void **state) {
     vol_writer *w = NULL;
     assert_int_equal(vol_writer_begin(vs, 10, &w), K_ENOSPC);
     vol_compact_stats st = {0};
-    assert_int_equal(volset_compact(vs, &st), K_OK);
+    assert_int_equal(volset_compact(vs, false, &st), K_OK);
     assert_int_equal(st.chunks_compacted, 1);
     assert_true(st.bytes_reclaimed > 0);
     assert_int_equal(stat(c0, &after), 0);
@@ -1183,7 +1183,7 @@ static void test_compact_concurrent(void **state) {
     for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&rd[i], NULL, race_reader, r), 0);
     assert_int_equal(pthread_create(&del, NULL, race_deleter, r), 0);
     vol_compact_stats st = {0};
-    while (!atomic_load(&r->deleting_done)) assert_int_equal(volset_compact(vs, &st), K_OK);
+    while (!atomic_load(&r->deleting_done)) assert_int_equal(volset_compact(vs, false, &st), K_OK);
     pthread_join(del, NULL);
     atomic_store(&r->stop, true);
     for (int i = 0; i < 2; i++) pthread_join(rd[i], NULL);
