@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "gateway/accesslog.h"
 #include "gateway/admin.h"
 #include "gateway/objsvc.h"
 #include "gateway/s3.h"
@@ -374,6 +375,10 @@ static void on_signal(int sig) {
     stop_requested = 1;
 }
 
+static void on_sighup(int sig) {
+    accesslog_reopen_request(); /* async-signal-safe */
+}
+
 /* Reads a command's settings: defaults, --config FILE, flags. Returns NULL
  * (after printing why) on an error, or when --help was asked (*rc = 0). */
 static config *load_settings(const char *cmd, const cfg_item *items, size_t n, int argc,
@@ -613,9 +618,20 @@ static int cmd_serve(int argc, char **argv) {
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    gw_server *srv;
-    kerr se = gw_server_start(&opts, &srv);
-    if (se == K_ECONFLICT) {
+    struct sigaction hup = {.sa_handler = on_sighup, .sa_flags = SA_RESTART};
+    sigaction(SIGHUP, &hup, NULL);
+    accesslog *alog = NULL;
+    const char *alog_path = config_str(cfg, "access-log");
+    if (alog_path && strcmp(alog_path, "off") && accesslog_open(alog_path, &alog)) {
+        fprintf(stderr, "kura serve: cannot open the access log %s\n", alog_path);
+        rc = 1;
+    }
+    opts.access_log = alog;
+    gw_server *srv = NULL;
+    kerr se = rc ? K_EINVAL : gw_server_start(&opts, &srv);
+    if (rc) {
+        /* said above */
+    } else if (se == K_ECONFLICT) {
         fprintf(stderr, "kura serve: %s:%d is already in use\n", host, port);
         rc = 1;
     } else if (se) {
@@ -660,6 +676,7 @@ static int cmd_serve(int argc, char **argv) {
         gw_admin_stop(adm);
         gw_server_stop(srv);
     }
+    accesslog_close(alog);
     s3_frontend_free(s3);
     swift_frontend_free(swift);
     close_stores(&st);

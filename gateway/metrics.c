@@ -146,3 +146,13 @@ void gw_metrics_render(kbuf *b) {
         }
     }
 }
+
+const char *gw_metrics_op_name(int api, uint16_t op) {
+    if (api < 0 || api >= GW_API_COUNT || op >= GW_METRICS_MAX_OPS || !op_names[api][op])
+        return "Unknown";
+    return op_name(api, op);
+}
+
+const char *gw_metrics_api_name(int api) {
+    return api >= 0 && api < GW_API_COUNT ? api_names[api] : "unknown";
+}

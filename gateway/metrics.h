@@ -41,6 +41,10 @@ enum { GW_API_S3 = 0, GW_API_SWIFT = 1, GW_API_COUNT = 2 };
  * GW_OP_UNKNOWN when the table is full. */
 uint16_t gw_metrics_op(int api, const char *name);
 
+/* The name of operation op of api ("Unknown" for 0 or out of range), and
+ * the API's name ("s3", "swift"): for the access log. */
+const char *gw_metrics_op_name(int api, uint16_t op);
+const char *gw_metrics_api_name(int api);
 /* Request accounting, called by gateway/server.c. */
 void gw_metrics_request_begin(void);
 /* answered: an answer was queued (else the request is counted as aborted). */

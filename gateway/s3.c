@@ -93,6 +93,7 @@ static void s3_error_extra(s3_op *op, int status, const char *code, const char *
      * dropped and neither on_done nor on_abort runs, so nothing may stay
      * held (the payload hash leaked here). */
     release_upload(op);
+    r->log_error = code;
     kbuf *b = &r->resp.body;
     kbuf_reset(b);
     r->resp.stream = NULL;
@@ -2254,6 +2255,9 @@ static void s3_start(void *ctx, gw_req *r) {
             op->klen = plen - (size_t)(slash - path) - 1;
         }
     }
+    r->log_bucket = op->bucket;
+    r->log_key = op->key;
+    r->log_key_len = op->klen;
     /* the operation is known before authentication, so refusals count
      * under it in the metrics */
     bool known;
@@ -2266,6 +2270,7 @@ static void s3_start(void *ctx, gw_req *r) {
     if (op->auth.body_hash_deferred && !checks_body_first(op, rt))
         return s3_error(op, K_EMISSINGCONTENTSHA);
     if (op->auth.kind != AUTH_ANONYMOUS) op->user = op->auth.user;
+    r->log_principal = op->user;
     op->who =
         objsvc_principal_roles(a, op->user, op->roles & (USER_ROLE_ADMIN | USER_ROLE_RESELLER));
     route(op, rt, sub, known);

@@ -19,6 +19,7 @@
 #include "common/text.h"
 #include "gateway/connguard.h"
 #include "gateway/errors.h"
+#include "gateway/accesslog.h"
 #include "gateway/metrics.h"
 
 struct gw_server {
@@ -581,8 +582,27 @@ static void count_request(conn_ctx *cc, enum MHD_RequestTerminationCode toe) {
     if (cc->done && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !rs->no_body &&
         !rs->length_only && strcmp(r->http.method, "HEAD"))
         sent = rs->stream ? rs->stream_len : rs->body.len;
-    gw_metrics_request_end(r->op_api, r->op_index, rs->status, cc->done, cc->body_read, sent,
-                           clock_mono_ns() - cc->start_ns);
+    uint64_t took = clock_mono_ns() - cc->start_ns;
+    gw_metrics_request_end(r->op_api, r->op_index, rs->status, cc->done, cc->body_read, sent, took);
+    accesslog *log = cc->srv ? cc->srv->opts.access_log : NULL;
+    if (!log) return;
+    accesslog_entry e = {.time_ms = clock_real_ms(),
+                         .request_id = r->request_id,
+                         .remote = r->http.remote_addr,
+                         .principal = r->log_principal,
+                         .protocol = gw_metrics_api_name(r->op_api),
+                         .op = gw_metrics_op_name(r->op_api, r->op_index),
+                         .method = r->http.method,
+                         .bucket = r->log_bucket,
+                         .key = r->log_key,
+                         .key_len = r->log_key_len,
+                         .status = cc->done || r->responded ? rs->status : 0,
+                         .error = r->log_error,
+                         .bytes_in = cc->body_read,
+                         .bytes_out = sent,
+                         .duration_ns = took,
+                         .user_agent = http_header_get(&r->http, "user-agent")};
+    accesslog_write(log, &e);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

@@ -121,6 +121,13 @@ struct gw_req {
      * gw_metrics_op (default 0, "Unknown"). */
     uint8_t op_api;
     uint16_t op_index;
+    /* Set by the front end for the access log when known (strings that
+     * live as long as the request, e.g. in http.a; NULL: none): who made
+     * the request, the bucket (container) and key (object) it named, and
+     * the error code of its answer. */
+    const char *log_principal, *log_bucket, *log_error;
+    const char *log_key;
+    size_t log_key_len;
     void *server_priv;
 };
 
@@ -164,6 +171,9 @@ typedef struct gw_server_opts {
     unsigned idle_timeout_s;
     unsigned header_timeout_s;
     unsigned min_body_rate; /* bytes per second */
+    /* One line per request (gateway/accesslog.h), or NULL; borrowed: it
+     * must outlive the server. */
+    struct accesslog *access_log;
 } gw_server_opts;
 
 /* The GW_DEFAULT_* limits. */

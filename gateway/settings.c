@@ -39,6 +39,8 @@ const cfg_item settings_serve[] = {
      "lifetime of a Swift TempAuth token (GET /auth/v1.0)"},
     {"allow-missing-content-sha256", CFG_BOOL, "false", 0, 0, NULL,
      "accept SigV4 without x-amz-content-sha256 when the signature covers the body (curl < 8.1)"},
+    {"access-log", CFG_STR, "off", 1, 0, "FILE|-|off",
+     "one JSON line per request to FILE (reopened on SIGHUP) or standard output (-)"},
     {"expiry-interval", CFG_INT, "60", 0, 86400, "SECS",
      "reclaim expired objects (Swift X-Delete-At) every SECS seconds; 0: never"},
     {"workers", CFG_INT, "64", 1, 4096, "N",

@@ -1996,6 +1996,7 @@ static void formpost_start(sw_op *op) {
         return sw_text(op, 400, "FormPost: invalid starting boundary");
     /* the files are written with the authority of the key's holder */
     op->user = ".formpost";
+    op->r->log_principal = op->user;
     op->who = objsvc_principal_for(op->user, f->b.owner);
     op->fp = f;
     op->r->fe = op;
@@ -2739,6 +2740,7 @@ static void op_tempurl(sw_op *op) {
     if (!ok) return tempurl_invalid(op);
     /* the key holder's authority: the container's owner, for this object */
     op->user = ".tempurl";
+    op->r->log_principal = op->user;
     op->who = objsvc_principal_for(op->user, b.owner);
     if (op->olen > OBJ_MAX_KEY) return sw_error_msg(op, K_EINVAL, "Object name length too long.");
     if (refuse_object_features(op)) return;
@@ -2795,6 +2797,7 @@ static bool authenticate(sw_op *op) {
         return false;
     }
     op->user = name;
+    op->r->log_principal = name;
     if (!strcmp(name, "root")) {
         op->who = objsvc_principal_for(name, op->account);
         return true;
@@ -2873,6 +2876,13 @@ static void swift_start(void *ctx, gw_req *r) {
     const char *c = slash ? slash + 1 : NULL;
     const char *s2 = c ? strchr(c, '/') : NULL;
     set_metrics_op(r, !c || !*c ? SW_ACCOUNT : !s2 || !s2[1] ? SW_CONTAINER : SW_OBJECT);
+    if (c && *c) {
+        r->log_bucket = s2 ? arena_strndup(a, c, (size_t)(s2 - c)) : c;
+        if (s2 && s2[1]) {
+            r->log_key = s2 + 1;
+            r->log_key_len = r->http.path_len - (size_t)(s2 + 1 - p);
+        }
+    }
     bool tempurl =
         http_param_has(&r->http, "temp_url_sig") || http_param_has(&r->http, "temp_url_expires");
     const char *ctype = hdr(op, "content-type");
