@@ -1722,6 +1722,20 @@ size_t objsvc_put_cksum(const obj_put *p, uint8_t out[32]) {
     return p->ck_out_len;
 }
 
+/* A write whose record could not be committed: its data is released,
+ * unless the failure leaves open whether the record was written after all
+ * (a metadata store that timed out or dropped the connection after taking
+ * the write): compaction would then really remove bytes a record names.
+ * Such data is kept (a leak a scrub can find) rather than risked. */
+static void release_unless_committed(objsvc *s, const data_loc *run, uint32_t nrun, kerr e) {
+    if (e == K_EUNAVAILABLE || e == K_EIO || e == K_EINTERNAL || e == K_ENOMEM) {
+        log_warn("objsvc: keeping the data of a write whose commit may have taken effect (%s)",
+                 kerr_name(e));
+        return;
+    }
+    data_release(s->data, run, nrun);
+}
+
 /* Drops the writer (releasing whatever it stored) and the hashes. */
 static void put_release(obj_put *p) {
     if (p->w) data_put_abort(p->w);
@@ -1837,7 +1851,7 @@ kerr objsvc_put_finish(obj_put *p, const obj_put_expect *ex, obj_meta *out) {
     if (p->upload) {
         /* a part is one needle: its record holds one location */
         e = unknown || nrun != 1 ? K_EMISSINGLENGTH : finish_part(p, md5, run[0], out);
-        if (e) data_release(p->s->data, run, nrun);
+        if (e) release_unless_committed(p->s, run, nrun, e);
         free(run);
         put_release(p);
         return e;
@@ -1847,7 +1861,7 @@ kerr objsvc_put_finish(obj_put *p, const obj_put_expect *ex, obj_meta *out) {
     if (nrun == 1) memcpy(segs[0].md5, md5, 16);
     obj_meta m = {.nsegs = nrun, .segs = segs};
     e = commit_object(p, &m, md5);
-    if (e) data_release(p->s->data, run, nrun);
+    if (e) release_unless_committed(p->s, run, nrun, e);
     free(run);
     put_release(p);
     if (!e && out) *out = m;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
+
 #include "common/log.h"
 #include "storage/chunk.h"
 #include "storage/volume_impl.h"
@@ -43,6 +45,8 @@ struct volset {
     pthread_t cthread;
     bool cthread_on, cstop;
     _Atomic bool ckick;
+    _Atomic bool closing;            /* passes stop between chunks */
+    _Atomic int64_t last_refusal_ns; /* a write was refused for lack of space */
 };
 
 static uint64_t reserve_of(const volset *vs, uint64_t total);
@@ -98,7 +102,8 @@ kerr volset_compact(volset *vs, bool seal_active, vol_compact_stats *out) {
         vol_compact_params p = {.threshold = vs->compact_threshold ? vs->compact_threshold : 30,
                                 .grace_s = vs->compact_grace_s,
                                 .pressed = seal_active || atomic_load(&vs->state[i].full),
-                                .copy_room = reserve_of(vs, total) / 2};
+                                .copy_room = reserve_of(vs, total) / 2,
+                                .stop = &vs->closing};
         vol_compact_stats one = {0};
         kerr rc = v->ops->compact(v, &p, &one);
         if (rc != K_OK && first == K_OK) first = rc;
@@ -145,6 +150,7 @@ kerr volset_from_volumes(volume **vols, size_t n, size_t cap, const volset_opts 
     pthread_mutex_init(&vs->append_mu, NULL);
     pthread_mutex_init(&vs->cmu, NULL);
     pthread_cond_init(&vs->ccond, NULL);
+    atomic_init(&vs->last_refusal_ns, INT64_MIN / 2);
     vs->vols = calloc(cap, sizeof *vs->vols);
     vs->state = calloc(cap, sizeof *vs->state);
     if (!vs->vols || !vs->state) {
@@ -196,6 +202,7 @@ kerr volset_open_local(const char *const *dirs, size_t ndirs, const volset_opts 
     pthread_mutex_init(&vs->append_mu, NULL);
     pthread_mutex_init(&vs->cmu, NULL);
     pthread_cond_init(&vs->ccond, NULL);
+    atomic_init(&vs->last_refusal_ns, INT64_MIN / 2);
     vs->vols = calloc(ndirs, sizeof *vs->vols);
     vs->state = calloc(ndirs, sizeof *vs->state);
     if (!vs->vols || !vs->state) {
@@ -275,6 +282,7 @@ void volset_set_miss_hook(volset *vs, void (*fn)(void *ctx), void *ctx) {
 void volset_close(volset *vs) {
     if (!vs) return;
     if (vs->cthread_on) {
+        atomic_store(&vs->closing, true);
         pthread_mutex_lock(&vs->cmu);
         vs->cstop = true;
         pthread_cond_signal(&vs->ccond);
@@ -346,6 +354,7 @@ static void note_enospc(volset *vs, size_t i) {
     uint64_t avail = 0, total = 0;
     (void)v->ops->free_space(v, true, &avail, &total);
     mark_full(vs, i, avail, total, "the filesystem answered ENOSPC");
+    atomic_store(&vs->last_refusal_ns, (int64_t)clock_mono_ns());
     compact_kick(vs);
 }
 
@@ -367,10 +376,10 @@ static kerr begin_on(volset *vs, size_t i, uint64_t len, vol_writer **out) {
         atomic_fetch_add(&vs->state[i].refusals, 1);
         /* Near the reserve: the volume is full. Merely too small for
          * this needle: refused, but the volume is not full. */
-        if (avail < reserve || avail - reserve < full_margin(total)) {
+        if (avail < reserve || avail - reserve < full_margin(total))
             mark_full(vs, i, avail, total, "below the reserve");
-            compact_kick(vs);
-        }
+        atomic_store(&vs->last_refusal_ns, (int64_t)clock_mono_ns());
+        compact_kick(vs);
         return K_ENOSPC;
     }
     rc = v->ops->begin(v, len, out);
@@ -436,8 +445,12 @@ kerr vol_delete(volset *vs, const vol_loc *loc) {
     if (loc->volume >= vs->nvols) return K_ENOTFOUND;
     volume *v = vs->vols[loc->volume];
     kerr rc = v->ops->del(v, loc);
-    /* Deleting to make room: a full volume gets a pass soon. */
-    if (rc == K_OK && atomic_load(&vs->state[loc->volume].full)) compact_kick(vs);
+    /* Deleting to make room: a full volume, or a set that refused a write
+     * in the last minute, gets a pass soon. */
+    if (rc == K_OK &&
+        (atomic_load(&vs->state[loc->volume].full) ||
+         (int64_t)clock_mono_ns() - atomic_load(&vs->last_refusal_ns) < INT64_C(60000000000)))
+        compact_kick(vs);
     return rc;
 }
 

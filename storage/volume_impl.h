@@ -44,10 +44,11 @@ typedef struct volset_counters {
 
 /* What one compaction pass of a volume is asked to do (volset_compact). */
 typedef struct vol_compact_params {
-    uint32_t threshold; /* percent of a chunk's file that must be reclaimable */
-    uint32_t grace_s;   /* keep needles deleted less than this long ago */
-    bool pressed;       /* the volume is full: seal and compact the active chunk too */
-    uint64_t copy_room; /* free bytes a rewrite must leave on the filesystem */
+    uint32_t threshold;       /* percent of a chunk's file that must be reclaimable */
+    uint32_t grace_s;         /* keep needles deleted less than this long ago */
+    bool pressed;             /* the volume is full: seal and compact the active chunk too */
+    uint64_t copy_room;       /* free bytes a rewrite must leave on the filesystem */
+    const _Atomic bool *stop; /* the set is closing: end the pass after this chunk */
 } vol_compact_params;
 
 typedef struct volume_ops {

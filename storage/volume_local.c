@@ -127,6 +127,11 @@ typedef struct local_volume {
     _Atomic uint64_t pending;
 
     pthread_mutex_t compact_mu; /* one compaction pass at a time */
+    /* Chunks with a lower id may have been written by versions that kept
+     * appending to the newest chunk after a restart, i.e. possibly inside
+     * the region an unfinished needle claims: their scans do not step over
+     * unfinished needles (volume.id, "trusted-from"). */
+    uint32_t trusted_from;
 } local_volume;
 
 typedef struct local_writer {
@@ -253,7 +258,13 @@ static chunk *chunk_new(uint32_t id, uint64_t tail, int fd, bool dir_synced) {
     atomic_init(&c->dead_since, 0);
     pthread_mutex_init(&c->sync_lock, NULL);
     pthread_cond_init(&c->sync_cond, NULL);
-    pthread_rwlock_init(&c->swap, NULL);
+    /* Writer-preferring: a steady stream of readers of a hot chunk must not
+     * keep compaction's swap waiting for ever. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&c->swap, &ra);
+    pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&c->del_mu, NULL);
     return c;
 }
@@ -985,6 +996,8 @@ static kerr lv_free_space(volume *base, bool fresh, uint64_t *avail, uint64_t *t
 /* Not worth a rewrite below this much garbage (a page). */
 #define COMPACT_MIN_RECLAIM 4096u
 #define COMPACT_COPY_BUF (1u << 20)
+/* An active chunk smaller than this is never sealed for compaction. */
+#define COMPACT_MIN_SEAL (64u * 1024)
 
 typedef struct found_needle {
     uint64_t logical, at, size; /* size: needle_size (aligned) */
@@ -1047,8 +1060,9 @@ static int next_magic(int fd, uint64_t from, uint64_t size, uint8_t *buf, uint64
 }
 
 typedef struct scan_result {
-    needle_list keep; /* needles to carry over, in file order */
-    needle_list dead; /* deleted needles past their grace, pages not yet given back */
+    needle_list keep;  /* needles to carry over, in file order */
+    needle_list dead;  /* deleted needles past their grace, pages not yet given back */
+    needle_list stamp; /* deleted by a version that did not record when: stamped now */
     uint64_t file_size;
     uint64_t alloc; /* bytes the file occupies on the filesystem */
     uint64_t kept;  /* bytes of the kept needles (aligned sizes) */
@@ -1063,11 +1077,15 @@ static bool scan_take(scan_result *r, const needle_header *h, uint64_t logical, 
     uint64_t used = needle_payload_start(h->length) + h->length;
     if (!(h->flags & NEEDLE_F_COMPLETE) || used > r->file_size - at) return true; /* garbage */
     if (h->flags & NEEDLE_F_DELETED) {
-        if (h->deleted == 0 || (int64_t)(h->deleted + grace_s) <= now)
+        if (h->deleted == 0 && grace_s > 0 &&
+            !list_push(&r->stamp, (found_needle){logical, at, size, used}))
+            return false;
+        if ((h->deleted == 0 && grace_s == 0) ||
+            (h->deleted != 0 && (int64_t)(h->deleted + grace_s) <= now))
             return (h->flags & NEEDLE_F_RECLAIMED) ||
                    list_push(&r->dead, (found_needle){logical, at, size, used});
         r->young += size;
-        int64_t until = (int64_t)(h->deleted + grace_s);
+        int64_t until = (int64_t)((h->deleted ? h->deleted : (uint64_t)now) + grace_s);
         if (r->young_until == 0 || until < r->young_until) r->young_until = until;
     }
     r->kept += size;
@@ -1110,8 +1128,13 @@ static kerr scan_chunk(local_volume *v, chunk *c, int fd, uint64_t grace_s, scan
         if (got == sizeof raw && needle_header_decode(raw, &h) == K_OK && h.offset == p &&
             h.chunk == c->id && h.volume == v->base.id && h.length <= NEEDLE_MAX_LENGTH) {
             if (!scan_take(r, &h, p, p, grace_s, now)) rc = K_ENOMEM;
-            p += needle_size(h.length);
-            continue;
+            /* An unfinished needle's region is its own, except in chunks
+             * older versions appended to after a restart: there, look for
+             * the next needle inside it. */
+            if ((h.flags & NEEDLE_F_COMPLETE) || c->id >= v->trusted_from) {
+                p += needle_size(h.length);
+                continue;
+            }
         }
         e = next_magic(fd, p + NEEDLE_ALIGN, r->file_size, buf, &p);
         if (e) rc = kerr_from_errno(e);
@@ -1150,32 +1173,37 @@ static int copy_range(int from, uint64_t off_in, int to, uint64_t off_out, uint6
     return 0;
 }
 
-/* Sets the deleted flag of the needle at file offset at of fd (a delete
- * that landed while its chunk was being copied). */
-static void carry_delete(int fd, uint64_t at) {
+/* A delete that landed while the chunk was being copied: the header as
+ * lv_del left it in the old file (read again now, under the swap lock, so
+ * never torn by a write in progress as the copy may have been) goes to the
+ * needle's place in the new file. */
+static void carry_delete(int old_fd, uint64_t old_at, int fd, uint64_t at) {
     uint8_t raw[NEEDLE_HEADER_SIZE];
     size_t got;
     needle_header h;
-    if (pread_full(fd, raw, sizeof raw, at, &got) != 0 || got < sizeof raw ||
-        needle_header_decode(raw, &h) != K_OK || (h.flags & NEEDLE_F_DELETED))
+    if (pread_full(old_fd, raw, sizeof raw, old_at, &got) != 0 || got < sizeof raw ||
+        needle_header_decode(raw, &h) != K_OK)
         return;
-    h.flags |= NEEDLE_F_DELETED;
-    h.deleted = (uint64_t)time(NULL);
-    needle_header_encode(&h, raw);
+    if (!(h.flags & NEEDLE_F_DELETED)) {
+        h.flags |= NEEDLE_F_DELETED;
+        h.deleted = (uint64_t)time(NULL);
+        needle_header_encode(&h, raw);
+    }
     (void)pwrite_full(fd, raw, sizeof raw, at);
 }
 
-/* Flags the (deleted) needle at file offset at as reclaimed. */
-static void carry_reclaimed(int fd, uint64_t at) {
+/* Flags the (deleted) needle at file offset at as reclaimed; false if its
+ * header could not be read or written (then it is not punched). */
+static bool carry_reclaimed(int fd, uint64_t at) {
     uint8_t raw[NEEDLE_HEADER_SIZE];
     size_t got;
     needle_header h;
     if (pread_full(fd, raw, sizeof raw, at, &got) != 0 || got < sizeof raw ||
-        needle_header_decode(raw, &h) != K_OK)
-        return;
-    h.flags |= NEEDLE_F_DELETED | NEEDLE_F_RECLAIMED;
+        needle_header_decode(raw, &h) != K_OK || !(h.flags & NEEDLE_F_DELETED))
+        return false;
+    h.flags |= NEEDLE_F_RECLAIMED;
     needle_header_encode(&h, raw);
-    (void)pwrite_full(fd, raw, sizeof raw, at);
+    return pwrite_full(fd, raw, sizeof raw, at) == 0;
 }
 
 /* Maps the header and forwarding table of a compacted chunk file. */
@@ -1254,14 +1282,24 @@ static kerr rewrite_chunk(local_volume *v, chunk *c, int fd, scan_result *r,
         const uint8_t *fwd = (const uint8_t *)map + CHUNK_COMPACT_HEADER_SIZE;
         chunk probe = {.fwd = fwd, .nfwd = n};
         for (size_t i = 0; i < c->ndels; i++) {
-            uint64_t at;
-            if (chunk_locate(&probe, c->dels[i], &at)) carry_delete(nfd, at);
+            uint64_t at, old_at;
+            if (chunk_locate(&probe, c->dels[i], &at) && chunk_locate(c, c->dels[i], &old_at))
+                carry_delete(fd, old_at, nfd, at);
         }
     }
     c->compacting = false;
     c->ndels = 0;
     pthread_mutex_unlock(&c->del_mu);
-    int ren = n > 0 ? renameat(v->dirfd, tmp, v->dirfd, name) : unlinkat(v->dirfd, name, 0);
+    /* Nothing kept: the file goes, but the newest chunk's is emptied and
+     * kept instead, so that a restart (which numbers new chunks after the
+     * highest file) never hands its id to a new chunk: a stale key must
+     * never read another object's bytes. */
+    pthread_mutex_lock(&v->lock);
+    bool newest = c->id + 1 == v->nchunks;
+    pthread_mutex_unlock(&v->lock);
+    int ren = n > 0    ? renameat(v->dirfd, tmp, v->dirfd, name)
+              : newest ? ftruncate(fd, 0)
+                       : unlinkat(v->dirfd, name, 0);
     if (ren != 0) {
         e = errno;
         pthread_rwlock_unlock(&c->swap);
@@ -1327,22 +1365,33 @@ fail_rc:
  * pages shared with a live neighbour stay until a rewrite. */
 static kerr punch_chunk(local_volume *v, chunk *c, int fd, scan_result *r, vol_compact_stats *st) {
     uint64_t before = r->alloc;
-    size_t i = 0;
-    while (i < r->dead.n) {
-        /* a run of dead needles that follow each other in the file */
-        size_t j = i;
-        while (j + 1 < r->dead.n && r->dead.v[j + 1].at == r->dead.v[j].at + r->dead.v[j].size) j++;
-        for (size_t k = i; k <= j; k++) carry_reclaimed(fd, r->dead.v[k].at);
-        uint64_t from = (r->dead.v[i].at + NEEDLE_HEADER_SIZE + 4095) & ~UINT64_C(4095);
-        uint64_t to = (r->dead.v[j].at + r->dead.v[j].size) & ~UINT64_C(4095);
+    /* Every header stays (each needle is punched inside its own bounds), so
+     * scans keep stepping from needle to needle; the flags are durable
+     * before any byte goes, so a crash never leaves a header that looks
+     * live over a hole. */
+    bool *flagged = calloc(r->dead.n ? r->dead.n : 1, sizeof *flagged);
+    if (!flagged) return K_ENOMEM;
+    for (size_t k = 0; k < r->dead.n; k++) flagged[k] = carry_reclaimed(fd, r->dead.v[k].at);
+    if (fdatasync(fd) != 0) {
+        int e = errno;
+        free(flagged);
+        log_error("storage: fdatasync %s chunk %u: %s", v->dir, c->id, strerror(e));
+        return kerr_from_errno(e);
+    }
+    atomic_fetch_add(&v->base.counters->fsyncs, 1);
+    for (size_t k = 0; k < r->dead.n; k++) {
+        if (!flagged[k]) continue;
+        uint64_t from = (r->dead.v[k].at + NEEDLE_HEADER_SIZE + 4095) & ~UINT64_C(4095);
+        uint64_t to = (r->dead.v[k].at + r->dead.v[k].size) & ~UINT64_C(4095);
         if (to > from && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from,
                                    (off_t)(to - from)) != 0) {
             int e = errno;
+            free(flagged);
             log_error("storage: punching a hole in %s chunk %u: %s", v->dir, c->id, strerror(e));
             return kerr_from_errno(e);
         }
-        i = j + 1;
     }
+    free(flagged);
     struct stat sb;
     uint64_t after = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_blocks * 512 : before;
     uint64_t freed = before > after ? before - after : 0;
@@ -1383,6 +1432,18 @@ static kerr compact_chunk(local_volume *v, chunk *c, const vol_compact_params *p
     scan_result r = {0};
     kerr rc = scan_chunk(v, c, fd, p->grace_s, &r);
     st->chunks_scanned++;
+    /* Deleted by an older version: the grace period starts now. */
+    for (size_t i = 0; rc == K_OK && i < r.stamp.n; i++) {
+        uint8_t raw[NEEDLE_HEADER_SIZE];
+        size_t got;
+        needle_header h;
+        if (pread_full(fd, raw, sizeof raw, r.stamp.v[i].at, &got) == 0 && got == sizeof raw &&
+            needle_header_decode(raw, &h) == K_OK && h.deleted == 0) {
+            h.deleted = (uint64_t)time(NULL);
+            needle_header_encode(&h, raw);
+            (void)pwrite_full(fd, raw, sizeof raw, r.stamp.v[i].at);
+        }
+    }
     if (rc != K_OK) {
         atomic_fetch_add(&c->dead_since, since);
         goto out;
@@ -1418,6 +1479,7 @@ out:
     pthread_mutex_unlock(&c->del_mu);
     free(r.keep.v);
     free(r.dead.v);
+    free(r.stamp.v);
     return rc;
 }
 
@@ -1430,6 +1492,7 @@ static kerr lv_compact(volume *base, const vol_compact_params *p, vol_compact_st
     uint32_t n = v->nchunks;
     pthread_mutex_unlock(&v->lock);
     for (uint32_t id = 0; id < n; id++) {
+        if (p->stop && atomic_load(p->stop)) break;
         chunk *c = chunk_get(v, id);
         if (!c || c->gone || c->broken) continue;
         pthread_mutex_lock(&v->lock);
@@ -1454,6 +1517,8 @@ static kerr lv_compact(volume *base, const vol_compact_params *p, vol_compact_st
         if (active) {
             /* The active chunk: only when it is worth sealing. */
             if (!p->pressed && size < v->chunk_size / 4) continue;
+            /* even when full: a few needles are not worth a new chunk */
+            if (size < COMPACT_MIN_SEAL) continue;
             if (!c->scanned && !p->pressed && since * 100 < (uint64_t)p->threshold * size) continue;
         }
         if (!seal_chunk(v, c)) continue;
@@ -1506,16 +1571,17 @@ static int mkdir_p(const char *path) {
     return 0;
 }
 
-/* volume.id: "kura volume\nid POSITION\nuid HEX16\n". The position is the
+/* volume.id: "kura volume\nid POSITION\nuid HEX16\ntrusted-from N\n". The
+ * position is the
  * volume's place in the data directory list (checked: a reordered list is
  * refused, since records written before stable ids name volumes by
  * position); uid is a random 64-bit id that never changes and names the
  * volume in location keys. Files written before uids existed get one added
  * at the next open. */
 static kerr write_volume_id(local_volume *v, uint32_t id, uint64_t uid) {
-    char text[96];
-    int len = snprintf(text, sizeof text, "kura volume\nid %u\nuid %016llx\n", id,
-                       (unsigned long long)uid);
+    char text[128];
+    int len = snprintf(text, sizeof text, "kura volume\nid %u\nuid %016llx\ntrusted-from %u\n", id,
+                       (unsigned long long)uid, v->trusted_from);
     int fd =
         openat(v->dirfd, VOLUME_ID_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) goto fail;
@@ -1582,9 +1648,15 @@ static kerr check_volume_id(local_volume *v, uint32_t id, bool has_chunks) {
                   v->dir, stored, id);
         return K_EINVAL;
     }
+    const char *tf = strstr(text, "\ntrusted-from ");
+    unsigned trusted;
+    bool has_trusted = tf && sscanf(tf, "\ntrusted-from %u", &trusted) == 1;
+    /* Written by a version before compaction: every chunk so far may hold
+     * needles appended after a torn tail. */
+    v->trusted_from = has_trusted ? trusted : v->nchunks;
     if (fields == 2 && uid != 0) {
         v->base.uid = uid;
-        return K_OK;
+        return has_trusted ? K_OK : write_volume_id(v, id, v->base.uid);
     }
     v->base.uid = new_uid(); /* written before stable ids: add one */
     log_info("storage: %s is volume %u, stable id %016llx from now on", v->dir, id,
@@ -1614,14 +1686,21 @@ static kerr open_compacted(local_volume *v, chunk *c, const char *name) {
     chunk_compact_header h;
     struct stat st;
     if (got < sizeof raw || chunk_compact_header_decode(raw, &h) != K_OK || h.chunk != c->id ||
-        fstat(fd, &st) != 0 || h.entries > (uint64_t)st.st_size / CHUNK_COMPACT_ENTRY_SIZE) {
+        fstat(fd, &st) != 0 || h.entries > (uint64_t)st.st_size / CHUNK_COMPACT_ENTRY_SIZE ||
+        CHUNK_COMPACT_HEADER_SIZE + CHUNK_COMPACT_ENTRY_SIZE * h.entries > h.data_start ||
+        h.data_start > (uint64_t)st.st_size) {
         log_error("storage: %s/%s: damaged compacted chunk header; its needles cannot be read",
                   v->dir, name);
         c->broken = true;
         return K_OK;
     }
-    kerr rc = map_table(fd, h.entries, &c->fwd_map, &c->fwd_map_len);
-    if (rc != K_OK) return rc;
+    if (map_table(fd, h.entries, &c->fwd_map, &c->fwd_map_len) != K_OK) {
+        log_error("storage: %s/%s: cannot map its forwarding table: %s; its needles cannot be "
+                  "read",
+                  v->dir, name, strerror(errno));
+        c->broken = true;
+        return K_OK;
+    }
     c->fwd = c->fwd_map ? (const uint8_t *)c->fwd_map + CHUNK_COMPACT_HEADER_SIZE : NULL;
     c->nfwd = h.entries;
     if (h.entries == 0 ||
