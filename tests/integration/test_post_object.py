@@ -376,6 +376,50 @@ def t_big(srv):
     check(g.body == data, "20 MiB body differs (%d bytes)" % len(g.body))
 
 
+def vm_hwm_kib(pid):
+    with open("/proc/%d/status" % pid) as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def t_streamed_memory(srv):
+    """A 96 MiB file sent in pieces: the server's peak RSS must not grow by
+    anything near the file's size (it streams, it does not buffer)."""
+    size, piece = 96 << 20, 1 << 20
+    p = presigned(srv, "big/96mib.bin")
+    head, ctype = multipart(p["fields"], b"@")
+    cut = head.index(b"\r\n\r\n@") + 4
+    prefix, suffix = head[:cut], head[cut + 1:]
+    h = hashlib.md5()
+
+    def body():
+        yield prefix
+        block = os.urandom(piece)
+        for i in range(size // piece):
+            b = block[:-4] + i.to_bytes(4, "big")
+            h.update(b)
+            yield b
+        yield suffix
+
+    before = vm_hwm_kib(srv.pid)
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=300)
+    try:
+        conn.request("POST", "/" + B, body=body(),
+                     headers={"Content-Type": ctype,
+                              "Content-Length": str(len(prefix) + size + len(suffix))})
+        r = conn.getresponse()
+        r.read()
+    finally:
+        conn.close()
+    eq(r.status, 204, "96 MiB POST")
+    eq(r.getheader("ETag"), '"%s"' % h.hexdigest(), "96 MiB ETag (MD5 of the bytes sent)")
+    grew = vm_hwm_kib(srv.pid) - before
+    print("     peak RSS grew by %d KiB (before: %d KiB)" % (grew, before), flush=True)
+    check(grew < 48 * 1024, "peak RSS grew by %d MiB for a 96 MiB POST" % (grew // 1024))
+
+
 def t_curl(srv):
     p = presigned(srv, "curl/${filename}", fields={"success_action_status": "201"},
                   conditions=[{"success_action_status": "201"}])
@@ -441,6 +485,7 @@ def main():
         runner.run("malformed forms", t_form_errors, srv)
         runner.run("refused fields", t_refused_fields, srv)
         runner.run("20 MiB streamed", t_big, srv)
+        runner.run("96 MiB streamed, bounded memory", t_streamed_memory, srv)
         runner.run("curl -F", t_curl, srv)
         runner.run("SigV2 form", t_sigv2, srv)
         runner.run("virtual-host style", t_vhost, srv)
