@@ -2406,8 +2406,27 @@ static bool post_refuse_fields(s3_op *op) {
     return true;
 }
 
+/* Whether v can be sent as a header value: no control character but tab
+ * (a form field, unlike a request header, may hold CR and LF). */
+static bool header_value_ok(const char *v) {
+    for (; *v; v++)
+        if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f) return false;
+    return true;
+}
+
+/* Whether n is an HTTP header name (RFC 9110 token). */
+static bool header_name_ok(const char *n) {
+    if (!*n) return false;
+    for (; *n; n++)
+        if (!((*n >= 'a' && *n <= 'z') || (*n >= '0' && *n <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", *n)))
+            return false;
+    return true;
+}
+
 /* The object's stored headers from the form: the representation fields and
- * x-amz-meta-*, Content-Type defaulting to the file part's. */
+ * x-amz-meta-*, Content-Type defaulting to the file part's. Fields that
+ * become response headers (these and the redirect) must be header text. */
 static bool post_attrs(s3_op *op, const char *file_ctype, obj_attr **out, uint32_t *n) {
     s3post *p = op->post;
     obj_attr *attrs = arena_alloc(op->a, (p->nfields + 1) * sizeof *attrs);
@@ -2420,6 +2439,15 @@ static bool post_attrs(s3_op *op, const char *file_ctype, obj_attr **out, uint32
         if (keep) meta_bytes += strlen(name) - 11 + strlen(p->fields[i].value);
         for (size_t j = 0; !keep && j < sizeof stored_headers / sizeof *stored_headers; j++)
             keep = !strcmp(name, stored_headers[j]);
+        if (!keep && strcmp(name, "success_action_redirect") && strcmp(name, "redirect")) continue;
+        if (!header_value_ok(p->fields[i].value) || !header_name_ok(name)) {
+            s3_error_msg(op, K_EINVAL,
+                         arena_printf(op->a,
+                                      "The form field %s is not header text (a control character, "
+                                      "or a name that is not a token).",
+                                      name));
+            return false;
+        }
         if (!keep) continue;
         has_type |= !strcmp(name, "content-type");
         attrs[count++] = p->fields[i];

@@ -341,6 +341,19 @@ def t_form_errors(srv):
     fl = list(p["fields"].items()) + [("key", "twice.txt")]
     eq(err(post(srv, fl, b"c"))[:2], (400, "InvalidArgument"), "repeated field")
     check(not stored(srv, "twice.txt"), "repeated field stored")
+    # fields that become response headers must be header text
+    for name in ("Content-Type", "x-amz-meta-a", "success_action_redirect"):
+        value = "text/plain\r\nSet-Cookie: evil=1" if name != "success_action_redirect" \
+            else "https://example.com/\r\nSet-Cookie: evil=1"
+        p = presigned(srv, "crlf.txt", fields={name: value}, conditions=[{name: value}])
+        r = post(srv, p["fields"], b"c")
+        eq(err(r)[:2], (400, "InvalidArgument"), "CR LF in %s" % name)
+        check(r.header("Set-Cookie") is None, "header injected through %s" % name)
+        check(not stored(srv, "crlf.txt"), "CR LF in %s stored" % name)
+    p = presigned(srv, "crlf.txt", fields={"x-amz-meta-a b": "1"},
+                  conditions=[{"x-amz-meta-a b": "1"}])
+    eq(err(post(srv, p["fields"], b"c"))[:2], (400, "InvalidArgument"), "metadata name with a space")
+    check(not stored(srv, "crlf.txt"), "metadata name with a space stored")
     # a missing bucket
     p = client(srv).generate_presigned_post("nosuchbucket", "k")
     r = post(srv, p["fields"], b"c", path="/nosuchbucket")
