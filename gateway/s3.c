@@ -13,9 +13,11 @@
 #include "gateway/auth.h"
 #include "gateway/awschunked.h"
 #include "gateway/errors.h"
+#include "gateway/formdata.h"
 #include "gateway/metrics.h"
 #include "gateway/objhttp.h"
 #include "gateway/s3_bodies.h"
+#include "gateway/s3_post.h"
 #include "gateway/s3_rules.h"
 
 #define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -29,6 +31,7 @@ struct s3_frontend {
 };
 
 typedef struct s3_op s3_op;
+typedef struct s3post s3post;
 struct s3_op {
     gw_req *r;
     s3_frontend *fe;
@@ -66,6 +69,26 @@ struct s3_op {
     mpu_complete_expect mpu_expect;
     uint8_t mpu_ck[32];
     long mpu_ck_parts; /* -1: not given */
+    s3post *post;      /* a POST Object (browser form upload) in progress */
+};
+
+/* POST Object state (op_post_object). While capturing, an error answer is
+ * recorded (the first one wins) instead of sent, and answered once the
+ * whole body is in; while form_headers, header() and has_header_prefix()
+ * read the form's fields, so that the PutObject checks apply to them. */
+struct s3post {
+    formdata *fd;
+    obj_attr *fields; /* the fields before the file, names lower-case */
+    uint32_t nfields, cap;
+    size_t field_bytes;
+    kbuf value; /* the field being read */
+    char *name;
+    bool in_file, file_seen, file_done, capturing, form_headers;
+    uint64_t written;
+    s3p_range range;
+    /* the recorded error (code NULL: none) */
+    int status;
+    const char *code, *message, *extra_name, *extra_value;
 };
 
 /* ------------------------------------------------------------- errors */
@@ -93,6 +116,16 @@ static void s3_error_extra(s3_op *op, int status, const char *code, const char *
      * dropped and neither on_done nor on_abort runs, so nothing may stay
      * held (the payload hash leaked here). */
     release_upload(op);
+    if (op->post && op->post->capturing) {
+        s3post *p = op->post;
+        if (p->code) return;
+        p->status = status;
+        p->code = code;
+        p->message = arena_strdup(op->a, message);
+        p->extra_name = extra_name;
+        p->extra_value = extra_value ? arena_strdup(op->a, extra_value) : NULL;
+        return;
+    }
     r->log_error = code;
     kbuf *b = &r->resp.body;
     kbuf_reset(b);
@@ -221,7 +254,15 @@ static const char *param(s3_op *op, const char *name) {
     return http_param_get(&op->r->http, name);
 }
 
+static const char *post_field(const s3post *p, const char *name) {
+    for (uint32_t i = 0; i < p->nfields; i++)
+        if (!strcasecmp(p->fields[i].name, name)) return p->fields[i].value;
+    return NULL;
+}
+
 static const char *header(s3_op *op, const char *name) {
+    if (op->post && op->post->form_headers) /* a form names the canned ACL "acl" */
+        return post_field(op->post, strcmp(name, "x-amz-acl") ? name : "acl");
     return http_header_get(&op->r->http, name);
 }
 
@@ -290,6 +331,11 @@ enum {
 
 static bool has_header_prefix(s3_op *op, const char *prefix) {
     size_t n = strlen(prefix);
+    if (op->post && op->post->form_headers) {
+        for (uint32_t i = 0; i < op->post->nfields; i++)
+            if (!strncmp(op->post->fields[i].name, prefix, n)) return true;
+        return false;
+    }
     for (size_t i = 0; i < op->r->http.nheaders; i++)
         if (!strncmp(op->r->http.headers[i].name, prefix, n)) return true;
     return false;
@@ -2057,9 +2103,7 @@ static void op_list_objects(s3_op *op) {
     op_list_objects_v1(op);
 }
 
-static void op_post_object(s3_op *op) {
-    s3_notimpl(op, "POST uploads (browser-based uploads with a POST policy) are not implemented.");
-}
+static void op_post_object(s3_op *op); /* POST Object, below the authentication */
 
 static void op_method_not_allowed(s3_op *op) {
     s3_error(op, K_EMETHODNOTALLOWED);
@@ -2191,6 +2235,475 @@ static void auth_error(s3_op *op, kerr e) {
                               op->fe->auth.region);
     }
     s3_error(op, e);
+}
+
+/* ----------------------------------------------------------- POST Object */
+
+/* Browser-based uploads (AWS "POST Object"): a multipart/form-data body
+ * whose fields, before the one named "file", play the part of PutObject's
+ * headers and carry their own authentication (a signed POST policy). The
+ * fields are bounded (POST_MAX_FIELDS bytes); the file streams into the
+ * object service; fields after it are ignored, as AWS does. Nothing is
+ * stored unless the whole form is well formed, authenticated, allowed by
+ * its policy and within its content-length-range. */
+enum { POST_MAX_FIELDS = 20 << 10 };
+
+/* Records a failure in the AWS wording (the first one wins). */
+static int post_fail(s3_op *op, int status, const char *code, const char *message) {
+    s3_error_extra(op, status, code, message, NULL, NULL);
+    return FORMDATA_ABORT;
+}
+
+static int post_fail_k(s3_op *op, kerr e, const char *message) {
+    s3_error_msg(op, e, message);
+    return FORMDATA_ABORT;
+}
+
+/* a == b in time independent of where they differ; fold: hex digits in
+ * any case. */
+static bool sig_eq(const char *a, const char *b, bool fold) {
+    size_t n = strlen(a);
+    if (strlen(b) != n) return false;
+    unsigned d = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (fold && x >= 'A' && x <= 'F') x += 32;
+        if (fold && y >= 'A' && y <= 'F') y += 32;
+        d |= x ^ y;
+    }
+    return d == 0;
+}
+
+/* The form's signature over its policy (SigV4 or SigV2): sets op->user and
+ * op->who. Without a policy the upload is anonymous. */
+static bool post_auth(s3_op *op, const char *policy) {
+    s3post *p = op->post;
+    const char *alg = post_field(p, "x-amz-algorithm"), *cred = post_field(p, "x-amz-credential"),
+               *date = post_field(p, "x-amz-date"), *sig4 = post_field(p, "x-amz-signature"),
+               *ak2 = post_field(p, "awsaccesskeyid"), *sig2 = post_field(p, "signature");
+    op->user = NULL;
+    op->roles = 0;
+    if (!policy) {
+        if (alg || cred || sig4 || ak2 || sig2) {
+            post_fail(op, 400, "InvalidArgument",
+                      "Bucket POST must contain a field named 'policy'.  If it is specified, "
+                      "please check the order of the fields.");
+            return false;
+        }
+        op->who = objsvc_principal_roles(op->a, NULL, false);
+        return true;
+    }
+    const char *secret, *user;
+    bool ok;
+    if (alg || cred || sig4) {
+        if (!alg || strcmp(alg, "AWS4-HMAC-SHA256")) {
+            post_fail(op, 400, "InvalidArgument",
+                      "Only AWS4-HMAC-SHA256 is supported as x-amz-algorithm.");
+            return false;
+        }
+        const char *missing = !cred   ? "x-amz-credential"
+                              : !date ? "x-amz-date"
+                              : !sig4 ? "x-amz-signature"
+                                      : NULL;
+        if (missing) {
+            post_fail(op, 400, "InvalidArgument",
+                      arena_printf(op->a,
+                                   "Bucket POST must contain a field named '%s'.  If it "
+                                   "is specified, please check the order of the fields.",
+                                   missing));
+            return false;
+        }
+        /* AK/yyyymmdd/region/s3/aws4_request */
+        char *parts[5];
+        char *c = arena_strdup(op->a, cred);
+        int np = 0;
+        for (char *t = c; np < 5; np++) {
+            parts[np] = t;
+            char *slash = strchr(t, '/');
+            if (!slash) {
+                np++;
+                break;
+            }
+            *slash = 0;
+            t = slash + 1;
+        }
+        time_t when;
+        if (np != 5 || !*parts[0] || strlen(parts[1]) != 8 || strchr(parts[4], '/') ||
+            strcmp(parts[3], "s3") || strcmp(parts[4], "aws4_request") || strlen(date) != 16 ||
+            !parse_iso8601_basic(date, &when) || strncmp(date, parts[1], 8)) {
+            post_fail(op, 400, "InvalidArgument",
+                      "Invalid according to Policy: x-amz-credential or x-amz-date is malformed.");
+            return false;
+        }
+        if (strcmp(parts[2], op->fe->auth.region)) {
+            op->auth.wrong_region = parts[2];
+            auth_error(op, K_EWRONGREGION);
+            return false;
+        }
+        kerr e = lookup_secret(op, parts[0], op->a, &secret, &user);
+        if (e) {
+            auth_error(op, e);
+            return false;
+        }
+        uint8_t key[32], mac[32];
+        char hex[65];
+        sigv4_signing_key(secret, parts[1], parts[2], "s3", key);
+        hmac_sha256(key, 32, policy, strlen(policy), mac);
+        hex_encode(mac, 32, hex);
+        ok = sig_eq(hex, sig4, true);
+    } else {
+        if (!ak2 || !sig2) {
+            post_fail(op, 400, "InvalidArgument",
+                      arena_printf(op->a,
+                                   "Bucket POST must contain a field named '%s'.  If it "
+                                   "is specified, please check the order of the fields.",
+                                   !ak2 ? "AWSAccessKeyId" : "signature"));
+            return false;
+        }
+        kerr e = lookup_secret(op, ak2, op->a, &secret, &user);
+        if (e) {
+            auth_error(op, e);
+            return false;
+        }
+        uint8_t mac[20];
+        char b64[32];
+        hmac_sha1(secret, strlen(secret), policy, strlen(policy), mac);
+        base64_encode(mac, 20, b64);
+        ok = sig_eq(b64, sig2, false);
+    }
+    if (!ok) {
+        s3_error(op, K_ESIGNATURE);
+        return false;
+    }
+    op->user = user;
+    op->who =
+        objsvc_principal_roles(op->a, user, op->roles & (USER_ROLE_ADMIN | USER_ROLE_RESELLER));
+    return true;
+}
+
+/* Form fields kura cannot honour that PutObject's headers have no
+ * refusal for (they are checked as headers there). */
+static bool post_refuse_fields(s3_op *op) {
+    s3post *p = op->post;
+    for (uint32_t i = 0; i < p->nfields; i++) {
+        const char *n = p->fields[i].name;
+        if (!strncmp(n, "x-amz-checksum-", 15) || !strcmp(n, "content-md5")) {
+            s3_notimpl(op, arena_printf(op->a,
+                                        "The form field %s is not implemented for POST "
+                                        "uploads.",
+                                        n));
+            return false;
+        }
+        if (!strcmp(n, "tagging") || !strcmp(n, "x-amz-acl")) {
+            s3_notimpl(op, !strcmp(n, "tagging") ? "Object tagging is not implemented."
+                                                 : "The form field for a canned ACL is acl.");
+            return false;
+        }
+        if (!strcmp(n, "x-amz-security-token")) {
+            s3_notimpl(op, "Temporary credentials (x-amz-security-token) are not implemented.");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Whether v can be sent as a header value: no control character but tab
+ * (a form field, unlike a request header, may hold CR and LF). */
+static bool header_value_ok(const char *v) {
+    for (; *v; v++)
+        if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f) return false;
+    return true;
+}
+
+/* Whether n is an HTTP header name (RFC 9110 token). */
+static bool header_name_ok(const char *n) {
+    if (!*n) return false;
+    for (; *n; n++)
+        if (!((*n >= 'a' && *n <= 'z') || (*n >= '0' && *n <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", *n)))
+            return false;
+    return true;
+}
+
+/* The object's stored headers from the form: the representation fields and
+ * x-amz-meta-*, Content-Type defaulting to the file part's. Fields that
+ * become response headers (these and the redirect) must be header text. */
+static bool post_attrs(s3_op *op, const char *file_ctype, obj_attr **out, uint32_t *n) {
+    s3post *p = op->post;
+    obj_attr *attrs = arena_alloc(op->a, (p->nfields + 1) * sizeof *attrs);
+    uint32_t count = 0;
+    size_t meta_bytes = 0;
+    bool has_type = false;
+    for (uint32_t i = 0; i < p->nfields; i++) {
+        const char *name = p->fields[i].name;
+        bool keep = !strncmp(name, "x-amz-meta-", 11);
+        if (keep) meta_bytes += strlen(name) - 11 + strlen(p->fields[i].value);
+        for (size_t j = 0; !keep && j < sizeof stored_headers / sizeof *stored_headers; j++)
+            keep = !strcmp(name, stored_headers[j]);
+        if (!keep && strcmp(name, "success_action_redirect") && strcmp(name, "redirect")) continue;
+        if (!header_value_ok(p->fields[i].value) || !header_name_ok(name)) {
+            s3_error_msg(op, K_EINVAL,
+                         arena_printf(op->a,
+                                      "The form field %s is not header text (a control character, "
+                                      "or a name that is not a token).",
+                                      name));
+            return false;
+        }
+        if (!keep) continue;
+        has_type |= !strcmp(name, "content-type");
+        attrs[count++] = p->fields[i];
+    }
+    if (meta_bytes > 2048) {
+        s3_error(op, K_EMETADATATOOLARGE);
+        return false;
+    }
+    if (!has_type)
+        attrs[count++] =
+            (obj_attr){.name = "content-type",
+                       .value = arena_strdup(
+                           op->a, file_ctype && *file_ctype ? file_ctype : "binary/octet-stream")};
+    *out = attrs;
+    *n = count;
+    return true;
+}
+
+/* The file part begins: every check, then the upload. */
+static int post_file_begin(s3_op *op, const char *filename, const char *ctype) {
+    s3post *p = op->post;
+    p->file_seen = true;
+    const char *key = post_field(p, "key");
+    if (!key)
+        return post_fail(op, 400, "InvalidArgument",
+                         "Bucket POST must contain a field named 'key'.  If it is specified, "
+                         "please check the order of the fields.");
+    const char *policy = post_field(p, "policy");
+    if (!post_auth(op, policy)) return FORMDATA_ABORT;
+    if (policy) {
+        const char *msg;
+        switch (s3_post_policy_check(op->a, policy, op->bucket, p->fields, p->nfields, time(NULL),
+                                     &p->range, &msg)) {
+        case S3P_OK:
+            break;
+        case S3P_MALFORMED:
+            return post_fail(op, 400, "InvalidPolicyDocument", msg);
+        default:
+            return post_fail_k(op, K_EACCESSDENIED, msg);
+        }
+    } else {
+        p->range = (s3p_range){0, UINT64_MAX};
+    }
+    /* ${filename} in the key is the file's name */
+    kbuf k = KBUF_INIT;
+    for (const char *s = key; *s;) {
+        const char *v = strstr(s, "${filename}");
+        size_t n = v ? (size_t)(v - s) : strlen(s);
+        kbuf_append(&k, s, n);
+        if (!v) break;
+        if (filename) kbuf_puts(&k, filename);
+        s = v + 11;
+    }
+    op->klen = k.len;
+    op->key = arena_strndup(op->a, k.data ? k.data : "", k.len);
+    kbuf_free(&k);
+    if (!op->klen) return post_fail_k(op, K_EINVAL, "User key must have a length greater than 0.");
+    if (op->klen > OBJ_MAX_KEY) return post_fail_k(op, K_EKEYTOOLONG, NULL);
+    p->form_headers = true;
+    uint8_t acl = 0;
+    bool ok = open_bucket(op, BUCKET_OWNER) && key_storable(op) && !refuse_headers(op, HR_PUT) &&
+              post_refuse_fields(op) && canned_acl(op, &acl);
+    p->form_headers = false;
+    if (!ok) return FORMDATA_ABORT;
+    obj_attr *attrs;
+    uint32_t nattrs;
+    if (!post_attrs(op, ctype, &attrs, &nattrs)) return FORMDATA_ABORT;
+    obj_put_opts o = {.size = OBJ_SIZE_UNKNOWN, .attrs = attrs, .nattrs = nattrs, .acl = acl};
+    kerr e = objsvc_put_begin(op->svc, op->a, &op->binfo, op->key, op->klen, &o, &op->put);
+    if (e) return post_fail_k(op, e, NULL);
+    p->in_file = true;
+    p->written = 0;
+    return FORMDATA_CONTINUE;
+}
+
+static int post_begin(void *ctx, const char *name, const char *filename, const char *ctype) {
+    s3_op *op = ctx;
+    s3post *p = op->post;
+    if (p->code) return FORMDATA_ABORT;
+    if (p->file_seen) return FORMDATA_SKIP; /* fields after the file do not count */
+    if (!strcasecmp(name, "file")) return post_file_begin(op, filename, ctype);
+    p->field_bytes += strlen(name);
+    if (p->field_bytes > POST_MAX_FIELDS)
+        return post_fail(op, 400, "MaxPostPreDataLengthExceeded",
+                         "Your POST request fields preceding the upload file were too large.");
+    char *lname = arena_strdup(op->a, name);
+    for (char *c = lname; *c; c++)
+        if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
+    if (post_field(p, lname))
+        return post_fail_k(
+            op, K_EINVAL, arena_printf(op->a, "The form field %s is given more than once.", lname));
+    p->name = lname;
+    kbuf_reset(&p->value);
+    return FORMDATA_CONTINUE;
+}
+
+static int post_data(void *ctx, const void *d, size_t n) {
+    s3_op *op = ctx;
+    s3post *p = op->post;
+    if (p->code) return FORMDATA_ABORT;
+    if (!p->in_file) {
+        p->field_bytes += n;
+        if (p->field_bytes > POST_MAX_FIELDS)
+            return post_fail(op, 400, "MaxPostPreDataLengthExceeded",
+                             "Your POST request fields preceding the upload file were too large.");
+        kbuf_append(&p->value, d, n);
+        return FORMDATA_CONTINUE;
+    }
+    if (n > p->range.max - p->written)
+        return post_fail_k(op, K_EENTITYTOOLARGE,
+                           "Your proposed upload exceeds the maximum allowed size");
+    kerr e = objsvc_put_write(op->put, d, n);
+    if (e) return post_fail_k(op, e, NULL);
+    p->written += n;
+    return FORMDATA_CONTINUE;
+}
+
+static int post_end(void *ctx) {
+    s3_op *op = ctx;
+    s3post *p = op->post;
+    if (p->code) return FORMDATA_ABORT;
+    if (p->in_file) {
+        p->in_file = false;
+        p->file_done = true;
+        return FORMDATA_CONTINUE;
+    }
+    const char *v = p->value.data ? p->value.data : "";
+    if (memchr(v, 0, p->value.len))
+        return post_fail(op, 400, "MalformedPOSTRequest",
+                         "The body of your POST request is not well-formed multipart/form-data.");
+    if (p->nfields == p->cap) {
+        uint32_t cap = p->cap ? 2 * p->cap : 16;
+        obj_attr *na = arena_alloc(op->a, cap * sizeof *na);
+        if (p->nfields) memcpy(na, p->fields, p->nfields * sizeof *na);
+        p->fields = na;
+        p->cap = cap;
+    }
+    p->fields[p->nfields++] =
+        (obj_attr){.name = p->name, .value = arena_strndup(op->a, v, p->value.len)};
+    return FORMDATA_CONTINUE;
+}
+
+static const formdata_cb post_cb = {post_begin, post_data, post_end};
+
+static void post_release(s3_op *op) {
+    s3post *p = op->post;
+    release_upload(op);
+    if (!p) return;
+    formdata_free(p->fd);
+    p->fd = NULL;
+    kbuf_free(&p->value);
+}
+
+static kerr post_on_body(gw_req *r, const char *data, size_t n) {
+    s3_op *op = r->fe;
+    s3post *p = op->post;
+    if (!p->code) formdata_feed(p->fd, data, n); /* a failure is answered at the end */
+    return K_OK;
+}
+
+static void post_on_abort(gw_req *r) {
+    post_release(r->fe);
+}
+
+/* "?bucket=..&key=..&etag=.." appended to a success_action_redirect URL. */
+static const char *post_redirect(s3_op *op, const char *url, const char *etag) {
+    kbuf b = KBUF_INIT;
+    kbuf_puts(&b, url);
+    kbuf_putc(&b, strchr(url, '?') ? '&' : '?');
+    kbuf_puts(&b, "bucket=");
+    url_encode(&b, op->bucket, strlen(op->bucket), false);
+    kbuf_puts(&b, "&key=");
+    url_encode(&b, op->key, op->klen, false);
+    kbuf_puts(&b, "&etag=");
+    url_encode(&b, etag, strlen(etag), false);
+    const char *s = arena_strndup(op->a, b.data, b.len);
+    kbuf_free(&b);
+    return s;
+}
+
+static void post_on_done(gw_req *r) {
+    s3_op *op = r->fe;
+    s3post *p = op->post;
+    if (!p->code && formdata_finish(p->fd))
+        post_fail(op, 400, "MalformedPOSTRequest",
+                  "The body of your POST request is not well-formed multipart/form-data.");
+    if (!p->code && !gw_body_complete(r)) s3_error(op, K_EINCOMPLETEBODY);
+    if (!p->code && !p->file_done)
+        post_fail(op, 400, "InvalidArgument", "POST requires exactly one file upload per request.");
+    if (!p->code && p->written < p->range.min)
+        post_fail_k(op, K_EENTITYTOOSMALL,
+                    "Your proposed upload is smaller than the minimum allowed size");
+    obj_meta m;
+    if (!p->code) {
+        obj_put *put = op->put;
+        op->put = NULL; /* finish consumes it */
+        kerr e = objsvc_put_finish(put, NULL, &m);
+        if (e) s3_error(op, e);
+    }
+    p->capturing = false;
+    post_release(op);
+    if (p->code)
+        return s3_error_extra(op, p->status, p->code, p->message, p->extra_name, p->extra_value);
+    char etag[64];
+    etag_quoted(op, m.etag, etag, sizeof etag);
+    gw_add_header(op->r, "ETag", etag);
+    const char *host = header(op, "host");
+    kbuf loc = KBUF_INIT;
+    kbuf_printf(&loc, "%s://%s/", r->http.tls ? "https" : "http", host ? host : "");
+    if (!op->vhost_bucket) {
+        url_encode(&loc, op->bucket, strlen(op->bucket), false);
+        kbuf_putc(&loc, '/');
+    }
+    url_encode(&loc, op->key, op->klen, true);
+    const char *location = arena_strndup(op->a, loc.data, loc.len);
+    kbuf_free(&loc);
+    const char *redirect = post_field(p, "success_action_redirect");
+    if (!redirect) redirect = post_field(p, "redirect");
+    if (redirect && *redirect) {
+        gw_add_header(op->r, "Location", post_redirect(op, redirect, etag));
+        op->r->resp.no_body = true;
+        return gw_respond(op->r, 303);
+    }
+    gw_add_header(op->r, "Location", location);
+    const char *st = post_field(p, "success_action_status");
+    if (st && !strcmp(st, "201")) {
+        kbuf *b = &op->r->resp.body;
+        kbuf_reset(b);
+        kbuf_puts(b, XML_DECL "<PostResponse>");
+        xml_elem_s(b, "Location", location);
+        xml_elem_s(b, "Bucket", op->bucket);
+        xml_elem(b, "Key", op->key, op->klen);
+        xml_elem_s(b, "ETag", etag);
+        kbuf_puts(b, "</PostResponse>");
+        gw_add_header(op->r, "Content-Type", "application/xml");
+        return gw_respond(op->r, 201);
+    }
+    op->r->resp.no_body = true;
+    gw_respond(op->r, st && !strcmp(st, "200") ? 200 : 204);
+}
+
+static void op_post_object(s3_op *op) {
+    const char *ct = http_header_get(&op->r->http, "content-type");
+    s3post *p = arena_zalloc(op->a, sizeof *p);
+    kbuf_init(&p->value);
+    if (!ct || formdata_new(ct, &post_cb, op, &p->fd))
+        return s3_error_extra(op, 400, "MalformedPOSTRequest",
+                              "Bucket POST must be of the enclosure-type multipart/form-data", NULL,
+                              NULL);
+    op->post = p;
+    p->capturing = true;
+    op->r->fe = op;
+    op->r->on_body = post_on_body;
+    op->r->on_done = post_on_done;
+    op->r->on_abort = post_on_abort;
 }
 
 /* Metrics operation of each route (gateway/metrics.h), interned once at

@@ -45,19 +45,20 @@ harness_src() {
   json) echo "common/json.c" ;;
   tarx) echo "gateway/tarx.c" ;;
   formdata) echo "gateway/formdata.c" ;;
+  s3_post) echo "gateway/s3_post.c common/json.c" ;;
   *) return 1 ;;
   esac
 }
 # Longest input libFuzzer generates for each.
 harness_max_len() {
   case "$1" in
-  s3_xml | sigv4 | tarx | formdata) echo 4096 ;;
+  s3_xml | sigv4 | tarx | formdata | s3_post) echo 4096 ;;
   awschunked) echo 8192 ;;
   radix_node) echo 8192 ;;
   *) echo 1024 ;;
   esac
 }
-all="awschunked sigv4 s3_xml http text records radix_node json tarx formdata"
+all="awschunked sigv4 s3_xml http text records radix_node json tarx formdata s3_post"
 read -r -a harnesses <<<"${*:-$all}"
 nh=${#harnesses[@]}
 for h in "${harnesses[@]}"; do
