@@ -1766,6 +1766,14 @@ static bool fp_int(const char *v, int64_t *out) {
     return true;
 }
 
+/* Visible ASCII, spaces, tabs and UTF-8: nothing that could end or split
+ * a response header. */
+static bool header_text(const char *v) {
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) return false;
+    return true;
+}
+
 /* Checks expiry and signature, once, at the first file (formpost.py). */
 static bool fp_check(formpost *f) {
     sw_op *op = f->op;
@@ -1836,8 +1844,14 @@ static int fp_begin(void *ctx, const char *name, const char *filename, const cha
     uint32_t n = 0;
     const char *t = fp_field(f, "content-type");
     if (!t) t = ctype && *ctype ? ctype : "application/octet-stream";
-    set_attr(a, &n, "content-type", arena_strdup(op->a, t));
     const char *enc = fp_field(f, "content-encoding");
+    /* they become response headers of the object: header text only */
+    if (!header_text(t) || (enc && !header_text(enc))) {
+        f->status = 400;
+        f->message = "content-type or content-encoding is not valid header text";
+        return FORMDATA_ABORT;
+    }
+    set_attr(a, &n, "content-type", arena_strdup(op->a, t));
     if (enc) set_attr(a, &n, "content-encoding", enc);
     int64_t at = 0, after = 0;
     const char *da = fp_field(f, "x_delete_at"), *dafter = fp_field(f, "x_delete_after");

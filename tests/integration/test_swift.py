@@ -1265,6 +1265,11 @@ class T:
             r = self.raw("POST", path, token=False, body=body, headers={"Content-Type": ct})
             eq(r.status, status, what)
             check(words in r.body, "%s: %r" % (what, r.body))
+        # a content-type field that would split the object's response header
+        body, ct = form(signed() + [("content-type", "text/html\x0bX-Evil: 1")],
+                        [("f", "z1", None, b"z")])
+        r = self.raw("POST", path, token=False, body=body, headers={"Content-Type": ct})
+        eq(r.status, 400, "control byte in content-type (%r)" % r)
         body, ct = form(signed(max_count=1), [("f", "y1", None, b"1"), ("g", "y2", None, b"2")])
         r = self.raw("POST", path, token=False, body=body, headers={"Content-Type": ct})
         eq(r.status, 400, "too many files")
