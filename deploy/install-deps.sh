@@ -7,7 +7,7 @@ build_pkgs=(meson ninja-build pkg-config gcc libc6-dev
   libmicrohttpd-dev libhiredis-dev libjansson-dev libssl-dev libisal-dev
   libcmocka-dev liblmdb-dev libcurl4-openssl-dev openssl zlib1g-dev libbz2-dev)
 # clang + libclang-rt-14-dev (the libFuzzer runtime): tests/fuzz/run.sh.
-test_pkgs=(redis-server curl awscli s3cmd python3 python3-boto3 python3-swiftclient python3-prometheus-client docker-registry skopeo umoci
+test_pkgs=(redis-server curl systemd awscli s3cmd python3 python3-boto3 python3-swiftclient python3-prometheus-client docker-registry skopeo umoci
   util-linux coreutils diffutils clang libclang-rt-14-dev)
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

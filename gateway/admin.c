@@ -145,6 +145,19 @@ static enum MHD_Result answer(struct MHD_Connection *conn, int status, const cha
     return ret;
 }
 
+/* Whether the request carries "Authorization: Bearer <token>" (the
+ * comparison takes the same time wherever the first difference is). */
+static bool bearer_ok(struct MHD_Connection *conn, const char *token) {
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7)) return false;
+    h += 7;
+    size_t n = strlen(h), m = strlen(token);
+    unsigned diff = n != m;
+    for (size_t i = 0; i < m; i++)
+        diff |= (unsigned)(unsigned char)token[i] ^ (unsigned)(unsigned char)(i < n ? h[i] : 0);
+    return diff == 0;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls) {
@@ -171,6 +184,19 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return answer(conn, 405, text, &b);
     }
     if (!strcmp(url, "/metrics")) {
+        if (a->o.metrics_token && !bearer_ok(conn, a->o.metrics_token)) {
+            kbuf_puts(&b, "unauthorized: /metrics wants Authorization: Bearer <token>\n");
+            struct MHD_Response *r =
+                MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+            kbuf_free(&b);
+            if (!r) return MHD_NO;
+            MHD_add_response_header(r, "Content-Type", text);
+            MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"kura metrics\"");
+            MHD_add_response_header(r, "Server", "kura");
+            enum MHD_Result ret = MHD_queue_response(conn, 401, r);
+            MHD_destroy_response(r);
+            return ret;
+        }
         render_metrics(a, &b);
         return answer(conn, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
     }

@@ -56,6 +56,11 @@ typedef struct gw_admin_opts {
     bool (*meta_full)(void *ctx);
     /* Fills up to max volumes, returns how many there are. */
     size_t (*volumes)(void *ctx, gw_admin_volume *out, size_t max);
+    /* When set, /metrics answers only requests carrying
+     * "Authorization: Bearer <metrics_token>" (401 otherwise, as
+     * Prometheus' bearer_token scrape setting expects); the health probes
+     * stay open. Borrowed: must outlive the listener. */
+    const char *metrics_token;
 } gw_admin_opts;
 
 typedef struct gw_admin gw_admin;

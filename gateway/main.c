@@ -642,11 +642,25 @@ static int cmd_serve(int argc, char **argv) {
         fprintf(stderr, "%s: listening on %s:%d (%s), data in %s\n", kura_version_line(), host,
                 gw_server_port(srv), cert ? "https" : "http", dirs[0]);
         gw_admin *adm = NULL;
+        char *metrics_token = NULL;
         const char *admin_listen = config_str(cfg, "admin-listen");
         if (strcmp(admin_listen, "off")) {
             const char *ac = strrchr(admin_listen, ':');
             char ahost[256];
             snprintf(ahost, sizeof ahost, "%.*s", (int)(ac - admin_listen), admin_listen);
+            char *mtok = NULL;
+            const char *mtf = config_str(cfg, "metrics-token-file");
+            if (mtf) {
+                mtok = read_file(mtf);
+                if (mtok) mtok[strcspn(mtok, "\r\n")] = 0;
+                if (!mtok || !*mtok) {
+                    fprintf(stderr, "kura serve: cannot read a token from %s\n", mtf);
+                    free(mtok);
+                    mtok = NULL;
+                    rc = 1;
+                }
+            }
+            metrics_token = mtok;
             gw_admin_opts ao = {.host = ahost,
                                 .port = atoi(ac + 1),
                                 .version = kura_version(),
@@ -654,9 +668,12 @@ static int cmd_serve(int argc, char **argv) {
                                 .ctx = &st,
                                 .meta_check = admin_meta_check,
                                 .meta_full = admin_meta_full,
-                                .volumes = admin_volumes};
-            kerr ae = gw_admin_start(&ao, &adm);
-            if (ae == K_ECONFLICT)
+                                .volumes = admin_volumes,
+                                .metrics_token = mtok};
+            kerr ae = rc ? K_OK : gw_admin_start(&ao, &adm);
+            if (rc) {
+                /* said above */
+            } else if (ae == K_ECONFLICT)
                 fprintf(stderr, "kura serve: admin address %s is already in use\n", admin_listen);
             else if (ae)
                 fprintf(stderr,
@@ -675,6 +692,7 @@ static int cmd_serve(int argc, char **argv) {
         sweeper_stop(&sw);
         gw_admin_stop(adm);
         gw_server_stop(srv);
+        free(metrics_token);
     }
     accesslog_close(alog);
     s3_frontend_free(s3);

@@ -39,6 +39,8 @@ const cfg_item settings_serve[] = {
      "lifetime of a Swift TempAuth token (GET /auth/v1.0)"},
     {"allow-missing-content-sha256", CFG_BOOL, "false", 0, 0, NULL,
      "accept SigV4 without x-amz-content-sha256 when the signature covers the body (curl < 8.1)"},
+    {"metrics-token-file", CFG_STR, NULL, 0, 0, "FILE",
+     "/metrics on the admin listener wants Authorization: Bearer <the first line of FILE>"},
     {"access-log", CFG_STR, "off", 1, 0, "FILE|-|off",
      "one JSON line per request to FILE (reopened on SIGHUP) or standard output (-)"},
     {"expiry-interval", CFG_INT, "60", 0, 86400, "SECS",

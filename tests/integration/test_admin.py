@@ -210,6 +210,45 @@ def t_refusals(srv, port):
     eq(harness.s3_request(srv, "GET", "/").status, 200, "first server's S3 listener")
 
 
+def t_metrics_token(kura_bin):
+    """--metrics-token-file: /metrics wants the bearer token, probes stay open."""
+    port = free_port()
+    srv = Kura(kura_bin, extra_args=["--admin-listen", "127.0.0.1:%d" % port])
+    tok = os.path.join(srv.workdir, "metrics.token")
+    with open(tok, "w") as f:
+        f.write("s3cr3t-scrape-token\n")
+    srv.extra_args += ["--metrics-token-file", tok]
+    with srv:
+        deadline = time.time() + 20
+        while not harness.port_open(port) and time.time() < deadline:
+            time.sleep(0.05)
+
+        def get(headers):
+            req = urllib.request.Request("http://127.0.0.1:%d/metrics" % port, headers=headers)
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    return r.status, dict(r.headers), r.read().decode()
+            except urllib.error.HTTPError as e:
+                return e.code, dict(e.headers), e.read().decode()
+        st, h, body = get({})
+        eq(st, 401, "/metrics without a token")
+        eq(h.get("WWW-Authenticate"), 'Bearer realm="kura metrics"', "challenge")
+        check("kura_build_info" not in body, "metrics leaked without a token")
+        for bad in ("Bearer wrong", "Bearer s3cr3t-scrape-token-longer", "Bearer s3cr3t",
+                    "Basic czNjcjN0", "s3cr3t-scrape-token"):
+            eq(get({"Authorization": bad})[0], 401, "/metrics with %r" % bad)
+        st, _, body = get({"Authorization": "Bearer s3cr3t-scrape-token"})
+        eq(st, 200, "/metrics with the token")
+        check("kura_build_info" in body, "metrics body")
+        eq(admin_get(port, "/health/live")[0], 200, "/health/live stays open")
+        eq(admin_get(port, "/health/ready")[0], 200, "/health/ready stays open")
+    rc, err = run_serve(srv, "--listen", "127.0.0.1:%d" % free_port(),
+                        "--admin-listen", "127.0.0.1:%d" % free_port(),
+                        "--metrics-token-file", os.path.join(srv.workdir, "missing"))
+    eq(rc, 1, "a missing token file refuses to start (%s)" % err[-300:])
+    check("cannot read a token from" in err, "message: %r" % err)
+
+
 def main():
     if len(sys.argv) < 2:
         harness.fail("usage: %s PATH/TO/kura" % sys.argv[0])
@@ -224,6 +263,7 @@ def main():
         runner.run("/metrics on the S3 port is a bucket", t_not_shadowed, srv, port)
         runner.run("refused admin addresses", t_refusals, srv, port)
         runner.run("server alive", lambda: check(srv.alive(), "kura died: " + srv.log_tail()))
+    runner.run("/metrics behind a bearer token", t_metrics_token, sys.argv[1])
     sys.exit(runner.finish())
 
 
