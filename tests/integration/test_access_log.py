@@ -160,6 +160,14 @@ def t_reopen(st):
     os.rename(st.path, rotated)
     r = send(srv, "HEAD", "/%s/dir/obj" % B)
     eq(r.status, 200, "HEAD before the HUP")
+    # its line is written when the request completes, just after the answer:
+    # wait for it, or the HUP could come first and send it to the new file
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        with open(rotated, "rb") as f:
+            if r.header("x-amz-request-id").encode() in f.read():
+                break
+        time.sleep(0.02)
     os.kill(srv.pid, signal.SIGHUP)
     time.sleep(0.3)
     r2 = send(srv, "HEAD", "/%s/dir/obj" % B)
