@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/volume.h"
+
 /* Chunk files and compaction: the same for kura serve and kura datanode
  * (storage/volume.h, volset_opts; settings_volset fills them in). */
 /* clang-format off */

@@ -22,7 +22,10 @@
 #include <stddef.h>
 
 #include "common/config.h"
-#include "storage/volume.h"
+
+/* storage/volume.h's options, filled here for main (front ends never see
+ * storage/): declared, not included. */
+typedef struct volset_opts volset_opts;
 
 extern const cfg_item settings_serve[];
 extern const size_t settings_serve_count;

@@ -14,6 +14,7 @@
 
 #include "gateway/errors.h"
 #include "gateway/settings.h"
+#include "storage/volume.h"
 
 static void every_code_has_a_row(void **state) {
     (void)state;
