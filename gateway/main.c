@@ -224,7 +224,9 @@ static int open_stores(char **dirs, int ndirs, const data_policy *policy, const 
         fprintf(stderr, "kura: cannot open volumes (%s)\n", kerr_name(e));
         return -1;
     }
-    e = data_open_local(s->vols, policy, &s->data);
+    e = cluster_secret && policy->replicas > 1
+            ? data_open_cluster(s->vols, s->meta, policy, &s->data)
+            : data_open_local(s->vols, policy, &s->data);
     if (e) {
         fprintf(stderr, "kura: cannot start the data layer (%s)\n", kerr_name(e));
         return -1;
@@ -574,7 +576,8 @@ static int cmd_serve(int argc, char **argv) {
     data_policy policy = {.replicas = (uint32_t)config_int(cfg, "replicas"),
                           .ec_k = (uint32_t)config_int(cfg, "ec-data"),
                           .ec_m = (uint32_t)config_int(cfg, "ec-parity"),
-                          .ec_threshold = config_size(cfg, "ec-threshold")};
+                          .ec_threshold = config_size(cfg, "ec-threshold"),
+                          .min_open_chunksets = (uint32_t)config_int(cfg, "open-chunksets")};
     volset_opts vo;
     settings_volset(cfg, &vo); /* checked above */
     if (open_stores(dirs, ndirs, &policy, &vo, &st)) return 1;

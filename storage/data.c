@@ -16,12 +16,14 @@
 
 #include "common/log.h"
 #include "storage/chunk.h"
+#include "storage/chunkset.h"
 
 #define READ_WINDOW (256u * 1024u)
 
 struct data_layer {
     volset *vs;
     data_policy policy;
+    cs_pool *cs; /* replicated chunksets (data_open_cluster), else NULL */
 };
 
 /* ---- location keys ---------------------------------------------------------- */
@@ -67,8 +69,8 @@ size_t data_loc_encode(const data_loc *l, uint8_t out[DATA_LOC_MAX_ENCODED]) {
 kerr data_loc_decode(const uint8_t *in, size_t n, data_loc *l, size_t *used) {
     if (n < 2) return K_ECORRUPT;
     uint8_t kind = in[0], version = in[1];
-    if (kind != DLOC_VOLUME && kind != DLOC_VOLUME_INDEX)
-        return kind >= 3 && kind < 0x40 ? K_ENOTIMPL : K_ECORRUPT;
+    if (kind != DLOC_VOLUME && kind != DLOC_VOLUME_INDEX && kind != DLOC_CHUNKSET)
+        return kind >= 4 && kind < 0x40 ? K_ENOTIMPL : K_ECORRUPT;
     if (version != 1) return version > 1 ? K_ENOTIMPL : K_ECORRUPT;
     size_t at = 2;
     uint64_t volume, chunk, offset, length;
@@ -77,6 +79,7 @@ kerr data_loc_decode(const uint8_t *in, size_t n, data_loc *l, size_t *used) {
         return K_ECORRUPT;
     if (chunk > UINT32_MAX || length > NEEDLE_MAX_LENGTH) return K_ECORRUPT;
     if (kind == DLOC_VOLUME_INDEX && volume > UINT32_MAX) return K_ECORRUPT;
+    if (kind == DLOC_CHUNKSET && (volume == 0 || chunk != 0)) return K_ECORRUPT;
     *l = (data_loc){.kind = kind,
                     .volume = volume,
                     .chunk = (uint32_t)chunk,
@@ -132,7 +135,24 @@ kerr data_open_local(volset *vs, const data_policy *policy, data_layer **out) {
     return K_OK;
 }
 
+kerr data_open_cluster(volset *vs, kv *meta, const data_policy *policy, data_layer **out) {
+    *out = NULL;
+    if (!vs || !meta || !policy || policy->replicas < 2) return K_EINVAL;
+    data_layer *d;
+    kerr rc = data_open_local(vs, policy, &d);
+    if (rc) return rc;
+    rc = cs_pool_open(meta, vs, policy->replicas, policy->min_open_chunksets, &d->cs);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    *out = d;
+    return K_OK;
+}
+
 void data_close(data_layer *d) {
+    if (!d) return;
+    cs_pool_close(d->cs);
     free(d);
 }
 
@@ -144,7 +164,9 @@ void data_policy_get(const data_layer *d, data_policy *out) {
 
 struct data_put {
     data_layer *d;
-    uint64_t size; /* DATA_SIZE_UNKNOWN: segmented */
+    uint64_t size;  /* DATA_SIZE_UNKNOWN: segmented */
+    bool segmented; /* the body is written as buffered segments */
+    size_t seg_cap; /* bytes of seg_buf */
     uint64_t written;
     vol_writer *w; /* known size: the one needle */
     char *seg_buf; /* unknown size: the segment being filled */
@@ -160,9 +182,13 @@ kerr data_put_begin(data_layer *d, uint64_t size, data_put **out) {
     if (!w) return K_ENOMEM;
     w->d = d;
     w->size = size;
+    /* Chunksets take buffered segments, so that a needle a chunkset could
+     * not take goes again to another one. */
+    w->segmented = size == DATA_SIZE_UNKNOWN || d->cs;
     kerr e;
-    if (size == DATA_SIZE_UNKNOWN) {
-        w->seg_buf = malloc(DATA_SEGMENT_SIZE);
+    if (w->segmented) {
+        w->seg_cap = size < DATA_SEGMENT_SIZE ? (size_t)(size ? size : 1) : DATA_SEGMENT_SIZE;
+        w->seg_buf = malloc(w->seg_cap);
         e = w->seg_buf ? K_OK : K_ENOMEM;
     } else {
         e = vol_writer_begin(d->vs, size, &w->w);
@@ -190,6 +216,20 @@ static kerr run_add(data_put *w, const data_loc *l) {
 
 /* Writes the buffered segment as one needle. */
 static kerr flush_segment(data_put *w) {
+    if (w->d->cs) {
+        uint64_t csid, offset;
+        kerr e = cs_put(w->d->cs, w->seg_buf, w->seg_fill, &csid, &offset);
+        if (e) return e;
+        data_loc l = {
+            .kind = DLOC_CHUNKSET, .volume = csid, .offset = offset, .length = w->seg_fill};
+        e = run_add(w, &l);
+        if (e) {
+            cs_release(w->d->cs, csid, offset, l.length);
+            return e;
+        }
+        w->seg_fill = 0;
+        return K_OK;
+    }
     vol_writer *vw;
     kerr e = vol_writer_begin(w->d->vs, w->seg_fill, &vw);
     if (e) return e;
@@ -212,8 +252,8 @@ static kerr flush_segment(data_put *w) {
 }
 
 kerr data_put_write(data_put *w, const void *p, size_t n) {
-    if (w->size != DATA_SIZE_UNKNOWN) {
-        if (n > w->size - w->written) return K_EINVAL;
+    if (w->size != DATA_SIZE_UNKNOWN && n > w->size - w->written) return K_EINVAL;
+    if (!w->segmented) {
         kerr e = vol_writer_write(w->w, p, n);
         if (!e) w->written += n;
         return e;
@@ -221,14 +261,14 @@ kerr data_put_write(data_put *w, const void *p, size_t n) {
     if (n > NEEDLE_MAX_LENGTH - w->written) return K_ETOOLARGE;
     const char *src = p;
     while (n) {
-        size_t take = DATA_SEGMENT_SIZE - w->seg_fill;
+        size_t take = w->seg_cap - w->seg_fill;
         if (take > n) take = n;
         memcpy(w->seg_buf + w->seg_fill, src, take);
         w->seg_fill += take;
         w->written += take;
         src += take;
         n -= take;
-        if (w->seg_fill == DATA_SEGMENT_SIZE) {
+        if (w->seg_fill == w->seg_cap) {
             kerr e = flush_segment(w);
             if (e) return e;
         }
@@ -257,7 +297,9 @@ kerr data_put_finish(data_put *w, data_loc **locs, uint32_t *n) {
     *locs = NULL;
     *n = 0;
     kerr e = K_OK;
-    if (w->size != DATA_SIZE_UNKNOWN) {
+    if (w->segmented && w->size != DATA_SIZE_UNKNOWN && w->written != w->size) {
+        e = K_EINCOMPLETEBODY;
+    } else if (!w->segmented) {
         if (w->written != w->size) {
             e = K_EINCOMPLETEBODY;
         } else {
@@ -297,6 +339,10 @@ size_t data_space(data_layer *d, vol_space *out, size_t max) {
 
 kerr data_read(data_layer *d, const data_loc *l, uint64_t off, void *buf, size_t n) {
     if (off > l->length || n > l->length - off) return K_EINVAL;
+    if (l->kind == DLOC_CHUNKSET) {
+        if (!d->cs) return K_EUNAVAILABLE;
+        return cs_read(d->cs, l->volume, l->offset, l->length, off, buf, n);
+    }
     vol_loc v;
     kerr e = to_vol_loc(d, l, &v);
     if (e) return e;
@@ -325,6 +371,10 @@ kerr data_read_run(data_layer *d, const data_loc *run, uint32_t nrun, uint64_t o
 
 void data_release(data_layer *d, const data_loc *run, uint32_t nrun) {
     for (uint32_t i = 0; i < nrun; i++) {
+        if (run[i].kind == DLOC_CHUNKSET) {
+            if (d->cs) cs_release(d->cs, run[i].volume, run[i].offset, run[i].length);
+            continue;
+        }
         vol_loc v;
         kerr e = to_vol_loc(d, &run[i], &v);
         if (!e) e = vol_delete(d->vs, &v);
@@ -352,6 +402,15 @@ kerr data_reader_open(data_layer *d, const data_loc *run, uint32_t nrun, uint64_
     /* every volume the range touches must be known before the caller
      * answers (a GET's headers go out before the first read) */
     for (uint32_t i = 0; i < nrun && len; i++) {
+        if (run[i].kind == DLOC_CHUNKSET) {
+            if (!d->cs || cs_check(d->cs, run[i].volume) != K_OK) {
+                log_error("data: location names chunkset %016llx, which this gateway cannot "
+                          "resolve",
+                          (unsigned long long)run[i].volume);
+                return K_EUNAVAILABLE;
+            }
+            continue;
+        }
         vol_loc vl;
         kerr e = to_vol_loc(d, &run[i], &vl);
         if (e == K_ENOTFOUND) {

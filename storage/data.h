@@ -17,13 +17,15 @@
  *   then the kind's fields as unsigned LEB128 varints:
  *   DLOC_VOLUME        volume uid, chunk, offset, length
  *   DLOC_VOLUME_INDEX  volume position, chunk, offset, length
+ *   DLOC_CHUNKSET      chunkset id, 0, offset, length (storage/chunkset.h:
+ *                      the same offset in every member's chunk)
  * DLOC_VOLUME names its volume by the volume's stable id (kept in the
  * volume's own directory), so it stays valid whatever the order of volumes
  * on a command line. DLOC_VOLUME_INDEX exists only for records written
  * before stable ids (which named volumes by position); such keys are read
- * and released as they are, never produced for new data. Kinds 3 and up are
- * reserved for chunkset needles, stripes and key-map entries (Cave's
- * migration); decoding them today is K_ENOTIMPL, decoding garbage K_ECORRUPT.
+ * and released as they are, never produced for new data. Kinds 4 and up are
+ * reserved for stripes and key-map entries (Cave's migration); decoding
+ * them today is K_ENOTIMPL, decoding garbage K_ECORRUPT.
  *
  * Placement policy (data_policy): replicas, RS k and m, and the size
  * threshold between replication and erasure coding. The local policy of
@@ -58,16 +60,19 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "meta/kv.h"
 #include "storage/volume.h"
 
 typedef enum data_loc_kind {
     DLOC_VOLUME = 1,       /* needle in the volume with stable id `volume` */
     DLOC_VOLUME_INDEX = 2, /* legacy: needle in the volume at position `volume` */
+    DLOC_CHUNKSET = 3,     /* needle in the chunkset with id `volume` (chunk 0) */
 } data_loc_kind;
 
 typedef struct data_loc {
     uint8_t kind;    /* data_loc_kind */
-    uint64_t volume; /* stable id (DLOC_VOLUME) or position (DLOC_VOLUME_INDEX) */
+    uint64_t volume; /* stable id (DLOC_VOLUME), position (DLOC_VOLUME_INDEX) or
+                        chunkset id (DLOC_CHUNKSET) */
     uint32_t chunk;
     uint64_t offset;
     uint64_t length; /* payload bytes */
@@ -84,9 +89,10 @@ kerr data_loc_decode(const uint8_t *in, size_t n, data_loc *l, size_t *used);
 void data_loc_from_legacy(const vol_loc *v, data_loc *out);
 
 typedef struct data_policy {
-    uint32_t replicas;     /* copies of an object below ec_threshold */
-    uint32_t ec_k, ec_m;   /* RS(k,m) for objects of at least ec_threshold */
-    uint64_t ec_threshold; /* bytes */
+    uint32_t replicas;           /* copies of an object below ec_threshold */
+    uint32_t ec_k, ec_m;         /* RS(k,m) for objects of at least ec_threshold */
+    uint64_t ec_threshold;       /* bytes */
+    uint32_t min_open_chunksets; /* open chunksets a gateway keeps (0: 1) */
 } data_policy;
 
 typedef struct data_layer data_layer;
@@ -94,6 +100,15 @@ typedef struct data_layer data_layer;
 /* The embedded default: one copy in the local volumes of vs (borrowed; it
  * must outlive the layer). policy may be NULL (defaults 3, 6+3, 1 MiB). */
 kerr data_open_local(volset *vs, const data_policy *policy, data_layer **out);
+/* The storage cluster: every object as needles replicated over chunksets
+ * of policy->replicas (>= 2) datanodes (storage/chunkset.h), registered in
+ * meta; vs holds the datanodes' volumes (volset_open_remote, grown by the
+ * registry watcher). Bodies are written in buffered segments of at most
+ * DATA_SEGMENT_SIZE (memory per upload: one segment), each retried on
+ * another chunkset when one cannot take it. Objects of ec_threshold and
+ * more are replicated too until erasure coding lands. Keys of the local
+ * kinds (data written before, with one copy) still read. */
+kerr data_open_cluster(volset *vs, kv *meta, const data_policy *policy, data_layer **out);
 void data_close(data_layer *d);
 void data_policy_get(const data_layer *d, data_policy *out);
 

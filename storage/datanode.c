@@ -32,6 +32,7 @@
 struct datanode {
     struct MHD_Daemon *daemon;
     volset *vs;
+    volset *peers; /* other datanodes' volumes an append forwards to */
     int listen_fd, port;
     char *secret, *id, *zone, *media, *address;
 };
@@ -48,7 +49,16 @@ void dn_sign(const char *secret, const char *method, const char *path_query, con
 
 /* ---- requests ---- */
 
-typedef enum { RQ_PUT = 1, RQ_GET, RQ_DELETE, RQ_HEALTH, RQ_COMPACT, RQ_REFUSED } rq_kind;
+typedef enum {
+    RQ_PUT = 1,
+    RQ_GET,
+    RQ_DELETE,
+    RQ_HEALTH,
+    RQ_COMPACT,
+    RQ_CHUNK_CREATE,
+    RQ_CHUNK_SEAL,
+    RQ_REFUSED
+} rq_kind;
 
 typedef struct dn_req {
     rq_kind kind;
@@ -56,6 +66,12 @@ typedef struct dn_req {
     uint32_t crc;
     uint64_t uid;
     kerr body_err; /* a write failed: the rest of the body is dropped */
+    /* An append forwarded to replicas: their writers, on the volumes of
+     * `fwd_set` (the datanode's peers, or a set of this request's own). */
+    vol_writer *rw[VOL_MAX_REPLICAS];
+    volset *rw_set[VOL_MAX_REPLICAS];
+    size_t n_rw;
+    volset *own_set;
 } dn_req;
 
 static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s) {
@@ -79,6 +95,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, con
 
 static unsigned status_of(kerr e) {
     switch (e) {
+    case K_ECONFLICT:
+        return 409;
     case K_ENOTFOUND:
         return 404;
     case K_EINVAL:
@@ -294,6 +312,172 @@ static enum MHD_Result do_delete(datanode *d, struct MHD_Connection *conn, const
     return respond(conn, 204, NULL, NULL, 0, false, NULL, NULL, NULL);
 }
 
+/* "/v1/volumes/UID/chunks" [ "/C" [ TAIL ] ]: fills uid, and chunk when
+ * the path goes on; *rest points after the chunk id ("" if none). */
+static bool parse_chunk_path(const char *url, uint64_t *uid, bool *has_chunk, uint64_t *chunk,
+                             const char **rest) {
+    static const char pre[] = "/v1/volumes/";
+    if (strncmp(url, pre, sizeof pre - 1)) return false;
+    const char *p = url + sizeof pre - 1;
+    if (strlen(p) < 16 || !parse_u64(p, 16, 16, uid) || *uid == 0) return false;
+    p += 16;
+    if (strncmp(p, "/chunks", 7)) return false;
+    p += 7;
+    *has_chunk = false;
+    *rest = p;
+    if (*p == 0) return true;
+    if (*p++ != '/') return false;
+    const char *end = p;
+    while (*end >= '0' && *end <= '9') end++;
+    if (!parse_u64(p, (size_t)(end - p), 10, chunk) || *chunk > UINT32_MAX) return false;
+    *has_chunk = true;
+    *rest = end;
+    return true;
+}
+
+/* POST /v1/volumes/UID/chunks: a new placed chunk; POST .../chunks/C/seal. */
+static enum MHD_Result do_chunk(datanode *d, struct MHD_Connection *conn, const char *url,
+                                bool create) {
+    uint64_t uid, chunk = 0;
+    bool has_chunk;
+    const char *rest;
+    if (!parse_chunk_path(url, &uid, &has_chunk, &chunk, &rest) ||
+        (create ? has_chunk : (!has_chunk || strcmp(rest, "/seal"))))
+        return respond_err(conn, K_EINVAL,
+                           "want POST /v1/volumes/UID/chunks or /v1/volumes/UID/chunks/C/seal");
+    uint32_t index;
+    if (!volset_find_uid(d->vs, uid, &index))
+        return respond_err(conn, K_ENOTFOUND, "no such volume here");
+    if (!create) {
+        kerr e = vol_chunk_seal(d->vs, index, (uint32_t)chunk);
+        if (e) return respond_err(conn, e, "cannot seal the chunk");
+        return respond(conn, 204, NULL, NULL, 0, false, NULL, NULL, NULL);
+    }
+    uint32_t id;
+    kerr e = vol_chunk_create_placed(d->vs, index, &id);
+    if (e) return respond_err(conn, e, "cannot create a chunk");
+    char body[64];
+    int n = snprintf(body, sizeof body, "{\"chunk\":%u}\n", id);
+    return respond(conn, 200, "application/json", body, (size_t)n, false, NULL, NULL, NULL);
+}
+
+typedef struct fwd_acc {
+    vol_replica r[VOL_MAX_REPLICAS];
+    char text[VOL_MAX_REPLICAS][80];
+    size_t n;
+    bool bad;
+} fwd_acc;
+
+/* Collects the fwd=HOST:PORT/UID/CHUNK arguments of an append. */
+static enum MHD_Result add_fwd(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value) {
+    fwd_acc *f = cls;
+    if (strcmp(key, "fwd")) return MHD_YES;
+    if (!value || f->n == VOL_MAX_REPLICAS || strlen(value) >= sizeof f->text[0]) {
+        f->bad = true;
+        return MHD_YES;
+    }
+    char *t = f->text[f->n];
+    strcpy(t, value);
+    char *s1 = strchr(t, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+    uint64_t uid, chunk;
+    if (!s1 || !s2 || s1 == t || s2 - s1 - 1 != 16 || !parse_u64(s1 + 1, 16, 16, &uid) || !uid ||
+        !parse_u64(s2 + 1, strlen(s2 + 1), 10, &chunk) || chunk > UINT32_MAX) {
+        f->bad = true;
+        return MHD_YES;
+    }
+    *s1 = 0;
+    f->r[f->n++] = (vol_replica){.address = t, .uid = uid, .chunk = (uint32_t)chunk};
+    return MHD_YES;
+}
+
+/* The volume of replica r among the datanode's peers (added on first use);
+ * a replica whose datanode moved to another address gets a set of this
+ * request's own. */
+static kerr peer_volume(datanode *d, dn_req *rq, const vol_replica *r, volset **set,
+                        uint32_t *index) {
+    vol_remote_spec spec = {.address = r->address, .uid = r->uid};
+    kerr e = volset_add_remote(d->peers, &spec, d->secret);
+    if (e) return e;
+    if (!volset_find_uid(d->peers, r->uid, index)) return K_EINTERNAL;
+    const char *addr = volset_remote_address(d->peers, *index);
+    if (addr && !strcmp(addr, r->address)) {
+        *set = d->peers;
+        return K_OK;
+    }
+    if (!rq->own_set) {
+        e = volset_open_remote(NULL, 0, d->secret, &rq->own_set);
+        if (e) return e;
+    }
+    e = volset_add_remote(rq->own_set, &spec, d->secret);
+    if (e) return e;
+    if (!volset_find_uid(rq->own_set, r->uid, index)) return K_EINTERNAL;
+    *set = rq->own_set;
+    return K_OK;
+}
+
+/* First call of PUT .../chunks/C/needles/O (a replica's needle at the
+ * master's offset) or PUT .../chunks/C/append (the master: at its tail, and
+ * forwarded to every fwd replica at the same offset). */
+static enum MHD_Result placed_begin(datanode *d, struct MHD_Connection *conn, const char *url,
+                                    dn_req *rq) {
+    uint64_t uid, chunk = 0, len, at = VOL_AT_TAIL;
+    bool has_chunk;
+    const char *rest;
+    bool ok = parse_chunk_path(url, &uid, &has_chunk, &chunk, &rest) && has_chunk &&
+              query_len(conn, &len);
+    if (ok && strcmp(rest, "/append")) {
+        static const char nd[] = "/needles/";
+        ok = !strncmp(rest, nd, sizeof nd - 1) &&
+             parse_u64(rest + sizeof nd - 1, strlen(rest + sizeof nd - 1), 10, &at) &&
+             at != VOL_AT_TAIL;
+    }
+    if (!ok) {
+        rq->kind = RQ_REFUSED;
+        return respond_err(conn, K_EINVAL,
+                           "want PUT /v1/volumes/UID/chunks/C/append?len=N or "
+                           "/v1/volumes/UID/chunks/C/needles/OFFSET?len=N");
+    }
+    fwd_acc f = {0};
+    if (at == VOL_AT_TAIL) MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_fwd, &f);
+    if (f.bad) {
+        rq->kind = RQ_REFUSED;
+        return respond_err(conn, K_EINVAL, "fwd wants HOST:PORT/UID/CHUNK, at most 8");
+    }
+    uint32_t index;
+    if (!volset_find_uid(d->vs, uid, &index)) {
+        rq->kind = RQ_REFUSED;
+        return respond_err(conn, K_ENOTFOUND, "no such volume here");
+    }
+    kerr e = vol_writer_begin_at(d->vs, index, (uint32_t)chunk, at, len, NULL, 0, &rq->w);
+    if (e) {
+        rq->kind = RQ_REFUSED;
+        return respond_err(conn, e,
+                           e == K_ECONFLICT ? "the chunk is not open for this needle (sealed, "
+                                              "full, or a needle is there)"
+                                            : "cannot start the needle");
+    }
+    rq->uid = uid;
+    uint64_t off = vol_writer_offset(rq->w);
+    for (size_t i = 0; i < f.n; i++) {
+        volset *set = NULL;
+        uint32_t pi;
+        e = peer_volume(d, rq, &f.r[i], &set, &pi);
+        if (!e)
+            e = vol_writer_begin_at(set, pi, f.r[i].chunk, off, len, NULL, 0, &rq->rw[rq->n_rw]);
+        rq->rw_set[rq->n_rw] = set;
+        if (e) {
+            log_warn("datanode: cannot forward a needle to %s volume %016" PRIx64 ": %s",
+                     f.r[i].address, f.r[i].uid, kerr_name(e));
+            rq->kind = RQ_REFUSED;
+            return respond_err(conn, e == K_ECONFLICT ? e : K_EUNAVAILABLE,
+                               "a replica cannot take the needle");
+        }
+        rq->n_rw++;
+    }
+    return MHD_YES;
+}
+
 /* First call of a PUT: starts the needle. */
 static enum MHD_Result put_begin(datanode *d, struct MHD_Connection *conn, const char *url,
                                  dn_req *rq) {
@@ -321,13 +505,58 @@ static enum MHD_Result put_begin(datanode *d, struct MHD_Connection *conn, const
     return MHD_YES;
 }
 
+/* What a replica's failure is to the client of an append: the chunkset
+ * cannot take the needle now (it tries another). */
+static kerr forward_error(kerr e) {
+    return e == K_ECONFLICT || e == K_ENOMEM ? e : K_EUNAVAILABLE;
+}
+
+static void drop_replicas(dn_req *rq) {
+    for (size_t i = 0; i < rq->n_rw; i++) vol_writer_abort(rq->rw[i]);
+    rq->n_rw = 0;
+}
+
+/* Finishes the replicas of an append after the local needle at loc is
+ * durable; on any failure deletes every copy that was made. */
+static kerr finish_replicas(datanode *d, dn_req *rq, const vol_loc *loc) {
+    kerr first = K_OK;
+    vol_loc done[VOL_MAX_REPLICAS];
+    bool ok[VOL_MAX_REPLICAS] = {0};
+    size_t n = rq->n_rw;
+    volset *sets[VOL_MAX_REPLICAS];
+    for (size_t i = 0; i < n; i++) {
+        sets[i] = rq->rw_set[i];
+        kerr e = vol_writer_finish(rq->rw[i], &done[i]);
+        rq->rw[i] = NULL;
+        if (e) {
+            if (!first) first = forward_error(e);
+        } else {
+            ok[i] = true;
+        }
+    }
+    rq->n_rw = 0;
+    if (!first) return K_OK;
+    log_warn("datanode: a replica failed an append at chunk %u offset %" PRIu64
+             ": %s; the needle is dropped everywhere",
+             loc->chunk, loc->offset, kerr_name(first));
+    vol_delete(d->vs, loc);
+    for (size_t i = 0; i < n; i++)
+        if (ok[i]) vol_delete(sets[i], &done[i]);
+    return first;
+}
+
 static enum MHD_Result put_finish(datanode *d, struct MHD_Connection *conn, dn_req *rq) {
     if (rq->body_err) return respond_err(conn, rq->body_err, "write failed");
     vol_loc loc;
     vol_writer *w = rq->w;
     rq->w = NULL;
     kerr e = vol_writer_finish(w, &loc);
-    if (e) return respond_err(conn, e, "finish failed");
+    if (e) {
+        drop_replicas(rq);
+        return respond_err(conn, e, "finish failed");
+    }
+    e = finish_replicas(d, rq, &loc);
+    if (e) return respond_err(conn, e, "a replica failed");
     kbuf b = KBUF_INIT;
     kbuf_printf(&b,
                 "{\"volume\":\"%016" PRIx64 "\",\"chunk\":%u,\"offset\":%" PRIu64
@@ -363,12 +592,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         }
         if (!strcmp(method, "PUT")) {
             rq->kind = RQ_PUT;
+            if (strstr(url, "/chunks/")) return placed_begin(d, conn, url, rq);
             return put_begin(d, conn, url, rq);
         }
         if (!strcmp(method, "GET") && !strcmp(url, "/health")) {
             rq->kind = RQ_HEALTH;
         } else if (!strcmp(method, "POST") && !strcmp(url, "/v1/compact")) {
             rq->kind = RQ_COMPACT;
+        } else if (!strcmp(method, "POST") && strstr(url, "/chunks")) {
+            size_t ul = strlen(url);
+            rq->kind = ul > 5 && !strcmp(url + ul - 5, "/seal") ? RQ_CHUNK_SEAL : RQ_CHUNK_CREATE;
         } else if (!strcmp(method, "GET")) {
             rq->kind = RQ_GET;
         } else if (!strcmp(method, "DELETE")) {
@@ -386,10 +619,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (*upload_data_size) {
         if (rq->kind == RQ_PUT && rq->w && !rq->body_err) {
             kerr e = vol_writer_write(rq->w, upload_data, *upload_data_size);
+            for (size_t i = 0; !e && i < rq->n_rw; i++) {
+                e = vol_writer_write(rq->rw[i], upload_data, *upload_data_size);
+                if (e) e = forward_error(e);
+            }
             if (e) {
                 rq->body_err = e;
                 vol_writer_abort(rq->w);
                 rq->w = NULL;
+                drop_replicas(rq);
             } else {
                 rq->crc = crc32c_update(rq->crc, upload_data, *upload_data_size);
             }
@@ -404,6 +642,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return do_health(d, conn);
     case RQ_COMPACT:
         return do_compact(d, conn);
+    case RQ_CHUNK_CREATE:
+        return do_chunk(d, conn, url, true);
+    case RQ_CHUNK_SEAL:
+        return do_chunk(d, conn, url, false);
     case RQ_GET:
         return do_get(d, conn, url);
     case RQ_DELETE:
@@ -418,6 +660,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     dn_req *rq = *con_cls;
     if (!rq) return;
     if (rq->w) vol_writer_abort(rq->w); /* the body never completed */
+    drop_replicas(rq);
+    volset_close(rq->own_set);
     free(rq);
     *con_cls = NULL;
 }
@@ -432,6 +676,7 @@ static void log_mhd(void *cls, const char *fmt, va_list ap) {
 
 static void dn_free(datanode *d) {
     if (d->listen_fd >= 0) close(d->listen_fd);
+    volset_close(d->peers);
     free(d->secret);
     free(d->id);
     free(d->zone);
@@ -452,6 +697,10 @@ kerr dn_start(volset *vs, const dn_opts *o, datanode **out) {
     d->zone = strdup(o->zone ? o->zone : "");
     d->media = strdup(o->media ? o->media : "hdd");
     d->address = strdup(o->address ? o->address : "");
+    if (volset_open_remote(NULL, 0, o->secret, &d->peers) != K_OK) {
+        dn_free(d);
+        return K_ENOMEM;
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
     if (inet_pton(AF_INET, o->host ? o->host : "127.0.0.1", &sa.sin_addr) != 1) {
         log_error("datanode: listen address %s is not an IPv4 address", o->host);

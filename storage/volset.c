@@ -142,7 +142,7 @@ void vol_loc_decode(const uint8_t in[VOL_LOC_ENCODED_LEN], vol_loc *l) {
 kerr volset_from_volumes(volume **vols, size_t n, size_t cap, const volset_opts *opts,
                          volset **out) {
     *out = NULL;
-    if (n == 0 || n > UINT32_MAX || cap > UINT32_MAX) return K_EINVAL;
+    if ((n == 0 && cap == 0) || n > UINT32_MAX || cap > UINT32_MAX) return K_EINVAL;
     if (cap < n) cap = n;
     volset *vs = calloc(1, sizeof *vs);
     if (!vs) return K_ENOMEM;
@@ -409,6 +409,44 @@ kerr vol_writer_begin_on(volset *vs, uint32_t index, uint64_t len, vol_writer **
     if (len > NEEDLE_MAX_LENGTH) return K_ETOOLARGE;
     if (index >= vs->nvols) return K_ENOTFOUND;
     return begin_on(vs, index, len, out);
+}
+
+kerr vol_writer_begin_at(volset *vs, uint32_t index, uint32_t chunk, uint64_t at, uint64_t len,
+                         const vol_replica *fwd, size_t n_fwd, vol_writer **out) {
+    *out = NULL;
+    if (len > NEEDLE_MAX_LENGTH) return K_ETOOLARGE;
+    if (n_fwd > VOL_MAX_REPLICAS) return K_EINVAL;
+    if (index >= vs->nvols) return K_ENOTFOUND;
+    volume *v = vs->vols[index];
+    if (!v->ops->begin_at) return K_ENOTIMPL;
+    kerr rc = v->ops->begin_at(v, chunk, at, len, fwd, n_fwd, out);
+    if (rc == K_ENOSPC) note_enospc(vs, index);
+    return rc;
+}
+
+uint64_t vol_writer_offset(const vol_writer *w) {
+    return w->at;
+}
+
+kerr vol_chunk_create_placed(volset *vs, uint32_t index, uint32_t *chunk) {
+    if (index >= vs->nvols) return K_ENOTFOUND;
+    volume *v = vs->vols[index];
+    if (!v->ops->chunk_create) return K_ENOTIMPL;
+    kerr rc = v->ops->chunk_create(v, chunk);
+    if (rc == K_ENOSPC) note_enospc(vs, index);
+    return rc;
+}
+
+kerr vol_chunk_seal(volset *vs, uint32_t index, uint32_t chunk) {
+    if (index >= vs->nvols) return K_ENOTFOUND;
+    volume *v = vs->vols[index];
+    return v->ops->chunk_seal ? v->ops->chunk_seal(v, chunk) : K_ENOTIMPL;
+}
+
+const char *volset_remote_address(const volset *vs, uint32_t index) {
+    if (index >= vs->nvols) return NULL;
+    volume *v = vs->vols[index];
+    return v->ops->address ? v->ops->address(v) : NULL;
 }
 
 kerr vol_writer_write(vol_writer *w, const void *p, size_t n) {

@@ -135,6 +135,51 @@ kerr vol_writer_begin(volset *vs, uint64_t len, vol_writer **out);
  * its client asked): K_ENOTFOUND if there is no such volume, K_ENOSPC if it
  * lacks room. */
 kerr vol_writer_begin_on(volset *vs, uint32_t index, uint64_t len, vol_writer **out);
+/* Chunkset chunks (issue 8, Kage's replicated chunksets; storage/chunkset.h).
+ *
+ * A chunkset is one chunk on each of several datanodes holding the same
+ * needles at the same offsets, so that one location key (chunkset, offset)
+ * names the needle on every replica. Such a chunk is "placed": its needles
+ * go where the chunkset's master puts them, never by the volume's own
+ * append (a placed chunk is never the volume's active chunk). It is open
+ * (takes needles, is never compacted) until sealed; a sealed placed chunk
+ * takes no needle and compacts like any other, keeping logical offsets.
+ * The open state survives restarts (a marker file beside the chunk file).
+ * Each replica has its own chunk id, in its volume's id space.
+ *
+ * vol_chunk_create_placed: a new, empty, open placed chunk on the volume at
+ * index; *chunk gets its id. vol_chunk_seal: seals a placed chunk
+ * (idempotent); K_ENOTFOUND if the volume has no such chunk.
+ *
+ * vol_writer_begin_at: a needle of len bytes in the open placed chunk
+ * `chunk` of the volume at index, at offset `at` (a replica: the offset
+ * the master chose), or at the chunk's tail when at is VOL_AT_TAIL (the
+ * master; vol_writer_offset tells where). K_ECONFLICT if the chunk is not
+ * an open placed chunk, or (at the tail) if the needle would take it past
+ * the volume's chunk size: the chunkset is full. K_EINVAL for an offset
+ * that is not needle-aligned. A needle written where bytes already are (an
+ * attempt that failed on another replica) replaces them.
+ * fwd (remote volumes only; n_fwd 0 elsewhere): the replicas a datanode
+ * master forwards the needle to, at the same offset, before it answers
+ * (storage/datanode.h, "append"); the writer then finishes only once every
+ * replica is durable, and fails if any is not. */
+#define VOL_AT_TAIL UINT64_MAX
+typedef struct vol_replica {
+    const char *address; /* HOST:PORT of the replica's datanode */
+    uint64_t uid;        /* the replica's volume */
+    uint32_t chunk;      /* its placed chunk */
+} vol_replica;
+#define VOL_MAX_REPLICAS 8
+kerr vol_chunk_create_placed(volset *vs, uint32_t index, uint32_t *chunk);
+kerr vol_chunk_seal(volset *vs, uint32_t index, uint32_t chunk);
+kerr vol_writer_begin_at(volset *vs, uint32_t index, uint32_t chunk, uint64_t at, uint64_t len,
+                         const vol_replica *fwd, size_t n_fwd, vol_writer **out);
+/* Where a writer from vol_writer_begin_at puts its needle (chunk offset). */
+uint64_t vol_writer_offset(const vol_writer *w);
+/* The HOST:PORT of a remote volume at index (NULL for a local volume or an
+ * index out of range); valid while the set is open. */
+const char *volset_remote_address(const volset *vs, uint32_t index);
+
 /* Appends payload; the total must not exceed len (K_EINVAL). */
 kerr vol_writer_write(vol_writer *w, const void *p, size_t n);
 /* Completes the needle (exactly len bytes must have been written, else

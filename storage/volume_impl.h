@@ -65,6 +65,14 @@ typedef struct volume_ops {
      * same volume. */
     kerr (*compact)(volume *v, const vol_compact_params *p, vol_compact_stats *st);
     void (*close)(volume *v);
+    /* Placed chunks (volume.h, "Chunkset chunks"); the writer's `at` is
+     * filled by begin_at. fwd is only for remote volumes. */
+    kerr (*begin_at)(volume *v, uint32_t chunk, uint64_t at, uint64_t len, const vol_replica *fwd,
+                     size_t n_fwd, vol_writer **out);
+    kerr (*chunk_create)(volume *v, uint32_t *chunk);
+    kerr (*chunk_seal)(volume *v, uint32_t chunk);
+    /* HOST:PORT for a remote volume, NULL for a local one. */
+    const char *(*address)(const volume *v);
 } volume_ops;
 
 struct volume {
@@ -81,6 +89,7 @@ struct vol_writer {
     volume *vol;
     uint64_t len;     /* declared payload length */
     uint64_t written; /* payload bytes accepted so far */
+    uint64_t at;      /* begin_at: the needle's offset in its chunk */
 };
 
 /* A set over already opened volumes: on success the set owns them (closed

@@ -63,6 +63,8 @@
 #define WRITEBACK_STEP (8u * 1024 * 1024)
 #define SPACE_REFRESH_NS INT64_C(1000000000)
 #define VOLUME_ID_FILE "volume.id"
+/* Open chunkset chunks a volume can hold markers for (scan_chunks). */
+#define MAX_MARKERS 65536u
 
 typedef struct chunk {
     uint32_t id;
@@ -87,7 +89,11 @@ typedef struct chunk {
     /* Swap lock: read by lv_read/lv_del around every use of fd, fwd and
      * gone; written by compaction to replace them. */
     pthread_rwlock_t swap;
-    bool sealed;        /* never active again (compaction sealed it); volume lock */
+    bool sealed; /* never active again (compaction sealed it); volume lock */
+    /* A chunkset's chunk (volume.h, "Chunkset chunks"): needles placed by
+     * begin_at only; open until sealed (marker file), never compacted while
+     * open. Volume lock. */
+    bool placed, placed_open;
     bool gone;          /* compaction removed the file: it held no needle */
     bool broken;        /* a compacted file whose table is unreadable: reads fail */
     const uint8_t *fwd; /* compacted: forwarding table (in fwd_map), else NULL */
@@ -229,6 +235,10 @@ static void chunk_file_name(uint32_t id, char out[32]) {
     snprintf(out, 32, "chunk-%08u.dat", id);
 }
 
+static void chunk_marker_name(uint32_t id, char out[32]) {
+    snprintf(out, 32, "chunk-%08u.cs", id);
+}
+
 /* "chunk-<digits>.dat" -> id; false for any other name. */
 static bool parse_chunk_file_name(const char *name, uint32_t *id) {
     if (strncmp(name, "chunk-", 6) != 0) return false;
@@ -243,6 +253,16 @@ static bool parse_chunk_file_name(const char *name, uint32_t *id) {
     if (digits == 0 || strcmp(p, ".dat") != 0 || v > UINT32_MAX) return false;
     *id = (uint32_t)v;
     return true;
+}
+
+/* "chunk-<digits>.cs" (an open chunkset chunk's marker) -> id. */
+static bool parse_chunk_marker_name(const char *name, uint32_t *id) {
+    size_t n = strlen(name);
+    if (n < 4 || n > 30 || strcmp(name + n - 3, ".cs")) return false;
+    char tmp[32];
+    memcpy(tmp, name, n - 3);
+    memcpy(tmp + n - 3, ".dat", 5);
+    return parse_chunk_file_name(tmp, id);
 }
 
 static chunk *chunk_new(uint32_t id, uint64_t tail, int fd, bool dir_synced) {
@@ -324,8 +344,8 @@ static int chunk_fd(local_volume *v, chunk *c) {
     return fd;
 }
 
-/* Creates the next chunk file and makes it active. Volume lock held. */
-static kerr chunk_create(local_volume *v, chunk **out) {
+/* Creates the next chunk file. Volume lock held. */
+static kerr chunk_create_file(local_volume *v, chunk **out) {
     if (v->nchunks >= MAX_CHUNKS) {
         log_error("storage: volume %s has reached %u chunks", v->dir, MAX_CHUNKS);
         return K_ENOMEM;
@@ -357,10 +377,25 @@ static kerr chunk_create(local_volume *v, chunk **out) {
     }
     v->chunks[id] = c;
     v->nchunks = id + 1;
-    v->active = c;
     log_debug("storage: volume %s: new chunk %u", v->dir, id);
     *out = c;
     return K_OK;
+}
+
+/* Creates the next chunk file and makes it active. Volume lock held. */
+static kerr chunk_create(local_volume *v, chunk **out) {
+    kerr rc = chunk_create_file(v, out);
+    if (rc == K_OK) v->active = *out;
+    return rc;
+}
+
+/* Counts size reserved bytes as pending not written yet; keeps the cached free space roughly
+ * honest between statvfs calls. */
+static void pending_add(local_volume *v, uint64_t size) {
+    atomic_fetch_add(&v->pending, size);
+    uint64_t avail = atomic_load(&v->space_avail);
+    while (!atomic_compare_exchange_weak(&v->space_avail, &avail, avail > size ? avail - size : 0))
+        ;
 }
 
 /* Reserves size bytes for a needle: in the active chunk if it fits (or the
@@ -380,11 +415,7 @@ static kerr reserve(local_volume *v, uint64_t size, chunk **out, uint64_t *off) 
     }
     pthread_mutex_unlock(&v->lock);
     if (rc != K_OK) return rc;
-    atomic_fetch_add(&v->pending, size);
-    /* Keep the cached free space roughly honest between statvfs calls. */
-    uint64_t avail = atomic_load(&v->space_avail);
-    while (!atomic_compare_exchange_weak(&v->space_avail, &avail, avail > size ? avail - size : 0))
-        ;
+    pending_add(v, size);
     return K_OK;
 }
 
@@ -528,8 +559,8 @@ static void writer_free(local_writer *w) {
     free(w);
 }
 
-static kerr lv_begin(volume *base, uint64_t len, vol_writer **out) {
-    local_volume *v = (local_volume *)base;
+/* A writer for a needle of len payload bytes, not placed yet. */
+static kerr writer_new(local_volume *v, uint64_t len, local_writer **out) {
     *out = NULL;
     if (len > NEEDLE_MAX_LENGTH) return K_ETOOLARGE;
     uint64_t size = needle_size(len);
@@ -537,7 +568,7 @@ static kerr lv_begin(volume *base, uint64_t len, vol_writer **out) {
     local_writer *w = calloc(1, sizeof *w);
     if (!w) return K_ENOMEM;
     w->base.ops = &local_ops;
-    w->base.vol = base;
+    w->base.vol = &v->base;
     w->base.len = len;
     w->vol = v;
     w->whole = size <= WRITE_BUFFER_SIZE;
@@ -555,13 +586,19 @@ static kerr lv_begin(volume *base, uint64_t len, vol_writer **out) {
         writer_free(w);
         return K_ENOMEM;
     }
+    *out = w;
+    return K_OK;
+}
 
-    kerr rc = reserve(v, size, &w->chunk, &w->needle_off);
-    if (rc != K_OK) {
-        writer_free(w);
-        return rc;
-    }
-    w->unwritten = size;
+/* Starts w's needle at w->chunk, w->needle_off (reserved; the chunk's
+ * writer count and the volume's pending bytes hold it): writes the
+ * incomplete header. Frees w on failure. */
+static kerr writer_start(local_writer *w, vol_writer **out) {
+    local_volume *v = w->vol;
+    volume *base = &v->base;
+    uint64_t len = w->base.len;
+    kerr rc;
+    w->unwritten = needle_size(len);
     w->payload_off = w->needle_off + needle_payload_start(len);
     w->hdr = (needle_header){.version = NEEDLE_VERSION,
                              .flags = 0,
@@ -588,8 +625,151 @@ static kerr lv_begin(volume *base, uint64_t len, vol_writer **out) {
         writer_free(w);
         return rc;
     }
+    w->base.at = w->needle_off;
     *out = &w->base;
     return K_OK;
+}
+
+static kerr lv_begin(volume *base, uint64_t len, vol_writer **out) {
+    local_volume *v = (local_volume *)base;
+    *out = NULL;
+    local_writer *w;
+    kerr rc = writer_new(v, len, &w);
+    if (rc != K_OK) return rc;
+    rc = reserve(v, needle_size(len), &w->chunk, &w->needle_off);
+    if (rc != K_OK) {
+        writer_free(w);
+        return rc;
+    }
+    return writer_start(w, out);
+}
+
+static int pread_full(int fd, void *p, size_t n, uint64_t off, size_t *got);
+
+/* Whether a complete needle that is not deleted starts at offset at of the
+ * placed chunk c (a replica asked to write there again). Volume lock held
+ * (c is open, never compacted: its file is the plain chunk). */
+static bool holds_live_needle(local_volume *v, chunk *c, uint64_t at) {
+    if (at >= c->tail) return false;
+    int fd = atomic_load(&c->fd);
+    char name[32];
+    bool opened = false;
+    if (fd < 0) {
+        chunk_file_name(c->id, name);
+        fd = openat(v->dirfd, name, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return false;
+        opened = true;
+    }
+    uint8_t raw[NEEDLE_HEADER_SIZE];
+    size_t got = 0;
+    needle_header h;
+    bool live = pread_full(fd, raw, sizeof raw, at, &got) == 0 && got == sizeof raw &&
+                needle_header_decode(raw, &h) == K_OK && h.offset == at &&
+                (h.flags & NEEDLE_F_COMPLETE) && !(h.flags & NEEDLE_F_DELETED);
+    if (opened) close(fd);
+    return live;
+}
+
+static kerr lv_begin_at(volume *base, uint32_t id, uint64_t at, uint64_t len,
+                        const vol_replica *fwd, size_t n_fwd, vol_writer **out) {
+    local_volume *v = (local_volume *)base;
+    *out = NULL;
+    if (n_fwd) return K_ENOTIMPL; /* forwarding is the datanode's job */
+    if (at != VOL_AT_TAIL && needle_align_up(at) != at) return K_EINVAL;
+    local_writer *w;
+    kerr rc = writer_new(v, len, &w);
+    if (rc != K_OK) return rc;
+    uint64_t size = needle_size(len);
+    pthread_mutex_lock(&v->lock);
+    chunk *c = id < v->nchunks ? v->chunks[id] : NULL;
+    if (!c || !c->placed_open || c->gone || atomic_load(&c->sync_failed)) {
+        rc = K_ECONFLICT;
+    } else if (at == VOL_AT_TAIL) {
+        if (c->tail > 0 && c->tail + size > v->chunk_size) {
+            rc = K_ECONFLICT; /* full: the chunkset is sealed by its owner */
+        } else {
+            w->needle_off = c->tail;
+            c->tail += size;
+        }
+    } else if (at > UINT64_MAX - size) {
+        rc = K_EINVAL;
+    } else if (holds_live_needle(v, c, at)) {
+        rc = K_ECONFLICT; /* never over a needle that may be referenced */
+    } else {
+        w->needle_off = at;
+        if (at + size > c->tail) c->tail = at + size;
+    }
+    if (rc == K_OK) {
+        w->chunk = c;
+        atomic_fetch_add(&c->writers, 1);
+    }
+    pthread_mutex_unlock(&v->lock);
+    if (rc != K_OK) {
+        writer_free(w);
+        return rc;
+    }
+    pending_add(v, size);
+    return writer_start(w, out);
+}
+
+/* Makes the directory entries of the volume durable. */
+static kerr dir_sync(local_volume *v) {
+    if (v->sync && fsync(v->dirfd) != 0) {
+        int e = errno;
+        log_error("storage: fsync %s: %s", v->dir, strerror(e));
+        return kerr_from_errno(e);
+    }
+    return K_OK;
+}
+
+static kerr lv_chunk_create(volume *base, uint32_t *id) {
+    local_volume *v = (local_volume *)base;
+    pthread_mutex_lock(&v->lock);
+    chunk *c = NULL;
+    kerr rc = chunk_create_file(v, &c);
+    if (rc == K_OK) {
+        char name[32];
+        chunk_marker_name(c->id, name);
+        int fd = openat(v->dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            rc = kerr_from_errno(errno);
+            log_error("storage: create %s/%s: %s", v->dir, name, strerror(errno));
+            c->sealed = true; /* an ordinary, empty chunk: never used */
+        } else {
+            close(fd);
+            c->placed = c->placed_open = true;
+            *id = c->id;
+        }
+    }
+    pthread_mutex_unlock(&v->lock);
+    if (rc == K_OK) rc = dir_sync(v);
+    if (rc == K_OK) {
+        c->dir_synced = true;
+        log_info("storage: volume %s: chunk %u created for a chunkset", v->dir, *id);
+    }
+    return rc;
+}
+
+static kerr lv_chunk_seal(volume *base, uint32_t id) {
+    local_volume *v = (local_volume *)base;
+    pthread_mutex_lock(&v->lock);
+    chunk *c = id < v->nchunks ? v->chunks[id] : NULL;
+    bool was_open = c && c->placed_open;
+    if (c) {
+        c->placed_open = false;
+        c->sealed = true;
+    }
+    pthread_mutex_unlock(&v->lock);
+    if (!c) return K_ENOTFOUND;
+    if (!was_open) return K_OK;
+    char name[32];
+    chunk_marker_name(id, name);
+    if (unlinkat(v->dirfd, name, 0) != 0 && errno != ENOENT) {
+        log_error("storage: remove %s/%s: %s", v->dir, name, strerror(errno));
+        return kerr_from_errno(errno);
+    }
+    log_info("storage: volume %s: chunkset chunk %u sealed", v->dir, id);
+    return dir_sync(v);
 }
 
 static kerr lv_write(vol_writer *base, const void *p, size_t n) {
@@ -1497,8 +1677,10 @@ static kerr lv_compact(volume *base, const vol_compact_params *p, vol_compact_st
         if (!c || c->gone || c->broken) continue;
         pthread_mutex_lock(&v->lock);
         bool active = v->active == c;
+        bool open_placed = c->placed_open;
         uint64_t size = c->tail;
         pthread_mutex_unlock(&v->lock);
+        if (open_placed) continue; /* a chunkset still writes there */
         if (c->fwd) {
             struct stat sb;
             int fd = atomic_load(&c->fd);
@@ -1552,6 +1734,9 @@ static const volume_ops local_ops = {
     .free_space = lv_free_space,
     .compact = lv_compact,
     .close = lv_close,
+    .begin_at = lv_begin_at,
+    .chunk_create = lv_chunk_create,
+    .chunk_seal = lv_chunk_seal,
 };
 
 /* ---- open ---- */
@@ -1722,6 +1907,12 @@ static kerr scan_chunks(local_volume *v) {
         return K_EIO;
     }
     kerr rc = K_OK;
+    uint32_t *markers = malloc(MAX_MARKERS * sizeof *markers);
+    size_t nmarkers = 0;
+    if (!markers) {
+        closedir(d);
+        return K_ENOMEM;
+    }
     struct dirent *de;
     while (rc == K_OK && (de = readdir(d)) != NULL) {
         uint32_t id;
@@ -1733,6 +1924,10 @@ static kerr scan_chunks(local_volume *v) {
             log_info("storage: %s: removing %s, left by an interrupted compaction", v->dir,
                      de->d_name);
             unlinkat(v->dirfd, de->d_name, 0);
+            continue;
+        }
+        if (parse_chunk_marker_name(de->d_name, &id)) {
+            if (nmarkers < MAX_MARKERS) markers[nmarkers++] = id;
             continue;
         }
         if (!parse_chunk_file_name(de->d_name, &id)) continue;
@@ -1762,6 +1957,19 @@ static kerr scan_chunks(local_volume *v) {
         if (id + 1 > v->nchunks) v->nchunks = id + 1;
     }
     closedir(d);
+    /* Open chunkset chunks; a marker whose chunk file is missing was left
+     * by a creation that did not finish. */
+    for (size_t i = 0; rc == K_OK && i < nmarkers; i++) {
+        chunk *c = markers[i] < v->nchunks ? v->chunks[markers[i]] : NULL;
+        if (c && !c->fwd && !c->broken) {
+            c->placed = c->placed_open = true;
+        } else {
+            char name[32];
+            chunk_marker_name(markers[i], name);
+            unlinkat(v->dirfd, name, 0);
+        }
+    }
+    free(markers);
     return rc;
 }
 

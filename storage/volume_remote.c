@@ -249,18 +249,18 @@ static void writer_free(remote_volume *v, remote_writer *w) {
     free(w);
 }
 
-static kerr rv_begin(volume *base, uint64_t len, vol_writer **out) {
+/* Starts the upload of a needle of len bytes to path+query pq. */
+static kerr start_upload(volume *base, uint64_t len, uint64_t at, const char *pq,
+                         vol_writer **out) {
     remote_volume *v = (remote_volume *)base;
     remote_writer *w = calloc(1, sizeof *w);
     if (!w) return K_ENOMEM;
-    w->base = (vol_writer){.ops = &remote_ops, .vol = base, .len = len};
+    w->base = (vol_writer){.ops = &remote_ops, .vol = base, .len = len, .at = at};
     w->x = xfer_get(v);
     if (!w->x) {
         free(w);
         return K_ENOMEM;
     }
-    char pq[96];
-    snprintf(pq, sizeof pq, "/v1/volumes/%016" PRIx64 "/needles?len=%" PRIu64, base->uid, len);
     w->hdrs = prepare(v, w->x, "PUT", pq, DN_UNSIGNED_PAYLOAD, NULL);
     CURL *e = w->x->easy;
     curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
@@ -276,6 +276,37 @@ static kerr rv_begin(volume *base, uint64_t len, vol_writer **out) {
     w->running = true;
     *out = &w->base;
     return K_OK;
+}
+
+static kerr rv_begin(volume *base, uint64_t len, vol_writer **out) {
+    char pq[96];
+    snprintf(pq, sizeof pq, "/v1/volumes/%016" PRIx64 "/needles?len=%" PRIu64, base->uid, len);
+    return start_upload(base, len, VOL_AT_TAIL, pq, out);
+}
+
+/* A replica's needle at a given offset, or a master's append (at the tail,
+ * forwarded to fwd): datanode.h. */
+static kerr rv_begin_at(volume *base, uint32_t chunk, uint64_t at, uint64_t len,
+                        const vol_replica *fwd, size_t n_fwd, vol_writer **out) {
+    kbuf pq = KBUF_INIT;
+    if (at == VOL_AT_TAIL) {
+        kbuf_printf(&pq, "/v1/volumes/%016" PRIx64 "/chunks/%u/append?len=%" PRIu64, base->uid,
+                    chunk, len);
+        for (size_t i = 0; i < n_fwd; i++) {
+            if (!fwd[i].address || strpbrk(fwd[i].address, "/&=?# ")) {
+                kbuf_free(&pq);
+                return K_EINVAL;
+            }
+            kbuf_printf(&pq, "&fwd=%s/%016" PRIx64 "/%u", fwd[i].address, fwd[i].uid, fwd[i].chunk);
+        }
+    } else {
+        if (n_fwd) return K_EINVAL;
+        kbuf_printf(&pq, "/v1/volumes/%016" PRIx64 "/chunks/%u/needles/%" PRIu64 "?len=%" PRIu64,
+                    base->uid, chunk, at, len);
+    }
+    kerr e = pq.data ? start_upload(base, len, at, pq.data, out) : K_ENOMEM;
+    kbuf_free(&pq);
+    return e;
 }
 
 /* Drives the upload until the bytes handed over are sent (or, at eof, until
@@ -371,7 +402,12 @@ static kerr rv_finish(vol_writer *base, vol_loc *loc) {
     }
     if (e == K_OK) {
         *loc = (vol_loc){.chunk = (uint32_t)chunk, .offset = offset, .length = length};
-        if (length != base->len || crc != w->crc) {
+        if (base->at != VOL_AT_TAIL && offset != base->at) {
+            log_error("storage: datanode volume %s put a needle at offset %" PRIu64
+                      " when asked for %" PRIu64,
+                      v->label, offset, base->at);
+            e = K_EIO;
+        } else if (length != base->len || crc != w->crc) {
             log_error("storage: datanode volume %s stored a needle of %" PRIu64
                       " bytes, crc32c %08" PRIx64 ", for %" PRIu64 " bytes, crc32c %08x sent: "
                       "corrupted in transit; deleting it",
@@ -530,6 +566,59 @@ static kerr rv_free_space(volume *base, bool fresh, uint64_t *avail, uint64_t *t
     return K_OK;
 }
 
+/* A bodyless request whose answer is small (kept in body). */
+static kerr simple_request(remote_volume *v, const char *method, const char *pq, const char *what,
+                           kbuf *body, long *status) {
+    xfer *x = xfer_get(v);
+    if (!x) return K_ENOMEM;
+    char err[48] = "";
+    struct curl_slist *hl = prepare(v, x, method, pq, DN_EMPTY_SHA256, NULL);
+    hdr_ctx h = {.err = err, .cap = sizeof err};
+    curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, to_kbuf);
+    curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, body);
+    curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, &h);
+    if (!strcmp(method, "POST")) curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE, 0L);
+    kerr e = xfer_run(v, x, REQUEST_TIMEOUT_MS, what, err, status);
+    curl_slist_free_all(hl);
+    xfer_put(v, x);
+    return e;
+}
+
+static kerr rv_chunk_create(volume *base, uint32_t *chunk) {
+    remote_volume *v = (remote_volume *)base;
+    char pq[64];
+    snprintf(pq, sizeof pq, "/v1/volumes/%016" PRIx64 "/chunks", base->uid);
+    kbuf body = KBUF_INIT;
+    long status;
+    kerr e = simple_request(v, "POST", pq, "chunk create", &body, &status);
+    uint64_t c;
+    if (e == K_OK && (!body.data || !json_u64(body.data, "chunk", &c) || c > UINT32_MAX)) {
+        log_error("storage: datanode volume %s answered a chunk create with %s", v->label,
+                  body.data ? body.data : "nothing");
+        e = K_EIO;
+    }
+    if (e == K_OK) *chunk = (uint32_t)c;
+    kbuf_free(&body);
+    return e;
+}
+
+static kerr rv_chunk_seal(volume *base, uint32_t chunk) {
+    remote_volume *v = (remote_volume *)base;
+    char pq[80];
+    snprintf(pq, sizeof pq, "/v1/volumes/%016" PRIx64 "/chunks/%u/seal", base->uid, chunk);
+    kbuf body = KBUF_INIT;
+    long status;
+    kerr e = simple_request(v, "POST", pq, "chunk seal", &body, &status);
+    kbuf_free(&body);
+    return e;
+}
+
+static const char *rv_address(const volume *base) {
+    const remote_volume *v = (const remote_volume *)base;
+    return v->url + strlen("http://");
+}
+
 static void rv_close(volume *base) {
     remote_volume *v = (remote_volume *)base;
     while (v->pool) {
@@ -554,6 +643,10 @@ static const volume_ops remote_ops = {
     .del = rv_del,
     .free_space = rv_free_space,
     .close = rv_close,
+    .begin_at = rv_begin_at,
+    .chunk_create = rv_chunk_create,
+    .chunk_seal = rv_chunk_seal,
+    .address = rv_address,
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -581,14 +674,14 @@ static remote_volume *remote_volume_new(const vol_remote_spec *spec, const char 
 
 kerr volset_open_remote(const vol_remote_spec *specs, size_t n, const char *secret, volset **out) {
     *out = NULL;
-    if (n == 0 || n > VOLSET_REMOTE_MAX || !secret || !*secret) return K_EINVAL;
+    if (n > VOLSET_REMOTE_MAX || !secret || !*secret) return K_EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!specs[i].uid || !specs[i].address || !*specs[i].address) return K_EINVAL;
         for (size_t j = 0; j < i; j++)
             if (specs[j].uid == specs[i].uid) return K_EINVAL;
     }
     pthread_once(&curl_once, curl_init_once);
-    volume **vols = calloc(n, sizeof *vols);
+    volume **vols = calloc(n ? n : 1, sizeof *vols);
     if (!vols) return K_ENOMEM;
     kerr e = K_OK;
     size_t made = 0;

@@ -149,8 +149,17 @@ static void loc_codec(void **state) {
 
     data_loc l;
     size_t used;
-    const uint8_t reserved[] = {3, 1, 0, 0, 0, 0}; /* chunkset: not readable yet */
+    const uint8_t reserved[] = {4, 1, 0, 0, 0, 0}; /* stripe: not readable yet */
     assert_int_equal(data_loc_decode(reserved, sizeof reserved, &l, &used), K_ENOTIMPL);
+    /* a chunkset key: id, chunk 0, offset, length */
+    const uint8_t cs[] = {DLOC_CHUNKSET, 1, 0x2a, 0, 0x80, 0x01, 5};
+    assert_int_equal(data_loc_decode(cs, sizeof cs, &l, &used), K_OK);
+    assert_true(l.kind == DLOC_CHUNKSET && l.volume == 42 && l.chunk == 0 && l.offset == 128 &&
+                l.length == 5 && used == sizeof cs);
+    const uint8_t cs_zero[] = {DLOC_CHUNKSET, 1, 0, 0, 0, 5}; /* no chunkset 0 */
+    assert_int_equal(data_loc_decode(cs_zero, sizeof cs_zero, &l, &used), K_ECORRUPT);
+    const uint8_t cs_chunk[] = {DLOC_CHUNKSET, 1, 0x2a, 1, 0, 5}; /* chunk must be 0 */
+    assert_int_equal(data_loc_decode(cs_chunk, sizeof cs_chunk, &l, &used), K_ECORRUPT);
     const uint8_t newer[] = {DLOC_VOLUME, 2, 0, 0, 0, 0};
     assert_int_equal(data_loc_decode(newer, sizeof newer, &l, &used), K_ENOTIMPL);
     const uint8_t garbage[] = {0xff, 1, 0, 0, 0, 0};

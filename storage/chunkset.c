@@ -1,0 +1,655 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Replicated chunksets, the gateway's side; contract in chunkset.h.
+ *
+ * Invariants:
+ * - A chunkset's members never change after its record is written: the
+ *   cache keeps them for good; only `sealed` and this gateway's view of
+ *   whether it can write there (writable, avoid_until_ms) move.
+ * - cs_put returns K_OK only after the master answered that every member
+ *   holds the needle durably (datanode.h, "append"): the master, not this
+ *   file, keeps the copies equal; a failure leaves no referenced needle.
+ * - The cache is sorted by id (binary search); mu guards it and is never
+ *   held across I/O (kv or datanode requests).
+ */
+#include "storage/chunkset.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "storage/dnreg.h"
+
+#define INDEX_KEY "S"
+/* How long the view of open chunksets and datanodes up is trusted. */
+#define REFRESH_MS 2000
+/* A chunkset whose write failed (not as full) is left alone this long. */
+#define AVOID_MS 5000
+/* Chunksets one cs_put tries, and creates, at most. */
+#define PUT_ATTEMPTS 8
+#define PUT_CREATES 2
+/* A datanode needs this much room above its reserves to get new chunks. */
+#define MIN_FREE_FOR_NEW (UINT64_C(64) << 20)
+
+typedef struct cs_entry {
+    cs_info info;
+    bool writable;          /* open, and in the index at the last refresh */
+    int64_t avoid_until_ms; /* a write failed there: skip until then */
+} cs_entry;
+
+struct cs_pool {
+    kv *meta;
+    volset *vs;
+    uint32_t replicas, min_open;
+    pthread_mutex_t mu;
+    cs_entry *e; /* sorted by info.id */
+    size_t n, cap;
+    uint64_t rr;
+    int64_t refreshed_ms;
+    uint64_t *up_uids; /* volumes of datanodes up at the last refresh, sorted */
+    size_t n_up;
+    pthread_mutex_t refresh_mu; /* one refresh at a time */
+    /* A datanode up with room that no writable chunkset uses (one that
+     * joined, say): the next write creates a chunkset on it. */
+    bool uncovered;
+    bool short_logged; /* "fewer than R datanodes" logged this episode */
+};
+
+/* ---- record codec ---- */
+
+void cs_encode(const cs_info *c, kbuf *out) {
+    kbuf_printf(out, "kura chunkset 1\nid %016" PRIx64 "\nstate %s\ncreated %lld\n", c->id,
+                c->sealed ? "sealed" : "open", (long long)c->created_ms);
+    for (uint32_t i = 0; i < c->n; i++)
+        kbuf_printf(out, "member %016" PRIx64 " %u\n", c->m[i].uid, c->m[i].chunk);
+}
+
+kerr cs_decode(const char *p, size_t n, cs_info *out) {
+    memset(out, 0, sizeof *out);
+    char *text = malloc(n + 1);
+    if (!text) return K_ENOMEM;
+    memcpy(text, p, n);
+    text[n] = 0;
+    kerr rc = K_ECORRUPT;
+    bool magic = false, have_id = false, have_state = false;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        unsigned long long a, b;
+        long long t;
+        char word[16];
+        if (!strcmp(line, "kura chunkset 1")) {
+            magic = true;
+        } else if (sscanf(line, "id %16llx", &a) == 1) {
+            out->id = a;
+            have_id = a != 0;
+        } else if (sscanf(line, "state %15s", word) == 1) {
+            if (strcmp(word, "open") && strcmp(word, "sealed")) goto out;
+            out->sealed = !strcmp(word, "sealed");
+            have_state = true;
+        } else if (sscanf(line, "created %lld", &t) == 1) {
+            out->created_ms = t;
+        } else if (sscanf(line, "member %16llx %llu", &a, &b) == 2) {
+            if (out->n == CS_MAX_REPLICAS || !a || b > UINT32_MAX) goto out;
+            out->m[out->n++] = (cs_member){.uid = a, .chunk = (uint32_t)b};
+        } else {
+            goto out; /* a newer format: do not guess */
+        }
+    }
+    if (magic && have_id && have_state && out->n >= 1) rc = K_OK;
+out:
+    free(text);
+    return rc;
+}
+
+static void record_key(uint64_t id, char key[18]) {
+    snprintf(key, 18, "S%016" PRIx64, id);
+}
+
+/* Adds (add) or removes id in the index of open chunksets. */
+static kerr index_update(kv *meta, uint64_t id, bool add) {
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016" PRIx64, id);
+    kbuf cur = KBUF_INIT, next = KBUF_INIT;
+    kerr rc = K_ECONFLICT;
+    for (int attempt = 0; attempt < 100 && rc == K_ECONFLICT; attempt++) {
+        rc = kv_get(meta, INDEX_KEY, 1, &cur);
+        bool absent = rc == K_ENOTFOUND;
+        if (rc != K_OK && !absent) break;
+        kbuf_reset(&next);
+        bool found = false;
+        for (size_t at = 0; !absent && at + 16 <= cur.len; at += 17) {
+            if (!memcmp(cur.data + at, hex, 16))
+                found = true;
+            else
+                kbuf_append(&next, cur.data + at, 17);
+        }
+        if (found == add) {
+            rc = K_OK;
+            break;
+        }
+        if (add) kbuf_printf(&next, "%s\n", hex);
+        rc = kv_cas(meta, INDEX_KEY, 1, absent ? NULL : cur.data, absent ? 0 : cur.len,
+                    next.data ? next.data : "", next.len);
+    }
+    kbuf_free(&cur);
+    kbuf_free(&next);
+    return rc;
+}
+
+/* ---- cache ---- */
+
+/* Index of id in the cache, or where it would go (*found false). mu held. */
+static size_t find(const cs_pool *p, uint64_t id, bool *found) {
+    size_t lo = 0, hi = p->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->e[mid].info.id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < p->n && p->e[lo].info.id == id;
+    return lo;
+}
+
+/* Inserts (or updates the state of) a chunkset. mu held. */
+static kerr cache_put(cs_pool *p, const cs_info *c, bool writable) {
+    bool found;
+    size_t at = find(p, c->id, &found);
+    if (found) {
+        p->e[at].info.sealed = c->sealed;
+        p->e[at].writable = writable && !c->sealed;
+        return K_OK;
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        cs_entry *grown = realloc(p->e, cap * sizeof *grown);
+        if (!grown) return K_ENOMEM;
+        p->e = grown;
+        p->cap = cap;
+    }
+    memmove(p->e + at + 1, p->e + at, (p->n - at) * sizeof *p->e);
+    p->e[at] = (cs_entry){.info = *c, .writable = writable && !c->sealed};
+    p->n++;
+    return K_OK;
+}
+
+/* The members of csid, from the cache or its record. */
+static kerr lookup(cs_pool *p, uint64_t csid, cs_info *out) {
+    pthread_mutex_lock(&p->mu);
+    bool found;
+    size_t at = find(p, csid, &found);
+    if (found) *out = p->e[at].info;
+    pthread_mutex_unlock(&p->mu);
+    if (found) return K_OK;
+    char key[18];
+    record_key(csid, key);
+    kbuf v = KBUF_INIT;
+    kerr rc = kv_get(p->meta, key, 17, &v);
+    if (rc == K_OK) rc = cs_decode(v.data, v.len, out);
+    kbuf_free(&v);
+    if (rc == K_OK && out->id != csid) rc = K_ECORRUPT;
+    if (rc == K_OK) {
+        pthread_mutex_lock(&p->mu);
+        cache_put(p, out, false); /* writable only once seen in the index */
+        pthread_mutex_unlock(&p->mu);
+    } else if (rc != K_ENOTFOUND) {
+        log_warn("chunkset: cannot read the record of chunkset %016" PRIx64 ": %s", csid,
+                 kerr_name(rc));
+    }
+    return rc;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Reloads the open index (and records not cached yet) and the volumes of
+ * the datanodes that are up. */
+static void refresh(cs_pool *p, bool force) {
+    int64_t now = clock_real_ms();
+    pthread_mutex_lock(&p->refresh_mu);
+    pthread_mutex_lock(&p->mu);
+    bool fresh = !force && now - p->refreshed_ms < REFRESH_MS;
+    pthread_mutex_unlock(&p->mu);
+    if (fresh) {
+        pthread_mutex_unlock(&p->refresh_mu);
+        return;
+    }
+    dn_info *list = NULL;
+    size_t nl = 0;
+    uint64_t *up = NULL;
+    size_t n_up = 0;
+    /* per datanode up with room: its volumes, as [start, end) in up */
+    size_t *dn_start = NULL, *dn_end = NULL, n_dn = 0;
+    if (dnreg_list(p->meta, now, DNREG_DOWN_AFTER_MS, &list, &nl) == K_OK) {
+        size_t total = 0;
+        for (size_t i = 0; i < nl; i++) total += list[i].up ? list[i].nvolumes : 0;
+        up = malloc((total ? total : 1) * sizeof *up);
+        dn_start = malloc((nl ? nl : 1) * sizeof *dn_start);
+        dn_end = malloc((nl ? nl : 1) * sizeof *dn_end);
+        for (size_t i = 0; up && dn_start && dn_end && i < nl; i++) {
+            if (!list[i].up) continue;
+            if (list[i].free_bytes >= MIN_FREE_FOR_NEW && list[i].nvolumes) {
+                dn_start[n_dn] = n_up;
+                dn_end[n_dn++] = n_up + list[i].nvolumes;
+            }
+            for (size_t v = 0; v < list[i].nvolumes; v++) up[n_up++] = list[i].volumes[v];
+        }
+        dnreg_list_free(list, nl);
+    }
+    kbuf idx = KBUF_INIT;
+    kerr rc = kv_get(p->meta, INDEX_KEY, 1, &idx);
+    size_t nids = rc == K_OK ? idx.len / 17 : 0;
+    uint64_t *ids = calloc(nids ? nids : 1, sizeof *ids);
+    size_t got = 0;
+    for (size_t at = 0; ids && at + 16 <= idx.len && got < nids; at += 17) {
+        unsigned long long v;
+        char hex[17];
+        memcpy(hex, idx.data + at, 16);
+        hex[16] = 0;
+        if (sscanf(hex, "%16llx", &v) == 1 && v) ids[got++] = v;
+    }
+    kbuf_free(&idx);
+    /* records this gateway has not seen yet */
+    for (size_t i = 0; i < got; i++) {
+        cs_info c;
+        (void)lookup(p, ids[i], &c);
+    }
+    if (ids) qsort(ids, got, sizeof *ids, cmp_u64);
+    pthread_mutex_lock(&p->mu);
+    if (rc == K_OK || rc == K_ENOTFOUND) {
+        for (size_t i = 0; i < p->n; i++) {
+            bool listed = ids && bsearch(&p->e[i].info.id, ids, got, sizeof *ids, cmp_u64);
+            p->e[i].writable = listed && !p->e[i].info.sealed;
+        }
+    }
+    if (up && dn_start && dn_end) {
+        /* a datanode none of whose volumes is in a writable chunkset? */
+        bool uncovered = false;
+        for (size_t k = 0; k < n_dn && !uncovered; k++) {
+            bool used = false;
+            for (size_t i = 0; i < p->n && !used; i++) {
+                if (!p->e[i].writable) continue;
+                for (uint32_t m = 0; m < p->e[i].info.n && !used; m++)
+                    for (size_t v = dn_start[k]; v < dn_end[k] && !used; v++)
+                        used = p->e[i].info.m[m].uid == up[v];
+            }
+            uncovered = !used;
+        }
+        p->uncovered = uncovered;
+        qsort(up, n_up, sizeof *up, cmp_u64);
+        free(p->up_uids);
+        p->up_uids = up;
+        p->n_up = n_up;
+        up = NULL;
+    }
+    free(dn_start);
+    free(dn_end);
+    p->refreshed_ms = now;
+    pthread_mutex_unlock(&p->mu);
+    free(up);
+    free(ids);
+    pthread_mutex_unlock(&p->refresh_mu);
+}
+
+/* Whether every member's volume is on a datanode up and known to vs. mu
+ * held (vs lookups take no lock of ours). */
+static bool members_up(cs_pool *p, const cs_info *c) {
+    for (uint32_t i = 0; i < c->n; i++) {
+        uint32_t index;
+        if (!bsearch(&c->m[i].uid, p->up_uids, p->n_up, sizeof *p->up_uids, cmp_u64) ||
+            !volset_find_uid(p->vs, c->m[i].uid, &index))
+            return false;
+    }
+    return true;
+}
+
+/* Picks a usable chunkset for a write (round-robin); false if none. Also
+ * counts the usable ones. */
+static bool pick(cs_pool *p, cs_info *out, size_t *usable) {
+    int64_t now = clock_real_ms();
+    pthread_mutex_lock(&p->mu);
+    size_t n = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        cs_entry *e = &p->e[i];
+        if (e->writable && e->info.n == p->replicas && now >= e->avoid_until_ms &&
+            members_up(p, &e->info))
+            n++;
+    }
+    *usable = n;
+    bool ok = false;
+    if (n) {
+        size_t want = (size_t)(p->rr++ % n);
+        for (size_t i = 0; i < p->n && !ok; i++) {
+            cs_entry *e = &p->e[i];
+            if (e->writable && e->info.n == p->replicas && now >= e->avoid_until_ms &&
+                members_up(p, &e->info) && want-- == 0) {
+                *out = e->info;
+                ok = true;
+            }
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return ok;
+}
+
+static void avoid(cs_pool *p, uint64_t csid) {
+    pthread_mutex_lock(&p->mu);
+    bool found;
+    size_t at = find(p, csid, &found);
+    if (found) p->e[at].avoid_until_ms = clock_real_ms() + AVOID_MS;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Seals a chunkset: record, index, then its members' chunks (best effort:
+ * a member that misses it keeps an open chunk nobody writes to). */
+static void seal(cs_pool *p, const cs_info *c) {
+    pthread_mutex_lock(&p->mu);
+    bool found;
+    size_t at = find(p, c->id, &found);
+    if (found) {
+        p->e[at].writable = false;
+        p->e[at].info.sealed = true;
+    }
+    pthread_mutex_unlock(&p->mu);
+    cs_info s = *c;
+    s.sealed = true;
+    kbuf rec = KBUF_INIT;
+    cs_encode(&s, &rec);
+    char key[18];
+    record_key(c->id, key);
+    kerr rc = kv_put(p->meta, key, 17, rec.data, rec.len);
+    kbuf_free(&rec);
+    if (rc == K_OK) rc = index_update(p->meta, c->id, false);
+    if (rc != K_OK) {
+        log_warn("chunkset: cannot record chunkset %016" PRIx64 " as sealed: %s", c->id,
+                 kerr_name(rc));
+        return;
+    }
+    for (uint32_t i = 0; i < c->n; i++) {
+        uint32_t index;
+        kerr e = volset_resolve_uid(p->vs, c->m[i].uid, &index)
+                     ? vol_chunk_seal(p->vs, index, c->m[i].chunk)
+                     : K_ENOTFOUND;
+        if (e)
+            log_warn("chunkset: could not seal chunk %u of volume %016" PRIx64 ": %s",
+                     c->m[i].chunk, c->m[i].uid, kerr_name(e));
+    }
+    log_info("chunkset: %016" PRIx64 " sealed", c->id);
+}
+
+static uint64_t random_u64(void) {
+    uint64_t v = 0;
+    while (v == 0)
+        if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) v = (uint64_t)clock_mono_ns();
+    return v;
+}
+
+/* Whether some writable chunkset has a member on one of d's volumes. */
+static bool in_writable(cs_pool *p, const dn_info *d) {
+    bool used = false;
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < p->n && !used; i++) {
+        if (!p->e[i].writable) continue;
+        for (uint32_t m = 0; m < p->e[i].info.n && !used; m++)
+            for (size_t v = 0; v < d->nvolumes && !used; v++)
+                used = p->e[i].info.m[m].uid == d->volumes[v];
+    }
+    pthread_mutex_unlock(&p->mu);
+    return used;
+}
+
+/* Creates a chunkset on replicas datanodes that are up, in distinct zones
+ * where there are enough zones. */
+static kerr create(cs_pool *p) {
+    dn_info *list;
+    size_t nl;
+    kerr rc = dnreg_list(p->meta, clock_real_ms(), DNREG_DOWN_AFTER_MS, &list, &nl);
+    if (rc) return rc;
+    size_t *cand = calloc(nl ? nl : 1, sizeof *cand);
+    size_t nc = 0;
+    for (size_t i = 0; cand && i < nl; i++)
+        if (list[i].up && list[i].nvolumes && list[i].free_bytes >= MIN_FREE_FOR_NEW)
+            cand[nc++] = i;
+    /* shuffle, so that chunksets spread over the datanodes; then the ones
+     * no writable chunkset uses yet go first */
+    for (size_t i = nc; i > 1; i--) {
+        size_t j = (size_t)(random_u64() % i), t = cand[i - 1];
+        cand[i - 1] = cand[j];
+        cand[j] = t;
+    }
+    size_t front = 0;
+    for (size_t k = 0; k < nc; k++)
+        if (!in_writable(p, &list[cand[k]])) {
+            size_t t = cand[front];
+            cand[front++] = cand[k];
+            cand[k] = t;
+        }
+    size_t pickd[CS_MAX_REPLICAS], np = 0;
+    /* distinct zones first, then any datanode not picked yet */
+    for (int pass = 0; pass < 2 && np < p->replicas; pass++)
+        for (size_t k = 0; k < nc && np < p->replicas; k++) {
+            const dn_info *d = &list[cand[k]];
+            bool clash = false;
+            for (size_t q = 0; q < np && !clash; q++)
+                clash = pickd[q] == cand[k] || (pass == 0 && !strcmp(list[pickd[q]].zone, d->zone));
+            if (!clash) pickd[np++] = cand[k];
+        }
+    cs_info c = {.id = random_u64(), .created_ms = clock_real_ms()};
+    if (!cand) {
+        rc = K_ENOMEM;
+    } else if (np < p->replicas) {
+        rc = K_EUNAVAILABLE;
+        pthread_mutex_lock(&p->mu);
+        bool logged = p->short_logged;
+        p->short_logged = true;
+        pthread_mutex_unlock(&p->mu);
+        if (!logged)
+            log_error("chunkset: %zu datanode%s with room up, %u needed for a chunkset of %u "
+                      "replicas: new objects cannot be stored",
+                      nc, nc == 1 ? "" : "s", p->replicas, p->replicas);
+    }
+    for (size_t q = 0; rc == K_OK && q < np; q++) {
+        const dn_info *d = &list[pickd[q]];
+        uint64_t uid = d->volumes[random_u64() % d->nvolumes];
+        uint32_t index, chunk;
+        rc = volset_resolve_uid(p->vs, uid, &index) ? vol_chunk_create_placed(p->vs, index, &chunk)
+                                                    : K_EUNAVAILABLE;
+        if (rc == K_OK)
+            c.m[c.n++] = (cs_member){.uid = uid, .chunk = chunk};
+        else
+            log_warn("chunkset: datanode %016" PRIx64 " (%s) could not create a chunk: %s", d->id,
+                     d->address, kerr_name(rc));
+    }
+    dnreg_list_free(list, nl);
+    free(cand);
+    if (rc == K_OK) {
+        kbuf rec = KBUF_INIT;
+        cs_encode(&c, &rec);
+        char key[18];
+        record_key(c.id, key);
+        rc = kv_cas(p->meta, key, 17, NULL, 0, rec.data, rec.len);
+        kbuf_free(&rec);
+        if (rc == K_OK) rc = index_update(p->meta, c.id, true);
+    }
+    if (rc != K_OK) {
+        /* chunks made for nothing: sealed, so they compact away */
+        for (uint32_t i = 0; i < c.n; i++) {
+            uint32_t index;
+            if (volset_resolve_uid(p->vs, c.m[i].uid, &index))
+                (void)vol_chunk_seal(p->vs, index, c.m[i].chunk);
+        }
+        return rc;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->short_logged = false;
+    rc = cache_put(p, &c, true);
+    pthread_mutex_unlock(&p->mu);
+    log_info("chunkset: %016" PRIx64 " created on %u datanodes", c.id, c.n);
+    return rc;
+}
+
+/* ---- the pool ---- */
+
+kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, uint32_t min_open, cs_pool **out) {
+    *out = NULL;
+    if (!meta || !vs || replicas < 2 || replicas > CS_MAX_REPLICAS) return K_EINVAL;
+    cs_pool *p = calloc(1, sizeof *p);
+    if (!p) return K_ENOMEM;
+    p->meta = meta;
+    p->vs = vs;
+    p->replicas = replicas;
+    p->min_open = min_open ? min_open : 1;
+    p->refreshed_ms = INT64_MIN / 2;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->refresh_mu, NULL);
+    *out = p;
+    return K_OK;
+}
+
+void cs_pool_close(cs_pool *p) {
+    if (!p) return;
+    pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->refresh_mu);
+    free(p->e);
+    free(p->up_uids);
+    free(p);
+}
+
+/* One attempt: the needle to c's master, forwarded to the other members. */
+static kerr put_on(cs_pool *p, const cs_info *c, const void *body, size_t len, uint64_t *offset) {
+    uint32_t index[CS_MAX_REPLICAS];
+    vol_replica fwd[CS_MAX_REPLICAS];
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (!volset_resolve_uid(p->vs, c->m[i].uid, &index[i])) return K_EUNAVAILABLE;
+        const char *addr = volset_remote_address(p->vs, index[i]);
+        if (!addr) return K_EINVAL; /* not a datanode's volume */
+        if (i)
+            fwd[i - 1] = (vol_replica){.address = addr, .uid = c->m[i].uid, .chunk = c->m[i].chunk};
+    }
+    vol_writer *w;
+    kerr rc =
+        vol_writer_begin_at(p->vs, index[0], c->m[0].chunk, VOL_AT_TAIL, len, fwd, c->n - 1, &w);
+    if (rc) return rc;
+    rc = vol_writer_write(w, body, len);
+    if (rc) {
+        vol_writer_abort(w);
+        return rc;
+    }
+    vol_loc loc;
+    rc = vol_writer_finish(w, &loc);
+    if (rc == K_OK) *offset = loc.offset;
+    return rc;
+}
+
+kerr cs_put(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *offset) {
+    kerr last = K_EUNAVAILABLE;
+    int creates = 0;
+    refresh(p, false);
+    for (int attempt = 0; attempt < PUT_ATTEMPTS; attempt++) {
+        cs_info c;
+        size_t usable;
+        bool have = pick(p, &c, &usable);
+        pthread_mutex_lock(&p->mu);
+        bool uncovered = p->uncovered;
+        p->uncovered = false; /* one try per refresh */
+        pthread_mutex_unlock(&p->mu);
+        if ((usable < p->min_open || uncovered) && creates < PUT_CREATES) {
+            creates++;
+            kerr e = create(p);
+            if (e == K_OK && !have) have = pick(p, &c, &usable);
+            if (e != K_OK) last = e;
+        }
+        if (!have) {
+            if (attempt == 0) {
+                refresh(p, true);
+                continue;
+            }
+            break;
+        }
+        kerr rc = put_on(p, &c, body, len, offset);
+        if (rc == K_OK) {
+            *csid = c.id;
+            return K_OK;
+        }
+        last = rc;
+        if (rc == K_ECONFLICT) {
+            seal(p, &c); /* full, or its copies went apart: no more needles there */
+        } else {
+            log_warn("chunkset: a needle could not go to chunkset %016" PRIx64
+                     " (%s); trying another",
+                     c.id, kerr_name(rc));
+            avoid(p, c.id);
+        }
+    }
+    if (last == K_ECONFLICT || last == K_EIO || last == K_ENOTFOUND) last = K_EUNAVAILABLE;
+    return last;
+}
+
+kerr cs_check(cs_pool *p, uint64_t csid) {
+    cs_info c;
+    kerr rc = lookup(p, csid, &c);
+    return rc == K_OK ? K_OK : K_EUNAVAILABLE;
+}
+
+kerr cs_read(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length, uint64_t off, void *buf,
+             size_t n) {
+    cs_info c;
+    kerr rc = lookup(p, csid, &c);
+    if (rc == K_ENOTFOUND) {
+        log_error("chunkset: a location names chunkset %016" PRIx64 ", which has no record", csid);
+        return K_EUNAVAILABLE;
+    }
+    if (rc) return K_EUNAVAILABLE;
+    /* start at a member chosen by the needle, so reads spread over them */
+    uint32_t first = (uint32_t)((offset >> 12) % c.n);
+    kerr worst = K_EUNAVAILABLE;
+    for (uint32_t k = 0; k < c.n; k++) {
+        const cs_member *m = &c.m[(first + k) % c.n];
+        uint32_t index;
+        if (!volset_resolve_uid(p->vs, m->uid, &index)) continue;
+        vol_loc l = {.volume = index, .chunk = m->chunk, .offset = offset, .length = length};
+        rc = vol_read(p->vs, &l, off, buf, n);
+        if (rc == K_OK) {
+            if (k)
+                log_info("chunkset: read of chunkset %016" PRIx64 " offset %" PRIu64
+                         " served by member %u after %u failed",
+                         csid, offset, (first + k) % c.n, k);
+            return K_OK;
+        }
+        if (rc == K_EINVAL) return rc; /* the range itself is wrong */
+        log_warn("chunkset: member %016" PRIx64 " of chunkset %016" PRIx64
+                 " failed a read at offset %" PRIu64 ": %s",
+                 m->uid, csid, offset, kerr_name(rc));
+        if (rc == K_ECORRUPT) worst = K_ECORRUPT;
+    }
+    return worst;
+}
+
+void cs_release(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length) {
+    cs_info c;
+    if (lookup(p, csid, &c) != K_OK) {
+        log_warn("chunkset: cannot release a needle of chunkset %016" PRIx64
+                 ": its record is unreadable",
+                 csid);
+        return;
+    }
+    for (uint32_t i = 0; i < c.n; i++) {
+        uint32_t index;
+        vol_loc l = {.chunk = c.m[i].chunk, .offset = offset, .length = length};
+        kerr e = K_ENOTFOUND;
+        if (volset_resolve_uid(p->vs, c.m[i].uid, &index)) {
+            l.volume = index;
+            e = vol_delete(p->vs, &l);
+        }
+        if (e && e != K_ENOTFOUND)
+            log_warn("chunkset: could not release a needle on member %016" PRIx64 ": %s",
+                     c.m[i].uid, kerr_name(e));
+    }
+}

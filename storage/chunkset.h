@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Replicated chunksets, the gateway's side (issue 8; Kage, seeds/000).
+ *
+ * A chunkset is R placed chunks (volume.h, "Chunkset chunks"), one on each
+ * of R distinct datanodes, holding the same needles at the same offsets.
+ * The first member is the master: a gateway sends a needle to it, the
+ * master appends it at its chunk's tail and forwards it to the other
+ * members at that offset, and answers only once every member has it
+ * durable (datanode.h, "append"). So one location key (chunkset id,
+ * offset, length) names the needle on every member, a read needs nothing
+ * but the chunkset's members (cached; they never change), and a read falls
+ * over to the next member when one fails or returns a bad checksum.
+ *
+ * Records, through the kv interface only (the cluster's metadata store):
+ *   "S" + ID (16 lowercase hex)   one text record, written once at
+ *     creation, rewritten once when sealed:
+ *     "kura chunkset 1\nid ID\nstate open|sealed\ncreated UNIX_MS\n"
+ *     "member VOLUME_UID CHUNK\n" x R (master first)
+ *   "S"   the open chunksets, one ID per line (compare-and-set).
+ * No single process allocates for the cluster: any gateway creates a
+ * chunkset when it sees fewer than min_open usable ones (placed chunks on
+ * R datanodes that are up, in distinct zones where possible, then the
+ * record, then its id in the index), so two gateways may both create one,
+ * which only adds room.
+ *
+ * Writes (cs_put): a needle goes to an open chunkset whose members are all
+ * known and answering; a chunkset that refuses it as full (or cannot take
+ * it at that offset) is sealed (record, index, members), one that fails
+ * otherwise is avoided by this gateway for a few seconds, and the needle
+ * goes again to another chunkset, up to a few times, creating chunksets as
+ * needed: never an acknowledged needle with fewer than R copies. With
+ * fewer than R datanodes up, writes fail (K_EUNAVAILABLE).
+ *
+ * Contract: every function is thread-safe. The pool borrows meta and vs
+ * (remote volumes of the registered datanodes, growing as they join; see
+ * dnreg_watch), which must outlive it. Errors: K_EUNAVAILABLE when no
+ * chunkset can take a needle or no member can serve a read, K_ECORRUPT
+ * when every member that answered failed its checksums, K_ENOTFOUND for a
+ * chunkset without a record, the kv's errors for the registry.
+ */
+#ifndef KURA_STORAGE_CHUNKSET_H
+#define KURA_STORAGE_CHUNKSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "meta/kv.h"
+#include "storage/volume.h"
+
+#define CS_MAX_REPLICAS VOL_MAX_REPLICAS
+
+typedef struct cs_member {
+    uint64_t uid;   /* the member's volume (stable id) */
+    uint32_t chunk; /* its placed chunk there */
+} cs_member;
+
+typedef struct cs_info {
+    uint64_t id;
+    bool sealed;
+    int64_t created_ms;
+    uint32_t n; /* members */
+    cs_member m[CS_MAX_REPLICAS];
+} cs_info;
+
+/* Record codec (exposed for tests). */
+void cs_encode(const cs_info *c, kbuf *out);
+kerr cs_decode(const char *p, size_t n, cs_info *out);
+
+typedef struct cs_pool cs_pool;
+/* replicas: members per new chunkset (2..CS_MAX_REPLICAS); min_open: open
+ * chunksets this gateway keeps usable (creating more when fewer). */
+kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, uint32_t min_open, cs_pool **out);
+void cs_pool_close(cs_pool *p);
+
+/* Stores len bytes as one needle in a chunkset: *csid and *offset name it. */
+kerr cs_put(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *offset);
+/* Reads n bytes at off of the needle (csid, offset, length). */
+kerr cs_read(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length, uint64_t off, void *buf,
+             size_t n);
+/* K_OK if the chunkset's members are known (its record read), so that a
+ * read can start; K_EUNAVAILABLE if the registry cannot say. */
+kerr cs_check(cs_pool *p, uint64_t csid);
+/* Marks the needle deleted on every member (best effort, logged). */
+void cs_release(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length);
+
+#endif
