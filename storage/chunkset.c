@@ -405,6 +405,16 @@ static bool in_writable(cs_pool *p, const dn_info *d) {
     return used;
 }
 
+/* Whether d answers its health check (cached for a second by the remote
+ * volume): a datanode that died since its last heartbeat is not given a
+ * new chunkset while the registry still says up. */
+static bool answers(cs_pool *p, const dn_info *d) {
+    uint32_t index;
+    vol_space sp;
+    return volset_resolve_uid(p->vs, d->volumes[0], &index) &&
+           volset_space_get(p->vs, index, &sp) == K_OK && !sp.stat_failed;
+}
+
 /* Creates a chunkset on replicas datanodes that are up, in distinct zones
  * where there are enough zones. */
 static kerr create(cs_pool *p) {
@@ -415,7 +425,8 @@ static kerr create(cs_pool *p) {
     size_t *cand = calloc(nl ? nl : 1, sizeof *cand);
     size_t nc = 0;
     for (size_t i = 0; cand && i < nl; i++)
-        if (list[i].up && list[i].nvolumes && list[i].free_bytes >= MIN_FREE_FOR_NEW)
+        if (list[i].up && list[i].nvolumes && list[i].free_bytes >= MIN_FREE_FOR_NEW &&
+            answers(p, &list[i]))
             cand[nc++] = i;
     /* shuffle, so that chunksets spread over the datanodes; then the ones
      * no writable chunkset uses yet go first */

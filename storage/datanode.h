@@ -22,6 +22,25 @@
  *          longer ones): the answer is read and verified whole, then sent,
  *          so a corrupt block is an error status, never wrong bytes.
  *   DELETE /v1/volumes/UID/needles/C/O?len=N    -> 204 (idempotent)
+ *   POST   /v1/volumes/UID/chunks
+ *          -> 200 {"chunk":C}: a new placed chunk for a chunkset (volume.h,
+ *          "Chunkset chunks"), open until sealed.
+ *   POST   /v1/volumes/UID/chunks/C/seal          -> 204 (idempotent)
+ *   PUT    /v1/volumes/UID/chunks/C/needles/O?len=N   body: the payload
+ *          -> 200 as a needle PUT: a replica's copy at offset O of its
+ *          placed chunk C (409 ECONFLICT if C is sealed or not placed, or a
+ *          live needle is at O).
+ *   PUT    /v1/volumes/UID/chunks/C/append?len=N[&fwd=HOST:PORT/UID/C]...
+ *          -> 200 as a needle PUT, with the offset it chose: the chunkset
+ *          master appends the needle at its chunk's tail and streams it, as
+ *          it arrives, to every fwd replica (at most 8) at that offset
+ *          (signed requests of its own); it answers 200 only once its own
+ *          copy and every replica's are durable and every replica echoed
+ *          the same length, offset and CRC32C. Otherwise every copy made is
+ *          deleted and the answer is 409 ECONFLICT (the chunk is full or
+ *          sealed, or a replica refused the offset: the client seals the
+ *          chunkset) or 503 EUNAVAILABLE (a replica failed or does not
+ *          answer: the client tries another chunkset).
  *   POST   /v1/compact
  *          -> 200 {"scanned":N,"compacted":N,"removed":N,"kept":N,
  *                  "reclaimed":BYTES}
@@ -38,8 +57,9 @@
  *
  * Errors: a status and `X-Kura-Error: NAME` (kerr_name, e.g. ECORRUPT,
  * ENOTFOUND, ENOSPC) with a one-line text body: 403 authentication, 404 no
- * such volume or needle, 400 malformed, 416 bad range, 500 ECORRUPT/EIO,
- * 507 ENOSPC, 413 too large.
+ * such volume or needle, 400 malformed, 409 ECONFLICT (chunkset chunk),
+ * 416 bad range, 500 ECORRUPT/EIO, 503 EUNAVAILABLE, 507 ENOSPC, 413 too
+ * large.
  *
  * Authentication: every request (health too) carries
  *   X-Kura-Date: UNIX_SECONDS

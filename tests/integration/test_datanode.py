@@ -30,13 +30,13 @@ import http.client
 import json
 import os
 import random
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+import proctest
 
 KURA, DNCLIENT = sys.argv[1], sys.argv[2]
 META = os.environ.get("KURA_META_URL")
@@ -45,25 +45,10 @@ if not META:
     sys.exit(77)
 SECRET = "cluster-secret-%016x" % random.getrandbits(64)
 TMP = tempfile.mkdtemp(prefix="kura-dn-")
-procs = []
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+T = proctest.Tally()
+check = T.check
+PROCS = proctest.Procs(TMP)
+free_port = proctest.free_port
 
 
 def start_datanode(name, zone, ndirs=1, media="hdd", via_config=False):
@@ -89,10 +74,7 @@ def start_datanode(name, zone, ndirs=1, media="hdd", via_config=False):
         args += ["--compact-grace", "0", "--compact-interval", "0"]
         for d in dirs:
             args += ["--data", d]
-    log = open(os.path.join(TMP, name + ".log"), "w")
-    p = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", "--"] + args, stdout=log,
-                         stderr=subprocess.STDOUT)
-    procs.append(p)
+    p = PROCS.spawn(name, args)
     return {"name": name, "port": port, "dirs": dirs, "proc": p, "zone": zone, "media": media}
 
 
@@ -415,24 +397,7 @@ def main():
 
 
 def start_gateway(name):
-    port = free_port()
-    env = dict(os.environ, KURA_ROOT_ACCESS_KEY="dnroot", KURA_ROOT_SECRET_KEY="dnroot-secret-key")
-    log = open(os.path.join(TMP, name + ".log"), "w")
-    p = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", "--", KURA, "serve", "--listen",
-                          "127.0.0.1:%d" % port, "--data", os.path.join(TMP, name), "--meta", META,
-                          "--datanodes-from-meta", "--cluster-secret",
-                          SECRET, "--admin-listen", "off"], stdout=log, stderr=subprocess.STDOUT, env=env)
-    procs.append(p)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return "http://127.0.0.1:%d" % port
-        except OSError:
-            if p.poll() is not None:
-                break
-            time.sleep(0.1)
-    return None
+    return proctest.start_gateway(PROCS, KURA, name, META, SECRET)
 
 
 def gateway_checks(nodes):
@@ -492,30 +457,4 @@ def gateway_checks(nodes):
         check(got == v, "%s reads through the other gateway" % k)
 
 
-def stop_all():
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-
-try:
-    main()
-except Exception as e:  # a crash is a failure, with the datanodes' logs
-    import traceback
-    traceback.print_exc()
-    failed += 1
-finally:
-    stop_all()
-    for n in sorted(os.listdir(TMP)):
-        if n.endswith(".log") and failed:
-            print("---- %s" % n)
-            print(open(os.path.join(TMP, n)).read()[-3000:])
-    shutil.rmtree(TMP, ignore_errors=True)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+proctest.run(main, T, PROCS, TMP)

@@ -1283,6 +1283,105 @@ static void test_compact_concurrent(void **state) {
     rm_rf(dir);
 }
 
+/* ---- chunkset chunks (placed needles) ---- */
+
+/* Writes a needle of len bytes at (chunk, at) through vol_writer_begin_at;
+ * returns the begin error, or the finish error. */
+static kerr placed_write(volset *vs, uint32_t chunk, uint64_t at, const uint8_t *data, size_t len,
+                         vol_loc *loc) {
+    vol_writer *w = NULL;
+    kerr e = vol_writer_begin_at(vs, 0, chunk, at, len, NULL, 0, &w);
+    if (e) return e;
+    if (at != VOL_AT_TAIL) assert_true(vol_writer_offset(w) == at);
+    assert_int_equal(vol_writer_write(w, data, len), K_OK);
+    return vol_writer_finish(w, loc);
+}
+
+static void test_placed_chunks(void **state) {
+    (void)state;
+    char *master = make_tmpdir(), *replica = make_tmpdir();
+    volset *m = open1(master, 1 * MiB, true), *r = open1(replica, 1 * MiB, true);
+    /* an ordinary needle first, so that the placed chunk is not chunk 0 */
+    uint64_t rng = 7;
+    uint8_t *plain = random_bytes(1, 5000);
+    vol_loc pl;
+    write_needle(m, plain, 5000, 5000, &rng, &pl);
+    uint32_t mc, rc;
+    assert_int_equal(vol_chunk_create_placed(m, 0, &mc), K_OK);
+    assert_int_equal(vol_chunk_create_placed(r, 0, &rc), K_OK);
+    assert_true(mc != pl.chunk);
+    /* the master appends at its tail; the replica takes the same offset */
+    uint8_t *d[4];
+    vol_loc ml[4], rl[4];
+    size_t sizes[4] = {0, 1000, 200 * KiB + 3, 70000};
+    for (int i = 0; i < 4; i++) {
+        d[i] = random_bytes(10 + (uint64_t)i, sizes[i]);
+        assert_int_equal(placed_write(m, mc, VOL_AT_TAIL, d[i], sizes[i], &ml[i]), K_OK);
+        assert_true(ml[i].chunk == mc);
+        assert_int_equal(placed_write(r, rc, ml[i].offset, d[i], sizes[i], &rl[i]), K_OK);
+        assert_true(rl[i].chunk == rc && rl[i].offset == ml[i].offset);
+        if (i) assert_true(ml[i].offset > ml[i - 1].offset);
+    }
+    /* ordinary needles never land in the placed chunk */
+    vol_loc pl2;
+    write_needle(m, plain, 5000, 5000, &rng, &pl2);
+    assert_true(pl2.chunk != mc);
+    for (int i = 0; i < 4; i++) {
+        assert_reads_back(m, &ml[i], d[i]);
+        assert_reads_back(r, &rl[i], d[i]);
+    }
+    /* a replica never writes over a live needle; misaligned offsets and
+     * unknown chunks are refused */
+    assert_int_equal(placed_write(r, rc, rl[1].offset, d[1], sizes[1], &rl[1]), K_ECONFLICT);
+    vol_writer *w = NULL;
+    assert_int_equal(vol_writer_begin_at(r, 0, rc, rl[3].offset + 1, 10, NULL, 0, &w), K_EINVAL);
+    assert_int_equal(vol_writer_begin_at(r, 0, rc + 100, 0, 10, NULL, 0, &w), K_ECONFLICT);
+    assert_int_equal(vol_writer_begin_at(m, 0, pl.chunk, VOL_AT_TAIL, 10, NULL, 0, &w),
+                     K_ECONFLICT); /* not a placed chunk */
+    /* a deleted needle's place may be written again (a failed attempt) */
+    assert_int_equal(vol_delete(r, &rl[1]), K_OK);
+    assert_int_equal(placed_write(r, rc, rl[1].offset, d[1], sizes[1], &rl[1]), K_OK);
+    /* full: an append past the chunk size is refused (the chunkset seals) */
+    uint8_t *big = random_bytes(99, 600 * KiB);
+    vol_loc bl;
+    assert_int_equal(placed_write(m, mc, VOL_AT_TAIL, big, 600 * KiB, &bl), K_OK);
+    assert_int_equal(placed_write(m, mc, VOL_AT_TAIL, big, 600 * KiB, &bl), K_ECONFLICT);
+    /* the open state survives a restart; compaction leaves an open chunk alone */
+    for (int i = 1; i < 4; i++) assert_int_equal(vol_delete(m, &ml[i]), K_OK);
+    volset_close(m);
+    m = open1(master, 1 * MiB, true);
+    char *cs_marker = path_in(master, "chunk-%08u.cs", mc);
+    assert_int_equal(access(cs_marker, F_OK), 0);
+    vol_compact_stats st = {0};
+    assert_int_equal(volset_compact(m, true, &st), K_OK);
+    assert_reads_back(m, &ml[2], d[2]); /* deleted, but its chunk is still open */
+    assert_int_equal(placed_write(m, mc, VOL_AT_TAIL, d[1], sizes[1], &ml[1]), K_OK);
+    assert_reads_back(m, &ml[1], d[1]);
+    /* sealed: no more needles, the marker is gone, and it compacts */
+    assert_int_equal(vol_chunk_seal(m, 0, mc), K_OK);
+    assert_int_equal(vol_chunk_seal(m, 0, mc), K_OK); /* idempotent */
+    assert_int_equal(access(cs_marker, F_OK), -1);
+    assert_int_equal(placed_write(m, mc, VOL_AT_TAIL, d[1], sizes[1], &bl), K_ECONFLICT);
+    assert_int_equal(vol_chunk_seal(m, 0, 4000), K_ENOTFOUND);
+    assert_int_equal(vol_delete(m, &ml[1]), K_OK);
+    memset(&st, 0, sizeof st);
+    assert_int_equal(volset_compact(m, true, &st), K_OK);
+    assert_true(st.chunks_compacted >= 1);
+    assert_reads_back(m, &ml[0], d[0]); /* live needles keep their offsets */
+    volset_close(m);
+    m = open1(master, 1 * MiB, true);
+    assert_int_equal(placed_write(m, mc, VOL_AT_TAIL, d[1], sizes[1], &bl), K_ECONFLICT);
+    assert_reads_back(m, &ml[0], d[0]);
+    volset_close(m);
+    volset_close(r);
+    free(cs_marker);
+    free(big);
+    free(plain);
+    for (int i = 0; i < 4; i++) free(d[i]);
+    rm_rf(master);
+    rm_rf(replica);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c_check_value),
@@ -1306,6 +1405,7 @@ int main(void) {
         cmocka_unit_test(test_compact_punch_when_no_room),
         cmocka_unit_test(test_compact_legacy_tail),
         cmocka_unit_test(test_compact_concurrent),
+        cmocka_unit_test(test_placed_chunks),
     };
     return cmocka_run_group_tests_name("storage/volume", tests, NULL, NULL);
 }

@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What the multi-process tests (datanodes, gateways) share: a tally of
+checks, free ports, processes that die with the test, a gateway started
+on the datanodes, and the run/report/cleanup frame.
+
+    T = proctest.Tally()
+    check = T.check
+    procs = proctest.Procs(tmpdir)
+    proctest.run(main, T, procs, tmpdir)   # never returns
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+
+
+class Tally:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, cond, what):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("FAIL:", what, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Procs:
+    """Processes started by a test: killed with it (pdeathsig), logs in
+    DIR/NAME.log."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.all = []
+
+    def spawn(self, name, args, env=None):
+        log = open(os.path.join(self.tmp, name + ".log"), "a")
+        p = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", "--"] + args, stdout=log,
+                             stderr=subprocess.STDOUT, env=env)
+        self.all.append(p)
+        return p
+
+    def stop_all(self):
+        """SIGTERM to every process still running; returns their exit codes
+        (a sanitizer's report at exit makes one non-zero)."""
+        alive = [p for p in self.all if p.poll() is None]
+        for p in alive:
+            p.send_signal(signal.SIGTERM)
+        for p in alive:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        return [p.returncode for p in alive]
+
+
+def start_gateway(procs, kura, name, meta, secret, extra=(), user=("dnroot", "dnroot-secret-key")):
+    """kura serve --datanodes-from-meta on a free port; its URL once it
+    accepts connections, None if it does not start."""
+    port = free_port()
+    env = dict(os.environ, KURA_ROOT_ACCESS_KEY=user[0], KURA_ROOT_SECRET_KEY=user[1])
+    p = procs.spawn(name, [kura, "serve", "--listen", "127.0.0.1:%d" % port, "--data",
+                           os.path.join(procs.tmp, name), "--meta", meta, "--datanodes-from-meta",
+                           "--cluster-secret", secret, "--admin-listen", "off"] + list(extra),
+                    env=env)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return "http://127.0.0.1:%d" % port
+        except OSError:
+            if p.poll() is not None:
+                break
+            time.sleep(0.1)
+    return None
+
+
+def run(main, tally, procs, tmp, clean_exit=False):
+    """Runs main; a crash is a failure. Then stops every process (with
+    clean_exit, each must exit with 0), prints the logs if anything
+    failed, removes tmp, prints the tally and exits 1 on any failure."""
+    try:
+        main()
+    except Exception:  # a crash is a failure, with the logs
+        traceback.print_exc()
+        tally.failed += 1
+    finally:
+        codes = procs.stop_all()
+        if clean_exit:
+            tally.check(all(c == 0 for c in codes),
+                        "every process exits cleanly on SIGTERM: %r" % codes)
+        for n in sorted(os.listdir(tmp)):
+            if n.endswith(".log") and tally.failed:
+                print("---- %s" % n)
+                print(open(os.path.join(tmp, n)).read()[-4000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (tally.passed, tally.failed))
+    sys.exit(1 if tally.failed else 0)

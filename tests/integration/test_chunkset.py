@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Replicated chunksets (issue 8) with real processes.
+
+    deploy/redis-local.sh shards python3 test_chunkset.py KURA
+
+Four `kura datanode` processes in three zones and two gateways
+(`kura serve --datanodes-from-meta`, 3 replicas) on the Redis of
+KURA_META_URL. Checks, through boto3:
+  * objects of many sizes (empty, one byte, one block, several blocks, two
+    segments, multipart) PUT through one gateway read byte-exact through the
+    other, whole and by ranges;
+  * every object's bytes are on disk on three distinct datanodes;
+  * a byte flipped in two of the three copies: reads are still exact (they
+    fall over to the intact copy); in all three: a 500, never wrong bytes,
+    and the gateway logs the bad members;
+  * a datanode SIGKILLed while 6 clients write: every acknowledged object
+    reads back and has three copies; writes go on over the other three;
+  * two datanodes killed: every object still reads through both gateways;
+    with two datanodes up a PUT fails (5xx), never a 2-copy success; one
+    back: PUTs succeed again, with three copies.
+Prints 'N passed, N failed'; exit 1 on any failure.
+"""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import proctest
+
+KURA = sys.argv[1]
+META = os.environ.get("KURA_META_URL")
+if not META:
+    print("test_chunkset.py: run under deploy/redis-local.sh (KURA_META_URL)")
+    sys.exit(77)
+try:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+except ImportError:
+    print("boto3 missing")
+    sys.exit(77)
+
+SECRET = "cs-secret-%016x" % random.getrandbits(64)
+TMP = tempfile.mkdtemp(prefix="kura-cs-")
+T = proctest.Tally()
+check = T.check
+procs = proctest.Procs(TMP)
+free_port = proctest.free_port
+
+
+def start_datanode(node):
+    node["proc"] = procs.spawn(node["name"], [
+        KURA, "datanode", "--listen", "127.0.0.1:%d" % node["port"], "--zone", node["zone"],
+        "--secret", SECRET, "--meta", META, "--data", node["dir"], "--heartbeat", "300"])
+
+
+def state_of(port):
+    r = subprocess.run([KURA, "datanode", "list", "--meta", META, "--down-after", "2000"],
+                       capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        f = line.split(" ")
+        if len(f) > 4 and f[4] == "127.0.0.1:%d" % port:
+            return f[1]
+    return None
+
+
+def wait_state(port, want, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if state_of(port) == want:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def start_gateway(name):
+    return proctest.start_gateway(procs, KURA, name, META, SECRET,
+                                  user=("csroot", "csroot-secret-key"))
+
+
+def client(url):
+    cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
+                 read_timeout=120, connect_timeout=10)
+    return boto3.client("s3", endpoint_url=url, aws_access_key_id="csroot",
+                        aws_secret_access_key="csroot-secret-key", region_name="us-east-1",
+                        config=cfg)
+
+
+def chunk_files(node):
+    vd = os.path.join(node["dir"], "volume")
+    return [os.path.join(vd, f) for f in sorted(os.listdir(vd))
+            if f.startswith("chunk-") and f.endswith(".dat")] if os.path.isdir(vd) else []
+
+
+def snapshot(nodes):
+    """Every chunk file of every datanode: [(node name, path, bytes)]."""
+    return [(n["name"], path, open(path, "rb").read()) for n in nodes for path in chunk_files(n)]
+
+
+def copies(snap, data):
+    """(node, file, offset) of every place the payload's first bytes are."""
+    probe = data[:64]
+    found = []
+    for name, path, blob in snap:
+        at = blob.find(probe)
+        while at >= 0:
+            found.append((name, path, at))
+            at = blob.find(probe, at + 1)
+    return found
+
+
+def nodes_with_copy(snap, data):
+    return {name for name, _, _ in copies(snap, data)}
+
+
+def read_all(c, bucket, objs, what):
+    ok = True
+    for k, v in objs.items():
+        try:
+            got = c.get_object(Bucket=bucket, Key=k)["Body"].read()
+        except Exception as e:  # noqa: BLE001 - reported as a failure
+            got = repr(e)
+        if got != v:
+            ok = False
+            print("  %s: %s differs (%d bytes wanted)" % (what, k, len(v)))
+    check(ok, what)
+
+
+def main():
+    zones = ["z1", "z2", "z3", "z1"]
+    nodes = []
+    for i, z in enumerate(zones):
+        n = {"name": "dn%d" % i, "zone": z, "port": free_port(),
+             "dir": os.path.join(TMP, "dn%d" % i)}
+        start_datanode(n)
+        nodes.append(n)
+    for n in nodes:
+        check(wait_state(n["port"], "up"), "%s registered up" % n["name"])
+    urls = [start_gateway("gw0"), start_gateway("gw1")]
+    check(all(urls), "gateways started: %r" % urls)
+    if not all(urls):
+        return
+    c0, c1 = client(urls[0]), client(urls[1])
+    c0.create_bucket(Bucket="cs-bucket")
+
+    # --- sizes, through one gateway and back through the other
+    objs = {}
+    for size in (0, 1, 1000, 65536, 65536 * 3 + 7, 300 * 1024, 9 * 1024 * 1024 + 17):
+        k = "size-%d" % size
+        objs[k] = os.urandom(size)
+        c0.put_object(Bucket="cs-bucket", Key=k, Body=objs[k])
+    mp = c0.create_multipart_upload(Bucket="cs-bucket", Key="multipart")
+    parts, body = [], b""
+    for i, size in enumerate((5 * 1024 * 1024, 1024 + 3)):
+        data = os.urandom(size)
+        body += data
+        r = c0.upload_part(Bucket="cs-bucket", Key="multipart", UploadId=mp["UploadId"],
+                           PartNumber=i + 1, Body=data)
+        parts.append({"PartNumber": i + 1, "ETag": r["ETag"]})
+    c0.complete_multipart_upload(Bucket="cs-bucket", Key="multipart", UploadId=mp["UploadId"],
+                                 MultipartUpload={"Parts": parts})
+    objs["multipart"] = body
+    read_all(c1, "cs-bucket", objs, "every object reads byte-exact through the other gateway")
+    big = objs["size-%d" % (9 * 1024 * 1024 + 17)]
+    for a, b in ((0, 0), (8 * 1024 * 1024 - 5, 8 * 1024 * 1024 + 5), (4194000, 4194999)):
+        got = c1.get_object(Bucket="cs-bucket", Key="size-%d" % len(big),
+                            Range="bytes=%d-%d" % (a, b))["Body"].read()
+        check(got == big[a:b + 1], "range %d-%d across segments" % (a, b))
+
+    # --- three copies on three datanodes
+    snap = snapshot(nodes)
+    for k, v in objs.items():
+        if len(v) >= 64:
+            where = nodes_with_copy(snap, v)
+            check(len(where) == 3, "%s has copies on 3 datanodes: %s" % (k, sorted(where)))
+
+    # --- corruption in two of three copies: reads fall over to the third
+    victim = objs["size-%d" % (65536 * 3 + 7)]
+    places = copies(snap, victim)
+    check(len(places) == 3, "three copies of the victim found: %d" % len(places))
+    for _, path, at in places[:2]:
+        with open(path, "r+b") as f:
+            f.seek(at + 100)
+            b = f.read(1)
+            f.seek(at + 100)
+            f.write(bytes([b[0] ^ 0xFF]))
+    for c, g in ((c0, "gw0"), (c1, "gw1")):
+        got = c.get_object(Bucket="cs-bucket", Key="size-%d" % len(victim))["Body"].read()
+        check(got == victim, "%s reads exact bytes with two copies corrupt" % g)
+    # every copy corrupt: an error, never wrong bytes, and the log says why
+    lost = objs.pop("size-65536")
+    for _, path, at in copies(snap, lost):
+        with open(path, "r+b") as f:
+            f.seek(at + 5)
+            b = f.read(1)
+            f.seek(at + 5)
+            f.write(bytes([b[0] ^ 0xFF]))
+    # (the headers of a GET go out before its first bytes are read: the
+    # error is a 5xx or a body cut short, which every client detects)
+    outcome = None
+    try:
+        got = c0.get_object(Bucket="cs-bucket", Key="size-65536")["Body"].read()
+        outcome = "%d bytes" % len(got)
+    except ClientError as e:
+        outcome = e.response["ResponseMetadata"]["HTTPStatusCode"]
+    except Exception as e:  # noqa: BLE001 - the body cut short
+        outcome = type(e).__name__
+    check(outcome == 500 or outcome in ("ResponseStreamingError", "IncompleteReadError"),
+          "all three copies corrupt: an error, not wrong bytes (%r)" % outcome)
+    logs = open(os.path.join(TMP, "gw0.log")).read()
+    check("ECORRUPT" in logs and "failed a read" in logs, "the bad copies are reported in the log")
+
+    # --- a datanode killed while 6 clients write
+    acked, errors, stop = {}, [], threading.Event()
+    lock = threading.Lock()
+
+    def writer(t):
+        c = client(urls[t % 2])
+        i = 0
+        while not stop.is_set():
+            k, v = "w%d-%d" % (t, i), os.urandom(random.choice((100, 5000, 70000)))
+            i += 1
+            time.sleep(0.1)
+            try:
+                c.put_object(Bucket="cs-bucket", Key=k, Body=v)
+                with lock:
+                    acked[k] = v
+            except Exception as e:  # noqa: BLE001 - an error is an allowed outcome
+                with lock:
+                    errors.append(repr(e)[:120])
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    killed = nodes[1]
+    killed["proc"].send_signal(signal.SIGKILL)
+    killed["proc"].wait()
+    time.sleep(8)  # past the heartbeat timeout: writes go on without it
+    n_before = len(acked)
+    time.sleep(3)
+    stop.set()
+    for t in threads:
+        t.join()
+    print("writes during the kill: %d acknowledged, %d failed %r" % (len(acked), len(errors),
+                                                                      errors[:3]))
+    check(len(acked) > n_before, "writes succeed again once the dead datanode is down")
+    read_all(c1, "cs-bucket", acked, "every acknowledged write reads back")
+    snap = snapshot(nodes)
+    short = [k for k, v in acked.items() if len(nodes_with_copy(snap, v)) < 3]
+    check(not short, "every acknowledged write has 3 copies (%d short: %r)" % (len(short),
+                                                                              short[:5]))
+    start_datanode(killed)
+    check(wait_state(killed["port"], "up"), "the killed datanode is back up")
+    for k in random.sample(sorted(acked), min(len(acked), 200)):
+        objs[k] = acked[k]
+
+    # --- two datanodes down: everything reads, writes are refused
+    down = [nodes[0], nodes[2]]
+    for n in down:
+        n["proc"].send_signal(signal.SIGKILL)
+        n["proc"].wait()
+    read_all(c0, "cs-bucket", objs, "with 2 of 4 datanodes killed, every object reads via gw0")
+    read_all(c1, "cs-bucket", objs, "with 2 of 4 datanodes killed, every object reads via gw1")
+    for n in down:
+        check(wait_state(n["port"], "down"), "%s marked down" % n["name"])
+    status = None
+    try:
+        c0.put_object(Bucket="cs-bucket", Key="two-up", Body=b"x" * 1000)
+        status = 200
+    except ClientError as e:
+        status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+    check(status is not None and status >= 500, "a PUT with 2 datanodes up fails: %r" % status)
+    with_one = nodes[0]
+    start_datanode(with_one)
+    check(wait_state(with_one["port"], "up"), "a datanode back: 3 up")
+    data = os.urandom(4000)
+    ok = False
+    deadline = time.time() + 30
+    while time.time() < deadline and not ok:
+        try:
+            c1.put_object(Bucket="cs-bucket", Key="three-up", Body=data)
+            ok = True
+        except ClientError:
+            time.sleep(1)
+    check(ok, "with 3 datanodes up PUTs succeed again")
+    if ok:
+        got = c0.get_object(Bucket="cs-bucket", Key="three-up")["Body"].read()
+        check(got == data, "the new object reads back")
+        check(len(nodes_with_copy(snapshot(nodes), data)) == 3, "the new object has 3 copies")
+
+
+proctest.run(main, T, procs, TMP, clean_exit=True)
