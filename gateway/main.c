@@ -577,7 +577,8 @@ static int cmd_serve(int argc, char **argv) {
                           .ec_k = (uint32_t)config_int(cfg, "ec-data"),
                           .ec_m = (uint32_t)config_int(cfg, "ec-parity"),
                           .ec_threshold = config_size(cfg, "ec-threshold"),
-                          .min_open_chunksets = (uint32_t)config_int(cfg, "open-chunksets")};
+                          .min_open_chunksets = (uint32_t)config_int(cfg, "open-chunksets"),
+                          .zone = config_str(cfg, "zone")};
     volset_opts vo;
     settings_volset(cfg, &vo); /* checked above */
     if (open_stores(dirs, ndirs, &policy, &vo, &st)) return 1;

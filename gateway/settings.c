@@ -75,6 +75,8 @@ const cfg_item settings_serve[] = {
      "copies of every object on the datanodes (replicated chunksets; 1: one copy, no chunksets)"},
     {"open-chunksets", CFG_INT, "4", 1, 256, "N",
      "open chunksets each gateway keeps to spread writes over (creating more when fewer)"},
+    {"zone", CFG_STR, NULL, 0, 0, "NAME",
+     "the gateway's failure zone: chunksets it creates get their master there when they can"},
     {"ec-data", CFG_INT, "6", 1, 32, "K", "data shards of an erasure-coded stripe"},
     {"ec-parity", CFG_INT, "3", 0, 16, "M", "parity shards of an erasure-coded stripe"},
     {"ec-threshold", CFG_SIZE, "1M", 0, 1ll << 40, "SIZE",
@@ -139,6 +141,19 @@ static bool check_listen(const char *flag, const char *listen, char *err, size_t
     return true;
 }
 
+/* A zone name: up to 64 letters, digits, '.', '_' or '-'. */
+static bool check_zone(const char *zone, char *err, size_t cap) {
+    for (const char *p = zone; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '_' || *p == '-') ||
+            p - zone >= 64) {
+            snprintf(err, cap, "--zone wants up to 64 letters, digits, '.', '_' or '-', got '%s'",
+                     zone);
+            return false;
+        }
+    return true;
+}
+
 kerr settings_check_datanode(const config *c, char *err, size_t cap) {
     if (!check_listen("--listen", config_str(c, "listen"), err, cap)) return K_EINVAL;
     const char *adv = config_str(c, "advertise");
@@ -148,15 +163,7 @@ kerr settings_check_datanode(const config *c, char *err, size_t cap) {
         snprintf(err, cap, "--data needs at least one directory");
         return K_EINVAL;
     }
-    const char *zone = config_str(c, "zone");
-    for (const char *p = zone; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '.' || *p == '_' || *p == '-') ||
-            p - zone >= 64) {
-            snprintf(err, cap, "--zone wants up to 64 letters, digits, '.', '_' or '-', got '%s'",
-                     zone);
-            return K_EINVAL;
-        }
+    if (!check_zone(config_str(c, "zone"), err, cap)) return K_EINVAL;
     const char *media = config_str(c, "media");
     if (strcmp(media, "ssd") && strcmp(media, "hdd")) {
         snprintf(err, cap, "--media wants ssd or hdd, got '%s'", media);
@@ -242,6 +249,8 @@ kerr settings_check_serve(const config *c, char *err, size_t cap) {
             return K_EINVAL;
         }
     }
+    const char *zone = config_str(c, "zone");
+    if (zone && !check_zone(zone, err, cap)) return K_EINVAL;
     if ((config_str(c, "tls-cert") == NULL) != (config_str(c, "tls-key") == NULL)) {
         snprintf(err, cap, "--tls-cert and --tls-key go together");
         return K_EINVAL;

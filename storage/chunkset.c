@@ -45,6 +45,7 @@ struct cs_pool {
     kv *meta;
     volset *vs;
     uint32_t replicas, min_open;
+    char *zone; /* the gateway's, or NULL */
     pthread_mutex_t mu;
     cs_entry *e; /* sorted by info.id */
     size_t n, cap;
@@ -213,7 +214,12 @@ static int cmp_u64(const void *a, const void *b) {
  * the datanodes that are up. */
 static void refresh(cs_pool *p, bool force) {
     int64_t now = clock_real_ms();
-    pthread_mutex_lock(&p->refresh_mu);
+    /* one refresh at a time; a thread that need not force one goes on
+     * with the view it has while another refreshes */
+    if (force)
+        pthread_mutex_lock(&p->refresh_mu);
+    else if (pthread_mutex_trylock(&p->refresh_mu) != 0)
+        return;
     pthread_mutex_lock(&p->mu);
     bool fresh = !force && now - p->refreshed_ms < REFRESH_MS;
     pthread_mutex_unlock(&p->mu);
@@ -233,9 +239,16 @@ static void refresh(cs_pool *p, bool force) {
         up = malloc((total ? total : 1) * sizeof *up);
         dn_start = malloc((nl ? nl : 1) * sizeof *dn_start);
         dn_end = malloc((nl ? nl : 1) * sizeof *dn_end);
+        /* only datanodes of the media new chunksets go to count (ssd
+         * when there are enough of them: see create) */
+        size_t n_ssd = 0;
+        for (size_t i = 0; i < nl; i++)
+            n_ssd += list[i].up && list[i].free_bytes >= MIN_FREE_FOR_NEW && list[i].nvolumes &&
+                     !strcmp(list[i].media, "ssd");
         for (size_t i = 0; up && dn_start && dn_end && i < nl; i++) {
             if (!list[i].up) continue;
-            if (list[i].free_bytes >= MIN_FREE_FOR_NEW && list[i].nvolumes) {
+            if (list[i].free_bytes >= MIN_FREE_FOR_NEW && list[i].nvolumes &&
+                (n_ssd < p->replicas || !strcmp(list[i].media, "ssd"))) {
                 dn_start[n_dn] = n_up;
                 dn_end[n_dn++] = n_up + list[i].nvolumes;
             }
@@ -435,6 +448,15 @@ static kerr create(cs_pool *p) {
         cand[i - 1] = cand[j];
         cand[j] = t;
     }
+    /* hybrid placement: replicated chunksets on ssd when enough are */
+    size_t n_ssd = 0;
+    for (size_t k = 0; k < nc; k++) n_ssd += !strcmp(list[cand[k]].media, "ssd");
+    if (n_ssd >= p->replicas) {
+        size_t kept = 0;
+        for (size_t k = 0; k < nc; k++)
+            if (!strcmp(list[cand[k]].media, "ssd")) cand[kept++] = cand[k];
+        nc = kept;
+    }
     size_t front = 0;
     for (size_t k = 0; k < nc; k++)
         if (!in_writable(p, &list[cand[k]])) {
@@ -451,6 +473,13 @@ static kerr create(cs_pool *p) {
             for (size_t q = 0; q < np && !clash; q++)
                 clash = pickd[q] == cand[k] || (pass == 0 && !strcmp(list[pickd[q]].zone, d->zone));
             if (!clash) pickd[np++] = cand[k];
+        }
+    /* the master in the gateway's zone when a member is there */
+    for (size_t q = 1; p->zone && q < np; q++)
+        if (!strcmp(list[pickd[q]].zone, p->zone) && strcmp(list[pickd[0]].zone, p->zone)) {
+            size_t t = pickd[0];
+            pickd[0] = pickd[q];
+            pickd[q] = t;
         }
     cs_info c = {.id = random_u64(), .created_ms = clock_real_ms()};
     if (!cand) {
@@ -508,11 +537,16 @@ static kerr create(cs_pool *p) {
 
 /* ---- the pool ---- */
 
-kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, uint32_t min_open, cs_pool **out) {
+kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, uint32_t min_open, const char *zone,
+                  cs_pool **out) {
     *out = NULL;
     if (!meta || !vs || replicas < 2 || replicas > CS_MAX_REPLICAS) return K_EINVAL;
     cs_pool *p = calloc(1, sizeof *p);
     if (!p) return K_ENOMEM;
+    if (zone && *zone && !(p->zone = strdup(zone))) {
+        free(p);
+        return K_ENOMEM;
+    }
     p->meta = meta;
     p->vs = vs;
     p->replicas = replicas;
@@ -530,6 +564,7 @@ void cs_pool_close(cs_pool *p) {
     pthread_mutex_destroy(&p->refresh_mu);
     free(p->e);
     free(p->up_uids);
+    free(p->zone);
     free(p);
 }
 
@@ -611,6 +646,7 @@ kerr cs_check(cs_pool *p, uint64_t csid) {
 
 kerr cs_read(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length, uint64_t off, void *buf,
              size_t n) {
+    refresh(p, false); /* who is up: at most one registry read per 2 s */
     cs_info c;
     kerr rc = lookup(p, csid, &c);
     if (rc == K_ENOTFOUND) {
@@ -618,11 +654,21 @@ kerr cs_read(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length, uint64
         return K_EUNAVAILABLE;
     }
     if (rc) return K_EUNAVAILABLE;
-    /* start at a member chosen by the needle, so reads spread over them */
-    uint32_t first = (uint32_t)((offset >> 12) % c.n);
+    /* start at a member chosen by the needle, so reads spread over them;
+     * members on datanodes the registry says are down go last */
+    uint32_t first = (uint32_t)((offset >> 12) % c.n), order[CS_MAX_REPLICAS], no = 0;
+    pthread_mutex_lock(&p->mu);
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t k = 0; k < c.n; k++) {
+            uint32_t i = (first + k) % c.n;
+            bool up = !p->up_uids ||
+                      bsearch(&c.m[i].uid, p->up_uids, p->n_up, sizeof *p->up_uids, cmp_u64);
+            if (up == (pass == 0)) order[no++] = i;
+        }
+    pthread_mutex_unlock(&p->mu);
     kerr worst = K_EUNAVAILABLE;
     for (uint32_t k = 0; k < c.n; k++) {
-        const cs_member *m = &c.m[(first + k) % c.n];
+        const cs_member *m = &c.m[order[k]];
         uint32_t index;
         if (!volset_resolve_uid(p->vs, m->uid, &index)) continue;
         vol_loc l = {.volume = index, .chunk = m->chunk, .offset = offset, .length = length};
@@ -631,7 +677,7 @@ kerr cs_read(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length, uint64
             if (k)
                 log_info("chunkset: read of chunkset %016" PRIx64 " offset %" PRIu64
                          " served by member %u after %u failed",
-                         csid, offset, (first + k) % c.n, k);
+                         csid, offset, order[k], k);
             return K_OK;
         }
         if (rc == K_EINVAL) return rc; /* the range itself is wrong */

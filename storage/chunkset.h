@@ -69,8 +69,17 @@ kerr cs_decode(const char *p, size_t n, cs_info *out);
 
 typedef struct cs_pool cs_pool;
 /* replicas: members per new chunkset (2..CS_MAX_REPLICAS); min_open: open
- * chunksets this gateway keeps usable (creating more when fewer). */
-kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, uint32_t min_open, cs_pool **out);
+ * chunksets this gateway keeps usable (creating more when fewer); zone:
+ * the gateway's zone (copied; NULL: none).
+ *
+ * Placement of a new chunkset (Kage's zone priorities, LINE's hybrid
+ * placement): datanodes on ssd when at least `replicas` of them qualify
+ * (small objects are latency-bound), else any media; members in distinct
+ * zones first, then any datanodes; the master is a member in the gateway's
+ * zone when there is one. So one zone alone still accepts writes, with
+ * single-zone chunksets. */
+kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, uint32_t min_open, const char *zone,
+                  cs_pool **out);
 void cs_pool_close(cs_pool *p);
 
 /* Stores len bytes as one needle in a chunkset: *csid and *offset name it. */

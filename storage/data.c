@@ -141,7 +141,7 @@ kerr data_open_cluster(volset *vs, kv *meta, const data_policy *policy, data_lay
     data_layer *d;
     kerr rc = data_open_local(vs, policy, &d);
     if (rc) return rc;
-    rc = cs_pool_open(meta, vs, policy->replicas, policy->min_open_chunksets, &d->cs);
+    rc = cs_pool_open(meta, vs, policy->replicas, policy->min_open_chunksets, policy->zone, &d->cs);
     if (rc) {
         free(d);
         return rc;

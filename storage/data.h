@@ -93,6 +93,7 @@ typedef struct data_policy {
     uint32_t ec_k, ec_m;         /* RS(k,m) for objects of at least ec_threshold */
     uint64_t ec_threshold;       /* bytes */
     uint32_t min_open_chunksets; /* open chunksets a gateway keeps (0: 1) */
+    const char *zone;            /* the gateway's zone, or NULL (borrowed) */
 } data_policy;
 
 typedef struct data_layer data_layer;
