@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash disable=SC2034,SC2154 # variables set and used by the caller
-# Used by deploy/redis-local.sh, for other scripts to share (sourced, not
+# Shared by deploy/redis-local.sh and deploy/local-cluster.sh (sourced, not
 # run): starting redis-servers on loopback with the persistence kura's strict
 # default demands (AOF, appendfsync always, fsyncs during rewrites; see
 # docs/operations.md, "Metadata on Redis") and making a Redis Cluster of them.
