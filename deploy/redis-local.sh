@@ -16,6 +16,10 @@
 # Cluster timeouts are short (node timeout 3 s) so a failover completes
 # well within kura's 10 s target.
 set -u
+prog=redis-local.sh
+# shellcheck source=deploy/redis-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/redis-lib.sh"
+redis_launch=()
 mode=${1:?usage: redis-local.sh shards|cluster CMD...}
 shift
 command -v redis-server >/dev/null || { echo "redis-local.sh: redis-server missing (apt-get install redis-server)" >&2; exit 1; }
@@ -37,68 +41,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-# A free port P whose cluster bus port P+10000 is free too.
-free_port() {
-    python3 - <<'PY'
-import random, socket
-while True:
-    p = random.randrange(20000, 50000)
-    try:
-        for q in (p, p + 10000):
-            s = socket.socket()
-            s.bind(("127.0.0.1", q))
-            s.close()
-        print(p)
-        break
-    except OSError:
-        pass
-PY
-}
-
-start_redis() { # port dir extra-args...
-    local port=$1 dir=$2
-    shift 2
-    mkdir -p "$dir"
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' \
-        --appendonly yes --appendfsync "$fsync" --no-appendfsync-on-rewrite no \
-        --daemonize no --logfile "$dir/redis.log" "$@" &
-    pids+=($!)
-    disown $!
-}
-
-# Starts redis-server on a free port and waits until it answers; sets
-# launched_port (no subshell: the server's pid must reach the cleanup list).
-# When the server exits at once (another process took the port between
-# free_port and the bind: several test runs share the machine) it tries
-# again on another port. The wait is generous (60 s): a loaded machine may
-# be slow to start a process, and that is no failure.
-launch_redis() { # dir extra-args...
-    local dir=$1 port pid t0
-    shift
-    for _ in $(seq 10); do
-        port=$(free_port)
-        start_redis "$port" "$dir" "$@"
-        pid=${pids[-1]}
-        t0=$(date +%s)
-        while [ $(($(date +%s) - t0)) -lt 60 ]; do
-            if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
-                launched_port=$port
-                return 0
-            fi
-            kill -0 "$pid" 2>/dev/null || break # exited: port taken, try another
-            sleep 0.1
-        done
-        kill -9 "$pid" 2>/dev/null
-    done
-    echo "redis-local.sh: redis did not start in $dir (see $dir/redis.log)" >&2
-    return 1
-}
-
 ports=()
 case "$mode" in
 shards)
     for i in 1 2 3; do
-        launch_redis "$tmp/shard$i" || exit 1
+        launch_redis "$tmp/shard$i" "$tmp/shard$i/redis.log" || exit 1
         ports+=("$launched_port")
     done
     url="redis://$(printf '127.0.0.1:%s,' "${ports[@]}")"
@@ -106,33 +53,10 @@ shards)
     ;;
 cluster)
     for i in 1 2 3 4 5 6; do
-        launch_redis "$tmp/node$i" --cluster-enabled yes --cluster-config-file nodes.conf \
-            --cluster-node-timeout 3000 --repl-ping-replica-period 1 \
-            --repl-diskless-sync-delay 0 || exit 1
+        launch_redis "$tmp/node$i" "$tmp/node$i/redis.log" "${redis_cluster_args[@]}" || exit 1
         ports+=("$launched_port")
     done
-    redis-cli --cluster create $(printf '127.0.0.1:%s ' "${ports[@]}") --cluster-replicas 1 \
-        --cluster-yes >"$tmp/cluster-create.log" 2>&1 || { cat "$tmp/cluster-create.log" >&2; exit 1; }
-    ok=0
-    for _ in $(seq 1200); do
-        if redis-cli -p "${ports[0]}" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
-            ok=1
-            break
-        fi
-        sleep 0.1
-    done
-    [ $ok = 1 ] || { echo "redis-local.sh: cluster did not become ready" >&2; exit 1; }
-    # a replica that never synced cannot take over: wait for every link
-    for p in "${ports[@]}"; do
-        for _ in $(seq 1200); do
-            role=$(redis-cli -p "$p" info replication 2>/dev/null)
-            case "$role" in
-            *role:master*) break ;;
-            *master_link_status:up*) break ;;
-            esac
-            sleep 0.1
-        done
-    done
+    create_redis_cluster "$tmp/cluster-create.log" "${ports[@]}" || exit 1
     url="redis-cluster://127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}$url_opts"
     ;;
 *)
