@@ -28,6 +28,8 @@
 #include "bench/loadgen.h"
 #include "gateway/version.h"
 #include "meta/kv.h"
+#include "gateway/objsvc_data.h"
+#include "storage/chunkset.h"
 #include "storage/data.h"
 #include "storage/datanode.h"
 #include "storage/dnreg.h"
@@ -57,6 +59,8 @@ static void usage(FILE *f) {
     fputs("  kura admin user add [--data DIR | --meta URL] [--admin] [--reseller-admin]\n"
           "                       ACCESS_KEY SECRET_KEY [NAME]\n"
           "  kura admin user list [--data DIR | --meta URL]\n"
+          "  kura admin fsck --meta URL --cluster-secret-file F [--deep] [--quiet]\n"
+          "  kura admin repair --meta URL --cluster-secret-file F [--quiet]\n"
           "  kura admin user remove [--data DIR | --meta URL] ACCESS_KEY\n"
           "      (also --config FILE and --meta-prefix STRING, as for serve)\n"
           "      ACCESS_KEY ACCOUNT:USER makes a Swift (TempAuth) user acting for ACCOUNT;\n"
@@ -922,6 +926,164 @@ static int cmd_datanode_list(int argc, char **argv) {
     return rc;
 }
 
+/* ---- kura admin fsck / repair ---- */
+
+typedef struct fsck_run {
+    const cs_health *h;
+    bool quiet, tty;
+    uint64_t objects, healthy, degraded, lost;
+    int64_t start_ms, last_ms;
+} fsck_run;
+
+/* Progress over the chunksets: a bar with rate and ETA on a terminal, a
+ * plain line every 5 s (and at the end) otherwise. */
+static void fsck_progress(void *arg, uint64_t done, uint64_t total) {
+    fsck_run *r = arg;
+    if (r->quiet) return;
+    int64_t now = clock_real_ms();
+    if (!r->tty && done != total && now - r->last_ms < 5000) return;
+    r->last_ms = now;
+    double secs = (double)(now - r->start_ms) / 1000.0;
+    double rate = secs > 0 ? (double)done / secs : 0;
+    double eta = rate > 0 ? (double)(total - done) / rate : 0;
+    if (r->tty) {
+        int width = 30, fill = total ? (int)((uint64_t)width * done / total) : width;
+        fprintf(stderr, "\r[%.*s%.*s] %llu/%llu chunksets  %.1f/s  ETA %.0fs ", fill,
+                "##############################", width - fill, "..............................",
+                (unsigned long long)done, (unsigned long long)total, rate, eta);
+        if (done == total) fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "progress: %llu/%llu chunksets, %.1f/s, ETA %.0f s\n",
+                (unsigned long long)done, (unsigned long long)total, rate, eta);
+    }
+}
+
+/* One object: healthy when every needle has all its copies, lost when one
+ * has none, degraded otherwise (also data outside chunksets: one copy). */
+static int fsck_object(void *arg, const char *bucket, const char *key, size_t klen,
+                       const data_loc *run, uint32_t n) {
+    fsck_run *r = arg;
+    int state = run || n == 0 ? 0 : 2; /* 0 healthy, 1 degraded, 2 lost */
+    for (uint32_t i = 0; i < n && state < 2; i++) {
+        uint32_t copies = 0, replicas = 0;
+        if (run[i].kind != DLOC_CHUNKSET) {
+            state = 1;
+        } else if (!cs_health_get(r->h, run[i].volume, run[i].offset, &copies, &replicas) ||
+                   copies == 0) {
+            state = 2;
+        } else if (copies < replicas) {
+            state = 1;
+        }
+    }
+    r->objects++;
+    if (state == 0) {
+        r->healthy++;
+        return 0;
+    }
+    if (state == 1)
+        r->degraded++;
+    else
+        r->lost++;
+    if (!r->quiet) printf("%s %s/%.*s\n", state == 1 ? "degraded" : "lost", bucket, (int)klen, key);
+    return 0;
+}
+
+static int cmd_admin_fsck(int argc, char **argv, bool repair) {
+    int rc = 0;
+    const char *name = repair ? "admin repair" : "admin fsck";
+    config *cfg = load_settings(name, settings_fsck, settings_fsck_count, argc, argv, false, &rc);
+    if (!cfg) return rc;
+    meta_url = config_str(cfg, "meta");
+    meta_prefix = config_str(cfg, "meta-prefix");
+    const char *sf = config_str(cfg, "cluster-secret-file");
+    const char *sv = config_str(cfg, "cluster-secret");
+    char *secret = sf ? read_file(sf) : sv ? strdup(sv) : NULL;
+    if (secret) secret[strcspn(secret, "\r\n")] = 0;
+    if (!secret || !*secret) {
+        fprintf(stderr,
+                "kura %s: give the cluster secret (--cluster-secret or "
+                "--cluster-secret-file)\n",
+                name);
+        free(secret);
+        config_free(cfg);
+        return 2;
+    }
+    cluster_secret = secret;
+    kv *meta = NULL;
+    volset *vols = NULL;
+    data_layer *data = NULL;
+    objsvc *svc = NULL;
+    users *us = NULL;
+    cs_health *h = NULL;
+    arena *a = arena_new(0);
+    rc = 1;
+    if (open_meta(".", &meta) || open_remote_volumes(meta, &vols)) goto out;
+    fsck_run run = {
+        .quiet = config_bool(cfg, "quiet"), .tty = isatty(2) == 1, .start_ms = clock_real_ms()};
+    cs_audit_opts o = {.deep = config_bool(cfg, "deep") || repair,
+                       .repair = repair,
+                       .progress = fsck_progress,
+                       .arg = &run};
+    cs_audit_stats st;
+    kerr e = cs_audit(meta, vols, &o, &st, &h);
+    if (e) {
+        fprintf(stderr, "kura %s: cannot walk the chunksets (%s)\n", name, kerr_name(e));
+        goto out;
+    }
+    fprintf(stderr, "%llu chunksets, %llu needles: %llu healthy, %llu degraded, %llu lost%s\n",
+            (unsigned long long)st.chunksets, (unsigned long long)st.needles,
+            (unsigned long long)st.healthy, (unsigned long long)st.degraded,
+            (unsigned long long)st.lost, st.unreadable ? " (some records unreadable)" : "");
+    if (repair)
+        fprintf(stderr,
+                "repair: %llu members replaced, %llu needles (%llu bytes) copied, %llu repairs "
+                "failed\n",
+                (unsigned long long)st.members_replaced, (unsigned long long)st.needles_copied,
+                (unsigned long long)st.bytes_copied, (unsigned long long)st.repairs_failed);
+    /* the objects: every account's buckets */
+    char **aks, **names;
+    size_t nu;
+    if (users_open(meta, &us) || users_list(us, a, &aks, &names, &nu) ||
+        data_open_local(vols, NULL, &data) || objsvc_open(meta, meta, data, &svc)) {
+        fprintf(stderr, "kura %s: cannot read the users and buckets\n", name);
+        goto out;
+    }
+    const char **owners = arena_alloc(a, (nu + 1) * sizeof *owners);
+    size_t no = 0;
+    owners[no++] = "root";
+    for (size_t i = 0; i < nu; i++) {
+        const char *colon = strchr(names[i], ':');
+        const char *acct =
+            colon ? arena_strndup(a, names[i], (size_t)(colon - names[i])) : names[i];
+        bool seen = false;
+        for (size_t j = 0; j < no && !seen; j++) seen = !strcmp(owners[j], acct);
+        if (!seen) owners[no++] = acct;
+    }
+    run.h = h;
+    uint64_t unreadable = 0;
+    e = objsvc_walk_data(svc, owners, no, fsck_object, &run, &unreadable);
+    if (e) {
+        fprintf(stderr, "kura %s: cannot walk the objects (%s)\n", name, kerr_name(e));
+        goto out;
+    }
+    printf("%llu objects, %llu healthy, %llu degraded, %llu lost\n",
+           (unsigned long long)run.objects, (unsigned long long)run.healthy,
+           (unsigned long long)run.degraded, (unsigned long long)run.lost);
+    rc = run.degraded || run.lost || unreadable || st.unreadable ? 1 : 0;
+out:
+    cs_health_free(h);
+    objsvc_close(svc);
+    data_close(data);
+    users_close(us);
+    volset_close(vols);
+    kv_close(meta);
+    arena_free(a);
+    free(secret);
+    cluster_secret = NULL;
+    config_free(cfg);
+    return rc;
+}
+
 static int cmd_admin_user(int argc, char **argv) {
     int rc = 0;
     config *cfg =
@@ -1005,6 +1167,9 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
     if (!strcmp(cmd, "admin") && argc >= 3 && !strcmp(argv[2], "user"))
         return cmd_admin_user(argc - 3, argv + 3);
+    if (!strcmp(cmd, "admin") && argc >= 3 &&
+        (!strcmp(argv[2], "fsck") || !strcmp(argv[2], "repair")))
+        return cmd_admin_fsck(argc - 3, argv + 3, !strcmp(argv[2], "repair"));
     if (!strcmp(cmd, "datanode") && argc >= 3 && !strcmp(argv[2], "list"))
         return cmd_datanode_list(argc - 3, argv + 3);
     if (!strcmp(cmd, "datanode")) return cmd_datanode(argc - 2, argv + 2);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "gateway/objsvc.h"
+#include "gateway/objsvc_data.h"
 
 #include <openssl/rand.h>
 #include <stdlib.h>
@@ -2252,4 +2253,70 @@ kerr objsvc_mpu_list(objsvc *s, arena *a, const bucket_info *b, const obj_list_r
     *out = res;
     *n = count;
     return K_OK;
+}
+
+/* ------------------------------------------------------------ data walk */
+
+kerr objsvc_walk_data(objsvc *s, const char *const *owners, size_t nowners, objsvc_data_fn fn,
+                      void *arg, uint64_t *unreadable) {
+    *unreadable = 0;
+    kerr e = K_OK;
+    bool stop = false;
+    for (size_t o = 0; !e && !stop && o < nowners; o++) {
+        principal p = {.kind = !strcmp(owners[o], "root") ? PRINCIPAL_ROOT : PRINCIPAL_USER,
+                       .user = owners[o],
+                       .account = owners[o],
+                       .admin = true};
+        arena *a = arena_new(0);
+        bucket_info *bs;
+        size_t nb;
+        e = objsvc_bucket_list(s, a, &p, &bs, &nb);
+        for (size_t i = 0; !e && !stop && i < nb; i++) {
+            keybuf ns;
+            obj_ns(&ns, bs[i].id);
+            radix_list_req req = {.max_entries = 1000};
+            for (;;) {
+                arena *pa = arena_new(0);
+                collect_ctx c = {.a = pa};
+                bool trunc = false;
+                e = radix_list(s->tree, ns.b, ns.n, &req, collect_emit, &c, &trunc);
+                for (size_t k = 0; !e && !stop && k < c.n; k++) {
+                    kbuf v = KBUF_INIT;
+                    kerr ge = get_obj_raw(s, bs[i].id, c.items[k].p, c.items[k].len, &v);
+                    if (ge == K_ENOSUCHKEY) {
+                        kbuf_free(&v);
+                        continue; /* removed meanwhile */
+                    }
+                    if (ge) {
+                        e = ge;
+                        kbuf_free(&v);
+                        break;
+                    }
+                    obj_meta m;
+                    kerr de = rec_obj_decode(pa, v.data, v.len, &m);
+                    kbuf_free(&v);
+                    if (de) {
+                        (*unreadable)++;
+                        stop = fn(arg, bs[i].name, c.items[k].p, c.items[k].len, NULL, 0) != 0;
+                        continue;
+                    }
+                    if (obj_expired(&m, clock_real_ms())) continue;
+                    data_loc *run = m.nsegs ? arena_alloc(pa, m.nsegs * sizeof *run) : NULL;
+                    for (uint32_t j = 0; j < m.nsegs; j++) run[j] = m.segs[j].loc;
+                    stop = fn(arg, bs[i].name, c.items[k].p, c.items[k].len, run, m.nsegs) != 0;
+                }
+                bool more = !e && !stop && trunc && c.n;
+                char *last = more ? strndup(c.items[c.n - 1].p, c.items[c.n - 1].len) : NULL;
+                size_t last_len = more ? c.items[c.n - 1].len : 0;
+                arena_free(pa);
+                free((char *)req.start_after);
+                req.start_after = last;
+                req.start_after_len = last_len;
+                if (!more) break;
+            }
+            free((char *)req.start_after);
+        }
+        arena_free(a);
+    }
+    return e;
 }

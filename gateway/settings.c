@@ -120,6 +120,19 @@ const cfg_item settings_datanode[] = {
 const size_t settings_datanode_count = sizeof settings_datanode / sizeof *settings_datanode;
 
 /* clang-format off */
+const cfg_item settings_fsck[] = {
+    {"meta", CFG_STR, NULL, 1, 0, "URL", "metadata store of the cluster (as kura serve --meta)"},
+    {"meta-prefix", CFG_STR, NULL, 0, 0, "STRING", "prefix of every metadata key"},
+    {"cluster-secret", CFG_STR, NULL, 0, 0, "SECRET", "secret signing requests to datanodes"},
+    {"cluster-secret-file", CFG_STR, NULL, 0, 0, "FILE", "read --cluster-secret from FILE"},
+    {"deep", CFG_BOOL, "false", 0, 0, NULL,
+     "read every copy of every needle (checksums verified), not only the chunk inventories"},
+    {"quiet", CFG_BOOL, "false", 0, 0, NULL, "no progress, no line per damaged object"},
+};
+/* clang-format on */
+const size_t settings_fsck_count = sizeof settings_fsck / sizeof *settings_fsck;
+
+/* clang-format off */
 const cfg_item settings_datanode_list[] = {
     {"meta", CFG_STR, NULL, 1, 0, "URL", "metadata store the datanodes register in"},
     {"meta-prefix", CFG_STR, NULL, 0, 0, "STRING", "prefix of every metadata key"},

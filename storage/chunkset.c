@@ -2,9 +2,12 @@
 /* Replicated chunksets, the gateway's side; contract in chunkset.h.
  *
  * Invariants:
- * - A chunkset's members never change after its record is written: the
- *   cache keeps them for good; only `sealed` and this gateway's view of
- *   whether it can write there (writable, avoid_until_ms) move.
+ * - A chunkset's members change only by repair (csrepair.c), which seals
+ *   the chunkset first: a cached record stays good for writes as long as
+ *   the chunkset is open, and for reads it is read again after RELOAD_MS or
+ *   when every cached member fails. Besides, only `sealed` and this
+ *   gateway's view of whether it can write there (writable,
+ *   avoid_until_ms) move.
  * - cs_put returns K_OK only after the master answered that every member
  *   holds the needle durably (datanode.h, "append"): the master, not this
  *   file, keeps the copies equal; a failure leaves no referenced needle.
@@ -24,7 +27,6 @@
 #include "common/log.h"
 #include "storage/dnreg.h"
 
-#define INDEX_KEY "S"
 /* How long the view of open chunksets and datanodes up is trusted. */
 #define REFRESH_MS 2000
 /* A chunkset whose write failed (not as full) is left alone this long. */
@@ -32,11 +34,14 @@
 /* Chunksets one cs_put tries, and creates, at most. */
 #define PUT_ATTEMPTS 8
 #define PUT_CREATES 2
+/* A cached chunkset record is read again after this long. */
+#define RELOAD_MS 30000
 /* A datanode needs this much room above its reserves to get new chunks. */
 #define MIN_FREE_FOR_NEW (UINT64_C(64) << 20)
 
 typedef struct cs_entry {
     cs_info info;
+    int64_t loaded_ms;      /* when the record was read */
     bool writable;          /* open, and in the index at the last refresh */
     int64_t avoid_until_ms; /* a write failed there: skip until then */
 } cs_entry;
@@ -106,18 +111,18 @@ out:
     return rc;
 }
 
-static void record_key(uint64_t id, char key[18]) {
+void cs_record_key(uint64_t id, char key[18]) {
     snprintf(key, 18, "S%016" PRIx64, id);
 }
 
-/* Adds (add) or removes id in the index of open chunksets. */
-static kerr index_update(kv *meta, uint64_t id, bool add) {
+kerr cs_index_update(kv *meta, const char *key, uint64_t id, bool add) {
+    size_t klen = strlen(key);
     char hex[17];
     snprintf(hex, sizeof hex, "%016" PRIx64, id);
     kbuf cur = KBUF_INIT, next = KBUF_INIT;
     kerr rc = K_ECONFLICT;
     for (int attempt = 0; attempt < 100 && rc == K_ECONFLICT; attempt++) {
-        rc = kv_get(meta, INDEX_KEY, 1, &cur);
+        rc = kv_get(meta, key, klen, &cur);
         bool absent = rc == K_ENOTFOUND;
         if (rc != K_OK && !absent) break;
         kbuf_reset(&next);
@@ -133,7 +138,7 @@ static kerr index_update(kv *meta, uint64_t id, bool add) {
             break;
         }
         if (add) kbuf_printf(&next, "%s\n", hex);
-        rc = kv_cas(meta, INDEX_KEY, 1, absent ? NULL : cur.data, absent ? 0 : cur.len,
+        rc = kv_cas(meta, key, klen, absent ? NULL : cur.data, absent ? 0 : cur.len,
                     next.data ? next.data : "", next.len);
     }
     kbuf_free(&cur);
@@ -162,8 +167,9 @@ static kerr cache_put(cs_pool *p, const cs_info *c, bool writable) {
     bool found;
     size_t at = find(p, c->id, &found);
     if (found) {
-        p->e[at].info.sealed = c->sealed;
+        p->e[at].info = *c; /* members change only by repair, which seals first */
         p->e[at].writable = writable && !c->sealed;
+        p->e[at].loaded_ms = clock_real_ms();
         return K_OK;
     }
     if (p->n == p->cap) {
@@ -174,21 +180,26 @@ static kerr cache_put(cs_pool *p, const cs_info *c, bool writable) {
         p->cap = cap;
     }
     memmove(p->e + at + 1, p->e + at, (p->n - at) * sizeof *p->e);
-    p->e[at] = (cs_entry){.info = *c, .writable = writable && !c->sealed};
+    p->e[at] =
+        (cs_entry){.info = *c, .writable = writable && !c->sealed, .loaded_ms = clock_real_ms()};
     p->n++;
     return K_OK;
 }
 
-/* The members of csid, from the cache or its record. */
-static kerr lookup(cs_pool *p, uint64_t csid, cs_info *out) {
+/* The members of csid, from the cache, or its record when not cached,
+ * cached longer than RELOAD_MS (repair may have replaced a member), or
+ * forced. */
+static kerr lookup_fresh(cs_pool *p, uint64_t csid, cs_info *out, bool force) {
     pthread_mutex_lock(&p->mu);
     bool found;
     size_t at = find(p, csid, &found);
-    if (found) *out = p->e[at].info;
+    bool cached = found && !force && clock_real_ms() - p->e[at].loaded_ms < RELOAD_MS;
+    bool writable = found && p->e[at].writable;
+    if (cached) *out = p->e[at].info;
     pthread_mutex_unlock(&p->mu);
-    if (found) return K_OK;
+    if (cached) return K_OK;
     char key[18];
-    record_key(csid, key);
+    cs_record_key(csid, key);
     kbuf v = KBUF_INIT;
     kerr rc = kv_get(p->meta, key, 17, &v);
     if (rc == K_OK) rc = cs_decode(v.data, v.len, out);
@@ -196,13 +207,17 @@ static kerr lookup(cs_pool *p, uint64_t csid, cs_info *out) {
     if (rc == K_OK && out->id != csid) rc = K_ECORRUPT;
     if (rc == K_OK) {
         pthread_mutex_lock(&p->mu);
-        cache_put(p, out, false); /* writable only once seen in the index */
+        cache_put(p, out, writable); /* writable only once seen in the index */
         pthread_mutex_unlock(&p->mu);
     } else if (rc != K_ENOTFOUND) {
         log_warn("chunkset: cannot read the record of chunkset %016" PRIx64 ": %s", csid,
                  kerr_name(rc));
     }
     return rc;
+}
+
+static kerr lookup(cs_pool *p, uint64_t csid, cs_info *out) {
+    return lookup_fresh(p, csid, out, false);
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -257,7 +272,7 @@ static void refresh(cs_pool *p, bool force) {
         dnreg_list_free(list, nl);
     }
     kbuf idx = KBUF_INIT;
-    kerr rc = kv_get(p->meta, INDEX_KEY, 1, &idx);
+    kerr rc = kv_get(p->meta, CS_OPEN_INDEX, 1, &idx);
     size_t nids = rc == K_OK ? idx.len / 17 : 0;
     uint64_t *ids = calloc(nids ? nids : 1, sizeof *ids);
     size_t got = 0;
@@ -376,10 +391,10 @@ static void seal(cs_pool *p, const cs_info *c) {
     kbuf rec = KBUF_INIT;
     cs_encode(&s, &rec);
     char key[18];
-    record_key(c->id, key);
+    cs_record_key(c->id, key);
     kerr rc = kv_put(p->meta, key, 17, rec.data, rec.len);
     kbuf_free(&rec);
-    if (rc == K_OK) rc = index_update(p->meta, c->id, false);
+    if (rc == K_OK) rc = cs_index_update(p->meta, CS_OPEN_INDEX, c->id, false);
     if (rc != K_OK) {
         log_warn("chunkset: cannot record chunkset %016" PRIx64 " as sealed: %s", c->id,
                  kerr_name(rc));
@@ -513,10 +528,11 @@ static kerr create(cs_pool *p) {
         kbuf rec = KBUF_INIT;
         cs_encode(&c, &rec);
         char key[18];
-        record_key(c.id, key);
+        cs_record_key(c.id, key);
         rc = kv_cas(p->meta, key, 17, NULL, 0, rec.data, rec.len);
         kbuf_free(&rec);
-        if (rc == K_OK) rc = index_update(p->meta, c.id, true);
+        if (rc == K_OK) rc = cs_index_update(p->meta, CS_ALL_INDEX, c.id, true);
+        if (rc == K_OK) rc = cs_index_update(p->meta, CS_OPEN_INDEX, c.id, true);
     }
     if (rc != K_OK) {
         /* chunks made for nothing: sealed, so they compact away */
@@ -644,16 +660,36 @@ kerr cs_check(cs_pool *p, uint64_t csid) {
     return rc == K_OK ? K_OK : K_EUNAVAILABLE;
 }
 
+static kerr read_members(cs_pool *p, const cs_info *c, uint64_t offset, uint64_t length,
+                         uint64_t off, void *buf, size_t n);
+
 kerr cs_read(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length, uint64_t off, void *buf,
              size_t n) {
     refresh(p, false); /* who is up: at most one registry read per 2 s */
     cs_info c;
     kerr rc = lookup(p, csid, &c);
+    if (rc == K_OK) {
+        rc = read_members(p, &c, offset, length, off, buf, n);
+        if (rc == K_OK || rc == K_EINVAL) return rc;
+        /* every member failed: a repair may have moved the copies */
+        cs_info again;
+        if (lookup_fresh(p, csid, &again, true) == K_OK && memcmp(&again.m, &c.m, sizeof c.m))
+            rc = read_members(p, &again, offset, length, off, buf, n);
+        return rc;
+    }
     if (rc == K_ENOTFOUND) {
         log_error("chunkset: a location names chunkset %016" PRIx64 ", which has no record", csid);
         return K_EUNAVAILABLE;
     }
-    if (rc) return K_EUNAVAILABLE;
+    return K_EUNAVAILABLE;
+}
+
+/* Reads from the members of c, falling over from one to the next. */
+static kerr read_members(cs_pool *p, const cs_info *c_, uint64_t offset, uint64_t length,
+                         uint64_t off, void *buf, size_t n) {
+    const cs_info c = *c_;
+    uint64_t csid = c.id;
+    kerr rc;
     /* start at a member chosen by the needle, so reads spread over them;
      * members on datanodes the registry says are down go last */
     uint32_t first = (uint32_t)((offset >> 12) % c.n), order[CS_MAX_REPLICAS], no = 0;

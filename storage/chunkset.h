@@ -16,7 +16,8 @@
  *     creation, rewritten once when sealed:
  *     "kura chunkset 1\nid ID\nstate open|sealed\ncreated UNIX_MS\n"
  *     "member VOLUME_UID CHUNK\n" x R (master first)
- *   "S"   the open chunksets, one ID per line (compare-and-set).
+ *   "S"   the open chunksets, one ID per line (compare-and-set);
+ *   "SA"  every chunkset ever created, the same way (fsck, repair).
  * No single process allocates for the cluster: any gateway creates a
  * chunkset when it sees fewer than min_open usable ones (placed chunks on
  * R datanodes that are up, in distinct zones where possible, then the
@@ -63,9 +64,17 @@ typedef struct cs_info {
     cs_member m[CS_MAX_REPLICAS];
 } cs_info;
 
-/* Record codec (exposed for tests). */
+/* Record codec (exposed for tests and csrepair.c). */
 void cs_encode(const cs_info *c, kbuf *out);
 kerr cs_decode(const char *p, size_t n, cs_info *out);
+/* The record's key: "S" + 16 hex digits and a NUL. */
+void cs_record_key(uint64_t id, char key[18]);
+/* The indexes: open chunksets (writes go there) and every chunkset ever
+ * created (fsck and repair walk it); one id per line, 16 hex digits. */
+#define CS_OPEN_INDEX "S"
+#define CS_ALL_INDEX "SA"
+/* Adds (add) or removes id in the index at key (compare-and-set, retried). */
+kerr cs_index_update(kv *meta, const char *key, uint64_t id, bool add);
 
 typedef struct cs_pool cs_pool;
 /* replicas: members per new chunkset (2..CS_MAX_REPLICAS); min_open: open
@@ -92,5 +101,43 @@ kerr cs_read(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length, uint64
 kerr cs_check(cs_pool *p, uint64_t csid);
 /* Marks the needle deleted on every member (best effort, logged). */
 void cs_release(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length);
+
+/* ---- Audit and repair (kura admin fsck / repair; storage/csrepair.c) ----
+ *
+ * cs_audit walks every chunkset ever created (index "SA"): it lists the
+ * needles of each member's chunk on the datanodes that are up, and with
+ * deep reads every copy whole (checksums verified by the datanode). A
+ * needle is healthy with a good copy on every member, degraded with fewer,
+ * lost with none. With repair, a chunkset with a member that is gone (its
+ * datanode down or replaced blank), lacks a needle, or holds a bad copy is
+ * sealed, and each such member is replaced by a new chunk on another
+ * datanode (up, answering, on no other member's datanode, in a zone no
+ * other member uses when possible) that receives every needle with a good
+ * copy; the record then names the new member (compare-and-set: a record
+ * changed meanwhile is left for the next run). The old copy, when its
+ * datanode still answers, has its needles deleted so compaction reclaims
+ * them. Gateways pick up the new members when they next read the record
+ * (within 30 s, or at once when every member they know fails).
+ *
+ * *out maps (chunkset, offset) to the copies found (after repair), for the
+ * object-level count of fsck; cs_health_get is false for a needle no
+ * member lists (lost). Single-threaded; reads and writes go through vs
+ * (the datanodes' volumes, as a gateway opens them). */
+typedef struct cs_audit_opts {
+    bool deep;   /* read every copy, not only the chunk inventories */
+    bool repair; /* replace the members that need it */
+    void (*progress)(void *arg, uint64_t done, uint64_t total);
+    void *arg;
+} cs_audit_opts;
+typedef struct cs_audit_stats {
+    uint64_t chunksets, unreadable; /* records walked, records unreadable */
+    uint64_t needles, healthy, degraded, lost;
+    uint64_t members_replaced, needles_copied, bytes_copied, repairs_failed;
+} cs_audit_stats;
+typedef struct cs_health cs_health;
+kerr cs_audit(kv *meta, volset *vs, const cs_audit_opts *o, cs_audit_stats *st, cs_health **out);
+bool cs_health_get(const cs_health *h, uint64_t csid, uint64_t offset, uint32_t *copies,
+                   uint32_t *replicas);
+void cs_health_free(cs_health *h);
 
 #endif

@@ -57,6 +57,7 @@ typedef enum {
     RQ_COMPACT,
     RQ_CHUNK_CREATE,
     RQ_CHUNK_SEAL,
+    RQ_CHUNK_NEEDLES,
     RQ_REFUSED
 } rq_kind;
 
@@ -361,6 +362,34 @@ static enum MHD_Result do_chunk(datanode *d, struct MHD_Connection *conn, const 
     return respond(conn, 200, "application/json", body, (size_t)n, false, NULL, NULL, NULL);
 }
 
+/* GET /v1/volumes/UID/chunks/C/needles: "OFFSET LENGTH 0|1\n" per
+ * complete needle (1: deleted). */
+static enum MHD_Result do_chunk_needles(datanode *d, struct MHD_Connection *conn,
+                                        const char *url) {
+    uint64_t uid, chunk = 0;
+    bool has_chunk;
+    const char *rest;
+    if (!parse_chunk_path(url, &uid, &has_chunk, &chunk, &rest) || !has_chunk ||
+        strcmp(rest, "/needles"))
+        return respond_err(conn, K_EINVAL, "want GET /v1/volumes/UID/chunks/C/needles");
+    uint32_t index;
+    if (!volset_find_uid(d->vs, uid, &index))
+        return respond_err(conn, K_ENOTFOUND, "no such volume here");
+    vol_needle *list;
+    size_t n;
+    kerr e = vol_chunk_needles(d->vs, index, (uint32_t)chunk, &list, &n);
+    if (e) return respond_err(conn, e, "cannot list the chunk");
+    if (n == 0) return respond(conn, 200, "text/plain", NULL, 0, false, NULL, NULL, NULL);
+    kbuf b = KBUF_INIT;
+    for (size_t i = 0; i < n; i++)
+        kbuf_printf(&b, "%" PRIu64 " %" PRIu64 " %d\n", list[i].offset, list[i].length,
+                    list[i].deleted ? 1 : 0);
+    free(list);
+    size_t len;
+    char *body = kbuf_steal(&b, &len);
+    return respond(conn, 200, "text/plain", body, len, true, NULL, NULL, NULL);
+}
+
 typedef struct fwd_acc {
     vol_replica r[VOL_MAX_REPLICAS];
     char text[VOL_MAX_REPLICAS][80];
@@ -602,6 +631,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         } else if (!strcmp(method, "POST") && strstr(url, "/chunks")) {
             size_t ul = strlen(url);
             rq->kind = ul > 5 && !strcmp(url + ul - 5, "/seal") ? RQ_CHUNK_SEAL : RQ_CHUNK_CREATE;
+        } else if (!strcmp(method, "GET") && strstr(url, "/chunks/")) {
+            rq->kind = RQ_CHUNK_NEEDLES;
         } else if (!strcmp(method, "GET")) {
             rq->kind = RQ_GET;
         } else if (!strcmp(method, "DELETE")) {
@@ -646,6 +677,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return do_chunk(d, conn, url, true);
     case RQ_CHUNK_SEAL:
         return do_chunk(d, conn, url, false);
+    case RQ_CHUNK_NEEDLES:
+        return do_chunk_needles(d, conn, url);
     case RQ_GET:
         return do_get(d, conn, url);
     case RQ_DELETE:

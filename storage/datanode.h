@@ -26,6 +26,9 @@
  *          -> 200 {"chunk":C}: a new placed chunk for a chunkset (volume.h,
  *          "Chunkset chunks"), open until sealed.
  *   POST   /v1/volumes/UID/chunks/C/seal          -> 204 (idempotent)
+ *   GET    /v1/volumes/UID/chunks/C/needles
+ *          -> 200 text/plain, one line "OFFSET LENGTH DELETED" (DELETED 0|1)
+ *          per complete needle of chunk C, in offset order (fsck, repair).
  *   PUT    /v1/volumes/UID/chunks/C/needles/O?len=N   body: the payload
  *          -> 200 as a needle PUT: a replica's copy at offset O of its
  *          placed chunk C (409 ECONFLICT if C is sealed or not placed, or a

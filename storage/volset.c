@@ -443,6 +443,14 @@ kerr vol_chunk_seal(volset *vs, uint32_t index, uint32_t chunk) {
     return v->ops->chunk_seal ? v->ops->chunk_seal(v, chunk) : K_ENOTIMPL;
 }
 
+kerr vol_chunk_needles(volset *vs, uint32_t index, uint32_t chunk, vol_needle **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    if (index >= vs->nvols) return K_ENOTFOUND;
+    volume *v = vs->vols[index];
+    return v->ops->chunk_needles ? v->ops->chunk_needles(v, chunk, out, n) : K_ENOTIMPL;
+}
+
 const char *volset_remote_address(const volset *vs, uint32_t index) {
     if (index >= vs->nvols) return NULL;
     volume *v = vs->vols[index];

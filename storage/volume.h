@@ -174,6 +174,15 @@ kerr vol_chunk_create_placed(volset *vs, uint32_t index, uint32_t *chunk);
 kerr vol_chunk_seal(volset *vs, uint32_t index, uint32_t chunk);
 kerr vol_writer_begin_at(volset *vs, uint32_t index, uint32_t chunk, uint64_t at, uint64_t len,
                          const vol_replica *fwd, size_t n_fwd, vol_writer **out);
+/* The complete needles of a chunk (any chunk; fsck and repair of
+ * chunksets use it), in offset order, deleted ones flagged: *out is
+ * malloc'ed (NULL when *n is 0). K_ENOTFOUND if the volume has no such
+ * chunk. A needle still being written is not listed. */
+typedef struct vol_needle {
+    uint64_t offset, length;
+    bool deleted;
+} vol_needle;
+kerr vol_chunk_needles(volset *vs, uint32_t index, uint32_t chunk, vol_needle **out, size_t *n);
 /* Where a writer from vol_writer_begin_at puts its needle (chunk offset). */
 uint64_t vol_writer_offset(const vol_writer *w);
 /* The HOST:PORT of a remote volume at index (NULL for a local volume or an

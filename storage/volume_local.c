@@ -1182,6 +1182,8 @@ static kerr lv_free_space(volume *base, bool fresh, uint64_t *avail, uint64_t *t
 typedef struct found_needle {
     uint64_t logical, at, size; /* size: needle_size (aligned) */
     uint64_t used;              /* bytes written: header, table, payload */
+    uint64_t length;            /* payload bytes */
+    bool deleted;
 } found_needle;
 
 typedef struct needle_list {
@@ -1258,18 +1260,19 @@ static bool scan_take(scan_result *r, const needle_header *h, uint64_t logical, 
     if (!(h->flags & NEEDLE_F_COMPLETE) || used > r->file_size - at) return true; /* garbage */
     if (h->flags & NEEDLE_F_DELETED) {
         if (h->deleted == 0 && grace_s > 0 &&
-            !list_push(&r->stamp, (found_needle){logical, at, size, used}))
+            !list_push(&r->stamp, (found_needle){logical, at, size, used, h->length, true}))
             return false;
         if ((h->deleted == 0 && grace_s == 0) ||
             (h->deleted != 0 && (int64_t)(h->deleted + grace_s) <= now))
             return (h->flags & NEEDLE_F_RECLAIMED) ||
-                   list_push(&r->dead, (found_needle){logical, at, size, used});
+                   list_push(&r->dead, (found_needle){logical, at, size, used, h->length, true});
         r->young += size;
         int64_t until = (int64_t)((h->deleted ? h->deleted : (uint64_t)now) + grace_s);
         if (r->young_until == 0 || until < r->young_until) r->young_until = until;
     }
     r->kept += size;
-    return list_push(&r->keep, (found_needle){logical, at, size, used});
+    return list_push(&r->keep, (found_needle){logical, at, size, used, h->length,
+                                              (h->flags & NEEDLE_F_DELETED) != 0});
 }
 
 /* Walks the needles of c. Compactor only. */
@@ -1663,6 +1666,41 @@ out:
     return rc;
 }
 
+/* The complete needles of a chunk, deleted ones flagged (an inventory for
+ * fsck and repair). Takes the compaction lock: no rewrite meanwhile. */
+static kerr lv_chunk_needles(volume *base, uint32_t id, vol_needle **out, size_t *n) {
+    local_volume *v = (local_volume *)base;
+    *out = NULL;
+    *n = 0;
+    chunk *c = chunk_get(v, id);
+    if (!c || c->gone) return K_ENOTFOUND;
+    if (c->broken) return K_ECORRUPT;
+    pthread_mutex_lock(&v->compact_mu);
+    scan_result r = {0};
+    int fd = chunk_fd(v, c);
+    kerr rc = fd < 0 ? kerr_from_errno(-fd) : K_OK;
+    /* a grace that never ends: every deleted needle is listed, none dropped */
+    if (rc == K_OK) rc = scan_chunk(v, c, fd, UINT32_MAX, &r);
+    pthread_mutex_unlock(&v->compact_mu);
+    vol_needle *list = NULL;
+    if (rc == K_OK && r.keep.n) {
+        list = malloc(r.keep.n * sizeof *list);
+        if (!list) rc = K_ENOMEM;
+        for (size_t i = 0; list && i < r.keep.n; i++)
+            list[i] = (vol_needle){.offset = r.keep.v[i].logical,
+                                   .length = r.keep.v[i].length,
+                                   .deleted = r.keep.v[i].deleted};
+    }
+    if (rc == K_OK) {
+        *out = list;
+        *n = r.keep.n;
+    }
+    free(r.keep.v);
+    free(r.dead.v);
+    free(r.stamp.v);
+    return rc;
+}
+
 static kerr lv_compact(volume *base, const vol_compact_params *p, vol_compact_stats *st) {
     local_volume *v = (local_volume *)base;
     pthread_mutex_lock(&v->compact_mu);
@@ -1737,6 +1775,7 @@ static const volume_ops local_ops = {
     .begin_at = lv_begin_at,
     .chunk_create = lv_chunk_create,
     .chunk_seal = lv_chunk_seal,
+    .chunk_needles = lv_chunk_needles,
 };
 
 /* ---- open ---- */

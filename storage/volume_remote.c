@@ -614,6 +614,49 @@ static kerr rv_chunk_seal(volume *base, uint32_t chunk) {
     return e;
 }
 
+static kerr rv_chunk_needles(volume *base, uint32_t chunk, vol_needle **out, size_t *n) {
+    remote_volume *v = (remote_volume *)base;
+    *out = NULL;
+    *n = 0;
+    char pq[80];
+    snprintf(pq, sizeof pq, "/v1/volumes/%016" PRIx64 "/chunks/%u/needles", base->uid, chunk);
+    kbuf body = KBUF_INIT;
+    long status;
+    kerr e = simple_request(v, "GET", pq, "chunk inventory", &body, &status);
+    size_t cap = 0, count = 0;
+    vol_needle *list = NULL;
+    for (const char *p = body.data; e == K_OK && p && p < body.data + body.len;) {
+        const char *nl = memchr(p, '\n', (size_t)(body.data + body.len - p));
+        unsigned long long off, len;
+        int del;
+        if (!nl || sscanf(p, "%llu %llu %d", &off, &len, &del) != 3) {
+            log_error("storage: datanode volume %s answered a chunk inventory with a bad line",
+                      v->label);
+            e = K_EIO;
+            break;
+        }
+        if (count == cap) {
+            cap = cap ? cap * 2 : 256;
+            vol_needle *grown = realloc(list, cap * sizeof *grown);
+            if (!grown) {
+                e = K_ENOMEM;
+                break;
+            }
+            list = grown;
+        }
+        list[count++] = (vol_needle){.offset = off, .length = len, .deleted = del != 0};
+        p = nl + 1;
+    }
+    kbuf_free(&body);
+    if (e) {
+        free(list);
+        return e;
+    }
+    *out = list;
+    *n = count;
+    return K_OK;
+}
+
 static const char *rv_address(const volume *base) {
     const remote_volume *v = (const remote_volume *)base;
     return v->url + strlen("http://");
@@ -646,6 +689,7 @@ static const volume_ops remote_ops = {
     .begin_at = rv_begin_at,
     .chunk_create = rv_chunk_create,
     .chunk_seal = rv_chunk_seal,
+    .chunk_needles = rv_chunk_needles,
     .address = rv_address,
 };
 

@@ -19,12 +19,19 @@ KURA_META_URL. Checks, through boto3:
     reads back and has three copies; writes go on over the other three;
   * two datanodes killed: every object still reads through both gateways;
     with two datanodes up a PUT fails (5xx), never a 2-copy success; one
-    back: PUTs succeed again, with three copies.
+    back: PUTs succeed again, with three copies;
+  * a datanode back blank (disk replaced): `kura admin fsck` reports the
+    objects degraded, `--deep` also the corrupt copies, `kura admin repair`
+    re-replicates onto other datanodes, then `fsck --deep` reports 0
+    degraded, 0 lost, and every object reads with two more datanodes
+    killed.
 Prints 'N passed, N failed'; exit 1 on any failure.
 """
 
 import os
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -63,13 +70,13 @@ def start_datanode(node):
 
 
 def state_of(port):
+    """up if a datanode registered at that address is up (a datanode back
+    blank registers a new id at the old address), else down or None."""
     r = subprocess.run([KURA, "datanode", "list", "--meta", META, "--down-after", "2000"],
                        capture_output=True, text=True)
-    for line in r.stdout.splitlines():
-        f = line.split(" ")
-        if len(f) > 4 and f[4] == "127.0.0.1:%d" % port:
-            return f[1]
-    return None
+    states = [f[1] for f in (line.split(" ") for line in r.stdout.splitlines())
+              if len(f) > 4 and f[4] == "127.0.0.1:%d" % port]
+    return "up" if "up" in states else (states[0] if states else None)
 
 
 def wait_state(port, want, timeout=60):
@@ -119,6 +126,26 @@ def copies(snap, data):
 
 def nodes_with_copy(snap, data):
     return {name for name, _, _ in copies(snap, data)}
+
+
+def fsck(*flags, cmd="fsck"):
+    """kura admin fsck|repair: exit code, the counts of its last line, output."""
+    r = subprocess.run([KURA, "admin", cmd, "--meta", META, "--cluster-secret", SECRET] +
+                       list(flags), capture_output=True, text=True, timeout=300)
+    last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+    m = re.match(r"(\d+) objects, (\d+) healthy, (\d+) degraded, (\d+) lost$", last)
+    res = {"rc": r.returncode, "out": r.stdout, "err": r.stderr[-2000:]}
+    if m:
+        res.update(objects=int(m.group(1)), healthy=int(m.group(2)), degraded=int(m.group(3)),
+                   lost=int(m.group(4)))
+    else:
+        res.update(objects=-1, healthy=-1, degraded=-1, lost=-1)
+        print("fsck output:", r.stdout[-500:], r.stderr[-1500:])
+    return res
+
+
+def brief(r):
+    return {k: v for k, v in r.items() if k not in ("out", "err")}
 
 
 def read_all(c, bucket, objs, what):
@@ -303,6 +330,57 @@ def main():
         got = c0.get_object(Bucket="cs-bucket", Key="three-up")["Body"].read()
         check(got == data, "the new object reads back")
         check(len(nodes_with_copy(snapshot(nodes), data)) == 3, "the new object has 3 copies")
+        objs["three-up"] = data
+
+    # --- fsck and repair: a datanode comes back blank (disk replaced)
+    # (the objects of the corruption test go: their good copies may be anywhere)
+    c0.delete_object(Bucket="cs-bucket", Key="size-65536")
+    c0.delete_object(Bucket="cs-bucket", Key="size-%d" % len(victim))
+    # one copy of a fresh object corrupt: only a deep fsck sees it
+    bad = os.urandom(70000)
+    c0.put_object(Bucket="cs-bucket", Key="bad-copy", Body=bad)
+    objs["bad-copy"] = bad
+    place = copies(snapshot(nodes), bad)
+    check(len(place) == 3, "the fresh object has 3 copies: %d" % len(place))
+    with open(place[0][1], "r+b") as f:
+        f.seek(place[0][2] + 1000)
+        b = f.read(1)
+        f.seek(place[0][2] + 1000)
+        f.write(bytes([b[0] ^ 0xFF]))
+    total = sum(len(pg.get("Contents", [])) for pg in
+                c0.get_paginator("list_objects_v2").paginate(Bucket="cs-bucket"))
+    blank = nodes[2]
+    shutil.rmtree(blank["dir"])
+    start_datanode(blank)
+    check(wait_state(blank["port"], "up"), "the blank datanode registers up")
+    shallow = fsck()
+    print("fsck with a blank datanode:", brief(shallow))
+    check(shallow["rc"] == 1 and shallow["degraded"] > 0 and shallow["lost"] == 0,
+          "fsck sees the copies the blank datanode lost: %r" % shallow)
+    deep = fsck("--deep")
+    print("fsck --deep:", brief(deep))
+    check(deep["lost"] == 0 and "degraded cs-bucket/bad-copy" in deep["out"] and
+          ("degraded cs-bucket/bad-copy" not in shallow["out"] or deep["degraded"] >
+           shallow["degraded"]) and "ECORRUPT" in deep["err"],
+          "fsck --deep also sees the corrupt copy: %r" % brief(deep))
+    check(deep["objects"] == shallow["objects"] == total,
+          "fsck counts every object: %d for %d" % (deep["objects"], total))
+    rep = fsck(cmd="repair")
+    print("repair:", brief(rep))
+    check(rep["rc"] == 0 and rep["healthy"] == rep["objects"] == total and
+          "members replaced" in rep["err"], "repair restores every object")
+    after = fsck("--deep")
+    print("fsck --deep after repair:", brief(after))
+    check(after["rc"] == 0 and after["degraded"] == 0 and after["lost"] == 0 and
+          after["healthy"] == after["objects"] == total,
+          "after repair: 0 degraded, 0 lost: %r" % brief(after))
+    check(sum(os.path.getsize(f) for f in chunk_files(blank)) > 0,
+          "the blank datanode took copies back")
+    # repaired copies are real copies: kill two other datanodes, read everything
+    for n in (nodes[0], nodes[1]):
+        n["proc"].send_signal(signal.SIGKILL)
+        n["proc"].wait()
+    read_all(c1, "cs-bucket", objs, "after repair, with 2 other datanodes killed, all reads exact")
 
 
 proctest.run(main, T, procs, TMP, clean_exit=True)

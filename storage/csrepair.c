@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* fsck and repair of replicated chunksets (kura admin fsck / repair);
+ * contract in chunkset.h, "Audit and repair".
+ *
+ * Invariants:
+ * - A needle is wanted when some member lists it complete and no member
+ *   lists it deleted (a delete that reached one member is a delete: the
+ *   metadata no longer names the needle, so it is never copied again).
+ * - A member is replaced, never patched: its chunk may be sealed and
+ *   compacting, so needles are never written into it after the fact. The
+ *   replacement is a new placed chunk that receives every wanted needle
+ *   that still has a good copy, at its offset, and is sealed before the
+ *   record names it (compare-and-set on the record read at the start).
+ * - The chunkset is sealed before any member is replaced, so no needle is
+ *   appended while its copies are being made.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "storage/chunkset.h"
+#include "storage/dnreg.h"
+
+typedef struct health_entry {
+    uint64_t csid, offset;
+    uint32_t copies, replicas;
+} health_entry;
+
+struct cs_health {
+    health_entry *v;
+    size_t n, cap;
+};
+
+static int cmp_health(const void *a, const void *b) {
+    const health_entry *x = a, *y = b;
+    if (x->csid != y->csid) return x->csid < y->csid ? -1 : 1;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static kerr health_add(cs_health *h, uint64_t csid, uint64_t offset, uint32_t copies,
+                       uint32_t replicas) {
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 1024;
+        health_entry *grown = realloc(h->v, cap * sizeof *grown);
+        if (!grown) return K_ENOMEM;
+        h->v = grown;
+        h->cap = cap;
+    }
+    h->v[h->n++] = (health_entry){csid, offset, copies, replicas};
+    return K_OK;
+}
+
+bool cs_health_get(const cs_health *h, uint64_t csid, uint64_t offset, uint32_t *copies,
+                   uint32_t *replicas) {
+    health_entry key = {.csid = csid, .offset = offset};
+    const health_entry *e = h ? bsearch(&key, h->v, h->n, sizeof *h->v, cmp_health) : NULL;
+    if (!e) return false;
+    *copies = e->copies;
+    *replicas = e->replicas;
+    return true;
+}
+
+void cs_health_free(cs_health *h) {
+    if (!h) return;
+    free(h->v);
+    free(h);
+}
+
+/* ---- the cluster as seen now ---- */
+
+typedef struct view {
+    dn_info *dns;
+    size_t ndn;
+} view;
+
+/* The datanode (up) serving volume uid, or NULL. */
+static const dn_info *dn_of(const view *w, uint64_t uid) {
+    for (size_t i = 0; i < w->ndn; i++)
+        for (size_t v = 0; w->dns[i].up && v < w->dns[i].nvolumes; v++)
+            if (w->dns[i].volumes[v] == uid) return &w->dns[i];
+    return NULL;
+}
+
+/* ---- one chunkset ---- */
+
+typedef struct wanted {
+    uint64_t offset, length;
+    bool deleted;     /* some member lists it deleted */
+    uint32_t good;    /* bitmask of members holding a good copy */
+    uint32_t present; /* bitmask of members listing it complete */
+} wanted;
+
+/* A needle as one member lists it. */
+typedef struct listed {
+    vol_needle n;
+    uint32_t member;
+} listed;
+
+static int cmp_listed(const void *a, const void *b) {
+    const listed *x = a, *y = b;
+    if (x->n.offset != y->n.offset) return x->n.offset < y->n.offset ? -1 : 1;
+    return x->member < y->member ? -1 : x->member > y->member;
+}
+
+/* Reads the whole needle at (index, chunk, offset) into buf (verified). */
+static kerr read_needle(volset *vs, uint32_t index, uint32_t chunk, const wanted *n, void *buf) {
+    vol_loc l = {.volume = index, .chunk = chunk, .offset = n->offset, .length = n->length};
+    return vol_read(vs, &l, 0, buf, (size_t)n->length);
+}
+
+/* Picks a datanode volume for a new member of c replacing member `bad`:
+ * up, answering, on no datanode of another member; a zone no other member
+ * uses first. 0 if none. */
+static uint64_t pick_volume(volset *vs, const view *w, const cs_info *c, uint32_t bad) {
+    uint64_t best = 0;
+    int best_rank = -1;
+    for (size_t i = 0; i < w->ndn; i++) {
+        const dn_info *d = &w->dns[i];
+        if (!d->up || !d->nvolumes) continue;
+        bool taken = false, zone_used = false;
+        for (uint32_t m = 0; m < c->n; m++) {
+            if (m == bad) continue;
+            const dn_info *o = dn_of(w, c->m[m].uid);
+            if (o == d) taken = true;
+            if (o && !strcmp(o->zone, d->zone)) zone_used = true;
+        }
+        if (taken) continue;
+        uint32_t index;
+        vol_space sp;
+        uint64_t uid = d->volumes[(c->id + bad) % d->nvolumes];
+        if (!volset_resolve_uid(vs, uid, &index) || volset_space_get(vs, index, &sp) != K_OK ||
+            sp.stat_failed)
+            continue;
+        int rank = (zone_used ? 0 : 2) + (dn_of(w, c->m[bad].uid) == d ? 0 : 1);
+        if (rank > best_rank) {
+            best_rank = rank;
+            best = uid;
+        }
+    }
+    return best;
+}
+
+/* Replaces member `bad` of *c by a new chunk holding every wanted needle
+ * with a good copy. On success *c names the new member (record updated). */
+static kerr replace_member(kv *meta, volset *vs, const view *w, cs_info *c, uint32_t bad,
+                           wanted *need, size_t nneed, const uint32_t *index, uint8_t *buf,
+                           cs_audit_stats *st) {
+    uint64_t uid = pick_volume(vs, w, c, bad);
+    uint32_t ni, chunk;
+    if (!uid || !volset_resolve_uid(vs, uid, &ni)) {
+        log_error("repair: chunkset %016" PRIx64 ": no datanode can take the place of member %u",
+                  c->id, bad);
+        return K_EUNAVAILABLE;
+    }
+    kerr rc = vol_chunk_create_placed(vs, ni, &chunk);
+    if (rc) return rc;
+    uint64_t copied = 0, bytes = 0;
+    for (size_t k = 0; rc == K_OK && k < nneed; k++) {
+        wanted *n = &need[k];
+        if (n->deleted || !(n->good & ~(1u << bad))) continue; /* gone, or lost */
+        kerr rr = K_EUNAVAILABLE;
+        for (uint32_t m = 0; m < c->n && rr; m++)
+            if (m != bad && (n->good & (1u << m)))
+                rr = read_needle(vs, index[m], c->m[m].chunk, n, buf);
+        if (rr) continue; /* the good copies went bad meanwhile: counted as before */
+        vol_writer *wr;
+        rc = vol_writer_begin_at(vs, ni, chunk, n->offset, n->length, NULL, 0, &wr);
+        if (rc == K_OK) {
+            rc = vol_writer_write(wr, buf, (size_t)n->length);
+            if (rc) {
+                vol_writer_abort(wr);
+            } else {
+                vol_loc done;
+                rc = vol_writer_finish(wr, &done);
+            }
+        }
+        if (rc == K_OK) {
+            copied++;
+            bytes += n->length;
+        }
+    }
+    (void)vol_chunk_seal(vs, ni, chunk);
+    if (rc) {
+        log_error("repair: chunkset %016" PRIx64 ": copying to the new member failed: %s", c->id,
+                  kerr_name(rc));
+        return rc;
+    }
+    cs_info next = *c;
+    next.m[bad] = (cs_member){.uid = uid, .chunk = chunk};
+    kbuf old = KBUF_INIT, rec = KBUF_INIT;
+    cs_encode(c, &old);
+    cs_encode(&next, &rec);
+    char key[18];
+    cs_record_key(c->id, key);
+    rc = kv_cas(meta, key, 17, old.data, old.len, rec.data, rec.len);
+    kbuf_free(&old);
+    kbuf_free(&rec);
+    if (rc) {
+        log_error("repair: chunkset %016" PRIx64 ": its record changed meanwhile (%s); run "
+                  "repair again",
+                  c->id, kerr_name(rc));
+        return rc;
+    }
+    log_info("repair: chunkset %016" PRIx64 ": member %u (volume %016" PRIx64
+             ") replaced by chunk %u of volume %016" PRIx64 ", %" PRIu64 " needles copied",
+             c->id, bad, c->m[bad].uid, chunk, uid, copied);
+    /* the old copy, when it still answers: its needles are deleted so that
+     * compaction gives the space back */
+    uint32_t oi;
+    if (dn_of(w, c->m[bad].uid) && volset_resolve_uid(vs, c->m[bad].uid, &oi)) {
+        for (size_t k = 0; k < nneed; k++)
+            if (need[k].present & (1u << bad)) {
+                vol_loc l = {.volume = oi,
+                             .chunk = c->m[bad].chunk,
+                             .offset = need[k].offset,
+                             .length = need[k].length};
+                (void)vol_delete(vs, &l);
+            }
+        (void)vol_chunk_seal(vs, oi, c->m[bad].chunk);
+    }
+    for (size_t k = 0; k < nneed; k++)
+        if (!need[k].deleted && (need[k].good & ~(1u << bad))) need[k].good |= 1u << bad;
+    *c = next;
+    st->members_replaced++;
+    st->needles_copied += copied;
+    st->bytes_copied += bytes;
+    return K_OK;
+}
+
+/* Seals c for repair: record, open index, the chunks that answer. */
+static kerr seal_for_repair(kv *meta, volset *vs, cs_info *c) {
+    if (c->sealed) return K_OK;
+    cs_info s = *c;
+    s.sealed = true;
+    kbuf old = KBUF_INIT, rec = KBUF_INIT;
+    cs_encode(c, &old);
+    cs_encode(&s, &rec);
+    char key[18];
+    cs_record_key(c->id, key);
+    kerr rc = kv_cas(meta, key, 17, old.data, old.len, rec.data, rec.len);
+    kbuf_free(&old);
+    kbuf_free(&rec);
+    if (rc == K_OK) rc = cs_index_update(meta, CS_OPEN_INDEX, c->id, false);
+    if (rc) return rc;
+    for (uint32_t m = 0; m < c->n; m++) {
+        uint32_t index;
+        if (volset_resolve_uid(vs, c->m[m].uid, &index))
+            (void)vol_chunk_seal(vs, index, c->m[m].chunk);
+    }
+    *c = s;
+    return K_OK;
+}
+
+static kerr audit_one(kv *meta, volset *vs, const view *w, uint64_t id, const cs_audit_opts *o,
+                      cs_audit_stats *st, cs_health *h) {
+    char key[18];
+    cs_record_key(id, key);
+    kbuf v = KBUF_INIT;
+    kerr rc = kv_get(meta, key, 17, &v);
+    cs_info c;
+    if (rc == K_OK) rc = cs_decode(v.data, v.len, &c);
+    kbuf_free(&v);
+    if (rc) {
+        log_error("fsck: chunkset %016" PRIx64 ": record unreadable: %s", id, kerr_name(rc));
+        return rc;
+    }
+    st->chunksets++;
+    /* inventories of the members that answer */
+    vol_needle *inv[CS_MAX_REPLICAS] = {0};
+    size_t ninv[CS_MAX_REPLICAS] = {0};
+    uint32_t index[CS_MAX_REPLICAS] = {0};
+    bool avail[CS_MAX_REPLICAS] = {0};
+    size_t total = 0;
+    for (uint32_t m = 0; m < c.n; m++) {
+        if (!dn_of(w, c.m[m].uid) || !volset_resolve_uid(vs, c.m[m].uid, &index[m])) continue;
+        kerr e = vol_chunk_needles(vs, index[m], c.m[m].chunk, &inv[m], &ninv[m]);
+        if (e) {
+            log_warn("fsck: chunkset %016" PRIx64 " member %u: cannot list its chunk: %s", id, m,
+                     kerr_name(e));
+            continue;
+        }
+        avail[m] = true;
+        total += ninv[m];
+    }
+    /* merge them into the wanted needles */
+    listed *all = malloc((total ? total : 1) * sizeof *all);
+    wanted *need = calloc(total ? total : 1, sizeof *need);
+    size_t nall = 0, nneed = 0;
+    uint8_t *buf = NULL;
+    if (!all || !need) {
+        rc = K_ENOMEM;
+        goto out;
+    }
+    for (uint32_t m = 0; m < c.n; m++)
+        for (size_t i = 0; i < ninv[m]; i++) all[nall++] = (listed){inv[m][i], m};
+    qsort(all, nall, sizeof *all, cmp_listed);
+    for (size_t i = 0; i < nall; i++) {
+        const vol_needle *nd = &all[i].n;
+        if (!nneed || need[nneed - 1].offset != nd->offset)
+            need[nneed++] = (wanted){.offset = nd->offset, .length = nd->length};
+        wanted *wn = &need[nneed - 1];
+        if (nd->length != wn->length) {
+            log_error("fsck: chunkset %016" PRIx64 " offset %" PRIu64
+                      ": members disagree on the length (%" PRIu64 " vs %" PRIu64 ")",
+                      id, nd->offset, nd->length, wn->length);
+            continue; /* not a good copy of the first one seen */
+        }
+        if (nd->deleted) wn->deleted = true;
+        wn->present |= 1u << all[i].member;
+        wn->good |= 1u << all[i].member;
+    }
+    /* deep: every copy read and verified */
+    uint64_t biggest = 0;
+    for (size_t k = 0; k < nneed; k++)
+        if (need[k].length > biggest) biggest = need[k].length;
+    buf = malloc(biggest ? (size_t)biggest : 1);
+    if (!buf) {
+        rc = K_ENOMEM;
+        goto out;
+    }
+    for (size_t k = 0; o->deep && k < nneed; k++) {
+        if (need[k].deleted) continue;
+        for (uint32_t m = 0; m < c.n; m++) {
+            if (!(need[k].good & (1u << m))) continue;
+            kerr e = read_needle(vs, index[m], c.m[m].chunk, &need[k], buf);
+            if (e) {
+                log_warn("fsck: chunkset %016" PRIx64 " member %u offset %" PRIu64 ": %s", id, m,
+                         need[k].offset, kerr_name(e));
+                need[k].good &= ~(1u << m);
+            }
+        }
+    }
+    /* members to replace: gone, or missing a good copy of a needle */
+    uint32_t bad = 0;
+    for (uint32_t m = 0; m < c.n; m++) {
+        if (!avail[m]) bad |= 1u << m;
+        for (size_t k = 0; k < nneed; k++)
+            if (!need[k].deleted && !(need[k].good & (1u << m))) bad |= 1u << m;
+    }
+    bool any_avail = false;
+    for (uint32_t m = 0; m < c.n; m++) any_avail |= avail[m];
+    if (o->repair && bad && any_avail) {
+        rc = seal_for_repair(meta, vs, &c);
+        for (uint32_t m = 0; rc == K_OK && m < c.n; m++) {
+            if (!(bad & (1u << m))) continue;
+            kerr e = replace_member(meta, vs, w, &c, m, need, nneed, index, buf, st);
+            if (e) {
+                st->repairs_failed++;
+            } else {
+                (void)volset_resolve_uid(vs, c.m[m].uid, &index[m]);
+            }
+        }
+        if (rc) {
+            log_error("repair: chunkset %016" PRIx64 ": cannot seal it: %s", id, kerr_name(rc));
+            st->repairs_failed++;
+            rc = K_OK;
+        }
+    } else if (o->repair && bad) {
+        log_error("repair: chunkset %016" PRIx64 ": no member holds a good copy of everything "
+                  "and none answers; nothing to copy from",
+                  id);
+    }
+    for (size_t k = 0; k < nneed; k++) {
+        if (need[k].deleted) continue;
+        uint32_t copies = (uint32_t)__builtin_popcount(need[k].good);
+        st->needles++;
+        if (copies == 0)
+            st->lost++;
+        else if (copies < c.n)
+            st->degraded++;
+        else
+            st->healthy++;
+        rc = health_add(h, id, need[k].offset, copies, c.n);
+        if (rc) break;
+    }
+out:
+    for (uint32_t m = 0; m < c.n; m++) free(inv[m]);
+    free(all);
+    free(need);
+    free(buf);
+    return rc;
+}
+
+kerr cs_audit(kv *meta, volset *vs, const cs_audit_opts *o, cs_audit_stats *st, cs_health **out) {
+    *out = NULL;
+    memset(st, 0, sizeof *st);
+    cs_health *h = calloc(1, sizeof *h);
+    if (!h) return K_ENOMEM;
+    view w = {0};
+    kerr rc = dnreg_list(meta, clock_real_ms(), DNREG_DOWN_AFTER_MS, &w.dns, &w.ndn);
+    kbuf idx = KBUF_INIT;
+    if (rc == K_OK) {
+        rc = kv_get(meta, CS_ALL_INDEX, strlen(CS_ALL_INDEX), &idx);
+        if (rc == K_ENOTFOUND) rc = K_OK;
+    }
+    size_t nids = rc == K_OK ? idx.len / 17 : 0;
+    for (size_t i = 0; rc == K_OK && i < nids; i++) {
+        unsigned long long id;
+        char hex[17];
+        memcpy(hex, idx.data + 17 * i, 16);
+        hex[16] = 0;
+        if (sscanf(hex, "%16llx", &id) != 1 || !id) continue;
+        kerr e = audit_one(meta, vs, &w, id, o, st, h);
+        if (e == K_ENOMEM) rc = e;
+        if (e && e != K_ENOMEM) st->unreadable++;
+        if (o->progress) o->progress(o->arg, i + 1, nids);
+    }
+    kbuf_free(&idx);
+    dnreg_list_free(w.dns, w.ndn);
+    if (rc) {
+        cs_health_free(h);
+        return rc;
+    }
+    qsort(h->v, h->n, sizeof *h->v, cmp_health);
+    *out = h;
+    return K_OK;
+}
