@@ -1745,8 +1745,8 @@ static void op_create_upload(s3_op *op) {
             return s3_error(op, K_EINVALIDREQUEST);
     }
     char id[33];
-    kerr e = objsvc_mpu_create(op->svc, op->a, &op->binfo, op->key, op->klen, attrs, nattrs, acl,
-                               alg, type, op->user, id);
+    kerr e = objsvc_mpu_create(op->svc, op->a, &op->binfo, op->key, op->klen, attrs, nattrs, NULL,
+                               0, acl, alg, type, op->user, id);
     if (e) return s3_error(op, e);
     if (alg != CK_NONE) {
         gw_add_header(op->r, "x-amz-checksum-algorithm", cksum_alg_name(alg));
