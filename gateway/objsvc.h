@@ -9,7 +9,7 @@
  *   "B" name                    bucket record
  *   radix trees: "b" owner (bucket names of an owner)
  * On the bucket's member store:
- *   "O" bid name                object record (size, etag, attrs, data locations)
+ *   "O" bid name                object record (size, etag, attrs, tags, data locations)
  *   "M" bid upload_id           multipart upload record
  *   "P" upload_id part_be32     part record
  *   radix trees: "o" bid (object
