@@ -1146,36 +1146,36 @@ static kerr update_object(objsvc *s, const bucket_info *b, const char *key, size
     return e;
 }
 
-kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
-                         const obj_attr *attrs, uint32_t nattrs, uint8_t acl, const obj_cond *cond,
+/* objsvc_update_attrs, and with set_tags objsvc_update_attrs_tags. */
+static kerr update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
+                         const obj_attr *attrs, uint32_t nattrs, uint8_t acl, bool set_tags,
+                         const obj_attr *tags, uint32_t ntags, const obj_cond *cond,
                          obj_meta *out) {
     attrs_step st = {.a = a,
                      .attrs = attrs,
                      .nattrs = nattrs,
                      .set_acl = true,
                      .acl = acl,
-                     .touch = true,
-                     .cond = cond,
-                     .out = out};
-    return update_object(s, b, key, klen, &st);
-}
-
-kerr objsvc_update_attrs_tags(objsvc *s, arena *a, const bucket_info *b, const char *key,
-                              size_t klen, const obj_attr *attrs, uint32_t nattrs, uint8_t acl,
-                              const obj_attr *tags, uint32_t ntags, const obj_cond *cond,
-                              obj_meta *out) {
-    attrs_step st = {.a = a,
-                     .attrs = attrs,
-                     .nattrs = nattrs,
-                     .set_acl = true,
-                     .acl = acl,
-                     .set_tags = true,
+                     .set_tags = set_tags,
                      .tags = tags,
                      .ntags = ntags,
                      .touch = true,
                      .cond = cond,
                      .out = out};
     return update_object(s, b, key, klen, &st);
+}
+
+kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
+                         const obj_attr *attrs, uint32_t nattrs, uint8_t acl, const obj_cond *cond,
+                         obj_meta *out) {
+    return update_attrs(s, a, b, key, klen, attrs, nattrs, acl, false, NULL, 0, cond, out);
+}
+
+kerr objsvc_update_attrs_tags(objsvc *s, arena *a, const bucket_info *b, const char *key,
+                              size_t klen, const obj_attr *attrs, uint32_t nattrs, uint8_t acl,
+                              const obj_attr *tags, uint32_t ntags, const obj_cond *cond,
+                              obj_meta *out) {
+    return update_attrs(s, a, b, key, klen, attrs, nattrs, acl, true, tags, ntags, cond, out);
 }
 
 kerr objsvc_set_tags(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
