@@ -85,7 +85,9 @@ typedef enum kerr {
     K_ENOREPLICATION,
     K_ENOOWNERSHIPCONTROLS,
     K_ENOPUBLICACCESSBLOCK,
-    K_ENOAUTH, /* no valid credentials: Swift 401 Unauthorized (S3 callers get AccessDenied) */
+    K_EINVALIDTAG,  /* a tag key or value S3 refuses: 400 InvalidTag */
+    K_ETOOMANYTAGS, /* more tags than an object (10) or bucket (50) takes: 400 BadRequest */
+    K_ENOAUTH,      /* no valid credentials: Swift 401 Unauthorized (S3 callers get AccessDenied) */
     K__COUNT
 } kerr;
 

@@ -168,6 +168,8 @@ static const kerr_info table[K__COUNT] = {
                                 "The bucket ownership controls were not found", 404},
     [K_ENOPUBLICACCESSBLOCK] = {404, "NoSuchPublicAccessBlockConfiguration",
                                 "The public access block configuration was not found", 404},
+    [K_EINVALIDTAG] = {400, "InvalidTag", "The TagKey you have provided is invalid", 400},
+    [K_ETOOMANYTAGS] = {400, "BadRequest", "Object tags cannot be greater than 10", 400},
     [K_ENOAUTH] = {403, "AccessDenied", "Access Denied", 401},
 };
 

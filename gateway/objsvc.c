@@ -413,40 +413,83 @@ static kerr step_store(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
     return K_OK;
 }
 
-typedef struct bucket_acl_step {
-    arena *a;
-    uint8_t acl;
-} bucket_acl_step;
+/* objsvc_tags_check without the message. */
+static kerr tags_valid(const obj_attr *tags, uint32_t n, uint32_t max) {
+    const char *why, *bad;
+    return objsvc_tags_check(tags, n, max, &why, &bad);
+}
 
-static kerr step_bucket_acl(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
+/* A change to a bucket's record, made by bucket_update: modifies *b (its
+ * strings and arrays may live in a, or be borrowed from the caller for the
+ * call) or refuses with an error, then the record is written back. */
+typedef kerr (*bucket_change_fn)(void *ctx, arena *a, bucket_info *b);
+
+typedef struct bucket_step {
+    arena *a;
+    bucket_change_fn change;
+    void *ctx;
+} bucket_step;
+
+static kerr step_bucket(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
     (void)remove;
-    bucket_acl_step *st = ctx;
+    bucket_step *st = ctx;
     if (!cur) return K_ENOSUCHBUCKET;
     bucket_info b;
     kerr e = rec_bucket_decode(st->a, cur->data, cur->len, &b);
+    if (!e) e = st->change(st->ctx, st->a, &b);
     if (e) return e;
-    b.acl = st->acl;
     rec_bucket_encode(next, &b);
     return K_OK;
 }
 
-kerr objsvc_bucket_set_acl(objsvc *s, const char *name, uint8_t acl) {
+/* Applies change to bucket name's record with compare-and-set (again on a
+ * conflict, on the record then current). K_ENOSUCHBUCKET. */
+static kerr bucket_update(objsvc *s, const char *name, bucket_change_fn change, void *ctx) {
     keybuf key;
     bucket_key(&key, name);
     kbuf old = KBUF_INIT;
-    bucket_acl_step st = {.a = arena_new(0), .acl = acl};
-    kerr e = record_update(s->reg, &key, step_bucket_acl, &st, &old, NULL);
+    bucket_step st = {.a = arena_new(0), .change = change, .ctx = ctx};
+    kerr e = record_update(s->reg, &key, step_bucket, &st, &old, NULL);
     arena_free(st.a);
     kbuf_free(&old);
     return e;
 }
 
-typedef struct bucket_attrs_step {
-    arena *a;
+typedef struct tags_change {
+    const obj_attr *tags;
+    uint32_t ntags;
+} tags_change;
+
+static kerr change_bucket_tags(void *ctx, arena *a, bucket_info *b) {
+    (void)a;
+    const tags_change *c = ctx;
+    b->tags = (obj_attr *)c->tags;
+    b->ntags = c->ntags;
+    return K_OK;
+}
+
+kerr objsvc_bucket_set_tags(objsvc *s, const char *name, const obj_attr *tags, uint32_t ntags) {
+    kerr e = tags_valid(tags, ntags, BUCKET_MAX_TAGS);
+    if (e) return e;
+    tags_change c = {.tags = tags, .ntags = ntags};
+    return bucket_update(s, name, change_bucket_tags, &c);
+}
+
+static kerr change_bucket_acl(void *ctx, arena *a, bucket_info *b) {
+    (void)a;
+    b->acl = *(const uint8_t *)ctx;
+    return K_OK;
+}
+
+kerr objsvc_bucket_set_acl(objsvc *s, const char *name, uint8_t acl) {
+    return bucket_update(s, name, change_bucket_acl, &acl);
+}
+
+typedef struct attrs_change {
     const obj_attr *set;
     uint32_t nset, max_count;
     size_t max_bytes;
-} bucket_attrs_step;
+} attrs_change;
 
 /* The metadata change of a set_attrs (objsvc_bucket_set_attrs) on cur: into
  * *out (allocated in a), or K_EMETADATATOOLARGE. */
@@ -480,51 +523,27 @@ static kerr merge_attrs(arena *a, const obj_attr *cur, uint32_t ncur, const obj_
     return K_OK;
 }
 
-static kerr step_bucket_attrs(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
-    (void)remove;
-    bucket_attrs_step *st = ctx;
-    if (!cur) return K_ENOSUCHBUCKET;
-    bucket_info b;
-    kerr e = rec_bucket_decode(st->a, cur->data, cur->len, &b);
-    if (e) return e;
-    e = merge_attrs(st->a, b.attrs, b.nattrs, st->set, st->nset, st->max_count, st->max_bytes,
-                    &b.attrs, &b.nattrs);
-    if (e) return e;
-    rec_bucket_encode(next, &b);
-    return K_OK;
+static kerr change_bucket_attrs(void *ctx, arena *a, bucket_info *b) {
+    const attrs_change *c = ctx;
+    return merge_attrs(a, b->attrs, b->nattrs, c->set, c->nset, c->max_count, c->max_bytes,
+                       &b->attrs, &b->nattrs);
 }
 
 kerr objsvc_bucket_set_attrs(objsvc *s, const char *name, const obj_attr *set, uint32_t nset,
                              uint32_t max_count, size_t max_bytes) {
-    keybuf key;
-    bucket_key(&key, name);
-    kbuf old = KBUF_INIT;
-    bucket_attrs_step st = {.a = arena_new(0),
-                            .set = set,
-                            .nset = nset,
-                            .max_count = max_count,
-                            .max_bytes = max_bytes};
-    kerr e = record_update(s->reg, &key, step_bucket_attrs, &st, &old, NULL);
-    arena_free(st.a);
-    kbuf_free(&old);
-    return e;
+    attrs_change c = {.set = set, .nset = nset, .max_count = max_count, .max_bytes = max_bytes};
+    return bucket_update(s, name, change_bucket_attrs, &c);
 }
 
-typedef struct bucket_grants_step {
-    arena *a;
+typedef struct grants_change {
     const char *read, *write;
-} bucket_grants_step;
+} grants_change;
 
-static kerr step_bucket_grants(void *ctx, const kbuf *cur, kbuf *next, bool *remove) {
-    (void)remove;
-    bucket_grants_step *st = ctx;
-    if (!cur) return K_ENOSUCHBUCKET;
-    bucket_info b;
-    kerr e = rec_bucket_decode(st->a, cur->data, cur->len, &b);
-    if (e) return e;
-    if (st->read) b.read_grants = (char *)st->read;
-    if (st->write) b.write_grants = (char *)st->write;
-    rec_bucket_encode(next, &b);
+static kerr change_bucket_grants(void *ctx, arena *a, bucket_info *b) {
+    (void)a;
+    const grants_change *c = ctx;
+    if (c->read) b->read_grants = (char *)c->read;
+    if (c->write) b->write_grants = (char *)c->write;
     return K_OK;
 }
 
@@ -534,12 +553,8 @@ kerr objsvc_bucket_set_grants(objsvc *s, const char *name, const char *read, con
     kerr e = read ? objsvc_grants_normalize(a, read, false, &r) : K_OK;
     if (!e && write) e = objsvc_grants_normalize(a, write, true, &w);
     if (!e) {
-        keybuf key;
-        bucket_key(&key, name);
-        kbuf old = KBUF_INIT;
-        bucket_grants_step st = {.a = a, .read = r, .write = w};
-        e = record_update(s->reg, &key, step_bucket_grants, &st, &old, NULL);
-        kbuf_free(&old);
+        grants_change c = {.read = r, .write = w};
+        e = bucket_update(s, name, change_bucket_grants, &c);
     }
     arena_free(a);
     return e;
@@ -1082,9 +1097,14 @@ kerr objsvc_delete(objsvc *s, const bucket_info *b, const char *key, size_t klen
 
 typedef struct attrs_step {
     arena *a;
-    const obj_attr *attrs;
+    const obj_attr *attrs; /* NULL: keep */
     uint32_t nattrs;
+    bool set_acl;
     uint8_t acl;
+    bool set_tags;
+    const obj_attr *tags;
+    uint32_t ntags;
+    bool touch; /* a new Last-Modified */
     const obj_cond *cond;
     obj_meta *out;
 } attrs_step;
@@ -1102,25 +1122,67 @@ static kerr step_object_attrs(void *ctx, const kbuf *cur, kbuf *next, bool *remo
         st->out->attrs = (obj_attr *)st->attrs;
         st->out->nattrs = st->nattrs;
     }
-    st->out->acl = st->acl;
-    st->out->mtime_ms = clock_real_ms();
+    if (st->set_acl) st->out->acl = st->acl;
+    if (st->set_tags) {
+        st->out->tags = (obj_attr *)st->tags;
+        st->out->ntags = st->ntags;
+    }
+    if (st->touch) st->out->mtime_ms = clock_real_ms();
     rec_obj_encode(next, st->out);
     return K_OK;
+}
+
+static kerr update_object(objsvc *s, const bucket_info *b, const char *key, size_t klen,
+                          attrs_step *st) {
+    kerr e = key_check(key, klen);
+    if (e) return e == K_EKEYTOOLONG ? e : K_ENOSUCHKEY;
+    if (st->set_tags) e = tags_valid(st->tags, st->ntags, OBJ_MAX_TAGS);
+    if (!e && st->attrs) e = expiry_note(s, b->id, key, klen, st->attrs, st->nattrs);
+    if (e) return e;
+    keybuf k;
+    obj_key(&k, b->id, key, klen);
+    kbuf old = KBUF_INIT;
+    e = record_update(s->meta, &k, step_object_attrs, st, &old, NULL);
+    kbuf_free(&old);
+    return e;
+}
+
+/* objsvc_update_attrs, and with set_tags objsvc_update_attrs_tags. */
+static kerr update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
+                         const obj_attr *attrs, uint32_t nattrs, uint8_t acl, bool set_tags,
+                         const obj_attr *tags, uint32_t ntags, const obj_cond *cond,
+                         obj_meta *out) {
+    attrs_step st = {.a = a,
+                     .attrs = attrs,
+                     .nattrs = nattrs,
+                     .set_acl = true,
+                     .acl = acl,
+                     .set_tags = set_tags,
+                     .tags = tags,
+                     .ntags = ntags,
+                     .touch = true,
+                     .cond = cond,
+                     .out = out};
+    return update_object(s, b, key, klen, &st);
 }
 
 kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
                          const obj_attr *attrs, uint32_t nattrs, uint8_t acl, const obj_cond *cond,
                          obj_meta *out) {
-    kerr e = expiry_note(s, b->id, key, klen, attrs, nattrs);
-    if (e) return e;
-    keybuf k;
-    obj_key(&k, b->id, key, klen);
-    kbuf old = KBUF_INIT;
-    attrs_step st = {
-        .a = a, .attrs = attrs, .nattrs = nattrs, .acl = acl, .cond = cond, .out = out};
-    e = record_update(s->meta, &k, step_object_attrs, &st, &old, NULL);
-    kbuf_free(&old);
-    return e;
+    return update_attrs(s, a, b, key, klen, attrs, nattrs, acl, false, NULL, 0, cond, out);
+}
+
+kerr objsvc_update_attrs_tags(objsvc *s, arena *a, const bucket_info *b, const char *key,
+                              size_t klen, const obj_attr *attrs, uint32_t nattrs, uint8_t acl,
+                              const obj_attr *tags, uint32_t ntags, const obj_cond *cond,
+                              obj_meta *out) {
+    return update_attrs(s, a, b, key, klen, attrs, nattrs, acl, true, tags, ntags, cond, out);
+}
+
+kerr objsvc_set_tags(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
+                     const obj_attr *tags, uint32_t ntags, obj_meta *out) {
+    attrs_step st = {.a = a, .set_tags = true, .tags = tags, .ntags = ntags, .out = out};
+    return update_object(s, b, key, klen, &st);
 }
 
 /* ---------------------------------------------------------------- expiry
@@ -1646,6 +1708,8 @@ struct obj_put {
     size_t ck_out_len;
     const obj_attr *attrs;
     uint32_t nattrs;
+    const obj_attr *tags;
+    uint32_t ntags;
     uint8_t acl;
     const obj_cond *cond;
     /* part uploads */
@@ -1672,6 +1736,8 @@ kerr objsvc_put_begin(objsvc *s, arena *a, const bucket_info *b, const char *key
     kerr e = key_check(key, klen);
     if (e) return e;
     if (o->size > OBJ_MAX_PUT_SIZE && o->size != OBJ_SIZE_UNKNOWN) return K_EENTITYTOOLARGE;
+    e = tags_valid(o->tags, o->ntags, OBJ_MAX_TAGS);
+    if (e) return e;
     e = put_start(s, a, o->size, o->ck_alg, out);
     if (e) return e;
     obj_put *p = *out;
@@ -1680,6 +1746,8 @@ kerr objsvc_put_begin(objsvc *s, arena *a, const bucket_info *b, const char *key
     p->klen = klen;
     p->attrs = o->attrs;
     p->nattrs = o->nattrs;
+    p->tags = o->tags;
+    p->ntags = o->ntags;
     p->acl = o->acl;
     p->cond = o->cond;
     return K_OK;
@@ -1809,6 +1877,8 @@ static kerr commit_object(obj_put *p, obj_meta *m, const uint8_t md5[16]) {
     m->acl = p->acl;
     m->nattrs = p->nattrs;
     m->attrs = (obj_attr *)p->attrs;
+    m->ntags = p->ntags;
+    m->tags = (obj_attr *)p->tags;
     m->ck_alg = (uint8_t)p->ck.alg;
     m->ck_type = p->ck.alg != CK_NONE ? CKTYPE_FULL_OBJECT : CKTYPE_NONE;
     m->ck_len = (uint8_t)p->ck_out_len;
@@ -1958,9 +2028,11 @@ static void upload_name(keybuf *k, const char *key, size_t klen, const char *upl
 }
 
 kerr objsvc_mpu_create(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
-                       const obj_attr *attrs, uint32_t nattrs, uint8_t acl, cksum_alg ck_alg,
-                       cksum_type ck_type, const char *owner, char upload_id[33]) {
+                       const obj_attr *attrs, uint32_t nattrs, const obj_attr *tags, uint32_t ntags,
+                       uint8_t acl, cksum_alg ck_alg, cksum_type ck_type, const char *owner,
+                       char upload_id[33]) {
     kerr e = key_check(key, klen);
+    if (!e) e = tags_valid(tags, ntags, OBJ_MAX_TAGS);
     if (e) return e;
     upload_info u = {.key = (char *)key,
                      .klen = klen,
@@ -1968,6 +2040,8 @@ kerr objsvc_mpu_create(objsvc *s, arena *a, const bucket_info *b, const char *ke
                      .owner = (char *)owner,
                      .proto = {.attrs = (obj_attr *)attrs,
                                .nattrs = nattrs,
+                               .tags = (obj_attr *)tags,
+                               .ntags = ntags,
                                .acl = acl,
                                .ck_alg = (uint8_t)ck_alg,
                                .ck_type = (uint8_t)ck_type}};
@@ -2114,6 +2188,8 @@ kerr objsvc_mpu_complete(objsvc *s, arena *a, const bucket_info *b, const upload
                   .acl = u->proto.acl,
                   .nattrs = u->proto.nattrs,
                   .attrs = u->proto.attrs,
+                  .ntags = u->proto.ntags,
+                  .tags = u->proto.tags,
                   .nparts = (uint32_t)nparts,
                   .nsegs = (uint32_t)nparts};
     m.segs = arena_alloc(a, nparts * sizeof *m.segs);

@@ -9,7 +9,7 @@
  *   "B" name                    bucket record
  *   radix trees: "b" owner (bucket names of an owner)
  * On the bucket's member store:
- *   "O" bid name                object record (size, etag, attrs, data locations)
+ *   "O" bid name                object record (size, etag, attrs, tags, data locations)
  *   "M" bid upload_id           multipart upload record
  *   "P" upload_id part_be32     part record
  *   radix trees: "o" bid (object
@@ -88,6 +88,11 @@ typedef struct bucket_info {
      * comma-separated, read as objsvc_grants_normalize says. */
     char *read_grants;
     char *write_grants;
+    /* The bucket's tag set (S3 PutBucketTagging; obj_attr name = tag key,
+     * value = tag value), at most BUCKET_MAX_TAGS; ntags 0: none (S3's
+     * NoSuchTagSet). */
+    uint32_t ntags;
+    obj_attr *tags;
 } bucket_info;
 
 typedef enum cksum_type { CKTYPE_NONE = 0, CKTYPE_FULL_OBJECT, CKTYPE_COMPOSITE } cksum_type;
@@ -150,6 +155,11 @@ typedef struct obj_meta {
     uint8_t acl;
     uint32_t nattrs;
     obj_attr *attrs;
+    /* The object's tag set (S3 object tagging; obj_attr name = tag key,
+     * value = tag value), at most OBJ_MAX_TAGS, in the order given. Kept in
+     * the object record, so GET and HEAD know it without another read. */
+    uint32_t ntags;
+    obj_attr *tags;
     uint8_t ck_alg; /* cksum_alg */
     uint8_t ck_type;
     uint8_t ck_len;
@@ -375,6 +385,43 @@ kerr objsvc_delete(objsvc *s, const bucket_info *b, const char *key, size_t klen
 kerr objsvc_update_attrs(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
                          const obj_attr *attrs, uint32_t nattrs, uint8_t acl, const obj_cond *cond,
                          obj_meta *out);
+/* objsvc_update_attrs that also replaces the tag set with tags[0..ntags)
+ * (checked as objsvc_tags_check with OBJ_MAX_TAGS: K_EINVALIDTAG,
+ * K_ETOOMANYTAGS), in the same compare-and-set: CopyObject onto itself with
+ * x-amz-tagging-directive: REPLACE. */
+kerr objsvc_update_attrs_tags(objsvc *s, arena *a, const bucket_info *b, const char *key,
+                              size_t klen, const obj_attr *attrs, uint32_t nattrs, uint8_t acl,
+                              const obj_attr *tags, uint32_t ntags, const obj_cond *cond,
+                              obj_meta *out);
+
+/* --- tags (S3 object and bucket tagging) ---
+ * A tag set is an array of obj_attr (name = key, value = value). What S3
+ * takes: at most OBJ_MAX_TAGS per object, BUCKET_MAX_TAGS per bucket; a key
+ * of 1..OBJ_TAG_KEY_MAX and a value of 0..OBJ_TAG_VALUE_MAX characters
+ * (counted in UTF-16 code units, as AWS counts), made of Unicode letters,
+ * digits and spaces and the characters + - = . _ : / @ (well-formed UTF-8);
+ * no two tags with one key; no key starting with "aws:" (reserved). */
+#define OBJ_MAX_TAGS 10
+#define BUCKET_MAX_TAGS 50
+#define OBJ_TAG_KEY_MAX 128
+#define OBJ_TAG_VALUE_MAX 256
+/* Checks tags[0..n) against the rules above with at most max tags: K_OK,
+ * K_ETOOMANYTAGS (n > max), or K_EINVALIDTAG with *why the AWS message and
+ * *bad_key the key at fault (NULL when the message names none). Pure: no
+ * store, usable by a front end before it answers. */
+kerr objsvc_tags_check(const obj_attr *tags, uint32_t n, uint32_t max, const char **why,
+                       const char **bad_key);
+/* Replaces the tag set of object key of b (cleared with BUCKET_OWNER) with
+ * tags[0..ntags) (0: removes every tag), checked as objsvc_tags_check with
+ * OBJ_MAX_TAGS; data, attributes, ACL, ETag and Last-Modified stay (S3
+ * PutObjectTagging / DeleteObjectTagging). Compare-and-set on the record:
+ * a concurrent PUT's object is either tagged whole or not at all.
+ * K_ENOSUCHKEY (an expired object included). out: the record written. */
+kerr objsvc_set_tags(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
+                     const obj_attr *tags, uint32_t ntags, obj_meta *out);
+/* Replaces the bucket's tag set (compare-and-set on its record), checked
+ * with BUCKET_MAX_TAGS; ntags 0 removes it. K_ENOSUCHBUCKET. */
+kerr objsvc_bucket_set_tags(objsvc *s, const char *name, const obj_attr *tags, uint32_t ntags);
 
 /* Streaming upload of a whole object (PUT) or of one part. */
 typedef struct obj_put obj_put;
@@ -390,6 +437,9 @@ typedef struct obj_put_opts {
     uint8_t acl;
     cksum_alg ck_alg;     /* checksum to compute (CK_NONE: none) */
     const obj_cond *cond; /* checked at commit; must live until finish/abort */
+    const obj_attr *tags; /* the new object's tag set (objsvc_tags_check; borrowed
+                             until finish/abort), ntags 0: none */
+    uint32_t ntags;
 } obj_put_opts;
 
 kerr objsvc_put_begin(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
@@ -459,7 +509,7 @@ typedef struct upload_info {
     char upload_id[33];
     int64_t initiated_ms;
     char *owner;
-    obj_meta proto; /* attrs, acl, ck_alg to apply at completion */
+    obj_meta proto; /* attrs, tags, acl, ck_alg to apply at completion */
 } upload_info;
 
 typedef struct part_info {
@@ -471,9 +521,12 @@ typedef struct part_info {
     uint8_t ck[32];
 } part_info;
 
+/* tags/ntags: the tag set the object gets at completion (checked as
+ * objsvc_tags_check with OBJ_MAX_TAGS; kept in the upload record). */
 kerr objsvc_mpu_create(objsvc *s, arena *a, const bucket_info *b, const char *key, size_t klen,
-                       const obj_attr *attrs, uint32_t nattrs, uint8_t acl, cksum_alg ck_alg,
-                       cksum_type ck_type, const char *owner, char upload_id[33]);
+                       const obj_attr *attrs, uint32_t nattrs, const obj_attr *tags, uint32_t ntags,
+                       uint8_t acl, cksum_alg ck_alg, cksum_type ck_type, const char *owner,
+                       char upload_id[33]);
 kerr objsvc_mpu_get(objsvc *s, arena *a, const bucket_info *b, const char *upload_id,
                     upload_info *out);
 /* Part upload: a put whose finish records a part (out->etag = part md5). */

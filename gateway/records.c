@@ -13,13 +13,24 @@
  * them) still decodes, with none. The other records are at 1. */
 /* Object records: version 2, or 3 for an SLO (version 2 followed by its
  * segment list), so that a gateway too old to know SLOs refuses the record
- * instead of serving the manifest's empty data as the object. */
+ * instead of serving the manifest's empty data as the object.
+ * Tags (S3 object and bucket tagging) need a newer version, written only
+ * when there are tags, so that records without them stay readable by
+ * gateways that predate tags, and a gateway that cannot keep tags refuses
+ * a tagged record instead of dropping its tags when it rewrites it:
+ * - object version 4: version 2, the tag set, a byte (1: an SLO, then its
+ *   segment list as in version 3);
+ * - upload version 2: version 1 followed by the tag set;
+ * - bucket version 3: version 2 followed by the tag set. */
 enum {
     REC_VERSION = 1,
     REC_OBJ_VERSION = 2,
     REC_OBJ_SLO_VERSION = 3,
+    REC_OBJ_TAGS_VERSION = 4,
+    REC_UPLOAD_TAGS_VERSION = 2,
     REC_PART_VERSION = 2,
-    REC_BUCKET_VERSION = 2
+    REC_BUCKET_VERSION = 2,
+    REC_BUCKET_TAGS_VERSION = 3
 };
 
 static void put_u8(kbuf *b, uint8_t v) {
@@ -88,7 +99,7 @@ static void put_attrs(kbuf *out, const obj_attr *attrs, uint32_t n);
 static obj_attr *get_attrs(reader *r, arena *a, uint32_t *n);
 
 void rec_bucket_encode(kbuf *out, const bucket_info *b) {
-    put_u8(out, REC_BUCKET_VERSION);
+    put_u8(out, b->ntags ? REC_BUCKET_TAGS_VERSION : REC_BUCKET_VERSION);
     put_str(out, b->name);
     put_str(out, b->owner);
     put_str(out, b->region);
@@ -98,12 +109,14 @@ void rec_bucket_encode(kbuf *out, const bucket_info *b) {
     put_attrs(out, b->attrs, b->nattrs);
     put_str(out, b->read_grants);
     put_str(out, b->write_grants);
+    if (b->ntags) put_attrs(out, b->tags, b->ntags);
 }
 
 kerr rec_bucket_decode(arena *a, const void *p, size_t n, bucket_info *b) {
     reader r = {p, n, false};
     unsigned version = get_u8(&r);
-    if (version != 1 && version != REC_BUCKET_VERSION) return K_ECORRUPT;
+    if (version != 1 && version != REC_BUCKET_VERSION && version != REC_BUCKET_TAGS_VERSION)
+        return K_ECORRUPT;
     b->name = get_str(&r, a, NULL);
     b->owner = get_str(&r, a, NULL);
     b->region = get_str(&r, a, NULL);
@@ -119,6 +132,12 @@ kerr rec_bucket_decode(arena *a, const void *p, size_t n, bucket_info *b) {
         b->attrs = get_attrs(&r, a, &b->nattrs);
         b->read_grants = get_str(&r, a, NULL);
         b->write_grants = get_str(&r, a, NULL);
+    }
+    b->ntags = 0;
+    b->tags = NULL;
+    if (version == REC_BUCKET_TAGS_VERSION) {
+        b->tags = get_attrs(&r, a, &b->ntags);
+        if (!b->ntags) return K_ECORRUPT; /* written only with tags */
     }
     return r.bad ? K_ECORRUPT : K_OK;
 }
@@ -196,7 +215,7 @@ static void get_loc(reader *r, unsigned version, data_loc *l) {
 
 void rec_obj_encode(kbuf *out, const obj_meta *m) {
     bool slo = m->large == OBJ_LARGE_SLO;
-    put_u8(out, slo ? REC_OBJ_SLO_VERSION : REC_OBJ_VERSION);
+    put_u8(out, m->ntags ? REC_OBJ_TAGS_VERSION : slo ? REC_OBJ_SLO_VERSION : REC_OBJ_VERSION);
     put_u64(out, m->size);
     put_u64(out, (uint64_t)m->mtime_ms);
     put_str(out, m->etag);
@@ -213,6 +232,10 @@ void rec_obj_encode(kbuf *out, const obj_meta *m) {
         kbuf_append(out, m->segs[i].md5, 16);
     }
     put_u64(out, m->home);
+    if (m->ntags) {
+        put_attrs(out, m->tags, m->ntags);
+        put_u8(out, slo);
+    }
     if (!slo) return;
     put_u32(out, m->nslo);
     for (uint32_t i = 0; i < m->nslo; i++) {
@@ -235,7 +258,8 @@ kerr rec_obj_decode(arena *a, const void *p, size_t n, obj_meta *m) {
     reader r = {p, n, false};
     memset(m, 0, sizeof *m);
     unsigned version = get_u8(&r);
-    if (version != 1 && version != REC_OBJ_VERSION && version != REC_OBJ_SLO_VERSION)
+    if (version != 1 && version != REC_OBJ_VERSION && version != REC_OBJ_SLO_VERSION &&
+        version != REC_OBJ_TAGS_VERSION)
         return K_ECORRUPT;
     m->size = get_u64(&r);
     m->mtime_ms = (int64_t)get_u64(&r);
@@ -263,7 +287,15 @@ kerr rec_obj_decode(arena *a, const void *p, size_t n, obj_meta *m) {
     m->home = get_u64(&r);
     for (uint32_t i = 0; i < m->nattrs; i++)
         if (!strcmp(m->attrs[i].name, OBJ_ATTR_DLO)) m->large = OBJ_LARGE_DLO;
-    if (version != REC_OBJ_SLO_VERSION) return r.bad ? K_ECORRUPT : K_OK;
+    bool slo = version == REC_OBJ_SLO_VERSION;
+    if (version == REC_OBJ_TAGS_VERSION) {
+        m->tags = get_attrs(&r, a, &m->ntags);
+        uint8_t fl = get_u8(&r);
+        /* written only with tags; the byte is 0 or 1 */
+        if (r.bad || !m->ntags || fl > 1) return K_ECORRUPT;
+        slo = fl;
+    }
+    if (!slo) return r.bad ? K_ECORRUPT : K_OK;
     m->large = OBJ_LARGE_SLO;
     m->nslo = get_u32(&r);
     /* a segment takes at least 4+4+4+8+1+4+8 bytes */
@@ -293,7 +325,7 @@ kerr rec_obj_decode(arena *a, const void *p, size_t n, obj_meta *m) {
 }
 
 void rec_upload_encode(kbuf *out, const upload_info *u) {
-    put_u8(out, REC_VERSION);
+    put_u8(out, u->proto.ntags ? REC_UPLOAD_TAGS_VERSION : REC_VERSION);
     put_bytes(out, u->key, u->klen);
     put_str(out, u->upload_id);
     put_u64(out, (uint64_t)u->initiated_ms);
@@ -302,12 +334,14 @@ void rec_upload_encode(kbuf *out, const upload_info *u) {
     put_u8(out, u->proto.ck_alg);
     put_u8(out, u->proto.ck_type);
     put_attrs(out, u->proto.attrs, u->proto.nattrs);
+    if (u->proto.ntags) put_attrs(out, u->proto.tags, u->proto.ntags);
 }
 
 kerr rec_upload_decode(arena *a, const void *p, size_t n, upload_info *u) {
     reader r = {p, n, false};
     memset(u, 0, sizeof *u);
-    if (get_u8(&r) != REC_VERSION) return K_ECORRUPT;
+    unsigned version = get_u8(&r);
+    if (version != REC_VERSION && version != REC_UPLOAD_TAGS_VERSION) return K_ECORRUPT;
     u->key = get_str(&r, a, &u->klen);
     size_t idlen;
     char *id = get_str(&r, a, &idlen);
@@ -319,6 +353,10 @@ kerr rec_upload_decode(arena *a, const void *p, size_t n, upload_info *u) {
     u->proto.ck_alg = get_u8(&r);
     u->proto.ck_type = get_u8(&r);
     u->proto.attrs = get_attrs(&r, a, &u->proto.nattrs);
+    if (version == REC_UPLOAD_TAGS_VERSION) {
+        u->proto.tags = get_attrs(&r, a, &u->proto.ntags);
+        if (!u->proto.ntags) return K_ECORRUPT; /* written only with tags */
+    }
     return r.bad ? K_ECORRUPT : K_OK;
 }
 

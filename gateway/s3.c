@@ -388,15 +388,10 @@ static bool refuse_headers(s3_op *op, unsigned kind) {
                          "'https://' or '/'.");
             return true;
         }
-        const char *tagging = header(op, "x-amz-tagging");
         const char *directive = header(op, "x-amz-tagging-directive");
         if (kind & HR_COPY && directive && strcmp(directive, "COPY") &&
             strcmp(directive, "REPLACE")) {
             s3_error_msg(op, K_EINVAL, "Unknown tagging directive.");
-            return true;
-        }
-        if (tagging && *tagging) {
-            s3_notimpl(op, "Object tagging is not implemented.");
             return true;
         }
     }
@@ -525,6 +520,70 @@ static void add_checksum_headers(s3_op *op, const obj_meta *m) {
     gw_add_header(op->r, s3_checksum_header((cksum_alg)m->ck_alg), value);
     gw_add_header(op->r, "x-amz-checksum-type",
                   m->ck_type == CKTYPE_COMPOSITE ? "COMPOSITE" : "FULL_OBJECT");
+}
+
+/* ---------------------------------------------------------------- tags */
+
+/* Answers a tag set objsvc_tags_check refuses (max: OBJ_MAX_TAGS or
+ * BUCKET_MAX_TAGS) and returns false; true when it holds. */
+static bool tags_ok(s3_op *op, const obj_attr *tags, uint32_t n, uint32_t max) {
+    const char *why, *bad_key;
+    kerr e = objsvc_tags_check(tags, n, max, &why, &bad_key);
+    if (e == K_ETOOMANYTAGS) {
+        s3_error_msg(op, e,
+                     max == BUCKET_MAX_TAGS ? "Bucket tag count cannot be greater than 50"
+                                            : "Object tags cannot be greater than 10");
+        return false;
+    }
+    if (e) {
+        const kerr_info *info = kerr_lookup(e);
+        s3_error_extra(op, info->s3_status, info->s3_code, why ? why : info->message,
+                       bad_key ? "TagKey" : NULL, bad_key);
+        return false;
+    }
+    return true;
+}
+
+/* The tag set of the x-amz-tagging header (none without it): answers and
+ * returns false when it is not a valid one. */
+static bool header_tags(s3_op *op, obj_attr **tags, uint32_t *n) {
+    *tags = NULL;
+    *n = 0;
+    const char *q = http_header_get(&op->r->http, "x-amz-tagging");
+    if (!q) return true;
+    if (!s3_tagging_query(op->a, q, tags, n)) {
+        s3_error_extra(op, 400, "InvalidArgument",
+                       "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL "
+                       "query parameters without tag name duplicates.",
+                       "ArgumentName", "x-amz-tagging");
+        return false;
+    }
+    return tags_ok(op, *tags, *n, OBJ_MAX_TAGS);
+}
+
+/* A Tagging document (GetObjectTagging, GetBucketTagging). */
+static void tagging_xml(s3_op *op, const obj_attr *tags, uint32_t n) {
+    xml_start(op, "Tagging");
+    kbuf *b = &op->r->resp.body;
+    kbuf_puts(b, "<TagSet>");
+    for (uint32_t i = 0; i < n; i++) {
+        kbuf_puts(b, "<Tag>");
+        xml_elem_s(b, "Key", tags[i].name);
+        xml_elem_s(b, "Value", tags[i].value);
+        kbuf_puts(b, "</Tag>");
+    }
+    kbuf_puts(b, "</TagSet>");
+    xml_end(op, "Tagging");
+}
+
+/* The tag set of a Tagging request body (op->xml), checked with max:
+ * answers and returns false when it is malformed or refused. */
+static bool body_tags(s3_op *op, uint32_t max, obj_attr **tags, uint32_t *n) {
+    if (!s3_body_tagging(op->a, op->xml.data, op->xml.len, tags, n)) {
+        s3_error(op, K_EMALFORMEDXML);
+        return false;
+    }
+    return tags_ok(op, *tags, *n, max);
 }
 
 /* ---------------------------------------------------------- body pipeline */
@@ -911,6 +970,36 @@ typedef struct list_params {
     bool url;
 } list_params;
 
+/* Bucket tagging: the bucket's owner (and root). */
+static void op_get_bucket_tagging(s3_op *op) {
+    if (!load_bucket(op, false)) return;
+    if (!op->binfo.ntags) return s3_error(op, K_ENOSUCHTAGSET);
+    tagging_xml(op, op->binfo.tags, op->binfo.ntags);
+}
+
+static void complete_put_bucket_tagging(s3_op *op) {
+    obj_attr *tags;
+    uint32_t n;
+    if (!body_tags(op, BUCKET_MAX_TAGS, &tags, &n)) return;
+    kerr e = objsvc_bucket_set_tags(op->svc, op->bucket, tags, n);
+    if (e) return s3_error(op, e);
+    op->r->resp.no_body = true;
+    gw_respond(op->r, 204);
+}
+
+static void op_put_bucket_tagging(s3_op *op) {
+    if (!load_bucket(op, false)) return;
+    expect_xml_body(op, complete_put_bucket_tagging);
+}
+
+static void op_delete_bucket_tagging(s3_op *op) {
+    if (!load_bucket(op, false)) return;
+    kerr e = objsvc_bucket_set_tags(op->svc, op->bucket, NULL, 0);
+    if (e) return s3_error(op, e);
+    op->r->resp.no_body = true;
+    gw_respond(op->r, 204);
+}
+
 static bool read_list_params(s3_op *op, list_params *lp, const char *start_param,
                              const char *max_param) {
     memset(lp, 0, sizeof *lp);
@@ -1261,6 +1350,7 @@ static void object_headers(s3_op *op, const obj_meta *m) {
     if (!has_type) gw_add_header(op->r, "Content-Type", "binary/octet-stream");
     if (m->nparts)
         gw_add_header(op->r, "x-amz-mp-parts-count", arena_printf(op->a, "%u", m->nparts));
+    if (m->ntags) gw_add_header(op->r, "x-amz-tagging-count", arena_printf(op->a, "%u", m->ntags));
 }
 
 /* Keys kura stores: well-formed UTF-8 (else 400 InvalidURI, as AWS answers
@@ -1457,14 +1547,38 @@ static void op_put_object_acl(s3_op *op) {
     expect_xml_body(op, complete_put_object_acl);
 }
 
+/* Object tagging: the bucket's owner (and root) only, as object ACLs grant
+ * no tagging permission. */
 static void op_get_object_tagging(s3_op *op) {
     if (!load_bucket(op, false)) return;
     obj_meta m;
     kerr e = objsvc_head(op->svc, op->a, &op->binfo, op->key, op->klen, &m);
     if (e) return s3_error(op, e);
-    xml_start(op, "Tagging");
-    kbuf_puts(&op->r->resp.body, "<TagSet></TagSet>");
-    xml_end(op, "Tagging");
+    tagging_xml(op, m.tags, m.ntags);
+}
+
+static void complete_put_object_tagging(s3_op *op) {
+    obj_attr *tags;
+    uint32_t n;
+    if (!body_tags(op, OBJ_MAX_TAGS, &tags, &n)) return;
+    obj_meta m;
+    kerr e = objsvc_set_tags(op->svc, op->a, &op->binfo, op->key, op->klen, tags, n, &m);
+    if (e) return s3_error(op, e);
+    gw_respond(op->r, 200);
+}
+
+static void op_put_object_tagging(s3_op *op) {
+    if (!load_bucket(op, false)) return;
+    expect_xml_body(op, complete_put_object_tagging);
+}
+
+static void op_delete_object_tagging(s3_op *op) {
+    if (!load_bucket(op, false)) return;
+    obj_meta m;
+    kerr e = objsvc_set_tags(op->svc, op->a, &op->binfo, op->key, op->klen, NULL, 0, &m);
+    if (e) return s3_error(op, e);
+    op->r->resp.no_body = true;
+    gw_respond(op->r, 204);
 }
 
 /* PutObject / UploadPart --------------------------------------------- */
@@ -1512,12 +1626,17 @@ static void op_put_object(s3_op *op) {
     uint32_t nattrs;
     e = collect_attrs(op, &attrs, &nattrs);
     if (e) return s3_error(op, K_EMETADATATOOLARGE);
+    obj_attr *tags;
+    uint32_t ntags;
+    if (!header_tags(op, &tags, &ntags)) return;
     obj_put_opts o = {.size = len,
                       .attrs = attrs,
                       .nattrs = nattrs,
                       .acl = acl,
                       .ck_alg = op->ck_alg,
-                      .cond = cond};
+                      .cond = cond,
+                      .tags = tags,
+                      .ntags = ntags};
     e = objsvc_put_begin(op->svc, op->a, &op->binfo, op->key, op->klen, &o, &op->put);
     if (e) return s3_error(op, e);
     op->complete = complete_put;
@@ -1628,6 +1747,13 @@ static void op_copy_object(s3_op *op) {
     obj_attr *attrs = src.m.attrs;
     uint32_t nattrs = src.m.nattrs;
     if (replace && collect_attrs(op, &attrs, &nattrs)) return s3_error(op, K_EMETADATATOOLARGE);
+    /* x-amz-tagging-directive: COPY (the default) keeps the source's tags,
+     * REPLACE takes x-amz-tagging's (none without it) */
+    const char *tdir = header(op, "x-amz-tagging-directive");
+    bool replace_tags = tdir && !strcmp(tdir, "REPLACE");
+    obj_attr *tags = src.m.tags;
+    uint32_t ntags = src.m.ntags;
+    if (replace_tags && !header_tags(op, &tags, &ntags)) return;
     bool same = !strcmp(src.bucket, op->bucket) && src.klen == op->klen &&
                 !memcmp(src.key, op->key, op->klen);
     obj_meta m;
@@ -1638,16 +1764,24 @@ static void op_copy_object(s3_op *op) {
                                 "object to itself without changing the object's metadata, "
                                 "storage class, website redirect location or encryption "
                                 "attributes.");
-        /* COPY keeps the current attributes, read in the same compare-and-set */
-        e = objsvc_update_attrs(op->svc, op->a, &op->binfo, op->key, op->klen,
-                                replace ? attrs : NULL, nattrs, acl, cond, &m);
+        /* COPY keeps the current attributes (and tags), read in the same
+         * compare-and-set */
+        if (replace_tags)
+            e = objsvc_update_attrs_tags(op->svc, op->a, &op->binfo, op->key, op->klen,
+                                         replace ? attrs : NULL, nattrs, acl, tags, ntags, cond,
+                                         &m);
+        else
+            e = objsvc_update_attrs(op->svc, op->a, &op->binfo, op->key, op->klen,
+                                    replace ? attrs : NULL, nattrs, acl, cond, &m);
     } else {
         obj_put_opts o = {.size = src.m.size,
                           .attrs = attrs,
                           .nattrs = nattrs,
                           .acl = acl,
                           .ck_alg = alg_name ? alg : (cksum_alg)src.m.ck_alg,
-                          .cond = cond};
+                          .cond = cond,
+                          .tags = tags,
+                          .ntags = ntags};
         obj_put *put;
         e = objsvc_put_begin(op->svc, op->a, &op->binfo, op->key, op->klen, &o, &put);
         if (!e) {
@@ -1726,6 +1860,9 @@ static void op_create_upload(s3_op *op) {
     obj_attr *attrs;
     uint32_t nattrs;
     if (collect_attrs(op, &attrs, &nattrs)) return s3_error(op, K_EMETADATATOOLARGE);
+    obj_attr *tags;
+    uint32_t ntags;
+    if (!header_tags(op, &tags, &ntags)) return;
     const char *alg_name = header(op, "x-amz-checksum-algorithm");
     cksum_alg alg = CK_NONE;
     if (alg_name) {
@@ -1745,8 +1882,8 @@ static void op_create_upload(s3_op *op) {
             return s3_error(op, K_EINVALIDREQUEST);
     }
     char id[33];
-    kerr e = objsvc_mpu_create(op->svc, op->a, &op->binfo, op->key, op->klen, attrs, nattrs, acl,
-                               alg, type, op->user, id);
+    kerr e = objsvc_mpu_create(op->svc, op->a, &op->binfo, op->key, op->klen, attrs, nattrs, tags,
+                               ntags, acl, alg, type, op->user, id);
     if (e) return s3_error(op, e);
     if (alg != CK_NONE) {
         gw_add_header(op->r, "x-amz-checksum-algorithm", cksum_alg_name(alg));
@@ -2028,7 +2165,6 @@ static bool answer_unconfigured(s3_op *op, const char *sub) {
         {"policyStatus", K_ENOSUCHBUCKETPOLICY},
         {"cors", K_ENOSUCHCORS},
         {"lifecycle", K_ENOSUCHLIFECYCLE},
-        {"tagging", K_ENOSUCHTAGSET},
         {"website", K_ENOSUCHWEBSITE},
         {"encryption", K_ENOSSECONFIG},
         {"object-lock", K_ENOLOCKCONFIG},
@@ -2121,6 +2257,9 @@ static const s3_route routes[] = {
     {LV_BUCKET, "HEAD", NULL, CP_ANY, 0, op_head_bucket, "HeadBucket"},
     {LV_BUCKET, "PUT", NULL, CP_ANY, R_BODY_FIRST, op_create_bucket, "CreateBucket"},
     {LV_BUCKET, "PUT", "acl", CP_ANY, R_BODY_FIRST, op_put_bucket_acl, "PutBucketAcl"},
+    {LV_BUCKET, "GET", "tagging", CP_ANY, 0, op_get_bucket_tagging, "GetBucketTagging"},
+    {LV_BUCKET, "PUT", "tagging", CP_ANY, R_BODY_FIRST, op_put_bucket_tagging, "PutBucketTagging"},
+    {LV_BUCKET, "DELETE", "tagging", CP_ANY, 0, op_delete_bucket_tagging, "DeleteBucketTagging"},
     {LV_BUCKET, "DELETE", NULL, CP_ANY, 0, op_delete_bucket, "DeleteBucket"},
     {LV_BUCKET, "POST", "delete", CP_ANY, R_BODY_FIRST, op_delete_objects, "DeleteObjects"},
     {LV_BUCKET, "POST", NULL, CP_ANY, 0, op_post_object, "PostObject"},
@@ -2133,6 +2272,8 @@ static const s3_route routes[] = {
     {LV_OBJECT, "PUT", "uploadId", CP_YES, 0, op_upload_part_copy, "UploadPartCopy"},
     {LV_OBJECT, "PUT", "uploadId", CP_NO, R_BODY_FIRST, op_upload_part, "UploadPart"},
     {LV_OBJECT, "PUT", "acl", CP_ANY, R_VERSION | R_BODY_FIRST, op_put_object_acl, "PutObjectAcl"},
+    {LV_OBJECT, "PUT", "tagging", CP_ANY, R_VERSION | R_BODY_FIRST, op_put_object_tagging,
+     "PutObjectTagging"},
     {LV_OBJECT, "PUT", NULL, CP_YES, 0, op_copy_object, "CopyObject"},
     {LV_OBJECT, "PUT", NULL, CP_NO, R_BODY_FIRST, op_put_object, "PutObject"},
     {LV_OBJECT, "POST", "uploads", CP_ANY, 0, op_create_upload, "CreateMultipartUpload"},
@@ -2140,6 +2281,8 @@ static const s3_route routes[] = {
      "CompleteMultipartUpload"},
     {LV_OBJECT, "POST", NULL, CP_ANY, 0, op_method_not_allowed, "PostObjectKey"},
     {LV_OBJECT, "DELETE", "uploadId", CP_ANY, 0, op_abort_upload, "AbortMultipartUpload"},
+    {LV_OBJECT, "DELETE", "tagging", CP_ANY, R_VERSION, op_delete_object_tagging,
+     "DeleteObjectTagging"},
     {LV_OBJECT, "DELETE", NULL, CP_ANY, R_VERSION, op_delete_object, "DeleteObject"},
 };
 
@@ -2394,9 +2537,9 @@ static bool post_refuse_fields(s3_op *op) {
                                         n));
             return false;
         }
-        if (!strcmp(n, "tagging") || !strcmp(n, "x-amz-acl")) {
-            s3_notimpl(op, !strcmp(n, "tagging") ? "Object tagging is not implemented."
-                                                 : "The form field for a canned ACL is acl.");
+        if (!strcmp(n, "x-amz-acl") || !strcmp(n, "x-amz-tagging")) {
+            s3_notimpl(op, arena_printf(op->a, "The form field %s is not one POST takes (%s).", n,
+                                        !strcmp(n, "x-amz-acl") ? "acl" : "tagging"));
             return false;
         }
         if (!strcmp(n, "x-amz-security-token")) {
@@ -2516,7 +2659,21 @@ static int post_file_begin(s3_op *op, const char *filename, const char *ctype) {
     obj_attr *attrs;
     uint32_t nattrs;
     if (!post_attrs(op, ctype, &attrs, &nattrs)) return FORMDATA_ABORT;
-    obj_put_opts o = {.size = OBJ_SIZE_UNKNOWN, .attrs = attrs, .nattrs = nattrs, .acl = acl};
+    /* the tagging field holds a Tagging document */
+    obj_attr *tags = NULL;
+    uint32_t ntags = 0;
+    const char *tagging = post_field(p, "tagging");
+    if (tagging) {
+        if (!s3_body_tagging(op->a, tagging, strlen(tagging), &tags, &ntags))
+            return post_fail_k(op, K_EMALFORMEDXML, NULL);
+        if (!tags_ok(op, tags, ntags, OBJ_MAX_TAGS)) return FORMDATA_ABORT;
+    }
+    obj_put_opts o = {.size = OBJ_SIZE_UNKNOWN,
+                      .attrs = attrs,
+                      .nattrs = nattrs,
+                      .acl = acl,
+                      .tags = tags,
+                      .ntags = ntags};
     kerr e = objsvc_put_begin(op->svc, op->a, &op->binfo, op->key, op->klen, &o, &op->put);
     if (e) return post_fail_k(op, e, NULL);
     p->in_file = true;

@@ -151,3 +151,75 @@ s3_complete_result s3_body_complete(arena *a, const char *p, size_t n, cksum_alg
     *count_out = count;
     return S3_COMPLETE_OK;
 }
+
+/* The text of a tag's Key or Value element: exactly one, no NUL inside. */
+static bool tag_text(const xml_node *tag, const char *name, char **out) {
+    const xml_node *found = NULL;
+    for (const xml_node *c = tag->child; c; c = c->next) {
+        if (strcmp(c->name, name)) continue;
+        if (found || c->child) return false;
+        found = c;
+    }
+    if (!found || memchr(found->text, 0, found->text_len)) return false;
+    *out = found->text;
+    return true;
+}
+
+bool s3_body_tagging(arena *a, const char *p, size_t n, obj_attr **tags, uint32_t *count) {
+    *tags = NULL;
+    *count = 0;
+    xml_node *root;
+    if (!n || xml_parse(a, p, n, &root) || strcmp(root->name, "Tagging")) return false;
+    const xml_node *set = NULL;
+    for (const xml_node *c = root->child; c; c = c->next) {
+        if (strcmp(c->name, "TagSet") || set) return false;
+        set = c;
+    }
+    if (!set) return false;
+    uint32_t total = 0;
+    for (const xml_node *t = set->child; t; t = t->next) {
+        if (strcmp(t->name, "Tag")) return false;
+        for (const xml_node *c = t->child; c; c = c->next)
+            if (strcmp(c->name, "Key") && strcmp(c->name, "Value")) return false;
+        total++;
+    }
+    obj_attr *out = arena_zalloc(a, (total ? total : 1) * sizeof *out);
+    uint32_t i = 0;
+    for (const xml_node *t = set->child; t; t = t->next, i++)
+        if (!tag_text(t, "Key", &out[i].name) || !tag_text(t, "Value", &out[i].value)) return false;
+    *tags = out;
+    *count = total;
+    return true;
+}
+
+bool s3_tagging_query(arena *a, const char *q, obj_attr **tags, uint32_t *count) {
+    *tags = NULL;
+    *count = 0;
+    size_t len = strlen(q), pairs = 1;
+    for (size_t i = 0; i < len; i++) pairs += q[i] == '&';
+    obj_attr *out = arena_zalloc(a, pairs * sizeof *out);
+    uint32_t n = 0;
+    for (const char *s = q; *s;) {
+        const char *amp = strchr(s, '&');
+        size_t plen = amp ? (size_t)(amp - s) : strlen(s);
+        if (plen) {
+            const char *eq = memchr(s, '=', plen);
+            size_t klen = eq ? (size_t)(eq - s) : plen;
+            char *k = arena_strndup(a, s, klen);
+            char *v = eq ? arena_strndup(a, eq + 1, plen - klen - 1) : arena_strdup(a, "");
+            long kn = url_decode_inplace(k, klen, true);
+            long vn = url_decode_inplace(v, strlen(v), true);
+            if (kn < 0 || vn < 0 || strlen(k) != (size_t)kn || strlen(v) != (size_t)vn ||
+                !utf8_valid(k, (size_t)kn) || !utf8_valid(v, (size_t)vn))
+                return false;
+            out[n].name = k;
+            out[n].value = v;
+            n++;
+        }
+        s += plen;
+        if (*s == '&') s++;
+    }
+    *tags = out;
+    *count = n;
+    return true;
+}

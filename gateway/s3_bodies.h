@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The XML request bodies of the S3 front end, read into plain values:
  * CreateBucketConfiguration, AccessControlPolicy (PutBucketAcl and
- * PutObjectAcl), Delete (DeleteObjects) and CompleteMultipartUpload. Pure
+ * PutObjectAcl), Delete (DeleteObjects), CompleteMultipartUpload and
+ * Tagging (PutObjectTagging, PutBucketTagging, POST Object's tagging
+ * field); and the x-amz-tagging header's query string. Pure
  * functions over the body bytes: no I/O, no object service, everything they
  * return lives in the given arena. s3.c answers by the result; the
  * libFuzzer harness tests/fuzz/fuzz_s3_xml.c drives every one of them.
@@ -82,5 +84,21 @@ typedef enum s3_complete_result {
 /* The first failing Part decides the result (in body order). */
 s3_complete_result s3_body_complete(arena *a, const char *p, size_t n, cksum_alg alg,
                                     mpu_complete_part **parts, size_t *count);
+
+/* Tagging: <Tagging><TagSet><Tag><Key>K</Key><Value>V</Value></Tag>...
+ * </TagSet></Tagging>. false: 400 MalformedXML (empty, not XML, another
+ * root, no TagSet or more than one, anything but Tag elements in it, a Tag
+ * without exactly one Key and one Value or with other elements, a NUL
+ * character in a key or value). *tags (name = key, value = value, in body
+ * order, allocated in a) is not checked against the tag rules: that is
+ * objsvc_tags_check's job. */
+bool s3_body_tagging(arena *a, const char *p, size_t n, obj_attr **tags, uint32_t *count);
+
+/* The x-amz-tagging header: an URL query string "k1=v1&k2=v2" (percent
+ * escapes, '+' a space; a pair without '=' is a key with an empty value;
+ * empty pairs are skipped; "" is no tag). false: 400 InvalidArgument (a
+ * malformed escape, text that is not UTF-8, or a NUL). Not checked against
+ * the tag rules, as above. */
+bool s3_tagging_query(arena *a, const char *q, obj_attr **tags, uint32_t *count);
 
 #endif

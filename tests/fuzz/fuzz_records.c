@@ -14,7 +14,8 @@
  *   round trip; old record versions come back in the current one). Object
  *   records include an SLO's (version 3): its kind and segment list (bucket,
  *   binary key, ETag, size, range, nesting, content type, time) compare
- *   too, and a DLO's kind, which comes from its attribute;
+ *   too, and a DLO's kind, which comes from its attribute; tag sets (object
+ *   version 4, upload version 2, bucket version 3) compare too;
  * - every proper prefix of an encoding is refused (K_ECORRUPT): a
  *   truncated record is never taken for a shorter valid one;
  * - a location key decodes from exactly the bytes it encodes to (one
@@ -109,7 +110,7 @@ static bool same_obj(const obj_meta *x, const obj_meta *y) {
         x->acl != y->acl || x->ck_alg != y->ck_alg || x->ck_type != y->ck_type ||
         x->ck_len != y->ck_len || memcmp(x->ck, y->ck, x->ck_len) || x->nparts != y->nparts ||
         !same_attrs(x->attrs, x->nattrs, y->attrs, y->nattrs) || x->nsegs != y->nsegs ||
-        x->home != y->home)
+        x->home != y->home || !same_attrs(x->tags, x->ntags, y->tags, y->ntags))
         return false;
     for (uint32_t i = 0; i < x->nsegs; i++)
         if (!same_loc(&x->segs[i].loc, &y->segs[i].loc) ||
@@ -134,7 +135,8 @@ static bool same(int kind, const rec *x, const rec *y) {
     case K_BUCKET:
         return same_str(x->b.name, y->b.name) && same_str(x->b.owner, y->b.owner) &&
                same_str(x->b.region, y->b.region) && !memcmp(x->b.id, y->b.id, 8) &&
-               x->b.created_ms == y->b.created_ms && x->b.acl == y->b.acl;
+               x->b.created_ms == y->b.created_ms && x->b.acl == y->b.acl &&
+               same_attrs(x->b.tags, x->b.ntags, y->b.tags, y->b.ntags);
     case K_OBJ:
         return same_obj(&x->o, &y->o);
     case K_UPLOAD:
@@ -142,7 +144,9 @@ static bool same(int kind, const rec *x, const rec *y) {
                !strcmp(x->u.upload_id, y->u.upload_id) && x->u.initiated_ms == y->u.initiated_ms &&
                same_str(x->u.owner, y->u.owner) && x->u.proto.acl == y->u.proto.acl &&
                x->u.proto.ck_alg == y->u.proto.ck_alg && x->u.proto.ck_type == y->u.proto.ck_type &&
-               same_attrs(x->u.proto.attrs, x->u.proto.nattrs, y->u.proto.attrs, y->u.proto.nattrs);
+               same_attrs(x->u.proto.attrs, x->u.proto.nattrs, y->u.proto.attrs,
+                          y->u.proto.nattrs) &&
+               same_attrs(x->u.proto.tags, x->u.proto.ntags, y->u.proto.tags, y->u.proto.ntags);
     case K_PART:
         return x->p.info.number == y->p.info.number && x->p.info.size == y->p.info.size &&
                x->p.info.mtime_ms == y->p.info.mtime_ms &&

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for the S3 request-body XML reader (gateway/s3_xml.c)
  * and every body the front end reads with it (gateway/s3_bodies.c):
- * CreateBucketConfiguration, AccessControlPolicy, Delete and
- * CompleteMultipartUpload. See README.md.
+ * CreateBucketConfiguration, AccessControlPolicy, Delete,
+ * CompleteMultipartUpload and Tagging; and the x-amz-tagging header's query
+ * string (the body as the header's value), with the tag rules
+ * (gateway/objsvc_tags.c objsvc_tags_check) over every tag set read. See
+ * README.md.
  *
  * Input: byte 0 picks the upload's checksum algorithm for
  * CompleteMultipartUpload (byte 0 % CK__COUNT); the rest is the body, given
@@ -19,7 +22,15 @@
  * - Delete and CompleteMultipartUpload: the parsed request written back as
  *   XML reads back to the same request;
  * - AccessControlPolicy: the policy GetBucketAcl answers for the ACL read
- *   (as gateway/s3.c writes it) reads back to the same ACL. */
+ *   (as gateway/s3.c writes it) reads back to the same ACL;
+ * - Tagging: read exactly when the document is one TagSet of Tags of one
+ *   Key and one Value; written back as GetObjectTagging writes it, it reads
+ *   as the same tag set;
+ * - x-amz-tagging: what is read is UTF-8 without NUL; percent-encoded
+ *   again it reads as the same tag set;
+ * - objsvc_tags_check: too many exactly beyond the maximum; a set it
+ *   accepts has no duplicate key, no "aws:" key, no empty key, lengths
+ *   within bounds; a refusal says why. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +275,108 @@ static void check_complete(arena *a, const char *p, size_t n, cksum_alg alg, boo
     kbuf_free(&b);
 }
 
+/* The tag rules over a tag set read from the input (objsvc.h). */
+static void check_tag_rules(const obj_attr *tags, uint32_t n) {
+    const uint32_t maxes[] = {OBJ_MAX_TAGS, BUCKET_MAX_TAGS};
+    for (size_t m = 0; m < 2; m++) {
+        const char *why = "unset", *bad = "unset";
+        kerr e = objsvc_tags_check(tags, n, maxes[m], &why, &bad);
+        CHECK((e == K_ETOOMANYTAGS) == (n > maxes[m]));
+        if (e == K_EINVALIDTAG) CHECK(why && why[0] && bad);
+        if (e) continue;
+        CHECK(e == K_OK && !why && !bad);
+        for (uint32_t i = 0; i < n; i++) {
+            size_t kl = strlen(tags[i].name), vl = strlen(tags[i].value);
+            /* at most 4 bytes per UTF-16 unit counted */
+            CHECK(kl >= 1 && kl <= 4 * OBJ_TAG_KEY_MAX && vl <= 4 * OBJ_TAG_VALUE_MAX);
+            CHECK(utf8_valid(tags[i].name, kl) && utf8_valid(tags[i].value, vl));
+            CHECK(strncmp(tags[i].name, "aws:", 4));
+            for (uint32_t j = 0; j < i; j++) CHECK(strcmp(tags[i].name, tags[j].name));
+        }
+    }
+}
+
+static void check_tagging(arena *a, const char *p, size_t n, bool parsed, const xml_node *root) {
+    obj_attr *tags;
+    uint32_t count;
+    bool ok = s3_body_tagging(a, p, n, &tags, &count);
+    if (!parsed || strcmp(root->name, "Tagging")) {
+        CHECK(!ok);
+        return;
+    }
+    /* the reference: one TagSet, only Tags in it, each exactly one Key and
+     * one Value without children or NUL, nothing else */
+    bool want = root->child && !root->child->next && !strcmp(root->child->name, "TagSet");
+    size_t listed = 0;
+    for (const xml_node *t = want ? root->child->child : NULL; t && want; t = t->next) {
+        listed++;
+        int keys = 0, values = 0;
+        want = !strcmp(t->name, "Tag");
+        for (const xml_node *c = t->child; c && want; c = c->next) {
+            bool k = !strcmp(c->name, "Key"), v = !strcmp(c->name, "Value");
+            keys += k, values += v;
+            want = (k || v) && !c->child && !memchr(c->text, 0, c->text_len);
+        }
+        want = want && keys == 1 && values == 1;
+    }
+    CHECK(ok == want);
+    if (!ok) return;
+    CHECK(count == listed);
+    check_tag_rules(tags, count);
+    for (uint32_t i = 0; i < count; i++)
+        if (!xml_text_ok(tags[i].name, strlen(tags[i].name)) ||
+            !xml_text_ok(tags[i].value, strlen(tags[i].value)))
+            return;
+    /* written back as GetObjectTagging answers (gateway/s3.c tagging_xml) */
+    kbuf b = KBUF_INIT;
+    kbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tagging "
+                  "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet>");
+    for (uint32_t i = 0; i < count; i++) {
+        kbuf_puts(&b, "<Tag>");
+        elem(&b, "Key", tags[i].name, strlen(tags[i].name));
+        elem(&b, "Value", tags[i].value, strlen(tags[i].value));
+        kbuf_puts(&b, "</Tag>");
+    }
+    kbuf_puts(&b, "</TagSet></Tagging>");
+    obj_attr *again;
+    uint32_t count2;
+    CHECK(s3_body_tagging(a, b.data, b.len, &again, &count2) && count2 == count);
+    for (uint32_t i = 0; i < count; i++)
+        CHECK(!strcmp(again[i].name, tags[i].name) && !strcmp(again[i].value, tags[i].value));
+    kbuf_free(&b);
+}
+
+/* The input as the value of x-amz-tagging (up to its first NUL: a header
+ * value is a C string). */
+static void check_tagging_query(arena *a, const char *p, size_t n) {
+    char *q = arena_strndup(a, p, n);
+    obj_attr *tags;
+    uint32_t count;
+    if (!s3_tagging_query(a, q, &tags, &count)) return;
+    size_t pairs = 1;
+    for (const char *c = q; *c; c++) pairs += *c == '&';
+    CHECK(count <= pairs);
+    for (uint32_t i = 0; i < count; i++) {
+        CHECK(utf8_valid(tags[i].name, strlen(tags[i].name)));
+        CHECK(utf8_valid(tags[i].value, strlen(tags[i].value)));
+    }
+    check_tag_rules(tags, count);
+    /* encoded again, every pair with its '=' ("=" alone is a pair too) */
+    kbuf b = KBUF_INIT;
+    for (uint32_t i = 0; i < count; i++) {
+        if (i) kbuf_putc(&b, '&');
+        url_encode(&b, tags[i].name, strlen(tags[i].name), false);
+        kbuf_putc(&b, '=');
+        url_encode(&b, tags[i].value, strlen(tags[i].value), false);
+    }
+    obj_attr *again;
+    uint32_t count2;
+    CHECK(s3_tagging_query(a, b.data ? b.data : "", &again, &count2) && count2 == count);
+    for (uint32_t i = 0; i < count; i++)
+        CHECK(!strcmp(again[i].name, tags[i].name) && !strcmp(again[i].value, tags[i].value));
+    kbuf_free(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     cksum_alg alg = (cksum_alg)(data[0] % CK__COUNT);
@@ -294,6 +407,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_acl(a, body, size, parsed, root);
     check_delete(a, body, size, parsed, root);
     check_complete(a, body, size, alg, parsed, root);
+    check_tagging(a, body, size, parsed, root);
+    check_tagging_query(a, body, size);
     arena_free(a);
     free(copy);
     return 0;

@@ -36,7 +36,7 @@ harness_src() {
   case "$1" in
   awschunked) echo "gateway/awschunked.c gateway/auth.c" ;;
   sigv4) echo "gateway/auth.c" ;;
-  s3_xml) echo "gateway/s3_xml.c gateway/s3_bodies.c gateway/s3_rules.c" ;;
+  s3_xml) echo "gateway/s3_xml.c gateway/s3_bodies.c gateway/s3_rules.c gateway/objsvc_tags.c" ;;
   http) echo "" ;;
   text) echo "gateway/s3_xml.c gateway/s3_rules.c" ;;
   records) echo "gateway/records.c router/users.c meta/kv.c meta/radix.c storage/data.c storage/volset.c storage/volume_local.c

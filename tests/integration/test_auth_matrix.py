@@ -143,8 +143,8 @@ class Ctx:
 
     def snapshot(self):
         """The fixtures' visible state, as root sees it: objects (ETag, size,
-        mtime), bucket and object ACLs, uploads and their parts; and every
-        caller's bucket list. Keys under scratch/ are left out."""
+        mtime), bucket and object ACLs and tag sets, uploads and their parts;
+        and every caller's bucket list. Keys under scratch/ are left out."""
         s = {}
         for b in FIXTURE_BUCKETS:
             r = self.ok("root", "GET", "/" + b, [("list-type", "2")])
@@ -153,8 +153,11 @@ class Ctx:
                     if not c.findtext("Key").startswith(SCRATCH)]
             s[b, "objects"] = objs
             s[b, "acl"] = acl_of(self.ok("root", "GET", "/" + b, q("acl")))
+            s[b, "tags"] = tags_of(self.req("root", "GET", "/" + b, q("tagging")))
             for k, *_ in objs:
                 s[b, k, "acl"] = acl_of(self.ok("root", "GET", "/%s/%s" % (b, k), q("acl")))
+                s[b, k, "tags"] = tags_of(self.ok("root", "GET", "/%s/%s" % (b, k),
+                                                  q("tagging")))
             r = self.ok("root", "GET", "/" + b, q("uploads"))
             ups = [(u.findtext("Key"), u.findtext("UploadId")) for u in r.xml().iter("Upload")
                    if not u.findtext("Key").startswith(SCRATCH)]
@@ -262,6 +265,18 @@ def upload_targets(c):
 # is allowed, writes go to scratch keys and uploads made for the purpose, so
 # that the fixtures stay as they are; a refused caller aims at the fixtures
 # themselves (overwrites, deletions, someone else's upload).
+
+
+def tags_of(r):
+    """The tag set of a Tagging answer, or its error code."""
+    if r.status != 200:
+        return code(r)
+    return [(t.findtext("Key"), t.findtext("Value")) for t in r.xml().iter("Tag")]
+
+
+def tagging_doc(tags):
+    return ("<Tagging><TagSet>%s</TagSet></Tagging>" % "".join(
+        "<Tag><Key>%s</Key><Value>%s</Value></Tag>" % kv for kv in tags)).encode()
 
 
 def scratch(who, op, t):
@@ -404,6 +419,57 @@ def op_get_object_tagging(c, who, t, allowed):
     return r, lambda: eq(r.xml().tag, "Tagging", "GetObjectTagging")
 
 
+def op_put_object_tagging(c, who, t, allowed):
+    doc = tagging_doc([("by", who)])
+    if allowed and t.present:
+        k = scratch(who, "objtag", t)
+        c.put("alice", t.bucket, k, b"tag me")
+        path = "/%s/%s" % (t.bucket, k)
+        r = c.req(who, "PUT", path, q("tagging"), body=doc)
+
+        def verify():
+            eq(tags_of(c.ok("root", "GET", path, q("tagging"))), [("by", who)], "object tags")
+            c.ok("alice", "DELETE", path, status=204)
+        return r, verify
+    return c.req(who, "PUT", t.path, q("tagging"), body=doc), None
+
+
+def op_delete_object_tagging(c, who, t, allowed):
+    if allowed and t.present:
+        k = scratch(who, "objuntag", t)
+        path = "/%s/%s" % (t.bucket, k)
+        c.ok("alice", "PUT", path, headers={"x-amz-tagging": "a=1"}, body=b"untag me")
+        r = c.req(who, "DELETE", path, q("tagging"))
+
+        def verify():
+            eq(tags_of(c.ok("root", "GET", path, q("tagging"))), [], "object tags")
+            c.ok("alice", "DELETE", path, status=204)
+        return r, verify
+    return c.req(who, "DELETE", t.path, q("tagging")), None
+
+
+def op_get_bucket_tagging(c, who, t, allowed):
+    # the fixtures have no tag set: the owner gets past the access check to
+    # NoSuchTagSet (tag sets themselves: test_tagging.py)
+    return c.req(who, "GET", t.path, q("tagging")), None
+
+
+def op_put_bucket_tagging(c, who, t, allowed):
+    r = c.req(who, "PUT", t.path, q("tagging"), body=tagging_doc([("by", who)]))
+
+    def verify():
+        eq(tags_of(c.ok("root", "GET", t.path, q("tagging"))), [("by", who)], "bucket tags")
+        c.ok("alice", "DELETE", t.path, q("tagging"), status=204)
+    return r, verify
+
+
+def op_delete_bucket_tagging(c, who, t, allowed):
+    # the fixtures have no tag set: deleting none is a success that changes nothing
+    r = c.req(who, "DELETE", t.path, q("tagging"))
+    return r, lambda: eq(code(c.req("root", "GET", t.path, q("tagging"))), (404, "NoSuchTagSet"),
+                         "GetBucketTagging after DeleteBucketTagging")
+
+
 def op_put_object_acl(c, who, t, allowed):
     if allowed and t.present:
         k = scratch(who, "objacl", t)
@@ -531,6 +597,10 @@ MATRIX = [
     ("ListMultipartUploads", "bucket", r_list, op_list_uploads, 200, False),
     ("ListObjectVersions", "bucket", r_list, op_list_versions, 200, False),
     ("PutBucketAcl", "bucket", r_owner, op_put_bucket_acl, 200, True),
+    ("GetBucketTagging", "bucket", lambda w, t: (404, "NoSuchTagSet") if owner(w) else DENIED,
+     op_get_bucket_tagging, None, False),
+    ("PutBucketTagging", "bucket", r_owner, op_put_bucket_tagging, 204, True),
+    ("DeleteBucketTagging", "bucket", r_owner, op_delete_bucket_tagging, 204, True),
     ("DeleteBucket", "bucket", lambda w, t: (409, "BucketNotEmpty") if owner(w) else DENIED,
      op_delete_bucket, None, True),
     ("DeleteObjects", "bucket", r_owner, op_delete_objects, 200, True),
@@ -545,6 +615,8 @@ MATRIX = [
     ("UploadPartCopy", "upload", r_owner, op_upload_part_copy, 200, True),
     ("UploadPart", "upload", r_owner, op_upload_part, 200, True),
     ("PutObjectAcl", "object", r_owner_object, op_put_object_acl, 200, True),
+    ("PutObjectTagging", "object", r_owner_object, op_put_object_tagging, 200, True),
+    ("DeleteObjectTagging", "object", r_owner_object, op_delete_object_tagging, 204, True),
     ("CopyObject", "object", r_owner, op_copy_object, 200, True),
     ("PutObject", "object", r_owner, op_put_object, 200, True),
     ("CreateMultipartUpload", "object", r_owner, op_create_upload, 200, True),

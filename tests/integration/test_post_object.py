@@ -366,7 +366,9 @@ def t_refused_fields(srv):
             ("x-amz-server-side-encryption", "bogus", (400, "InvalidArgument")),
             ("x-amz-storage-class", "GLACIER", (501, "NotImplemented")),
             ("x-amz-storage-class", "NOPE", (400, "InvalidStorageClass")),
-            ("tagging", "<Tagging><TagSet/></Tagging>", (501, "NotImplemented")),
+            ("tagging", "<Tagging><TagSet><Tag><Key>aws:k</Key><Value>v</Value></Tag></TagSet>"
+             "</Tagging>", (400, "InvalidTag")),
+            ("tagging", "k=v", (400, "MalformedXML")),
             ("x-amz-checksum-crc32", "AAAAAA==", (501, "NotImplemented")),
             ("acl", "authenticated-read", (501, "NotImplemented")),
             ("acl", "nonsense", (400, "InvalidArgument")),

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "common/text.h"
 #include "gateway/objsvc.h"
 #include "router/users.h"
 #include "meta/kv.h"
@@ -201,8 +202,8 @@ static void multipart(void **state) {
     fx *f = *state;
     bucket_info b = make_bucket(f, "mpu", ACL_PRIVATE);
     char upload_id[33];
-    assert_int_equal(objsvc_mpu_create(f->svc, f->a, &b, "big", 3, NULL, 0, ACL_PRIVATE, CK_NONE,
-                                       CKTYPE_NONE, "alice", upload_id),
+    assert_int_equal(objsvc_mpu_create(f->svc, f->a, &b, "big", 3, NULL, 0, NULL, 0, ACL_PRIVATE,
+                                       CK_NONE, CKTYPE_NONE, "alice", upload_id),
                      K_OK);
     upload_info u;
     assert_int_equal(objsvc_mpu_get(f->svc, f->a, &b, upload_id, &u), K_OK);
@@ -267,8 +268,8 @@ static void copies(void **state) {
     assert_memory_equal(got, body, n);
     /* a range across the segment boundary, as a part */
     char upload_id[33];
-    assert_int_equal(objsvc_mpu_create(f->svc, f->a, &b, "mp", 2, NULL, 0, ACL_PRIVATE, CK_NONE,
-                                       CKTYPE_NONE, "alice", upload_id),
+    assert_int_equal(objsvc_mpu_create(f->svc, f->a, &b, "mp", 2, NULL, 0, NULL, 0, ACL_PRIVATE,
+                                       CK_NONE, CKTYPE_NONE, "alice", upload_id),
                      K_OK);
     upload_info u;
     assert_int_equal(objsvc_mpu_get(f->svc, f->a, &b, upload_id, &u), K_OK);
@@ -1340,6 +1341,145 @@ static void container_names(void **state) {
     assert_false(objsvc_bucket_name_valid("a_b C"));
 }
 
+/* S3 tagging: the tag rules, and tag sets kept in object, upload and
+ * bucket records. */
+static void tag_rules(void **state) {
+    (void)state;
+    const char *why, *bad;
+    obj_attr ok[] = {
+        {"a", ""}, {"K +-=._:/@", "v"}, {"\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87", "\xe5\x80\xa4"}};
+    assert_int_equal(objsvc_tags_check(ok, 3, OBJ_MAX_TAGS, &why, &bad), K_OK);
+    assert_null(why);
+    obj_attr many[51];
+    char names[51][8];
+    for (int i = 0; i < 51; i++) {
+        snprintf(names[i], sizeof names[i], "k%d", i);
+        many[i] = (obj_attr){names[i], "v"};
+    }
+    assert_int_equal(objsvc_tags_check(many, 10, OBJ_MAX_TAGS, &why, &bad), K_OK);
+    assert_int_equal(objsvc_tags_check(many, 11, OBJ_MAX_TAGS, &why, &bad), K_ETOOMANYTAGS);
+    assert_int_equal(objsvc_tags_check(many, 50, BUCKET_MAX_TAGS, &why, &bad), K_OK);
+    assert_int_equal(objsvc_tags_check(many, 51, BUCKET_MAX_TAGS, &why, &bad), K_ETOOMANYTAGS);
+    char k128[129], k129[130], v256[257], v257[258];
+    memset(k128, 'k', 128), k128[128] = 0;
+    memset(k129, 'k', 129), k129[129] = 0;
+    memset(v256, 'v', 256), v256[256] = 0;
+    memset(v257, 'v', 257), v257[257] = 0;
+    /* 64 astral letters are 128 UTF-16 units (U+10400 DESERET CAPITAL LONG I) */
+    char astral65[65 * 4 + 1] = "";
+    for (int i = 0; i < 65; i++) strcat(astral65, "\xf0\x90\x90\x80");
+    struct {
+        const char *k, *v, *why;
+    } cases[] = {
+        {k128, v256, NULL},
+        {astral65 + 4, "", NULL},
+        {k129, "", "The TagKey you have provided is invalid"},
+        {astral65, "", "The TagKey you have provided is invalid"},
+        {"k", v257, "The TagValue you have provided is invalid"},
+        {"", "v", "The TagKey you have provided is invalid"},
+        {"a!b", "v", "The TagKey you have provided is invalid"},
+        {"a\tb", "v", "The TagKey you have provided is invalid"},
+        {"k", "\xe2\x82\xac", "The TagValue you have provided is invalid"}, /* a currency sign */
+        {"k", "\xf0\x9f\x98\x80", "The TagValue you have provided is invalid"}, /* an emoji */
+        {"k", "\xff", "The TagValue you have provided is invalid"},
+        {"aws:x", "v", "Your TagKey cannot be prefixed with aws:"},
+        {"AWS:x", "v", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        obj_attr t = {(char *)cases[i].k, (char *)cases[i].v};
+        kerr e = objsvc_tags_check(&t, 1, OBJ_MAX_TAGS, &why, &bad);
+        if (!cases[i].why) {
+            assert_int_equal(e, K_OK);
+            continue;
+        }
+        assert_int_equal(e, K_EINVALIDTAG);
+        assert_string_equal(why, cases[i].why);
+        assert_string_equal(bad, cases[i].k);
+    }
+    obj_attr dup[] = {{"a", "1"}, {"b", "2"}, {"a", "3"}};
+    assert_int_equal(objsvc_tags_check(dup, 3, OBJ_MAX_TAGS, &why, &bad), K_EINVALIDTAG);
+    assert_string_equal(why, "Cannot provide multiple Tags with the same key");
+    assert_string_equal(bad, "a");
+}
+
+static void object_and_bucket_tags(void **state) {
+    fx *f = *state;
+    bucket_info b = make_bucket(f, "tags", ACL_PRIVATE);
+    obj_attr t1[] = {{"a", "1"}, {"b", ""}};
+    obj_put_opts o = {.size = 3, .tags = t1, .ntags = 2};
+    obj_put *p;
+    assert_int_equal(objsvc_put_begin(f->svc, f->a, &b, "obj", 3, &o, &p), K_OK);
+    assert_int_equal(objsvc_put_write(p, "abc", 3), K_OK);
+    obj_meta m, got;
+    assert_int_equal(objsvc_put_finish(p, NULL, &m), K_OK);
+    assert_int_equal(objsvc_head(f->svc, f->a, &b, "obj", 3, &got), K_OK);
+    assert_int_equal(got.ntags, 2);
+    assert_string_equal(got.tags[1].name, "b");
+    /* replacing the tag set keeps data, ETag and Last-Modified */
+    obj_attr t2[] = {{"c", "3"}};
+    obj_meta after;
+    assert_int_equal(objsvc_set_tags(f->svc, f->a, &b, "obj", 3, t2, 1, &after), K_OK);
+    assert_int_equal(objsvc_head(f->svc, f->a, &b, "obj", 3, &got), K_OK);
+    assert_int_equal(got.ntags, 1);
+    assert_string_equal(got.tags[0].name, "c");
+    assert_string_equal(got.etag, m.etag);
+    assert_true(got.mtime_ms == m.mtime_ms);
+    /* attribute updates (PutObjectAcl, Swift POST) keep the tags */
+    assert_int_equal(
+        objsvc_update_attrs(f->svc, f->a, &b, "obj", 3, NULL, 0, ACL_PUBLIC_READ, NULL, &after),
+        K_OK);
+    assert_int_equal(objsvc_head(f->svc, f->a, &b, "obj", 3, &got), K_OK);
+    assert_int_equal(got.ntags, 1);
+    assert_int_equal(objsvc_update_attrs_tags(f->svc, f->a, &b, "obj", 3, NULL, 0, ACL_PRIVATE, t1,
+                                              2, NULL, &after),
+                     K_OK);
+    assert_int_equal(objsvc_head(f->svc, f->a, &b, "obj", 3, &got), K_OK);
+    assert_int_equal(got.ntags, 2);
+    /* the service refuses what the rules refuse, and changes nothing */
+    obj_attr bad[] = {{"aws:x", "1"}};
+    assert_int_equal(objsvc_set_tags(f->svc, f->a, &b, "obj", 3, bad, 1, &after), K_EINVALIDTAG);
+    o.tags = bad;
+    o.ntags = 1;
+    assert_int_equal(objsvc_put_begin(f->svc, f->a, &b, "obj2", 4, &o, &p), K_EINVALIDTAG);
+    char id[33];
+    assert_int_equal(objsvc_mpu_create(f->svc, f->a, &b, "mp", 2, NULL, 0, bad, 1, ACL_PRIVATE,
+                                       CK_NONE, CKTYPE_NONE, "alice", id),
+                     K_EINVALIDTAG);
+    assert_int_equal(objsvc_head(f->svc, f->a, &b, "obj", 3, &got), K_OK);
+    assert_int_equal(got.ntags, 2);
+    /* removing every tag; a missing key */
+    assert_int_equal(objsvc_set_tags(f->svc, f->a, &b, "obj", 3, NULL, 0, &after), K_OK);
+    assert_int_equal(objsvc_head(f->svc, f->a, &b, "obj", 3, &got), K_OK);
+    assert_int_equal(got.ntags, 0);
+    assert_int_equal(objsvc_set_tags(f->svc, f->a, &b, "none", 4, t2, 1, &after), K_ENOSUCHKEY);
+    /* an upload's tags reach its object */
+    assert_int_equal(objsvc_mpu_create(f->svc, f->a, &b, "mp", 2, NULL, 0, t1, 2, ACL_PRIVATE,
+                                       CK_NONE, CKTYPE_NONE, "alice", id),
+                     K_OK);
+    upload_info u;
+    assert_int_equal(objsvc_mpu_get(f->svc, f->a, &b, id, &u), K_OK);
+    assert_int_equal(objsvc_part_begin(f->svc, f->a, &b, &u, 1, 2, &p), K_OK);
+    assert_int_equal(objsvc_put_write(p, "xy", 2), K_OK);
+    obj_meta pm;
+    assert_int_equal(objsvc_put_finish(p, NULL, &pm), K_OK);
+    mpu_complete_part cp = {.number = 1};
+    hex_decode(pm.etag, 32, cp.md5, 16);
+    assert_int_equal(objsvc_mpu_complete(f->svc, f->a, &b, &u, &cp, 1, NULL, &m), K_OK);
+    assert_int_equal(objsvc_head(f->svc, f->a, &b, "mp", 2, &got), K_OK);
+    assert_int_equal(got.ntags, 2);
+    assert_string_equal(got.tags[0].name, "a");
+    /* bucket tags */
+    bucket_info bb;
+    assert_int_equal(objsvc_bucket_set_tags(f->svc, "tags", t1, 2), K_OK);
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, alice(), "tags", BUCKET_OWNER, &bb), K_OK);
+    assert_int_equal(bb.ntags, 2);
+    assert_int_equal(objsvc_bucket_set_tags(f->svc, "tags", bad, 1), K_EINVALIDTAG);
+    assert_int_equal(objsvc_bucket_set_tags(f->svc, "tags", NULL, 0), K_OK);
+    assert_int_equal(objsvc_bucket_open(f->svc, f->a, alice(), "tags", BUCKET_OWNER, &bb), K_OK);
+    assert_int_equal(bb.ntags, 0);
+    assert_int_equal(objsvc_bucket_set_tags(f->svc, "nobucket", t1, 1), K_ENOSUCHBUCKET);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(records_land_in_their_store, setup, teardown),
@@ -1359,6 +1499,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(dlo_listed_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(dlo_with_slo_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(container_names, setup, teardown),
+        cmocka_unit_test(tag_rules),
+        cmocka_unit_test_setup_teardown(object_and_bucket_tags, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

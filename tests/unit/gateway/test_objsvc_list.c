@@ -209,8 +209,8 @@ static void test_list_uploads_and_parts(void **state) {
     for (int i = 0; i < 5; i++) {
         char key[16];
         snprintf(key, sizeof key, "up/%d", i);
-        assert_int_equal(objsvc_mpu_create(E.svc, E.a, &E.b, key, strlen(key), NULL, 0, ACL_PRIVATE,
-                                           CK_NONE, CKTYPE_NONE, "owner", ids[i]),
+        assert_int_equal(objsvc_mpu_create(E.svc, E.a, &E.b, key, strlen(key), NULL, 0, NULL, 0,
+                                           ACL_PRIVATE, CK_NONE, CKTYPE_NONE, "owner", ids[i]),
                          K_OK);
     }
     /* an upload name without its record, and one that is malformed */

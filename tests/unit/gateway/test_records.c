@@ -869,6 +869,104 @@ static void legacy_v1_location_beyond_v2_refused(void **state) {
     }
 }
 
+/* Tag sets (S3 tagging): a newer version only when there are tags, so that
+ * untagged records stay readable by gateways that predate tags. */
+static obj_attr sample_tags[] = {{"team", "storage"}, {"ключ", ""}, {"k +-=._:/@", "v"}};
+
+static void assert_tags_equal(const obj_attr *out, uint32_t nout, const obj_attr *in,
+                              uint32_t nin) {
+    assert_int_equal(nout, nin);
+    for (uint32_t i = 0; i < nin; i++) {
+        assert_string_equal(out[i].name, in[i].name);
+        assert_string_equal(out[i].value, in[i].value);
+    }
+}
+
+static void obj_tags_round_trip(void **state) {
+    arena *a = *state;
+    obj_meta in = sample_obj(), out;
+    kbuf enc = KBUF_INIT, again = KBUF_INIT;
+    rec_obj_encode(&enc, &in);
+    assert_int_equal((uint8_t)enc.data[0], 2); /* untagged: still version 2 */
+    in.ntags = 3;
+    in.tags = sample_tags;
+    kbuf_reset(&enc);
+    rec_obj_encode(&enc, &in);
+    assert_int_equal((uint8_t)enc.data[0], 4);
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_obj_equal(&out, &in);
+    assert_tags_equal(out.tags, out.ntags, in.tags, in.ntags);
+    assert_int_equal(out.large, OBJ_LARGE_NONE);
+    rec_obj_encode(&again, &out);
+    assert_int_equal(again.len, enc.len);
+    assert_memory_equal(again.data, enc.data, enc.len);
+    assert_every_prefix_corrupt(a, &enc, decode_obj, &out);
+    /* the SLO flag byte is 0 or 1 */
+    kbuf bad = KBUF_INIT;
+    kbuf_append(&bad, enc.data, enc.len);
+    bad.data[bad.len - 1] = 2;
+    assert_int_equal(rec_obj_decode(a, bad.data, bad.len, &out), K_ECORRUPT);
+    kbuf_free(&bad);
+    /* a tagged SLO keeps both */
+    obj_meta slo = sample_slo();
+    slo.ntags = 1;
+    slo.tags = sample_tags;
+    kbuf_reset(&enc);
+    rec_obj_encode(&enc, &slo);
+    assert_int_equal((uint8_t)enc.data[0], 4);
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_slo_equal(&out, &slo);
+    assert_tags_equal(out.tags, out.ntags, slo.tags, slo.ntags);
+    assert_every_prefix_corrupt(a, &enc, decode_obj, &out);
+    /* an untagged record decodes without tags */
+    in.ntags = 0;
+    kbuf_reset(&enc);
+    rec_obj_encode(&enc, &in);
+    assert_int_equal(rec_obj_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_int_equal(out.ntags, 0);
+    kbuf_free(&enc);
+    kbuf_free(&again);
+}
+
+static void bucket_tags_round_trip(void **state) {
+    arena *a = *state;
+    bucket_info in = sample_bucket(), out;
+    kbuf enc = KBUF_INIT;
+    rec_bucket_encode(&enc, &in);
+    assert_int_equal((uint8_t)enc.data[0], 2);
+    assert_int_equal(rec_bucket_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_int_equal(out.ntags, 0);
+    in.ntags = 3;
+    in.tags = sample_tags;
+    kbuf_reset(&enc);
+    rec_bucket_encode(&enc, &in);
+    assert_int_equal((uint8_t)enc.data[0], 3);
+    assert_int_equal(rec_bucket_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_string_equal(out.write_grants, in.write_grants);
+    assert_tags_equal(out.tags, out.ntags, in.tags, in.ntags);
+    assert_every_prefix_corrupt(a, &enc, decode_bucket, &out);
+    kbuf_free(&enc);
+}
+
+static void upload_tags_round_trip(void **state) {
+    arena *a = *state;
+    upload_info in = sample_upload(), out;
+    kbuf enc = KBUF_INIT;
+    rec_upload_encode(&enc, &in);
+    assert_int_equal((uint8_t)enc.data[0], 1);
+    in.proto.ntags = 2;
+    in.proto.tags = sample_tags;
+    kbuf_reset(&enc);
+    rec_upload_encode(&enc, &in);
+    assert_int_equal((uint8_t)enc.data[0], 2);
+    assert_int_equal(rec_upload_decode(a, enc.data, enc.len, &out), K_OK);
+    assert_int_equal(out.proto.nattrs, in.proto.nattrs);
+    assert_tags_equal(out.proto.tags, out.proto.ntags, in.proto.tags, in.proto.ntags);
+    assert_every_prefix_corrupt(a, &enc, decode_upload, &out);
+    assert_bad_version_corrupt(a, &enc, decode_upload, &out);
+    kbuf_free(&enc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(legacy_v1_obj_and_part, setup, teardown),
@@ -894,6 +992,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(user_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(user_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(lengths_past_end_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(obj_tags_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(bucket_tags_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(upload_tags_round_trip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -257,12 +257,72 @@ static void test_complete(void **state) {
     assert_int_equal(complete_of(a, "<Delete/>", CK_NONE, &parts, &count), S3_COMPLETE_MALFORMED);
 }
 
+static void test_tagging(void **state) {
+    arena *a = *state;
+    obj_attr *tags;
+    uint32_t n;
+    const char *good = "<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet>"
+                       "<Tag><Key>a</Key><Value>1</Value></Tag>"
+                       "<Tag><Value></Value><Key>b&amp;c</Key></Tag></TagSet></Tagging>";
+    assert_true(s3_body_tagging(a, good, strlen(good), &tags, &n));
+    assert_int_equal(n, 2);
+    assert_string_equal(tags[0].name, "a");
+    assert_string_equal(tags[0].value, "1");
+    assert_string_equal(tags[1].name, "b&c");
+    assert_string_equal(tags[1].value, "");
+    const char *empty = "<Tagging><TagSet/></Tagging>";
+    assert_true(s3_body_tagging(a, empty, strlen(empty), &tags, &n));
+    assert_int_equal(n, 0);
+    /* not checked against the tag rules here: duplicates still read */
+    const char *dup = "<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag>"
+                      "<Tag><Key>a</Key><Value>2</Value></Tag></TagSet></Tagging>";
+    assert_true(s3_body_tagging(a, dup, strlen(dup), &tags, &n));
+    assert_int_equal(n, 2);
+    const char *const bad[] = {
+        "",
+        "junk",
+        "<Tagging/>",
+        "<Other><TagSet/></Other>",
+        "<Tagging><TagSet/><TagSet/></Tagging>",
+        "<Tagging><TagSet/><Extra/></Tagging>",
+        "<Tagging><TagSet><Tag><Key>a</Key></Tag></TagSet></Tagging>",
+        "<Tagging><TagSet><Tag><Value>a</Value></Tag></TagSet></Tagging>",
+        "<Tagging><TagSet><Tag><Key>a</Key><Key>b</Key><Value/></Tag></TagSet></Tagging>",
+        "<Tagging><TagSet><Tag><Key>a</Key><Value/><Other/></Tag></TagSet></Tagging>",
+        "<Tagging><TagSet><Tag><Key><b/></Key><Value/></Tag></TagSet></Tagging>",
+        "<Tagging><TagSet><Item><Key>a</Key><Value/></Item></TagSet></Tagging>",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_false(s3_body_tagging(a, bad[i], strlen(bad[i]), &tags, &n));
+}
+
+static void test_tagging_query(void **state) {
+    arena *a = *state;
+    obj_attr *tags;
+    uint32_t n;
+    assert_true(s3_tagging_query(a, "a=1&b=x%20y+z&c=&d&&e=%C3%A4=%2B", &tags, &n));
+    assert_int_equal(n, 5);
+    const char *want[][2] = {{"a", "1"}, {"b", "x y z"}, {"c", ""}, {"d", ""}, {"e", "\xc3\xa4=+"}};
+    for (uint32_t i = 0; i < 5; i++) {
+        assert_string_equal(tags[i].name, want[i][0]);
+        assert_string_equal(tags[i].value, want[i][1]);
+    }
+    assert_true(s3_tagging_query(a, "", &tags, &n));
+    assert_int_equal(n, 0);
+    assert_false(s3_tagging_query(a, "a=%zz", &tags, &n));
+    assert_false(s3_tagging_query(a, "a%2=1", &tags, &n));
+    assert_false(s3_tagging_query(a, "a=%FF", &tags, &n));
+    assert_false(s3_tagging_query(a, "a=%00", &tags, &n));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_bucket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_acl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tagging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tagging_query, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
