@@ -127,7 +127,11 @@ typedef struct stores {
     objsvc *svc;
     users *users;
     dnreg_watch *watch; /* --datanodes-from-meta: datanodes joining later */
+    cs_scrubber *scrub; /* replicated chunksets: the background scrubber */
 } stores;
+
+/* --scrub-interval and --scrub-pause (replicated chunksets only). */
+static unsigned scrub_interval_s, scrub_pause_ms;
 
 /* The metadata store: meta_url (redis://..., redis-cluster://...) when
  * given, else LMDB in DATA/meta. */
@@ -235,6 +239,11 @@ static int open_stores(char **dirs, int ndirs, const data_policy *policy, const 
         fprintf(stderr, "kura: cannot start the data layer (%s)\n", kerr_name(e));
         return -1;
     }
+    if (cluster_secret && policy->replicas > 1 && scrub_interval_s &&
+        cs_scrub_start(s->meta, s->vols, scrub_interval_s, scrub_pause_ms, &s->scrub)) {
+        fprintf(stderr, "kura: cannot start the scrubber\n");
+        return -1;
+    }
     /* one store for now: the registry and the (only) member are the same */
     e = objsvc_open(s->meta, s->meta, s->data, &s->svc);
     if (!e) e = users_open(s->meta, &s->users);
@@ -246,6 +255,7 @@ static int open_stores(char **dirs, int ndirs, const data_policy *policy, const 
 }
 
 static void close_stores(stores *s) {
+    cs_scrub_stop(s->scrub);
     dnreg_watch_stop(s->watch);
     users_close(s->users);
     objsvc_close(s->svc);
@@ -583,6 +593,8 @@ static int cmd_serve(int argc, char **argv) {
                           .ec_threshold = config_size(cfg, "ec-threshold"),
                           .min_open_chunksets = (uint32_t)config_int(cfg, "open-chunksets"),
                           .zone = config_str(cfg, "zone")};
+    scrub_interval_s = (unsigned)config_int(cfg, "scrub-interval");
+    scrub_pause_ms = (unsigned)config_int(cfg, "scrub-pause");
     volset_opts vo;
     settings_volset(cfg, &vo); /* checked above */
     if (open_stores(dirs, ndirs, &policy, &vo, &st)) return 1;

@@ -77,6 +77,10 @@ const cfg_item settings_serve[] = {
      "open chunksets each gateway keeps to spread writes over (creating more when fewer)"},
     {"zone", CFG_STR, NULL, 0, 0, "NAME",
      "the gateway's failure zone: chunksets it creates get their master there when they can"},
+    {"scrub-interval", CFG_INT, "86400", 0, 31536000, "SECS",
+     "a scrub pass (every copy read, damaged ones re-replicated) every SECS; one gateway of the "
+     "cluster at a time (0: never)"},
+    {"scrub-pause", CFG_INT, "100", 0, 60000, "MS", "pause between chunksets during a scrub"},
     {"ec-data", CFG_INT, "6", 1, 32, "K", "data shards of an erasure-coded stripe"},
     {"ec-parity", CFG_INT, "3", 0, 16, "M", "parity shards of an erasure-coded stripe"},
     {"ec-threshold", CFG_SIZE, "1M", 0, 1ll << 40, "SIZE",

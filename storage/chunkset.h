@@ -127,7 +127,11 @@ typedef struct cs_audit_opts {
     bool deep;   /* read every copy, not only the chunk inventories */
     bool repair; /* replace the members that need it */
     void (*progress)(void *arg, uint64_t done, uint64_t total);
+    /* Optional: checked before each chunkset; true ends the walk early
+     * (cs_audit then answers K_ECONFLICT and no health map). */
+    bool (*cancel)(void *arg);
     void *arg;
+    unsigned pause_ms; /* between chunksets (a background scrub's pace) */
 } cs_audit_opts;
 typedef struct cs_audit_stats {
     uint64_t chunksets, unreadable; /* records walked, records unreadable */
@@ -139,5 +143,19 @@ kerr cs_audit(kv *meta, volset *vs, const cs_audit_opts *o, cs_audit_stats *st, 
 bool cs_health_get(const cs_health *h, uint64_t csid, uint64_t offset, uint32_t *copies,
                    uint32_t *replicas);
 void cs_health_free(cs_health *h);
+
+/* The background scrubber (in every gateway on the cluster; one at a time
+ * does the work): every interval_s seconds, a pass of cs_audit with deep
+ * and repair, pausing pause_ms between chunksets, so corrupt or missing
+ * copies are found and re-replicated without an operator. A lease in the
+ * metadata store (key "SL": "HOLDER UNTIL_MS", compare-and-set, renewed
+ * during the pass) keeps the other gateways out while one scrubs; a pass
+ * whose lease is lost stops. Each pass logs one line (what it checked and
+ * repaired). cs_scrub_stop ends a pass in progress at the next chunkset and
+ * joins the thread. */
+typedef struct cs_scrubber cs_scrubber;
+kerr cs_scrub_start(kv *meta, volset *vs, unsigned interval_s, unsigned pause_ms,
+                    cs_scrubber **out);
+void cs_scrub_stop(cs_scrubber *s);
 
 #endif

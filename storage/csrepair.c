@@ -15,9 +15,13 @@
  *   appended while its copies are being made.
  */
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -398,6 +402,14 @@ kerr cs_audit(kv *meta, volset *vs, const cs_audit_opts *o, cs_audit_stats *st, 
     }
     size_t nids = rc == K_OK ? idx.len / 17 : 0;
     for (size_t i = 0; rc == K_OK && i < nids; i++) {
+        if (o->cancel && o->cancel(o->arg)) {
+            rc = K_ECONFLICT;
+            break;
+        }
+        if (i && o->pause_ms) {
+            struct timespec ts = {o->pause_ms / 1000, (long)(o->pause_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
         unsigned long long id;
         char hex[17];
         memcpy(hex, idx.data + 17 * i, 16);
@@ -417,4 +429,146 @@ kerr cs_audit(kv *meta, volset *vs, const cs_audit_opts *o, cs_audit_stats *st, 
     qsort(h->v, h->n, sizeof *h->v, cmp_health);
     *out = h;
     return K_OK;
+}
+
+/* ---- the background scrubber ---- */
+
+#define LEASE_KEY "SL"
+
+struct cs_scrubber {
+    kv *meta;
+    volset *vs;
+    unsigned interval_s, pause_ms;
+    uint64_t holder;
+    int64_t lease_until; /* ms; ours while > now */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    _Atomic bool stop;
+    bool lost; /* the lease went to another gateway during a pass */
+};
+
+/* Takes or renews the lease for another lease_ms. */
+static bool lease_take(cs_scrubber *s, int64_t lease_ms) {
+    kbuf cur = KBUF_INIT;
+    kerr rc = kv_get(s->meta, LEASE_KEY, 2, &cur);
+    int64_t now = clock_real_ms();
+    bool ok = false;
+    if (rc == K_OK || rc == K_ENOTFOUND) {
+        unsigned long long holder = 0;
+        long long until = 0;
+        if (rc == K_OK) {
+            char text[64];
+            size_t n = cur.len < sizeof text - 1 ? cur.len : sizeof text - 1;
+            memcpy(text, cur.data, n);
+            text[n] = 0;
+            if (sscanf(text, "%16llx %lld", &holder, &until) != 2) holder = 0, until = 0;
+        }
+        if (holder == s->holder || until < now) {
+            char next[64];
+            int n = snprintf(next, sizeof next, "%016llx %lld", (unsigned long long)s->holder,
+                             (long long)(now + lease_ms));
+            ok = kv_cas(s->meta, LEASE_KEY, 2, rc == K_OK ? cur.data : NULL,
+                        rc == K_OK ? cur.len : 0, next, (size_t)n) == K_OK;
+            if (ok) s->lease_until = now + lease_ms;
+        }
+    }
+    kbuf_free(&cur);
+    return ok;
+}
+
+static bool scrub_cancel(void *arg) {
+    cs_scrubber *s = arg;
+    if (atomic_load(&s->stop)) return true;
+    /* renew well before it runs out; a lost lease ends the pass */
+    if (clock_real_ms() > s->lease_until - 30000 && !lease_take(s, 60000)) {
+        s->lost = true;
+        return true;
+    }
+    return false;
+}
+
+static void *scrub_main(void *arg) {
+    cs_scrubber *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += s->interval_s;
+        while (!atomic_load(&s->stop))
+            if (pthread_cond_timedwait(&s->cond, &s->mu, &until) != 0) break;
+        pthread_mutex_unlock(&s->mu);
+        if (atomic_load(&s->stop)) break;
+        if (!lease_take(s, 60000)) continue; /* another gateway scrubs */
+        s->lost = false;
+        cs_audit_opts o = {.deep = true,
+                           .repair = true,
+                           .cancel = scrub_cancel,
+                           .arg = s,
+                           .pause_ms = s->pause_ms};
+        cs_audit_stats st;
+        cs_health *h = NULL;
+        int64_t t0 = clock_real_ms();
+        kerr rc = cs_audit(s->meta, s->vs, &o, &st, &h);
+        cs_health_free(h);
+        if (rc == K_OK)
+            log_info("scrub: %" PRIu64 " chunksets, %" PRIu64 " needles read in %lld ms: %" PRIu64
+                     " degraded, %" PRIu64 " lost; %" PRIu64 " members replaced, %" PRIu64
+                     " needles copied, %" PRIu64 " repairs failed",
+                     st.chunksets, st.needles, (long long)(clock_real_ms() - t0), st.degraded,
+                     st.lost, st.members_replaced, st.needles_copied, st.repairs_failed);
+        else if (!atomic_load(&s->stop))
+            log_warn("scrub: pass ended early: %s",
+                     s->lost ? "another gateway holds the lease" : kerr_name(rc));
+        /* let the others have it between passes */
+        if (!s->lost) {
+            kbuf cur = KBUF_INIT;
+            if (kv_get(s->meta, LEASE_KEY, 2, &cur) == K_OK) {
+                char mine[17];
+                snprintf(mine, sizeof mine, "%016llx", (unsigned long long)s->holder);
+                if (cur.len >= 16 && !memcmp(cur.data, mine, 16))
+                    (void)kv_cas(s->meta, LEASE_KEY, 2, cur.data, cur.len, NULL, 0);
+            }
+            kbuf_free(&cur);
+        }
+    }
+    return NULL;
+}
+
+kerr cs_scrub_start(kv *meta, volset *vs, unsigned interval_s, unsigned pause_ms,
+                    cs_scrubber **out) {
+    *out = NULL;
+    if (!interval_s) return K_EINVAL;
+    cs_scrubber *s = calloc(1, sizeof *s);
+    if (!s) return K_ENOMEM;
+    s->meta = meta;
+    s->vs = vs;
+    s->interval_s = interval_s;
+    s->pause_ms = pause_ms;
+    while (!s->holder)
+        if (getrandom(&s->holder, sizeof s->holder, 0) != (ssize_t)sizeof s->holder)
+            s->holder = (uint64_t)clock_mono_ns();
+    atomic_init(&s->stop, false);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    if (pthread_create(&s->thread, NULL, scrub_main, s) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cond);
+        free(s);
+        return K_ENOMEM;
+    }
+    *out = s;
+    return K_OK;
+}
+
+void cs_scrub_stop(cs_scrubber *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    atomic_store(&s->stop, true);
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cond);
+    free(s);
 }

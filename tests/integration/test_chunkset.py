@@ -23,8 +23,9 @@ KURA_META_URL. Checks, through boto3:
   * a datanode back blank (disk replaced): `kura admin fsck` reports the
     objects degraded, `--deep` also the corrupt copies, `kura admin repair`
     re-replicates onto other datanodes, then `fsck --deep` reports 0
-    degraded, 0 lost, and every object reads with two more datanodes
-    killed.
+    degraded, 0 lost; a gateway with a short --scrub-interval finds a
+    corrupt copy and re-replicates it by itself; every object reads with two
+    more datanodes killed.
 Prints 'N passed, N failed'; exit 1 on any failure.
 """
 
@@ -376,6 +377,33 @@ def main():
           "after repair: 0 degraded, 0 lost: %r" % brief(after))
     check(sum(os.path.getsize(f) for f in chunk_files(blank)) > 0,
           "the blank datanode took copies back")
+    # --- the background scrubber finds a corrupt copy and re-replicates it
+    scrub_me = os.urandom(70000)
+    c0.put_object(Bucket="cs-bucket", Key="scrub-me", Body=scrub_me)
+    objs["scrub-me"] = scrub_me
+    place = copies(snapshot(nodes), scrub_me)
+    with open(place[-1][1], "r+b") as f:
+        f.seek(place[-1][2] + 2000)
+        b = f.read(1)
+        f.seek(place[-1][2] + 2000)
+        f.write(bytes([b[0] ^ 0xFF]))
+    check(fsck("--deep", "--quiet")["degraded"] == 1, "fsck --deep sees the corrupt copy")
+    gw2 = proctest.start_gateway(procs, KURA, "gw2", META, SECRET,
+                                 extra=["--scrub-interval", "1", "--scrub-pause", "0"],
+                                 user=("csroot", "csroot-secret-key"))
+    check(gw2 is not None, "a gateway with a 1 s scrub interval starts")
+    healed = None
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        r = fsck("--deep", "--quiet")
+        if r["rc"] == 0 and r["healthy"] == r["objects"]:
+            healed = r
+            break
+        time.sleep(1)
+    check(healed is not None, "the scrubber re-replicated the corrupt copy: %r" % healed)
+    log = open(os.path.join(TMP, "gw2.log")).read()
+    check(re.search(r"scrub: .* [1-9][0-9]* members replaced", log) is not None,
+          "the scrub pass is logged with what it replaced")
     # repaired copies are real copies: kill two other datanodes, read everything
     for n in (nodes[0], nodes[1]):
         n["proc"].send_signal(signal.SIGKILL)
