@@ -641,8 +641,10 @@ kerr cs_put(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *
             return K_OK;
         }
         last = rc;
-        if (rc == K_ECONFLICT) {
-            seal(p, &c); /* full, or its copies went apart: no more needles there */
+        if (rc == K_ECONFLICT || rc == K_ENOSPC) {
+            /* full (chunk size or a member's disk), or its copies went
+             * apart: no more needles there */
+            seal(p, &c);
         } else {
             log_warn("chunkset: a needle could not go to chunkset %016" PRIx64
                      " (%s); trying another",

@@ -364,8 +364,7 @@ static enum MHD_Result do_chunk(datanode *d, struct MHD_Connection *conn, const 
 
 /* GET /v1/volumes/UID/chunks/C/needles: "OFFSET LENGTH 0|1\n" per
  * complete needle (1: deleted). */
-static enum MHD_Result do_chunk_needles(datanode *d, struct MHD_Connection *conn,
-                                        const char *url) {
+static enum MHD_Result do_chunk_needles(datanode *d, struct MHD_Connection *conn, const char *url) {
     uint64_t uid, chunk = 0;
     bool has_chunk;
     const char *rest;
@@ -445,6 +444,13 @@ static kerr peer_volume(datanode *d, dn_req *rq, const vol_replica *r, volset **
     return K_OK;
 }
 
+/* What a replica's failure is to the client of an append: the chunkset
+ * cannot take the needle now (it tries another). */
+static kerr forward_error(kerr e) {
+    if (e == K_ENOSPC) return K_ECONFLICT; /* a full member: the chunkset is done */
+    return e == K_ECONFLICT || e == K_ENOMEM ? e : K_EUNAVAILABLE;
+}
+
 /* First call of PUT .../chunks/C/needles/O (a replica's needle at the
  * master's offset) or PUT .../chunks/C/append (the master: at its tail, and
  * forwarded to every fwd replica at the same offset). */
@@ -499,8 +505,7 @@ static enum MHD_Result placed_begin(datanode *d, struct MHD_Connection *conn, co
             log_warn("datanode: cannot forward a needle to %s volume %016" PRIx64 ": %s",
                      f.r[i].address, f.r[i].uid, kerr_name(e));
             rq->kind = RQ_REFUSED;
-            return respond_err(conn, e == K_ECONFLICT ? e : K_EUNAVAILABLE,
-                               "a replica cannot take the needle");
+            return respond_err(conn, forward_error(e), "a replica cannot take the needle");
         }
         rq->n_rw++;
     }
@@ -532,12 +537,6 @@ static enum MHD_Result put_begin(datanode *d, struct MHD_Connection *conn, const
     }
     rq->uid = uid;
     return MHD_YES;
-}
-
-/* What a replica's failure is to the client of an append: the chunkset
- * cannot take the needle now (it tries another). */
-static kerr forward_error(kerr e) {
-    return e == K_ECONFLICT || e == K_ENOMEM ? e : K_EUNAVAILABLE;
 }
 
 static void drop_replicas(dn_req *rq) {

@@ -358,9 +358,9 @@ static void note_enospc(volset *vs, size_t i) {
     compact_kick(vs);
 }
 
-/* Tries to start a needle of len bytes on volume i: K_ENOSPC (counted,
- * perhaps marking the volume full) when it lacks room above its reserve. */
-static kerr begin_on(volset *vs, size_t i, uint64_t len, vol_writer **out) {
+/* K_OK if volume i has room for a needle of len bytes above its reserve;
+ * K_ENOSPC (counted, perhaps marking the volume full) if not. */
+static kerr room_for(volset *vs, size_t i, uint64_t len) {
     uint64_t need = needle_size(len);
     volume *v = vs->vols[i];
     uint64_t avail = 0, total = 0;
@@ -382,6 +382,15 @@ static kerr begin_on(volset *vs, size_t i, uint64_t len, vol_writer **out) {
         compact_kick(vs);
         return K_ENOSPC;
     }
+    return K_OK;
+}
+
+/* Tries to start a needle of len bytes on volume i: K_ENOSPC when it lacks
+ * room above its reserve (room_for). */
+static kerr begin_on(volset *vs, size_t i, uint64_t len, vol_writer **out) {
+    kerr rc = room_for(vs, i, len);
+    if (rc) return rc;
+    volume *v = vs->vols[i];
     rc = v->ops->begin(v, len, out);
     if (rc == K_ENOSPC) note_enospc(vs, i);
     return rc;
@@ -419,7 +428,11 @@ kerr vol_writer_begin_at(volset *vs, uint32_t index, uint32_t chunk, uint64_t at
     if (index >= vs->nvols) return K_ENOTFOUND;
     volume *v = vs->vols[index];
     if (!v->ops->begin_at) return K_ENOTIMPL;
-    kerr rc = v->ops->begin_at(v, chunk, at, len, fwd, n_fwd, out);
+    /* a chunkset member keeps its free-space reserve like any volume (a
+     * remote volume keeps none of its own: its datanode checks) */
+    kerr rc = room_for(vs, index, len);
+    if (rc) return rc;
+    rc = v->ops->begin_at(v, chunk, at, len, fwd, n_fwd, out);
     if (rc == K_ENOSPC) note_enospc(vs, index);
     return rc;
 }

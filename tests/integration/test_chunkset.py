@@ -15,6 +15,8 @@ KURA_META_URL. Checks, through boto3:
   * a byte flipped in two of the three copies: reads are still exact (they
     fall over to the intact copy); in all three: a 500, never wrong bytes,
     and the gateway logs the bad members;
+  * a datanode with a full disk: its chunksets are sealed, writes go on
+    with 3 copies elsewhere and nothing more lands on it;
   * a datanode SIGKILLed while 6 clients write: every acknowledged object
     reads back and has three copies; writes go on over the other three;
   * two datanodes killed: every object still reads through both gateways;
@@ -63,11 +65,19 @@ procs = proctest.Procs(TMP)
 free_port = proctest.free_port
 
 
-def start_datanode(node):
+def start_datanode(node, extra=()):
     node["proc"] = procs.spawn(node["name"], [
         KURA, "datanode", "--listen", "127.0.0.1:%d" % node["port"], "--zone", node["zone"],
         "--media", node["media"],
-        "--secret", SECRET, "--meta", META, "--data", node["dir"], "--heartbeat", "300"])
+        "--secret", SECRET, "--meta", META, "--data", node["dir"], "--heartbeat", "300"] +
+        list(extra))
+
+
+def restart_datanode(node, extra=()):
+    node["proc"].send_signal(signal.SIGTERM)
+    node["proc"].wait()
+    start_datanode(node, extra)
+    return wait_state(node["port"], "up")
 
 
 def state_of(port):
@@ -252,6 +262,29 @@ def main():
           "all three copies corrupt: an error, not wrong bytes (%r)" % outcome)
     logs = open(os.path.join(TMP, "gw0.log")).read()
     check("ECORRUPT" in logs and "failed a read" in logs, "the bad copies are reported in the log")
+
+    # --- a datanode whose disk is full (a reserve it cannot keep) takes no
+    # more needles: its chunksets are sealed, new ones go elsewhere
+    full = nodes[0]
+    check(restart_datanode(full, ["--min-free-space", "99%"]), "dn0 back with a 99% reserve")
+    before = sum(os.path.getsize(f) for f in chunk_files(full))
+    more = {}
+    for i in range(20):
+        k, v = "full-%d" % i, os.urandom(3000 + i)
+        try:
+            c0.put_object(Bucket="cs-bucket", Key=k, Body=v)
+            more[k] = v
+        except ClientError as e:
+            print("  PUT with dn0 full:", e)
+    check(len(more) == 20, "writes go on with one datanode full: %d of 20" % len(more))
+    check(sum(os.path.getsize(f) for f in chunk_files(full)) == before,
+          "nothing more is written to the full datanode")
+    snap = snapshot(nodes)
+    check(all(len(nodes_with_copy(snap, v)) == 3 for v in more.values()),
+          "the writes have 3 copies on the other datanodes")
+    read_all(c1, "cs-bucket", more, "the writes read back")
+    objs.update(more)
+    check(restart_datanode(full), "dn0 back with room")
 
     # --- a datanode killed while 6 clients write
     acked, errors, stop = {}, [], threading.Event()
