@@ -92,6 +92,11 @@ static void render_metrics(gw_admin *a, kbuf *b) {
                 "# HELP kura_metadata_full 1 while metadata writes fail for lack of space "
                 "(LMDB).\n# TYPE kura_metadata_full gauge\nkura_metadata_full %d\n",
                 a->o.meta_full && a->o.meta_full(a->o.ctx) ? 1 : 0);
+    gw_admin_series more[32];
+    size_t nm = a->o.series ? a->o.series(a->o.ctx, more, 32) : 0;
+    for (size_t i = 0; i < nm && i < 32; i++)
+        kbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", more[i].name, more[i].help,
+                    more[i].name, more[i].type, more[i].name, more[i].value);
 }
 
 /* 200 and "ready", or 503 and the reason. */

@@ -44,6 +44,13 @@ typedef struct gw_admin_volume {
     bool stat_failed;                           /* the free-space check failed: the values are 0 */
 } gw_admin_volume;
 
+/* One more series for /metrics (unlabelled): the storage cluster's and
+ * the scrubber's counters and gauges, filled by the wiring. */
+typedef struct gw_admin_series {
+    const char *name, *help, *type; /* type: "counter" or "gauge" */
+    double value;
+} gw_admin_series;
+
 typedef struct gw_admin_opts {
     const char *host;
     int port;
@@ -56,6 +63,8 @@ typedef struct gw_admin_opts {
     bool (*meta_full)(void *ctx);
     /* Fills up to max volumes, returns how many there are. */
     size_t (*volumes)(void *ctx, gw_admin_volume *out, size_t max);
+    /* Optional: fills up to max more series, returns how many. */
+    size_t (*series)(void *ctx, gw_admin_series *out, size_t max);
     /* When set, /metrics answers only requests carrying
      * "Authorization: Bearer <metrics_token>" (401 otherwise, as
      * Prometheus' bearer_token scrape setting expects); the health probes

@@ -464,6 +464,50 @@ static size_t admin_volumes(void *ctx, gw_admin_volume *out, size_t max) {
     return n;
 }
 
+/* The storage cluster's series: chunkset pool and scrubber (none on the
+ * embedded default). */
+static size_t admin_series(void *ctx, gw_admin_series *out, size_t max) {
+    stores *st = ctx;
+    cs_pool *p = st->data ? data_chunksets(st->data) : NULL;
+    if (!p || max < 16) return 0;
+    cs_pool_stats c;
+    cs_pool_stats_get(p, &c);
+    size_t n = 0;
+#define SERIES(nm, ty, hp, v) out[n++] = (gw_admin_series){nm, hp, ty, (double)(v)}
+    SERIES("kura_chunkset_needles_stored_total", "counter",
+           "Needles stored in replicated chunksets by this gateway.", c.puts);
+    SERIES("kura_chunkset_put_retries_total", "counter",
+           "Needles sent again to another chunkset after one could not take them.", c.put_retries);
+    SERIES("kura_chunkset_put_failures_total", "counter",
+           "Needles no chunkset could take (the request failed).", c.put_failures);
+    SERIES("kura_chunkset_created_total", "counter", "Chunksets this gateway created.", c.created);
+    SERIES("kura_chunkset_sealed_total", "counter", "Chunksets this gateway sealed.", c.sealed);
+    SERIES("kura_chunkset_reads_total", "counter", "Needle reads from chunksets.", c.reads);
+    SERIES("kura_chunkset_read_failovers_total", "counter",
+           "Reads served by another member after one failed.", c.read_failovers);
+    SERIES("kura_chunkset_read_failures_total", "counter", "Reads no member could serve.",
+           c.read_failures);
+    SERIES("kura_chunkset_open", "gauge", "Open chunksets this gateway can write to now.", c.open);
+    SERIES("kura_datanodes_up", "gauge", "Registered datanodes up.", c.datanodes_up);
+    SERIES("kura_datanodes_down", "gauge", "Registered datanodes down.", c.datanodes_down);
+    if (st->scrub) {
+        cs_scrub_stats s;
+        cs_scrub_stats_get(st->scrub, &s);
+        SERIES("kura_scrub_passes_total", "counter", "Scrub passes this gateway completed.",
+               s.passes);
+        SERIES("kura_scrub_members_replaced_total", "counter",
+               "Chunkset members the scrubber replaced.", s.members_replaced);
+        SERIES("kura_scrub_needles_copied_total", "counter", "Needles the scrubber copied.",
+               s.needles_copied);
+        SERIES("kura_scrub_last_degraded_needles", "gauge",
+               "Needles found degraded by the last scrub pass.", s.last_degraded);
+        SERIES("kura_scrub_last_pass_timestamp_seconds", "gauge",
+               "When the last scrub pass of this gateway ended.", s.last_pass_ms / 1000);
+    }
+#undef SERIES
+    return n;
+}
+
 /* The expiry sweeper (objsvc_expire): a thread waking every interval
  * seconds, stopped with the server. */
 typedef struct sweeper {
@@ -689,6 +733,7 @@ static int cmd_serve(int argc, char **argv) {
                                 .meta_check = admin_meta_check,
                                 .meta_full = admin_meta_full,
                                 .volumes = admin_volumes,
+                                .series = admin_series,
                                 .metrics_token = mtok};
             kerr ae = rc ? K_OK : gw_admin_start(&ao, &adm);
             if (rc) {

@@ -18,6 +18,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,9 @@ struct cs_pool {
     uint64_t *up_uids; /* volumes of datanodes up at the last refresh, sorted */
     size_t n_up;
     pthread_mutex_t refresh_mu; /* one refresh at a time */
+    _Atomic uint64_t n_puts, n_retries, n_put_failures, n_created, n_sealed;
+    _Atomic uint64_t n_reads, n_failovers, n_read_failures;
+    _Atomic uint64_t dn_up, dn_down;
     /* A datanode up with room that no writable chunkset uses (one that
      * joined, say): the next write creates a chunkset on it. */
     bool uncovered;
@@ -260,6 +264,10 @@ static void refresh(cs_pool *p, bool force) {
         for (size_t i = 0; i < nl; i++)
             n_ssd += list[i].up && list[i].free_bytes >= MIN_FREE_FOR_NEW && list[i].nvolumes &&
                      !strcmp(list[i].media, "ssd");
+        uint64_t nup = 0;
+        for (size_t i = 0; i < nl; i++) nup += list[i].up;
+        atomic_store(&p->dn_up, nup);
+        atomic_store(&p->dn_down, nl - nup);
         for (size_t i = 0; up && dn_start && dn_end && i < nl; i++) {
             if (!list[i].up) continue;
             if (list[i].free_bytes >= MIN_FREE_FOR_NEW && list[i].nvolumes &&
@@ -409,6 +417,7 @@ static void seal(cs_pool *p, const cs_info *c) {
             log_warn("chunkset: could not seal chunk %u of volume %016" PRIx64 ": %s",
                      c->m[i].chunk, c->m[i].uid, kerr_name(e));
     }
+    atomic_fetch_add(&p->n_sealed, 1);
     log_info("chunkset: %016" PRIx64 " sealed", c->id);
 }
 
@@ -547,11 +556,35 @@ static kerr create(cs_pool *p) {
     p->short_logged = false;
     rc = cache_put(p, &c, true);
     pthread_mutex_unlock(&p->mu);
+    atomic_fetch_add(&p->n_created, 1);
     log_info("chunkset: %016" PRIx64 " created on %u datanodes", c.id, c.n);
     return rc;
 }
 
 /* ---- the pool ---- */
+
+void cs_pool_stats_get(cs_pool *p, cs_pool_stats *out) {
+    refresh(p, false); /* at most one registry read per 2 s */
+    *out = (cs_pool_stats){.puts = atomic_load(&p->n_puts),
+                           .put_retries = atomic_load(&p->n_retries),
+                           .put_failures = atomic_load(&p->n_put_failures),
+                           .created = atomic_load(&p->n_created),
+                           .sealed = atomic_load(&p->n_sealed),
+                           .reads = atomic_load(&p->n_reads),
+                           .read_failovers = atomic_load(&p->n_failovers),
+                           .read_failures = atomic_load(&p->n_read_failures),
+                           .datanodes_up = atomic_load(&p->dn_up),
+                           .datanodes_down = atomic_load(&p->dn_down)};
+    int64_t now = clock_real_ms();
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < p->n; i++) {
+        cs_entry *e = &p->e[i];
+        if (e->writable && e->info.n == p->replicas && now >= e->avoid_until_ms &&
+            members_up(p, &e->info))
+            out->open++;
+    }
+    pthread_mutex_unlock(&p->mu);
+}
 
 kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, uint32_t min_open, const char *zone,
                   cs_pool **out) {
@@ -635,8 +668,10 @@ kerr cs_put(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *
             }
             break;
         }
+        if (attempt) atomic_fetch_add(&p->n_retries, 1);
         kerr rc = put_on(p, &c, body, len, offset);
         if (rc == K_OK) {
+            atomic_fetch_add(&p->n_puts, 1);
             *csid = c.id;
             return K_OK;
         }
@@ -652,6 +687,7 @@ kerr cs_put(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *
             avoid(p, c.id);
         }
     }
+    atomic_fetch_add(&p->n_put_failures, 1);
     if (last == K_ECONFLICT || last == K_EIO || last == K_ENOTFOUND) last = K_EUNAVAILABLE;
     return last;
 }
@@ -668,11 +704,13 @@ static kerr read_members(cs_pool *p, const cs_info *c, uint64_t offset, uint64_t
 kerr cs_read(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length, uint64_t off, void *buf,
              size_t n) {
     refresh(p, false); /* who is up: at most one registry read per 2 s */
+    atomic_fetch_add(&p->n_reads, 1);
     cs_info c;
     kerr rc = lookup(p, csid, &c);
     if (rc == K_OK) {
         rc = read_members(p, &c, offset, length, off, buf, n);
         if (rc == K_OK || rc == K_EINVAL) return rc;
+        atomic_fetch_add(&p->n_read_failures, 1);
         /* every member failed: a repair may have moved the copies */
         cs_info again;
         if (lookup_fresh(p, csid, &again, true) == K_OK && memcmp(&again.m, &c.m, sizeof c.m))
@@ -712,6 +750,7 @@ static kerr read_members(cs_pool *p, const cs_info *c_, uint64_t offset, uint64_
         vol_loc l = {.volume = index, .chunk = m->chunk, .offset = offset, .length = length};
         rc = vol_read(p->vs, &l, off, buf, n);
         if (rc == K_OK) {
+            if (k) atomic_fetch_add(&p->n_failovers, 1);
             if (k)
                 log_info("chunkset: read of chunkset %016" PRIx64 " offset %" PRIu64
                          " served by member %u after %u failed",

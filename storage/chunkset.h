@@ -91,6 +91,16 @@ kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, uint32_t min_open, co
                   cs_pool **out);
 void cs_pool_close(cs_pool *p);
 
+/* What a pool did since it opened (counters) and sees now (gauges). */
+typedef struct cs_pool_stats {
+    uint64_t puts, put_retries, put_failures; /* needles stored, extra attempts, given up */
+    uint64_t created, sealed;                 /* chunksets this gateway created, sealed */
+    uint64_t reads, read_failovers, read_failures;
+    uint64_t open;                         /* open chunksets usable for writes now */
+    uint64_t datanodes_up, datanodes_down; /* registry, at most 2 s old */
+} cs_pool_stats;
+void cs_pool_stats_get(cs_pool *p, cs_pool_stats *out);
+
 /* Stores len bytes as one needle in a chunkset: *csid and *offset name it. */
 kerr cs_put(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *offset);
 /* Reads n bytes at off of the needle (csid, offset, length). */
@@ -154,6 +164,13 @@ void cs_health_free(cs_health *h);
  * repaired). cs_scrub_stop ends a pass in progress at the next chunkset and
  * joins the thread. */
 typedef struct cs_scrubber cs_scrubber;
+typedef struct cs_scrub_stats {
+    uint64_t passes;                           /* passes this gateway completed */
+    uint64_t members_replaced, needles_copied; /* by them */
+    uint64_t last_degraded, last_lost;         /* needles, at its last pass */
+    int64_t last_pass_ms;                      /* when it ended (unix ms; 0: none yet) */
+} cs_scrub_stats;
+void cs_scrub_stats_get(cs_scrubber *s, cs_scrub_stats *out);
 kerr cs_scrub_start(kv *meta, volset *vs, unsigned interval_s, unsigned pause_ms,
                     cs_scrubber **out);
 void cs_scrub_stop(cs_scrubber *s);

@@ -445,8 +445,15 @@ struct cs_scrubber {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     _Atomic bool stop;
-    bool lost; /* the lease went to another gateway during a pass */
+    bool lost;         /* the lease went to another gateway during a pass */
+    cs_scrub_stats st; /* mu */
 };
+
+void cs_scrub_stats_get(cs_scrubber *s, cs_scrub_stats *out) {
+    pthread_mutex_lock(&s->mu);
+    *out = s->st;
+    pthread_mutex_unlock(&s->mu);
+}
 
 /* Takes or renews the lease for another lease_ms. */
 static bool lease_take(cs_scrubber *s, int64_t lease_ms) {
@@ -511,6 +518,16 @@ static void *scrub_main(void *arg) {
         int64_t t0 = clock_real_ms();
         kerr rc = cs_audit(s->meta, s->vs, &o, &st, &h);
         cs_health_free(h);
+        if (rc == K_OK) {
+            pthread_mutex_lock(&s->mu);
+            s->st.passes++;
+            s->st.members_replaced += st.members_replaced;
+            s->st.needles_copied += st.needles_copied;
+            s->st.last_degraded = st.degraded;
+            s->st.last_lost = st.lost;
+            s->st.last_pass_ms = clock_real_ms();
+            pthread_mutex_unlock(&s->mu);
+        }
         if (rc == K_OK)
             log_info("scrub: %" PRIu64 " chunksets, %" PRIu64 " needles read in %lld ms: %" PRIu64
                      " degraded, %" PRIu64 " lost; %" PRIu64 " members replaced, %" PRIu64

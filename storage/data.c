@@ -150,6 +150,10 @@ kerr data_open_cluster(volset *vs, kv *meta, const data_policy *policy, data_lay
     return K_OK;
 }
 
+struct cs_pool *data_chunksets(data_layer *d) {
+    return d->cs;
+}
+
 void data_close(data_layer *d) {
     if (!d) return;
     cs_pool_close(d->cs);

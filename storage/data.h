@@ -110,6 +110,9 @@ kerr data_open_local(volset *vs, const data_policy *policy, data_layer **out);
  * more are replicated too until erasure coding lands. Keys of the local
  * kinds (data written before, with one copy) still read. */
 kerr data_open_cluster(volset *vs, kv *meta, const data_policy *policy, data_layer **out);
+/* The chunkset pool of a cluster layer (NULL for the local one), for its
+ * statistics (storage/chunkset.h, cs_pool_stats_get). */
+struct cs_pool *data_chunksets(data_layer *d);
 void data_close(data_layer *d);
 void data_policy_get(const data_layer *d, data_policy *out);
 

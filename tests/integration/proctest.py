@@ -74,9 +74,10 @@ def start_gateway(procs, kura, name, meta, secret, extra=(), user=("dnroot", "dn
     accepts connections, None if it does not start."""
     port = free_port()
     env = dict(os.environ, KURA_ROOT_ACCESS_KEY=user[0], KURA_ROOT_SECRET_KEY=user[1])
+    admin = [] if "--admin-listen" in extra else ["--admin-listen", "off"]
     p = procs.spawn(name, [kura, "serve", "--listen", "127.0.0.1:%d" % port, "--data",
                            os.path.join(procs.tmp, name), "--meta", meta, "--datanodes-from-meta",
-                           "--cluster-secret", secret, "--admin-listen", "off"] + list(extra),
+                           "--cluster-secret", secret] + admin + list(extra),
                     env=env)
     deadline = time.time() + 20
     while time.time() < deadline:

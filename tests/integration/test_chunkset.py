@@ -421,8 +421,10 @@ def main():
         f.seek(place[-1][2] + 2000)
         f.write(bytes([b[0] ^ 0xFF]))
     check(fsck("--deep", "--quiet")["degraded"] == 1, "fsck --deep sees the corrupt copy")
+    admin_port = free_port()
     gw2 = proctest.start_gateway(procs, KURA, "gw2", META, SECRET,
-                                 extra=["--scrub-interval", "1", "--scrub-pause", "0"],
+                                 extra=["--scrub-interval", "1", "--scrub-pause", "0",
+                                        "--admin-listen", "127.0.0.1:%d" % admin_port],
                                  user=("csroot", "csroot-secret-key"))
     check(gw2 is not None, "a gateway with a 1 s scrub interval starts")
     healed = None
@@ -437,6 +439,29 @@ def main():
     log = open(os.path.join(TMP, "gw2.log")).read()
     check(re.search(r"scrub: .* [1-9][0-9]* members replaced", log) is not None,
           "the scrub pass is logged with what it replaced")
+    # ... and counted in its metrics, with the cluster's series
+    import urllib.request
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % admin_port,
+                                  timeout=10).read().decode()
+    series = dict(line.rsplit(" ", 1) for line in text.splitlines()
+                  if line.startswith("kura_") and " " in line)
+    check(float(series.get("kura_scrub_passes_total", 0)) >= 1 and
+          float(series.get("kura_scrub_members_replaced_total", 0)) >= 1,
+          "scrub metrics: %r" % {k: v for k, v in series.items() if "scrub" in k})
+    # 4 up (dn2 registered again under a new id when it came back blank), 1
+    # down (its old id)
+    check(float(series.get("kura_datanodes_up", 0)) == 4 and
+          float(series.get("kura_datanodes_down", -1)) == 1,
+          "datanode metrics: up %r down %r" % (series.get("kura_datanodes_up"),
+                                               series.get("kura_datanodes_down")))
+    c2 = client(gw2)
+    c2.put_object(Bucket="cs-bucket", Key="via-gw2", Body=b"m" * 5000)
+    objs["via-gw2"] = b"m" * 5000
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % admin_port,
+                                  timeout=10).read().decode()
+    check(re.search(r"^kura_chunkset_needles_stored_total [1-9]", text, re.M) is not None and
+          re.search(r"^kura_chunkset_open [1-9]", text, re.M) is not None,
+          "chunkset metrics count the write")
     # repaired copies are real copies: kill two other datanodes, read everything
     for n in (nodes[0], nodes[1]):
         n["proc"].send_signal(signal.SIGKILL)
