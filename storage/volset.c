@@ -445,7 +445,10 @@ kerr vol_chunk_create_placed(volset *vs, uint32_t index, uint32_t *chunk) {
     if (index >= vs->nvols) return K_ENOTFOUND;
     volume *v = vs->vols[index];
     if (!v->ops->chunk_create) return K_ENOTIMPL;
-    kerr rc = v->ops->chunk_create(v, chunk);
+    /* a full volume takes no new chunkset (room for a few needles at least) */
+    kerr rc = room_for(vs, index, UINT64_C(1) << 20);
+    if (rc) return rc;
+    rc = v->ops->chunk_create(v, chunk);
     if (rc == K_ENOSPC) note_enospc(vs, index);
     return rc;
 }

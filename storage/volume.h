@@ -148,7 +148,8 @@ kerr vol_writer_begin_on(volset *vs, uint32_t index, uint64_t len, vol_writer **
  * Each replica has its own chunk id, in its volume's id space.
  *
  * vol_chunk_create_placed: a new, empty, open placed chunk on the volume at
- * index; *chunk gets its id. vol_chunk_seal: seals a placed chunk
+ * index; *chunk gets its id. K_ENOSPC when the volume has less than 1 MiB
+ * above its reserve (a full datanode takes no new chunkset). vol_chunk_seal: seals a placed chunk
  * (idempotent); K_ENOTFOUND if the volume has no such chunk.
  *
  * vol_writer_begin_at: a needle of len bytes in the open placed chunk
