@@ -1022,11 +1022,11 @@ static int fsck_object(void *arg, const char *bucket, const char *key, size_t kl
     fsck_run *r = arg;
     int state = run || n == 0 ? 0 : 2; /* 0 healthy, 1 degraded, 2 lost */
     for (uint32_t i = 0; i < n && state < 2; i++) {
-        uint32_t copies = 0, replicas = 0;
-        if (run[i].kind != DLOC_CHUNKSET) {
+        uint32_t copies = 0, replicas = 0, need = 1;
+        if (run[i].kind != DLOC_CHUNKSET && run[i].kind != DLOC_STRIPE) {
             state = 1;
-        } else if (!cs_health_get(r->h, run[i].volume, run[i].offset, &copies, &replicas) ||
-                   copies == 0) {
+        } else if (!cs_health_get(r->h, run[i].volume, run[i].offset, &copies, &replicas, &need) ||
+                   copies < need) {
             state = 2;
         } else if (copies < replicas) {
             state = 1;

@@ -27,6 +27,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "storage/dnreg.h"
+#include "storage/ec.h"
 
 /* How long the view of open chunksets and datanodes up is trusted. */
 #define REFRESH_MS 2000
@@ -51,7 +52,10 @@ struct cs_pool {
     kv *meta;
     volset *vs;
     uint32_t replicas, min_open;
-    char *zone; /* the gateway's, or NULL */
+    uint32_t k;        /* stripesets RS(k, replicas - k); 0: replicated chunksets */
+    const char *media; /* preferred media of new members: ssd (replicas), hdd (stripes) */
+    ec_code *ec;       /* the code when k > 0 */
+    char *zone;        /* the gateway's, or NULL */
     pthread_mutex_t mu;
     cs_entry *e; /* sorted by info.id */
     size_t n, cap;
@@ -74,6 +78,7 @@ struct cs_pool {
 void cs_encode(const cs_info *c, kbuf *out) {
     kbuf_printf(out, "kura chunkset 1\nid %016" PRIx64 "\nstate %s\ncreated %lld\n", c->id,
                 c->sealed ? "sealed" : "open", (long long)c->created_ms);
+    if (c->k) kbuf_printf(out, "code %u\n", c->k);
     for (uint32_t i = 0; i < c->n; i++)
         kbuf_printf(out, "member %016" PRIx64 " %u\n", c->m[i].uid, c->m[i].chunk);
 }
@@ -102,6 +107,9 @@ kerr cs_decode(const char *p, size_t n, cs_info *out) {
             have_state = true;
         } else if (sscanf(line, "created %lld", &t) == 1) {
             out->created_ms = t;
+        } else if (sscanf(line, "code %llu", &a) == 1) {
+            if (a < 1 || a >= CS_MAX_REPLICAS) goto out;
+            out->k = (uint32_t)a;
         } else if (sscanf(line, "member %16llx %llu", &a, &b) == 2) {
             if (out->n == CS_MAX_REPLICAS || !a || b > UINT32_MAX) goto out;
             out->m[out->n++] = (cs_member){.uid = a, .chunk = (uint32_t)b};
@@ -109,7 +117,7 @@ kerr cs_decode(const char *p, size_t n, cs_info *out) {
             goto out; /* a newer format: do not guess */
         }
     }
-    if (magic && have_id && have_state && out->n >= 1) rc = K_OK;
+    if (magic && have_id && have_state && out->n >= 1 && out->k < out->n) rc = K_OK;
 out:
     free(text);
     return rc;
@@ -260,10 +268,10 @@ static void refresh(cs_pool *p, bool force) {
         dn_end = malloc((nl ? nl : 1) * sizeof *dn_end);
         /* only datanodes of the media new chunksets go to count (ssd
          * when there are enough of them: see create) */
-        size_t n_ssd = 0;
+        size_t n_pref = 0;
         for (size_t i = 0; i < nl; i++)
-            n_ssd += list[i].up && list[i].free_bytes >= MIN_FREE_FOR_NEW && list[i].nvolumes &&
-                     !strcmp(list[i].media, "ssd");
+            n_pref += list[i].up && list[i].free_bytes >= MIN_FREE_FOR_NEW && list[i].nvolumes &&
+                      !strcmp(list[i].media, p->media);
         uint64_t nup = 0;
         for (size_t i = 0; i < nl; i++) nup += list[i].up;
         atomic_store(&p->dn_up, nup);
@@ -271,7 +279,7 @@ static void refresh(cs_pool *p, bool force) {
         for (size_t i = 0; up && dn_start && dn_end && i < nl; i++) {
             if (!list[i].up) continue;
             if (list[i].free_bytes >= MIN_FREE_FOR_NEW && list[i].nvolumes &&
-                (n_ssd < p->replicas || !strcmp(list[i].media, "ssd"))) {
+                (n_pref < p->replicas || !strcmp(list[i].media, p->media))) {
                 dn_start[n_dn] = n_up;
                 dn_end[n_dn++] = n_up + list[i].nvolumes;
             }
@@ -311,7 +319,7 @@ static void refresh(cs_pool *p, bool force) {
         for (size_t k = 0; k < n_dn && !uncovered; k++) {
             bool used = false;
             for (size_t i = 0; i < p->n && !used; i++) {
-                if (!p->e[i].writable) continue;
+                if (!p->e[i].writable || p->e[i].info.k != p->k) continue;
                 for (uint32_t m = 0; m < p->e[i].info.n && !used; m++)
                     for (size_t v = dn_start[k]; v < dn_end[k] && !used; v++)
                         used = p->e[i].info.m[m].uid == up[v];
@@ -354,8 +362,8 @@ static bool pick(cs_pool *p, cs_info *out, size_t *usable) {
     size_t n = 0;
     for (size_t i = 0; i < p->n; i++) {
         cs_entry *e = &p->e[i];
-        if (e->writable && e->info.n == p->replicas && now >= e->avoid_until_ms &&
-            members_up(p, &e->info))
+        if (e->writable && e->info.n == p->replicas && e->info.k == p->k &&
+            now >= e->avoid_until_ms && members_up(p, &e->info))
             n++;
     }
     *usable = n;
@@ -364,8 +372,8 @@ static bool pick(cs_pool *p, cs_info *out, size_t *usable) {
         size_t want = (size_t)(p->rr++ % n);
         for (size_t i = 0; i < p->n && !ok; i++) {
             cs_entry *e = &p->e[i];
-            if (e->writable && e->info.n == p->replicas && now >= e->avoid_until_ms &&
-                members_up(p, &e->info) && want-- == 0) {
+            if (e->writable && e->info.n == p->replicas && e->info.k == p->k &&
+                now >= e->avoid_until_ms && members_up(p, &e->info) && want-- == 0) {
                 *out = e->info;
                 ok = true;
             }
@@ -433,7 +441,7 @@ static bool in_writable(cs_pool *p, const dn_info *d) {
     bool used = false;
     pthread_mutex_lock(&p->mu);
     for (size_t i = 0; i < p->n && !used; i++) {
-        if (!p->e[i].writable) continue;
+        if (!p->e[i].writable || p->e[i].info.k != p->k) continue;
         for (uint32_t m = 0; m < p->e[i].info.n && !used; m++)
             for (size_t v = 0; v < d->nvolumes && !used; v++)
                 used = p->e[i].info.m[m].uid == d->volumes[v];
@@ -472,13 +480,14 @@ static kerr create(cs_pool *p) {
         cand[i - 1] = cand[j];
         cand[j] = t;
     }
-    /* hybrid placement: replicated chunksets on ssd when enough are */
-    size_t n_ssd = 0;
-    for (size_t k = 0; k < nc; k++) n_ssd += !strcmp(list[cand[k]].media, "ssd");
-    if (n_ssd >= p->replicas) {
+    /* hybrid placement: replicated chunksets on ssd, stripes on hdd, when
+     * enough datanodes have that media */
+    size_t n_pref = 0;
+    for (size_t k = 0; k < nc; k++) n_pref += !strcmp(list[cand[k]].media, p->media);
+    if (n_pref >= p->replicas) {
         size_t kept = 0;
         for (size_t k = 0; k < nc; k++)
-            if (!strcmp(list[cand[k]].media, "ssd")) cand[kept++] = cand[k];
+            if (!strcmp(list[cand[k]].media, p->media)) cand[kept++] = cand[k];
         nc = kept;
     }
     size_t front = 0;
@@ -505,7 +514,7 @@ static kerr create(cs_pool *p) {
             pickd[0] = pickd[q];
             pickd[q] = t;
         }
-    cs_info c = {.id = random_u64(), .created_ms = clock_real_ms()};
+    cs_info c = {.id = random_u64(), .created_ms = clock_real_ms(), .k = p->k};
     if (!cand) {
         rc = K_ENOMEM;
     } else if (np < p->replicas) {
@@ -514,7 +523,11 @@ static kerr create(cs_pool *p) {
         bool logged = p->short_logged;
         p->short_logged = true;
         pthread_mutex_unlock(&p->mu);
-        if (!logged)
+        if (!logged && p->k)
+            log_info("chunkset: %zu datanode%s with room up, %u needed for a stripe RS(%u,%u): "
+                     "large objects are stored replicated instead",
+                     nc, nc == 1 ? "" : "s", p->replicas, p->k, p->replicas - p->k);
+        else if (!logged)
             log_error("chunkset: %zu datanode%s with room up, %u needed for a chunkset of %u "
                       "replicas: new objects cannot be stored",
                       nc, nc == 1 ? "" : "s", p->replicas, p->replicas);
@@ -579,8 +592,8 @@ void cs_pool_stats_get(cs_pool *p, cs_pool_stats *out) {
     pthread_mutex_lock(&p->mu);
     for (size_t i = 0; i < p->n; i++) {
         cs_entry *e = &p->e[i];
-        if (e->writable && e->info.n == p->replicas && now >= e->avoid_until_ms &&
-            members_up(p, &e->info))
+        if (e->writable && e->info.n == p->replicas && e->info.k == p->k &&
+            now >= e->avoid_until_ms && members_up(p, &e->info))
             out->open++;
     }
     pthread_mutex_unlock(&p->mu);
@@ -599,6 +612,7 @@ kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, uint32_t min_open, co
     p->meta = meta;
     p->vs = vs;
     p->replicas = replicas;
+    p->media = "ssd";
     p->min_open = min_open ? min_open : 1;
     p->refreshed_ms = INT64_MIN / 2;
     pthread_mutex_init(&p->mu, NULL);
@@ -614,6 +628,7 @@ void cs_pool_close(cs_pool *p) {
     free(p->e);
     free(p->up_uids);
     free(p->zone);
+    ec_free(p->ec);
     free(p);
 }
 
@@ -774,6 +789,7 @@ void cs_release(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length) {
                  csid);
         return;
     }
+    if (c.k) length = (length + c.k - 1) / c.k; /* each member holds one block */
     for (uint32_t i = 0; i < c.n; i++) {
         uint32_t index;
         vol_loc l = {.chunk = c.m[i].chunk, .offset = offset, .length = length};
@@ -786,4 +802,251 @@ void cs_release(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length) {
             log_warn("chunkset: could not release a needle on member %016" PRIx64 ": %s",
                      c.m[i].uid, kerr_name(e));
     }
+}
+
+/* ---- stripesets (RS(k, m)) ---- */
+
+kerr cs_pool_open_ec(kv *meta, volset *vs, uint32_t k, uint32_t m, uint32_t min_open,
+                     const char *zone, cs_pool **out) {
+    *out = NULL;
+    if (k < 1 || m < 1 || k + m > CS_MAX_REPLICAS) return K_EINVAL;
+    kerr rc = cs_pool_open(meta, vs, k + m, min_open, zone, out);
+    if (rc) return rc;
+    cs_pool *p = *out;
+    p->k = k;
+    p->media = "hdd";
+    rc = ec_new(k, m, &p->ec);
+    if (rc) {
+        cs_pool_close(p);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* One attempt: block i of the stripe to member i, all at one offset: the
+ * first member's append chooses it (and is durable first), then the others
+ * are written there in parallel (bodies first, then the answers, so the
+ * datanodes sync at the same time). */
+static kerr stripe_on(cs_pool *p, const cs_info *c, uint8_t *const *blocks, size_t block,
+                      uint64_t *offset) {
+    uint32_t index[CS_MAX_REPLICAS];
+    for (uint32_t i = 0; i < c->n; i++)
+        if (!volset_resolve_uid(p->vs, c->m[i].uid, &index[i])) return K_EUNAVAILABLE;
+    vol_writer *w[CS_MAX_REPLICAS] = {0};
+    vol_loc done[CS_MAX_REPLICAS];
+    bool ok[CS_MAX_REPLICAS] = {0};
+    kerr rc =
+        vol_writer_begin_at(p->vs, index[0], c->m[0].chunk, VOL_AT_TAIL, block, NULL, 0, &w[0]);
+    if (rc) return rc;
+    rc = vol_writer_write(w[0], blocks[0], block);
+    if (rc) {
+        vol_writer_abort(w[0]);
+        return rc;
+    }
+    rc = vol_writer_finish(w[0], &done[0]);
+    if (rc) return rc;
+    ok[0] = true;
+    uint64_t at = done[0].offset;
+    uint32_t started = 1;
+    for (uint32_t i = 1; rc == K_OK && i < c->n; i++) {
+        rc = vol_writer_begin_at(p->vs, index[i], c->m[i].chunk, at, block, NULL, 0, &w[i]);
+        if (rc == K_OK) started++;
+    }
+    for (uint32_t i = 1; rc == K_OK && i < started; i++)
+        rc = vol_writer_write(w[i], blocks[i], block);
+    for (uint32_t i = 1; i < started; i++) {
+        if (rc) {
+            vol_writer_abort(w[i]);
+            continue;
+        }
+        kerr e = vol_writer_finish(w[i], &done[i]);
+        if (e == K_OK && done[i].offset != at) e = K_EIO;
+        if (e)
+            rc = e;
+        else
+            ok[i] = true;
+    }
+    if (rc) {
+        for (uint32_t i = 0; i < c->n; i++)
+            if (ok[i]) (void)vol_delete(p->vs, &done[i]);
+        return rc;
+    }
+    *offset = at;
+    return K_OK;
+}
+
+kerr cs_put_stripe(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *offset) {
+    if (!p->k || !len) return K_EINVAL;
+    uint32_t k = p->k, m = p->replicas - p->k;
+    size_t block = (len + k - 1) / k;
+    /* data blocks point into the body; the last ones, partial or past the
+     * end, are zero-padded copies; parity is computed here */
+    uint8_t *pad = calloc(2, block), *parity = malloc((size_t)m * block);
+    if (!pad || !parity) {
+        free(pad);
+        free(parity);
+        return K_ENOMEM;
+    }
+    uint8_t *blocks[CS_MAX_REPLICAS];
+    const uint8_t *src = body;
+    for (uint32_t i = 0; i < k; i++) {
+        size_t at = (size_t)i * block;
+        if (at + block <= len) {
+            blocks[i] = (uint8_t *)src + at;
+        } else if (at < len) {
+            memcpy(pad, src + at, len - at);
+            blocks[i] = pad;
+        } else {
+            blocks[i] = pad + block; /* all zero */
+        }
+    }
+    for (uint32_t i = 0; i < m; i++) blocks[k + i] = parity + (size_t)i * block;
+    refresh(p, false);
+    if (atomic_load(&p->dn_up) < p->replicas) {
+        /* not enough datanodes for a stripe: the caller replicates */
+        free(pad);
+        free(parity);
+        return K_EUNAVAILABLE;
+    }
+    ec_encode(p->ec, block, (const uint8_t *const *)blocks, blocks + k);
+    kerr last = K_EUNAVAILABLE;
+    int creates = 0;
+    for (int attempt = 0; attempt < PUT_ATTEMPTS; attempt++) {
+        cs_info c;
+        size_t usable;
+        bool have = pick(p, &c, &usable);
+        pthread_mutex_lock(&p->mu);
+        bool uncovered = p->uncovered;
+        p->uncovered = false;
+        pthread_mutex_unlock(&p->mu);
+        if ((usable < p->min_open || uncovered) && creates < PUT_CREATES) {
+            creates++;
+            kerr e = create(p);
+            if (e == K_OK && !have) have = pick(p, &c, &usable);
+            if (e != K_OK) last = e;
+        }
+        if (!have) {
+            if (attempt == 0) {
+                refresh(p, true);
+                continue;
+            }
+            break;
+        }
+        if (attempt) atomic_fetch_add(&p->n_retries, 1);
+        kerr rc = stripe_on(p, &c, blocks, block, offset);
+        if (rc == K_OK) {
+            atomic_fetch_add(&p->n_puts, 1);
+            *csid = c.id;
+            free(pad);
+            free(parity);
+            return K_OK;
+        }
+        last = rc;
+        if (rc == K_ECONFLICT || rc == K_ENOSPC) {
+            seal(p, &c);
+        } else {
+            log_warn("chunkset: a stripe could not go to stripeset %016" PRIx64
+                     " (%s); trying another",
+                     c.id, kerr_name(rc));
+            avoid(p, c.id);
+        }
+    }
+    free(pad);
+    free(parity);
+    atomic_fetch_add(&p->n_put_failures, 1);
+    if (last == K_ECONFLICT || last == K_EIO || last == K_ENOTFOUND) last = K_EUNAVAILABLE;
+    return last;
+}
+
+/* Reads [from, from + n) of block b of the stripe at offset, from its
+ * member. */
+static kerr read_block(cs_pool *p, const cs_info *c, uint32_t b, uint64_t offset, size_t block,
+                       uint64_t from, uint8_t *dst, size_t n) {
+    uint32_t index;
+    if (!volset_resolve_uid(p->vs, c->m[b].uid, &index)) return K_EUNAVAILABLE;
+    vol_loc l = {.volume = index, .chunk = c->m[b].chunk, .offset = offset, .length = block};
+    return vol_read(p->vs, &l, from, dst, n);
+}
+
+static kerr read_stripe_members(cs_pool *p, const cs_info *c, uint64_t offset, uint64_t length,
+                                uint64_t off, void *buf, size_t n);
+
+kerr cs_read_stripe(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length, uint64_t off,
+                    void *buf, size_t n) {
+    if (off > length || n > length - off) return K_EINVAL;
+    refresh(p, false);
+    atomic_fetch_add(&p->n_reads, 1);
+    cs_info c;
+    kerr rc = lookup(p, csid, &c);
+    if (rc) return K_EUNAVAILABLE;
+    rc = read_stripe_members(p, &c, offset, length, off, buf, n);
+    if (rc == K_OK || rc == K_EINVAL) return rc;
+    /* too few blocks answer: a repair may have moved some */
+    cs_info again;
+    if (lookup_fresh(p, csid, &again, true) == K_OK && memcmp(&again.m, &c.m, sizeof c.m))
+        rc = read_stripe_members(p, &again, offset, length, off, buf, n);
+    if (rc) atomic_fetch_add(&p->n_read_failures, 1);
+    return rc;
+}
+
+/* Reads a stripe range from the members of c, decoding around failures. */
+static kerr read_stripe_members(cs_pool *p, const cs_info *c_, uint64_t offset, uint64_t length,
+                                uint64_t off, void *buf, size_t n) {
+    const cs_info c = *c_;
+    uint64_t csid = c.id;
+    kerr rc;
+    if (!c.k || c.k >= c.n) return K_ECORRUPT;
+    uint32_t k = c.k, nb = c.n;
+    size_t block = (size_t)((length + k - 1) / k);
+    uint8_t *dst = buf;
+    ec_code *code = NULL;
+    while (n) {
+        uint32_t j = (uint32_t)(off / block);
+        uint64_t in = off - (uint64_t)j * block;
+        size_t take = (size_t)(block - in < n ? block - in : n);
+        rc = read_block(p, &c, j, offset, block, in, dst, take);
+        if (rc == K_EINVAL) return rc;
+        if (rc) {
+            /* degraded: the same byte range from k blocks that answer */
+            log_warn("chunkset: stripeset %016" PRIx64 " block %u at %" PRIu64
+                     ": %s; decoding from the others",
+                     csid, j, offset, kerr_name(rc));
+            atomic_fetch_add(&p->n_failovers, 1);
+            if (!code && (p->k == k && p->replicas == nb ? 0 : 1)) {
+                if (ec_new(k, nb - k, &code)) return K_ENOMEM;
+            }
+            ec_code *use = code ? code : p->ec;
+            uint8_t *bl[CS_MAX_REPLICAS] = {0};
+            uint8_t *space = malloc((size_t)nb * take);
+            if (!space) {
+                ec_free(code);
+                return K_ENOMEM;
+            }
+            uint32_t missing = 1u << j, have = 0;
+            for (uint32_t b = 0; b < nb; b++) {
+                bl[b] = space + (size_t)b * take;
+                if (b == j) continue;
+                if (have == k || read_block(p, &c, b, offset, block, in, bl[b], take) != K_OK) {
+                    missing |= 1u << b;
+                    continue;
+                }
+                have++;
+            }
+            kerr d = have == k ? ec_reconstruct(use, take, bl, missing) : K_EUNAVAILABLE;
+            if (d == K_OK) memcpy(dst, bl[j], take);
+            free(space);
+            if (d) {
+                ec_free(code);
+                log_error("chunkset: stripeset %016" PRIx64 " at %" PRIu64
+                          ": fewer than %u blocks answer",
+                          csid, offset, k);
+                return rc == K_ECORRUPT ? K_ECORRUPT : K_EUNAVAILABLE;
+            }
+        }
+        dst += take;
+        off += take;
+        n -= take;
+    }
+    ec_free(code);
+    return K_OK;
 }

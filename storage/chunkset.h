@@ -49,7 +49,8 @@
 #include "meta/kv.h"
 #include "storage/volume.h"
 
-#define CS_MAX_REPLICAS VOL_MAX_REPLICAS
+/* Members of a chunkset (replicas) or of a stripeset (k + m blocks). */
+#define CS_MAX_REPLICAS 16
 
 typedef struct cs_member {
     uint64_t uid;   /* the member's volume (stable id) */
@@ -59,6 +60,12 @@ typedef struct cs_member {
 typedef struct cs_info {
     uint64_t id;
     bool sealed;
+    /* 0: a replicated chunkset (every member holds the needle). k > 0: a
+     * stripeset: the needle at an offset is one RS(k, n-k) stripe, its k
+     * data blocks on the first k members and its parity on the others,
+     * each block a needle of ceil(length / k) bytes (the last data block
+     * zero-padded). Record line "code K". */
+    uint32_t k;
     int64_t created_ms;
     uint32_t n; /* members */
     cs_member m[CS_MAX_REPLICAS];
@@ -89,6 +96,23 @@ typedef struct cs_pool cs_pool;
  * single-zone chunksets. */
 kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, uint32_t min_open, const char *zone,
                   cs_pool **out);
+/* A pool of stripesets RS(k, m) instead (Cave, LINE: large objects erasure
+ * coded): k + m members on distinct datanodes, hdd ones first when there
+ * are enough (ssd otherwise). cs_put_stripe and cs_read_stripe use it;
+ * cs_release, cs_check and the audit take both kinds. */
+kerr cs_pool_open_ec(kv *meta, volset *vs, uint32_t k, uint32_t m, uint32_t min_open,
+                     const char *zone, cs_pool **out);
+/* Stores len (> 0) bytes as one stripe: the k data blocks and the m parity
+ * blocks computed here, one needle on each member at the same offset (the
+ * first member's append chooses it; the others write there). Retries on
+ * another stripeset like cs_put. K_EUNAVAILABLE when fewer than k + m
+ * datanodes are up (the caller then stores the bytes replicated). */
+kerr cs_put_stripe(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *offset);
+/* Reads n bytes at off of the stripe (csid, offset, length): from the data
+ * blocks the range touches, or, when one of them fails, by decoding the
+ * same byte range from k blocks that answer (only the range is read). */
+kerr cs_read_stripe(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length, uint64_t off,
+                    void *buf, size_t n);
 void cs_pool_close(cs_pool *p);
 
 /* What a pool did since it opened (counters) and sees now (gauges). */
@@ -150,8 +174,10 @@ typedef struct cs_audit_stats {
 } cs_audit_stats;
 typedef struct cs_health cs_health;
 kerr cs_audit(kv *meta, volset *vs, const cs_audit_opts *o, cs_audit_stats *st, cs_health **out);
+/* copies: good copies (blocks, for a stripe) found; replicas: members;
+ * need: how many a read needs (1, or k for a stripe). */
 bool cs_health_get(const cs_health *h, uint64_t csid, uint64_t offset, uint32_t *copies,
-                   uint32_t *replicas);
+                   uint32_t *replicas, uint32_t *need);
 void cs_health_free(cs_health *h);
 
 /* The background scrubber (in every gateway on the cluster; one at a time

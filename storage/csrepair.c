@@ -27,10 +27,11 @@
 #include "common/log.h"
 #include "storage/chunkset.h"
 #include "storage/dnreg.h"
+#include "storage/ec.h"
 
 typedef struct health_entry {
     uint64_t csid, offset;
-    uint32_t copies, replicas;
+    uint32_t copies, replicas, need;
 } health_entry;
 
 struct cs_health {
@@ -45,7 +46,7 @@ static int cmp_health(const void *a, const void *b) {
 }
 
 static kerr health_add(cs_health *h, uint64_t csid, uint64_t offset, uint32_t copies,
-                       uint32_t replicas) {
+                       uint32_t replicas, uint32_t need) {
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 1024;
         health_entry *grown = realloc(h->v, cap * sizeof *grown);
@@ -53,17 +54,18 @@ static kerr health_add(cs_health *h, uint64_t csid, uint64_t offset, uint32_t co
         h->v = grown;
         h->cap = cap;
     }
-    h->v[h->n++] = (health_entry){csid, offset, copies, replicas};
+    h->v[h->n++] = (health_entry){csid, offset, copies, replicas, need};
     return K_OK;
 }
 
 bool cs_health_get(const cs_health *h, uint64_t csid, uint64_t offset, uint32_t *copies,
-                   uint32_t *replicas) {
+                   uint32_t *replicas, uint32_t *need) {
     health_entry key = {.csid = csid, .offset = offset};
     const health_entry *e = h ? bsearch(&key, h->v, h->n, sizeof *h->v, cmp_health) : NULL;
     if (!e) return false;
     *copies = e->copies;
     *replicas = e->replicas;
+    *need = e->need;
     return true;
 }
 
@@ -149,9 +151,28 @@ static uint64_t pick_volume(volset *vs, const view *w, const cs_info *c, uint32_
 
 /* Replaces member `bad` of *c by a new chunk holding every wanted needle
  * with a good copy. On success *c names the new member (record updated). */
+/* The block of member `bad` for needle n of stripeset c, rebuilt from k
+ * good blocks of the others into out (blocks: scratch of n members). */
+static kerr rebuild_block(volset *vs, ec_code *code, const cs_info *c, uint32_t bad,
+                          const wanted *n, const uint32_t *index, uint8_t *space, uint8_t *out) {
+    uint8_t *bl[CS_MAX_REPLICAS];
+    uint32_t missing = 0, have = 0;
+    for (uint32_t b = 0; b < c->n; b++) {
+        bl[b] = b == bad ? out : space + (size_t)b * n->length;
+        if (b == bad || have == c->k || !(n->good & (1u << b)) ||
+            read_needle(vs, index[b], c->m[b].chunk, n, bl[b]) != K_OK) {
+            missing |= 1u << b;
+            continue;
+        }
+        have++;
+    }
+    if (have < c->k) return K_EUNAVAILABLE;
+    return ec_reconstruct(code, (size_t)n->length, bl, missing);
+}
+
 static kerr replace_member(kv *meta, volset *vs, const view *w, cs_info *c, uint32_t bad,
                            wanted *need, size_t nneed, const uint32_t *index, uint8_t *buf,
-                           cs_audit_stats *st) {
+                           ec_code *code, uint8_t *space, cs_audit_stats *st) {
     uint64_t uid = pick_volume(vs, w, c, bad);
     uint32_t ni, chunk;
     if (!uid || !volset_resolve_uid(vs, uid, &ni)) {
@@ -164,11 +185,16 @@ static kerr replace_member(kv *meta, volset *vs, const view *w, cs_info *c, uint
     uint64_t copied = 0, bytes = 0;
     for (size_t k = 0; rc == K_OK && k < nneed; k++) {
         wanted *n = &need[k];
-        if (n->deleted || !(n->good & ~(1u << bad))) continue; /* gone, or lost */
+        uint32_t others = (uint32_t)__builtin_popcount(n->good & ~(1u << bad));
+        if (n->deleted || others < (c->k ? c->k : 1)) continue; /* gone, or lost */
         kerr rr = K_EUNAVAILABLE;
-        for (uint32_t m = 0; m < c->n && rr; m++)
-            if (m != bad && (n->good & (1u << m)))
-                rr = read_needle(vs, index[m], c->m[m].chunk, n, buf);
+        if (c->k) {
+            rr = rebuild_block(vs, code, c, bad, n, index, space, buf);
+        } else {
+            for (uint32_t m = 0; m < c->n && rr; m++)
+                if (m != bad && (n->good & (1u << m)))
+                    rr = read_needle(vs, index[m], c->m[m].chunk, n, buf);
+        }
         if (rr) continue; /* the good copies went bad meanwhile: counted as before */
         vol_writer *wr;
         rc = vol_writer_begin_at(vs, ni, chunk, n->offset, n->length, NULL, 0, &wr);
@@ -226,7 +252,9 @@ static kerr replace_member(kv *meta, volset *vs, const view *w, cs_info *c, uint
         (void)vol_chunk_seal(vs, oi, c->m[bad].chunk);
     }
     for (size_t k = 0; k < nneed; k++)
-        if (!need[k].deleted && (need[k].good & ~(1u << bad))) need[k].good |= 1u << bad;
+        if (!need[k].deleted &&
+            (uint32_t)__builtin_popcount(need[k].good & ~(1u << bad)) >= (c->k ? c->k : 1))
+            need[k].good |= 1u << bad;
     *c = next;
     st->members_replaced++;
     st->needles_copied += copied;
@@ -293,7 +321,8 @@ static kerr audit_one(kv *meta, volset *vs, const view *w, uint64_t id, const cs
     listed *all = malloc((total ? total : 1) * sizeof *all);
     wanted *need = calloc(total ? total : 1, sizeof *need);
     size_t nall = 0, nneed = 0;
-    uint8_t *buf = NULL;
+    uint8_t *buf = NULL, *space = NULL;
+    ec_code *code = NULL;
     if (!all || !need) {
         rc = K_ENOMEM;
         goto out;
@@ -325,6 +354,13 @@ static kerr audit_one(kv *meta, volset *vs, const view *w, uint64_t id, const cs
         rc = K_ENOMEM;
         goto out;
     }
+    if (c.k && o->repair) {
+        space = malloc((size_t)c.n * (biggest ? (size_t)biggest : 1));
+        if (!space || ec_new(c.k, c.n - c.k, &code) != K_OK) {
+            rc = K_ENOMEM;
+            goto out;
+        }
+    }
     for (size_t k = 0; o->deep && k < nneed; k++) {
         if (need[k].deleted) continue;
         for (uint32_t m = 0; m < c.n; m++) {
@@ -344,13 +380,14 @@ static kerr audit_one(kv *meta, volset *vs, const view *w, uint64_t id, const cs
         for (size_t k = 0; k < nneed; k++)
             if (!need[k].deleted && !(need[k].good & (1u << m))) bad |= 1u << m;
     }
-    bool any_avail = false;
-    for (uint32_t m = 0; m < c.n; m++) any_avail |= avail[m];
+    uint32_t n_avail = 0;
+    for (uint32_t m = 0; m < c.n; m++) n_avail += avail[m];
+    bool any_avail = n_avail >= (c.k ? c.k : 1);
     if (o->repair && bad && any_avail) {
         rc = seal_for_repair(meta, vs, &c);
         for (uint32_t m = 0; rc == K_OK && m < c.n; m++) {
             if (!(bad & (1u << m))) continue;
-            kerr e = replace_member(meta, vs, w, &c, m, need, nneed, index, buf, st);
+            kerr e = replace_member(meta, vs, w, &c, m, need, nneed, index, buf, code, space, st);
             if (e) {
                 st->repairs_failed++;
             } else {
@@ -370,14 +407,15 @@ static kerr audit_one(kv *meta, volset *vs, const view *w, uint64_t id, const cs
     for (size_t k = 0; k < nneed; k++) {
         if (need[k].deleted) continue;
         uint32_t copies = (uint32_t)__builtin_popcount(need[k].good);
+        uint32_t needed = c.k ? c.k : 1; /* blocks (or copies) a read needs */
         st->needles++;
-        if (copies == 0)
+        if (copies < needed)
             st->lost++;
         else if (copies < c.n)
             st->degraded++;
         else
             st->healthy++;
-        rc = health_add(h, id, need[k].offset, copies, c.n);
+        rc = health_add(h, id, need[k].offset, copies, c.n, needed);
         if (rc) break;
     }
 out:
@@ -385,6 +423,8 @@ out:
     free(all);
     free(need);
     free(buf);
+    free(space);
+    ec_free(code);
     return rc;
 }
 

@@ -24,6 +24,7 @@ struct data_layer {
     volset *vs;
     data_policy policy;
     cs_pool *cs; /* replicated chunksets (data_open_cluster), else NULL */
+    cs_pool *ec; /* stripesets (data_open_cluster with ec_m > 0), else NULL */
 };
 
 /* ---- location keys ---------------------------------------------------------- */
@@ -69,8 +70,9 @@ size_t data_loc_encode(const data_loc *l, uint8_t out[DATA_LOC_MAX_ENCODED]) {
 kerr data_loc_decode(const uint8_t *in, size_t n, data_loc *l, size_t *used) {
     if (n < 2) return K_ECORRUPT;
     uint8_t kind = in[0], version = in[1];
-    if (kind != DLOC_VOLUME && kind != DLOC_VOLUME_INDEX && kind != DLOC_CHUNKSET)
-        return kind >= 4 && kind < 0x40 ? K_ENOTIMPL : K_ECORRUPT;
+    if (kind != DLOC_VOLUME && kind != DLOC_VOLUME_INDEX && kind != DLOC_CHUNKSET &&
+        kind != DLOC_STRIPE)
+        return kind >= 5 && kind < 0x40 ? K_ENOTIMPL : K_ECORRUPT;
     if (version != 1) return version > 1 ? K_ENOTIMPL : K_ECORRUPT;
     size_t at = 2;
     uint64_t volume, chunk, offset, length;
@@ -79,7 +81,8 @@ kerr data_loc_decode(const uint8_t *in, size_t n, data_loc *l, size_t *used) {
         return K_ECORRUPT;
     if (chunk > UINT32_MAX || length > NEEDLE_MAX_LENGTH) return K_ECORRUPT;
     if (kind == DLOC_VOLUME_INDEX && volume > UINT32_MAX) return K_ECORRUPT;
-    if (kind == DLOC_CHUNKSET && (volume == 0 || chunk != 0)) return K_ECORRUPT;
+    if ((kind == DLOC_CHUNKSET || kind == DLOC_STRIPE) && (volume == 0 || chunk != 0))
+        return K_ECORRUPT;
     *l = (data_loc){.kind = kind,
                     .volume = volume,
                     .chunk = (uint32_t)chunk,
@@ -142,7 +145,13 @@ kerr data_open_cluster(volset *vs, kv *meta, const data_policy *policy, data_lay
     kerr rc = data_open_local(vs, policy, &d);
     if (rc) return rc;
     rc = cs_pool_open(meta, vs, policy->replicas, policy->min_open_chunksets, policy->zone, &d->cs);
+    /* stripes are read by every gateway; written when ec_m > 0 */
+    if (!rc && policy->ec_k >= 1 && policy->ec_m >= 1 &&
+        policy->ec_k + policy->ec_m <= CS_MAX_REPLICAS)
+        rc = cs_pool_open_ec(meta, vs, policy->ec_k, policy->ec_m, policy->min_open_chunksets,
+                             policy->zone, &d->ec);
     if (rc) {
+        cs_pool_close(d->cs);
         free(d);
         return rc;
     }
@@ -157,6 +166,7 @@ struct cs_pool *data_chunksets(data_layer *d) {
 void data_close(data_layer *d) {
     if (!d) return;
     cs_pool_close(d->cs);
+    cs_pool_close(d->ec);
     free(d);
 }
 
@@ -222,13 +232,23 @@ static kerr run_add(data_put *w, const data_loc *l) {
 static kerr flush_segment(data_put *w) {
     if (w->d->cs) {
         uint64_t csid, offset;
-        kerr e = cs_put(w->d->cs, w->seg_buf, w->seg_fill, &csid, &offset);
+        uint8_t kind = DLOC_CHUNKSET;
+        kerr e = K_EUNAVAILABLE;
+        if (w->d->ec && w->seg_fill && w->seg_fill >= w->d->policy.ec_threshold) {
+            e = cs_put_stripe(w->d->ec, w->seg_buf, w->seg_fill, &csid, &offset);
+            if (e == K_OK)
+                kind = DLOC_STRIPE;
+            else
+                log_debug("data: a %zu-byte segment could not be erasure-coded (%s); stored "
+                          "replicated",
+                          w->seg_fill, kerr_name(e));
+        }
+        if (kind == DLOC_CHUNKSET) e = cs_put(w->d->cs, w->seg_buf, w->seg_fill, &csid, &offset);
         if (e) return e;
-        data_loc l = {
-            .kind = DLOC_CHUNKSET, .volume = csid, .offset = offset, .length = w->seg_fill};
+        data_loc l = {.kind = kind, .volume = csid, .offset = offset, .length = w->seg_fill};
         e = run_add(w, &l);
         if (e) {
-            cs_release(w->d->cs, csid, offset, l.length);
+            cs_release(kind == DLOC_STRIPE ? w->d->ec : w->d->cs, csid, offset, l.length);
             return e;
         }
         w->seg_fill = 0;
@@ -347,6 +367,10 @@ kerr data_read(data_layer *d, const data_loc *l, uint64_t off, void *buf, size_t
         if (!d->cs) return K_EUNAVAILABLE;
         return cs_read(d->cs, l->volume, l->offset, l->length, off, buf, n);
     }
+    if (l->kind == DLOC_STRIPE) {
+        if (!d->ec) return K_EUNAVAILABLE;
+        return cs_read_stripe(d->ec, l->volume, l->offset, l->length, off, buf, n);
+    }
     vol_loc v;
     kerr e = to_vol_loc(d, l, &v);
     if (e) return e;
@@ -375,8 +399,9 @@ kerr data_read_run(data_layer *d, const data_loc *run, uint32_t nrun, uint64_t o
 
 void data_release(data_layer *d, const data_loc *run, uint32_t nrun) {
     for (uint32_t i = 0; i < nrun; i++) {
-        if (run[i].kind == DLOC_CHUNKSET) {
-            if (d->cs) cs_release(d->cs, run[i].volume, run[i].offset, run[i].length);
+        if (run[i].kind == DLOC_CHUNKSET || run[i].kind == DLOC_STRIPE) {
+            cs_pool *p = run[i].kind == DLOC_STRIPE ? d->ec : d->cs;
+            if (p) cs_release(p, run[i].volume, run[i].offset, run[i].length);
             continue;
         }
         vol_loc v;
@@ -406,8 +431,9 @@ kerr data_reader_open(data_layer *d, const data_loc *run, uint32_t nrun, uint64_
     /* every volume the range touches must be known before the caller
      * answers (a GET's headers go out before the first read) */
     for (uint32_t i = 0; i < nrun && len; i++) {
-        if (run[i].kind == DLOC_CHUNKSET) {
-            if (!d->cs || cs_check(d->cs, run[i].volume) != K_OK) {
+        if (run[i].kind == DLOC_CHUNKSET || run[i].kind == DLOC_STRIPE) {
+            cs_pool *p = run[i].kind == DLOC_STRIPE ? d->ec : d->cs;
+            if (!p || cs_check(p, run[i].volume) != K_OK) {
                 log_error("data: location names chunkset %016llx, which this gateway cannot "
                           "resolve",
                           (unsigned long long)run[i].volume);

@@ -19,13 +19,15 @@
  *   DLOC_VOLUME_INDEX  volume position, chunk, offset, length
  *   DLOC_CHUNKSET      chunkset id, 0, offset, length (storage/chunkset.h:
  *                      the same offset in every member's chunk)
+ *   DLOC_STRIPE        stripeset id, 0, offset, length (the stripe's data
+ *                      bytes; its blocks at that offset on every member)
  * DLOC_VOLUME names its volume by the volume's stable id (kept in the
  * volume's own directory), so it stays valid whatever the order of volumes
  * on a command line. DLOC_VOLUME_INDEX exists only for records written
  * before stable ids (which named volumes by position); such keys are read
- * and released as they are, never produced for new data. Kinds 4 and up are
- * reserved for stripes and key-map entries (Cave's migration); decoding
- * them today is K_ENOTIMPL, decoding garbage K_ECORRUPT.
+ * and released as they are, never produced for new data. Kinds 5 and up are
+ * reserved (key-map entries of Cave's migration); decoding them today is
+ * K_ENOTIMPL, decoding garbage K_ECORRUPT.
  *
  * Placement policy (data_policy): replicas, RS k and m, and the size
  * threshold between replication and erasure coding. The local policy of
@@ -67,6 +69,7 @@ typedef enum data_loc_kind {
     DLOC_VOLUME = 1,       /* needle in the volume with stable id `volume` */
     DLOC_VOLUME_INDEX = 2, /* legacy: needle in the volume at position `volume` */
     DLOC_CHUNKSET = 3,     /* needle in the chunkset with id `volume` (chunk 0) */
+    DLOC_STRIPE = 4,       /* RS stripe in the stripeset with id `volume` (chunk 0) */
 } data_loc_kind;
 
 typedef struct data_loc {
@@ -106,9 +109,11 @@ kerr data_open_local(volset *vs, const data_policy *policy, data_layer **out);
  * meta; vs holds the datanodes' volumes (volset_open_remote, grown by the
  * registry watcher). Bodies are written in buffered segments of at most
  * DATA_SEGMENT_SIZE (memory per upload: one segment), each retried on
- * another chunkset when one cannot take it. Objects of ec_threshold and
- * more are replicated too until erasure coding lands. Keys of the local
- * kinds (data written before, with one copy) still read. */
+ * another chunkset when one cannot take it. A segment of ec_threshold bytes
+ * or more is one RS(ec_k, ec_m) stripe over a stripeset of ec_k + ec_m
+ * datanodes (chunkset.h) when ec_m > 0 and that many are up; otherwise it
+ * is replicated like the others (logged). Keys of the local kinds (data
+ * written before, with one copy) still read. */
 kerr data_open_cluster(volset *vs, kv *meta, const data_policy *policy, data_layer **out);
 /* The chunkset pool of a cluster layer (NULL for the local one), for its
  * statistics (storage/chunkset.h, cs_pool_stats_get). */

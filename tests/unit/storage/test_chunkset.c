@@ -48,13 +48,27 @@ static void test_refusals(void **state) {
         "kura chunkset 1\nid 1\nstate open\nmember 1 4294967296\n",  /* chunk > 32 bits */
         "kura chunkset 1\nid 1\nstate open\nmember 1 0\nweight 3\n", /* unknown line */
         "kura chunkset 1\nid 1\nstate open\nmember 1 0\nmember 2 0\nmember 3 0\nmember 4 0\n"
-        "member 5 0\nmember 6 0\nmember 7 0\nmember 8 0\nmember 9 0\n", /* too many */
+        "member 5 0\nmember 6 0\nmember 7 0\nmember 8 0\nmember 9 0\nmember 10 0\n"
+        "member 11 0\nmember 12 0\nmember 13 0\nmember 14 0\nmember 15 0\nmember 16 0\n"
+        "member 17 0\n",                                                       /* too many */
+        "kura chunkset 1\nid 1\nstate open\ncode 2\nmember 1 0\nmember 2 0\n", /* k >= n */
+        "kura chunkset 1\nid 1\nstate open\ncode 0\nmember 1 0\nmember 2 0\n", /* k 0 */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_int_not_equal(cs_decode(bad[i], strlen(bad[i]), &c), K_OK);
     const char *ok = "kura chunkset 1\nid a\nstate sealed\nmember b 2\n";
     assert_int_equal(cs_decode(ok, strlen(ok), &c), K_OK);
-    assert_true(c.id == 10 && c.sealed && c.n == 1 && c.m[0].uid == 11 && c.m[0].chunk == 2);
+    assert_true(c.id == 10 && c.sealed && c.n == 1 && c.m[0].uid == 11 && c.m[0].chunk == 2 &&
+                c.k == 0);
+    /* a stripeset RS(2,1) round trip */
+    cs_info st = {.id = 7, .k = 2, .n = 3};
+    for (uint32_t i = 0; i < 3; i++) st.m[i] = (cs_member){.uid = 100 + i, .chunk = i};
+    kbuf b = KBUF_INIT;
+    cs_encode(&st, &b);
+    assert_non_null(strstr(b.data, "code 2\n"));
+    assert_int_equal(cs_decode(b.data, b.len, &c), K_OK);
+    assert_true(c.k == 2 && c.n == 3 && c.m[2].uid == 102);
+    kbuf_free(&b);
 }
 
 int main(void) {

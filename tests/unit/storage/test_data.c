@@ -149,7 +149,7 @@ static void loc_codec(void **state) {
 
     data_loc l;
     size_t used;
-    const uint8_t reserved[] = {4, 1, 0, 0, 0, 0}; /* stripe: not readable yet */
+    const uint8_t reserved[] = {5, 1, 0, 0, 0, 0}; /* key map: not readable yet */
     assert_int_equal(data_loc_decode(reserved, sizeof reserved, &l, &used), K_ENOTIMPL);
     /* a chunkset key: id, chunk 0, offset, length */
     const uint8_t cs[] = {DLOC_CHUNKSET, 1, 0x2a, 0, 0x80, 0x01, 5};
@@ -160,6 +160,12 @@ static void loc_codec(void **state) {
     assert_int_equal(data_loc_decode(cs_zero, sizeof cs_zero, &l, &used), K_ECORRUPT);
     const uint8_t cs_chunk[] = {DLOC_CHUNKSET, 1, 0x2a, 1, 0, 5}; /* chunk must be 0 */
     assert_int_equal(data_loc_decode(cs_chunk, sizeof cs_chunk, &l, &used), K_ECORRUPT);
+    /* a stripe key: the same fields */
+    const uint8_t st[] = {DLOC_STRIPE, 1, 0x2b, 0, 0x80, 0x02, 0x90, 0x4e};
+    assert_int_equal(data_loc_decode(st, sizeof st, &l, &used), K_OK);
+    assert_true(l.kind == DLOC_STRIPE && l.volume == 43 && l.offset == 256 && l.length == 10000);
+    const uint8_t st_zero[] = {DLOC_STRIPE, 1, 0, 0, 0, 5};
+    assert_int_equal(data_loc_decode(st_zero, sizeof st_zero, &l, &used), K_ECORRUPT);
     const uint8_t newer[] = {DLOC_VOLUME, 2, 0, 0, 0, 0};
     assert_int_equal(data_loc_decode(newer, sizeof newer, &l, &used), K_ENOTIMPL);
     const uint8_t garbage[] = {0xff, 1, 0, 0, 0, 0};
