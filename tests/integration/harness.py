@@ -145,6 +145,12 @@ for _s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         pass
 
 
+def on_datanodes():
+    """True when the servers keep object data on datanodes
+    (deploy/datanodes-local.sh): no local volume to look at."""
+    return bool(os.environ.get("KURA_IT_DATANODES"))
+
+
 class Kura:
     """One kura server. Attributes after start(): port, endpoint, pid,
     access_key, secret_key, ca (CA file for https, else None)."""
@@ -201,21 +207,31 @@ class Kura:
         if self.domain:
             cmd += ["--domain", self.domain]
         # extra serve flags for a whole run, e.g. "--meta redis://..." (deploy/redis-local.sh)
-        # a shared metadata store (KURA_IT_SERVE_ARGS="--meta ..."): this
-        # server's keys under its own prefix, stable across its restarts
-        cmd += self.store_args()[2:]
+        cmd += self.serve_args()
         # no admin listener unless a test asks for one: servers run in
         # parallel and the default admin port (9001) is one for all
         if "--admin-listen" not in self.extra_args:
             cmd += ["--admin-listen", "off"]
         return cmd + self.extra_args
 
-    def store_args(self):
-        """The flags that name this server's metadata store, for `kura admin`."""
-        args = ["--data", self.datadir]
+    def serve_args(self):
+        """KURA_IT_SERVE_ARGS for `kura serve`. On a shared metadata store
+        ("--meta ..."): this server's keys under its own prefix, stable
+        across its restarts, unless the run names one (data on datanodes,
+        deploy/datanodes-local.sh: a gateway sees only the datanodes
+        registered under its prefix)."""
         extra = shlex.split(os.environ.get("KURA_IT_SERVE_ARGS", ""))
-        if extra:
-            args += extra + ["--meta-prefix", os.path.abspath(self.workdir) + ":"]
+        if extra and "--meta-prefix" not in extra:
+            extra += ["--meta-prefix", os.path.abspath(self.workdir) + ":"]
+        return extra
+
+    def store_args(self):
+        """The flags that name this server's metadata store, for `kura admin`
+        (the serve-only flags of data on datanodes left out)."""
+        args, extra = ["--data", self.datadir], self.serve_args()
+        for i, a in enumerate(extra):
+            if a in ("--meta", "--meta-prefix") and i + 1 < len(extra):
+                args += [a, extra[i + 1]]
         return args
 
     def start(self, timeout=20):

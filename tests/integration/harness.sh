@@ -8,6 +8,7 @@
 #   kura_init "$1"                  # kura binary; temp dir; cleanup trap
 #   kura_start [--tls] [--domain D] # -> KURA_PORT KURA_PID KURA_ENDPOINT KURA_AK KURA_SK KURA_CA
 #                                   # (more serve flags: KURA_EXTRA_ARGS=(...), kept on restarts)
+#   kura_store_args                 # -> KURA_STORE=(...): the store flags for `kura admin`
 #   ... checks: t_ok / t_fail / expect_eq / expect_file_eq ...
 #   t_finish                        # prints 'N passed, N failed', exits 0/1
 #
@@ -218,9 +219,15 @@ kura_start() {
     done
     # no admin listener: servers run in parallel, the default port is one for all
     local args=(serve --listen "127.0.0.1:$KURA_PORT" --data "$KURA_DATA" --admin-listen off)
-    # extra serve flags for a whole run, e.g. "--meta redis://..." (deploy/redis-local.sh)
-    # shellcheck disable=SC2206
-    [ -n "${KURA_IT_SERVE_ARGS:-}" ] && args+=($KURA_IT_SERVE_ARGS --meta-prefix "$KURA_TMP:")
+    # extra serve flags for a whole run, e.g. "--meta redis://..." (deploy/redis-local.sh),
+    # keys under this script's own prefix unless the run names one (data on
+    # datanodes, deploy/datanodes-local.sh: a gateway sees only the
+    # datanodes registered under its prefix)
+    if [ -n "${KURA_IT_SERVE_ARGS:-}" ]; then
+        # shellcheck disable=SC2206
+        args+=($KURA_IT_SERVE_ARGS)
+        case " $KURA_IT_SERVE_ARGS " in *" --meta-prefix "*) ;; *) args+=(--meta-prefix "$KURA_TMP:") ;; esac
+    fi
     if [ "$KURA_TLS" == 1 ]; then
         if [ ! -f "$KURA_TMP/tls/cert.pem" ]; then
             need_tool openssl openssl
@@ -264,6 +271,21 @@ kura_start() {
     echo "---- kura log tail:" >&2
     tail -n 40 "$KURA_LOG" >&2
     kura_die "kura serve did not become ready on 127.0.0.1:$KURA_PORT within 20 s"
+}
+
+# kura_store_args: sets the array KURA_STORE to the flags that name the
+# server's metadata store, for `kura admin` (as kura_start gives them; the
+# serve-only flags of data on datanodes left out).
+kura_store_args() {
+    KURA_STORE=(--data "$KURA_DATA")
+    [ -n "${KURA_IT_SERVE_ARGS:-}" ] || return 0
+    local a=() i
+    read -r -a a <<<"$KURA_IT_SERVE_ARGS"
+    KURA_STORE=()
+    for ((i = 0; i < ${#a[@]}; i++)); do
+        case "${a[$i]}" in --meta | --meta-prefix) KURA_STORE+=("${a[$i]}" "${a[$((i + 1))]:-}") ;; esac
+    done
+    case " ${KURA_STORE[*]} " in *" --meta-prefix "*) ;; *) KURA_STORE+=(--meta-prefix "$KURA_TMP:") ;; esac
 }
 
 # kura_stop: SIGTERM, SIGKILL after 10 s.

@@ -26,10 +26,8 @@ O=$KURA_TMP/out.txt
 mkdir -p "$W"
 json() { "$KURA_IT_PY" -c 'import json,sys; d=json.load(sys.stdin); r=eval(sys.argv[1]); print(r if isinstance(r,str) else json.dumps(r))' "$1"; }
 
-STORE=(--data "$KURA_DATA")
-# shellcheck disable=SC2206
-[ -n "${KURA_IT_SERVE_ARGS:-}" ] && STORE=($KURA_IT_SERVE_ARGS --meta-prefix "$KURA_TMP:")
-run_ok "kura admin user add reg:pusher" "$KURA_BIN" admin user add "${STORE[@]}" --admin reg:pusher reg-secret-key-1
+kura_store_args
+run_ok "kura admin user add reg:pusher" "$KURA_BIN" admin user add "${KURA_STORE[@]}" --admin reg:pusher reg-secret-key-1
 # A recording proxy between the registry and kura, to check the driver's
 # call set below (kura builds the storage URL from Host: the proxy's).
 PROXYPORT=$("$KURA_IT_PY" "$HARNESS_DIR/harness.py" free-port)
