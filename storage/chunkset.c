@@ -658,10 +658,15 @@ static kerr put_on(cs_pool *p, const cs_info *c, const void *body, size_t len, u
     return rc;
 }
 
-kerr cs_put(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *offset) {
+/* One attempt to store something on chunkset c (put_on, stripe_on). */
+typedef kerr (*attempt_fn)(cs_pool *p, const cs_info *c, void *arg, uint64_t *offset);
+
+/* Tries chunksets of p (creating some when fewer than min_open are usable,
+ * or a datanode is in none) until one takes it: a chunkset that refuses as
+ * full is sealed, one that fails otherwise is avoided for a while. */
+static kerr put_loop(cs_pool *p, attempt_fn fn, void *arg, uint64_t *csid, uint64_t *offset) {
     kerr last = K_EUNAVAILABLE;
     int creates = 0;
-    refresh(p, false);
     for (int attempt = 0; attempt < PUT_ATTEMPTS; attempt++) {
         cs_info c;
         size_t usable;
@@ -684,7 +689,7 @@ kerr cs_put(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *
             break;
         }
         if (attempt) atomic_fetch_add(&p->n_retries, 1);
-        kerr rc = put_on(p, &c, body, len, offset);
+        kerr rc = fn(p, &c, arg, offset);
         if (rc == K_OK) {
             atomic_fetch_add(&p->n_puts, 1);
             *csid = c.id;
@@ -696,15 +701,30 @@ kerr cs_put(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *
              * apart: no more needles there */
             seal(p, &c);
         } else {
-            log_warn("chunkset: a needle could not go to chunkset %016" PRIx64
-                     " (%s); trying another",
-                     c.id, kerr_name(rc));
+            log_warn("chunkset: %016" PRIx64 " could not take a %s (%s); trying another", c.id,
+                     p->k ? "stripe" : "needle", kerr_name(rc));
             avoid(p, c.id);
         }
     }
     atomic_fetch_add(&p->n_put_failures, 1);
     if (last == K_ECONFLICT || last == K_EIO || last == K_ENOTFOUND) last = K_EUNAVAILABLE;
     return last;
+}
+
+typedef struct body_arg {
+    const void *body;
+    size_t len;
+} body_arg;
+
+static kerr put_attempt(cs_pool *p, const cs_info *c, void *arg, uint64_t *offset) {
+    body_arg *b = arg;
+    return put_on(p, c, b->body, b->len, offset);
+}
+
+kerr cs_put(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *offset) {
+    refresh(p, false);
+    body_arg b = {body, len};
+    return put_loop(p, put_attempt, &b, csid, offset);
 }
 
 kerr cs_check(cs_pool *p, uint64_t csid) {
@@ -875,6 +895,16 @@ static kerr stripe_on(cs_pool *p, const cs_info *c, uint8_t *const *blocks, size
     return K_OK;
 }
 
+typedef struct stripe_arg {
+    uint8_t *const *blocks;
+    size_t block;
+} stripe_arg;
+
+static kerr stripe_attempt(cs_pool *p, const cs_info *c, void *arg, uint64_t *offset) {
+    stripe_arg *a = arg;
+    return stripe_on(p, c, a->blocks, a->block, offset);
+}
+
 kerr cs_put_stripe(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *offset) {
     if (!p->k || !len) return K_EINVAL;
     uint32_t k = p->k, m = p->replicas - p->k;
@@ -909,53 +939,11 @@ kerr cs_put_stripe(cs_pool *p, const void *body, size_t len, uint64_t *csid, uin
         return K_EUNAVAILABLE;
     }
     ec_encode(p->ec, block, (const uint8_t *const *)blocks, blocks + k);
-    kerr last = K_EUNAVAILABLE;
-    int creates = 0;
-    for (int attempt = 0; attempt < PUT_ATTEMPTS; attempt++) {
-        cs_info c;
-        size_t usable;
-        bool have = pick(p, &c, &usable);
-        pthread_mutex_lock(&p->mu);
-        bool uncovered = p->uncovered;
-        p->uncovered = false;
-        pthread_mutex_unlock(&p->mu);
-        if ((usable < p->min_open || uncovered) && creates < PUT_CREATES) {
-            creates++;
-            kerr e = create(p);
-            if (e == K_OK && !have) have = pick(p, &c, &usable);
-            if (e != K_OK) last = e;
-        }
-        if (!have) {
-            if (attempt == 0) {
-                refresh(p, true);
-                continue;
-            }
-            break;
-        }
-        if (attempt) atomic_fetch_add(&p->n_retries, 1);
-        kerr rc = stripe_on(p, &c, blocks, block, offset);
-        if (rc == K_OK) {
-            atomic_fetch_add(&p->n_puts, 1);
-            *csid = c.id;
-            free(pad);
-            free(parity);
-            return K_OK;
-        }
-        last = rc;
-        if (rc == K_ECONFLICT || rc == K_ENOSPC) {
-            seal(p, &c);
-        } else {
-            log_warn("chunkset: a stripe could not go to stripeset %016" PRIx64
-                     " (%s); trying another",
-                     c.id, kerr_name(rc));
-            avoid(p, c.id);
-        }
-    }
+    stripe_arg a = {blocks, block};
+    kerr rc = put_loop(p, stripe_attempt, &a, csid, offset);
     free(pad);
     free(parity);
-    atomic_fetch_add(&p->n_put_failures, 1);
-    if (last == K_ECONFLICT || last == K_EIO || last == K_ENOTFOUND) last = K_EUNAVAILABLE;
-    return last;
+    return rc;
 }
 
 /* Reads [from, from + n) of block b of the stripe at offset, from its

@@ -10,6 +10,7 @@ on the datanodes, and the run/report/cleanup frame.
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -89,6 +90,58 @@ def start_gateway(procs, kura, name, meta, secret, extra=(), user=("dnroot", "dn
                 break
             time.sleep(0.1)
     return None
+
+
+def datanode_state(kura, meta, port):
+    """up if a datanode registered at 127.0.0.1:port is up (one back blank
+    registers a new id at the old address), else down, or None."""
+    r = subprocess.run([kura, "datanode", "list", "--meta", meta, "--down-after", "2000"],
+                       capture_output=True, text=True)
+    states = [f[1] for f in (line.split(" ") for line in r.stdout.splitlines())
+              if len(f) > 4 and f[4] == "127.0.0.1:%d" % port]
+    return "up" if "up" in states else (states[0] if states else None)
+
+
+def wait_datanode(kura, meta, port, want, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if datanode_state(kura, meta, port) == want:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def chunk_files(node):
+    """The chunk files of a datanode started with one --data node["dir"]."""
+    vd = os.path.join(node["dir"], "volume")
+    return [os.path.join(vd, f) for f in sorted(os.listdir(vd))
+            if f.startswith("chunk-") and f.endswith(".dat")] if os.path.isdir(vd) else []
+
+
+def fsck(kura, meta, secret, *flags, cmd="fsck"):
+    """kura admin fsck|repair: exit code, the counts of its last line
+    (-1 when missing), and its output."""
+    r = subprocess.run([kura, "admin", cmd, "--meta", meta, "--cluster-secret", secret] +
+                       list(flags), capture_output=True, text=True, timeout=300)
+    last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+    m = re.match(r"(\d+) objects, (\d+) healthy, (\d+) degraded, (\d+) lost$", last)
+    res = {"rc": r.returncode, "out": r.stdout, "err": r.stderr[-2000:]}
+    if m:
+        res.update(objects=int(m.group(1)), healthy=int(m.group(2)), degraded=int(m.group(3)),
+                   lost=int(m.group(4)))
+    else:
+        res.update(objects=-1, healthy=-1, degraded=-1, lost=-1)
+        print("fsck output:", r.stdout[-500:], r.stderr[-1500:])
+    return res
+
+
+def s3_client(url, user):
+    import boto3
+    from botocore.config import Config
+    cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
+                 read_timeout=120, connect_timeout=10)
+    return boto3.client("s3", endpoint_url=url, aws_access_key_id=user[0],
+                        aws_secret_access_key=user[1], region_name="us-east-1", config=cfg)
 
 
 def run(main, tally, procs, tmp, clean_exit=False):

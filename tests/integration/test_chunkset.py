@@ -36,7 +36,6 @@ import random
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,8 +49,8 @@ if not META:
     print("test_chunkset.py: run under deploy/redis-local.sh (KURA_META_URL)")
     sys.exit(77)
 try:
-    import boto3
-    from botocore.config import Config
+    import boto3  # the clients come from proctest.s3_client
+    del boto3
     from botocore.exceptions import ClientError
 except ImportError:
     print("boto3 missing")
@@ -63,6 +62,23 @@ T = proctest.Tally()
 check = T.check
 procs = proctest.Procs(TMP)
 free_port = proctest.free_port
+chunk_files = proctest.chunk_files
+
+
+def state_of(port):
+    return proctest.datanode_state(KURA, META, port)
+
+
+def wait_state(port, want, timeout=60):
+    return proctest.wait_datanode(KURA, META, port, want, timeout)
+
+
+def client(url):
+    return proctest.s3_client(url, ('csroot', 'csroot-secret-key'))
+
+
+def fsck(*flags, cmd="fsck"):
+    return proctest.fsck(KURA, META, SECRET, *flags, cmd=cmd)
 
 
 def start_datanode(node, extra=()):
@@ -80,23 +96,6 @@ def restart_datanode(node, extra=()):
     return wait_state(node["port"], "up")
 
 
-def state_of(port):
-    """up if a datanode registered at that address is up (a datanode back
-    blank registers a new id at the old address), else down or None."""
-    r = subprocess.run([KURA, "datanode", "list", "--meta", META, "--down-after", "2000"],
-                       capture_output=True, text=True)
-    states = [f[1] for f in (line.split(" ") for line in r.stdout.splitlines())
-              if len(f) > 4 and f[4] == "127.0.0.1:%d" % port]
-    return "up" if "up" in states else (states[0] if states else None)
-
-
-def wait_state(port, want, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if state_of(port) == want:
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def start_gateway(name):
@@ -104,18 +103,6 @@ def start_gateway(name):
                                   user=("csroot", "csroot-secret-key"))
 
 
-def client(url):
-    cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
-                 read_timeout=120, connect_timeout=10)
-    return boto3.client("s3", endpoint_url=url, aws_access_key_id="csroot",
-                        aws_secret_access_key="csroot-secret-key", region_name="us-east-1",
-                        config=cfg)
-
-
-def chunk_files(node):
-    vd = os.path.join(node["dir"], "volume")
-    return [os.path.join(vd, f) for f in sorted(os.listdir(vd))
-            if f.startswith("chunk-") and f.endswith(".dat")] if os.path.isdir(vd) else []
 
 
 def snapshot(nodes):
@@ -138,21 +125,6 @@ def copies(snap, data):
 def nodes_with_copy(snap, data):
     return {name for name, _, _ in copies(snap, data)}
 
-
-def fsck(*flags, cmd="fsck"):
-    """kura admin fsck|repair: exit code, the counts of its last line, output."""
-    r = subprocess.run([KURA, "admin", cmd, "--meta", META, "--cluster-secret", SECRET] +
-                       list(flags), capture_output=True, text=True, timeout=300)
-    last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
-    m = re.match(r"(\d+) objects, (\d+) healthy, (\d+) degraded, (\d+) lost$", last)
-    res = {"rc": r.returncode, "out": r.stdout, "err": r.stderr[-2000:]}
-    if m:
-        res.update(objects=int(m.group(1)), healthy=int(m.group(2)), degraded=int(m.group(3)),
-                   lost=int(m.group(4)))
-    else:
-        res.update(objects=-1, healthy=-1, degraded=-1, lost=-1)
-        print("fsck output:", r.stdout[-500:], r.stderr[-1500:])
-    return res
 
 
 def brief(r):

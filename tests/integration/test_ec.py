@@ -25,13 +25,10 @@ Prints 'N passed, N failed'; exit 1 on any failure.
 
 import os
 import random
-import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import time
 
 import proctest
 
@@ -41,8 +38,8 @@ if not META:
     print("test_ec.py: run under deploy/redis-local.sh (KURA_META_URL)")
     sys.exit(77)
 try:
-    import boto3
-    from botocore.config import Config
+    import boto3  # the clients come from proctest.s3_client
+    del boto3
 except ImportError:
     print("boto3 missing")
     sys.exit(77)
@@ -53,6 +50,23 @@ T = proctest.Tally()
 check = T.check
 procs = proctest.Procs(TMP)
 free_port = proctest.free_port
+chunk_files = proctest.chunk_files
+
+
+def state_of(port):
+    return proctest.datanode_state(KURA, META, port)
+
+
+def wait_state(port, want, timeout=60):
+    return proctest.wait_datanode(KURA, META, port, want, timeout)
+
+
+def client(url):
+    return proctest.s3_client(url, ('ecroot', 'ecroot-secret-key'))
+
+
+def fsck(*flags, cmd="fsck"):
+    return proctest.fsck(KURA, META, SECRET, *flags, cmd=cmd)
 EC = ["--ec-data", "3", "--ec-parity", "2", "--ec-threshold", "256K"]
 
 
@@ -62,35 +76,8 @@ def start_datanode(node):
         "--secret", SECRET, "--meta", META, "--data", node["dir"], "--heartbeat", "300"])
 
 
-def state_of(port):
-    r = subprocess.run([KURA, "datanode", "list", "--meta", META, "--down-after", "2000"],
-                       capture_output=True, text=True)
-    states = [f[1] for f in (line.split(" ") for line in r.stdout.splitlines())
-              if len(f) > 4 and f[4] == "127.0.0.1:%d" % port]
-    return "up" if "up" in states else (states[0] if states else None)
 
 
-def wait_state(port, want, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if state_of(port) == want:
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def client(url):
-    cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
-                 read_timeout=120, connect_timeout=10)
-    return boto3.client("s3", endpoint_url=url, aws_access_key_id="ecroot",
-                        aws_secret_access_key="ecroot-secret-key", region_name="us-east-1",
-                        config=cfg)
-
-
-def chunk_files(node):
-    vd = os.path.join(node["dir"], "volume")
-    return [os.path.join(vd, f) for f in sorted(os.listdir(vd))
-            if f.startswith("chunk-") and f.endswith(".dat")] if os.path.isdir(vd) else []
 
 
 def disk_bytes(nodes):
@@ -119,17 +106,6 @@ def read_all(c, objs, what):
             bad.append(k)
     check(not bad, "%s (%d differ: %r)" % (what, len(bad), bad[:5]))
 
-
-def fsck(*flags, cmd="fsck"):
-    r = subprocess.run([KURA, "admin", cmd, "--meta", META, "--cluster-secret", SECRET,
-                        "--quiet"] + list(flags), capture_output=True, text=True, timeout=300)
-    last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
-    m = re.match(r"(\d+) objects, (\d+) healthy, (\d+) degraded, (\d+) lost$", last)
-    if not m:
-        print("fsck output:", r.stdout[-500:], r.stderr[-1500:])
-        return {"rc": r.returncode, "objects": -1, "healthy": -1, "degraded": -1, "lost": -1}
-    return {"rc": r.returncode, "objects": int(m.group(1)), "healthy": int(m.group(2)),
-            "degraded": int(m.group(3)), "lost": int(m.group(4))}
 
 
 def main():
