@@ -87,7 +87,7 @@ expect_refusal() { # WANT ARGS...
 printf 'listen = 127.0.0.1:1\nbogus = 1\n' >"$tmp/bad1.conf"
 expect_refusal "$tmp/bad1.conf:2: unknown setting 'bogus'" serve --config "$tmp/bad1.conf"
 printf 'replicas = 0\n' >"$tmp/bad2.conf"
-expect_refusal "$tmp/bad2.conf:1: replicas must be between 1 and 16" serve --config "$tmp/bad2.conf"
+expect_refusal "$tmp/bad2.conf:1: replicas must be between 1 and 8" serve --config "$tmp/bad2.conf"
 printf 'ec-threshold = big\n' >"$tmp/bad3.conf"
 expect_refusal "ec-threshold wants a size" serve --config "$tmp/bad3.conf"
 expect_refusal "unknown option --nope" serve --nope 1
