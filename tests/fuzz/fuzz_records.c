@@ -211,7 +211,9 @@ static void check_loc(const uint8_t *p, size_t n) {
         return;
     }
     CHECK(used >= 6 && used <= n && used <= DATA_LOC_MAX_ENCODED);
-    CHECK(l.kind == DLOC_VOLUME || l.kind == DLOC_VOLUME_INDEX);
+    CHECK(l.kind == DLOC_VOLUME || l.kind == DLOC_VOLUME_INDEX || l.kind == DLOC_CHUNKSET ||
+          l.kind == DLOC_STRIPE);
+    if (l.kind == DLOC_CHUNKSET || l.kind == DLOC_STRIPE) CHECK(l.volume != 0 && l.chunk == 0);
     uint8_t enc[DATA_LOC_MAX_ENCODED];
     size_t en = data_loc_encode(&l, enc);
     CHECK(en == used && !memcmp(enc, p, used));

@@ -40,7 +40,7 @@ harness_src() {
   http) echo "" ;;
   text) echo "gateway/s3_xml.c gateway/s3_rules.c" ;;
   records) echo "gateway/records.c router/users.c meta/kv.c meta/radix.c storage/data.c storage/volset.c storage/volume_local.c
-    storage/chunk.c" ;;
+    storage/chunk.c storage/chunkset.c storage/ec.c storage/dnreg.c storage/volume_remote.c storage/datanode.c" ;;
   radix_node) echo "meta/kv.c" ;; # the harness includes meta/radix.c itself
   json) echo "common/json.c" ;;
   tarx) echo "gateway/tarx.c" ;;
@@ -94,7 +94,7 @@ printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { re
 cflags=(-g -O1 -std=c17 -D_GNU_SOURCE -I"$root" -fno-omit-frame-pointer
   -fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link
   -Wall -Wextra -Wno-unused-parameter -Wno-unused-function)
-libs=(-lcrypto -lisal -lz -lbz2 -lpthread -lm)
+libs=(-lcrypto -lisal -lz -lbz2 -lpthread -lm -lcurl -lmicrohttpd)
 
 # ---- build: each source once, then one link per harness --------------------
 t0=$(date +%s)
