@@ -21,14 +21,18 @@ for b in $builds; do
   # sanitizers of their own, whatever the build).
   # The robustness suite (kill -9 cycles, minutes) is opt-in, run before
   # releases: meson test -C BUILD --suite robustness (tests/robustness/).
+  # So is the suite 'extended' (the longest client runs once more on Redis
+  # and on datanodes), to keep CI within 25 minutes:
+  # meson test -C BUILD --suite extended.
   case "$b" in
   *asan*)
     opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug)
-    skip=(--no-suite redis-integration --no-suite stress --no-suite robustness --no-suite fuzz)
+    skip=(--no-suite redis-integration --no-suite stress --no-suite robustness --no-suite fuzz
+      --no-suite extended)
     ;;
   *)
     opts=(-Dbuildtype=debugoptimized)
-    skip=(--no-suite robustness)
+    skip=(--no-suite robustness --no-suite extended)
     ;;
   esac
   if [ ! -d "$b" ]; then
