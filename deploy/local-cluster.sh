@@ -173,7 +173,9 @@ await_datanode() { # port pid datadir log
     t0=$(date +%s)
     t0ms=$(date +%s%3N)
     while [ $(($(date +%s) - t0)) -lt "$timeout" ]; do
-        is_ours "$2" || { echo "$prog: datanode on port $1 exited" >&2; tail_log "$4"; return 1; }
+        # (kill -0, not is_ours: until its exec the child is still this
+        # script's subshell, whose command line does not name DIR)
+        kill -0 "$2" 2>/dev/null || { echo "$prog: datanode on port $1 exited" >&2; tail_log "$4"; return 1; }
         if port_listens "$1" && id=$(datanode_id "$3") &&
             [ -n "$(datanode_up "127.0.0.1:$1" "$id" $(($(date +%s%3N) - t0ms)))" ]; then
             started_id=$id
@@ -332,7 +334,7 @@ cmd_up() {
             record_pid gateway "$pid"
             t0=$(date +%s)
             while [ $(($(date +%s) - t0)) -lt "$timeout" ]; do
-                is_ours "$pid" || break
+                kill -0 "$pid" 2>/dev/null || break # exited (see await_datanode)
                 s=$(http_status "http://127.0.0.1:$port/")
                 if [ "$s" != 000 ]; then
                     ok=1
