@@ -15,10 +15,12 @@
 #define KURA_GATEWAY_OBJSVC_DATA_H
 
 #include "gateway/objsvc.h"
-#include "storage/data.h"
 
+/* storage/data.h's location key: only its name here (callers that read
+ * its fields include storage/data.h themselves). */
+struct data_loc;
 typedef int (*objsvc_data_fn)(void *arg, const char *bucket, const char *key, size_t klen,
-                              const data_loc *run, uint32_t n);
+                              const struct data_loc *run, uint32_t n);
 kerr objsvc_walk_data(objsvc *s, const char *const *owners, size_t nowners, objsvc_data_fn fn,
                       void *arg, uint64_t *unreadable);
 
