@@ -205,6 +205,24 @@ static int open_remote_volumes(kv *meta, volset **out) {
     return e ? -1 : 0;
 }
 
+/* The volume options of kura serve and kura datanode from cfg (checked by
+ * settings_check_*): reserve, chunk size, compaction; sync on. */
+static void volset_opts_from(const config *cfg, volset_opts *o) {
+    *o = (volset_opts){.sync = true};
+    settings_reserve r;
+    if (settings_min_free(config_str(cfg, "min-free-space"), &r) == K_OK) {
+        o->reserve = r.kind == SETTINGS_RESERVE_AUTO    ? VOL_RESERVE_AUTO
+                     : r.kind == SETTINGS_RESERVE_BYTES ? VOL_RESERVE_BYTES
+                                                        : VOL_RESERVE_PERCENT;
+        o->min_free_bytes = r.bytes;
+        o->min_free_percent = r.percent;
+    }
+    o->chunk_size = (uint64_t)config_size(cfg, "chunk-size");
+    o->compact_threshold = (uint32_t)config_int(cfg, "compact-threshold");
+    o->compact_grace_s = (uint32_t)config_int(cfg, "compact-grace");
+    o->compact_interval_s = (uint32_t)config_int(cfg, "compact-interval");
+}
+
 static int open_stores(char **dirs, int ndirs, const data_policy *policy, const volset_opts *vo,
                        stores *s) {
     memset(s, 0, sizeof *s);
@@ -640,7 +658,7 @@ static int cmd_serve(int argc, char **argv) {
     scrub_interval_s = (unsigned)config_int(cfg, "scrub-interval");
     scrub_pause_ms = (unsigned)config_int(cfg, "scrub-pause");
     volset_opts vo;
-    settings_volset(cfg, &vo); /* checked above */
+    volset_opts_from(cfg, &vo); /* checked above */
     if (open_stores(dirs, ndirs, &policy, &vo, &st)) return 1;
     objsvc_set_home(st.svc, home);
     s3_opts so = {.svc = st.svc,
@@ -873,7 +891,7 @@ static int cmd_datanode(int argc, char **argv) {
         goto out_owned;
     }
     volset_opts vo;
-    settings_volset(cfg, &vo); /* checked above */
+    volset_opts_from(cfg, &vo); /* checked above */
     volset *vs = NULL;
     e = volset_open_local(vol_dirs, (size_t)ndirs, &vo, &vs);
     if (e) {

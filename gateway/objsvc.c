@@ -13,7 +13,7 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/text.h"
-#include "gateway/records.h"
+#include "gateway/objsvc_records.h"
 #include "meta/kv.h"
 #include "meta/radix.h"
 #include "storage/data.h"

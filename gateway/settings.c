@@ -6,10 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/volume.h"
-
 /* Chunk files and compaction: the same for kura serve and kura datanode
- * (storage/volume.h, volset_opts; settings_volset fills them in). */
+ * (main.c turns them into storage/volume.h's volset_opts). */
 /* clang-format off */
 #define VOLUME_SETTINGS                                                                           \
     {"chunk-size", CFG_SIZE, "1G", 1 << 20, 1ll << 40, "SIZE",                                    \
@@ -194,7 +192,7 @@ kerr settings_check_datanode(const config *c, char *err, size_t cap) {
         snprintf(err, cap, "--meta URL is needed: datanodes register in the metadata store");
         return K_EINVAL;
     }
-    volset_opts vo = {0};
+    settings_reserve vo;
     if (settings_min_free(config_str(c, "min-free-space"), &vo) != K_OK) {
         snprintf(err, cap, "--min-free-space wants a size, a percentage or auto, got '%s'",
                  config_str(c, "min-free-space"));
@@ -203,19 +201,10 @@ kerr settings_check_datanode(const config *c, char *err, size_t cap) {
     return K_OK;
 }
 
-void settings_volset(const config *c, volset_opts *o) {
-    *o = (volset_opts){.sync = true};
-    (void)settings_min_free(config_str(c, "min-free-space"), o);
-    o->chunk_size = (uint64_t)config_size(c, "chunk-size");
-    o->compact_threshold = (uint32_t)config_int(c, "compact-threshold");
-    o->compact_grace_s = (uint32_t)config_int(c, "compact-grace");
-    o->compact_interval_s = (uint32_t)config_int(c, "compact-interval");
-}
-
-kerr settings_min_free(const char *text, volset_opts *o) {
+kerr settings_min_free(const char *text, settings_reserve *o) {
     if (!text) return K_EINVAL;
     if (!strcmp(text, "auto")) {
-        o->reserve = VOL_RESERVE_AUTO;
+        *o = (settings_reserve){.kind = SETTINGS_RESERVE_AUTO};
         return K_OK;
     }
     size_t n = strlen(text);
@@ -226,14 +215,12 @@ kerr settings_min_free(const char *text, volset_opts *o) {
             pct = pct * 10 + (unsigned)(text[i] - '0');
         }
         if (pct < 1 || pct > 99) return K_EINVAL;
-        o->reserve = VOL_RESERVE_PERCENT;
-        o->min_free_percent = pct;
+        *o = (settings_reserve){.kind = SETTINGS_RESERVE_PERCENT, .percent = pct};
         return K_OK;
     }
     uint64_t bytes;
     if (!config_parse_size(text, &bytes)) return K_EINVAL;
-    o->reserve = VOL_RESERVE_BYTES;
-    o->min_free_bytes = bytes;
+    *o = (settings_reserve){.kind = SETTINGS_RESERVE_BYTES, .bytes = bytes};
     return K_OK;
 }
 
@@ -281,7 +268,7 @@ kerr settings_check_serve(const config *c, char *err, size_t cap) {
         snprintf(err, cap, "at most 32 --domain values");
         return K_EINVAL;
     }
-    volset_opts vo = {0};
+    settings_reserve vo;
     if (settings_min_free(config_str(c, "min-free-space"), &vo) != K_OK) {
         snprintf(err, cap,
                  "--min-free-space wants a size (512M, 2G, 0), a percentage from 1%% to 99%% "

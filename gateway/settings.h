@@ -20,12 +20,9 @@
 #define KURA_GATEWAY_SETTINGS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/config.h"
-
-/* storage/volume.h's options, filled here for main (front ends never see
- * storage/): declared, not included. */
-typedef struct volset_opts volset_opts;
 
 extern const cfg_item settings_serve[];
 extern const size_t settings_serve_count;
@@ -47,10 +44,18 @@ kerr settings_check_datanode(const config *c, char *err, size_t errcap);
 /* --min-free-space: "auto" (1 GiB or 5% of each volume's filesystem, the
  * smaller), a size ("512M", "2G"; "0": no reserve, writes stop only when
  * the filesystem answers ENOSPC) or a percentage of each volume's
- * filesystem ("1%" to "99%"). Sets o's reserve fields; K_EINVAL otherwise. */
-kerr settings_min_free(const char *text, volset_opts *o);
-/* The volume options of kura serve and kura datanode from c (checked by
- * settings_check_*): reserve, chunk size, compaction; sync on. */
-void settings_volset(const config *c, volset_opts *o);
+ * filesystem ("1%" to "99%"). Fills *o; K_EINVAL otherwise. main.c maps it
+ * onto storage/volume.h's reserve (this layer does not see storage/). */
+typedef enum settings_reserve_kind {
+    SETTINGS_RESERVE_AUTO,
+    SETTINGS_RESERVE_BYTES,
+    SETTINGS_RESERVE_PERCENT,
+} settings_reserve_kind;
+typedef struct settings_reserve {
+    settings_reserve_kind kind;
+    uint64_t bytes;   /* SETTINGS_RESERVE_BYTES */
+    unsigned percent; /* SETTINGS_RESERVE_PERCENT, 1..99 */
+} settings_reserve;
+kerr settings_min_free(const char *text, settings_reserve *o);
 
 #endif

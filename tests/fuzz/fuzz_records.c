@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libFuzzer harness for the metadata record decoders (gateway/records.c:
+/* libFuzzer harness for the metadata record decoders (gateway/objsvc_records.c:
  * bucket, object, upload, part and user records) and the data location key
  * decoder (storage/data.c data_loc_decode). These read what the metadata
  * store holds, which another gateway, an older version or a damaged store
@@ -27,7 +27,7 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
-#include "gateway/records.h"
+#include "gateway/objsvc_records.h"
 #include "router/users.h"
 #include "storage/data.h"
 

@@ -39,7 +39,7 @@ harness_src() {
   s3_xml) echo "gateway/s3_xml.c gateway/s3_bodies.c gateway/s3_rules.c gateway/objsvc_tags.c" ;;
   http) echo "" ;;
   text) echo "gateway/s3_xml.c gateway/s3_rules.c" ;;
-  records) echo "gateway/records.c router/users.c meta/kv.c meta/radix.c storage/data.c storage/volset.c storage/volume_local.c
+  records) echo "gateway/objsvc_records.c router/users.c meta/kv.c meta/radix.c storage/data.c storage/volset.c storage/volume_local.c
     storage/chunk.c storage/chunkset.c storage/ec.c storage/dnreg.c storage/volume_remote.c storage/datanode.c" ;;
   radix_node) echo "meta/kv.c" ;; # the harness includes meta/radix.c itself
   json) echo "common/json.c" ;;

@@ -14,7 +14,6 @@
 
 #include "gateway/errors.h"
 #include "gateway/settings.h"
-#include "storage/volume.h"
 
 static void every_code_has_a_row(void **state) {
     (void)state;
@@ -69,20 +68,20 @@ static void well_known_rows(void **state) {
 /* --min-free-space values (gateway/settings.c). */
 static void min_free_space_values(void **state) {
     (void)state;
-    volset_opts o = {0};
+    settings_reserve o = {0};
     assert_int_equal(settings_min_free("auto", &o), K_OK);
-    assert_int_equal(o.reserve, VOL_RESERVE_AUTO);
+    assert_int_equal(o.kind, SETTINGS_RESERVE_AUTO);
     assert_int_equal(settings_min_free("64M", &o), K_OK);
-    assert_int_equal(o.reserve, VOL_RESERVE_BYTES);
-    assert_int_equal(o.min_free_bytes, 64u << 20);
+    assert_int_equal(o.kind, SETTINGS_RESERVE_BYTES);
+    assert_int_equal(o.bytes, 64u << 20);
     assert_int_equal(settings_min_free("0", &o), K_OK);
-    assert_int_equal(o.reserve, VOL_RESERVE_BYTES);
-    assert_int_equal(o.min_free_bytes, 0);
+    assert_int_equal(o.kind, SETTINGS_RESERVE_BYTES);
+    assert_int_equal(o.bytes, 0);
     assert_int_equal(settings_min_free("1%", &o), K_OK);
-    assert_int_equal(o.reserve, VOL_RESERVE_PERCENT);
-    assert_int_equal(o.min_free_percent, 1);
+    assert_int_equal(o.kind, SETTINGS_RESERVE_PERCENT);
+    assert_int_equal(o.percent, 1);
     assert_int_equal(settings_min_free("99%", &o), K_OK);
-    assert_int_equal(o.min_free_percent, 99);
+    assert_int_equal(o.percent, 99);
     const char *bad[] = {"", "0%", "100%", "5.5%", "%", "-1", "1x", "auto ", "12G%", NULL};
     for (int i = 0; bad[i]; i++)
         if (settings_min_free(bad[i], &o) != K_EINVAL) fail_msg("'%s' was accepted", bad[i]);

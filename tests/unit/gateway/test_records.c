@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Metadata record encodings (gateway/records.h): every record survives an
+/* Metadata record encodings (gateway/objsvc_records.h): every record survives an
  * encode/decode round trip field for field, and every truncation of a valid
  * encoding is rejected as K_ECORRUPT. Truncated copies live in exactly-sized
  * heap buffers so that AddressSanitizer catches any read past the end. */
@@ -16,7 +16,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/bytes.h"
-#include "gateway/records.h"
+#include "gateway/objsvc_records.h"
 #include "router/users.h"
 
 static int setup(void **state) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "gateway/records.h"
+#include "gateway/objsvc_records.h"
 
 #include <string.h>
 

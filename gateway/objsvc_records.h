@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Binary encodings of the object service's metadata records (see objsvc.h
  * for the key layout), and the service's internal types that name storage
- * locations. Internal to the object service (objsvc.c, records.c and their
+ * locations. Internal to the object service (objsvc.c, objsvc_records.c and their
  * tests): front ends include objsvc.h only. Little-endian, length-prefixed, versioned by a
  * leading byte so records can evolve.
  *
  * Decoders allocate strings and arrays in the given arena and return
  * K_ECORRUPT for truncated or unknown-version input (never read past the
  * end). */
-#ifndef KURA_GATEWAY_RECORDS_H
-#define KURA_GATEWAY_RECORDS_H
+#ifndef KURA_GATEWAY_OBJSVC_RECORDS_H
+#define KURA_GATEWAY_OBJSVC_RECORDS_H
 
 #include "common/buf.h"
 #include "gateway/objsvc.h"
