@@ -654,6 +654,8 @@ static int cmd_serve(int argc, char **argv) {
                           .ec_m = (uint32_t)config_int(cfg, "ec-parity"),
                           .ec_threshold = config_size(cfg, "ec-threshold"),
                           .min_open_chunksets = (uint32_t)config_int(cfg, "open-chunksets"),
+                          .chunkset_avg_fill = (uint32_t)config_int(cfg, "chunkset-avg-fill"),
+                          .chunkset_min_fill = (uint32_t)config_int(cfg, "chunkset-min-fill"),
                           .zone = config_str(cfg, "zone")};
     scrub_interval_s = (unsigned)config_int(cfg, "scrub-interval");
     scrub_pause_ms = (unsigned)config_int(cfg, "scrub-pause");
@@ -935,6 +937,7 @@ static int cmd_datanode(int argc, char **argv) {
         snprintf(address, sizeof address, "%s:%d", host, dn_port(dn));
     dn_info base = {.id = id,
                     .address = address,
+                    .chunk_size = vo.chunk_size,
                     .zone = (char *)config_str(cfg, "zone"),
                     .media = (char *)config_str(cfg, "media")};
     dn_fill_ctx fc = {.vs = vs};

@@ -73,6 +73,12 @@ const cfg_item settings_serve[] = {
      "copies of every object on the datanodes (replicated chunksets; 1: one copy, no chunksets)"},
     {"open-chunksets", CFG_INT, "4", 1, 256, "N",
      "open chunksets each gateway keeps to spread writes over (creating more when fewer)"},
+    {"chunkset-avg-fill", CFG_INT, "75", 0, 100, "PCT",
+     "open one more chunkset (up to twice --open-chunksets) when the average fill of the open "
+     "ones reaches PCT (0: never)"},
+    {"chunkset-min-fill", CFG_INT, "50", 0, 100, "PCT",
+     "open one more chunkset (up to twice --open-chunksets) when the least filled open one "
+     "reaches PCT (0: never)"},
     {"zone", CFG_STR, NULL, 0, 0, "NAME",
      "the gateway's failure zone: chunksets it creates get their master there when they can"},
     {"scrub-interval", CFG_INT, "86400", 0, 31536000, "SECS",

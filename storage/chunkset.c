@@ -43,26 +43,40 @@
 
 typedef struct cs_entry {
     cs_info info;
+    uint64_t tail;          /* end of the last needle seen stored there (fill) */
     int64_t loaded_ms;      /* when the record was read */
     bool writable;          /* open, and in the index at the last refresh */
     int64_t avoid_until_ms; /* a write failed there: skip until then */
 } cs_entry;
 
+/* A volume of a datanode up at the last refresh. */
+typedef struct vol_up {
+    uint64_t uid;
+    uint64_t zone;       /* its datanode's zone, hashed */
+    uint64_t chunk_size; /* its datanode's chunk size (0: not said) */
+} vol_up;
+
 struct cs_pool {
     kv *meta;
     volset *vs;
     uint32_t replicas, min_open;
-    uint32_t k;        /* stripesets RS(k, replicas - k); 0: replicated chunksets */
-    const char *media; /* preferred media of new members: ssd (replicas), hdd (stripes) */
-    ec_code *ec;       /* the code when k > 0 */
-    char *zone;        /* the gateway's, or NULL */
+    uint32_t avg_fill, min_fill; /* cs_alloc's, percent (0: off) */
+    uint32_t k;                  /* stripesets RS(k, replicas - k); 0: replicated chunksets */
+    const char *media;           /* preferred media of new members: ssd (replicas), hdd (stripes) */
+    ec_code *ec;                 /* the code when k > 0 */
+    char *zone;                  /* the gateway's, or NULL */
+    uint64_t zone_h;             /* its hash */
     pthread_mutex_t mu;
     cs_entry *e; /* sorted by info.id */
     size_t n, cap;
     uint64_t rr;
     int64_t refreshed_ms;
-    uint64_t *up_uids; /* volumes of datanodes up at the last refresh, sorted */
+    vol_up *up; /* volumes of datanodes up at the last refresh, by uid */
     size_t n_up;
+    /* a creation for fill (not for want of chunksets) is under way, and
+     * when the last one began: at most one per REFRESH_MS */
+    _Atomic bool fill_creating;
+    _Atomic int64_t fill_created_ms;
     pthread_mutex_t refresh_mu; /* one refresh at a time */
     _Atomic uint64_t n_puts, n_retries, n_put_failures, n_created, n_sealed;
     _Atomic uint64_t n_reads, n_failovers, n_read_failures;
@@ -237,6 +251,13 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* A zone name as a number to compare (FNV-1a). */
+static uint64_t zone_hash(const char *z) {
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (; z && *z; z++) h = (h ^ (uint8_t)*z) * UINT64_C(1099511628211);
+    return h;
+}
+
 /* Reloads the open index (and records not cached yet) and the volumes of
  * the datanodes that are up. */
 static void refresh(cs_pool *p, bool force) {
@@ -256,7 +277,7 @@ static void refresh(cs_pool *p, bool force) {
     }
     dn_info *list = NULL;
     size_t nl = 0;
-    uint64_t *up = NULL;
+    vol_up *up = NULL;
     size_t n_up = 0;
     /* per datanode up with room: its volumes, as [start, end) in up */
     size_t *dn_start = NULL, *dn_end = NULL, n_dn = 0;
@@ -283,7 +304,10 @@ static void refresh(cs_pool *p, bool force) {
                 dn_start[n_dn] = n_up;
                 dn_end[n_dn++] = n_up + list[i].nvolumes;
             }
-            for (size_t v = 0; v < list[i].nvolumes; v++) up[n_up++] = list[i].volumes[v];
+            uint64_t zh = zone_hash(list[i].zone);
+            for (size_t v = 0; v < list[i].nvolumes; v++)
+                up[n_up++] = (vol_up){
+                    .uid = list[i].volumes[v], .zone = zh, .chunk_size = list[i].chunk_size};
         }
         dnreg_list_free(list, nl);
     }
@@ -322,14 +346,14 @@ static void refresh(cs_pool *p, bool force) {
                 if (!p->e[i].writable || p->e[i].info.k != p->k) continue;
                 for (uint32_t m = 0; m < p->e[i].info.n && !used; m++)
                     for (size_t v = dn_start[k]; v < dn_end[k] && !used; v++)
-                        used = p->e[i].info.m[m].uid == up[v];
+                        used = p->e[i].info.m[m].uid == up[v].uid;
             }
             uncovered = !used;
         }
         p->uncovered = uncovered;
-        qsort(up, n_up, sizeof *up, cmp_u64);
-        free(p->up_uids);
-        p->up_uids = up;
+        qsort(up, n_up, sizeof *up, cmp_u64); /* uid first: compares uids */
+        free(p->up);
+        p->up = up;
         p->n_up = n_up;
         up = NULL;
     }
@@ -342,45 +366,101 @@ static void refresh(cs_pool *p, bool force) {
     pthread_mutex_unlock(&p->refresh_mu);
 }
 
+/* The volume uid among those up at the last refresh, or NULL. mu held. */
+static const vol_up *up_find(const cs_pool *p, uint64_t uid) {
+    return p->up ? bsearch(&uid, p->up, p->n_up, sizeof *p->up, cmp_u64) : NULL;
+}
+
 /* Whether every member's volume is on a datanode up and known to vs. mu
  * held (vs lookups take no lock of ours). */
 static bool members_up(cs_pool *p, const cs_info *c) {
     for (uint32_t i = 0; i < c->n; i++) {
         uint32_t index;
-        if (!bsearch(&c->m[i].uid, p->up_uids, p->n_up, sizeof *p->up_uids, cmp_u64) ||
-            !volset_find_uid(p->vs, c->m[i].uid, &index))
-            return false;
+        if (!up_find(p, c->m[i].uid) || !volset_find_uid(p->vs, c->m[i].uid, &index)) return false;
     }
     return true;
 }
 
-/* Picks a usable chunkset for a write (round-robin); false if none. Also
- * counts the usable ones. */
-static bool pick(cs_pool *p, cs_info *out, size_t *usable) {
+/* Kage's order of preference among writable chunksets (seeds/000): 0
+ * multi-zone with the master in the gateway's zone, 1 multi-zone with the
+ * master elsewhere, 2 single-zone in the gateway's zone, 3 single-zone
+ * elsewhere. Members all up (members_up); mu held. */
+static int zone_class(const cs_pool *p, const cs_info *c) {
+    const vol_up *master = up_find(p, c->m[0].uid);
+    bool multi = false;
+    for (uint32_t i = 1; master && i < c->n && !multi; i++) {
+        const vol_up *u = up_find(p, c->m[i].uid);
+        multi = u && u->zone != master->zone;
+    }
+    bool mine = p->zone && master && master->zone == p->zone_h;
+    return (multi ? 0 : 2) + (mine ? 0 : 1);
+}
+
+/* How full e's chunks are, in percent: the end of the last needle seen
+ * there over the smallest chunk size of its members' datanodes (1 GiB when
+ * they do not say). mu held. */
+static uint64_t fill_pct(const cs_pool *p, const cs_entry *e) {
+    uint64_t cap = 0;
+    for (uint32_t i = 0; i < e->info.n; i++) {
+        const vol_up *u = up_find(p, e->info.m[i].uid);
+        if (u && u->chunk_size && (!cap || u->chunk_size < cap)) cap = u->chunk_size;
+    }
+    if (!cap) cap = UINT64_C(1) << 30;
+    return e->tail >= cap ? 100 : e->tail * 100 / cap;
+}
+
+/* Picks a usable chunkset for a write: round-robin among those of the
+ * best zone_class there is; false if none. Also counts the usable ones
+ * (any class), and says whether that best class is full enough, by the
+ * fill rules of cs_alloc, to open another chunkset. */
+static bool pick(cs_pool *p, cs_info *out, size_t *usable, bool *filling) {
     int64_t now = clock_real_ms();
     pthread_mutex_lock(&p->mu);
-    size_t n = 0;
-    for (size_t i = 0; i < p->n; i++) {
+    size_t n = 0, in_class[4] = {0};
+    uint64_t fill_sum[4] = {0}, fill_min[4] = {100, 100, 100, 100};
+    int8_t *cls = malloc((p->n ? p->n : 1) * sizeof *cls);
+    for (size_t i = 0; cls && i < p->n; i++) {
         cs_entry *e = &p->e[i];
-        if (e->writable && e->info.n == p->replicas && e->info.k == p->k &&
-            now >= e->avoid_until_ms && members_up(p, &e->info))
-            n++;
+        cls[i] = -1;
+        if (!e->writable || e->info.n != p->replicas || e->info.k != p->k ||
+            now < e->avoid_until_ms || !members_up(p, &e->info))
+            continue;
+        int z = zone_class(p, &e->info);
+        uint64_t f = fill_pct(p, e);
+        cls[i] = (int8_t)z;
+        n++;
+        in_class[z]++;
+        fill_sum[z] += f;
+        if (f < fill_min[z]) fill_min[z] = f;
     }
     *usable = n;
+    *filling = false;
     bool ok = false;
-    if (n) {
-        size_t want = (size_t)(p->rr++ % n);
-        for (size_t i = 0; i < p->n && !ok; i++) {
-            cs_entry *e = &p->e[i];
-            if (e->writable && e->info.n == p->replicas && e->info.k == p->k &&
-                now >= e->avoid_until_ms && members_up(p, &e->info) && want-- == 0) {
-                *out = e->info;
+    int best = 0;
+    while (best < 4 && !in_class[best]) best++;
+    if (n && cls) {
+        size_t nb = in_class[best];
+        *filling = (p->avg_fill && fill_sum[best] >= (uint64_t)p->avg_fill * nb) ||
+                   (p->min_fill && fill_min[best] >= p->min_fill);
+        size_t want = (size_t)(p->rr++ % nb);
+        for (size_t i = 0; i < p->n && !ok; i++)
+            if (cls[i] == best && want-- == 0) {
+                *out = p->e[i].info;
                 ok = true;
             }
-        }
     }
     pthread_mutex_unlock(&p->mu);
+    free(cls);
     return ok;
+}
+
+/* Notes that a needle ending at end was stored on chunkset csid (fill). */
+static void note_tail(cs_pool *p, uint64_t csid, uint64_t end) {
+    pthread_mutex_lock(&p->mu);
+    bool found;
+    size_t at = find(p, csid, &found);
+    if (found && end > p->e[at].tail) p->e[at].tail = end;
+    pthread_mutex_unlock(&p->mu);
 }
 
 static void avoid(cs_pool *p, uint64_t csid) {
@@ -514,6 +594,12 @@ static kerr create(cs_pool *p) {
             pickd[0] = pickd[q];
             pickd[q] = t;
         }
+    /* the members' zones, master first, for the log */
+    char zones[160] = "";
+    for (size_t q = 0, at = 0; q < np && at < sizeof zones; q++) {
+        int w = snprintf(zones + at, sizeof zones - at, "%s%s", q ? "," : "", list[pickd[q]].zone);
+        at += w > 0 ? (size_t)w : 0;
+    }
     cs_info c = {.id = random_u64(), .created_ms = clock_real_ms(), .k = p->k};
     if (!cand) {
         rc = K_ENOMEM;
@@ -570,7 +656,8 @@ static kerr create(cs_pool *p) {
     rc = cache_put(p, &c, true);
     pthread_mutex_unlock(&p->mu);
     atomic_fetch_add(&p->n_created, 1);
-    log_info("chunkset: %016" PRIx64 " created on %u datanodes", c.id, c.n);
+    log_info("chunkset: %016" PRIx64 " created on %u datanodes, zones %s (master first)", c.id, c.n,
+             zones);
     return rc;
 }
 
@@ -599,21 +686,26 @@ void cs_pool_stats_get(cs_pool *p, cs_pool_stats *out) {
     pthread_mutex_unlock(&p->mu);
 }
 
-kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, uint32_t min_open, const char *zone,
-                  cs_pool **out) {
+kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, const cs_alloc *a, cs_pool **out) {
     *out = NULL;
-    if (!meta || !vs || replicas < 2 || replicas > CS_MAX_REPLICAS) return K_EINVAL;
+    if (!meta || !vs || !a || replicas < 2 || replicas > CS_MAX_REPLICAS || a->avg_fill > 100 ||
+        a->min_fill > 100)
+        return K_EINVAL;
     cs_pool *p = calloc(1, sizeof *p);
     if (!p) return K_ENOMEM;
-    if (zone && *zone && !(p->zone = strdup(zone))) {
+    if (a->zone && *a->zone && !(p->zone = strdup(a->zone))) {
         free(p);
         return K_ENOMEM;
     }
+    p->zone_h = zone_hash(p->zone);
     p->meta = meta;
     p->vs = vs;
     p->replicas = replicas;
     p->media = "ssd";
-    p->min_open = min_open ? min_open : 1;
+    p->min_open = a->min_open ? a->min_open : 1;
+    p->avg_fill = a->avg_fill;
+    p->min_fill = a->min_fill;
+    p->fill_created_ms = INT64_MIN / 2;
     p->refreshed_ms = INT64_MIN / 2;
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->refresh_mu, NULL);
@@ -626,7 +718,7 @@ void cs_pool_close(cs_pool *p) {
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->refresh_mu);
     free(p->e);
-    free(p->up_uids);
+    free(p->up);
     free(p->zone);
     ec_free(p->ec);
     free(p);
@@ -661,16 +753,33 @@ static kerr put_on(cs_pool *p, const cs_info *c, const void *body, size_t len, u
 /* One attempt to store something on chunkset c (put_on, stripe_on). */
 typedef kerr (*attempt_fn)(cs_pool *p, const cs_info *c, void *arg, uint64_t *offset);
 
+/* Whether this write should open a chunkset because the ones it would
+ * use are full enough (cs_alloc's fill rules): one such creation at a
+ * time per pool, at most one per REFRESH_MS, and never beyond twice
+ * min_open usable chunksets. */
+static bool claim_fill_create(cs_pool *p, size_t usable) {
+    int64_t now = clock_real_ms();
+    if (usable >= 2 * (size_t)p->min_open || now - atomic_load(&p->fill_created_ms) < REFRESH_MS)
+        return false;
+    if (atomic_exchange(&p->fill_creating, true)) return false;
+    atomic_store(&p->fill_created_ms, now);
+    return true;
+}
+
 /* Tries chunksets of p (creating some when fewer than min_open are usable,
- * or a datanode is in none) until one takes it: a chunkset that refuses as
- * full is sealed, one that fails otherwise is avoided for a while. */
-static kerr put_loop(cs_pool *p, attempt_fn fn, void *arg, uint64_t *csid, uint64_t *offset) {
+ * a datanode is in none, or the fill rules say so) until one takes it: a
+ * chunkset that refuses as full is sealed, one that fails otherwise is
+ * avoided for a while. span: the bytes the needle takes on each member
+ * (fill). */
+static kerr put_loop(cs_pool *p, attempt_fn fn, void *arg, uint64_t span, uint64_t *csid,
+                     uint64_t *offset) {
     kerr last = K_EUNAVAILABLE;
     int creates = 0;
     for (int attempt = 0; attempt < PUT_ATTEMPTS; attempt++) {
         cs_info c;
         size_t usable;
-        bool have = pick(p, &c, &usable);
+        bool filling;
+        bool have = pick(p, &c, &usable, &filling);
         pthread_mutex_lock(&p->mu);
         bool uncovered = p->uncovered;
         p->uncovered = false; /* one try per refresh */
@@ -678,8 +787,12 @@ static kerr put_loop(cs_pool *p, attempt_fn fn, void *arg, uint64_t *csid, uint6
         if ((usable < p->min_open || uncovered) && creates < PUT_CREATES) {
             creates++;
             kerr e = create(p);
-            if (e == K_OK && !have) have = pick(p, &c, &usable);
+            if (e == K_OK && !have) have = pick(p, &c, &usable, &filling);
             if (e != K_OK) last = e;
+        } else if (filling && attempt == 0 && claim_fill_create(p, usable)) {
+            kerr e = create(p);
+            atomic_store(&p->fill_creating, false);
+            if (e == K_OK) log_info("chunkset: opened one more, the open ones being full enough");
         }
         if (!have) {
             if (attempt == 0) {
@@ -691,6 +804,7 @@ static kerr put_loop(cs_pool *p, attempt_fn fn, void *arg, uint64_t *csid, uint6
         if (attempt) atomic_fetch_add(&p->n_retries, 1);
         kerr rc = fn(p, &c, arg, offset);
         if (rc == K_OK) {
+            note_tail(p, c.id, *offset + span);
             atomic_fetch_add(&p->n_puts, 1);
             *csid = c.id;
             return K_OK;
@@ -724,7 +838,7 @@ static kerr put_attempt(cs_pool *p, const cs_info *c, void *arg, uint64_t *offse
 kerr cs_put(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *offset) {
     refresh(p, false);
     body_arg b = {body, len};
-    return put_loop(p, put_attempt, &b, csid, offset);
+    return put_loop(p, put_attempt, &b, len, csid, offset);
 }
 
 kerr cs_check(cs_pool *p, uint64_t csid) {
@@ -772,8 +886,7 @@ static kerr read_members(cs_pool *p, const cs_info *c_, uint64_t offset, uint64_
     for (int pass = 0; pass < 2; pass++)
         for (uint32_t k = 0; k < c.n; k++) {
             uint32_t i = (first + k) % c.n;
-            bool up = !p->up_uids ||
-                      bsearch(&c.m[i].uid, p->up_uids, p->n_up, sizeof *p->up_uids, cmp_u64);
+            bool up = !p->up || up_find(p, c.m[i].uid);
             if (up == (pass == 0)) order[no++] = i;
         }
     pthread_mutex_unlock(&p->mu);
@@ -826,11 +939,11 @@ void cs_release(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length) {
 
 /* ---- stripesets (RS(k, m)) ---- */
 
-kerr cs_pool_open_ec(kv *meta, volset *vs, uint32_t k, uint32_t m, uint32_t min_open,
-                     const char *zone, cs_pool **out) {
+kerr cs_pool_open_ec(kv *meta, volset *vs, uint32_t k, uint32_t m, const cs_alloc *a,
+                     cs_pool **out) {
     *out = NULL;
     if (k < 1 || m < 1 || k + m > CS_MAX_REPLICAS) return K_EINVAL;
-    kerr rc = cs_pool_open(meta, vs, k + m, min_open, zone, out);
+    kerr rc = cs_pool_open(meta, vs, k + m, a, out);
     if (rc) return rc;
     cs_pool *p = *out;
     p->k = k;
@@ -940,7 +1053,7 @@ kerr cs_put_stripe(cs_pool *p, const void *body, size_t len, uint64_t *csid, uin
     }
     ec_encode(p->ec, block, (const uint8_t *const *)blocks, blocks + k);
     stripe_arg a = {blocks, block};
-    kerr rc = put_loop(p, stripe_attempt, &a, csid, offset);
+    kerr rc = put_loop(p, stripe_attempt, &a, block, csid, offset);
     free(pad);
     free(parity);
     return rc;

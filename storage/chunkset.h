@@ -84,24 +84,43 @@ void cs_record_key(uint64_t id, char key[18]);
 kerr cs_index_update(kv *meta, const char *key, uint64_t id, bool add);
 
 typedef struct cs_pool cs_pool;
-/* replicas: members per new chunkset (2..CS_MAX_REPLICAS); min_open: open
- * chunksets this gateway keeps usable (creating more when fewer); zone:
- * the gateway's zone (copied; NULL: none).
+
+/* Kage's allocation policy (seeds/000), per pool. A write opens a new
+ * chunkset when fewer than min_open are usable (0: 1), or, up to twice
+ * min_open, when the chunksets it would write to are full enough: their
+ * average fill has reached avg_fill percent, or the least filled one
+ * min_fill percent (0: rule off; at most one such opening per 2 s per
+ * pool), so that chunksets fill and seal at staggered times instead of
+ * all at once. Fill is what this gateway has seen stored: the end of the
+ * last needle over the members' chunk size (registry, dnreg.h). zone: the
+ * gateway's (copied; NULL: none). */
+typedef struct cs_alloc {
+    uint32_t min_open;
+    uint32_t avg_fill, min_fill; /* percent, 0..100 */
+    const char *zone;
+} cs_alloc;
+
+/* replicas: members per new chunkset (2..CS_MAX_REPLICAS); a: the
+ * allocation policy (K_EINVAL for a fill above 100).
  *
- * Placement of a new chunkset (Kage's zone priorities, LINE's hybrid
- * placement): datanodes on ssd when at least `replicas` of them qualify
- * (small objects are latency-bound), else any media; members in distinct
- * zones first, then any datanodes; the master is a member in the gateway's
- * zone when there is one. So one zone alone still accepts writes, with
- * single-zone chunksets. */
-kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, uint32_t min_open, const char *zone,
-                  cs_pool **out);
+ * Placement of a new chunkset (LINE's hybrid placement): datanodes on ssd
+ * when at least `replicas` of them qualify (small objects are
+ * latency-bound), else any media; members in distinct zones first, then
+ * any datanodes; the master is a member in the gateway's zone when there
+ * is one. When only one zone has datanodes that answer, that gives a
+ * single-zone chunkset: one zone alone still accepts writes.
+ *
+ * Writes go to Kage's zone priorities: multi-zone chunksets whose master
+ * is in the gateway's zone, then multi-zone ones mastered elsewhere, then
+ * single-zone ones in the gateway's zone, then single-zone ones elsewhere
+ * (round-robin within the best class that has a usable chunkset). */
+kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, const cs_alloc *a, cs_pool **out);
 /* A pool of stripesets RS(k, m) instead (Cave, LINE: large objects erasure
  * coded): k + m members on distinct datanodes, hdd ones first when there
  * are enough (ssd otherwise). cs_put_stripe and cs_read_stripe use it;
  * cs_release, cs_check and the audit take both kinds. */
-kerr cs_pool_open_ec(kv *meta, volset *vs, uint32_t k, uint32_t m, uint32_t min_open,
-                     const char *zone, cs_pool **out);
+kerr cs_pool_open_ec(kv *meta, volset *vs, uint32_t k, uint32_t m, const cs_alloc *a,
+                     cs_pool **out);
 /* Stores len (> 0) bytes as one stripe: the k data blocks and the m parity
  * blocks computed here, one needle on each member at the same offset (the
  * first member's append chooses it; the others write there). Retries on

@@ -144,12 +144,15 @@ kerr data_open_cluster(volset *vs, kv *meta, const data_policy *policy, data_lay
     data_layer *d;
     kerr rc = data_open_local(vs, policy, &d);
     if (rc) return rc;
-    rc = cs_pool_open(meta, vs, policy->replicas, policy->min_open_chunksets, policy->zone, &d->cs);
+    cs_alloc a = {.min_open = policy->min_open_chunksets,
+                  .avg_fill = policy->chunkset_avg_fill,
+                  .min_fill = policy->chunkset_min_fill,
+                  .zone = policy->zone};
+    rc = cs_pool_open(meta, vs, policy->replicas, &a, &d->cs);
     /* stripes are read by every gateway; written when ec_m > 0 */
     if (!rc && policy->ec_k >= 1 && policy->ec_m >= 1 &&
         policy->ec_k + policy->ec_m <= CS_MAX_REPLICAS)
-        rc = cs_pool_open_ec(meta, vs, policy->ec_k, policy->ec_m, policy->min_open_chunksets,
-                             policy->zone, &d->ec);
+        rc = cs_pool_open_ec(meta, vs, policy->ec_k, policy->ec_m, &a, &d->ec);
     if (rc) {
         cs_pool_close(d->cs);
         free(d);

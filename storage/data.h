@@ -96,6 +96,8 @@ typedef struct data_policy {
     uint32_t ec_k, ec_m;         /* RS(k,m) for objects of at least ec_threshold */
     uint64_t ec_threshold;       /* bytes */
     uint32_t min_open_chunksets; /* open chunksets a gateway keeps (0: 1) */
+    uint32_t chunkset_avg_fill;  /* percent: chunkset.h cs_alloc (0: off) */
+    uint32_t chunkset_min_fill;  /* percent: chunkset.h cs_alloc (0: off) */
     const char *zone;            /* the gateway's zone, or NULL (borrowed) */
 } data_policy;
 

@@ -20,11 +20,11 @@ void dnreg_encode(const dn_info *in, kbuf *out) {
     kbuf_reset(out);
     kbuf_printf(out,
                 "kura datanode 1\nid %016llx\naddress %s\nzone %s\nmedia %s\ncapacity %llu\n"
-                "free %llu\nheartbeat %lld\n",
+                "free %llu\nchunk-size %llu\nheartbeat %lld\n",
                 (unsigned long long)in->id, in->address ? in->address : "",
                 in->zone ? in->zone : "", in->media ? in->media : "hdd",
                 (unsigned long long)in->capacity, (unsigned long long)in->free_bytes,
-                (long long)in->heartbeat_ms);
+                (unsigned long long)in->chunk_size, (long long)in->heartbeat_ms);
     for (size_t i = 0; i < in->nvolumes; i++)
         kbuf_printf(out, "volume %016llx\n", (unsigned long long)in->volumes[i]);
 }
@@ -70,6 +70,8 @@ kerr dnreg_decode(const char *p, size_t n, dn_info *out) {
             out->capacity = strtoull(v, &end, 10);
         } else if (!strcmp(k, "free")) {
             out->free_bytes = strtoull(v, &end, 10);
+        } else if (!strcmp(k, "chunk-size")) {
+            out->chunk_size = strtoull(v, &end, 10);
         } else if (!strcmp(k, "heartbeat")) {
             out->heartbeat_ms = strtoll(v, &end, 10);
         } else if (!strcmp(k, "volume")) {

@@ -6,7 +6,8 @@
  * production; the registry adds no backend feature):
  *   key "N" + ID (ID: 16 lowercase hex digits)  value: one text record
  *     "kura datanode 1\nid ID\naddress HOST:PORT\nzone Z\nmedia ssd|hdd\n"
- *     "capacity BYTES\nfree BYTES\nheartbeat UNIX_MS\nvolume UID\n"...
+ *     "capacity BYTES\nfree BYTES\nchunk-size BYTES\nheartbeat UNIX_MS\n"
+ *     "volume UID\n"...
  *     (one volume line per volume, in the datanode's --data order; free is
  *     the sum over volumes of the space above each reserve)
  *   key "N"  value: the index, one ID per line, every datanode that ever
@@ -54,6 +55,7 @@ typedef struct dn_info {
     char *zone;
     char *media; /* "ssd" | "hdd" */
     uint64_t capacity, free_bytes;
+    uint64_t chunk_size; /* its volumes' chunk size (--chunk-size; 0: not said) */
     int64_t heartbeat_ms;
     uint64_t *volumes; /* stable volume uids */
     size_t nvolumes;

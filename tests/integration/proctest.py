@@ -3,19 +3,20 @@
 checks, free ports, processes that die with the test, a gateway started
 on the datanodes, and the run/report/cleanup frame.
 
-    T = proctest.Tally()
+    META, SECRET, TMP, T, procs = proctest.cluster_test("name")
     check = T.check
-    procs = proctest.Procs(tmpdir)
-    proctest.run(main, T, procs, tmpdir)   # never returns
+    proctest.run(main, T, procs, TMP)   # never returns
 """
 
 import os
+import random
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
@@ -38,6 +39,25 @@ def free_port():
     p = s.getsockname()[1]
     s.close()
     return p
+
+
+def cluster_test(name, boto3=True):
+    """The frame of a test on datanodes: (META, SECRET, TMP, Tally, Procs):
+    the Redis of deploy/redis-local.sh, a fresh cluster secret, a temporary
+    directory for the processes and their logs. Exits 77 (skipped) outside
+    deploy/redis-local.sh, or without boto3 when the test needs it."""
+    meta = os.environ.get("KURA_META_URL")
+    if not meta:
+        print("%s: run under deploy/redis-local.sh (KURA_META_URL)" % sys.argv[0])
+        sys.exit(77)
+    if boto3:
+        import importlib.util
+        if importlib.util.find_spec("boto3") is None:
+            print("boto3 missing")
+            sys.exit(77)
+    secret = "%s-secret-%016x" % (name, random.getrandbits(64))
+    tmp = tempfile.mkdtemp(prefix="kura-%s-" % name)
+    return meta, secret, tmp, Tally(), Procs(tmp)
 
 
 class Procs:

@@ -37,30 +37,16 @@ import re
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 
 import proctest
 
 KURA = sys.argv[1]
-META = os.environ.get("KURA_META_URL")
-if not META:
-    print("test_chunkset.py: run under deploy/redis-local.sh (KURA_META_URL)")
-    sys.exit(77)
-try:
-    import boto3  # the clients come from proctest.s3_client
-    del boto3
-    from botocore.exceptions import ClientError
-except ImportError:
-    print("boto3 missing")
-    sys.exit(77)
+META, SECRET, TMP, T, procs = proctest.cluster_test("cs")
+from botocore.exceptions import ClientError  # noqa: E402 - after the skip check
 
-SECRET = "cs-secret-%016x" % random.getrandbits(64)
-TMP = tempfile.mkdtemp(prefix="kura-cs-")
-T = proctest.Tally()
 check = T.check
-procs = proctest.Procs(TMP)
 free_port = proctest.free_port
 chunk_files = proctest.chunk_files
 

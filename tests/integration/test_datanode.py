@@ -33,21 +33,13 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import proctest
 
 KURA, DNCLIENT = sys.argv[1], sys.argv[2]
-META = os.environ.get("KURA_META_URL")
-if not META:
-    print("test_datanode.py: run under deploy/redis-local.sh (KURA_META_URL)")
-    sys.exit(77)
-SECRET = "cluster-secret-%016x" % random.getrandbits(64)
-TMP = tempfile.mkdtemp(prefix="kura-dn-")
-T = proctest.Tally()
+META, SECRET, TMP, T, PROCS = proctest.cluster_test("dn", boto3=False)
 check = T.check
-PROCS = proctest.Procs(TMP)
 free_port = proctest.free_port
 
 

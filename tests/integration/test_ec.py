@@ -26,33 +26,17 @@ Prints 'N passed, N failed'; exit 1 on any failure.
 """
 
 import os
-import random
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 
 import proctest
 
 KURA = sys.argv[1]
-META = os.environ.get("KURA_META_URL")
-if not META:
-    print("test_ec.py: run under deploy/redis-local.sh (KURA_META_URL)")
-    sys.exit(77)
-try:
-    import boto3  # the clients come from proctest.s3_client
-    del boto3
-except ImportError:
-    print("boto3 missing")
-    sys.exit(77)
-
-SECRET = "ec-secret-%016x" % random.getrandbits(64)
-TMP = tempfile.mkdtemp(prefix="kura-ec-")
-T = proctest.Tally()
+META, SECRET, TMP, T, procs = proctest.cluster_test("ec")
 check = T.check
-procs = proctest.Procs(TMP)
 free_port = proctest.free_port
 chunk_files = proctest.chunk_files
 

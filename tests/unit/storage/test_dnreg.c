@@ -23,6 +23,7 @@ static void test_codec(void **state) {
                   .media = "ssd",
                   .capacity = 1000,
                   .free_bytes = 600,
+                  .chunk_size = 1u << 20,
                   .heartbeat_ms = 1234567,
                   .volumes = vols,
                   .nvolumes = 2};
@@ -36,6 +37,7 @@ static void test_codec(void **state) {
     assert_string_equal(out.media, "ssd");
     assert_int_equal(out.capacity, 1000);
     assert_int_equal(out.free_bytes, 600);
+    assert_int_equal(out.chunk_size, 1u << 20);
     assert_int_equal(out.heartbeat_ms, 1234567);
     assert_int_equal(out.nvolumes, 2);
     assert_int_equal(out.volumes[0], vols[0]);
