@@ -847,30 +847,39 @@ kerr cs_check(cs_pool *p, uint64_t csid) {
     return rc == K_OK ? K_OK : K_EUNAVAILABLE;
 }
 
+/* Reads n bytes at off of the needle (offset, length) from the members of
+ * c: read_members (replicas) or read_stripe_members (blocks). */
+typedef kerr (*members_fn)(cs_pool *p, const cs_info *c, uint64_t offset, uint64_t length,
+                           uint64_t off, void *buf, size_t n);
 static kerr read_members(cs_pool *p, const cs_info *c, uint64_t offset, uint64_t length,
                          uint64_t off, void *buf, size_t n);
+static kerr read_stripe_members(cs_pool *p, const cs_info *c, uint64_t offset, uint64_t length,
+                                uint64_t off, void *buf, size_t n);
 
-kerr cs_read(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length, uint64_t off, void *buf,
-             size_t n) {
+/* A read of chunkset csid through fn: with the cached record, then, when
+ * that fails for want of members, once more with the record read afresh
+ * if it names other members (a repair may have moved the copies). */
+static kerr read_via(cs_pool *p, members_fn fn, uint64_t csid, uint64_t offset, uint64_t length,
+                     uint64_t off, void *buf, size_t n) {
     refresh(p, false); /* who is up: at most one registry read per 2 s */
     atomic_fetch_add(&p->n_reads, 1);
     cs_info c;
     kerr rc = lookup(p, csid, &c);
-    if (rc == K_OK) {
-        rc = read_members(p, &c, offset, length, off, buf, n);
-        if (rc == K_OK || rc == K_EINVAL) return rc;
-        atomic_fetch_add(&p->n_read_failures, 1);
-        /* every member failed: a repair may have moved the copies */
-        cs_info again;
-        if (lookup_fresh(p, csid, &again, true) == K_OK && memcmp(&again.m, &c.m, sizeof c.m))
-            rc = read_members(p, &again, offset, length, off, buf, n);
-        return rc;
-    }
-    if (rc == K_ENOTFOUND) {
+    if (rc == K_ENOTFOUND)
         log_error("chunkset: a location names chunkset %016" PRIx64 ", which has no record", csid);
-        return K_EUNAVAILABLE;
-    }
-    return K_EUNAVAILABLE;
+    if (rc) return K_EUNAVAILABLE;
+    rc = fn(p, &c, offset, length, off, buf, n);
+    if (rc == K_OK || rc == K_EINVAL) return rc;
+    cs_info again;
+    if (lookup_fresh(p, csid, &again, true) == K_OK && memcmp(&again.m, &c.m, sizeof c.m))
+        rc = fn(p, &again, offset, length, off, buf, n);
+    if (rc) atomic_fetch_add(&p->n_read_failures, 1);
+    return rc;
+}
+
+kerr cs_read(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length, uint64_t off, void *buf,
+             size_t n) {
+    return read_via(p, read_members, csid, offset, length, off, buf, n);
 }
 
 /* Reads from the members of c, falling over from one to the next. */
@@ -1069,25 +1078,10 @@ static kerr read_block(cs_pool *p, const cs_info *c, uint32_t b, uint64_t offset
     return vol_read(p->vs, &l, from, dst, n);
 }
 
-static kerr read_stripe_members(cs_pool *p, const cs_info *c, uint64_t offset, uint64_t length,
-                                uint64_t off, void *buf, size_t n);
-
 kerr cs_read_stripe(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length, uint64_t off,
                     void *buf, size_t n) {
     if (off > length || n > length - off) return K_EINVAL;
-    refresh(p, false);
-    atomic_fetch_add(&p->n_reads, 1);
-    cs_info c;
-    kerr rc = lookup(p, csid, &c);
-    if (rc) return K_EUNAVAILABLE;
-    rc = read_stripe_members(p, &c, offset, length, off, buf, n);
-    if (rc == K_OK || rc == K_EINVAL) return rc;
-    /* too few blocks answer: a repair may have moved some */
-    cs_info again;
-    if (lookup_fresh(p, csid, &again, true) == K_OK && memcmp(&again.m, &c.m, sizeof c.m))
-        rc = read_stripe_members(p, &again, offset, length, off, buf, n);
-    if (rc) atomic_fetch_add(&p->n_read_failures, 1);
-    return rc;
+    return read_via(p, read_stripe_members, csid, offset, length, off, buf, n);
 }
 
 /* Reads a stripe range from the members of c, decoding around failures. */
