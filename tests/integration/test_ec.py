@@ -54,7 +54,8 @@ T = proctest.Tally()
 check = T.check
 procs = proctest.Procs(TMP)
 free_port = proctest.free_port
-chunk_files = proctest.chunk_files
+disk_bytes = proctest.disk_bytes
+where = proctest.where
 
 
 def state_of(port):
@@ -82,21 +83,6 @@ def start_datanode(node):
 
 
 
-
-
-def disk_bytes(nodes):
-    return sum(os.path.getsize(f) for n in nodes for f in chunk_files(n))
-
-
-def where(nodes, probe):
-    found = []
-    for n in nodes:
-        for path in chunk_files(n):
-            blob = open(path, "rb").read()
-            at = blob.find(probe)
-            if at >= 0:
-                found.append((n["name"], path, at))
-    return found
 
 
 def read_all(c, objs, what):
