@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """What the multi-process tests (datanodes, gateways) share: a tally of
 checks, free ports, processes that die with the test, a gateway started
-on the datanodes, and the run/report/cleanup frame.
+on the datanodes, a deploy/local-cluster.sh cluster, what the datanodes
+hold on disk, and the run/report/cleanup frame.
 
     META, SECRET, TMP, T, procs = proctest.cluster_test("name")
     check = T.check
@@ -26,11 +27,13 @@ class Tally:
         self.passed = self.failed = 0
 
     def check(self, cond, what):
+        """Counts cond; returns it."""
         if cond:
             self.passed += 1
         else:
             self.failed += 1
             print("FAIL:", what, flush=True)
+        return cond
 
 
 def free_port():
@@ -112,20 +115,23 @@ def start_gateway(procs, kura, name, meta, secret, extra=(), user=("dnroot", "dn
     return None
 
 
-def datanode_state(kura, meta, port):
+def datanode_state(kura, meta, port, down_after=2000):
     """up if a datanode registered at 127.0.0.1:port is up (one back blank
-    registers a new id at the old address), else down, or None."""
-    r = subprocess.run([kura, "datanode", "list", "--meta", meta, "--down-after", "2000"],
+    registers a new id at the old address), else down, or None. Down after
+    down_after ms without a heartbeat (None: the registry's default, 5 s,
+    what the gateways go by)."""
+    after = [] if down_after is None else ["--down-after", str(down_after)]
+    r = subprocess.run([kura, "datanode", "list", "--meta", meta] + after,
                        capture_output=True, text=True)
     states = [f[1] for f in (line.split(" ") for line in r.stdout.splitlines())
               if len(f) > 4 and f[4] == "127.0.0.1:%d" % port]
     return "up" if "up" in states else (states[0] if states else None)
 
 
-def wait_datanode(kura, meta, port, want, timeout=60):
+def wait_datanode(kura, meta, port, want, timeout=60, down_after=2000):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if datanode_state(kura, meta, port) == want:
+        if datanode_state(kura, meta, port, down_after) == want:
             return True
         time.sleep(0.2)
     return False
@@ -138,14 +144,34 @@ def chunk_files(node):
             if f.startswith("chunk-") and f.endswith(".dat")] if os.path.isdir(vd) else []
 
 
-def fsck(kura, meta, secret, *flags, cmd="fsck"):
-    """kura admin fsck|repair: exit code, the counts of its last line
-    (-1 when missing), and its output."""
-    r = subprocess.run([kura, "admin", cmd, "--meta", meta, "--cluster-secret", secret] +
-                       list(flags), capture_output=True, text=True, timeout=300)
+def disk_bytes(nodes):
+    """The bytes of the chunk files of nodes (dicts with "dir")."""
+    return sum(os.path.getsize(f) for n in nodes for f in chunk_files(n))
+
+
+def where(nodes, probe):
+    """(node name, chunk file, offset) of every chunk file of nodes (dicts
+    with "name" and "dir") that holds the bytes probe."""
+    found = []
+    for n in nodes:
+        for path in chunk_files(n):
+            with open(path, "rb") as f:
+                at = f.read().find(probe)
+            if at >= 0:
+                found.append((n["name"], path, at))
+    return found
+
+
+def fsck(kura, meta, secret, *flags, cmd="fsck", secret_file=None):
+    """kura admin fsck|repair (--cluster-secret SECRET, or
+    --cluster-secret-file secret_file): exit code, the counts of its last
+    line (-1 when missing), the line itself, and its output."""
+    auth = ["--cluster-secret-file", secret_file] if secret_file else ["--cluster-secret", secret]
+    r = subprocess.run([kura, "admin", cmd, "--meta", meta] + auth + list(flags),
+                       capture_output=True, text=True, timeout=300)
     last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
     m = re.match(r"(\d+) objects, (\d+) healthy, (\d+) degraded, (\d+) lost$", last)
-    res = {"rc": r.returncode, "out": r.stdout, "err": r.stderr[-2000:]}
+    res = {"rc": r.returncode, "out": r.stdout, "err": r.stderr[-2000:], "last": last}
     if m:
         res.update(objects=int(m.group(1)), healthy=int(m.group(2)), degraded=int(m.group(3)),
                    lost=int(m.group(4)))
@@ -164,16 +190,115 @@ def s3_client(url, user):
                         aws_secret_access_key=user[1], region_name="us-east-1", config=cfg)
 
 
-def run(main, tally, procs, tmp, clean_exit=False):
+class LocalCluster:
+    """A cluster of deploy/local-cluster.sh in DIR, driven by a test: give
+    it to run() (cluster=), which takes it down whatever happens and
+    prints its logs when a check failed. serve_args: KURA_SERVE_ARGS."""
+
+    def __init__(self, script, kura, d, serve_args=None):
+        self.script, self.dir = os.path.abspath(script), d
+        self.kura = os.path.abspath(kura)
+        self.env = dict(os.environ, KURA=self.kura)
+        for k in ("KURA_SERVE_ARGS", "KURA_DATANODE_ARGS", "AWS_CA_BUNDLE"):
+            self.env.pop(k, None)
+        if serve_args:
+            self.env["KURA_SERVE_ARGS"] = serve_args
+        self.downed = False
+
+    def lc(self, *args):
+        """local-cluster.sh ARGS (DIR is not added): its CompletedProcess."""
+        t0 = time.time()
+        r = subprocess.run(["bash", self.script] + list(args), env=self.env, capture_output=True,
+                           text=True, timeout=180)
+        print("local-cluster.sh %s: exit %d in %.1f s" % (" ".join(args), r.returncode,
+                                                           time.time() - t0), flush=True)
+        if r.returncode:
+            print(r.stdout + r.stderr, flush=True)
+        return r
+
+    VARS = ("KURA_GATEWAYS", "KURA_META", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+            "AWS_DEFAULT_REGION", "KURA_CLUSTER_SECRET_FILE")
+
+    def settings(self):
+        """The variables of DIR/cluster.env as bash sources it (set -u);
+        None when it does not source with every one set."""
+        r = subprocess.run(["bash", "-c", 'set -u; . "$1"; shift; for v; do printf "%s\\n" "${!v}"; '
+                            'done', "_", os.path.join(self.dir, "cluster.env")] + list(self.VARS),
+                           capture_output=True, text=True)
+        if r.returncode:
+            print("cluster.env:", r.stderr, flush=True)
+            return None
+        return dict(zip(self.VARS, r.stdout.split("\n")))
+
+    def datanodes(self):
+        """DIR/datanodes: id, zone, url, pid, dir, name (dn1...), port."""
+        rows = []
+        with open(os.path.join(self.dir, "datanodes")) as f:
+            for line in f:
+                i, z, u, p, d = line.split()
+                rows.append({"id": i, "zone": z, "url": u, "pid": int(p), "dir": d,
+                             "name": os.path.basename(d), "port": int(u.rsplit(":", 1)[1])})
+        return rows
+
+    def listing(self, meta):
+        """`kura datanode list`, each line split on spaces."""
+        r = subprocess.run([self.kura, "datanode", "list", "--meta", meta], capture_output=True,
+                           text=True)
+        return [line.split(" ") for line in r.stdout.splitlines()]
+
+    def up_rows(self, meta):
+        """(id, zone, url) of every datanode `kura datanode list` shows up."""
+        return sorted((f[0], f[2], "http://" + f[4]) for f in self.listing(meta) if f[1] == "up")
+
+    def wait_up(self, meta, want, secs=20):
+        deadline = time.time() + secs
+        while time.time() < deadline:
+            got = self.up_rows(meta)
+            if got == want:
+                return got
+            time.sleep(0.3)
+        return self.up_rows(meta)
+
+    def down(self):
+        r = self.lc("down", self.dir)
+        self.downed = r.returncode == 0
+        return r
+
+    def cleanup(self, failed):
+        """down unless done; the logs of the datanodes and gateways when
+        something failed."""
+        if not self.downed and os.path.exists(os.path.join(self.dir, "pids")):
+            self.down()
+        logs = os.path.join(self.dir, "logs")
+        if failed and os.path.isdir(logs):
+            for n in sorted(os.listdir(logs)):
+                if n.startswith(("dn", "gw")):
+                    print("---- %s" % n)
+                    with open(os.path.join(logs, n), errors="replace") as f:
+                        print(f.read()[-3000:])
+
+
+def _raise_exit(signum, frame):
+    raise SystemExit("signal %d" % signum)
+
+
+def run(main, tally, procs, tmp, clean_exit=False, cluster=None):
     """Runs main; a crash is a failure. Then stops every process (with
     clean_exit, each must exit with 0), prints the logs if anything
-    failed, removes tmp, prints the tally and exits 1 on any failure."""
+    failed, removes tmp, prints the tally and exits 1 on any failure.
+    cluster (a LocalCluster, whose processes outlive the test): SIGTERM
+    (meson's timeout) and SIGINT are failures too, and it is taken down."""
+    if cluster:
+        signal.signal(signal.SIGTERM, _raise_exit)
+        signal.signal(signal.SIGINT, _raise_exit)
     try:
         main()
-    except Exception:  # a crash is a failure, with the logs
+    except (Exception, SystemExit, KeyboardInterrupt):  # a crash is a failure, with the logs
         traceback.print_exc()
         tally.failed += 1
     finally:
+        if cluster:
+            cluster.cleanup(tally.failed)
         codes = procs.stop_all()
         if clean_exit:
             tally.check(all(c == 0 for c in codes),

@@ -38,7 +38,8 @@ KURA = sys.argv[1]
 META, SECRET, TMP, T, procs = proctest.cluster_test("ec")
 check = T.check
 free_port = proctest.free_port
-chunk_files = proctest.chunk_files
+disk_bytes = proctest.disk_bytes
+where = proctest.where
 
 
 def state_of(port):
@@ -66,21 +67,6 @@ def start_datanode(node):
 
 
 
-
-
-def disk_bytes(nodes):
-    return sum(os.path.getsize(f) for n in nodes for f in chunk_files(n))
-
-
-def where(nodes, probe):
-    found = []
-    for n in nodes:
-        for path in chunk_files(n):
-            blob = open(path, "rb").read()
-            at = blob.find(probe)
-            if at >= 0:
-                found.append((n["name"], path, at))
-    return found
 
 
 def read_all(c, objs, what):

@@ -32,6 +32,8 @@ import sys
 import tempfile
 import time
 
+import proctest
+
 KURA = os.path.abspath(sys.argv[1])
 SCRIPT = os.path.abspath(sys.argv[2])
 if not shutil.which("redis-server"):
@@ -46,32 +48,14 @@ except ImportError:
 
 TMP = tempfile.mkdtemp(prefix="kura-lc-")
 DIR = os.path.join(TMP, "cluster")
-ENV = dict(os.environ, KURA=KURA)
-for k in ("KURA_SERVE_ARGS", "KURA_DATANODE_ARGS", "AWS_CA_BUNDLE"):
-    ENV.pop(k, None)
-passed = failed = 0
-downed = False
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, flush=True)
-    return cond
-
-
-def lc(*args):
-    t0 = time.time()
-    r = subprocess.run(["bash", SCRIPT] + list(args), env=ENV, capture_output=True, text=True,
-                       timeout=180)
-    print("local-cluster.sh %s: exit %d in %.1f s" % (" ".join(args), r.returncode,
-                                                       time.time() - t0), flush=True)
-    if r.returncode:
-        print(r.stdout + r.stderr, flush=True)
-    return r
+CL = proctest.LocalCluster(SCRIPT, KURA, DIR)
+ENV = CL.env
+T = proctest.Tally()
+check = T.check
+lc = CL.lc
+datanodes = CL.datanodes
+up_rows = CL.up_rows
+wait_up = CL.wait_up
 
 
 def alive(pid):
@@ -89,44 +73,6 @@ def port_open(port):
         return True
     except OSError:
         return False
-
-
-def read_env():
-    r = subprocess.run(["bash", "-c", 'set -u; . "$1"; printf "%s\\n" "$KURA_GATEWAYS" "$KURA_META" '
-                        '"$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_DEFAULT_REGION"',
-                        "_", os.path.join(DIR, "cluster.env")], capture_output=True, text=True)
-    check(r.returncode == 0, "cluster.env sources with every variable set: %s" % r.stderr)
-    v = r.stdout.split("\n")
-    return dict(zip(("KURA_GATEWAYS", "KURA_META", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                     "AWS_DEFAULT_REGION"), v))
-
-
-def datanodes():
-    rows = []
-    with open(os.path.join(DIR, "datanodes")) as f:
-        for line in f:
-            i, z, u, p, d = line.split()
-            rows.append({"id": i, "zone": z, "url": u, "pid": int(p), "dir": d})
-    return rows
-
-
-def listing(meta):
-    r = subprocess.run([KURA, "datanode", "list", "--meta", meta], capture_output=True, text=True)
-    return [line.split(" ") for line in r.stdout.splitlines()]
-
-
-def up_rows(meta):
-    return sorted((f[0], f[2], "http://" + f[4]) for f in listing(meta) if f[1] == "up")
-
-
-def wait_up(meta, want, secs=20):
-    deadline = time.time() + secs
-    while time.time() < deadline:
-        got = up_rows(meta)
-        if got == want:
-            return got
-        time.sleep(0.3)
-    return up_rows(meta)
 
 
 def dir_bytes(d):
@@ -157,7 +103,9 @@ def main():
         return
     for f in ("cluster.env", "cluster-secret"):
         check(os.stat(os.path.join(DIR, f)).st_mode & 0o777 == 0o600, "%s is 0600" % f)
-    env = read_env()
+    env = CL.settings()
+    if not check(env, "cluster.env sources with every variable set"):
+        return
     gws = env["KURA_GATEWAYS"].split(" ")
     check(len(gws) == 2 and all(re.fullmatch(r"http://127\.0\.0\.1:\d+", g) for g in gws),
           "KURA_GATEWAYS: two gateway URLs: %r" % gws)
@@ -284,7 +232,7 @@ def main():
             print("%s: %d ERROR/WARN lines, %d kinds:" % (n, len(lines), len(kinds)))
         for line in list(kinds.values())[:8]:
             print("    " + line)
-    r = lc("down", DIR)
+    r = CL.down()
     check(r.returncode == 0, "down")
     deadline = time.time() + 5
     while time.time() < deadline and any(alive(p) for p in recorded):
@@ -293,33 +241,8 @@ def main():
           % [p for p in recorded if alive(p)])
     check(not [p for p in ports if port_open(p)], "every port closed after down: %r"
           % [p for p in ports if port_open(p)])
-    r = lc("down", DIR)
+    r = CL.down()
     check(r.returncode == 0 and "nothing runs" in r.stdout, "down again (idempotent)")
-    global downed
-    downed = True
 
 
-def on_term(signum, frame):
-    raise SystemExit("signal %d" % signum)
-
-
-signal.signal(signal.SIGTERM, on_term)
-signal.signal(signal.SIGINT, on_term)
-try:
-    main()
-except BaseException as e:  # a crash or a timeout is a failure, with the logs
-    import traceback
-    traceback.print_exc()
-    failed += 1
-finally:
-    if not downed and os.path.exists(os.path.join(DIR, "pids")):
-        lc("down", DIR)
-    if failed and os.path.isdir(os.path.join(DIR, "logs")):
-        for n in sorted(os.listdir(os.path.join(DIR, "logs"))):
-            if n.startswith(("dn", "gw")):
-                print("---- %s" % n)
-                with open(os.path.join(DIR, "logs", n), errors="replace") as f:
-                    print(f.read()[-3000:])
-    shutil.rmtree(TMP, ignore_errors=True)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+proctest.run(main, T, proctest.Procs(TMP), TMP, cluster=CL)
