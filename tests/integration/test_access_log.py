@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Kura, Runner, check, eq  # noqa: E402
-from test_auth_rules import send, sign  # noqa: E402
+from test_auth_rules import send  # noqa: E402
 
 B = "alog"
 ACCT, USER, KEY = "logacct", "logger", "logger-secret-key-123"

@@ -20,7 +20,6 @@ usage: python3 test_admin.py PATH/TO/kura
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time

@@ -21,7 +21,6 @@ import hashlib
 import io
 import os
 import socket
-import ssl
 import subprocess
 import sys
 import time

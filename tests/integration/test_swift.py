@@ -12,7 +12,6 @@ import email.parser
 import json
 import os
 import re
-import re
 import shutil
 import subprocess
 import sys
