@@ -425,6 +425,8 @@ struct data_reader {
     kerr err;
 };
 
+static kerr refill(data_reader *r, uint64_t at);
+
 kerr data_reader_open(data_layer *d, const data_loc *run, uint32_t nrun, uint64_t off, uint64_t len,
                       data_reader **out) {
     *out = NULL;
@@ -465,6 +467,14 @@ kerr data_reader_open(data_layer *d, const data_loc *run, uint32_t nrun, uint64_
     r->nrun = nrun;
     r->off = off;
     r->len = len;
+    /* the first window now, so that bytes nobody can read (every copy or
+     * too many blocks gone, or corrupt) get an error status instead of a
+     * 200 whose body stops short */
+    kerr e = len ? refill(r, off) : K_OK;
+    if (e) {
+        data_reader_close(r);
+        return e;
+    }
     *out = r;
     return K_OK;
 }

@@ -161,7 +161,12 @@ size_t data_space(data_layer *d, vol_space *out, size_t max);
 
 /* Sequential reader of the byte range [off, off+len) of a run, for
  * streaming responses: reads ahead in windows aligned to the storage's
- * checksum blocks so each block is verified once. Copies run. */
+ * checksum blocks so each block is verified once. Copies run. Open reads
+ * the first window already (a GET's headers go out after it): bytes that
+ * cannot be read there fail the open (K_ECORRUPT when every copy that
+ * answered was corrupt, K_EUNAVAILABLE when too few answered), so the
+ * client gets an error status rather than a body that stops short; a
+ * failure further on ends the stream early (data_reader_read -1). */
 typedef struct data_reader data_reader;
 kerr data_reader_open(data_layer *d, const data_loc *run, uint32_t nrun, uint64_t off, uint64_t len,
                       data_reader **out);

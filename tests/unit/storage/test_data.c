@@ -395,41 +395,57 @@ static void legacy_volume_id_file(void **state) {
     free(body);
 }
 
-/* A flipped byte in a chunk file reaches the reader as K_ECORRUPT. */
+/* Flips the byte at payload offset `at` of the needle of run[0]. */
+static void flip_payload(fixture *f, const data_loc *l, uint64_t at) {
+    uint32_t idx;
+    assert_true(volset_find_uid(f->vs, l->volume, &idx));
+    char path[512];
+    /* chunk files are chunk-NNNNNNNN.dat (storage/volume_local.c) */
+    snprintf(path, sizeof path, "%s/chunk-%08u.dat", f->dirs[idx], l->chunk);
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    off_t o = (off_t)(l->offset + NEEDLE_HEADER_SIZE + at);
+    uint8_t b;
+    assert_int_equal(pread(fd, &b, 1, o), 1);
+    b ^= 0x40;
+    assert_int_equal(pwrite(fd, &b, 1, o), 1);
+    close(fd);
+}
+
+/* A flipped byte in a chunk file reaches the reader as K_ECORRUPT: at the
+ * open when it is in the first window (so a GET answers an error status,
+ * not a 200 that stops short), at the read of its window further on. */
 static void corruption_through_reader(void **state) {
     fixture *f = *state;
     uint8_t *body = pattern(41, 200000);
     data_loc *run;
     uint32_t nrun;
     store(f->d, body, 200000, false, 200000, &run, &nrun);
-    uint32_t idx;
-    assert_true(volset_find_uid(f->vs, run[0].volume, &idx));
-    char path[512];
-    /* chunk files are chunk-NNNNNNNN.dat (storage/volume_local.c) */
-    snprintf(path, sizeof path, "%s/chunk-%08u.dat", f->dirs[idx], run[0].chunk);
-    int fd = open(path, O_RDWR);
-    assert_true(fd >= 0);
     /* a payload byte in the second checksum block */
-    off_t at = (off_t)(run[0].offset + NEEDLE_HEADER_SIZE + 70000);
-    uint8_t b;
-    assert_int_equal(pread(fd, &b, 1, at), 1);
-    b ^= 0x40;
-    assert_int_equal(pwrite(fd, &b, 1, at), 1);
-    close(fd);
+    flip_payload(f, &run[0], 70000);
     data_reader *r;
-    assert_int_equal(data_reader_open(f->d, run, nrun, 0, 200000, &r), K_OK);
-    uint8_t *got = malloc(200000);
-    uint64_t pos = 0;
-    ssize_t k = 0;
-    while (pos < 200000 && (k = data_reader_read(r, pos, got + pos, 65536)) > 0) pos += (uint64_t)k;
-    assert_int_equal(k, -1);
-    assert_int_equal(data_reader_error(r), K_ECORRUPT);
-    /* the reader fails on the window holding the bad block; the intact
-     * first block still reads on its own */
-    assert_true(pos < 200000);
+    assert_int_equal(data_reader_open(f->d, run, nrun, 0, 200000, &r), K_ECORRUPT);
+    /* the intact first block still reads on its own */
+    uint8_t *got = malloc(600000);
     assert_int_equal(data_read(f->d, &run[0], 0, got, 65536), K_OK);
     assert_memory_equal(got, body, 65536);
     assert_int_equal(data_read(f->d, &run[0], 65536, got, 10), K_ECORRUPT);
+    free(run);
+    free(body);
+
+    /* past the first window (256 KiB): the open succeeds, the stream
+     * fails at that window, after the good bytes */
+    body = pattern(42, 600000);
+    store(f->d, body, 600000, false, 600000, &run, &nrun);
+    flip_payload(f, &run[0], 400000);
+    assert_int_equal(data_reader_open(f->d, run, nrun, 0, 600000, &r), K_OK);
+    uint64_t pos = 0;
+    ssize_t k = 0;
+    while (pos < 600000 && (k = data_reader_read(r, pos, got + pos, 65536)) > 0) pos += (uint64_t)k;
+    assert_int_equal(k, -1);
+    assert_int_equal(data_reader_error(r), K_ECORRUPT);
+    assert_true(pos >= 262144 && pos < 600000);
+    assert_memory_equal(got, body, 262144);
     data_reader_close(r);
     free(got);
     free(run);
