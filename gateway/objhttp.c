@@ -26,7 +26,10 @@ kerr gw_respond_object(gw_req *r, objsvc *svc, const obj_meta *m, uint64_t off, 
     }
     obj_reader *g;
     kerr e = objsvc_reader_open(svc, m, len ? off : 0, len, &g);
-    if (e) return e;
+    if (e) {
+        rs->nheaders = 0; /* the object's headers: not for the error */
+        return e;
+    }
     rs->stream = object_stream_read;
     rs->stream_ctx = g;
     rs->stream_free = object_stream_free;
@@ -94,7 +97,10 @@ kerr gw_respond_object_ranges(gw_req *r, objsvc *svc, const obj_meta *m,
     obj_reader *g = NULL; /* opened first: an error answers nothing */
     if (!head) {
         kerr e = objsvc_reader_open(svc, m, lo, hi - lo + 1, &g);
-        if (e) return e;
+        if (e) {
+            rs->nheaders = 0; /* the object's headers: not for the error */
+            return e;
+        }
     }
     unsigned char rnd[16];
     if (RAND_bytes(rnd, sizeof rnd) != 1) {

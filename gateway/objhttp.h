@@ -24,7 +24,11 @@
 #include "gateway/server.h"
 
 /* Answers r with status (200, or 206 for a range) and bytes [off, off+len)
- * of m as the body; headers added before stay. */
+ * of m as the body; headers added before stay. When the bytes cannot be
+ * read (the error is returned, nothing answered), the headers added before
+ * are dropped: they described the object, and the caller's error response
+ * must not carry them (a second Content-Type, an ETag). The same holds for
+ * gw_respond_object_ranges. */
 kerr gw_respond_object(gw_req *r, objsvc *svc, const obj_meta *m, uint64_t off, uint64_t len,
                        int status);
 

@@ -154,10 +154,12 @@ kerr cs_index_update(kv *meta, const char *key, uint64_t id, bool add) {
         kbuf_reset(&next);
         bool found = false;
         for (size_t at = 0; !absent && at + 16 <= cur.len; at += 17) {
-            if (!memcmp(cur.data + at, hex, 16))
+            if (!memcmp(cur.data + at, hex, 16)) {
                 found = true;
-            else
-                kbuf_append(&next, cur.data + at, 17);
+            } else {
+                kbuf_append(&next, cur.data + at, 16);
+                kbuf_append(&next, "\n", 1);
+            }
         }
         if (found == add) {
             rc = K_OK;
@@ -193,8 +195,12 @@ static kerr cache_put(cs_pool *p, const cs_info *c, bool writable) {
     bool found;
     size_t at = find(p, c->id, &found);
     if (found) {
-        p->e[at].info = *c; /* members change only by repair, which seals first */
-        p->e[at].writable = writable && !c->sealed;
+        /* members change only by repair, which seals first; a record read
+         * before a seal this gateway saw must not reopen the chunkset */
+        bool sealed = c->sealed || p->e[at].info.sealed;
+        p->e[at].info = *c;
+        p->e[at].info.sealed = sealed;
+        p->e[at].writable = writable && !sealed;
         p->e[at].loaded_ms = clock_real_ms();
         return K_OK;
     }
@@ -471,8 +477,48 @@ static void avoid(cs_pool *p, uint64_t csid) {
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Seals a chunkset: record, index, then its members' chunks (best effort:
- * a member that misses it keeps an open chunk nobody writes to). */
+kerr cs_seal(kv *meta, volset *vs, cs_info *c, uint32_t *sealed_members) {
+    if (sealed_members) *sealed_members = 0;
+    char key[18];
+    cs_record_key(c->id, key);
+    kbuf cur = KBUF_INIT, rec = KBUF_INIT;
+    kerr rc = K_ECONFLICT;
+    cs_info now;
+    /* the record as it is now (a repair may have changed its members),
+     * marked sealed by compare-and-set: never a stale copy written back */
+    for (int attempt = 0; attempt < 16 && rc == K_ECONFLICT; attempt++) {
+        rc = kv_get(meta, key, 17, &cur);
+        if (rc == K_OK) rc = cs_decode(cur.data, cur.len, &now);
+        if (rc == K_OK && now.id != c->id) rc = K_ECORRUPT;
+        if (rc != K_OK || now.sealed) break;
+        now.sealed = true;
+        cs_encode(&now, &rec);
+        rc = kv_cas(meta, key, 17, cur.data, cur.len, rec.data, rec.len);
+    }
+    kbuf_free(&cur);
+    kbuf_free(&rec);
+    if (rc == K_OK) rc = cs_index_update(meta, CS_OPEN_INDEX, c->id, false);
+    if (rc != K_OK) {
+        log_warn("chunkset: cannot record chunkset %016" PRIx64 " as sealed: %s", c->id,
+                 kerr_name(rc));
+        return rc;
+    }
+    *c = now;
+    for (uint32_t i = 0; i < c->n; i++) {
+        uint32_t index;
+        kerr e = volset_resolve_uid(vs, c->m[i].uid, &index)
+                     ? vol_chunk_seal(vs, index, c->m[i].chunk)
+                     : K_ENOTFOUND;
+        if (e == K_OK && sealed_members)
+            *sealed_members |= 1u << i;
+        else if (e)
+            log_warn("chunkset: could not seal chunk %u of volume %016" PRIx64 ": %s",
+                     c->m[i].chunk, c->m[i].uid, kerr_name(e));
+    }
+    return K_OK;
+}
+
+/* Seals a chunkset for this pool (cs_seal) and caches what it became. */
 static void seal(cs_pool *p, const cs_info *c) {
     pthread_mutex_lock(&p->mu);
     bool found;
@@ -483,28 +529,10 @@ static void seal(cs_pool *p, const cs_info *c) {
     }
     pthread_mutex_unlock(&p->mu);
     cs_info s = *c;
-    s.sealed = true;
-    kbuf rec = KBUF_INIT;
-    cs_encode(&s, &rec);
-    char key[18];
-    cs_record_key(c->id, key);
-    kerr rc = kv_put(p->meta, key, 17, rec.data, rec.len);
-    kbuf_free(&rec);
-    if (rc == K_OK) rc = cs_index_update(p->meta, CS_OPEN_INDEX, c->id, false);
-    if (rc != K_OK) {
-        log_warn("chunkset: cannot record chunkset %016" PRIx64 " as sealed: %s", c->id,
-                 kerr_name(rc));
-        return;
-    }
-    for (uint32_t i = 0; i < c->n; i++) {
-        uint32_t index;
-        kerr e = volset_resolve_uid(p->vs, c->m[i].uid, &index)
-                     ? vol_chunk_seal(p->vs, index, c->m[i].chunk)
-                     : K_ENOTFOUND;
-        if (e)
-            log_warn("chunkset: could not seal chunk %u of volume %016" PRIx64 ": %s",
-                     c->m[i].chunk, c->m[i].uid, kerr_name(e));
-    }
+    if (cs_seal(p->meta, p->vs, &s, NULL) != K_OK) return;
+    pthread_mutex_lock(&p->mu);
+    cache_put(p, &s, false);
+    pthread_mutex_unlock(&p->mu);
     atomic_fetch_add(&p->n_sealed, 1);
     log_info("chunkset: %016" PRIx64 " sealed", c->id);
 }

@@ -82,6 +82,14 @@ void cs_record_key(uint64_t id, char key[18]);
 #define CS_ALL_INDEX "SA"
 /* Adds (add) or removes id in the index at key (compare-and-set, retried). */
 kerr cs_index_update(kv *meta, const char *key, uint64_t id, bool add);
+/* Seals chunkset c->id: its record as it is now (compare-and-set, so a
+ * stale copy of the record is never written back), the open index, then
+ * each member's chunk (vol_chunk_seal: it waits for the needles begun
+ * there). On K_OK, *c is the sealed record as stored and *sealed_members
+ * (may be NULL) has bit i set for each member whose chunk is now sealed
+ * with no needle under way; members that do not answer are logged. Errors:
+ * the kv's, K_ECORRUPT for an unreadable record. */
+kerr cs_seal(kv *meta, volset *vs, cs_info *c, uint32_t *sealed_members);
 
 typedef struct cs_pool cs_pool;
 

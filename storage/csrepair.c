@@ -11,8 +11,12 @@
  *   replacement is a new placed chunk that receives every wanted needle
  *   that still has a good copy, at its offset, and is sealed before the
  *   record names it (compare-and-set on the record read at the start).
- * - The chunkset is sealed before any member is replaced, so no needle is
- *   appended while its copies are being made.
+ * - The chunkset is sealed before any member is replaced, and its members
+ *   are listed again once sealed (vol_chunk_seal waits for the needles
+ *   under way), so every needle acknowledged before the seal is in the
+ *   lists the copies are made from, and none is appended afterwards.
+ * - An old member gives back only the needles copied from elsewhere: a
+ *   needle nothing else holds is never deleted by a repair.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -149,8 +153,6 @@ static uint64_t pick_volume(volset *vs, const view *w, const cs_info *c, uint32_
     return best;
 }
 
-/* Replaces member `bad` of *c by a new chunk holding every wanted needle
- * with a good copy. On success *c names the new member (record updated). */
 /* The block of member `bad` for needle n of stripeset c, rebuilt from k
  * good blocks of the others into out (blocks: scratch of n members). */
 static kerr rebuild_block(volset *vs, ec_code *code, const cs_info *c, uint32_t bad,
@@ -170,9 +172,120 @@ static kerr rebuild_block(volset *vs, ec_code *code, const cs_info *c, uint32_t 
     return ec_reconstruct(code, (size_t)n->length, bl, missing);
 }
 
+/* What one look at a chunkset's members found. */
+typedef struct survey {
+    vol_needle *inv[CS_MAX_REPLICAS]; /* each member's list */
+    size_t ninv[CS_MAX_REPLICAS];
+    uint32_t index[CS_MAX_REPLICAS]; /* the members' volumes in vs */
+    bool avail[CS_MAX_REPLICAS];     /* listed */
+    uint64_t tail[CS_MAX_REPLICAS];  /* end of the last needle listed */
+    wanted *need;                    /* merged, by offset */
+    size_t nneed;
+    uint64_t biggest; /* longest needle */
+    uint8_t *buf;     /* biggest bytes */
+} survey;
+
+static void survey_free(survey *sv) {
+    for (uint32_t m = 0; m < CS_MAX_REPLICAS; m++) free(sv->inv[m]);
+    free(sv->need);
+    free(sv->buf);
+    memset(sv, 0, sizeof *sv);
+}
+
+/* Lists the members of c that answer, merges their lists into the wanted
+ * needles and, with deep, reads every copy (a copy that fails is not
+ * good). */
+static kerr survey_take(volset *vs, const view *w, const cs_info *c, bool deep, survey *sv) {
+    memset(sv, 0, sizeof *sv);
+    size_t total = 0;
+    for (uint32_t m = 0; m < c->n; m++) {
+        if (!dn_of(w, c->m[m].uid) || !volset_resolve_uid(vs, c->m[m].uid, &sv->index[m])) continue;
+        kerr e = vol_chunk_needles(vs, sv->index[m], c->m[m].chunk, &sv->inv[m], &sv->ninv[m]);
+        if (e) {
+            log_warn("fsck: chunkset %016" PRIx64 " member %u: cannot list its chunk: %s", c->id, m,
+                     kerr_name(e));
+            continue;
+        }
+        sv->avail[m] = true;
+        total += sv->ninv[m];
+        for (size_t i = 0; i < sv->ninv[m]; i++) {
+            uint64_t end = sv->inv[m][i].offset + sv->inv[m][i].length;
+            if (end > sv->tail[m]) sv->tail[m] = end;
+        }
+    }
+    listed *all = malloc((total ? total : 1) * sizeof *all);
+    sv->need = calloc(total ? total : 1, sizeof *sv->need);
+    if (!all || !sv->need) {
+        free(all);
+        return K_ENOMEM;
+    }
+    size_t nall = 0;
+    for (uint32_t m = 0; m < c->n; m++)
+        for (size_t i = 0; i < sv->ninv[m]; i++) all[nall++] = (listed){sv->inv[m][i], m};
+    qsort(all, nall, sizeof *all, cmp_listed);
+    for (size_t i = 0; i < nall; i++) {
+        const vol_needle *nd = &all[i].n;
+        if (!sv->nneed || sv->need[sv->nneed - 1].offset != nd->offset)
+            sv->need[sv->nneed++] = (wanted){.offset = nd->offset, .length = nd->length};
+        wanted *wn = &sv->need[sv->nneed - 1];
+        if (nd->length != wn->length) {
+            log_error("fsck: chunkset %016" PRIx64 " offset %" PRIu64
+                      ": members disagree on the length (%" PRIu64 " vs %" PRIu64 ")",
+                      c->id, nd->offset, nd->length, wn->length);
+            continue; /* not a good copy of the first one seen */
+        }
+        if (nd->deleted) wn->deleted = true;
+        wn->present |= 1u << all[i].member;
+        wn->good |= 1u << all[i].member;
+    }
+    free(all);
+    for (size_t k = 0; k < sv->nneed; k++)
+        if (sv->need[k].length > sv->biggest) sv->biggest = sv->need[k].length;
+    sv->buf = malloc(sv->biggest ? (size_t)sv->biggest : 1);
+    if (!sv->buf) return K_ENOMEM;
+    for (size_t k = 0; deep && k < sv->nneed; k++) {
+        wanted *n = &sv->need[k];
+        if (n->deleted) continue;
+        for (uint32_t m = 0; m < c->n; m++) {
+            if (!(n->good & (1u << m))) continue;
+            kerr e = read_needle(vs, sv->index[m], c->m[m].chunk, n, sv->buf);
+            if (e) {
+                log_warn("fsck: chunkset %016" PRIx64 " member %u offset %" PRIu64 ": %s", c->id, m,
+                         n->offset, kerr_name(e));
+                n->good &= ~(1u << m);
+            }
+        }
+    }
+    return K_OK;
+}
+
+/* The members to replace: gone (not listed), or without a good copy of a
+ * wanted needle. In an open chunkset, needles past a member's own last
+ * one are left out: appends still under way reach the members one after
+ * another, so only holes below a member's tail count there. */
+static uint32_t bad_members(const cs_info *c, const survey *sv) {
+    uint32_t bad = 0;
+    for (uint32_t m = 0; m < c->n; m++) {
+        if (!sv->avail[m]) {
+            bad |= 1u << m;
+            continue;
+        }
+        for (size_t k = 0; k < sv->nneed; k++) {
+            const wanted *n = &sv->need[k];
+            if (n->deleted || (n->good & (1u << m))) continue;
+            if (!c->sealed && !(n->present & (1u << m)) && n->offset >= sv->tail[m]) continue;
+            bad |= 1u << m;
+        }
+    }
+    return bad;
+}
+
+/* Replaces member `bad` of *c by a new chunk holding every wanted needle
+ * with enough good copies elsewhere. On success *c names the new member
+ * (record updated) and the old copy gives back the needles that were
+ * copied (only those: a needle nothing else holds stays where it is). */
 static kerr replace_member(kv *meta, volset *vs, const view *w, cs_info *c, uint32_t bad,
-                           wanted *need, size_t nneed, const uint32_t *index, uint8_t *buf,
-                           ec_code *code, uint8_t *space, cs_audit_stats *st) {
+                           survey *sv, ec_code *code, uint8_t *space, cs_audit_stats *st) {
     uint64_t uid = pick_volume(vs, w, c, bad);
     uint32_t ni, chunk;
     if (!uid || !volset_resolve_uid(vs, uid, &ni)) {
@@ -180,114 +293,147 @@ static kerr replace_member(kv *meta, volset *vs, const view *w, cs_info *c, uint
                   c->id, bad);
         return K_EUNAVAILABLE;
     }
-    kerr rc = vol_chunk_create_placed(vs, ni, &chunk);
-    if (rc) return rc;
-    uint64_t copied = 0, bytes = 0;
-    for (size_t k = 0; rc == K_OK && k < nneed; k++) {
-        wanted *n = &need[k];
+    bool *copied = calloc(sv->nneed ? sv->nneed : 1, sizeof *copied);
+    vol_loc *done = calloc(sv->nneed ? sv->nneed : 1, sizeof *done);
+    kerr rc = copied && done ? vol_chunk_create_placed(vs, ni, &chunk) : K_ENOMEM;
+    if (rc) {
+        free(copied);
+        free(done);
+        return rc;
+    }
+    uint64_t ncopied = 0, bytes = 0;
+    uint32_t need_copies = c->k ? c->k : 1;
+    for (size_t k = 0; rc == K_OK && k < sv->nneed; k++) {
+        wanted *n = &sv->need[k];
         uint32_t others = (uint32_t)__builtin_popcount(n->good & ~(1u << bad));
-        if (n->deleted || others < (c->k ? c->k : 1)) continue; /* gone, or lost */
+        if (n->deleted || others < need_copies) continue; /* gone, or lost */
         kerr rr = K_EUNAVAILABLE;
         if (c->k) {
-            rr = rebuild_block(vs, code, c, bad, n, index, space, buf);
+            rr = rebuild_block(vs, code, c, bad, n, sv->index, space, sv->buf);
         } else {
             for (uint32_t m = 0; m < c->n && rr; m++)
                 if (m != bad && (n->good & (1u << m)))
-                    rr = read_needle(vs, index[m], c->m[m].chunk, n, buf);
+                    rr = read_needle(vs, sv->index[m], c->m[m].chunk, n, sv->buf);
         }
         if (rr) continue; /* the good copies went bad meanwhile: counted as before */
         vol_writer *wr;
         rc = vol_writer_begin_at(vs, ni, chunk, n->offset, n->length, NULL, 0, &wr);
         if (rc == K_OK) {
-            rc = vol_writer_write(wr, buf, (size_t)n->length);
-            if (rc) {
+            rc = vol_writer_write(wr, sv->buf, (size_t)n->length);
+            if (rc)
                 vol_writer_abort(wr);
-            } else {
-                vol_loc done;
-                rc = vol_writer_finish(wr, &done);
-            }
+            else
+                rc = vol_writer_finish(wr, &done[k]);
         }
         if (rc == K_OK) {
-            copied++;
+            copied[k] = true;
+            ncopied++;
             bytes += n->length;
         }
     }
-    (void)vol_chunk_seal(vs, ni, chunk);
-    if (rc) {
-        log_error("repair: chunkset %016" PRIx64 ": copying to the new member failed: %s", c->id,
-                  kerr_name(rc));
-        return rc;
-    }
     cs_info next = *c;
     next.m[bad] = (cs_member){.uid = uid, .chunk = chunk};
-    kbuf old = KBUF_INIT, rec = KBUF_INIT;
-    cs_encode(c, &old);
-    cs_encode(&next, &rec);
-    char key[18];
-    cs_record_key(c->id, key);
-    rc = kv_cas(meta, key, 17, old.data, old.len, rec.data, rec.len);
-    kbuf_free(&old);
-    kbuf_free(&rec);
+    if (rc == K_OK) {
+        kbuf old = KBUF_INIT, rec = KBUF_INIT;
+        cs_encode(c, &old);
+        cs_encode(&next, &rec);
+        char key[18];
+        cs_record_key(c->id, key);
+        rc = kv_cas(meta, key, 17, old.data, old.len, rec.data, rec.len);
+        kbuf_free(&old);
+        kbuf_free(&rec);
+        if (rc)
+            log_error("repair: chunkset %016" PRIx64 ": its record changed meanwhile (%s); run "
+                      "repair again",
+                      c->id, kerr_name(rc));
+    } else {
+        log_error("repair: chunkset %016" PRIx64 ": copying to the new member failed: %s", c->id,
+                  kerr_name(rc));
+    }
     if (rc) {
-        log_error("repair: chunkset %016" PRIx64 ": its record changed meanwhile (%s); run "
-                  "repair again",
-                  c->id, kerr_name(rc));
+        /* the new chunk is named by nothing: its needles go, so that
+         * compaction gives the space back */
+        for (size_t k = 0; k < sv->nneed; k++)
+            if (copied[k]) (void)vol_delete(vs, &done[k]);
+    }
+    (void)vol_chunk_seal(vs, ni, chunk);
+    if (rc) {
+        free(copied);
+        free(done);
         return rc;
     }
     log_info("repair: chunkset %016" PRIx64 ": member %u (volume %016" PRIx64
              ") replaced by chunk %u of volume %016" PRIx64 ", %" PRIu64 " needles copied",
-             c->id, bad, c->m[bad].uid, chunk, uid, copied);
-    /* the old copy, when it still answers: its needles are deleted so that
-     * compaction gives the space back */
+             c->id, bad, c->m[bad].uid, chunk, uid, ncopied);
+    /* the old copy, when it still answers: the needles copied are deleted
+     * there so that compaction gives the space back */
     uint32_t oi;
     if (dn_of(w, c->m[bad].uid) && volset_resolve_uid(vs, c->m[bad].uid, &oi)) {
-        for (size_t k = 0; k < nneed; k++)
-            if (need[k].present & (1u << bad)) {
+        for (size_t k = 0; k < sv->nneed; k++)
+            if (copied[k] && (sv->need[k].present & (1u << bad))) {
                 vol_loc l = {.volume = oi,
                              .chunk = c->m[bad].chunk,
-                             .offset = need[k].offset,
-                             .length = need[k].length};
+                             .offset = sv->need[k].offset,
+                             .length = sv->need[k].length};
                 (void)vol_delete(vs, &l);
             }
         (void)vol_chunk_seal(vs, oi, c->m[bad].chunk);
     }
-    for (size_t k = 0; k < nneed; k++)
-        if (!need[k].deleted &&
-            (uint32_t)__builtin_popcount(need[k].good & ~(1u << bad)) >= (c->k ? c->k : 1))
-            need[k].good |= 1u << bad;
+    for (size_t k = 0; k < sv->nneed; k++) {
+        sv->need[k].good &= ~(1u << bad);
+        sv->need[k].present &= ~(1u << bad);
+        if (copied[k]) sv->need[k].good |= sv->need[k].present |= 1u << bad;
+    }
+    sv->index[bad] = ni;
+    sv->avail[bad] = true;
+    free(copied);
+    free(done);
     *c = next;
     st->members_replaced++;
-    st->needles_copied += copied;
+    st->needles_copied += ncopied;
     st->bytes_copied += bytes;
     return K_OK;
 }
 
-/* Seals c for repair: record, open index, the chunks that answer. */
-static kerr seal_for_repair(kv *meta, volset *vs, cs_info *c) {
-    if (c->sealed) return K_OK;
-    cs_info s = *c;
-    s.sealed = true;
-    kbuf old = KBUF_INIT, rec = KBUF_INIT;
-    cs_encode(c, &old);
-    cs_encode(&s, &rec);
-    char key[18];
-    cs_record_key(c->id, key);
-    kerr rc = kv_cas(meta, key, 17, old.data, old.len, rec.data, rec.len);
-    kbuf_free(&old);
-    kbuf_free(&rec);
-    if (rc == K_OK) rc = cs_index_update(meta, CS_OPEN_INDEX, c->id, false);
-    if (rc) return rc;
-    for (uint32_t m = 0; m < c->n; m++) {
-        uint32_t index;
-        if (volset_resolve_uid(vs, c->m[m].uid, &index))
-            (void)vol_chunk_seal(vs, index, c->m[m].chunk);
+/* The code of a stripeset, kept across chunksets of the same shape. */
+typedef struct code_cache {
+    ec_code *code;
+    uint32_t k, m;
+} code_cache;
+
+static kerr code_for(code_cache *cc, uint32_t k, uint32_t m, ec_code **out) {
+    if (!cc->code || cc->k != k || cc->m != m) {
+        ec_free(cc->code);
+        cc->code = NULL;
+        kerr rc = ec_new(k, m, &cc->code);
+        if (rc) return rc;
+        cc->k = k;
+        cc->m = m;
     }
-    *c = s;
+    *out = cc->code;
     return K_OK;
 }
 
+/* Seals c and looks at it again: once every member that answered is
+ * sealed, with no needle under way, its lists are final. */
+static kerr seal_and_resurvey(kv *meta, volset *vs, const view *w, cs_info *c, bool deep,
+                              survey *sv) {
+    uint32_t listed = 0, sealed = 0;
+    for (uint32_t m = 0; m < c->n; m++) listed |= sv->avail[m] ? 1u << m : 0;
+    kerr rc = cs_seal(meta, vs, c, &sealed);
+    if (rc) return rc;
+    if ((listed & sealed) != listed) {
+        log_warn("repair: chunkset %016" PRIx64 ": a member that answered could not be sealed "
+                 "yet; left for the next run",
+                 c->id);
+        return K_EUNAVAILABLE;
+    }
+    survey_free(sv);
+    return survey_take(vs, w, c, deep, sv);
+}
+
 static kerr audit_one(kv *meta, volset *vs, const view *w, uint64_t id, const cs_audit_opts *o,
-                      cs_audit_stats *st, cs_health *h) {
+                      code_cache *cc, cs_audit_stats *st, cs_health *h) {
     char key[18];
     cs_record_key(id, key);
     kbuf v = KBUF_INIT;
@@ -300,131 +446,59 @@ static kerr audit_one(kv *meta, volset *vs, const view *w, uint64_t id, const cs
         return rc;
     }
     st->chunksets++;
-    /* inventories of the members that answer */
-    vol_needle *inv[CS_MAX_REPLICAS] = {0};
-    size_t ninv[CS_MAX_REPLICAS] = {0};
-    uint32_t index[CS_MAX_REPLICAS] = {0};
-    bool avail[CS_MAX_REPLICAS] = {0};
-    size_t total = 0;
-    for (uint32_t m = 0; m < c.n; m++) {
-        if (!dn_of(w, c.m[m].uid) || !volset_resolve_uid(vs, c.m[m].uid, &index[m])) continue;
-        kerr e = vol_chunk_needles(vs, index[m], c.m[m].chunk, &inv[m], &ninv[m]);
-        if (e) {
-            log_warn("fsck: chunkset %016" PRIx64 " member %u: cannot list its chunk: %s", id, m,
-                     kerr_name(e));
-            continue;
-        }
-        avail[m] = true;
-        total += ninv[m];
-    }
-    /* merge them into the wanted needles */
-    listed *all = malloc((total ? total : 1) * sizeof *all);
-    wanted *need = calloc(total ? total : 1, sizeof *need);
-    size_t nall = 0, nneed = 0;
-    uint8_t *buf = NULL, *space = NULL;
-    ec_code *code = NULL;
-    if (!all || !need) {
-        rc = K_ENOMEM;
-        goto out;
-    }
-    for (uint32_t m = 0; m < c.n; m++)
-        for (size_t i = 0; i < ninv[m]; i++) all[nall++] = (listed){inv[m][i], m};
-    qsort(all, nall, sizeof *all, cmp_listed);
-    for (size_t i = 0; i < nall; i++) {
-        const vol_needle *nd = &all[i].n;
-        if (!nneed || need[nneed - 1].offset != nd->offset)
-            need[nneed++] = (wanted){.offset = nd->offset, .length = nd->length};
-        wanted *wn = &need[nneed - 1];
-        if (nd->length != wn->length) {
-            log_error("fsck: chunkset %016" PRIx64 " offset %" PRIu64
-                      ": members disagree on the length (%" PRIu64 " vs %" PRIu64 ")",
-                      id, nd->offset, nd->length, wn->length);
-            continue; /* not a good copy of the first one seen */
-        }
-        if (nd->deleted) wn->deleted = true;
-        wn->present |= 1u << all[i].member;
-        wn->good |= 1u << all[i].member;
-    }
-    /* deep: every copy read and verified */
-    uint64_t biggest = 0;
-    for (size_t k = 0; k < nneed; k++)
-        if (need[k].length > biggest) biggest = need[k].length;
-    buf = malloc(biggest ? (size_t)biggest : 1);
-    if (!buf) {
-        rc = K_ENOMEM;
-        goto out;
-    }
-    if (c.k && o->repair) {
-        space = malloc((size_t)c.n * (biggest ? (size_t)biggest : 1));
-        if (!space || ec_new(c.k, c.n - c.k, &code) != K_OK) {
-            rc = K_ENOMEM;
+    survey sv;
+    uint8_t *space = NULL;
+    rc = survey_take(vs, w, &c, o->deep, &sv);
+    if (rc) goto out;
+    uint32_t bad = bad_members(&c, &sv);
+    uint32_t need_copies = c.k ? c.k : 1;
+    if (o->repair && bad) {
+        /* first sealed, then looked at again: what an append finished
+         * meanwhile is in the lists the copies are made from */
+        kerr e = c.sealed ? K_OK : seal_and_resurvey(meta, vs, w, &c, o->deep, &sv);
+        if (e == K_ENOMEM) {
+            rc = e;
             goto out;
         }
-    }
-    for (size_t k = 0; o->deep && k < nneed; k++) {
-        if (need[k].deleted) continue;
-        for (uint32_t m = 0; m < c.n; m++) {
-            if (!(need[k].good & (1u << m))) continue;
-            kerr e = read_needle(vs, index[m], c.m[m].chunk, &need[k], buf);
-            if (e) {
-                log_warn("fsck: chunkset %016" PRIx64 " member %u offset %" PRIu64 ": %s", id, m,
-                         need[k].offset, kerr_name(e));
-                need[k].good &= ~(1u << m);
+        bad = e ? 0 : bad_members(&c, &sv);
+        if (e) st->repairs_failed++;
+        uint32_t n_avail = 0;
+        for (uint32_t m = 0; m < c.n; m++) n_avail += sv.avail[m];
+        ec_code *code = NULL;
+        if (bad && c.k) {
+            space = malloc((size_t)c.n * (sv.biggest ? (size_t)sv.biggest : 1));
+            if (!space || code_for(cc, c.k, c.n - c.k, &code) != K_OK) {
+                rc = K_ENOMEM;
+                goto out;
             }
         }
-    }
-    /* members to replace: gone, or missing a good copy of a needle */
-    uint32_t bad = 0;
-    for (uint32_t m = 0; m < c.n; m++) {
-        if (!avail[m]) bad |= 1u << m;
-        for (size_t k = 0; k < nneed; k++)
-            if (!need[k].deleted && !(need[k].good & (1u << m))) bad |= 1u << m;
-    }
-    uint32_t n_avail = 0;
-    for (uint32_t m = 0; m < c.n; m++) n_avail += avail[m];
-    bool any_avail = n_avail >= (c.k ? c.k : 1);
-    if (o->repair && bad && any_avail) {
-        rc = seal_for_repair(meta, vs, &c);
-        for (uint32_t m = 0; rc == K_OK && m < c.n; m++) {
+        if (bad && n_avail < need_copies) {
+            log_error("repair: chunkset %016" PRIx64 ": too few members answer; nothing to copy "
+                      "from",
+                      id);
+            bad = 0;
+        }
+        for (uint32_t m = 0; bad && m < c.n; m++) {
             if (!(bad & (1u << m))) continue;
-            kerr e = replace_member(meta, vs, w, &c, m, need, nneed, index, buf, code, space, st);
-            if (e) {
-                st->repairs_failed++;
-            } else {
-                (void)volset_resolve_uid(vs, c.m[m].uid, &index[m]);
-            }
+            if (replace_member(meta, vs, w, &c, m, &sv, code, space, st)) st->repairs_failed++;
         }
-        if (rc) {
-            log_error("repair: chunkset %016" PRIx64 ": cannot seal it: %s", id, kerr_name(rc));
-            st->repairs_failed++;
-            rc = K_OK;
-        }
-    } else if (o->repair && bad) {
-        log_error("repair: chunkset %016" PRIx64 ": no member holds a good copy of everything "
-                  "and none answers; nothing to copy from",
-                  id);
     }
-    for (size_t k = 0; k < nneed; k++) {
-        if (need[k].deleted) continue;
-        uint32_t copies = (uint32_t)__builtin_popcount(need[k].good);
-        uint32_t needed = c.k ? c.k : 1; /* blocks (or copies) a read needs */
+    for (size_t k = 0; k < sv.nneed; k++) {
+        if (sv.need[k].deleted) continue;
+        uint32_t copies = (uint32_t)__builtin_popcount(sv.need[k].good);
         st->needles++;
-        if (copies < needed)
+        if (copies < need_copies)
             st->lost++;
         else if (copies < c.n)
             st->degraded++;
         else
             st->healthy++;
-        rc = health_add(h, id, need[k].offset, copies, c.n, needed);
+        rc = health_add(h, id, sv.need[k].offset, copies, c.n, need_copies);
         if (rc) break;
     }
 out:
-    for (uint32_t m = 0; m < c.n; m++) free(inv[m]);
-    free(all);
-    free(need);
-    free(buf);
+    survey_free(&sv);
     free(space);
-    ec_free(code);
     return rc;
 }
 
@@ -434,6 +508,7 @@ kerr cs_audit(kv *meta, volset *vs, const cs_audit_opts *o, cs_audit_stats *st, 
     cs_health *h = calloc(1, sizeof *h);
     if (!h) return K_ENOMEM;
     view w = {0};
+    code_cache cc = {0};
     kerr rc = dnreg_list(meta, clock_real_ms(), DNREG_DOWN_AFTER_MS, &w.dns, &w.ndn);
     kbuf idx = KBUF_INIT;
     if (rc == K_OK) {
@@ -455,13 +530,14 @@ kerr cs_audit(kv *meta, volset *vs, const cs_audit_opts *o, cs_audit_stats *st, 
         memcpy(hex, idx.data + 17 * i, 16);
         hex[16] = 0;
         if (sscanf(hex, "%16llx", &id) != 1 || !id) continue;
-        kerr e = audit_one(meta, vs, &w, id, o, st, h);
+        kerr e = audit_one(meta, vs, &w, id, o, &cc, st, h);
         if (e == K_ENOMEM) rc = e;
         if (e && e != K_ENOMEM) st->unreadable++;
         if (o->progress) o->progress(o->arg, i + 1, nids);
     }
     kbuf_free(&idx);
     dnreg_list_free(w.dns, w.ndn);
+    ec_free(cc.code);
     if (rc) {
         cs_health_free(h);
         return rc;

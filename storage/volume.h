@@ -149,17 +149,24 @@ kerr vol_writer_begin_on(volset *vs, uint32_t index, uint64_t len, vol_writer **
  *
  * vol_chunk_create_placed: a new, empty, open placed chunk on the volume at
  * index; *chunk gets its id. K_ENOSPC when the volume has less than 1 MiB
- * above its reserve (a full datanode takes no new chunkset). vol_chunk_seal: seals a placed chunk
- * (idempotent); K_ENOTFOUND if the volume has no such chunk.
+ * above its reserve (a full datanode takes no new chunkset). vol_chunk_seal:
+ * seals a placed chunk (idempotent) and waits (up to 5 s) for the needles
+ * begun in it before to finish, so that its list of needles is final when
+ * it returns; K_EUNAVAILABLE if one is still being written then (sealed
+ * all the same), K_ENOTFOUND if the volume has no such chunk. An open
+ * placed chunk found when the volume opens (after a restart) takes replica
+ * needles at given offsets but no append at its tail (K_ECONFLICT: the
+ * chunkset is full), since a crash may have cut a needle short there.
  *
  * vol_writer_begin_at: a needle of len bytes in the open placed chunk
  * `chunk` of the volume at index, at offset `at` (a replica: the offset
  * the master chose), or at the chunk's tail when at is VOL_AT_TAIL (the
  * master; vol_writer_offset tells where). K_ECONFLICT if the chunk is not
- * an open placed chunk, or (at the tail) if the needle would take it past
- * the volume's chunk size: the chunkset is full. K_EINVAL for an offset
- * that is not needle-aligned. A needle written where bytes already are (an
- * attempt that failed on another replica) replaces them.
+ * an open placed chunk, at an offset where a live needle is, or (at the
+ * tail) if the needle would take it past the volume's chunk size: the
+ * chunkset is full. K_EINVAL for an offset that is not needle-aligned. A
+ * needle written where a deleted or unfinished one is (an attempt that
+ * failed on another replica) replaces it.
  * fwd (remote volumes only; n_fwd 0 elsewhere): the replicas a datanode
  * master forwards the needle to, at the same offset, before it answers
  * (storage/datanode.h, "append"); the writer then finishes only once every

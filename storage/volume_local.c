@@ -94,6 +94,10 @@ typedef struct chunk {
      * begin_at only; open until sealed (marker file), never compacted while
      * open. Volume lock. */
     bool placed, placed_open;
+    /* an open placed chunk found at open: its tail may lie inside a needle
+     * a crash cut short, so it takes replica writes at given offsets but
+     * no append at the tail (the chunkset gets sealed instead) */
+    bool tail_unknown;
     bool gone;          /* compaction removed the file: it held no needle */
     bool broken;        /* a compacted file whose table is unreadable: reads fail */
     const uint8_t *fwd; /* compacted: forwarding table (in fwd_map), else NULL */
@@ -685,7 +689,7 @@ static kerr lv_begin_at(volume *base, uint32_t id, uint64_t at, uint64_t len,
     if (!c || !c->placed_open || c->gone || atomic_load(&c->sync_failed)) {
         rc = K_ECONFLICT;
     } else if (at == VOL_AT_TAIL) {
-        if (c->tail > 0 && c->tail + size > v->chunk_size) {
+        if (c->tail_unknown || (c->tail > 0 && c->tail + size > v->chunk_size)) {
             rc = K_ECONFLICT; /* full: the chunkset is sealed by its owner */
         } else {
             w->needle_off = c->tail;
@@ -761,6 +765,17 @@ static kerr lv_chunk_seal(volume *base, uint32_t id) {
     }
     pthread_mutex_unlock(&v->lock);
     if (!c) return K_ENOTFOUND;
+    /* needles begun before the seal finish (or fail) before it returns: a
+     * caller that lists the chunk afterwards (repair) sees its final set */
+    for (int i = 0; i < 500 && atomic_load(&c->writers) > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&c->writers) > 0) {
+        log_warn("storage: volume %s: chunk %u sealed, but a needle is still being written", v->dir,
+                 id);
+        return K_EUNAVAILABLE;
+    }
     if (!was_open) return K_OK;
     char name[32];
     chunk_marker_name(id, name);
@@ -2001,7 +2016,7 @@ static kerr scan_chunks(local_volume *v) {
     for (size_t i = 0; rc == K_OK && i < nmarkers; i++) {
         chunk *c = markers[i] < v->nchunks ? v->chunks[markers[i]] : NULL;
         if (c && !c->fwd && !c->broken) {
-            c->placed = c->placed_open = true;
+            c->placed = c->placed_open = c->tail_unknown = true;
         } else {
             char name[32];
             chunk_marker_name(markers[i], name);
