@@ -2373,17 +2373,19 @@ kerr objsvc_walk_data(objsvc *s, const char *const *owners, size_t nowners, objs
                     kbuf_free(&v);
                     if (de) {
                         (*unreadable)++;
-                        stop = fn(arg, bs[i].name, c.items[k].p, c.items[k].len, NULL, 0) != 0;
+                        stop = fn(arg, bs[i].name, c.items[k].p, c.items[k].len, 0, NULL, 0) != 0;
                         continue;
                     }
                     if (obj_expired(&m, clock_real_ms())) continue;
                     data_loc *run = m.nsegs ? arena_alloc(pa, m.nsegs * sizeof *run) : NULL;
                     for (uint32_t j = 0; j < m.nsegs; j++) run[j] = m.segs[j].loc;
-                    stop = fn(arg, bs[i].name, c.items[k].p, c.items[k].len, run, m.nsegs) != 0;
+                    stop = fn(arg, bs[i].name, c.items[k].p, c.items[k].len, m.mtime_ms, run,
+                              m.nsegs) != 0;
                 }
                 bool more = !e && !stop && trunc && c.n;
                 char *last = more ? strndup(c.items[c.n - 1].p, c.items[c.n - 1].len) : NULL;
                 size_t last_len = more ? c.items[c.n - 1].len : 0;
+                if (more && !last) e = K_ENOMEM, more = false; /* never from the start again */
                 arena_free(pa);
                 free((char *)req.start_after);
                 req.start_after = last;

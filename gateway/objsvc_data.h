@@ -8,7 +8,8 @@
  * one of owners (object records of this service's member store), in bucket
  * then key order, with the run of keys holding its bytes (n may be 0: an
  * empty object or a large-object manifest, whose segments are objects of
- * their own). fn returning nonzero stops the walk (K_OK). Uploads in
+ * their own) and its last-modified time (unix ms; 0 for an unreadable
+ * record). fn returning nonzero stops the walk (K_OK). Uploads in
  * progress are not walked. Errors: the kv's; a record that does not decode
  * is passed with run NULL and n 0 and counted in *unreadable. */
 #ifndef KURA_GATEWAY_OBJSVC_DATA_H
@@ -20,7 +21,7 @@
  * its fields include storage/data.h themselves). */
 struct data_loc;
 typedef int (*objsvc_data_fn)(void *arg, const char *bucket, const char *key, size_t klen,
-                              const struct data_loc *run, uint32_t n);
+                              int64_t mtime_ms, const struct data_loc *run, uint32_t n);
 kerr objsvc_walk_data(objsvc *s, const char *const *owners, size_t nowners, objsvc_data_fn fn,
                       void *arg, uint64_t *unreadable);
 

@@ -85,8 +85,9 @@ const cfg_item settings_serve[] = {
      "a scrub pass (every copy read, damaged ones re-replicated) every SECS; one gateway of the "
      "cluster at a time (0: never)"},
     {"scrub-pause", CFG_INT, "100", 0, 60000, "MS", "pause between chunksets during a scrub"},
-    {"ec-data", CFG_INT, "6", 1, 32, "K", "data shards of an erasure-coded stripe"},
-    {"ec-parity", CFG_INT, "3", 0, 16, "M", "parity shards of an erasure-coded stripe"},
+    {"ec-data", CFG_INT, "6", 1, 15, "K", "data shards of an erasure-coded stripe"},
+    {"ec-parity", CFG_INT, "3", 0, 15, "M",
+     "parity shards of an erasure-coded stripe (0: objects are replicated, never striped)"},
     {"ec-threshold", CFG_SIZE, "1M", 0, 1ll << 40, "SIZE",
      "objects at least this large are erasure-coded, smaller ones replicated"},
 };
@@ -299,8 +300,8 @@ kerr settings_check_serve(const config *c, char *err, size_t cap) {
         }
     }
     int64_t k = config_int(c, "ec-data"), m = config_int(c, "ec-parity");
-    if (k + m > 32) {
-        snprintf(err, cap, "--ec-data + --ec-parity must be at most 32, got %lld+%lld",
+    if (k + m > 16) { /* storage/chunkset.h CS_MAX_REPLICAS: members of a stripeset */
+        snprintf(err, cap, "--ec-data + --ec-parity must be at most 16, got %lld+%lld",
                  (long long)k, (long long)m);
         return K_EINVAL;
     }

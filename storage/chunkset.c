@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -78,6 +79,7 @@ struct cs_pool {
     _Atomic bool fill_creating;
     _Atomic int64_t fill_created_ms;
     pthread_mutex_t refresh_mu; /* one refresh at a time */
+    pthread_mutex_t create_mu;  /* one creation at a time (held across I/O) */
     _Atomic uint64_t n_puts, n_retries, n_put_failures, n_created, n_sealed;
     _Atomic uint64_t n_reads, n_failovers, n_read_failures;
     _Atomic uint64_t dn_up, dn_down;
@@ -168,6 +170,12 @@ kerr cs_index_update(kv *meta, const char *key, uint64_t id, bool add) {
         if (add) kbuf_printf(&next, "%s\n", hex);
         rc = kv_cas(meta, key, klen, absent ? NULL : cur.data, absent ? 0 : cur.len,
                     next.data ? next.data : "", next.len);
+        if (rc == K_ECONFLICT) { /* another writer won: step back a little, jittered */
+            uint32_t r = 0;
+            (void)getrandom(&r, sizeof r, 0);
+            struct timespec ts = {0, (long)(r % (1000u * (unsigned)(attempt + 1))) * 1000L};
+            nanosleep(&ts, NULL);
+        }
     }
     kbuf_free(&cur);
     kbuf_free(&next);
@@ -737,6 +745,7 @@ kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, const cs_alloc *a, cs
     p->refreshed_ms = INT64_MIN / 2;
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->refresh_mu, NULL);
+    pthread_mutex_init(&p->create_mu, NULL);
     *out = p;
     return K_OK;
 }
@@ -745,6 +754,7 @@ void cs_pool_close(cs_pool *p) {
     if (!p) return;
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->refresh_mu);
+    pthread_mutex_destroy(&p->create_mu);
     free(p->e);
     free(p->up);
     free(p->zone);
@@ -781,6 +791,20 @@ static kerr put_on(cs_pool *p, const cs_info *c, const void *body, size_t len, u
 /* One attempt to store something on chunkset c (put_on, stripe_on). */
 typedef kerr (*attempt_fn)(cs_pool *p, const cs_info *c, void *arg, uint64_t *offset);
 
+/* Creates a chunkset for want of usable ones (or for a datanode in none),
+ * one creation at a time per pool: writers that find too few at once do
+ * not each create one; those that waited go on with what the first made. */
+static kerr create_wanted(cs_pool *p, bool uncovered) {
+    pthread_mutex_lock(&p->create_mu);
+    cs_info c;
+    size_t usable;
+    bool filling;
+    (void)pick(p, &c, &usable, &filling);
+    kerr e = usable < p->min_open || uncovered ? create(p) : K_OK;
+    pthread_mutex_unlock(&p->create_mu);
+    return e;
+}
+
 /* Whether this write should open a chunkset because the ones it would
  * use are full enough (cs_alloc's fill rules): one such creation at a
  * time per pool, at most one per REFRESH_MS, and never beyond twice
@@ -814,11 +838,13 @@ static kerr put_loop(cs_pool *p, attempt_fn fn, void *arg, uint64_t span, uint64
         pthread_mutex_unlock(&p->mu);
         if ((usable < p->min_open || uncovered) && creates < PUT_CREATES) {
             creates++;
-            kerr e = create(p);
+            kerr e = create_wanted(p, uncovered);
             if (e == K_OK && !have) have = pick(p, &c, &usable, &filling);
             if (e != K_OK) last = e;
         } else if (filling && attempt == 0 && claim_fill_create(p, usable)) {
+            pthread_mutex_lock(&p->create_mu);
             kerr e = create(p);
+            pthread_mutex_unlock(&p->create_mu);
             atomic_store(&p->fill_creating, false);
             if (e == K_OK) log_info("chunkset: opened one more, the open ones being full enough");
         }
@@ -884,6 +910,13 @@ static kerr read_members(cs_pool *p, const cs_info *c, uint64_t offset, uint64_t
 static kerr read_stripe_members(cs_pool *p, const cs_info *c, uint64_t offset, uint64_t length,
                                 uint64_t off, void *buf, size_t n);
 
+static bool same_members(const cs_info *a, const cs_info *b) {
+    if (a->n != b->n) return false;
+    for (uint32_t i = 0; i < a->n; i++)
+        if (a->m[i].uid != b->m[i].uid || a->m[i].chunk != b->m[i].chunk) return false;
+    return true;
+}
+
 /* A read of chunkset csid through fn: with the cached record, then, when
  * that fails for want of members, once more with the record read afresh
  * if it names other members (a repair may have moved the copies). */
@@ -899,7 +932,7 @@ static kerr read_via(cs_pool *p, members_fn fn, uint64_t csid, uint64_t offset, 
     rc = fn(p, &c, offset, length, off, buf, n);
     if (rc == K_OK || rc == K_EINVAL) return rc;
     cs_info again;
-    if (lookup_fresh(p, csid, &again, true) == K_OK && memcmp(&again.m, &c.m, sizeof c.m))
+    if (lookup_fresh(p, csid, &again, true) == K_OK && !same_members(&again, &c))
         rc = fn(p, &again, offset, length, off, buf, n);
     if (rc) atomic_fetch_add(&p->n_read_failures, 1);
     return rc;
@@ -1022,19 +1055,23 @@ static kerr stripe_on(cs_pool *p, const cs_info *c, uint8_t *const *blocks, size
         rc = vol_writer_begin_at(p->vs, index[i], c->m[i].chunk, at, block, NULL, 0, &w[i]);
         if (rc == K_OK) started++;
     }
-    for (uint32_t i = 1; rc == K_OK && i < started; i++)
+    bool sent[CS_MAX_REPLICAS] = {0};
+    for (uint32_t i = 1; rc == K_OK && i < started; i++) {
         rc = vol_writer_write(w[i], blocks[i], block);
+        sent[i] = rc == K_OK;
+    }
+    /* every block sent whole is finished, whatever happened to the others:
+     * its datanode may store it, and a stored block of a failed stripe
+     * must be deleted, not left behind as a needle nothing names */
     for (uint32_t i = 1; i < started; i++) {
-        if (rc) {
+        if (!sent[i]) {
             vol_writer_abort(w[i]);
             continue;
         }
         kerr e = vol_writer_finish(w[i], &done[i]);
+        if (e == K_OK) ok[i] = true;
         if (e == K_OK && done[i].offset != at) e = K_EIO;
-        if (e)
-            rc = e;
-        else
-            ok[i] = true;
+        if (e && rc == K_OK) rc = e;
     }
     if (rc) {
         for (uint32_t i = 0; i < c->n; i++)

@@ -23,8 +23,9 @@
 struct data_layer {
     volset *vs;
     data_policy policy;
-    cs_pool *cs; /* replicated chunksets (data_open_cluster), else NULL */
-    cs_pool *ec; /* stripesets (data_open_cluster with ec_m > 0), else NULL */
+    cs_pool *cs;   /* replicated chunksets (data_open_cluster), else NULL */
+    cs_pool *ec;   /* stripesets (data_open_cluster), else NULL */
+    bool ec_write; /* new segments of ec_threshold bytes go to ec */
 };
 
 /* ---- location keys ---------------------------------------------------------- */
@@ -149,10 +150,14 @@ kerr data_open_cluster(volset *vs, kv *meta, const data_policy *policy, data_lay
                   .min_fill = policy->chunkset_min_fill,
                   .zone = policy->zone};
     rc = cs_pool_open(meta, vs, policy->replicas, &a, &d->cs);
-    /* stripes are read by every gateway; written when ec_m > 0 */
-    if (!rc && policy->ec_k >= 1 && policy->ec_m >= 1 &&
-        policy->ec_k + policy->ec_m <= CS_MAX_REPLICAS)
-        rc = cs_pool_open_ec(meta, vs, policy->ec_k, policy->ec_m, &a, &d->ec);
+    /* stripes are read (and released) by every gateway, whatever its own
+     * code: each stripeset's record names its k; new ones are written with
+     * this gateway's RS(k, m) when it has one */
+    d->ec_write =
+        policy->ec_k >= 1 && policy->ec_m >= 1 && policy->ec_k + policy->ec_m <= CS_MAX_REPLICAS;
+    if (!rc)
+        rc = cs_pool_open_ec(meta, vs, d->ec_write ? policy->ec_k : 1,
+                             d->ec_write ? policy->ec_m : 1, &a, &d->ec);
     if (rc) {
         cs_pool_close(d->cs);
         free(d);
@@ -237,7 +242,7 @@ static kerr flush_segment(data_put *w) {
         uint64_t csid, offset;
         uint8_t kind = DLOC_CHUNKSET;
         kerr e = K_EUNAVAILABLE;
-        if (w->d->ec && w->seg_fill && w->seg_fill >= w->d->policy.ec_threshold) {
+        if (w->d->ec_write && w->seg_fill && w->seg_fill >= w->d->policy.ec_threshold) {
             e = cs_put_stripe(w->d->ec, w->seg_buf, w->seg_fill, &csid, &offset);
             if (e == K_OK)
                 kind = DLOC_STRIPE;

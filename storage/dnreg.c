@@ -86,6 +86,7 @@ kerr dnreg_decode(const char *p, size_t n, dn_info *out) {
         } /* unknown keys: from a newer datanode, ignored */
     }
     if (magic && have_id && out->address && out->zone) rc = K_OK;
+    if (rc == K_OK && !out->media && !(out->media = strdup("hdd"))) rc = K_ENOMEM;
 out:
     free(text);
     if (rc != K_OK) dnreg_info_clear(out);

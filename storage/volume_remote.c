@@ -28,6 +28,7 @@
 #include "common/clock.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "storage/chunk.h"
 #include "storage/datanode.h"
 #include "storage/volume_impl.h"
 
@@ -629,7 +630,8 @@ static kerr rv_chunk_needles(volume *base, uint32_t chunk, vol_needle **out, siz
         const char *nl = memchr(p, '\n', (size_t)(body.data + body.len - p));
         unsigned long long off, len;
         int del;
-        if (!nl || sscanf(p, "%llu %llu %d", &off, &len, &del) != 3) {
+        if (!nl || sscanf(p, "%llu %llu %d", &off, &len, &del) != 3 || len > NEEDLE_MAX_LENGTH ||
+            off > UINT64_MAX - len) {
             log_error("storage: datanode volume %s answered a chunk inventory with a bad line",
                       v->label);
             e = K_EIO;

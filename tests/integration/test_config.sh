@@ -96,7 +96,7 @@ expect_refusal "--min-free-space wants a size (512M, 2G, 0), a percentage from 1
   serve --config "$tmp/bad4.conf"
 expect_refusal "--min-free-space wants a size" serve --min-free-space lots
 expect_refusal "--tls-cert and --tls-key go together" serve --tls-cert /x.pem
-expect_refusal "--ec-data + --ec-parity must be at most 32" serve --ec-data 30 --ec-parity 3
+expect_refusal "--ec-data + --ec-parity must be at most 16" serve --ec-data 14 --ec-parity 3
 out=$("$kura" serve --config "$tmp/missing.conf" 2>&1)
 [ $? -ne 0 ] && grep -q "$tmp/missing.conf" <<<"$out" || fail "missing config file not reported: $out"
 
