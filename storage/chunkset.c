@@ -70,6 +70,10 @@ struct cs_pool {
     pthread_mutex_t mu;
     cs_entry *e; /* sorted by info.id */
     size_t n, cap;
+    /* ids of the entries writable at the last refresh or created since:
+     * what pick looks at, rather than every chunkset ever cached */
+    uint64_t *open_ids;
+    size_t n_open, cap_open;
     uint64_t rr;
     int64_t refreshed_ms;
     vol_up *up; /* volumes of datanodes up at the last refresh, by uid */
@@ -87,6 +91,9 @@ struct cs_pool {
      * joined, say): the next write creates a chunkset on it. */
     bool uncovered;
     bool short_logged; /* "fewer than R datanodes" logged this episode */
+    /* degraded stripe reads: logged at most once a second, with a count */
+    _Atomic int64_t degraded_logged_ms;
+    _Atomic uint64_t degraded_unlogged;
 };
 
 /* ---- record codec ---- */
@@ -226,6 +233,19 @@ static kerr cache_put(cs_pool *p, const cs_info *c, bool writable) {
     return K_OK;
 }
 
+/* Adds id to the open list (mu held). */
+static kerr open_add(cs_pool *p, uint64_t id) {
+    if (p->n_open == p->cap_open) {
+        size_t cap = p->cap_open ? p->cap_open * 2 : 16;
+        uint64_t *grown = realloc(p->open_ids, cap * sizeof *grown);
+        if (!grown) return K_ENOMEM;
+        p->open_ids = grown;
+        p->cap_open = cap;
+    }
+    p->open_ids[p->n_open++] = id;
+    return K_OK;
+}
+
 /* The members of csid, from the cache, or its record when not cached,
  * cached longer than RELOAD_MS (repair may have replaced a member), or
  * forced. */
@@ -350,6 +370,9 @@ static void refresh(cs_pool *p, bool force) {
             bool listed = ids && bsearch(&p->e[i].info.id, ids, got, sizeof *ids, cmp_u64);
             p->e[i].writable = listed && !p->e[i].info.sealed;
         }
+        p->n_open = 0;
+        for (size_t i = 0; i < p->n; i++)
+            if (p->e[i].writable) (void)open_add(p, p->e[i].info.id);
     }
     if (up && dn_start && dn_end) {
         /* a datanode none of whose volumes is in a writable chunkset? */
@@ -423,6 +446,17 @@ static uint64_t fill_pct(const cs_pool *p, const cs_entry *e) {
     return e->tail >= cap ? 100 : e->tail * 100 / cap;
 }
 
+/* The entry of open id i, if it is usable for a write now (mu held). */
+static cs_entry *usable_entry(cs_pool *p, size_t i, int64_t now) {
+    bool found;
+    size_t at = find(p, p->open_ids[i], &found);
+    cs_entry *e = found ? &p->e[at] : NULL;
+    if (!e || !e->writable || e->info.n != p->replicas || e->info.k != p->k ||
+        now < e->avoid_until_ms || !members_up(p, &e->info))
+        return NULL;
+    return e;
+}
+
 /* Picks a usable chunkset for a write: round-robin among those of the
  * best zone_class there is; false if none. Also counts the usable ones
  * (any class), and says whether that best class is full enough, by the
@@ -432,16 +466,11 @@ static bool pick(cs_pool *p, cs_info *out, size_t *usable, bool *filling) {
     pthread_mutex_lock(&p->mu);
     size_t n = 0, in_class[4] = {0};
     uint64_t fill_sum[4] = {0}, fill_min[4] = {100, 100, 100, 100};
-    int8_t *cls = malloc((p->n ? p->n : 1) * sizeof *cls);
-    for (size_t i = 0; cls && i < p->n; i++) {
-        cs_entry *e = &p->e[i];
-        cls[i] = -1;
-        if (!e->writable || e->info.n != p->replicas || e->info.k != p->k ||
-            now < e->avoid_until_ms || !members_up(p, &e->info))
-            continue;
+    for (size_t i = 0; i < p->n_open; i++) {
+        cs_entry *e = usable_entry(p, i, now);
+        if (!e) continue;
         int z = zone_class(p, &e->info);
         uint64_t f = fill_pct(p, e);
-        cls[i] = (int8_t)z;
         n++;
         in_class[z]++;
         fill_sum[z] += f;
@@ -452,19 +481,20 @@ static bool pick(cs_pool *p, cs_info *out, size_t *usable, bool *filling) {
     bool ok = false;
     int best = 0;
     while (best < 4 && !in_class[best]) best++;
-    if (n && cls) {
+    if (n) {
         size_t nb = in_class[best];
         *filling = (p->avg_fill && fill_sum[best] >= (uint64_t)p->avg_fill * nb) ||
                    (p->min_fill && fill_min[best] >= p->min_fill);
         size_t want = (size_t)(p->rr++ % nb);
-        for (size_t i = 0; i < p->n && !ok; i++)
-            if (cls[i] == best && want-- == 0) {
-                *out = p->e[i].info;
+        for (size_t i = 0; i < p->n_open && !ok; i++) {
+            cs_entry *e = usable_entry(p, i, now);
+            if (e && zone_class(p, &e->info) == best && want-- == 0) {
+                *out = e->info;
                 ok = true;
             }
+        }
     }
     pthread_mutex_unlock(&p->mu);
-    free(cls);
     return ok;
 }
 
@@ -690,6 +720,7 @@ static kerr create(cs_pool *p) {
     pthread_mutex_lock(&p->mu);
     p->short_logged = false;
     rc = cache_put(p, &c, true);
+    if (rc == K_OK) rc = open_add(p, c.id);
     pthread_mutex_unlock(&p->mu);
     atomic_fetch_add(&p->n_created, 1);
     log_info("chunkset: %016" PRIx64 " created on %u datanodes, zones %s (master first)", c.id, c.n,
@@ -756,6 +787,7 @@ void cs_pool_close(cs_pool *p) {
     pthread_mutex_destroy(&p->refresh_mu);
     pthread_mutex_destroy(&p->create_mu);
     free(p->e);
+    free(p->open_ids);
     free(p->up);
     free(p->zone);
     ec_free(p->ec);
@@ -1092,18 +1124,25 @@ static kerr stripe_attempt(cs_pool *p, const cs_info *c, void *arg, uint64_t *of
     return stripe_on(p, c, a->blocks, a->block, offset);
 }
 
-kerr cs_put_stripe(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *offset) {
+size_t cs_stripe_scratch_size(const cs_pool *p, size_t len) {
+    if (!p->k) return 0;
+    size_t block = (len + p->k - 1) / p->k;
+    return (size_t)(p->replicas - p->k + 2) * block;
+}
+
+kerr cs_put_stripe(cs_pool *p, const void *body, size_t len, void *scratch, uint64_t *csid,
+                   uint64_t *offset) {
     if (!p->k || !len) return K_EINVAL;
     uint32_t k = p->k, m = p->replicas - p->k;
     size_t block = (len + k - 1) / k;
     /* data blocks point into the body; the last ones, partial or past the
-     * end, are zero-padded copies; parity is computed here */
-    uint8_t *pad = calloc(2, block), *parity = malloc((size_t)m * block);
-    if (!pad || !parity) {
-        free(pad);
-        free(parity);
-        return K_ENOMEM;
-    }
+     * end, are zero-padded copies; parity is computed here (in the
+     * caller's scratch when it gives one) */
+    uint8_t *own = scratch ? NULL : malloc(cs_stripe_scratch_size(p, len));
+    uint8_t *pad = scratch ? scratch : own;
+    if (!pad) return K_ENOMEM;
+    uint8_t *parity = pad + 2 * block;
+    memset(pad, 0, 2 * block);
     uint8_t *blocks[CS_MAX_REPLICAS];
     const uint8_t *src = body;
     for (uint32_t i = 0; i < k; i++) {
@@ -1121,15 +1160,13 @@ kerr cs_put_stripe(cs_pool *p, const void *body, size_t len, uint64_t *csid, uin
     refresh(p, false);
     if (atomic_load(&p->dn_up) < p->replicas) {
         /* not enough datanodes for a stripe: the caller replicates */
-        free(pad);
-        free(parity);
+        free(own);
         return K_EUNAVAILABLE;
     }
     ec_encode(p->ec, block, (const uint8_t *const *)blocks, blocks + k);
     stripe_arg a = {blocks, block};
     kerr rc = put_loop(p, stripe_attempt, &a, block, csid, offset);
-    free(pad);
-    free(parity);
+    free(own);
     return rc;
 }
 
@@ -1160,17 +1197,34 @@ static kerr read_stripe_members(cs_pool *p, const cs_info *c_, uint64_t offset, 
     size_t block = (size_t)((length + k - 1) / k);
     uint8_t *dst = buf;
     ec_code *code = NULL;
+    /* members on datanodes the registry says are down are tried last (a
+     * dead host costs a connect timeout each time); a block that failed
+     * is not tried again within this read */
+    uint32_t failed = 0, down = 0;
+    pthread_mutex_lock(&p->mu);
+    for (uint32_t b = 0; p->up && b < nb; b++)
+        if (!up_find(p, c.m[b].uid)) down |= 1u << b;
+    pthread_mutex_unlock(&p->mu);
     while (n) {
         uint32_t j = (uint32_t)(off / block);
         uint64_t in = off - (uint64_t)j * block;
         size_t take = (size_t)(block - in < n ? block - in : n);
-        rc = read_block(p, &c, j, offset, block, in, dst, take);
+        rc = (failed | down) & (1u << j) ? K_EUNAVAILABLE
+                                         : read_block(p, &c, j, offset, block, in, dst, take);
         if (rc == K_EINVAL) return rc;
         if (rc) {
             /* degraded: the same byte range from k blocks that answer */
-            log_warn("chunkset: stripeset %016" PRIx64 " block %u at %" PRIu64
-                     ": %s; decoding from the others",
-                     csid, j, offset, kerr_name(rc));
+            failed |= 1u << j;
+            int64_t now = clock_real_ms();
+            int64_t last = atomic_load(&p->degraded_logged_ms);
+            if (now - last >= 1000 &&
+                atomic_compare_exchange_strong(&p->degraded_logged_ms, &last, now))
+                log_warn("chunkset: stripeset %016" PRIx64 " block %u at %" PRIu64
+                         ": %s; decoding from the others (%" PRIu64 " more such reads since the "
+                         "last line)",
+                         csid, j, offset, kerr_name(rc), atomic_exchange(&p->degraded_unlogged, 0));
+            else
+                atomic_fetch_add(&p->degraded_unlogged, 1);
             atomic_fetch_add(&p->n_failovers, 1);
             if (!code && (p->k == k && p->replicas == nb ? 0 : 1)) {
                 if (ec_new(k, nb - k, &code)) return K_ENOMEM;
@@ -1182,16 +1236,23 @@ static kerr read_stripe_members(cs_pool *p, const cs_info *c_, uint64_t offset, 
                 ec_free(code);
                 return K_ENOMEM;
             }
-            uint32_t missing = 1u << j, have = 0;
-            for (uint32_t b = 0; b < nb; b++) {
-                bl[b] = space + (size_t)b * take;
-                if (b == j) continue;
-                if (have == k || read_block(p, &c, b, offset, block, in, bl[b], take) != K_OK) {
-                    missing |= 1u << b;
-                    continue;
+            for (uint32_t b = 0; b < nb; b++) bl[b] = space + (size_t)b * take;
+            /* k blocks that answer: those on datanodes up first */
+            uint32_t have_mask = 0, have = 0;
+            for (int pass = 0; pass < 2 && have < k; pass++)
+                for (uint32_t b = 0; b < nb && have < k; b++) {
+                    bool later = (down & (1u << b)) != 0;
+                    if (b == j || (have_mask & (1u << b)) || (failed & (1u << b)) ||
+                        later != (pass == 1))
+                        continue;
+                    if (read_block(p, &c, b, offset, block, in, bl[b], take) != K_OK) {
+                        failed |= 1u << b;
+                        continue;
+                    }
+                    have_mask |= 1u << b;
+                    have++;
                 }
-                have++;
-            }
+            uint32_t missing = ~have_mask & (uint32_t)((UINT64_C(1) << nb) - 1);
             kerr d = have == k ? ec_reconstruct(use, take, bl, missing) : K_EUNAVAILABLE;
             if (d == K_OK) memcpy(dst, bl[j], take);
             free(space);

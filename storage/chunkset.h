@@ -134,7 +134,12 @@ kerr cs_pool_open_ec(kv *meta, volset *vs, uint32_t k, uint32_t m, const cs_allo
  * first member's append chooses it; the others write there). Retries on
  * another stripeset like cs_put. K_EUNAVAILABLE when fewer than k + m
  * datanodes are up (the caller then stores the bytes replicated). */
-kerr cs_put_stripe(cs_pool *p, const void *body, size_t len, uint64_t *csid, uint64_t *offset);
+kerr cs_put_stripe(cs_pool *p, const void *body, size_t len, void *scratch, uint64_t *csid,
+                   uint64_t *offset);
+/* The scratch cs_put_stripe needs for len bytes (padding and parity,
+ * (m + 2) blocks): a caller that stores many stripes keeps one buffer of
+ * this size for them all (scratch may also be NULL: allocated per call). */
+size_t cs_stripe_scratch_size(const cs_pool *p, size_t len);
 /* Reads n bytes at off of the stripe (csid, offset, length): from the data
  * blocks the range touches, or, when one of them fails, by decoding the
  * same byte range from k blocks that answer (only the range is read). */

@@ -195,6 +195,7 @@ struct data_put {
     size_t seg_fill;
     data_loc *run; /* finished segments */
     uint32_t nrun, cap;
+    void *ec_scratch; /* stripes' padding and parity, kept across segments */
 };
 
 kerr data_put_begin(data_layer *d, uint64_t size, data_put **out) {
@@ -243,7 +244,11 @@ static kerr flush_segment(data_put *w) {
         uint8_t kind = DLOC_CHUNKSET;
         kerr e = K_EUNAVAILABLE;
         if (w->d->ec_write && w->seg_fill && w->seg_fill >= w->d->policy.ec_threshold) {
-            e = cs_put_stripe(w->d->ec, w->seg_buf, w->seg_fill, &csid, &offset);
+            if (!w->ec_scratch)
+                w->ec_scratch = malloc(cs_stripe_scratch_size(w->d->ec, w->seg_cap));
+            e = w->ec_scratch ? cs_put_stripe(w->d->ec, w->seg_buf, w->seg_fill, w->ec_scratch,
+                                              &csid, &offset)
+                              : K_ENOMEM;
             if (e == K_OK)
                 kind = DLOC_STRIPE;
             else
@@ -314,6 +319,7 @@ uint64_t data_put_written(const data_put *w) {
 
 static void put_free(data_put *w) {
     if (w->w) vol_writer_abort(w->w);
+    free(w->ec_scratch);
     free(w->seg_buf);
     free(w->run);
     free(w);

@@ -420,15 +420,19 @@ static enum MHD_Result add_fwd(void *cls, enum MHD_ValueKind kind, const char *k
 }
 
 /* The volume of replica r among the datanode's peers (added on first use);
- * a replica whose datanode moved to another address gets a set of this
- * request's own. */
+ * a replica whose datanode moved to another address, or one that no longer
+ * fits in the peers' set (full of volumes of datanodes long gone), gets a
+ * set of this request's own. */
 static kerr peer_volume(datanode *d, dn_req *rq, const vol_replica *r, volset **set,
                         uint32_t *index) {
     vol_remote_spec spec = {.address = r->address, .uid = r->uid};
     kerr e = volset_add_remote(d->peers, &spec, d->secret);
-    if (e) return e;
-    if (!volset_find_uid(d->peers, r->uid, index)) return K_EINTERNAL;
-    const char *addr = volset_remote_address(d->peers, *index);
+    if (e && e != K_ETOOLARGE) return e;
+    const char *addr = NULL;
+    if (!e) {
+        if (!volset_find_uid(d->peers, r->uid, index)) return K_EINTERNAL;
+        addr = volset_remote_address(d->peers, *index);
+    }
     if (addr && !strcmp(addr, r->address)) {
         *set = d->peers;
         return K_OK;
