@@ -1019,6 +1019,10 @@ typedef struct fsck_run {
     bool quiet, tty;
     uint64_t objects, healthy, degraded, lost;
     uint64_t newer; /* written after the chunksets were walked: not judged */
+    uint64_t ec_threshold;
+    /* segments: stripes; replicated at or above ec_threshold (stored so
+     * while fewer than k+m datanodes were up); other replicated ones */
+    uint64_t seg_stripes, seg_large_replicated, seg_replicated;
     int64_t start_ms, last_ms;
 } fsck_run;
 
@@ -1058,6 +1062,15 @@ static int fsck_object(void *arg, const char *bucket, const char *key, size_t kl
         return 0;
     }
     int state = run || n == 0 ? 0 : 2; /* 0 healthy, 1 degraded, 2 lost */
+    for (uint32_t i = 0; i < n; i++) {
+        if (run[i].kind == DLOC_STRIPE)
+            r->seg_stripes++;
+        else if (run[i].kind == DLOC_CHUNKSET && r->ec_threshold &&
+                 run[i].length >= r->ec_threshold)
+            r->seg_large_replicated++;
+        else if (run[i].kind == DLOC_CHUNKSET)
+            r->seg_replicated++;
+    }
     for (uint32_t i = 0; i < n && state < 2; i++) {
         uint32_t copies = 0, replicas = 0, need = 1;
         if (run[i].kind != DLOC_CHUNKSET && run[i].kind != DLOC_STRIPE) {
@@ -1112,8 +1125,10 @@ static int cmd_admin_fsck(int argc, char **argv, bool repair) {
     arena *a = arena_new(0);
     rc = 1;
     if (open_meta(".", &meta) || open_remote_volumes(meta, &vols)) goto out;
-    fsck_run run = {
-        .quiet = config_bool(cfg, "quiet"), .tty = isatty(2) == 1, .start_ms = clock_real_ms()};
+    fsck_run run = {.quiet = config_bool(cfg, "quiet"),
+                    .tty = isatty(2) == 1,
+                    .start_ms = clock_real_ms(),
+                    .ec_threshold = (uint64_t)config_size(cfg, "ec-threshold")};
     cs_audit_opts o = {.deep = config_bool(cfg, "deep") || repair,
                        .repair = repair,
                        .progress = fsck_progress,
@@ -1160,6 +1175,11 @@ static int cmd_admin_fsck(int argc, char **argv, bool repair) {
         fprintf(stderr, "kura %s: cannot walk the objects (%s)\n", name, kerr_name(e));
         goto out;
     }
+    fprintf(stderr,
+            "segments: %llu erasure-coded, %llu replicated, %llu replicated of %llu bytes or more "
+            "(erasure-coded when k+m datanodes are up)\n",
+            (unsigned long long)run.seg_stripes, (unsigned long long)run.seg_replicated,
+            (unsigned long long)run.seg_large_replicated, (unsigned long long)run.ec_threshold);
     if (run.newer)
         fprintf(stderr, "%llu objects written during the run were not checked\n",
                 (unsigned long long)run.newer);

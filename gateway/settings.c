@@ -137,6 +137,9 @@ const cfg_item settings_fsck[] = {
     {"deep", CFG_BOOL, "false", 0, 0, NULL,
      "read every copy of every needle (checksums verified), not only the chunk inventories"},
     {"quiet", CFG_BOOL, "false", 0, 0, NULL, "no progress, no line per damaged object"},
+    {"ec-threshold", CFG_SIZE, "1M", 0, 1ll << 40, "SIZE",
+     "the gateways' --ec-threshold: segments this large stored as replicas are counted apart "
+     "(written while fewer than k+m datanodes were up)"},
 };
 /* clang-format on */
 const size_t settings_fsck_count = sizeof settings_fsck / sizeof *settings_fsck;

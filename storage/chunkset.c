@@ -1253,7 +1253,7 @@ static kerr read_stripe_members(cs_pool *p, const cs_info *c_, uint64_t offset, 
                     have++;
                 }
             uint32_t missing = ~have_mask & (uint32_t)((UINT64_C(1) << nb) - 1);
-            kerr d = have == k ? ec_reconstruct(use, take, bl, missing) : K_EUNAVAILABLE;
+            kerr d = have == k ? ec_reconstruct(use, take, bl, missing, 1u << j) : K_EUNAVAILABLE;
             if (d == K_OK) memcpy(dst, bl[j], take);
             free(space);
             if (d) {

@@ -169,7 +169,7 @@ static kerr rebuild_block(volset *vs, ec_code *code, const cs_info *c, uint32_t 
         have++;
     }
     if (have < c->k) return K_EUNAVAILABLE;
-    return ec_reconstruct(code, (size_t)n->length, bl, missing);
+    return ec_reconstruct(code, (size_t)n->length, bl, missing, 1u << bad);
 }
 
 /* What one look at a chunkset's members found. */

@@ -58,6 +58,7 @@ typedef enum {
     RQ_CHUNK_CREATE,
     RQ_CHUNK_SEAL,
     RQ_CHUNK_NEEDLES,
+    RQ_CHUNK_EXPIRE,
     RQ_REFUSED
 } rq_kind;
 
@@ -362,6 +363,24 @@ static enum MHD_Result do_chunk(datanode *d, struct MHD_Connection *conn, const 
     return respond(conn, 200, "application/json", body, (size_t)n, false, NULL, NULL, NULL);
 }
 
+/* DELETE /v1/volumes/UID/chunks/C: the chunk dropped whole. */
+static enum MHD_Result do_chunk_expire(datanode *d, struct MHD_Connection *conn, const char *url) {
+    uint64_t uid, chunk = 0;
+    bool has_chunk;
+    const char *rest;
+    if (!parse_chunk_path(url, &uid, &has_chunk, &chunk, &rest) || !has_chunk || *rest)
+        return respond_err(conn, K_EINVAL, "want DELETE /v1/volumes/UID/chunks/C");
+    uint32_t index;
+    if (!volset_find_uid(d->vs, uid, &index))
+        return respond_err(conn, K_ENOTFOUND, "no such volume here");
+    kerr e = vol_chunk_expire(d->vs, index, (uint32_t)chunk);
+    if (e)
+        return respond_err(conn, e,
+                           e == K_ECONFLICT ? "the chunk still takes needles: seal it first"
+                                            : "cannot expire the chunk");
+    return respond(conn, 204, NULL, NULL, 0, false, NULL, NULL, NULL);
+}
+
 /* GET /v1/volumes/UID/chunks/C/needles: "OFFSET LENGTH 0|1\n" per
  * complete needle (1: deleted). */
 static enum MHD_Result do_chunk_needles(datanode *d, struct MHD_Connection *conn, const char *url) {
@@ -638,6 +657,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             rq->kind = RQ_CHUNK_NEEDLES;
         } else if (!strcmp(method, "GET")) {
             rq->kind = RQ_GET;
+        } else if (!strcmp(method, "DELETE") && strstr(url, "/chunks/")) {
+            rq->kind = RQ_CHUNK_EXPIRE;
         } else if (!strcmp(method, "DELETE")) {
             rq->kind = RQ_DELETE;
         } else {
@@ -682,6 +703,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return do_chunk(d, conn, url, false);
     case RQ_CHUNK_NEEDLES:
         return do_chunk_needles(d, conn, url);
+    case RQ_CHUNK_EXPIRE:
+        return do_chunk_expire(d, conn, url);
     case RQ_GET:
         return do_get(d, conn, url);
     case RQ_DELETE:

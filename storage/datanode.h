@@ -26,6 +26,10 @@
  *          -> 200 {"chunk":C}: a new placed chunk for a chunkset (volume.h,
  *          "Chunkset chunks"), open until sealed.
  *   POST   /v1/volumes/UID/chunks/C/seal          -> 204 (idempotent)
+ *   DELETE /v1/volumes/UID/chunks/C               -> 204 (idempotent)
+ *          The chunk expires whole (volume.h vol_chunk_expire): its file
+ *          and every needle in it go at once; 409 ECONFLICT while it still
+ *          takes needles (seal it first), 404 for no such chunk.
  *   GET    /v1/volumes/UID/chunks/C/needles
  *          -> 200 text/plain, one line "OFFSET LENGTH DELETED" (DELETED 0|1)
  *          per complete needle of chunk C, in offset order (fsck, repair).

@@ -146,19 +146,25 @@ static kerr entry_for(ec_code *c, uint32_t missing, decode_entry *out, bool *tmp
     return rc;
 }
 
-kerr ec_reconstruct(ec_code *c, size_t len, uint8_t *const *blocks, uint32_t missing) {
+kerr ec_reconstruct(ec_code *c, size_t len, uint8_t *const *blocks, uint32_t missing,
+                    uint32_t want) {
     unsigned n = c->k + c->m;
     if (n < 32 && (missing >> n)) return K_EINVAL;
-    if ((unsigned)__builtin_popcount(missing) > c->m) return K_EINVAL;
-    if (!missing || !len) return K_OK;
+    if ((unsigned)__builtin_popcount(missing) > c->m || (want & ~missing)) return K_EINVAL;
+    if (!want || !len) return K_OK;
     decode_entry e;
     bool tmp;
     kerr rc = entry_for(c, missing, &e, &tmp);
     if (rc) return rc;
-    unsigned char *src[EC_MAX_BLOCKS], *dst[EC_MAX_BLOCKS];
+    unsigned char *src[EC_MAX_BLOCKS];
     for (unsigned i = 0; i < c->k; i++) src[i] = blocks[e.src[i]];
-    for (unsigned i = 0; i < e.nmiss; i++) dst[i] = blocks[e.dst[i]];
-    ec_encode_data((int)len, (int)c->k, (int)e.nmiss, e.tbls, src, dst);
+    /* the table has one row of k * 32 bytes per missing block, in block
+     * order: rows of the blocks wanted only (a degraded read wants one) */
+    for (unsigned i = 0; i < e.nmiss; i++) {
+        if (!(want & (1u << e.dst[i]))) continue;
+        unsigned char *dst = blocks[e.dst[i]];
+        ec_encode_data((int)len, (int)c->k, 1, e.tbls + (size_t)i * c->k * 32, src, &dst);
+    }
     if (tmp) free(e.tbls);
     return K_OK;
 }

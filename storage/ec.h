@@ -20,11 +20,13 @@
  * - An ec_code is thread-safe (the decode table cache has its own lock);
  *   the caller owns every buffer, and buffers never alias.
  * - ec_encode: parity[0..m) from data[0..k), each len bytes.
- * - ec_reconstruct: blocks[0..k+m), the first k data then m parity; each
- *   block whose bit is set in `missing` is rebuilt into blocks[i] (a
- *   buffer of len bytes the caller gives), the others are read. K_EINVAL
- *   when more than m blocks are missing or the mask names blocks past k+m;
- *   K_OK with nothing done when none is missing.
+ * - ec_reconstruct: blocks[0..k+m), the first k data then m parity; the
+ *   blocks whose bit is set in `missing` are not read, and those of them
+ *   whose bit is also set in `want` are rebuilt into blocks[i] (a buffer
+ *   of len bytes the caller gives; the others' buffers are left alone), so
+ *   a read that needs one block decodes one. K_EINVAL when more than m
+ *   blocks are missing, want names a block not missing, or a mask names
+ *   blocks past k+m; K_OK with nothing done when want is empty.
  */
 #ifndef KURA_STORAGE_EC_H
 #define KURA_STORAGE_EC_H
@@ -44,6 +46,7 @@ unsigned ec_k(const ec_code *c);
 unsigned ec_m(const ec_code *c);
 
 void ec_encode(const ec_code *c, size_t len, const uint8_t *const *data, uint8_t *const *parity);
-kerr ec_reconstruct(ec_code *c, size_t len, uint8_t *const *blocks, uint32_t missing);
+kerr ec_reconstruct(ec_code *c, size_t len, uint8_t *const *blocks, uint32_t missing,
+                    uint32_t want);
 
 #endif

@@ -459,6 +459,12 @@ kerr vol_chunk_seal(volset *vs, uint32_t index, uint32_t chunk) {
     return v->ops->chunk_seal ? v->ops->chunk_seal(v, chunk) : K_ENOTIMPL;
 }
 
+kerr vol_chunk_expire(volset *vs, uint32_t index, uint32_t chunk) {
+    if (index >= vs->nvols) return K_ENOTFOUND;
+    volume *v = vs->vols[index];
+    return v->ops->chunk_expire ? v->ops->chunk_expire(v, chunk) : K_ENOTIMPL;
+}
+
 kerr vol_chunk_needles(volset *vs, uint32_t index, uint32_t chunk, vol_needle **out, size_t *n) {
     *out = NULL;
     *n = 0;

@@ -180,6 +180,14 @@ typedef struct vol_replica {
 #define VOL_MAX_REPLICAS 8
 kerr vol_chunk_create_placed(volset *vs, uint32_t index, uint32_t *chunk);
 kerr vol_chunk_seal(volset *vs, uint32_t index, uint32_t chunk);
+/* Drops a chunk whole, its file and every needle in it (Kage's expiry: a
+ * chunk whose time has passed costs one delete, not one per needle): reads
+ * of its needles answer K_ENOTFOUND from then on, and its id is never
+ * given to another chunk (the newest chunk's file is emptied and kept for
+ * that). Idempotent; K_ECONFLICT for a chunk that still takes needles (the
+ * volume's active chunk, an open placed chunk: seal it first), K_ENOTFOUND
+ * for no such chunk. The caller decides that nothing live is in it. */
+kerr vol_chunk_expire(volset *vs, uint32_t index, uint32_t chunk);
 kerr vol_writer_begin_at(volset *vs, uint32_t index, uint32_t chunk, uint64_t at, uint64_t len,
                          const vol_replica *fwd, size_t n_fwd, vol_writer **out);
 /* The complete needles of a chunk (any chunk; fsck and repair of

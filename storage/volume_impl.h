@@ -71,6 +71,7 @@ typedef struct volume_ops {
                      size_t n_fwd, vol_writer **out);
     kerr (*chunk_create)(volume *v, uint32_t *chunk);
     kerr (*chunk_seal)(volume *v, uint32_t chunk);
+    kerr (*chunk_expire)(volume *v, uint32_t chunk);
     kerr (*chunk_needles)(volume *v, uint32_t chunk, vol_needle **out, size_t *n);
     /* HOST:PORT for a remote volume, NULL for a local one. */
     const char *(*address)(const volume *v);

@@ -1681,6 +1681,64 @@ out:
     return rc;
 }
 
+/* Drops chunk id whole (volume.h vol_chunk_expire). Under the compaction
+ * lock (no pass rewrites it meanwhile) and its swap lock (no reader is
+ * inside): the file goes (the newest chunk's is emptied instead, so a
+ * restart never reuses its id), the chunk is gone for reads and deletes. */
+static kerr lv_chunk_expire(volume *base, uint32_t id) {
+    local_volume *v = (local_volume *)base;
+    chunk *c = chunk_get(v, id);
+    if (!c) return K_ENOTFOUND;
+    pthread_mutex_lock(&v->compact_mu);
+    pthread_mutex_lock(&v->lock);
+    bool gone = c->gone;
+    kerr rc = !gone && (v->active == c || c->placed_open) ? K_ECONFLICT : K_OK;
+    if (rc == K_OK) c->sealed = true;
+    bool newest = c->id + 1 == v->nchunks;
+    pthread_mutex_unlock(&v->lock);
+    for (int i = 0; rc == K_OK && !gone && i < 500 && atomic_load(&c->writers) > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (rc == K_OK && !gone && atomic_load(&c->writers) > 0) rc = K_EUNAVAILABLE;
+    if (rc || gone) {
+        pthread_mutex_unlock(&v->compact_mu);
+        return rc;
+    }
+    int fd = chunk_fd(v, c);
+    struct stat sb;
+    uint64_t size = fd >= 0 && fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    char name[32];
+    chunk_file_name(id, name);
+    pthread_rwlock_wrlock(&c->swap);
+    int r = newest && fd >= 0 ? ftruncate(fd, 0) : unlinkat(v->dirfd, name, 0);
+    int err = r == 0 || (!newest && errno == ENOENT) ? 0 : errno;
+    if (err == 0) {
+        c->gone = true;
+        atomic_store(&c->fd, -1);
+        if (c->fwd_map) munmap(c->fwd_map, c->fwd_map_len);
+        c->fwd_map = NULL;
+        c->fwd_map_len = 0;
+        c->fwd = NULL;
+        c->nfwd = 0;
+    }
+    pthread_rwlock_unlock(&c->swap);
+    if (err) {
+        pthread_mutex_unlock(&v->compact_mu);
+        log_error("storage: expire %s/%s: %s", v->dir, name, strerror(err));
+        return kerr_from_errno(err);
+    }
+    if (fd >= 0) close(fd);
+    kerr d = dir_sync(v);
+    atomic_fetch_add(&v->base.counters->chunks_compacted, 1);
+    atomic_fetch_add(&v->base.counters->bytes_reclaimed, size);
+    space_stale(v);
+    pthread_mutex_unlock(&v->compact_mu);
+    log_info("storage: volume %s: chunk %u expired whole, %llu bytes freed", v->dir, id,
+             (unsigned long long)size);
+    return d;
+}
+
 /* The complete needles of a chunk, deleted ones flagged (an inventory for
  * fsck and repair). Takes the compaction lock: no rewrite meanwhile. */
 static kerr lv_chunk_needles(volume *base, uint32_t id, vol_needle **out, size_t *n) {
@@ -1790,6 +1848,7 @@ static const volume_ops local_ops = {
     .begin_at = lv_begin_at,
     .chunk_create = lv_chunk_create,
     .chunk_seal = lv_chunk_seal,
+    .chunk_expire = lv_chunk_expire,
     .chunk_needles = lv_chunk_needles,
 };
 

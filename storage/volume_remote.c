@@ -615,6 +615,17 @@ static kerr rv_chunk_seal(volume *base, uint32_t chunk) {
     return e;
 }
 
+static kerr rv_chunk_expire(volume *base, uint32_t chunk) {
+    remote_volume *v = (remote_volume *)base;
+    char pq[80];
+    snprintf(pq, sizeof pq, "/v1/volumes/%016" PRIx64 "/chunks/%u", base->uid, chunk);
+    kbuf body = KBUF_INIT;
+    long status;
+    kerr e = simple_request(v, "DELETE", pq, "chunk expire", &body, &status);
+    kbuf_free(&body);
+    return e;
+}
+
 static kerr rv_chunk_needles(volume *base, uint32_t chunk, vol_needle **out, size_t *n) {
     remote_volume *v = (remote_volume *)base;
     *out = NULL;
@@ -691,6 +702,7 @@ static const volume_ops remote_ops = {
     .begin_at = rv_begin_at,
     .chunk_create = rv_chunk_create,
     .chunk_seal = rv_chunk_seal,
+    .chunk_expire = rv_chunk_expire,
     .chunk_needles = rv_chunk_needles,
     .address = rv_address,
 };

@@ -247,6 +247,41 @@ def main():
             check(v0["compacted"] >= 1 and v0["reclaimed"] >= len(payload) - 8192,
                   "health counts compaction: %r" % v0)
 
+        # a placed chunk expired whole: refused while open, then its needles
+        # and file go at once; unsigned: 403
+        st, _, body = raw(n0, "POST", "/v1/volumes/%s/chunks" % uid)
+        check(st == 200, "POST .../chunks (%d %r)" % (st, body))
+        ch = json.loads(body)["chunk"] if st == 200 else 0
+        blob = os.urandom(90000)
+        st, _, body = raw(n0, "PUT", "/v1/volumes/%s/chunks/%d/append?len=%d" % (uid, ch, len(blob)),
+                          blob)
+        check(st == 200, "append to the placed chunk (%d %r)" % (st, body))
+        off = json.loads(body)["offset"] if st == 200 else 0
+        npq = "/v1/volumes/%s/needles/%d/%d?len=%d" % (uid, ch, off, len(blob))
+        xpq = "/v1/volumes/%s/chunks/%d" % (uid, ch)
+        st, h, _ = raw(n0, "DELETE", xpq)
+        check(st == 409 and h.get("x-kura-error") == "ECONFLICT",
+              "expire of an open chunk: 409 (%d)" % st)
+        st, _, _ = raw(n0, "POST", xpq + "/seal")
+        check(st == 204, "seal (%d)" % st)
+        st, _, _ = raw(n0, "DELETE", xpq, auth=False)
+        check(st == 403, "unsigned expire: 403 (%d)" % st)
+        st, _, got = raw(n0, "GET", npq)
+        check(st == 200 and got == blob, "the needle reads before the expiry (%d)" % st)
+        files = lambda: sorted(f for f in os.listdir(os.path.join(n0["dirs"][0], "volume"))  # noqa: E731
+                               if f == "chunk-%08d.dat" % ch and
+                               os.path.getsize(os.path.join(n0["dirs"][0], "volume", f)) > 0)
+        check(files(), "the chunk file holds the needle")
+        st, _, _ = raw(n0, "DELETE", xpq)
+        check(st == 204, "DELETE .../chunks/C: expired (%d)" % st)
+        st, h, _ = raw(n0, "GET", npq)
+        check(st == 404, "its needle is gone (%d)" % st)
+        check(not files(), "its file is gone (or emptied, the newest chunk)")
+        st, _, _ = raw(n0, "DELETE", xpq)
+        check(st == 204, "expire again: 204, idempotent (%d)" % st)
+        st, _, got = raw(n0, "GET", kpq)
+        check(st == 200 and got == keep, "other chunks untouched (%d)" % st)
+
     # --- remote volumes through the data layer
     written = []
     nodes_used = set()

@@ -26,6 +26,7 @@ Prints 'N passed, N failed'; exit 1 on any failure.
 """
 
 import os
+import re
 import shutil
 import signal
 import sys
@@ -212,9 +213,14 @@ def main():
     for n in killed:
         check(wait_state(n["port"], "up"), "%s back up" % n["name"])
     total = len(objs)
-    r = fsck()
+    r = fsck("--ec-threshold", "256K")
     check(r["objects"] == total and r["degraded"] > 0 and r["lost"] == 0,
           "fsck sees the blank datanode's blocks missing: %r" % r)
+    m = re.search(r"segments: (\d+) erasure-coded, (\d+) replicated, (\d+) replicated of "
+                  r"262144 bytes or more", r["err"])
+    check(m and int(m.group(1)) > 0 and int(m.group(3)) >= 1,
+          "fsck counts the large segments stored replicated while too few datanodes were up: %r"
+          % (m.group(0) if m else r["err"][-300:]))
     r = fsck(cmd="repair")
     check(r["rc"] == 0 and r["healthy"] == total, "repair restores every object: %r" % r)
     r = fsck("--deep")

@@ -57,8 +57,22 @@ static void check_pattern(ec_code *c, stripe *s, uint32_t missing) {
         else
             memcpy(s->work[i], s->orig[i], s->len);
     }
-    assert_int_equal(ec_reconstruct(c, s->len, s->work, missing), K_OK);
+    assert_int_equal(ec_reconstruct(c, s->len, s->work, missing, missing), K_OK);
     for (unsigned i = 0; i < s->n; i++) assert_memory_equal(s->work[i], s->orig[i], s->len);
+    /* one wanted block only: rebuilt; the other missing ones untouched */
+    for (unsigned w = 0; w < s->n; w++) {
+        if (!(missing & (1u << w))) continue;
+        for (unsigned i = 0; i < s->n; i++)
+            if (missing & (1u << i)) memset(s->work[i], 0xA5, s->len);
+        assert_int_equal(ec_reconstruct(c, s->len, s->work, missing, 1u << w), K_OK);
+        for (unsigned i = 0; i < s->n; i++) {
+            if (i == w) {
+                assert_memory_equal(s->work[i], s->orig[i], s->len);
+            } else if (missing & (1u << i)) {
+                for (size_t j = 0; j < s->len; j++) assert_int_equal(s->work[i][j], 0xA5);
+            }
+        }
+    }
 }
 
 static void every_pattern(unsigned k, unsigned m, size_t len) {
@@ -70,7 +84,7 @@ static void every_pattern(unsigned k, unsigned m, size_t len) {
     for (uint32_t mask = 0; mask < (1u << n); mask++) {
         if ((unsigned)__builtin_popcount(mask) > m) {
             if (tried < 40 && (unsigned)__builtin_popcount(mask) == m + 1) {
-                assert_int_equal(ec_reconstruct(c, len, s.work, mask), K_EINVAL);
+                assert_int_equal(ec_reconstruct(c, len, s.work, mask, mask), K_EINVAL);
                 tried++;
             }
             continue;
@@ -105,8 +119,9 @@ static void test_refusals(void **state) {
     assert_int_equal(ec_new(30, 3, &c), K_EINVAL);
     assert_int_equal(ec_new(6, 3, &c), K_OK);
     uint8_t *b[9] = {0};
-    assert_int_equal(ec_reconstruct(c, 16, b, 1u << 9), K_EINVAL); /* past k+m */
-    assert_int_equal(ec_reconstruct(c, 16, b, 0), K_OK);           /* nothing to do */
+    assert_int_equal(ec_reconstruct(c, 16, b, 1u << 9, 1u << 9), K_EINVAL); /* past k+m */
+    assert_int_equal(ec_reconstruct(c, 16, b, 1u, 2u), K_EINVAL);           /* want not missing */
+    assert_int_equal(ec_reconstruct(c, 16, b, 0, 0), K_OK);                 /* nothing to do */
     ec_free(c);
 }
 
@@ -128,7 +143,7 @@ static void *worker(void *p) {
     for (int round = 0; round < 200; round++) {
         for (unsigned i = 0; i < w->s->n; i++)
             if (w->mask & (1u << i)) memset(blocks[i], 0, w->s->len);
-        if (ec_reconstruct(w->c, w->s->len, blocks, w->mask) != K_OK) w->ok = 0;
+        if (ec_reconstruct(w->c, w->s->len, blocks, w->mask, w->mask) != K_OK) w->ok = 0;
         for (unsigned i = 0; i < w->s->n; i++)
             if (memcmp(blocks[i], w->s->orig[i], w->s->len)) w->ok = 0;
     }

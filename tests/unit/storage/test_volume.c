@@ -1386,6 +1386,51 @@ static void test_placed_chunks(void **state) {
     rm_rf(replica);
 }
 
+/* A chunk expired whole (Kage's expiry): refused while it takes needles,
+ * then its file and needles go at once; idempotent; its id is never given
+ * to another chunk, also after a restart. */
+static void test_chunk_expire(void **state) {
+    (void)state;
+    char *dir = make_tmpdir();
+    volset *m = open1(dir, 1 * MiB, true);
+    uint64_t rng = 11;
+    uint8_t *plain = random_bytes(3, 4000);
+    vol_loc pl;
+    write_needle(m, plain, 4000, 4000, &rng, &pl);
+    uint32_t c;
+    assert_int_equal(vol_chunk_create_placed(m, 0, &c), K_OK);
+    uint8_t *d = random_bytes(4, 70000);
+    vol_loc l[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(placed_write(m, c, VOL_AT_TAIL, d, 70000, &l[i]), K_OK);
+    assert_int_equal(vol_chunk_expire(m, 0, c), K_ECONFLICT);        /* still open */
+    assert_int_equal(vol_chunk_expire(m, 0, pl.chunk), K_ECONFLICT); /* the active chunk */
+    assert_int_equal(vol_chunk_seal(m, 0, c), K_OK);
+    char *file = path_in(dir, "chunk-%08u.dat", c);
+    assert_int_equal(access(file, F_OK), 0);
+    assert_int_equal(vol_chunk_expire(m, 0, c), K_OK);
+    assert_int_equal(vol_chunk_expire(m, 0, c), K_OK); /* idempotent */
+    assert_int_equal(vol_chunk_expire(m, 0, 4000), K_ENOTFOUND);
+    uint8_t buf[16];
+    for (int i = 0; i < 2; i++) assert_int_equal(vol_read(m, &l[i], 0, buf, 16), K_ENOTFOUND);
+    assert_reads_back(m, &pl, plain); /* other chunks untouched */
+    /* the newest chunk's file is kept, empty, so that its id stays taken */
+    struct stat sb;
+    assert_true(access(file, F_OK) != 0 || (stat(file, &sb) == 0 && sb.st_size == 0));
+    volset_close(m);
+    m = open1(dir, 1 * MiB, true);
+    for (int i = 0; i < 2; i++) assert_int_equal(vol_read(m, &l[i], 0, buf, 16), K_ENOTFOUND);
+    uint32_t c2;
+    assert_int_equal(vol_chunk_create_placed(m, 0, &c2), K_OK);
+    assert_true(c2 != c);
+    assert_reads_back(m, &pl, plain);
+    volset_close(m);
+    free(file);
+    free(d);
+    free(plain);
+    rm_rf(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c_check_value),
@@ -1410,6 +1455,7 @@ int main(void) {
         cmocka_unit_test(test_compact_legacy_tail),
         cmocka_unit_test(test_compact_concurrent),
         cmocka_unit_test(test_placed_chunks),
+        cmocka_unit_test(test_chunk_expire),
     };
     return cmocka_run_group_tests_name("storage/volume", tests, NULL, NULL);
 }
