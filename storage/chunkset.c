@@ -753,7 +753,9 @@ void cs_pool_stats_get(cs_pool *p, cs_pool_stats *out) {
     pthread_mutex_unlock(&p->mu);
 }
 
-kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, const cs_alloc *a, cs_pool **out) {
+/* A pool whose chunksets have `members` members (replicas, or k + m). */
+static kerr pool_new(kv *meta, volset *vs, uint32_t members, const cs_alloc *a, cs_pool **out) {
+    uint32_t replicas = members;
     *out = NULL;
     if (!meta || !vs || !a || replicas < 2 || replicas > CS_MAX_REPLICAS || a->avg_fill > 100 ||
         a->min_fill > 100)
@@ -1041,11 +1043,17 @@ void cs_release(cs_pool *p, uint64_t csid, uint64_t offset, uint64_t length) {
 
 /* ---- stripesets (RS(k, m)) ---- */
 
+kerr cs_pool_open(kv *meta, volset *vs, uint32_t replicas, const cs_alloc *a, cs_pool **out) {
+    *out = NULL;
+    if (replicas > VOL_MAX_REPLICAS + 1) return K_EINVAL;
+    return pool_new(meta, vs, replicas, a, out);
+}
+
 kerr cs_pool_open_ec(kv *meta, volset *vs, uint32_t k, uint32_t m, const cs_alloc *a,
                      cs_pool **out) {
     *out = NULL;
     if (k < 1 || m < 1 || k + m > CS_MAX_REPLICAS) return K_EINVAL;
-    kerr rc = cs_pool_open(meta, vs, k + m, a, out);
+    kerr rc = pool_new(meta, vs, k + m, a, out);
     if (rc) return rc;
     cs_pool *p = *out;
     p->k = k;

@@ -8,12 +8,15 @@
  * members at that offset, and answers only once every member has it
  * durable (datanode.h, "append"). So one location key (chunkset id,
  * offset, length) names the needle on every member, a read needs nothing
- * but the chunkset's members (cached; they never change), and a read falls
- * over to the next member when one fails or returns a bad checksum.
+ * but the chunkset's members (cached; only a repair changes them, after
+ * sealing the chunkset, and a read that finds every cached member failing
+ * reads the record again), and a read falls over to the next member when
+ * one fails or returns a bad checksum.
  *
  * Records, through the kv interface only (the cluster's metadata store):
- *   "S" + ID (16 lowercase hex)   one text record, written once at
- *     creation, rewritten once when sealed:
+ *   "S" + ID (16 lowercase hex)   one text record, written at creation,
+ *     rewritten when sealed and when a repair replaces a member (always by
+ *     compare-and-set, cs_seal):
  *     "kura chunkset 1\nid ID\nstate open|sealed\ncreated UNIX_MS\n"
  *     "member VOLUME_UID CHUNK\n" x R (master first)
  *   "S"   the open chunksets, one ID per line (compare-and-set);
@@ -36,8 +39,9 @@
  * (remote volumes of the registered datanodes, growing as they join; see
  * dnreg_watch), which must outlive it. Errors: K_EUNAVAILABLE when no
  * chunkset can take a needle or no member can serve a read, K_ECORRUPT
- * when every member that answered failed its checksums, K_ENOTFOUND for a
- * chunkset without a record, the kv's errors for the registry.
+ * when every member that answered failed its checksums (a chunkset without
+ * a record is K_EUNAVAILABLE too, logged: a location key that names one is
+ * damaged), the kv's errors for the registry.
  */
 #ifndef KURA_STORAGE_CHUNKSET_H
 #define KURA_STORAGE_CHUNKSET_H
@@ -108,8 +112,9 @@ typedef struct cs_alloc {
     const char *zone;
 } cs_alloc;
 
-/* replicas: members per new chunkset (2..CS_MAX_REPLICAS); a: the
- * allocation policy (K_EINVAL for a fill above 100).
+/* replicas: members per new chunkset (2..VOL_MAX_REPLICAS + 1: the master
+ * forwards to at most VOL_MAX_REPLICAS); a: the allocation policy (K_EINVAL
+ * for a fill above 100).
  *
  * Placement of a new chunkset (LINE's hybrid placement): datanodes on ssd
  * when at least `replicas` of them qualify (small objects are

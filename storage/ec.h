@@ -19,7 +19,8 @@
  * - ec_new: 1 <= k, 0 <= m, k + m <= EC_MAX_BLOCKS; K_EINVAL otherwise.
  * - An ec_code is thread-safe (the decode table cache has its own lock);
  *   the caller owns every buffer, and buffers never alias.
- * - ec_encode: parity[0..m) from data[0..k), each len bytes.
+ * - ec_encode: parity[0..m) from data[0..k), each len bytes (len below
+ *   INT_MAX: ISA-L counts in int; kura's blocks are at most a segment).
  * - ec_reconstruct: blocks[0..k+m), the first k data then m parity; the
  *   blocks whose bit is set in `missing` are not read, and those of them
  *   whose bit is also set in `want` are rebuilt into blocks[i] (a buffer
