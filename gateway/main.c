@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/hash.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "gateway/accesslog.h"
 #include "gateway/admin.h"
@@ -61,6 +62,7 @@ static void usage(FILE *f) {
           "                       ACCESS_KEY SECRET_KEY [NAME]\n"
           "  kura admin user list [--data DIR | --meta URL]\n"
           "  kura admin fsck --meta URL --cluster-secret-file F [--deep] [--quiet]\n"
+          "  kura admin status --meta URL [--json]\n"
           "  kura admin repair --meta URL --cluster-secret-file F [--quiet]\n"
           "  kura admin user remove [--data DIR | --meta URL] ACCESS_KEY\n"
           "      (also --config FILE and --meta-prefix STRING, as for serve)\n"
@@ -1012,6 +1014,114 @@ static int cmd_datanode_list(int argc, char **argv) {
     return rc;
 }
 
+/* ---- kura admin status ---- */
+
+/* Ids in a chunkset index ("S" open, "SA" all): 17 bytes a line. */
+static long long index_count(kv *meta, const char *key) {
+    kbuf v = KBUF_INIT;
+    kerr e = kv_get(meta, key, strlen(key), &v);
+    long long n = e == K_OK ? (long long)((v.len + 1) / 17) : e == K_ENOTFOUND ? 0 : -1;
+    kbuf_free(&v);
+    return n;
+}
+
+/* The cluster at a glance: datanodes and their space, chunksets, the
+ * scrubber's lease; --json for scripts. Exit 0 when datanodes are
+ * registered, every one is up and the store answers, 1 otherwise. */
+static int cmd_admin_status(int argc, char **argv) {
+    int rc = 0;
+    config *cfg = load_settings("admin status", settings_status, settings_status_count, argc, argv,
+                                false, &rc);
+    if (!cfg) return rc;
+    meta_url = config_str(cfg, "meta");
+    meta_prefix = config_str(cfg, "meta-prefix");
+    bool json = config_bool(cfg, "json");
+    kv *meta;
+    if (open_meta(".", &meta)) {
+        config_free(cfg);
+        return 1;
+    }
+    dn_info *list = NULL;
+    size_t n = 0;
+    int64_t now = clock_real_ms();
+    kerr e = dnreg_list(meta, now, config_int(cfg, "down-after"), &list, &n);
+    if (e) {
+        fprintf(stderr, "kura admin status: cannot read the registry (%s)\n", kerr_name(e));
+        kv_close(meta);
+        config_free(cfg);
+        return 1;
+    }
+    size_t up = 0;
+    uint64_t free_b = 0, cap_b = 0;
+    for (size_t i = 0; i < n; i++) {
+        up += list[i].up;
+        if (list[i].up) free_b += list[i].free_bytes, cap_b += list[i].capacity;
+    }
+    long long all = index_count(meta, CS_ALL_INDEX), open = index_count(meta, CS_OPEN_INDEX);
+    kbuf lease = KBUF_INIT;
+    unsigned long long holder = 0;
+    long long until = 0;
+    if (kv_get(meta, "SL", 2, &lease) == K_OK) {
+        char t[64];
+        size_t l = lease.len < sizeof t - 1 ? lease.len : sizeof t - 1;
+        memcpy(t, lease.data, l);
+        t[l] = 0;
+        if (sscanf(t, "%16llx %lld", &holder, &until) != 2 || until < now) holder = 0;
+    }
+    kbuf_free(&lease);
+    if (json) {
+        printf("{\"datanodes\":{\"total\":%zu,\"up\":%zu,\"down\":%zu,\"list\":[", n, up, n - up);
+        for (size_t i = 0; i < n; i++) {
+            kbuf b = KBUF_INIT; /* the registry's strings, escaped */
+            kbuf_printf(&b, "%s{\"id\":\"%016llx\",\"up\":%s,\"zone\":", i ? "," : "",
+                        (unsigned long long)list[i].id, list[i].up ? "true" : "false");
+            json_write_str(&b, list[i].zone, strlen(list[i].zone));
+            kbuf_printf(&b, ",\"media\":");
+            json_write_str(&b, list[i].media, strlen(list[i].media));
+            kbuf_printf(&b, ",\"address\":");
+            json_write_str(&b, list[i].address, strlen(list[i].address));
+            kbuf_printf(&b,
+                        ",\"free\":%llu,\"capacity\":%llu,\"heartbeat_age_ms\":%lld,"
+                        "\"volumes\":%zu}",
+                        (unsigned long long)list[i].free_bytes,
+                        (unsigned long long)list[i].capacity,
+                        (long long)(now - list[i].heartbeat_ms), list[i].nvolumes);
+            fwrite(b.data, 1, b.len, stdout);
+            kbuf_free(&b);
+        }
+        printf("]},\"capacity\":{\"free\":%llu,\"total\":%llu},"
+               "\"chunksets\":{\"total\":%lld,\"open\":%lld},\"scrub\":",
+               (unsigned long long)free_b, (unsigned long long)cap_b, all, open);
+        if (holder)
+            printf("{\"holder\":\"%016llx\",\"lease_until_ms\":%lld}}\n", holder, until);
+        else
+            printf("null}\n");
+    } else {
+        printf("datanodes: %zu up, %zu down\n", up, n - up);
+        for (size_t i = 0; i < n; i++)
+            printf("  %016llx %-4s zone %s, %s, %s: %.1f of %.1f GiB free, heartbeat %.1f s ago, "
+                   "%zu volume%s\n",
+                   (unsigned long long)list[i].id, list[i].up ? "up" : "DOWN", list[i].zone,
+                   list[i].media, list[i].address, (double)list[i].free_bytes / (1 << 30),
+                   (double)list[i].capacity / (1 << 30),
+                   (double)(now - list[i].heartbeat_ms) / 1000.0, list[i].nvolumes,
+                   list[i].nvolumes == 1 ? "" : "s");
+        printf("capacity: %.1f of %.1f GiB free on the datanodes up\n", (double)free_b / (1 << 30),
+               (double)cap_b / (1 << 30));
+        printf("chunksets: %lld, %lld open\n", all, open);
+        if (holder)
+            printf("scrub: a pass is running (gateway %016llx, lease for %.0f s more)\n", holder,
+                   (double)(until - now) / 1000.0);
+        else
+            printf("scrub: no pass running\n");
+    }
+    rc = n > 0 && up == n && all >= 0 && open >= 0 ? 0 : 1;
+    dnreg_list_free(list, n);
+    kv_close(meta);
+    config_free(cfg);
+    return rc;
+}
+
 /* ---- kura admin fsck / repair ---- */
 
 typedef struct fsck_run {
@@ -1284,6 +1394,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "serve")) return cmd_serve(argc - 2, argv + 2);
     if (!strcmp(cmd, "admin") && argc >= 3 && !strcmp(argv[2], "user"))
         return cmd_admin_user(argc - 3, argv + 3);
+    if (!strcmp(cmd, "admin") && argc >= 3 && !strcmp(argv[2], "status"))
+        return cmd_admin_status(argc - 3, argv + 3);
     if (!strcmp(cmd, "admin") && argc >= 3 &&
         (!strcmp(argv[2], "fsck") || !strcmp(argv[2], "repair")))
         return cmd_admin_fsck(argc - 3, argv + 3, !strcmp(argv[2], "repair"));

@@ -15,6 +15,21 @@ static void object_stream_free(void *ctx) {
     objsvc_reader_close(ctx);
 }
 
+/* On an error, the headers describing the object are not the error's: all
+ * go but the request ids the front end set first. */
+static void drop_object_headers(gw_response *rs) {
+    static const char *const keep[] = {"x-trans-id", "x-openstack-request-id", "x-amz-request-id",
+                                       "x-amz-id-2"};
+    size_t kept = 0;
+    for (size_t i = 0; i < rs->nheaders; i++) {
+        bool k = false;
+        for (size_t j = 0; j < sizeof keep / sizeof *keep && !k; j++)
+            k = !strcasecmp(rs->headers[i].name, keep[j]);
+        if (k) rs->headers[kept++] = rs->headers[i];
+    }
+    rs->nheaders = kept;
+}
+
 kerr gw_respond_object(gw_req *r, objsvc *svc, const obj_meta *m, uint64_t off, uint64_t len,
                        int status) {
     gw_response *rs = &r->resp;
@@ -27,7 +42,7 @@ kerr gw_respond_object(gw_req *r, objsvc *svc, const obj_meta *m, uint64_t off, 
     obj_reader *g;
     kerr e = objsvc_reader_open(svc, m, len ? off : 0, len, &g);
     if (e) {
-        rs->nheaders = 0; /* the object's headers: not for the error */
+        drop_object_headers(rs);
         return e;
     }
     rs->stream = object_stream_read;
@@ -98,7 +113,7 @@ kerr gw_respond_object_ranges(gw_req *r, objsvc *svc, const obj_meta *m,
     if (!head) {
         kerr e = objsvc_reader_open(svc, m, lo, hi - lo + 1, &g);
         if (e) {
-            rs->nheaders = 0; /* the object's headers: not for the error */
+            drop_object_headers(rs);
             return e;
         }
     }

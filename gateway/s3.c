@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -2623,8 +2624,8 @@ static int post_file_begin(s3_op *op, const char *filename, const char *ctype) {
     if (!post_auth(op, policy)) return FORMDATA_ABORT;
     if (policy) {
         const char *msg;
-        switch (s3_post_policy_check(op->a, policy, op->bucket, p->fields, p->nfields, time(NULL),
-                                     &p->range, &msg)) {
+        switch (s3_post_policy_check(op->a, policy, op->bucket, p->fields, p->nfields,
+                                     clock_real_s(), &p->range, &msg)) {
         case S3P_OK:
             break;
         case S3P_MALFORMED:
@@ -2934,7 +2935,7 @@ static void s3_start(void *ctx, gw_req *r) {
     const char *sub = s3_subresource(&r->http, &known);
     const s3_route *rt = find_route(op, sub);
     set_metrics_op(op, rt);
-    kerr e = auth_verify(&r->http, op->vhost_bucket, &fe->auth, lookup_secret, op, time(NULL),
+    kerr e = auth_verify(&r->http, op->vhost_bucket, &fe->auth, lookup_secret, op, clock_real_s(),
                          &op->auth);
     if (e) return auth_error(op, e);
     if (op->auth.body_hash_deferred && !checks_body_first(op, rt))

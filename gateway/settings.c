@@ -145,6 +145,17 @@ const cfg_item settings_fsck[] = {
 const size_t settings_fsck_count = sizeof settings_fsck / sizeof *settings_fsck;
 
 /* clang-format off */
+const cfg_item settings_status[] = {
+    {"meta", CFG_STR, NULL, 1, 0, "URL", "metadata store of the cluster (as kura serve --meta)"},
+    {"meta-prefix", CFG_STR, NULL, 0, 0, "STRING", "prefix of every metadata key"},
+    {"down-after", CFG_INT, "5000", 100, 3600000, "MS",
+     "a datanode without a heartbeat for MS milliseconds is down"},
+    {"json", CFG_BOOL, "false", 0, 0, NULL, "one JSON document instead of text"},
+};
+/* clang-format on */
+const size_t settings_status_count = sizeof settings_status / sizeof *settings_status;
+
+/* clang-format off */
 const cfg_item settings_datanode_list[] = {
     {"meta", CFG_STR, NULL, 1, 0, "URL", "metadata store the datanodes register in"},
     {"meta-prefix", CFG_STR, NULL, 0, 0, "STRING", "prefix of every metadata key"},

@@ -37,6 +37,9 @@ extern const size_t settings_datanode_count;
 /* kura admin fsck / repair. */
 extern const cfg_item settings_fsck[];
 extern const size_t settings_fsck_count;
+/* kura admin status. */
+extern const cfg_item settings_status[];
+extern const size_t settings_status_count;
 extern const cfg_item settings_datanode_list[];
 extern const size_t settings_datanode_list_count;
 kerr settings_check_datanode(const config *c, char *err, size_t errcap);

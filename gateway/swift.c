@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "common/clock.h"
 #include "common/hash.h"
 #include "common/json.h"
 #include "common/text.h"
@@ -296,7 +297,7 @@ static kerr token_check(swift_frontend *fe, arena *a, const char *tok, const cha
     uint8_t want[32];
     token_mac(secret, ak, exp_copy, want);
     if (CRYPTO_memcmp(want, mac, 32)) return K_ESIGNATURE;
-    if ((uint64_t)time(NULL) >= expiry) return K_EEXPIRED;
+    if ((uint64_t)clock_real_s() >= expiry) return K_EEXPIRED;
     return K_OK;
 }
 
@@ -320,7 +321,7 @@ static void op_auth(sw_op *op) {
         return sw_error_msg(op, K_ENOAUTH, NULL);
     principal p = objsvc_principal(op->a, name);
     uint64_t ttl = op->fe->o.token_ttl_s ? op->fe->o.token_ttl_s : SWIFT_DEFAULT_TOKEN_TTL_S;
-    const char *tok = token_make(op->a, u, secret, (uint64_t)time(NULL) + ttl);
+    const char *tok = token_make(op->a, u, secret, (uint64_t)clock_real_s() + ttl);
     const char *host = hdr(op, "host");
     kbuf acct = KBUF_INIT;
     url_encode(&acct, p.account, strlen(p.account), false);
@@ -1121,7 +1122,7 @@ static void put_content_type(sw_op *op, const char *name, size_t nlen, obj_attr 
 
 static bool delete_at_attr(sw_op *op, obj_attr *attrs, uint32_t *n) {
     const char *at = hdr(op, "x-delete-at"), *after = hdr(op, "x-delete-after");
-    uint64_t now = (uint64_t)time(NULL), v;
+    uint64_t now = (uint64_t)clock_real_s(), v;
     if (after) {
         if (after[0] == '-' && parse_u64(after + 1, strlen(after + 1), &v)) {
             sw_error_msg(op, K_EINVAL, "X-Delete-After in past");
@@ -1784,7 +1785,7 @@ static bool fp_check(formpost *f) {
         return f->invalid = true, f->message = "max_file_count not an integer", false;
     if (!fp_int(fp_field(f, "expires"), &expires))
         return f->invalid = true, f->message = "expired not an integer", false;
-    if (expires < (int64_t)time(NULL))
+    if (expires < (int64_t)clock_real_s())
         return f->unauthorized = true, f->message = "Form Expired", false;
     const char *sig = fp_field(f, "signature");
     const EVP_MD *md;
@@ -1862,9 +1863,9 @@ static int fp_begin(void *ctx, const char *name, const char *filename, const cha
         return f->invalid = true,
                f->message = "x_delete_after not an integer: Number of seconds required.",
                FORMDATA_ABORT;
-    if (dafter) at = (int64_t)time(NULL) + after;
+    if (dafter) at = (int64_t)clock_real_s() + after;
     if (da || dafter) {
-        if (at <= (int64_t)time(NULL)) {
+        if (at <= (int64_t)clock_real_s()) {
             f->status = 400;
             f->message = "X-Delete-At in past";
             return FORMDATA_ABORT;
@@ -2720,7 +2721,7 @@ static void op_tempurl(sw_op *op) {
     const EVP_MD *md;
     uint8_t sigb[64];
     size_t sigl;
-    if (!sig || !exp || !tempurl_expiry(exp, &expires) || expires <= (int64_t)time(NULL) ||
+    if (!sig || !exp || !tempurl_expiry(exp, &expires) || expires <= (int64_t)clock_real_s() ||
         !tempurl_sig(op->a, sig, &md, sigb, &sigl))
         return tempurl_invalid(op);
     if (prefix && (strlen(prefix) > op->olen || strncmp(op->obj, prefix, strlen(prefix))))

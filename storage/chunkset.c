@@ -84,6 +84,8 @@ struct cs_pool {
     _Atomic int64_t fill_created_ms;
     pthread_mutex_t refresh_mu; /* one refresh at a time */
     pthread_mutex_t create_mu;  /* one creation at a time (held across I/O) */
+    uint64_t create_gen;        /* creations done (mu) */
+    kerr create_last;           /* how the last one ended (mu) */
     _Atomic uint64_t n_puts, n_retries, n_put_failures, n_created, n_sealed;
     _Atomic uint64_t n_reads, n_failovers, n_read_failures;
     _Atomic uint64_t dn_up, dn_down;
@@ -235,6 +237,8 @@ static kerr cache_put(cs_pool *p, const cs_info *c, bool writable) {
 
 /* Adds id to the open list (mu held). */
 static kerr open_add(cs_pool *p, uint64_t id) {
+    for (size_t i = 0; i < p->n_open; i++)
+        if (p->open_ids[i] == id) return K_OK;
     if (p->n_open == p->cap_open) {
         size_t cap = p->cap_open ? p->cap_open * 2 : 16;
         uint64_t *grown = realloc(p->open_ids, cap * sizeof *grown);
@@ -530,6 +534,7 @@ kerr cs_seal(kv *meta, volset *vs, cs_info *c, uint32_t *sealed_members) {
         if (rc == K_OK && now.id != c->id) rc = K_ECORRUPT;
         if (rc != K_OK || now.sealed) break;
         now.sealed = true;
+        kbuf_reset(&rec);
         cs_encode(&now, &rec);
         rc = kv_cas(meta, key, 17, cur.data, cur.len, rec.data, rec.len);
     }
@@ -829,12 +834,26 @@ typedef kerr (*attempt_fn)(cs_pool *p, const cs_info *c, void *arg, uint64_t *of
  * one creation at a time per pool: writers that find too few at once do
  * not each create one; those that waited go on with what the first made. */
 static kerr create_wanted(cs_pool *p, bool uncovered) {
+    pthread_mutex_lock(&p->mu);
+    uint64_t gen = p->create_gen;
+    pthread_mutex_unlock(&p->mu);
     pthread_mutex_lock(&p->create_mu);
-    cs_info c;
-    size_t usable;
-    bool filling;
-    (void)pick(p, &c, &usable, &filling);
-    kerr e = usable < p->min_open || uncovered ? create(p) : K_OK;
+    kerr e;
+    pthread_mutex_lock(&p->mu);
+    bool other = p->create_gen != gen; /* one ended while this waited */
+    e = p->create_last;
+    pthread_mutex_unlock(&p->mu);
+    if (!other) {
+        cs_info c;
+        size_t usable;
+        bool filling;
+        (void)pick(p, &c, &usable, &filling);
+        e = usable < p->min_open || uncovered ? create(p) : K_OK;
+        pthread_mutex_lock(&p->mu);
+        p->create_gen++;
+        p->create_last = e;
+        pthread_mutex_unlock(&p->mu);
+    }
     pthread_mutex_unlock(&p->create_mu);
     return e;
 }

@@ -273,6 +273,9 @@ static uint32_t bad_members(const cs_info *c, const survey *sv) {
         for (size_t k = 0; k < sv->nneed; k++) {
             const wanted *n = &sv->need[k];
             if (n->deleted || (n->good & (1u << m))) continue;
+            /* too few good copies to make another (lost, or the orphan of
+             * a stripe that never completed): no replacement helps */
+            if ((uint32_t)__builtin_popcount(n->good) < (c->k ? c->k : 1)) continue;
             if (!c->sealed && !(n->present & (1u << m)) && n->offset >= sv->tail[m]) continue;
             bad |= 1u << m;
         }
@@ -306,14 +309,21 @@ static kerr replace_member(kv *meta, volset *vs, const view *w, cs_info *c, uint
     for (size_t k = 0; rc == K_OK && k < sv->nneed; k++) {
         wanted *n = &sv->need[k];
         uint32_t others = (uint32_t)__builtin_popcount(n->good & ~(1u << bad));
-        if (n->deleted || others < need_copies) continue; /* gone, or lost */
+        uint32_t total = (uint32_t)__builtin_popcount(n->good);
+        if (n->deleted || total < need_copies) continue; /* gone, or lost */
         kerr rr = K_EUNAVAILABLE;
-        if (c->k) {
-            rr = rebuild_block(vs, code, c, bad, n, sv->index, space, sv->buf);
-        } else {
-            for (uint32_t m = 0; m < c->n && rr; m++)
-                if (m != bad && (n->good & (1u << m)))
-                    rr = read_needle(vs, sv->index[m], c->m[m].chunk, n, sv->buf);
+        /* the member's own copy when it is good (a member replaced for a
+         * hole elsewhere), else from the others */
+        if (n->good & (1u << bad))
+            rr = read_needle(vs, sv->index[bad], c->m[bad].chunk, n, sv->buf);
+        if (rr && others >= need_copies) {
+            if (c->k) {
+                rr = rebuild_block(vs, code, c, bad, n, sv->index, space, sv->buf);
+            } else {
+                for (uint32_t m = 0; m < c->n && rr; m++)
+                    if (m != bad && (n->good & (1u << m)))
+                        rr = read_needle(vs, sv->index[m], c->m[m].chunk, n, sv->buf);
+            }
         }
         if (rr) continue; /* the good copies went bad meanwhile: counted as before */
         vol_writer *wr;
@@ -331,6 +341,23 @@ static kerr replace_member(kv *meta, volset *vs, const view *w, cs_info *c, uint
             bytes += n->length;
         }
     }
+    if (rc)
+        log_error("repair: chunkset %016" PRIx64 ": copying to the new member failed: %s", c->id,
+                  kerr_name(rc));
+    /* a needle readable through the old member that the new one did not
+     * get, and that the others cannot serve: the swap would lose it */
+    for (size_t k = 0; rc == K_OK && k < sv->nneed; k++) {
+        const wanted *n = &sv->need[k];
+        if (!n->deleted && !copied[k] && (n->good & (1u << bad)) &&
+            (uint32_t)__builtin_popcount(n->good & ~(1u << bad)) < need_copies) {
+            log_error("repair: chunkset %016" PRIx64 ": the copy at %" PRIu64
+                      " could not be made and nothing else holds it; member %u kept",
+                      c->id, n->offset, bad);
+            rc = K_EUNAVAILABLE;
+        }
+    }
+    /* sealed before the record names it */
+    if (rc == K_OK) rc = vol_chunk_seal(vs, ni, chunk);
     cs_info next = *c;
     next.m[bad] = (cs_member){.uid = uid, .chunk = chunk};
     if (rc == K_OK) {
@@ -340,24 +367,27 @@ static kerr replace_member(kv *meta, volset *vs, const view *w, cs_info *c, uint
         char key[18];
         cs_record_key(c->id, key);
         rc = kv_cas(meta, key, 17, old.data, old.len, rec.data, rec.len);
+        if (rc && rc != K_ECONFLICT) {
+            /* the store failed to answer: the swap may have happened */
+            kbuf now = KBUF_INIT;
+            if (kv_get(meta, key, 17, &now) == K_OK && now.len == rec.len &&
+                !memcmp(now.data, rec.data, rec.len))
+                rc = K_OK;
+            kbuf_free(&now);
+        }
         kbuf_free(&old);
         kbuf_free(&rec);
         if (rc)
             log_error("repair: chunkset %016" PRIx64 ": its record changed meanwhile (%s); run "
                       "repair again",
                       c->id, kerr_name(rc));
-    } else {
-        log_error("repair: chunkset %016" PRIx64 ": copying to the new member failed: %s", c->id,
-                  kerr_name(rc));
     }
     if (rc) {
         /* the new chunk is named by nothing: its needles go, so that
          * compaction gives the space back */
         for (size_t k = 0; k < sv->nneed; k++)
             if (copied[k]) (void)vol_delete(vs, &done[k]);
-    }
-    (void)vol_chunk_seal(vs, ni, chunk);
-    if (rc) {
+        (void)vol_chunk_seal(vs, ni, chunk);
         free(copied);
         free(done);
         return rc;
@@ -455,7 +485,7 @@ static kerr audit_one(kv *meta, volset *vs, const view *w, uint64_t id, const cs
     if (o->repair && bad) {
         /* first sealed, then looked at again: what an append finished
          * meanwhile is in the lists the copies are made from */
-        kerr e = c.sealed ? K_OK : seal_and_resurvey(meta, vs, w, &c, o->deep, &sv);
+        kerr e = seal_and_resurvey(meta, vs, w, &c, o->deep, &sv);
         if (e == K_ENOMEM) {
             rc = e;
             goto out;
@@ -478,10 +508,14 @@ static kerr audit_one(kv *meta, volset *vs, const view *w, uint64_t id, const cs
                       id);
             bad = 0;
         }
-        for (uint32_t m = 0; bad && m < c.n; m++) {
-            if (!(bad & (1u << m))) continue;
-            if (replace_member(meta, vs, w, &c, m, &sv, code, space, st)) st->repairs_failed++;
-        }
+        /* members that are gone first: one replaced for a hole can then
+         * be copied from them, and from its own good copies */
+        for (int pass = 0; bad && pass < 2; pass++)
+            for (uint32_t m = 0; m < c.n; m++) {
+                if (!(bad & (1u << m)) || sv.avail[m] == (pass == 0)) continue;
+                bad &= ~(1u << m); /* once: a replaced member is available after */
+                if (replace_member(meta, vs, w, &c, m, &sv, code, space, st)) st->repairs_failed++;
+            }
     }
     for (size_t k = 0; k < sv.nneed; k++) {
         if (sv.need[k].deleted) continue;

@@ -765,26 +765,30 @@ static kerr lv_chunk_seal(volume *base, uint32_t id) {
     }
     pthread_mutex_unlock(&v->lock);
     if (!c) return K_ENOTFOUND;
+    kerr rc = K_OK;
+    if (was_open) { /* durable first: a restart must not find it open */
+        char name[32];
+        chunk_marker_name(id, name);
+        if (unlinkat(v->dirfd, name, 0) != 0 && errno != ENOENT) {
+            log_error("storage: remove %s/%s: %s", v->dir, name, strerror(errno));
+            rc = kerr_from_errno(errno);
+        } else {
+            rc = dir_sync(v);
+            log_info("storage: volume %s: chunkset chunk %u sealed", v->dir, id);
+        }
+    }
     /* needles begun before the seal finish (or fail) before it returns: a
      * caller that lists the chunk afterwards (repair) sees its final set */
     for (int i = 0; i < 500 && atomic_load(&c->writers) > 0; i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    if (atomic_load(&c->writers) > 0) {
+    if (rc == K_OK && atomic_load(&c->writers) > 0) {
         log_warn("storage: volume %s: chunk %u sealed, but a needle is still being written", v->dir,
                  id);
-        return K_EUNAVAILABLE;
+        rc = K_EUNAVAILABLE;
     }
-    if (!was_open) return K_OK;
-    char name[32];
-    chunk_marker_name(id, name);
-    if (unlinkat(v->dirfd, name, 0) != 0 && errno != ENOENT) {
-        log_error("storage: remove %s/%s: %s", v->dir, name, strerror(errno));
-        return kerr_from_errno(errno);
-    }
-    log_info("storage: volume %s: chunkset chunk %u sealed", v->dir, id);
-    return dir_sync(v);
+    return rc;
 }
 
 static kerr lv_write(vol_writer *base, const void *p, size_t n) {
@@ -1750,8 +1754,8 @@ static kerr lv_chunk_needles(volume *base, uint32_t id, vol_needle **out, size_t
     if (c->broken) return K_ECORRUPT;
     pthread_mutex_lock(&v->compact_mu);
     scan_result r = {0};
-    int fd = chunk_fd(v, c);
-    kerr rc = fd < 0 ? kerr_from_errno(-fd) : K_OK;
+    int fd = c->gone ? -ENOENT : chunk_fd(v, c); /* expired meanwhile? */
+    kerr rc = c->gone ? K_ENOTFOUND : fd < 0 ? kerr_from_errno(-fd) : K_OK;
     /* a grace that never ends: every deleted needle is listed, none dropped */
     if (rc == K_OK) rc = scan_chunk(v, c, fd, UINT32_MAX, &r);
     pthread_mutex_unlock(&v->compact_mu);

@@ -22,6 +22,7 @@ The cluster is taken down whatever happens. Prints 'N passed, N failed'.
 """
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -167,6 +168,16 @@ def main():
     got = c2.get_object(Bucket="lc-bucket", Key="big-9MiB", Range="bytes=4194000-4194999")
     check(got["Body"].read() == objs["big-9MiB"][4194000:4195000], "a ranged GET via gateway 2")
 
+    # kura admin status: the cluster at a glance, as text and as JSON
+    r = subprocess.run([KURA, "admin", "status", "--meta", meta, "--json"], capture_output=True,
+                       text=True, timeout=60)
+    st = json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else {}
+    check(st.get("datanodes", {}).get("up") == 5 and st["datanodes"]["down"] == 0 and
+          sorted(d["id"] for d in st["datanodes"]["list"]) == sorted(d["id"] for d in dns) and
+          st["chunksets"]["open"] >= 1 and st["chunksets"]["total"] >= st["chunksets"]["open"] and
+          st["capacity"]["free"] > 0 and st["capacity"]["total"] >= st["capacity"]["free"],
+          "admin status --json: 5 datanodes up, chunksets, capacity: %r" % (r.stdout[-600:],))
+
     # SIGKILL the two datanodes holding the most bytes
     victims = sorted(dns, key=lambda d: -dir_bytes(d["dir"]))[:2]
     print("killing datanodes %s (%s bytes)" % ([v["id"] for v in victims],
@@ -179,6 +190,16 @@ def main():
     t0 = time.time()
     read_all([c1, c2], objs, "2 datanodes killed")
     print("reads with 2 datanodes dead took %.1f s" % (time.time() - t0), flush=True)
+    deadline = time.time() + 15
+    while True:
+        r = subprocess.run([KURA, "admin", "status", "--meta", meta], capture_output=True,
+                           text=True, timeout=60)
+        if "datanodes: 3 up, 2 down" in r.stdout or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    check(r.returncode == 1 and "datanodes: 3 up, 2 down" in r.stdout and
+          all(("%s DOWN" % v["id"]) in r.stdout for v in victims),
+          "admin status names the 2 killed datanodes down, exit 1: %r" % r.stdout[-600:])
 
     # bring them back: one blank (a replaced disk), one as it was
     blank, plain = victims
