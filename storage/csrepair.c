@@ -482,6 +482,19 @@ static kerr audit_one(kv *meta, volset *vs, const view *w, uint64_t id, const cs
     if (rc) goto out;
     uint32_t bad = bad_members(&c, &sv);
     uint32_t need_copies = c.k ? c.k : 1;
+    bool gone = false;
+    for (uint32_t m = 0; m < c.n; m++) gone |= !sv.avail[m];
+    if (o->repair && bad && !c.sealed && !gone) {
+        /* an open chunkset whose members only disagree: appends finish out
+         * of order, so a hole must still be there a moment later before it
+         * is worth sealing a busy chunkset for */
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+        survey_free(&sv);
+        rc = survey_take(vs, w, &c, o->deep, &sv);
+        if (rc) goto out;
+        bad = bad_members(&c, &sv);
+    }
     if (o->repair && bad) {
         /* first sealed, then looked at again: what an append finished
          * meanwhile is in the lists the copies are made from */
