@@ -8,9 +8,14 @@
  *   referenced space, at most unreferenced bytes in a chunk).
  * - Window reads start on NEEDLE_BLOCK_SIZE boundaries of a key, so a block
  *   is read and checksummed once per sequential pass.
+ * - On the cluster, a full segment is stored by a thread of its own while
+ *   the next one fills (two buffers per upload of more than a segment): at
+ *   most one segment is in flight per upload, and its key joins the run
+ *   before the next segment goes, so the run stays in body order.
  */
 #include "storage/data.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +201,14 @@ struct data_put {
     data_loc *run; /* finished segments */
     uint32_t nrun, cap;
     void *ec_scratch; /* stripes' padding and parity, kept across segments */
+    /* the segment being stored by `flusher` (cluster only) */
+    char *spare; /* the other buffer, seg_cap bytes (allocated at the first) */
+    bool flying; /* flusher runs: join before touching run or spare */
+    pthread_t flusher;
+    char *fly_buf;
+    size_t fly_len;
+    data_loc fly_loc;
+    kerr fly_err;
 };
 
 kerr data_put_begin(data_layer *d, uint64_t size, data_put **out) {
@@ -237,35 +250,60 @@ static kerr run_add(data_put *w, const data_loc *l) {
     return K_OK;
 }
 
+/* Stores len bytes of buf as one needle (or stripe) on the cluster. */
+static kerr store_segment(data_put *w, const char *buf, size_t len, data_loc *out) {
+    uint64_t csid, offset;
+    uint8_t kind = DLOC_CHUNKSET;
+    kerr e = K_EUNAVAILABLE;
+    if (w->d->ec_write && len && len >= w->d->policy.ec_threshold) {
+        if (!w->ec_scratch) w->ec_scratch = malloc(cs_stripe_scratch_size(w->d->ec, w->seg_cap));
+        e = w->ec_scratch ? cs_put_stripe(w->d->ec, buf, len, w->ec_scratch, &csid, &offset)
+                          : K_ENOMEM;
+        if (e == K_OK)
+            kind = DLOC_STRIPE;
+        else
+            log_debug("data: a %zu-byte segment could not be erasure-coded (%s); stored "
+                      "replicated",
+                      len, kerr_name(e));
+    }
+    if (kind == DLOC_CHUNKSET) e = cs_put(w->d->cs, buf, len, &csid, &offset);
+    if (e) return e;
+    *out = (data_loc){.kind = kind, .volume = csid, .offset = offset, .length = len};
+    return K_OK;
+}
+
+/* Adds a stored segment's key to the run (or releases it). */
+static kerr add_stored(data_put *w, const data_loc *l) {
+    kerr e = run_add(w, l);
+    if (e)
+        cs_release(l->kind == DLOC_STRIPE ? w->d->ec : w->d->cs, l->volume, l->offset, l->length);
+    return e;
+}
+
+static void *flusher_main(void *arg) {
+    data_put *w = arg;
+    w->fly_err = store_segment(w, w->fly_buf, w->fly_len, &w->fly_loc);
+    return NULL;
+}
+
+/* Waits for the segment in flight; its key joins the run. */
+static kerr land(data_put *w) {
+    if (!w->flying) return K_OK;
+    pthread_join(w->flusher, NULL);
+    w->flying = false;
+    return w->fly_err ? w->fly_err : add_stored(w, &w->fly_loc);
+}
+
 /* Writes the buffered segment as one needle. */
 static kerr flush_segment(data_put *w) {
     if (w->d->cs) {
-        uint64_t csid, offset;
-        uint8_t kind = DLOC_CHUNKSET;
-        kerr e = K_EUNAVAILABLE;
-        if (w->d->ec_write && w->seg_fill && w->seg_fill >= w->d->policy.ec_threshold) {
-            if (!w->ec_scratch)
-                w->ec_scratch = malloc(cs_stripe_scratch_size(w->d->ec, w->seg_cap));
-            e = w->ec_scratch ? cs_put_stripe(w->d->ec, w->seg_buf, w->seg_fill, w->ec_scratch,
-                                              &csid, &offset)
-                              : K_ENOMEM;
-            if (e == K_OK)
-                kind = DLOC_STRIPE;
-            else
-                log_debug("data: a %zu-byte segment could not be erasure-coded (%s); stored "
-                          "replicated",
-                          w->seg_fill, kerr_name(e));
-        }
-        if (kind == DLOC_CHUNKSET) e = cs_put(w->d->cs, w->seg_buf, w->seg_fill, &csid, &offset);
+        kerr e = land(w);
         if (e) return e;
-        data_loc l = {.kind = kind, .volume = csid, .offset = offset, .length = w->seg_fill};
-        e = run_add(w, &l);
-        if (e) {
-            cs_release(kind == DLOC_STRIPE ? w->d->ec : w->d->cs, csid, offset, l.length);
-            return e;
-        }
-        w->seg_fill = 0;
-        return K_OK;
+        data_loc l;
+        e = store_segment(w, w->seg_buf, w->seg_fill, &l);
+        if (!e) e = add_stored(w, &l);
+        if (!e) w->seg_fill = 0;
+        return e;
     }
     vol_writer *vw;
     kerr e = vol_writer_begin(w->d->vs, w->seg_fill, &vw);
@@ -288,6 +326,26 @@ static kerr flush_segment(data_put *w) {
     return K_OK;
 }
 
+/* A full segment with more body to come (cluster): stored by a thread of
+ * its own while the other buffer fills; the one before lands first. */
+static kerr hand_off(data_put *w) {
+    kerr e = land(w);
+    if (e) return e;
+    if (!w->spare && !(w->spare = malloc(w->seg_cap))) return flush_segment(w);
+    char *full = w->seg_buf;
+    w->seg_buf = w->spare;
+    w->spare = full;
+    w->fly_buf = full;
+    w->fly_len = w->seg_fill;
+    w->seg_fill = 0;
+    if (pthread_create(&w->flusher, NULL, flusher_main, w) != 0) {
+        e = store_segment(w, full, w->fly_len, &w->fly_loc); /* no thread: here */
+        return e ? e : add_stored(w, &w->fly_loc);
+    }
+    w->flying = true;
+    return K_OK;
+}
+
 kerr data_put_write(data_put *w, const void *p, size_t n) {
     if (w->size != DATA_SIZE_UNKNOWN && n > w->size - w->written) return K_EINVAL;
     if (!w->segmented) {
@@ -306,7 +364,8 @@ kerr data_put_write(data_put *w, const void *p, size_t n) {
         src += take;
         n -= take;
         if (w->seg_fill == w->seg_cap) {
-            kerr e = flush_segment(w);
+            bool last = w->size != DATA_SIZE_UNKNOWN && w->written == w->size;
+            kerr e = w->d->cs && !last ? hand_off(w) : flush_segment(w);
             if (e) return e;
         }
     }
@@ -319,6 +378,7 @@ uint64_t data_put_written(const data_put *w) {
 
 static void put_free(data_put *w) {
     if (w->w) vol_writer_abort(w->w);
+    free(w->spare);
     free(w->ec_scratch);
     free(w->seg_buf);
     free(w->run);
@@ -327,6 +387,7 @@ static void put_free(data_put *w) {
 
 void data_put_abort(data_put *w) {
     if (!w) return;
+    (void)land(w); /* the segment in flight joins the run, to be released */
     data_release(w->d, w->run, w->nrun);
     put_free(w);
 }
@@ -350,8 +411,10 @@ kerr data_put_finish(data_put *w, data_loc **locs, uint32_t *n) {
                 if (e) vol_delete(w->d->vs, &v);
             }
         }
-    } else if (w->seg_fill || w->nrun == 0) {
-        e = flush_segment(w); /* the tail, or the one empty needle */
+    } else {
+        e = land(w);
+        if (!e && (w->seg_fill || w->nrun == 0))
+            e = flush_segment(w); /* the tail, or the one empty needle */
     }
     if (e) {
         data_put_abort(w);

@@ -110,8 +110,11 @@ kerr data_open_local(volset *vs, const data_policy *policy, data_layer **out);
  * of policy->replicas (>= 2) datanodes (storage/chunkset.h), registered in
  * meta; vs holds the datanodes' volumes (volset_open_remote, grown by the
  * registry watcher). Bodies are written in buffered segments of at most
- * DATA_SEGMENT_SIZE (memory per upload: one segment), each retried on
- * another chunkset when one cannot take it. A segment of ec_threshold bytes
+ * DATA_SEGMENT_SIZE, each retried on another chunkset when one cannot take
+ * it; a full segment is stored by a thread of its own while the next one
+ * fills, so receiving the body and sending it to the datanodes overlap
+ * (memory per upload: one segment, two for bodies longer than one, plus
+ * the parity of a stripe). A segment of ec_threshold bytes
  * or more is one RS(ec_k, ec_m) stripe over a stripeset of ec_k + ec_m
  * datanodes (chunkset.h) when ec_m > 0 and that many are up; otherwise it
  * is replicated like the others (logged). Keys of the local kinds (data

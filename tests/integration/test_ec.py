@@ -148,7 +148,8 @@ def main():
     got = c1.get_object(Bucket="ec-bucket", Key="size-%d" % len(three))["Body"].read()
     check(got == three, "a corrupt data block: the read decodes the exact bytes")
 
-    # a datanode killed while 4 clients upload 1 MiB objects (stripes):
+    # a datanode killed while 4 clients upload 1 MiB objects (stripes) and
+    # 17 MiB ones (three segments):
     # every acknowledged object reads back exact, whatever it became
     # (a stripe before the kill, replicated after: 4 datanodes cannot hold
     # an RS(3,2) stripe); then it comes back with its data
@@ -160,7 +161,10 @@ def main():
         c = client(urls[t % 2])
         i = 0
         while not stop.is_set():
-            k, v = "up%d-%d" % (t, i), os.urandom(1024 * 1024 + i)
+            # writer 3: bodies of three segments (stored while the next
+            # segment arrives: a segment lost mid-body must fail the upload)
+            size = 17 * 1024 * 1024 + i if t == 3 else 1024 * 1024 + i
+            k, v = "up%d-%d" % (t, i), os.urandom(size)
             i += 1
             try:
                 c.put_object(Bucket="ec-bucket", Key=k, Body=v)
@@ -181,6 +185,7 @@ def main():
         t.join()
     print("uploads during the kill: %d acknowledged" % len(acked))
     check(len(acked) > 0, "uploads were acknowledged around the kill")
+    check(any(k.startswith("up3-") for k in acked), "three-segment uploads were acknowledged")
     read_all(c1, acked, "every upload acknowledged around the kill reads back")
     start_datanode(victim)
     check(wait_state(victim["port"], "up"), "the killed datanode is back")
