@@ -13,10 +13,10 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "storage/data.h" /* before objsvc_records.h, which holds its keys */
 #include "gateway/objsvc_records.h"
 #include "meta/kv.h"
 #include "meta/radix.h"
-#include "storage/data.h"
 
 /* Two stores: the registry (global records: buckets and the per-owner
  * bucket trees) and the member store (this bucket's cluster: objects,

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "storage/data.h" /* before the header: the records hold its keys */
 #include "gateway/objsvc_records.h"
 
 #include <string.h>

@@ -13,7 +13,12 @@
 
 #include "common/buf.h"
 #include "gateway/objsvc.h"
-#include "storage/data.h"
+
+/* The records hold storage's location keys by value: the object service's
+ * files include storage/data.h before this header (front ends never do). */
+#ifndef KURA_STORAGE_DATA_H
+#error "include storage/data.h before gateway/objsvc_records.h (object service files only)"
+#endif
 
 /* The opaque piece of objsvc.h. */
 struct obj_part_loc {

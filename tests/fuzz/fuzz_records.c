@@ -27,9 +27,9 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "storage/data.h" /* before objsvc_records.h, which holds its keys */
 #include "gateway/objsvc_records.h"
 #include "router/users.h"
-#include "storage/data.h"
 
 #define CHECK(c)                                                                                   \
     do {                                                                                           \

@@ -16,6 +16,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/bytes.h"
+#include "storage/data.h" /* before objsvc_records.h, which holds its keys */
 #include "gateway/objsvc_records.h"
 #include "router/users.h"
 
